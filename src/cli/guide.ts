@@ -1,0 +1,52 @@
+import { DateTime } from 'luxon';
+import type { Command } from 'commander';
+import { loadConfig } from '../content/config.ts';
+import { UsageError } from '../content/problems.ts';
+import { guideVersions, newGuide, publishGuides } from '../content/publish.ts';
+import { globals, resolveNow } from './options.ts';
+
+export function registerGuide(program: Command): void {
+  const guide = program.command('guide').description('start, publish and list guide versions');
+
+  guide
+    .command('new <slug>')
+    .description('start a guide: creates content/guides/<slug>/guide.md')
+    .action(async (slug: string, _opts: unknown, cmd: Command) => {
+      const file = await newGuide(globals(cmd).root, slug);
+      process.stdout.write(`Created ${file}\nEdit it, preview it, then run: almanac guide publish ${slug} --note "First edition"\n`);
+    });
+
+  guide
+    .command('publish [slugs...]')
+    .description('freeze the working copy of each guide as its next version')
+    .option('--all', 'every guide whose working copy differs from its latest version')
+    .requiredOption('--note <text>', 'what changed, shown in the version list')
+    .action(async (slugs: string[], opts: { all?: boolean; note: string }, cmd: Command) => {
+      if (opts.all && slugs.length > 0) throw new UsageError('give guide slugs or --all, not both');
+      const g = globals(cmd);
+      const selection = opts.all ? { all: true as const } : { slugs };
+      const { published, unchanged } = await publishGuides(g.root, selection, opts.note, resolveNow(g.now));
+      for (const p of published) process.stdout.write(`Published ${p.slug} v${p.version} → ${p.file}\n`);
+      if (unchanged.length) process.stdout.write(`Unchanged since their latest version: ${unchanged.join(', ')}\n`);
+      if (published.length === 0) process.stdout.write('Nothing to publish.\n');
+    });
+
+  guide
+    .command('versions <slug>')
+    .description('list the published versions of a guide')
+    .action(async (slug: string, _opts: unknown, cmd: Command) => {
+      const root = globals(cmd).root;
+      const { config } = await loadConfig(root);
+      const { guide: g, hasUnpublishedChanges } = await guideVersions(root, slug);
+      process.stdout.write(`${g.working.front.title} (${g.slug})\n`);
+      if (g.versions.length === 0) process.stdout.write('  not published yet\n');
+      for (const v of [...g.versions].reverse()) {
+        const when = DateTime.fromMillis(v.published, { zone: config.timezone }).toFormat('yyyy-MM-dd HH:mm ZZZZ');
+        const live = v === g.versions.at(-1) ? '  live' : '';
+        process.stdout.write(`  v${v.version}  ${when}${live}  ${v.note}\n`);
+      }
+      if (hasUnpublishedChanges && g.versions.length > 0) {
+        process.stdout.write(`  guide.md has changes not yet published (almanac guide publish ${slug} --note "…")\n`);
+      }
+    });
+}

@@ -1,0 +1,98 @@
+// The published side of the content: which guides are live, their topics, and the news per topic.
+// Built once per build and shared by every page (and by the issue composer).
+import type { Guide, GuideVersion, Site } from '../content/model.ts';
+import { slugify } from '../content/slug.ts';
+import { byRecency, compareText, groupStories, storyTopics, type Story } from './stories.ts';
+
+export interface LiveGuide {
+  guide: Guide;
+  latest: GuideVersion;
+  /** First publication (v1). */
+  first: GuideVersion;
+  archived: boolean;
+  /** Topic slugs of the latest version, primary first. */
+  topicSlugs: string[];
+}
+
+export interface Topic {
+  slug: string;
+  name: string;
+  /** Active guides carrying the topic, most recently updated first. */
+  guides: LiveGuide[];
+  /** Stories carrying the topic, newest first. */
+  stories: Story[];
+}
+
+export interface Catalog {
+  /** Every guide with at least one published version, most recently updated first. */
+  guides: LiveGuide[];
+  /** Active ones only: what listings show. */
+  active: LiveGuide[];
+  topics: Map<string, Topic>;
+  /** All stories, newest first. */
+  stories: Story[];
+}
+
+export function buildCatalog(site: Site): Catalog {
+  const guides: LiveGuide[] = [];
+  for (const guide of site.guides) {
+    const latest = guide.versions.at(-1);
+    const first = guide.versions[0];
+    if (!latest || !first) continue;
+    guides.push({
+      guide,
+      latest,
+      first,
+      archived: latest.doc.front.status === 'archived',
+      topicSlugs: unique(latest.doc.front.topics.map(slugify)),
+    });
+  }
+  guides.sort(byUpdated);
+  const active = guides.filter((g) => !g.archived);
+  const stories = groupStories(site.news).sort(byRecency);
+
+  const topics = new Map<string, Topic>();
+  const topic = (name: string): Topic => {
+    const slug = slugify(name);
+    let t = topics.get(slug);
+    if (!t) topics.set(slug, (t = { slug, name, guides: [], stories: [] }));
+    return t;
+  };
+  for (const g of guides) {
+    for (const name of [...g.latest.doc.front.topics, ...g.latest.doc.front.related]) topic(name);
+  }
+  for (const g of active) for (const name of unique(g.latest.doc.front.topics)) topic(name).guides.push(g);
+  for (const story of stories) {
+    for (const name of storyTopics(story)) {
+      const t = topic(name);
+      if (t.stories.at(-1) !== story) t.stories.push(story);
+    }
+  }
+  topics.delete('');
+  return { guides, active, topics, stories };
+}
+
+function byUpdated(a: LiveGuide, b: LiveGuide): number {
+  return b.latest.published - a.latest.published || compareText(a.guide.slug, b.guide.slug);
+}
+
+/**
+ * Guides that share topics with `subject`, most shared first, then most recently updated.
+ * Walks the topic index rather than every pair, so it stays cheap with thousands of guides.
+ */
+export function relatedGuides(catalog: Catalog, subject: LiveGuide, limit: number): LiveGuide[] {
+  const shared = new Map<LiveGuide, number>();
+  for (const slug of subject.topicSlugs) {
+    for (const other of catalog.topics.get(slug)?.guides ?? []) {
+      if (other !== subject) shared.set(other, (shared.get(other) ?? 0) + 1);
+    }
+  }
+  return [...shared]
+    .sort(([a, na], [b, nb]) => nb - na || byUpdated(a, b))
+    .slice(0, limit)
+    .map(([g]) => g);
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}

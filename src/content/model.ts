@@ -1,0 +1,52 @@
+// The typed model every later stage works from. Loading produces it; nothing after loading reads files.
+import type { Config, GuideFrontMatter, NewsFrontMatter } from './schema.ts';
+import type { ManifestEntry } from './versions.ts';
+
+export interface NewsItem extends Omit<NewsFrontMatter, 'published'> {
+  /** Path below content/news without ".md", e.g. "2026-04/muse-spark-launch". */
+  id: string;
+  /** Path relative to the site root, for messages. */
+  file: string;
+  /** Publication instant, milliseconds since the epoch. */
+  published: number;
+  /** The URL with scheme, host case, trailing slash and tracking parameters normalised away. */
+  storyKey: string;
+  /** Markdown summary, untrusted. */
+  summary: string;
+}
+
+export interface GuideDoc {
+  front: GuideFrontMatter;
+  body: string;
+}
+
+export interface GuideVersion {
+  version: number;
+  /** Publish instant, milliseconds since the epoch. */
+  published: number;
+  note: string;
+  /** Path relative to the site root. */
+  file: string;
+  doc: GuideDoc;
+  /** The manifest line as stored, kept verbatim when the manifest is rewritten. */
+  entry: ManifestEntry;
+}
+
+export interface Guide {
+  slug: string;
+  /** The working copy's path relative to the site root. */
+  file: string;
+  /** The working copy as the editor last saved it. */
+  working: GuideDoc;
+  /** Exact bytes of the working copy, to tell whether it differs from the latest version. */
+  workingSource: string;
+  /** Published versions, oldest first. */
+  versions: GuideVersion[];
+}
+
+export interface Site {
+  root: string;
+  config: Config;
+  guides: Guide[];
+  news: NewsItem[];
+}

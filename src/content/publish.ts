@@ -1,0 +1,135 @@
+// Starting, freezing and listing guide versions. Each publish writes the frozen copy and then the
+// manifest, each through a temporary file and a rename, so an interrupted publish leaves either the
+// old state or the new one (at worst an unlisted version file, which the build reports).
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GUIDES_DIR, WORKING_COPY, listGuideSlugs, loadGuide } from './guides.ts';
+import { ContentError, ProblemList, UsageError, type Problem } from './problems.ts';
+import { isSlug } from './slug.ts';
+import { MANIFEST, serialiseManifest, sha256, versionFileName, type ManifestEntry } from './versions.ts';
+import type { Guide } from './model.ts';
+
+export async function newGuide(root: string, slug: string): Promise<string> {
+  if (!isSlug(slug)) {
+    throw new UsageError(`guide slug "${slug}" must be lowercase letters, digits and hyphens, e.g. "llama-4"`);
+  }
+  const file = `${GUIDES_DIR}/${slug}/${WORKING_COPY}`;
+  await mkdir(path.join(root, GUIDES_DIR, slug), { recursive: true });
+  try {
+    await writeFile(path.join(root, file), scaffold(slug), { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new ContentError([{ file, expected: 'no guide with this slug yet', found: 'an existing guide' }]);
+    }
+    throw err;
+  }
+  return file;
+}
+
+function scaffold(slug: string): string {
+  const title = slug
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
+  return `---
+title: ${JSON.stringify(title)}
+level: beginner
+topics:
+  - ${JSON.stringify(title)}
+tldr: >-
+  Two or three sentences that tell a hurried reader what this is and why it matters.
+takeaways:
+  - The first thing a reader should remember.
+# timeline:
+#   - { date: 2026-04-08, event: "What happened" }
+# related: [Another topic]
+# faq:
+#   - q: A question readers ask
+#     a: Its answer.
+---
+
+## What it is
+
+Start with the plain explanation. Each \`##\` heading becomes a section with its own anchor
+and an entry in the table of contents.
+
+## Why it matters to you
+`;
+}
+
+export interface Published {
+  slug: string;
+  version: number;
+  file: string;
+}
+
+/** Freezes each named guide's working copy as its next version. With `all`, every guide that changed. */
+export async function publishGuides(
+  root: string,
+  selection: { slugs: string[] } | { all: true },
+  note: string,
+  now: number,
+): Promise<{ published: Published[]; unchanged: string[] }> {
+  if (!note.trim()) throw new UsageError('--note must say what changed, e.g. --note "Adds the Behemoth release"');
+  const slugs = 'all' in selection ? await listGuideSlugs(root) : selection.slugs;
+  if (slugs.length === 0) throw new UsageError('name at least one guide, or use --all');
+  const problems = new ProblemList();
+  const ready: Guide[] = [];
+  const unchanged: string[] = [];
+  for (const slug of slugs) {
+    const { guide, problems: found } = await loadGuide(root, slug);
+    problems.addAll(found);
+    if (!guide) continue;
+    const latest = guide.versions.at(-1);
+    if (latest && !differsFromLatest(guide)) {
+      if ('all' in selection) unchanged.push(slug);
+      else problems.add(unchangedProblem(guide.file, latest.version));
+      continue;
+    }
+    ready.push(guide);
+  }
+  problems.throwIfAny();
+  const published: Published[] = [];
+  for (const guide of ready) published.push(await freeze(root, guide, note.trim(), now));
+  return { published, unchanged };
+}
+
+function unchangedProblem(file: string, version: number): Problem {
+  return { file, expected: `changes since v${version} to publish`, found: `the same text as v${version}` };
+}
+
+/** The loader checked each frozen file against its hash, so comparing hashes compares the texts. */
+export function differsFromLatest(guide: Guide): boolean {
+  const latest = guide.versions.at(-1);
+  return !latest || latest.entry.sha256 !== sha256(guide.workingSource);
+}
+
+async function freeze(root: string, guide: Guide, note: string, now: number): Promise<Published> {
+  const dir = path.join(root, GUIDES_DIR, guide.slug);
+  const version = guide.versions.length + 1;
+  const rel = versionFileName(version);
+  const entries: ManifestEntry[] = guide.versions.map((v) => v.entry);
+  entries.push({ version, published: new Date(now).toISOString(), note, sha256: sha256(guide.workingSource) });
+  await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+  await writeViaRename(path.join(dir, rel), guide.workingSource);
+  await writeViaRename(path.join(dir, MANIFEST), serialiseManifest(entries));
+  return { slug: guide.slug, version, file: `${GUIDES_DIR}/${guide.slug}/${rel}` };
+}
+
+async function writeViaRename(file: string, text: string): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}`;
+  await writeFile(temp, text);
+  await rename(temp, file);
+}
+
+export interface VersionListing {
+  guide: Guide;
+  /** Whether guide.md differs from the latest version (or nothing is published yet). */
+  hasUnpublishedChanges: boolean;
+}
+
+export async function guideVersions(root: string, slug: string): Promise<VersionListing> {
+  const { guide, problems } = await loadGuide(root, slug);
+  if (!guide) throw new ContentError(problems);
+  return { guide, hasUnpublishedChanges: differsFromLatest(guide) };
+}

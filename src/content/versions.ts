@@ -1,0 +1,61 @@
+// Published guide versions: frozen copies of the working copy under content/guides/<slug>/versions/,
+// listed in versions.json with their publish time, note and a SHA-256 of the frozen bytes.
+// The hash is what makes a hand edit of a frozen version visible.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { validate } from './schema.ts';
+import type { Problem } from './problems.ts';
+
+export const MANIFEST = 'versions.json';
+export const VERSIONS_DIR = 'versions';
+
+const entrySchema = z.strictObject({
+  version: z.number({ error: 'a version number' }).int().min(1, { error: 'a version number from 1' }),
+  published: z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time' }),
+  note: z.string({ error: 'a note (text)' }),
+  sha256: z.string({ error: 'a SHA-256 hex digest' }).regex(/^[0-9a-f]{64}$/, { error: 'a SHA-256 hex digest' }),
+});
+const manifestSchema = z.strictObject({ versions: z.array(entrySchema, { error: 'a list of versions' }) });
+
+export type ManifestEntry = z.infer<typeof entrySchema>;
+
+export function versionFileName(version: number): string {
+  return `${VERSIONS_DIR}/v${version}.md`;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Parses versions.json; versions must run 1, 2, 3 … without gaps. */
+export function parseManifest(source: string, file: string): { entries: ManifestEntry[]; problems: Problem[] } {
+  let data: unknown;
+  try {
+    data = JSON.parse(source);
+  } catch (err) {
+    return { entries: [], problems: [{ file, expected: 'valid JSON', found: (err as Error).message }] };
+  }
+  const result = validate(manifestSchema, data, file);
+  if (!result.value) return { entries: [], problems: result.problems };
+  const entries = result.value.versions;
+  const problems: Problem[] = [];
+  entries.forEach((entry, i) => {
+    if (entry.version !== i + 1) {
+      problems.push({ file, field: `versions[${i}].version`, expected: `version ${i + 1}`, found: `version ${entry.version}` });
+    }
+  });
+  return { entries, problems };
+}
+
+export function serialiseManifest(entries: readonly ManifestEntry[]): string {
+  return `${JSON.stringify({ versions: entries }, null, 2)}\n`;
+}
+
+/** The problem to report when a frozen version's bytes no longer match what was published. */
+export function tamperProblem(file: string, entry: ManifestEntry): Problem {
+  return {
+    file,
+    expected: `the text frozen as v${entry.version} on ${entry.published.slice(0, 10)} (published versions are never edited; change guide.md and publish a new version)`,
+    found: 'a hand edit since it was published',
+  };
+}

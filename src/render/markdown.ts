@@ -1,0 +1,55 @@
+// Markdown to HTML. Two renderers because the text has two kinds of author:
+// guides come from the site's editors (trusted, HTML allowed); news summaries are pasted from
+// elsewhere (untrusted: raw HTML is escaped and only http(s)/mailto links survive).
+import MarkdownIt from 'markdown-it';
+import anchor from 'markdown-it-anchor';
+import { slugify } from '../content/slug.ts';
+
+export interface Section {
+  id: string;
+  title: string;
+}
+
+const guideMd = new MarkdownIt({ html: true, linkify: true, typographer: true }).use(anchor, {
+  level: 2,
+  slugify: (s: string) => slugify(s) || 'section',
+  tabIndex: false,
+});
+
+const untrustedMd = new MarkdownIt({ html: false, linkify: true, typographer: true });
+const SAFE_LINK = /^(https?:|mailto:)/i;
+untrustedMd.validateLink = (url: string) => SAFE_LINK.test(url.trim());
+
+/** A guide body, with the `##` sections it contains for the table of contents. */
+export function renderGuideBody(body: string): { html: string; sections: Section[] } {
+  const env = {};
+  const tokens = guideMd.parse(body, env);
+  const sections: Section[] = [];
+  tokens.forEach((token, i) => {
+    if (token.type === 'heading_open' && token.tag === 'h2') {
+      const inline = tokens[i + 1];
+      sections.push({ id: String(token.attrGet('id') ?? ''), title: inline?.content ?? '' });
+    }
+  });
+  return { html: guideMd.renderer.render(tokens, guideMd.options, env), sections };
+}
+
+/** One line of trusted inline Markdown (FAQ answers, takeaways): emphasis and links, no paragraphs. */
+export function renderInline(text: string): string {
+  return guideMd.renderInline(text);
+}
+
+/** An untrusted news summary. */
+export function renderSummary(text: string): string {
+  return untrustedMd.render(text);
+}
+
+/** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */
+export function plainText(markdown: string): string {
+  return markdown
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/[*_`#>]+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}

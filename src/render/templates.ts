@@ -1,0 +1,143 @@
+// Handlebars templates, looked up in the site's own templates/ first and then in Almanac's built-in set,
+// one file at a time: a site can replace a single partial and keep everything else.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { ContentError, type Problem } from '../content/problems.ts';
+
+export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+export interface TemplateFile {
+  /** Path inside the templates folder, e.g. "site/partials/news-card.hbs". */
+  rel: string;
+  /** Where a message should point: the site's file, or the built-in one. */
+  display: string;
+  absolute: string;
+}
+
+/** Every file below `area` (e.g. "site", "assets"), the site's copy winning over the built-in one. */
+export async function listTemplateFiles(root: string, area: string): Promise<TemplateFile[]> {
+  const found = new Map<string, TemplateFile>();
+  for (const [base, label] of [
+    [BUILTIN_TEMPLATES, '(built-in) templates'],
+    [path.join(root, 'templates'), 'templates'],
+  ] as const) {
+    for (const rel of await walk(path.join(base, area))) {
+      const full = `${area}/${rel}`;
+      found.set(full, { rel: full, display: `${label}/${full}`, absolute: path.join(base, area, rel) });
+    }
+  }
+  return [...found.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1));
+}
+
+async function walk(dir: string): Promise<string[]> {
+  try {
+    const names = await readdir(dir, { recursive: true, withFileTypes: true });
+    return names
+      .filter((d) => d.isFile() && !d.name.startsWith('.'))
+      .map((d) => path.relative(dir, path.join(d.parentPath, d.name)).split(path.sep).join('/'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+type Compiled = Handlebars.TemplateDelegate;
+
+/** The compiled templates of one area: `layout.hbs`, `pages/*.hbs`, `partials/*.hbs`. */
+export class TemplateSet {
+  private readonly hb = Handlebars.create();
+  private readonly pages = new Map<string, { fn: Compiled; file: TemplateFile }>();
+  private layout?: { fn: Compiled; file: TemplateFile };
+
+  private constructor(private readonly area: string) {
+    registerHelpers(this.hb);
+  }
+
+  static async load(root: string, area: string): Promise<TemplateSet> {
+    const set = new TemplateSet(area);
+    const files = (await listTemplateFiles(root, area)).filter((f) => f.rel.endsWith('.hbs'));
+    const problems: Problem[] = [];
+    for (const file of files) {
+      const source = await readFile(file.absolute, 'utf8');
+      const problem = checkSyntax(set.hb, source, file);
+      if (problem) {
+        problems.push(problem);
+        continue;
+      }
+      const inner = file.rel.slice(area.length + 1, -'.hbs'.length);
+      if (inner.startsWith('partials/')) {
+        set.hb.registerPartial(inner.slice('partials/'.length), set.hb.compile(source));
+      } else if (inner.startsWith('pages/')) {
+        set.pages.set(inner.slice('pages/'.length), { fn: set.hb.compile(source), file });
+      } else if (inner === 'layout') {
+        set.layout = { fn: set.hb.compile(source), file };
+      }
+    }
+    if (problems.length) throw new ContentError(problems);
+    return set;
+  }
+
+  has(page: string): boolean {
+    return this.pages.has(page);
+  }
+
+  /** Renders `pages/<page>.hbs` inside `layout.hbs` (when there is one). */
+  render(page: string, data: object): string {
+    const entry = this.pages.get(page);
+    if (!entry) {
+      throw new ContentError([{ file: `templates/${this.area}/pages/${page}.hbs`, expected: 'a page template', found: 'no such file' }]);
+    }
+    const body = run(entry, data);
+    return this.layout ? run(this.layout, { ...data, body }) : body;
+  }
+}
+
+function run(entry: { fn: Compiled; file: TemplateFile }, data: object): string {
+  try {
+    return entry.fn(data);
+  } catch (err) {
+    throw new ContentError([
+      { file: entry.file.display, expected: 'a template that renders', found: firstLine(err) },
+    ]);
+  }
+}
+
+function checkSyntax(hb: typeof Handlebars, source: string, file: TemplateFile): Problem | undefined {
+  try {
+    hb.parse(source);
+    return undefined;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const line = /line (\d+)/.exec(message)?.[1];
+    const detail = message.split('\n').filter((l) => l.startsWith('Expecting') || l.startsWith('Parse error'))[0] ?? firstLine(err);
+    return { file: line ? `${file.display}:${line}` : file.display, expected: 'a valid Handlebars template', found: detail.trim() };
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'an error';
+}
+
+/** Links are written relative to the page, so dist/ works opened from disk and under any path. */
+function registerHelpers(hb: typeof Handlebars): void {
+  hb.registerHelper('href', function (this: unknown, target: unknown, options: Handlebars.HelperOptions) {
+    const root = String((options.data.root as { page?: { root?: string } }).page?.root ?? '');
+    const t = String(target ?? '');
+    return t === '' || t.endsWith('/') ? `${root}${t}index.html` : `${root}${t}`;
+  });
+  hb.registerHelper('json', (value: unknown) =>
+    new hb.SafeString(
+      JSON.stringify(value)
+        .replace(/</g, '\\u003c')
+        .replace(/>/g, '\\u003e')
+        .replace(/&/g, '\\u0026')
+        .replace(/\u2028/g, '\\u2028')
+        .replace(/\u2029/g, '\\u2029'),
+    ),
+  );
+  hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
+  hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  hb.registerHelper('plural', (count: unknown, one: unknown, many: unknown) => (count === 1 ? one : many));
+}

@@ -1,0 +1,61 @@
+// The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadSite } from '../content/load.ts';
+import type { Site } from '../content/model.ts';
+import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
+import { GUIDE_FEEDS, guideFeedEntries, renderFeeds } from './feeds.ts';
+import { sitePages } from './pages.ts';
+import { renderSitemap } from './sitemap.ts';
+import { writeOutputAtomically, type OutputFiles } from './output.ts';
+
+export interface BuildOptions {
+  root: string;
+  outDir: string;
+  now: number;
+}
+
+export interface BuildSummary {
+  pages: number;
+  files: number;
+  guides: number;
+  versions: number;
+  news: number;
+  outDir: string;
+}
+
+/** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */
+export async function renderSite(site: Site, now: number): Promise<{ files: OutputFiles; pages: number }> {
+  const templates = await TemplateSet.load(site.root, 'site');
+  const { pages, catalog, siteMeta } = sitePages(site, now);
+  const files: OutputFiles = new Map();
+  for (const page of pages) files.set(page.file, templates.render(page.template, page.data));
+  const feeds = renderFeeds(
+    site.config,
+    GUIDE_FEEDS,
+    { title: `${site.config.title}: guides`, description: siteMeta.tagline, home: 'guides/' },
+    guideFeedEntries(site.config, catalog),
+  );
+  for (const [file, text] of feeds) files.set(file, text);
+  files.set('sitemap.xml', renderSitemap(pages));
+  files.set('robots.txt', `User-agent: *\nAllow: /\nSitemap: ${site.config.baseUrl}/sitemap.xml\n`);
+  for (const asset of await listTemplateFiles(site.root, 'assets')) {
+    files.set(asset.rel, await readFile(asset.absolute));
+  }
+  return { files, pages: pages.length };
+}
+
+export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
+  const site = await loadSite(options.root);
+  const { files, pages } = await renderSite(site, options.now);
+  const outDir = path.resolve(site.root, options.outDir);
+  await writeOutputAtomically(outDir, files);
+  return {
+    pages,
+    files: files.size,
+    guides: site.guides.filter((g) => g.versions.length > 0).length,
+    versions: site.guides.reduce((n, g) => n + g.versions.length, 0),
+    news: site.news.length,
+    outDir,
+  };
+}
