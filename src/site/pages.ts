@@ -113,7 +113,6 @@ export interface NewsCard {
   url: string;
   source: string;
   score: number;
-  importance: 'low' | 'mid' | 'high' | 'top';
   age: Stamp;
   summaryHtml: string;
   also: { source: string; url: string }[];
@@ -142,17 +141,11 @@ function newsCard(story: Story, ctx: PageContext): NewsCard {
     url: item.url,
     source: item.source,
     score: item.score,
-    importance: importance(item.score),
     age: ctx.stamp(item.published),
     summaryHtml: renderSummary(item.summary),
     also: story.others.filter((o) => o.source !== item.source).map((o) => ({ source: o.source, url: o.url })),
     topics: item.topics.map((t) => ctx.topicLink(t)),
   };
-}
-
-/** Score bands for the badge colour: a 9 should stand out from a 4 at a glance. */
-export function importance(score: number): NewsCard['importance'] {
-  return score >= 9 ? 'top' : score >= 7 ? 'high' : score >= 5 ? 'mid' : 'low';
 }
 
 function guideCard(g: LiveGuide, ctx: PageContext): GuideCard {
