@@ -30,8 +30,9 @@ export function parseFrontMatter(source: string, file: string): Parsed {
 
 function yamlProblem(err: unknown, file: string): Problem {
   if (err instanceof yaml.YAMLException) {
-    // Front matter starts on the file's second line.
-    const line = err.mark ? err.mark.line + 2 : undefined;
+    // gray-matter hands js-yaml the text after the opening "---", starting with its line break,
+    // so js-yaml's zero-based line is the file's one-based line.
+    const line = err.mark ? err.mark.line + 1 : undefined;
     return {
       file: line ? `${file}:${line}` : file,
       expected: 'valid YAML front matter',

@@ -1,0 +1,77 @@
+// The build as a whole: reproducible, atomic, and open to a site's own templates.
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+
+describe('build', () => {
+  it('is reproducible: the same content and --now give byte-identical output', async () => {
+    const a = await tempSite({ sample: true });
+    const b = await tempSite({ sample: true });
+    assert.equal((await almanac(['build', '--root', a, '--now', NOW])).code, 0);
+    assert.equal((await almanac(['build', '--root', b, '--now', NOW])).code, 0);
+    const first = await snapshot(path.join(a, 'dist'));
+    assert.ok(first.size > 40);
+    assert.deepEqual(await snapshot(path.join(b, 'dist')), first);
+    assert.equal((await almanac(['build', '--root', a, '--now', NOW])).code, 0);
+    assert.deepEqual(await snapshot(path.join(a, 'dist')), first, 'rebuilding in place changes nothing');
+  });
+
+  it('is atomic: a build that fails while rendering leaves the previous dist/ and no temporary folders', async () => {
+    const root = await tempSite({ sample: true });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const before = await snapshot(path.join(root, 'dist'));
+    // Valid syntax, but fails at render time: the partial does not exist.
+    await writeFiles(root, { 'templates/site/pages/topic.hbs': '<h1>{{topic.name}}</h1>{{> no-such-partial}}' });
+    const run = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^templates\/site\/pages\/topic\.hbs: expected a template that renders, found The partial no-such-partial could not be found$/m);
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), before);
+    assert.deepEqual((await readdir(root)).sort(), ['content', 'dist', 'templates']);
+  });
+
+  it('writes to --out, relative to the root', async () => {
+    const root = await tempSite({ sample: true });
+    const run = await almanac(['build', '--root', root, '--now', NOW, '--out', 'public']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /→ .*public\/$/m);
+    assert.ok((await readFile(path.join(root, 'public/index.html'), 'utf8')).includes('Call Me Almanac'));
+  });
+
+  it('a folder with only content/ builds with the built-in templates', async () => {
+    const root = await tempSite();
+    await writeFiles(root, { 'content/guides/good/guide.md': GOOD_GUIDE, 'content/news/good.md': GOOD_NEWS });
+    assert.equal((await almanac(['guide', 'publish', 'good', '--note', 'First', '--root', root, '--now', NOW])).code, 0);
+    const run = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 0, run.stderr);
+    const html = await readFile(path.join(root, 'dist/guides/good/index.html'), 'utf8');
+    assert.match(html, /<h1 id="guide-title">A Good Guide<\/h1>/);
+    assert.ok((await readFile(path.join(root, 'dist/assets/style.css'), 'utf8')).length > 1000);
+  });
+
+  it('an empty site builds a home page that says so', async () => {
+    const root = await tempSite();
+    const run = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(await readFile(path.join(root, 'dist/index.html'), 'utf8'), /No guides are published yet\./);
+  });
+
+  it("a site's template replaces one built-in file and keeps the rest", async () => {
+    const root = await tempSite({ sample: true });
+    await writeFiles(root, {
+      'templates/site/partials/news-card.hbs': '<article class="card news-card custom-card"><h{{level}}>{{title}}</h{{level}}><p>{{source}} — {{score}}/10</p></article>\n',
+      'templates/assets/extra.css': 'body { outline: 0; }\n',
+      'almanac.config.json': JSON.stringify({ title: 'The Tidal Letter', baseUrl: 'https://letters.example.org/' }),
+    });
+    const run = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 0, run.stderr);
+    const html = await readFile(path.join(root, 'dist/guides/meta/index.html'), 'utf8');
+    assert.equal(html.match(/custom-card/g)?.length, 6, 'the override renders every card');
+    assert.match(html, /<p>The Verge — 7\/10<\/p>/);
+    assert.match(html, /class="stay-current"/, 'other partials are still the built-in ones');
+    assert.match(html, /The Tidal Letter pairs the week's AI news/);
+    assert.match(html, /<link rel="canonical" href="https:\/\/letters\.example\.org\/guides\/meta\/">/);
+    assert.ok(await readFile(path.join(root, 'dist/assets/extra.css'), 'utf8'));
+  });
+});
