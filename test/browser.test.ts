@@ -13,7 +13,7 @@ const PAGES = [
   ['home', '/'],
   ['guides', '/guides/'],
   ['guide-meta', '/guides/meta/'],
-  ['guide-llama-4-v1', '/guides/llama-4/v1/'],
+  ['guide-llama-4-v1', '/guides/llama-4/v1.html'],
   ['guide-llama-4', '/guides/llama-4/'],
   ['topic-meta', '/topics/meta/'],
   ['topics', '/topics/'],

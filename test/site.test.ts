@@ -131,8 +131,8 @@ describe('the Meta guide page has every element of the page readers see today', 
 describe('versions on the site', () => {
   it('the guide URL shows the latest; each version has its own page; older ones say so', async () => {
     const latest = await page('guides/llama-4/index.html');
-    const v2 = await page('guides/llama-4/v2/index.html');
-    const v1 = await page('guides/llama-4/v1/index.html');
+    const v2 = await page('guides/llama-4/v2.html');
+    const v1 = await page('guides/llama-4/v1.html');
     assert.equal(text(latest.querySelector('.prose')), text(v2.querySelector('.prose')));
     assert.match(text(latest.querySelector('.prose')), /How Llama 4 compares/);
     assert.doesNotMatch(text(v1.querySelector('.prose')), /How Llama 4 compares/);
@@ -140,8 +140,8 @@ describe('versions on the site', () => {
     assert.equal(latest.querySelector('.notice'), null);
     const notice = v1.querySelector('.notice')!;
     assert.match(text(notice), /You are reading v1 of this guide, published 20 Apr 2026\. The latest is v2, published 12 Jun 2026\./);
-    assert.equal(notice.querySelector('a')!.getAttribute('href'), '../../../guides/llama-4/index.html');
-    assert.equal(v1.querySelector('link[rel=canonical]')!.getAttribute('href'), 'http://localhost:4000/guides/llama-4/v1/');
+    assert.equal(notice.querySelector('a')!.getAttribute('href'), '../../guides/llama-4/index.html');
+    assert.equal(v1.querySelector('link[rel=canonical]')!.getAttribute('href'), 'http://localhost:4000/guides/llama-4/v1.html');
     assert.equal(v1.querySelector('meta[name=robots]')!.getAttribute('content'), 'noindex');
     const list = latest.querySelectorAll('.versions li').map(text);
     assert.equal(list.length, 2);
@@ -199,7 +199,7 @@ describe('the rest of the site', () => {
     const locs: string[] = xml.urlset.url.map((u: { loc: string }) => u.loc);
     assert.ok(locs.includes('http://localhost:4000/guides/meta/'));
     assert.ok(locs.includes('http://localhost:4000/topics/meta/'));
-    assert.ok(!locs.some((l) => /\/v\d+\/$/.test(l)), 'version pages are not indexed');
+    assert.ok(!locs.some((l) => /\/v\d+\.html$/.test(l)), 'version pages are not indexed');
     assert.match(await readFile(path.join(root, 'dist/robots.txt'), 'utf8'), /Sitemap: http:\/\/localhost:4000\/sitemap.xml/);
   });
 

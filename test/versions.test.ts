@@ -29,7 +29,7 @@ describe('guide versions', () => {
     assert.equal(v1.stdout, 'Published tidal-power v1 → content/guides/tidal-power/versions/v1.md\n');
     assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
     const frozenV1 = await read(root, 'content/guides/tidal-power/versions/v1.md');
-    const pageV1Before = await read(root, 'dist/guides/tidal-power/v1/index.html');
+    const pageV1Before = await read(root, 'dist/guides/tidal-power/v1.html');
 
     await appendFile(path.join(root, 'content/guides/tidal-power/guide.md'), '\n## What changed\n\nA new section.\n');
     const v2 = await almanac(['guide', 'publish', 'tidal-power', '--note', 'Adds what changed', '--root', root, '--now', '2026-06-01T10:00:00Z']);
@@ -37,7 +37,7 @@ describe('guide versions', () => {
     assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
 
     assert.equal(await read(root, 'content/guides/tidal-power/versions/v1.md'), frozenV1, 'frozen file untouched');
-    const pageV1After = await read(root, 'dist/guides/tidal-power/v1/index.html');
+    const pageV1After = await read(root, 'dist/guides/tidal-power/v1.html');
     assert.equal(frozenPart(pageV1After), frozenPart(pageV1Before), 'v1 page text unchanged');
     assert.match(parse(pageV1After).querySelector('.notice')!.textContent, /The latest is\s+v2/);
     const latest = await read(root, 'dist/guides/tidal-power/index.html');

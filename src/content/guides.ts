@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
@@ -22,7 +22,7 @@ export function parseGuideDoc(source: string, file: string): { doc?: GuideDoc; p
 
 export async function listGuideSlugs(root: string): Promise<string[]> {
   try {
-    const entries = await readdir(path.join(root, GUIDES_DIR), { withFileTypes: true });
+    const entries = readdirSync(path.join(root, GUIDES_DIR), { withFileTypes: true });
     return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
@@ -32,10 +32,10 @@ export async function listGuideSlugs(root: string): Promise<string[]> {
 
 export async function loadGuides(root: string): Promise<{ guides: Guide[]; problems: Problem[] }> {
   const slugs = await listGuideSlugs(root);
-  const results = await Promise.all(slugs.map((slug) => loadGuide(root, slug)));
   const guides: Guide[] = [];
   const problems: Problem[] = [];
-  for (const r of results) {
+  for (const slug of slugs) {
+    const r = await loadGuide(root, slug);
     problems.push(...r.problems);
     if (r.guide) guides.push(r.guide);
   }
@@ -56,13 +56,21 @@ export async function loadGuide(root: string, slug: string): Promise<{ guide?: G
   }
   const working = parseGuideDoc(workingSource, file);
   problems.push(...working.problems);
-  const versions = await loadVersions(root, dir);
+  const versions = await loadVersions(root, dir, working.doc && { source: workingSource, doc: working.doc });
   problems.push(...versions.problems);
   if (!working.doc || problems.length > 0) return { problems };
   return { guide: { slug, file, working: working.doc, workingSource, versions: versions.versions }, problems };
 }
 
-async function loadVersions(root: string, dir: string): Promise<{ versions: GuideVersion[]; problems: Problem[] }> {
+/**
+ * Reads and checks every frozen version. `working` is the parsed working copy: usually identical to
+ * the latest version, whose parse it then stands in for.
+ */
+async function loadVersions(
+  root: string,
+  dir: string,
+  working?: { source: string; doc: GuideDoc },
+): Promise<{ versions: GuideVersion[]; problems: Problem[] }> {
   const manifestFile = `${dir}/${MANIFEST}`;
   const source = await readText(root, manifestFile);
   const onDisk = await listVersionFiles(root, dir);
@@ -93,7 +101,7 @@ async function loadVersions(root: string, dir: string): Promise<{ versions: Guid
       problems.push(tamperProblem(file, entry));
       continue;
     }
-    const parsed = parseGuideDoc(frozen, file);
+    const parsed = working && working.source === frozen ? { doc: working.doc, problems: [] } : parseGuideDoc(frozen, file);
     problems.push(...parsed.problems);
     if (!parsed.doc) continue;
     const published = DateTime.fromISO(entry.published, { setZone: true }).toMillis();
@@ -104,7 +112,7 @@ async function loadVersions(root: string, dir: string): Promise<{ versions: Guid
 
 async function listVersionFiles(root: string, dir: string): Promise<string[]> {
   try {
-    const names = await readdir(path.join(root, dir, VERSIONS_DIR));
+    const names = readdirSync(path.join(root, dir, VERSIONS_DIR));
     return names.filter((n) => !n.startsWith('.')).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
@@ -114,7 +122,7 @@ async function listVersionFiles(root: string, dir: string): Promise<string[]> {
 
 export async function readText(root: string, file: string): Promise<string | undefined> {
   try {
-    return await readFile(path.join(root, file), 'utf8');
+    return readFileSync(path.join(root, file), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

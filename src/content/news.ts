@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
@@ -10,15 +10,15 @@ import type { Problem } from './problems.ts';
 export const NEWS_DIR = 'content/news';
 
 export async function loadNews(root: string, timezone: string): Promise<{ news: NewsItem[]; problems: Problem[] }> {
-  const files = await listMarkdown(path.join(root, NEWS_DIR));
-  const sources = await Promise.all(files.map((rel) => readFile(path.join(root, NEWS_DIR, rel), 'utf8')));
+  // Synchronous reads: for thousands of small files they are several times faster than a
+  // fan-out of promises through libuv's four-thread pool.
   const news: NewsItem[] = [];
   const problems: Problem[] = [];
-  files.forEach((rel, i) => {
-    const result = parseNewsItem(sources[i]!, rel, timezone);
+  for (const rel of listMarkdown(path.join(root, NEWS_DIR))) {
+    const result = parseNewsItem(readFileSync(path.join(root, NEWS_DIR, rel), 'utf8'), rel, timezone);
     problems.push(...result.problems);
     if (result.item) news.push(result.item);
-  });
+  }
   return { news, problems };
 }
 
@@ -52,13 +52,28 @@ export function parseNewsItem(source: string, rel: string, timezone: string): { 
 
 /** A date alone means midnight in the site's time zone; a date-time without offset is read there too. */
 export function parsePublished(value: string, timezone: string): number | undefined {
-  const dt = DateTime.fromISO(value.replace(' ', 'T'), { zone: timezone });
+  const iso = value.replace(' ', 'T');
+  // With an explicit offset the zone is irrelevant and Date.parse is exact (and far cheaper than
+  // luxon); the round trip through the calendar rejects dates such as 2026-02-30.
+  if (WITH_OFFSET.test(iso)) {
+    const ms = Date.parse(iso);
+    return Number.isNaN(ms) || !sameCalendarDay(iso, ms) ? undefined : ms;
+  }
+  const dt = DateTime.fromISO(iso, { zone: timezone });
   return dt.isValid ? dt.toMillis() : undefined;
 }
 
-async function listMarkdown(dir: string): Promise<string[]> {
+const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+function sameCalendarDay(iso: string, ms: number): boolean {
+  const offset = /(Z|([+-])(\d{2}):?(\d{2}))$/.exec(iso)!;
+  const minutes = offset[1] === 'Z' ? 0 : (offset[2] === '-' ? -1 : 1) * (Number(offset[3]) * 60 + Number(offset[4]));
+  return new Date(ms + minutes * 60_000).toISOString().slice(0, 10) === iso.slice(0, 10);
+}
+
+function listMarkdown(dir: string): string[] {
   try {
-    const names = await readdir(dir, { recursive: true });
+    const names = readdirSync(dir, { recursive: true, encoding: 'utf8' });
     return names.filter((n) => n.endsWith('.md') && !n.split(path.sep).some((part) => part.startsWith('.'))).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];

@@ -29,7 +29,13 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   const templates = await TemplateSet.load(site.root, 'site');
   const { pages, catalog, siteMeta } = sitePages(site, now);
   const files: OutputFiles = new Map();
-  for (const page of pages) files.set(page.file, templates.render(page.template, page.data));
+  // A document published under two paths (a guide's URL and its latest version) is rendered once.
+  const rendered = new Map<object, string>();
+  for (const page of pages) {
+    let html = rendered.get(page.data);
+    if (html === undefined) rendered.set(page.data, (html = templates.render(page.template, page.data)));
+    files.set(page.file, html);
+  }
   const feeds = renderFeeds(
     site.config,
     GUIDE_FEEDS,

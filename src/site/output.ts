@@ -1,36 +1,88 @@
-// Writing dist/ all at once: files go to a sibling temporary folder which then replaces the old
-// output in two renames. A build that fails before that point leaves the previous dist/ untouched.
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+// Writing dist/ all at once. The new output is written into a spare folder beside it, which then
+// replaces dist/ by renames; a build that fails before that point leaves the previous dist/ untouched.
+//
+// The spare folder is the output of the build before last, kept rather than deleted: on most disks
+// creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
+// are still there, creates only the new ones and deletes only those that are gone.
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export type OutputFiles = Map<string, string | Buffer>;
 
+/** The hidden sibling that holds the spare output, e.g. `.dist.spare` beside `dist`. */
+export function spareDir(outDir: string): string {
+  const target = path.resolve(outDir);
+  return path.join(path.dirname(target), `.${path.basename(target)}.spare`);
+}
+
 export async function writeOutputAtomically(outDir: string, files: OutputFiles): Promise<void> {
   const target = path.resolve(outDir);
-  const stamp = `${process.pid}-${Date.now().toString(36)}`;
-  const temp = `${target}.tmp-${stamp}`;
-  const old = `${target}.old-${stamp}`;
+  const spare = spareDir(target);
+  const swap = `${target}.swap-${process.pid}`;
   try {
-    await writeTree(temp, files);
-    const hadOld = await rename(target, old).then(() => true, (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return false;
-      throw err;
-    });
-    await rename(temp, target);
-    if (hadOld) await rm(old, { recursive: true, force: true });
+    syncTree(spare, files);
+  } catch (err) {
+    // The spare is only an optimisation: whatever state a failed write left it in, drop it.
+    await rm(spare, { recursive: true, force: true });
+    throw err;
+  }
+  const hadOld = existsSync(target);
+  if (hadOld) await rename(target, swap);
+  await rename(spare, target);
+  if (hadOld) await rename(swap, spare);
+}
+
+/** Makes `dir` hold exactly `files`: overwrite what exists, create what is new, delete what is gone. */
+function syncTree(dir: string, files: OutputFiles): void {
+  const existing = listTree(dir);
+  const wantedDirs = new Set<string>();
+  for (const file of files.keys()) {
+    for (let d = path.posix.dirname(file); d !== '.'; d = path.posix.dirname(d)) wantedDirs.add(d);
+  }
+  for (const [rel, isDir] of existing) {
+    if (isDir ? !wantedDirs.has(rel) : !files.has(rel)) rmSync(path.join(dir, rel), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  for (const d of [...wantedDirs].sort()) {
+    if (!existing.get(d)) mkdirSync(path.join(dir, d), { recursive: true });
+  }
+  for (const [file, data] of files) overwrite(path.join(dir, file), data);
+}
+
+/**
+ * Writes `data` over an existing file without opening it with O_TRUNC: on ext4 a truncate-to-zero
+ * makes close() wait for the data to reach the disk, which costs ten times the write itself.
+ */
+function overwrite(file: string, data: string | Buffer): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  let fd: number;
+  try {
+    fd = openSync(file, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fd = openSync(file, 'w');
+  }
+  try {
+    let written = 0;
+    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, written);
+    ftruncateSync(fd, bytes.length);
   } finally {
-    await rm(temp, { recursive: true, force: true });
+    closeSync(fd);
   }
 }
 
-async function writeTree(dir: string, files: OutputFiles): Promise<void> {
-  const dirs = new Set<string>();
-  for (const file of files.keys()) dirs.add(path.dirname(path.join(dir, file)));
-  // Parents before children, so each mkdir is a single system call.
-  for (const d of [...dirs].sort()) await mkdir(d, { recursive: true });
-  const entries = [...files];
-  const WIDTH = 64;
-  for (let i = 0; i < entries.length; i += WIDTH) {
-    await Promise.all(entries.slice(i, i + WIDTH).map(([file, data]) => writeFile(path.join(dir, file), data)));
+/** Relative path → is a directory, for everything below `dir` (empty when it does not exist). */
+function listTree(dir: string): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  let entries;
+  try {
+    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw err;
   }
+  // Deepest first, so a folder is removed only after what it holds has been judged.
+  for (const e of entries) out.set(path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'), e.isDirectory());
+  return new Map([...out].sort(([a], [b]) => b.length - a.length));
 }

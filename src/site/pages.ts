@@ -13,6 +13,8 @@ export interface Page {
   file: string;
   template: string;
   data: PageData;
+  /** A second path for a document listed elsewhere (kept out of the sitemap). */
+  alias?: boolean;
 }
 
 export interface PageMeta {
@@ -168,33 +170,45 @@ export function rootFor(path: string): string {
 // ---------------------------------------------------------------------------------------------
 // Guide pages
 
+/**
+ * The guide's URL and one page per version (`v1.html`, `v2.html` … beside it, so a version costs a
+ * file and not a folder). The latest version's own page is the same document as the guide's URL.
+ */
 function guidePages(ctx: PageContext, g: LiveGuide): Page[] {
-  return [
-    guidePage(ctx, g, g.latest, `guides/${g.guide.slug}/`),
-    ...g.guide.versions.map((v) => guidePage(ctx, g, v, `guides/${g.guide.slug}/v${v.version}/`)),
-  ];
+  const dir = `guides/${g.guide.slug}/`;
+  const latest = guidePage(ctx, g, g.latest);
+  const pages = [{ ...latest, file: `${dir}index.html` }];
+  for (const v of g.guide.versions) {
+    pages.push(v === g.latest ? { ...latest, alias: true } : guidePage(ctx, g, v));
+  }
+  return pages;
 }
 
-function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion, path: string): Page {
+export function versionFile(slug: string, version: number): string {
+  return `guides/${slug}/v${version}.html`;
+}
+
+function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
   const front = v.doc.front;
   const slug = g.guide.slug;
   const isLatest = v === g.latest;
+  const dir = `guides/${slug}/`;
   const body = renderGuideBody(v.doc.body);
   const primary = ctx.topicLink(front.topics[0]!);
   const primarySlug = slugify(front.topics[0]!);
   const topicStories = ctx.catalog.topics.get(primarySlug)?.stories ?? [];
-  const canonicalPath = isLatest ? `guides/${slug}/` : path;
-  const meta = ctx.meta(path, {
-    title: front.title,
+  const meta = ctx.meta(dir, {
+    title: isLatest ? front.title : `${front.title} (v${v.version})`,
     description: front.tldr,
     section: 'guides',
-    lastmod: isLatest && path === `guides/${slug}/` ? v.published : undefined,
+    lastmod: isLatest ? v.published : undefined,
     noindex: !isLatest,
   });
-  meta.canonical = `${ctx.site.config.baseUrl}/${canonicalPath}`;
+  // Older versions are their own documents; the latest one's canonical URL is the guide's.
+  if (!isLatest) meta.canonical = `${ctx.site.config.baseUrl}/${versionFile(slug, v.version)}`;
   meta.jsonLd = guideJsonLd(ctx, g, v, meta.canonical);
 
-  return ctx.page(path, 'guide', meta, {
+  const page = ctx.page(dir, 'guide', meta, {
     guide: {
       slug,
       kicker: `Guide · ${LEVEL_LABEL[front.level]}`,
@@ -207,7 +221,7 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion, path: string
       topics: front.topics.map((t) => ctx.topicLink(t)),
       version: v.version,
       isLatest,
-      latest: { version: g.latest.version, href: `guides/${slug}/`, published: ctx.stamp(g.latest.published) },
+      latest: { version: g.latest.version, href: dir, published: ctx.stamp(g.latest.published) },
       published: ctx.stamp(v.published),
       tldr: front.tldr,
       takeaways: front.takeaways.map((t) => renderInline(t)),
@@ -218,7 +232,7 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion, path: string
       faq: front.faq.map((f) => ({ q: f.q, a: renderInline(f.a) })),
       versions: [...g.guide.versions].reverse().map((other) => ({
         version: other.version,
-        href: `guides/${slug}/v${other.version}/`,
+        href: versionFile(slug, other.version),
         published: ctx.stamp(other.published),
         note: other.note,
         live: other === g.latest,
@@ -232,6 +246,7 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion, path: string
       },
     },
   });
+  return { ...page, file: versionFile(slug, v.version) };
 }
 
 function guideJsonLd(ctx: PageContext, g: LiveGuide, v: GuideVersion, url: string): object[] {

@@ -1,0 +1,94 @@
+// npm run bench — build speed against Eleventy, both run here, on the same synthetic corpus.
+//
+//   Almanac: a full `almanac build` of N published guides and M news items (every page, listing and feed).
+//   Eleventy 3: the same N guide files turned into bare pages (its default Markdown pipeline).
+//
+// Each tool runs RUNS times, interleaved, after a `sync` so that one's pending disk writes do not land
+// on the other's clock; the median wall time and the peak RSS are reported.
+import { spawn, spawnSync } from 'node:child_process';
+import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeCorpus } from './corpus.ts';
+
+const PROJECT = fileURLToPath(new URL('../', import.meta.url));
+const GUIDES = Number(process.env.BENCH_GUIDES ?? 1000);
+const NEWS = Number(process.env.BENCH_NEWS ?? 10000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const NOW = '2026-06-20T09:00:00Z';
+
+interface Sample {
+  ms: number;
+  rssMb: number;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+async function prepare(): Promise<{ site: string; eleventyIn: string }> {
+  const base = path.join(os.tmpdir(), `almanac-bench-${GUIDES}-${NEWS}`);
+  const site = path.join(base, 'site');
+  const eleventyIn = path.join(base, 'eleventy-src');
+  if (!(await exists(path.join(base, '.complete')))) {
+    process.stdout.write(`Writing a corpus of ${GUIDES} guides and ${NEWS} news items to ${base} …\n`);
+    await rm(base, { recursive: true, force: true });
+    await writeCorpus(site, GUIDES, NEWS);
+    await mkdir(eleventyIn, { recursive: true });
+    for (const slug of await readdir(path.join(site, 'content/guides'))) {
+      await cp(path.join(site, 'content/guides', slug, 'guide.md'), path.join(eleventyIn, `${slug}.md`));
+    }
+    await writeFile(path.join(base, '.complete'), '');
+  }
+  return { site, eleventyIn };
+}
+
+function timed(args: string[], cwd: string): Promise<Sample> {
+  spawnSync('sync');
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['--import', path.join(PROJECT, 'scripts/report-rss.mjs'), ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      const ms = performance.now() - started;
+      if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}\n${stderr}`));
+      const kb = Number(/@@maxrss-kb (\d+)/.exec(stderr)?.[1] ?? 0);
+      resolve({ ms, rssMb: kb / 1024 });
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const { site, eleventyIn } = await prepare();
+  const eleventyOut = path.join(path.dirname(eleventyIn), 'eleventy-out');
+  const almanac: Sample[] = [];
+  const eleventy: Sample[] = [];
+  // One warm-up each (disk cache, tsx's transform cache), not counted.
+  await timed([path.join(PROJECT, 'bin/almanac.js'), 'build', '--root', site, '--now', NOW], site);
+  await timed([path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${eleventyIn}`, `--output=${eleventyOut}`, '--quiet'], PROJECT);
+  for (let i = 0; i < RUNS; i++) {
+    await rm(eleventyOut, { recursive: true, force: true });
+    eleventy.push(await timed([path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${eleventyIn}`, `--output=${eleventyOut}`, '--quiet'], PROJECT));
+    almanac.push(await timed([path.join(PROJECT, 'bin/almanac.js'), 'build', '--root', site, '--now', NOW], site));
+    process.stdout.write(`  run ${i + 1}/${RUNS}: almanac ${almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${eleventy.at(-1)!.ms.toFixed(0)} ms\n`);
+  }
+  const files = (await readdir(path.join(site, 'dist'), { recursive: true })).length;
+  const a = median(almanac.map((s) => s.ms));
+  const e = median(eleventy.map((s) => s.ms));
+  process.stdout.write(
+    [
+      '',
+      `build: ${GUIDES} guides, ${NEWS} news items (median of ${RUNS}, wall time, including process start)`,
+      `  almanac build   ${a.toFixed(0).padStart(6)} ms   peak RSS ${median(almanac.map((s) => s.rssMb)).toFixed(0)} MB   (${files} files and folders in dist/)`,
+      `  eleventy 3.1.8  ${e.toFixed(0).padStart(6)} ms   peak RSS ${median(eleventy.map((s) => s.rssMb)).toFixed(0)} MB   (${GUIDES} bare pages)`,
+      `  ratio almanac / eleventy: ${(a / e).toFixed(2)} (target ≤ 0.50)`,
+      '',
+    ].join('\n'),
+  );
+}
+
+await main();
