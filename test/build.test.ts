@@ -74,4 +74,18 @@ describe('build', () => {
     assert.match(html, /<link rel="canonical" href="https:\/\/letters\.example\.org\/guides\/meta\/">/);
     assert.ok(await readFile(path.join(root, 'dist/assets/extra.css'), 'utf8'));
   });
+
+  it('check renders everything in memory, writes nothing, and lists problems like build', async () => {
+    const root = await tempSite({ sample: true });
+    const ok = await almanac(['check', '--root', root, '--now', NOW]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^No problems: 5 published guides, 19 news items, \d+ pages \(\d+ files\) rendered\.$/m);
+    assert.deepEqual((await readdir(root)).sort(), ['content'], 'nothing written');
+    await writeFiles(root, { 'content/guides/draft/guide.md': GOOD_GUIDE });
+    assert.match((await almanac(['check', '--root', root, '--now', NOW])).stdout, /note: content\/guides\/draft\/guide\.md is not published yet/);
+    await writeFiles(root, { 'content/news/bad.md': GOOD_NEWS.replace('score: 5', 'score: 50') });
+    const bad = await almanac(['check', '--root', root, '--now', NOW]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^content\/news\/bad\.md: score: expected a whole number from 1 to 10, found number 50$/m);
+  });
 });

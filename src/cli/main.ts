@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
 import { registerBuild } from './build.ts';
+import { registerCheck } from './check.ts';
 import { registerGuide } from './guide.ts';
 
 export function createProgram(): Command {
@@ -14,6 +15,7 @@ export function createProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
   registerBuild(program);
+  registerCheck(program);
   registerGuide(program);
   return program;
 }

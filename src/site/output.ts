@@ -55,7 +55,6 @@ function syncTree(dir: string, files: OutputFiles): void {
  * makes close() wait for the data to reach the disk, which costs ten times the write itself.
  */
 function overwrite(file: string, data: string | Buffer): void {
-  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   let fd: number;
   try {
     fd = openSync(file, 'r+');
@@ -64,12 +63,17 @@ function overwrite(file: string, data: string | Buffer): void {
     fd = openSync(file, 'w');
   }
   try {
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, written);
-    ftruncateSync(fd, bytes.length);
+    const bytes = typeof data === 'string' ? writeSync(fd, data, 0, 'utf8') : writeAll(fd, data);
+    ftruncateSync(fd, bytes);
   } finally {
     closeSync(fd);
   }
+}
+
+function writeAll(fd: number, bytes: Buffer): number {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, written);
+  return written;
 }
 
 /** Relative path → is a directory, for everything below `dir` (empty when it does not exist). */
@@ -82,7 +86,7 @@ function listTree(dir: string): Map<string, boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
     throw err;
   }
-  // Deepest first, so a folder is removed only after what it holds has been judged.
   for (const e of entries) out.set(path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'), e.isDirectory());
+  // Deepest first, so a folder is judged only after what it holds.
   return new Map([...out].sort(([a], [b]) => b.length - a.length));
 }
