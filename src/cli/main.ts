@@ -4,6 +4,7 @@ import { ContentError, UsageError, formatProblem } from '../content/problems.ts'
 import { registerBuild } from './build.ts';
 import { registerCheck } from './check.ts';
 import { registerGuide } from './guide.ts';
+import { registerIssue } from './issue.ts';
 
 export function createProgram(): Command {
   const program = new Command('almanac')
@@ -17,6 +18,7 @@ export function createProgram(): Command {
   registerBuild(program);
   registerCheck(program);
   registerGuide(program);
+  registerIssue(program);
   return program;
 }
 

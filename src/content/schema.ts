@@ -1,5 +1,6 @@
 // One schema per content type. Each rule carries the words a writer sees when it fails ("expected …"),
 // so the messages read as instructions rather than as validator jargon.
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { describeValue, type Problem } from './problems.ts';
 
@@ -69,7 +70,9 @@ export type NewsFrontMatter = z.infer<typeof newsSchema>;
 
 const editionSchema = z.strictObject({
   label: text('a label (text)'),
-  cron: text('a cron expression, e.g. "0 7 * * 3"'),
+  cron: z
+    .string({ error: 'a cron expression, e.g. "0 7 * * 3"' })
+    .refine(isCron, { error: 'a cron expression, e.g. "0 7 * * 3" (minute hour day month weekday)' }),
   maxItems: z.number({ error: 'a whole number of at least 1' }).int().min(1, { error: 'a whole number of at least 1' }),
 });
 
@@ -100,6 +103,15 @@ export const configSchema = z.strictObject({
     }),
 });
 export type Config = z.infer<typeof configSchema>;
+
+function isCron(expression: string): boolean {
+  try {
+    CronExpressionParser.parse(expression);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function isTimeZone(zone: string): boolean {
   try {

@@ -55,3 +55,18 @@ export function plainText(markdown: string): string {
     .replace(/\s+/g, ' ')
     .trim();
 }
+
+/** Markdown as plain text for the text part of an email: emphasis dropped, every link written out. */
+export function markdownToText(markdown: string): string {
+  return markdown
+    .replace(/!\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, '$1 ($2)')
+    .replace(/\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, (_m, label: string, url: string) => (label === url ? url : `${label} (${url})`))
+    .replace(/<[^>]*>/g, '')
+    .replace(/(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1/g, '$2')
+    .replace(/^#+\s*/gm, '')
+    // A single line break inside a paragraph is a soft break in Markdown: the text part rewraps it.
+    .replace(/([^\n])\n(?!\n)/g, '$1 ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}

@@ -47,14 +47,21 @@ type Compiled = Handlebars.TemplateDelegate;
 
 // Declaring our helpers lets Handlebars call them directly instead of resolving each name at run time.
 const COMPILE_OPTIONS: Parameters<typeof Handlebars.compile>[1] = {
-  knownHelpers: { href: true, json: true, eq: true, concat: true, plural: true },
+  knownHelpers: { href: true, json: true, eq: true, concat: true, plural: true, upper: true, wrap: true },
 };
+
+/** Plain-text templates (`*.txt.hbs`) must not HTML-escape what they print. */
+function compileOptions(file: TemplateFile): Parameters<typeof Handlebars.compile>[1] {
+  return file.rel.endsWith('.txt.hbs') ? { ...COMPILE_OPTIONS, noEscape: true } : COMPILE_OPTIONS;
+}
 
 /** The compiled templates of one area: `layout.hbs`, `pages/*.hbs`, `partials/*.hbs`. */
 export class TemplateSet {
   private readonly hb = Handlebars.create();
   private readonly pages = new Map<string, { fn: Compiled; file: TemplateFile }>();
   private layout?: { fn: Compiled; file: TemplateFile };
+  /** Every template with its text, for messages that point into them. */
+  readonly files: { file: TemplateFile; source: string }[] = [];
 
   private constructor(private readonly area: string) {
     registerHelpers(this.hb);
@@ -72,13 +79,15 @@ export class TemplateSet {
         continue;
       }
       const inner = file.rel.slice(area.length + 1, -'.hbs'.length);
+      const fn = set.hb.compile(source, compileOptions(file));
       if (inner.startsWith('partials/')) {
-        set.hb.registerPartial(inner.slice('partials/'.length), set.hb.compile(source, COMPILE_OPTIONS));
+        set.hb.registerPartial(inner.slice('partials/'.length).replace(/\.txt$/, ''), fn);
       } else if (inner.startsWith('pages/')) {
-        set.pages.set(inner.slice('pages/'.length), { fn: set.hb.compile(source, COMPILE_OPTIONS), file });
+        set.pages.set(inner.slice('pages/'.length), { fn, file });
       } else if (inner === 'layout') {
-        set.layout = { fn: set.hb.compile(source, COMPILE_OPTIONS), file };
+        set.layout = { fn, file };
       }
+      set.files.push({ file, source });
     }
     if (problems.length) throw new ContentError(problems);
     return set;
@@ -144,5 +153,26 @@ function registerHelpers(hb: typeof Handlebars): void {
   );
   hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  hb.registerHelper('upper', (text: unknown) => String(text ?? '').toUpperCase());
+  hb.registerHelper('wrap', (text: unknown) => wrapText(String(text ?? ''), 78));
   hb.registerHelper('plural', (count: unknown, one: unknown, many: unknown) => (count === 1 ? one : many));
+}
+
+/** Word-wraps plain text at `width` columns; a word longer than that (a URL) stays whole on its line. */
+export function wrapText(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((paragraph) => {
+      const lines: string[] = [];
+      let line = '';
+      for (const word of paragraph.split(/\s+/).filter(Boolean)) {
+        if (line && line.length + 1 + word.length > width) {
+          lines.push(line);
+          line = word;
+        } else line = line ? `${line} ${word}` : word;
+      }
+      lines.push(line);
+      return lines.join('\n');
+    })
+    .join('\n');
 }

@@ -1,0 +1,238 @@
+// Composing an email issue: a pure function of the content, the configuration, the edition and the
+// date. It picks the news of the issue's window, merges repeats of one story, ranks, caps, groups by
+// topic and chooses the guides to feature. Rendering is another stage's job.
+import type { Site } from '../content/model.ts';
+import { slugify } from '../content/slug.ts';
+import type { Catalog, LiveGuide } from './catalog.ts';
+import { issueWindow, slotOn, type Edition } from './slots.ts';
+import { byImportance, compareText, groupStories, type Story } from './stories.ts';
+
+export interface IssueStory {
+  id: string;
+  title: string;
+  url: string;
+  source: string;
+  score: number;
+  published: number;
+  summary: string;
+  topic: string;
+  also: { source: string; url: string }[];
+}
+
+export interface IssueGuide {
+  slug: string;
+  title: string;
+  tldr: string;
+  level: string;
+  version: number;
+  published: number;
+  /** "New guide", "Updated · v2 — <note>", or "Guide" for one chosen by topic. */
+  label: string;
+  kind: 'new' | 'updated' | 'related';
+}
+
+export interface ComposedIssue {
+  id: string;
+  edition: Edition;
+  editionLabel: string;
+  date: string;
+  /** The scheduled instant this issue belongs to. */
+  scheduledAt: number;
+  window: { from: number; to: number };
+  top: IssueStory;
+  /** The other stories, grouped by primary topic, groups in the order of their best story. */
+  groups: { topic: string; stories: IssueStory[] }[];
+  /** Guides featured in this issue: new and updated ones first. */
+  guides: IssueGuide[];
+  /** Sunday only: every guide published or updated in the seven days to this issue. */
+  weekGuides: IssueGuide[];
+  /** Stories in the window before the edition's cap was applied. */
+  available: number;
+}
+
+export type ComposeResult =
+  | { ok: true; issue: Omit<ComposedIssue, 'id'> }
+  | { ok: false; reason: 'not-scheduled' | 'empty'; window?: { from: number; to: number } };
+
+const FEATURED_GUIDES = 3;
+const WEEK = 7 * 24 * 3600_000;
+
+export function composeIssue(site: Site, catalog: Catalog, edition: Edition, date: string): ComposeResult {
+  const { config } = site;
+  const slot = slotOn(config, edition, date);
+  if (slot === undefined) return { ok: false, reason: 'not-scheduled' };
+  const window = issueWindow(config, slot);
+  const inWindow = site.news.filter((n) => n.published > window.from && n.published <= window.to);
+  const stories = mergeNearDuplicates(groupStories(inWindow)).sort(byImportance);
+  if (stories.length === 0) return { ok: false, reason: 'empty', window };
+
+  const chosen = stories.slice(0, config.editions[edition].maxItems).map(toIssueStory);
+  const [top, ...rest] = chosen as [IssueStory, ...IssueStory[]];
+  const topics = topicWeights(chosen);
+  return {
+    ok: true,
+    issue: {
+      edition,
+      editionLabel: config.editions[edition].label,
+      date,
+      scheduledAt: slot,
+      window,
+      top,
+      groups: groupByTopic(rest),
+      guides: featuredGuides(catalog, window, topics),
+      weekGuides: edition === 'sunday' ? changedGuides(catalog, { from: slot - WEEK, to: slot }) : [],
+      available: stories.length,
+    },
+  };
+}
+
+function toIssueStory(story: Story): IssueStory {
+  const { lead } = story;
+  return {
+    id: lead.id,
+    title: lead.title,
+    url: lead.url,
+    source: lead.source,
+    score: lead.score,
+    published: lead.published,
+    summary: lead.summary,
+    topic: lead.topics[0] ?? 'More news',
+    also: story.others
+      .filter((o) => o.source !== lead.source)
+      .map((o) => ({ source: o.source, url: o.url }))
+      .filter((o, i, all) => all.findIndex((x) => x.source === o.source) === i),
+  };
+}
+
+// --- one story, told twice ------------------------------------------------------------------------
+
+const STOPWORDS = new Set(
+  'a an and are as at be by for from has have in into is it its of on or that the this to with via new its their'.split(' '),
+);
+
+export function titleWords(title: string): Set<string> {
+  return new Set(
+    title
+      .toLowerCase()
+      .split(/[^a-z0-9-]+/)
+      .map((w) => w.replace(/^-+|-+$/g, ''))
+      .filter((w) => w.length > 2 && !STOPWORDS.has(w)),
+  );
+}
+
+/** Share of distinct title words the two titles have in common. */
+export function similarity(a: Set<string>, b: Set<string>): number {
+  let shared = 0;
+  for (const w of a) if (b.has(w)) shared++;
+  const union = a.size + b.size - shared;
+  return union === 0 ? 0 : shared / union;
+}
+
+/** Titles this alike, from different outlets, are the same story ("also covered by …"). */
+export const SAME_STORY = 0.5;
+
+/**
+ * Merges stories from different sources whose titles are nearly the same (the launch post and a
+ * newsletter's write-up of it). The more important one leads; the other is listed as also covering it.
+ */
+export function mergeNearDuplicates(stories: Story[]): Story[] {
+  const ordered = [...stories].sort(byImportance);
+  const words = ordered.map((s) => titleWords(s.lead.title));
+  const merged: Story[] = [];
+  const leadWords: Set<string>[] = [];
+  ordered.forEach((story, i) => {
+    const twin = merged.findIndex(
+      (m, j) => m.lead.source !== story.lead.source && similarity(leadWords[j]!, words[i]!) >= SAME_STORY,
+    );
+    if (twin === -1) {
+      merged.push({ lead: story.lead, others: [...story.others] });
+      leadWords.push(words[i]!);
+    } else {
+      merged[twin]!.others.push(story.lead, ...story.others);
+    }
+  });
+  return merged;
+}
+
+// --- grouping and guides --------------------------------------------------------------------------
+
+function groupByTopic(stories: IssueStory[]): { topic: string; stories: IssueStory[] }[] {
+  const groups = new Map<string, { topic: string; stories: IssueStory[] }>();
+  for (const story of stories) {
+    const key = slugify(story.topic);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { topic: story.topic, stories: [] }));
+    group.stories.push(story);
+  }
+  // Stories arrive ranked, so each group's first story is its best, and Map keeps first-seen order.
+  return [...groups.values()];
+}
+
+function topicWeights(stories: IssueStory[]): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const s of stories) weights.set(slugify(s.topic), (weights.get(slugify(s.topic)) ?? 0) + s.score);
+  return weights;
+}
+
+function changedGuides(catalog: Catalog, window: { from: number; to: number }): IssueGuide[] {
+  const out: IssueGuide[] = [];
+  for (const g of catalog.active) {
+    // The newest version inside the window says what happened to the guide in it.
+    const v = [...g.guide.versions].reverse().find((x) => x.published > window.from && x.published <= window.to);
+    if (!v) continue;
+    out.push(issueGuide(g, v.version, v.published, v.version === 1 ? 'new' : 'updated', v.version === 1 ? 'New guide' : `Updated · v${v.version} — ${v.note}`));
+  }
+  return out.sort((a, b) => b.published - a.published || compareText(a.slug, b.slug));
+}
+
+function featuredGuides(catalog: Catalog, window: { from: number; to: number }, topics: Map<string, number>): IssueGuide[] {
+  const changed = changedGuides(catalog, window).slice(0, FEATURED_GUIDES);
+  if (changed.length > 0) return changed;
+  // Nothing new: the guide that best explains this issue's news.
+  let best: { g: LiveGuide; weight: number } | undefined;
+  for (const g of catalog.active) {
+    if (g.latest.published > window.to) continue;
+    const weight = g.topicSlugs.reduce((sum, t, i) => sum + (topics.get(t) ?? 0) * (i === 0 ? 2 : 1), 0);
+    if (weight > 0 && (!best || weight > best.weight)) best = { g, weight };
+  }
+  return best ? [issueGuide(best.g, best.g.latest.version, best.g.latest.published, 'related', 'Guide')] : [];
+}
+
+function issueGuide(g: LiveGuide, version: number, published: number, kind: IssueGuide['kind'], label: string): IssueGuide {
+  const v = g.guide.versions[version - 1]!;
+  const front = v.doc.front;
+  return { slug: g.guide.slug, title: front.title, tldr: front.tldr, level: front.level, version, published, label, kind };
+}
+
+// --- subject and preheader ------------------------------------------------------------------------
+
+export const SUBJECT_MAX = 78;
+export const PREHEADER_MAX = 140;
+
+/** Plain text on one line: whatever the content holds, no line break can reach a header. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** Shortens to `max` characters at a word boundary, with an ellipsis. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max * 0.6 ? cut.slice(0, space) : cut).replace(/[\s,;:.–—-]+$/, '')}…`;
+}
+
+/** "Midweek #12: Meta Introduces Muse Spark…" — at most 78 characters, one line. */
+export function subjectLine(issue: Pick<ComposedIssue, 'editionLabel' | 'top'>, number: number): string {
+  return clip(oneLine(`${issue.editionLabel} #${number}: ${issue.top.title}`), SUBJECT_MAX);
+}
+
+/** The inbox preview line: what else is inside, after the subject's top story. */
+export function preheaderText(issue: Pick<ComposedIssue, 'groups' | 'guides'>): string {
+  const parts: string[] = [];
+  const next = issue.groups.flatMap((g) => g.stories).slice(0, 2).map((s) => oneLine(s.title));
+  if (next.length) parts.push(`Also: ${next.join(' · ')}`);
+  const guide = issue.guides[0];
+  if (guide) parts.push(`${guide.kind === 'related' ? 'Guide' : guide.label.split(' — ')[0]}: ${oneLine(guide.title)}`);
+  return clip(parts.join(' — ') || 'The week in AI, with the guides that explain it.', PREHEADER_MAX);
+}

@@ -1,0 +1,213 @@
+// The email checks: one engine, run on the message as it is sent (a sample recipient's MIME), by
+// `issue build`, `almanac check` and the preview. Each check has an id, a severity and says what it
+// expected and what it found. The rules and their sources are in EMAIL-CHECKS.md.
+import * as csstree from 'css-tree';
+import { simpleParser } from 'mailparser';
+import { parse, type HTMLElement } from 'node-html-parser';
+import { SUBJECT_MAX } from '../compose/issue.ts';
+
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  check: string;
+  severity: Severity;
+  expected: string;
+  found: string;
+}
+
+export const HTML_ERROR_BYTES = 102_000;
+export const HTML_WARN_BYTES = 82_000;
+const ENCODED_WARN_BYTES = 105_000;
+const STYLE_WARN_BYTES = 16_000;
+const PREHEADER_PADDED = 200;
+
+export interface CheckInput {
+  /** The full MIME message for a sample recipient. */
+  mime: Buffer;
+  /** The HTML and text before per-recipient substitution, with their placeholders. */
+  unpersonalised: { html: string; text: string };
+  /** Placeholders every recipient's copy must have filled in. */
+  placeholders: { unsubscribe: string; preferences: string };
+  /** The sample recipient's values for them. */
+  sample: { unsubscribe: string; preferences: string };
+  /** The issue's web version, linked as "view in browser". */
+  webUrl: string;
+}
+
+export async function checkMessage(input: CheckInput): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  const add = (check: string, severity: Severity, expected: string, found: string) => {
+    // The same finding twice (one bad link used in two places) is one thing to fix.
+    const key = `${check}\u0000${expected}\u0000${found}`;
+    if (!seen.has(key)) findings.push({ check, severity, expected, found });
+    seen.add(key);
+  };
+  const mail = await simpleParser(input.mime);
+  const raw = input.mime.toString('latin1');
+  const html = typeof mail.html === 'string' ? mail.html : '';
+  const text = mail.text ?? '';
+
+  // 1–3: size and charset
+  const htmlBytes = Buffer.byteLength(html, 'utf8');
+  if (!html) add('html-part', 'error', 'a text/html part', 'none');
+  if (htmlBytes >= HTML_ERROR_BYTES) add('html-size', 'error', `decoded HTML under ${fmt(HTML_ERROR_BYTES)} bytes (Gmail clips beyond)`, `${fmt(htmlBytes)} bytes`);
+  else if (htmlBytes > HTML_WARN_BYTES) add('html-size', 'warning', `decoded HTML under ${fmt(HTML_WARN_BYTES)} bytes, to leave room before Gmail clips at ~102 KB`, `${fmt(htmlBytes)} bytes`);
+  const encoded = encodedHtmlBytes(raw);
+  if (encoded > ENCODED_WARN_BYTES) add('encoded-size', 'warning', `the encoded HTML part under ${fmt(ENCODED_WARN_BYTES)} bytes`, `${fmt(encoded)} bytes`);
+  const textTypes = [...raw.matchAll(/^Content-Type:\s*(text\/(?:plain|html))(?:;\s*charset=("?)([^";\r\n]+)\2)?/gim)];
+  if (!textTypes.some((m) => m[1]!.toLowerCase() === 'text/plain')) add('text-part', 'error', 'a text/plain part', 'none');
+  for (const m of textTypes) {
+    if ((m[3] ?? '').toLowerCase() !== 'utf-8') add('charset', 'error', `${m[1]} in utf-8`, m[3] ? `charset=${m[3]}` : 'no charset');
+  }
+  if (!/^Content-Type:\s*multipart\/alternative/im.test(raw)) add('multipart', 'error', 'multipart/alternative with text and HTML', 'another structure');
+
+  // Headers
+  const subject = mail.subject ?? '';
+  const rawSubject = /^Subject:(.*(?:\r?\n[ \t].*)*)/im.exec(raw)?.[1] ?? '';
+  if (!subject) add('subject', 'error', 'a subject', 'none');
+  else if ([...subject].length > SUBJECT_MAX) add('subject', 'error', `a subject of at most ${SUBJECT_MAX} characters`, `${[...subject].length} characters`);
+  if (/[\r\n]/.test(subject) || /\r?\n(?![ \t])/.test(rawSubject.replace(/\r?\n$/, ''))) add('subject', 'error', 'a subject on one line', 'a line break');
+  const listUnsub = headerValue(raw, 'List-Unsubscribe');
+  const links = listUnsub ? [...listUnsub.matchAll(/<([^>]*)>/g)].map((m) => m[1]!) : [];
+  if (!listUnsub) add('unsubscribe-header', 'error', 'a List-Unsubscribe header', 'none');
+  else if (!links.some((l) => l.startsWith('https://')) || links.some((l) => !/^(https:|mailto:)/.test(l)) || links.length > 2) {
+    add('unsubscribe-header', 'error', 'List-Unsubscribe: <https://…>[, <mailto:…>]', listUnsub);
+  }
+  const post = headerValue(raw, 'List-Unsubscribe-Post');
+  if (post !== 'List-Unsubscribe=One-Click') add('unsubscribe-header', 'error', 'List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058)', post ?? 'none');
+  for (const name of ['Message-ID', 'Date']) if (!headerValue(raw, name)) add('headers', 'error', `a ${name} header`, 'none');
+
+  if (html) checkHtml(parse(html, { comment: true }), html, input, add);
+  checkText(text, html ? parse(html) : undefined, input, add);
+  checkPlaceholders(input, html, text, add);
+  return findings;
+}
+
+type Add = (check: string, severity: Severity, expected: string, found: string) => void;
+
+function checkHtml(doc: HTMLElement, html: string, input: CheckInput, add: Add): void {
+  // 4: CSS in <head> that Gmail will keep
+  const head = doc.querySelector('head');
+  const styles = doc.querySelectorAll('style');
+  let styleBytes = 0;
+  for (const style of styles) {
+    if (!head || !isInside(style, head)) add('head-css', 'error', '<style> only inside <head>', '<style> in the body');
+    const css = style.textContent;
+    styleBytes += Buffer.byteLength(css);
+    const errors: string[] = [];
+    csstree.parse(css, { onParseError: (e) => errors.push(e.message) });
+    if (errors.length) add('head-css', 'error', 'CSS that parses (Gmail drops a whole <style> block with an error)', errors[0]!);
+  }
+  if (styleBytes > STYLE_WARN_BYTES) add('head-css', 'warning', `at most ${fmt(STYLE_WARN_BYTES)} bytes of <style>`, `${fmt(styleBytes)} bytes`);
+
+  // 5–6: language and direction, on <html> and on a wrapper inside <body> (webmails drop <html>)
+  const root = doc.querySelector('html');
+  const body = doc.querySelector('body');
+  const wrapper = body?.querySelector('[lang]');
+  const tag = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+  if (!root?.getAttribute('lang') || !tag.test(root.getAttribute('lang')!)) add('lang', 'error', '<html lang> with a language tag', root?.getAttribute('lang') ?? 'none');
+  if (!wrapper || !tag.test(wrapper.getAttribute('lang') ?? '')) add('lang', 'error', 'a wrapper inside <body> with lang', 'none');
+  if (!root?.getAttribute('dir') || !wrapper?.getAttribute('dir')) add('dir', 'warning', 'dir on <html> and on the body wrapper', 'missing');
+
+  // 7: layout tables are announced as such to screen readers
+  const layout = doc.querySelectorAll('table').filter((t) => !t.querySelector('th, caption') && !/^(presentation|none)$/.test(t.getAttribute('role') ?? ''));
+  if (layout.length) add('layout-tables', 'error', 'role="presentation" on every layout table', `${layout.length} table${layout.length === 1 ? '' : 's'} without it`);
+
+  // 8–9: images
+  for (const img of doc.querySelectorAll('img')) {
+    const src = img.getAttribute('src') ?? '';
+    if (img.getAttribute('alt') === undefined) add('img-alt', 'error', 'alt on every image', `<img src="${src}"> without alt`);
+    if (!/^https:\/\//.test(src) || /^https:\/\/(localhost|127\.)/.test(src)) add('img-src', 'error', 'images from absolute https URLs', src || 'no src');
+    else if (/\.svg(\?|$)/i.test(src)) add('img-src', 'error', 'no SVG images (Gmail and Outlook do not show them)', src);
+    if (!img.getAttribute('width')) add('img-src', 'warning', 'a width attribute on every image (Outlook)', `<img src="${src}">`);
+  }
+
+  // 11, 13: links
+  for (const a of doc.querySelectorAll('a')) {
+    const href = (a.getAttribute('href') ?? '').trim();
+    if (!/^(https:\/\/[^/\s]+|mailto:)/.test(href) || /^https:\/\/(localhost|127\.|\[::1\])/.test(href)) {
+      add('links', 'error', 'every link absolute https: or mailto:', href ? `href="${href}"` : 'an empty href');
+    }
+    if (!a.textContent.trim() && !a.querySelector('img[alt]')) add('link-text', 'warning', 'text on every link', `an empty link to ${href}`);
+  }
+
+  // 14: nothing that runs
+  if (doc.querySelector('script')) add('no-script', 'error', 'no <script>', '<script>');
+  if (doc.querySelector('form')) add('no-script', 'error', 'no <form>', '<form>');
+  const handler = /\son[a-z]+\s*=/i.exec(html.replace(/<!--[\s\S]*?-->/g, ''));
+  if (handler) add('no-script', 'error', 'no event handler attributes', handler[0].trim());
+  if (/(href|src)\s*=\s*["']?\s*javascript:/i.test(html)) add('no-script', 'error', 'no javascript: URLs', 'a javascript: URL');
+
+  // 16: the preheader: first thing in the body, hidden, padded so body text does not leak into the preview
+  const first = body?.childNodes.find((n) => n.nodeType === 1) as HTMLElement | undefined;
+  const hidden = first && /display:\s*none/i.test(first.getAttribute('style') ?? '') ? first : undefined;
+  if (!hidden) add('preheader', 'error', 'a hidden preheader right after <body>', 'none');
+  else {
+    const full = [...hidden.textContent];
+    const visible = hidden.textContent.replace(/[\u00a0\u200b-\u200f\ufeff\s]+$/u, '').trim();
+    if (full.length < PREHEADER_PADDED) add('preheader', 'error', `the preheader padded to ${PREHEADER_PADDED} characters`, `${full.length}`);
+    if (visible.length < 40 || visible.length > 140) add('preheader', 'warning', 'preheader text of 40 to 140 characters', `${visible.length} characters`);
+  }
+
+  // 19: a visible unsubscribe link in the body
+  if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === input.sample.unsubscribe && a.textContent.trim())) {
+    add('unsubscribe-link', 'error', 'a visible unsubscribe link in the body', 'none');
+  }
+  // 20: dark mode declared
+  if (!doc.querySelector('meta[name="color-scheme"]')) add('dark-mode', 'warning', '<meta name="color-scheme" content="light dark">', 'none');
+  // 25: the web version is linked
+  if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === input.webUrl)) add('web-version', 'warning', `a "view in browser" link to ${input.webUrl}`, 'none');
+}
+
+function checkText(text: string, doc: HTMLElement | undefined, input: CheckInput, add: Add): void {
+  if (!text.trim()) {
+    add('text-part', 'error', 'a plain-text part that reads on its own', 'an empty text part');
+    return;
+  }
+  if (doc) {
+    const missing = new Set<string>();
+    for (const a of doc.querySelectorAll('a')) {
+      const href = a.getAttribute('href') ?? '';
+      if (/^https:/.test(href) && !text.includes(href)) missing.add(href);
+    }
+    if (missing.size) add('text-links', 'error', 'every link of the HTML written out in the text part', `${missing.size} missing, e.g. ${[...missing][0]}`);
+  }
+  const markup = /<\/?[a-z][a-z0-9-]*(\s[^>]*)?>|&(amp|lt|gt|quot|nbsp|#\d+);/i.exec(text);
+  if (markup) add('text-markup', 'error', 'no markup or HTML entities in the text part', markup[0]);
+  const long = text.split(/\r?\n/).filter((l) => l.length > 78 && !/https?:\/\/\S{40,}/.test(l));
+  if (long.length) add('text-wrap', 'warning', 'text lines of at most 78 characters', `${long.length} longer`);
+}
+
+function checkPlaceholders(input: CheckInput, html: string, text: string, add: Add): void {
+  // 15: every placeholder survived MJML where it belongs, and nothing of the template is left over.
+  for (const [name, token] of Object.entries(input.placeholders)) {
+    if (!input.unpersonalised.html.includes(`href="${token}"`)) add('placeholders', 'error', `the ${name} placeholder ${token} as a link in the HTML`, 'it is missing or was altered');
+    if (!input.unpersonalised.text.includes(token)) add('placeholders', 'error', `the ${name} placeholder ${token} in the text part`, 'it is missing');
+  }
+  for (const [part, body] of [['HTML', html], ['text', text]] as const) {
+    const stray = /\{\{[^}]*\}\}|\{\{|\}\}/.exec(body);
+    if (stray) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, stray[0]);
+  }
+}
+
+function headerValue(raw: string, name: string): string | undefined {
+  const headerBlock = raw.split(/\r?\n\r?\n/)[0] ?? '';
+  const m = new RegExp(`^${name}:[ \\t]*(.*(?:\\r?\\n[ \\t].*)*)`, 'im').exec(headerBlock);
+  return m ? m[1]!.replace(/\r?\n[ \t]+/g, ' ').trim() : undefined;
+}
+
+/** Bytes of the encoded text/html part, between its headers and the next boundary. */
+function encodedHtmlBytes(raw: string): number {
+  const m = /Content-Type:\s*text\/html[^]*?\r?\n\r?\n([^]*?)\r?\n--/i.exec(raw);
+  return m ? m[1]!.length : 0;
+}
+
+function isInside(el: HTMLElement, ancestor: HTMLElement): boolean {
+  for (let cur: HTMLElement | null = el.parentNode; cur; cur = cur.parentNode) if (cur === ancestor) return true;
+  return false;
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}

@@ -1,0 +1,143 @@
+// An issue as an email: Handlebars fills the MJML template, MJML compiles it once (strict), and the
+// plain-text part comes from the same view model. Per-recipient values stay placeholders, filled in
+// at send time, so this runs once per issue whatever the number of subscribers.
+import { DateTime } from 'luxon';
+import mjml2html from 'mjml';
+import type { ComposedIssue, IssueGuide, IssueStory } from '../compose/issue.ts';
+import { relativeAge } from '../compose/time.ts';
+import type { Config } from '../content/schema.ts';
+import { slugify } from '../content/slug.ts';
+import { ContentError, type Problem } from '../content/problems.ts';
+import { markdownToText, renderSummary } from './markdown.ts';
+import type { TemplateSet } from './templates.ts';
+
+/** Per-recipient placeholders, left in the rendered issue and substituted for each subscriber. */
+export const TOKENS = {
+  unsubscribe: '{{unsubscribe_url}}',
+  preferences: '{{preferences_url}}',
+  name: '{{name}}',
+} as const;
+export const PLACEHOLDERS: readonly string[] = Object.values(TOKENS);
+
+/** Characters that pad the preheader so the inbox preview does not run on into the body text. */
+const PREHEADER_FILL = '\u00a0\u200c\u200b\u200d\u200e\u200f\ufeff';
+export const PREHEADER_WIDTH = 200;
+
+export interface IssueMeta extends ComposedIssue {
+  number: number;
+  subject: string;
+  preheader: string;
+}
+
+export interface RenderedEmail {
+  html: string;
+  text: string;
+  mjml: string;
+}
+
+const LEVELS: Record<string, string> = { beginner: 'Beginner', intermediate: 'Intermediate', advanced: 'Advanced' };
+
+export function issueUrls(config: Config, id: string): { web: string; archive: string } {
+  return { web: `${config.baseUrl}/issues/${id}/`, archive: `${config.baseUrl}/issues/` };
+}
+
+/** The view model both email templates (MJML and text) are filled from. */
+export function emailView(config: Config, issue: IssueMeta, tagline: string): object {
+  const urls = issueUrls(config, issue.id);
+  const story = (s: IssueStory) => ({
+    ...s,
+    badge: scoreColours(s.score),
+    ago: relativeAge(s.published, issue.scheduledAt),
+    exact: DateTime.fromMillis(s.published, { zone: config.timezone }).toFormat("d LLLL yyyy', 'HH:mm ZZZZ"),
+    summaryHtml: renderSummary(s.summary),
+    summaryText: markdownToText(s.summary),
+  });
+  const guide = (g: IssueGuide) => ({ ...g, url: `${config.baseUrl}/guides/${g.slug}/`, levelLabel: LEVELS[g.level] ?? g.level });
+  const count = 1 + issue.groups.reduce((n, g) => n + g.stories.length, 0);
+  const padding = Math.max(0, PREHEADER_WIDTH - [...issue.preheader].length);
+  return {
+    site: {
+      title: config.title,
+      baseUrl: config.baseUrl,
+      host: new URL(config.baseUrl).host,
+      language: config.language,
+      editions: `${config.editions.midweek.label} & ${config.editions.sunday.label}`,
+      tagline,
+    },
+    issue: {
+      ...issue,
+      count,
+      dateLabel: DateTime.fromMillis(issue.scheduledAt, { zone: config.timezone }).toFormat('cccc d LLLL yyyy'),
+      preheaderPad: PREHEADER_FILL.repeat(Math.ceil(padding / PREHEADER_FILL.length)).slice(0, padding),
+      webUrl: urls.web,
+      archiveUrl: urls.archive,
+      top: story(issue.top),
+      groups: issue.groups.map((g) => ({
+        topic: g.topic,
+        topicUrl: `${config.baseUrl}/topics/${slugify(g.topic)}/`,
+        stories: g.stories.map(story),
+      })),
+      guides: issue.guides.map(guide),
+      guidesAreNew: issue.guides.some((g) => g.kind !== 'related'),
+      weekGuides: issue.weekGuides.map(guide),
+    },
+    tokens: TOKENS,
+  };
+}
+
+export async function renderEmail(templates: TemplateSet, view: object): Promise<RenderedEmail> {
+  const mjml = templates.render('issue.mjml', view);
+  const text = `${templates.render('issue.txt', view).replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  let html: string;
+  try {
+    const result = await mjml2html(mjml, { validationLevel: 'strict', beautify: false, minify: false, keepComments: false, fonts: {} });
+    html = result.html;
+  } catch (err) {
+    throw new ContentError(mjmlProblems(err, templates));
+  }
+  return { html, text, mjml };
+}
+
+interface MjmlError {
+  line: number;
+  message: string;
+  tagName: string;
+}
+
+/** MJML reports lines of the generated document; point the editor at the template line instead. */
+function mjmlProblems(err: unknown, templates: TemplateSet): Problem[] {
+  const errors = (err as { errors?: MjmlError[] }).errors;
+  if (!Array.isArray(errors) || errors.length === 0) {
+    return [{ file: 'templates/email/pages/issue.mjml.hbs', expected: 'a template MJML can compile', found: err instanceof Error ? err.message : String(err) }];
+  }
+  return errors.map((e) => ({
+    file: locateTag(templates, e),
+    expected: 'valid MJML',
+    found: e.message,
+  }));
+}
+
+function locateTag(templates: TemplateSet, e: MjmlError): string {
+  const attribute = /Attribute (\S+)/.exec(e.message)?.[1];
+  let fallback: string | undefined;
+  for (const { file, source } of templates.files) {
+    const lines = source.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (!line.includes(`<${e.tagName}`)) continue;
+      const at = `${file.display}:${i + 1}`;
+      if (!attribute || line.includes(`${attribute}=`)) return at;
+      fallback ??= at;
+    }
+  }
+  return fallback ?? 'templates/email/pages/issue.mjml.hbs';
+}
+
+/** The badge colour rises with the score, as on the site; inline because mail clients need it so. */
+export function scoreColours(score: number): { bg: string; ink: string } {
+  const accent = [0xa6, 0x3c, 0x17];
+  const base = [0xf3, 0xef, 0xe6];
+  const p = 0.12 + (0.88 * (Math.min(10, Math.max(1, score)) - 1)) / 9;
+  const bg = `#${accent.map((a, i) => Math.round(p * a + (1 - p) * base[i]!).toString(16).padStart(2, '0')).join('')}`;
+  return { bg, ink: score >= 8 ? '#ffffff' : '#1c1b19' };
+}

@@ -1,0 +1,91 @@
+// The record of built issues: each issue's number, assigned once at its first build and never
+// changed, and its composed content, kept so the site can render its web version on every build.
+// Files under .almanac/issues/; every write goes through a temporary file and a rename.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ComposedIssue } from '../compose/issue.ts';
+
+export interface StoredIssue extends ComposedIssue {
+  number: number;
+  subject: string;
+  preheader: string;
+  /** When this issue was (last) built. */
+  builtAt: number;
+}
+
+export interface StoredIssueFiles {
+  issue: StoredIssue;
+  html: string;
+  text: string;
+}
+
+interface Registry {
+  issues: { id: string; number: number }[];
+}
+
+export class IssueStore {
+  readonly dir: string;
+
+  constructor(root: string) {
+    this.dir = path.join(root, '.almanac', 'issues');
+  }
+
+  /** The issue's number: the one it already has, or the next one. Does not record it. */
+  numberFor(id: string): number {
+    const { issues } = this.registry();
+    return issues.find((i) => i.id === id)?.number ?? issues.reduce((max, i) => Math.max(max, i.number), 0) + 1;
+  }
+
+  save(files: StoredIssueFiles): void {
+    const { issue } = files;
+    const dir = path.join(this.dir, issue.id);
+    mkdirSync(dir, { recursive: true });
+    writeAtomically(path.join(dir, 'email.html'), files.html);
+    writeAtomically(path.join(dir, 'email.txt'), files.text);
+    writeAtomically(path.join(dir, 'issue.json'), `${JSON.stringify(issue, null, 2)}\n`);
+    const registry = this.registry();
+    if (!registry.issues.some((i) => i.id === issue.id)) {
+      registry.issues.push({ id: issue.id, number: issue.number });
+      writeAtomically(path.join(this.dir, 'registry.json'), `${JSON.stringify(registry, null, 2)}\n`);
+    }
+  }
+
+  /** Every built issue, newest slot first. */
+  list(): StoredIssueFiles[] {
+    const out: StoredIssueFiles[] = [];
+    for (const { id } of this.registry().issues) {
+      const dir = path.join(this.dir, id);
+      try {
+        out.push({
+          issue: JSON.parse(readFileSync(path.join(dir, 'issue.json'), 'utf8')) as StoredIssue,
+          html: readFileSync(path.join(dir, 'email.html'), 'utf8'),
+          text: readFileSync(path.join(dir, 'email.txt'), 'utf8'),
+        });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    return out.sort((a, b) => b.issue.scheduledAt - a.issue.scheduledAt || b.issue.number - a.issue.number);
+  }
+
+  private registry(): Registry {
+    try {
+      return JSON.parse(readFileSync(path.join(this.dir, 'registry.json'), 'utf8')) as Registry;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { issues: [] };
+      throw err;
+    }
+  }
+}
+
+function writeAtomically(file: string, text: string): void {
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(temp, text);
+    renameSync(temp, file);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
