@@ -6,6 +6,7 @@ import { composeIssue, preheaderText, subjectLine } from '../compose/issue.ts';
 import type { Edition } from '../compose/slots.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
+import type { Config } from '../content/schema.ts';
 import { TOKENS, emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
@@ -74,27 +75,37 @@ export async function prepareIssue(args: {
     preheader: preheaderText(composed.issue),
   };
   const email = await renderEmail(args.templates, emailView(config, meta, TAGLINE));
+  const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
+  return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
+}
+
+/** Runs the email checks on the message a sample recipient would receive. */
+export async function checkIssueEmail(
+  config: Config,
+  issue: Pick<IssueMeta, 'id' | 'subject' | 'scheduledAt'>,
+  email: { html: string; text: string },
+): Promise<{ findings: Finding[]; sampleMime: Buffer }> {
   const sample = sampleRecipient(config.baseUrl);
   const sampleMime = await buildMessage({
     from: config.from,
     to: 'Reader <reader@example.com>',
-    subject: meta.subject,
+    subject: issue.subject,
     html: personalise(email.html, sample),
     text: personalise(email.text, sample),
     unsubscribeUrl: sample.unsubscribe,
     unsubscribeMailto: `mailto:${addressOf(config.from)}?subject=unsubscribe`,
     listId: listId(config.title, config.baseUrl),
-    messageId: `<${id}.sample@${new URL(config.baseUrl).hostname}>`,
-    date: new Date(meta.scheduledAt),
+    messageId: `<${issue.id}.sample@${new URL(config.baseUrl).hostname}>`,
+    date: new Date(issue.scheduledAt),
   });
   const findings = await checkMessage({
     mime: sampleMime,
-    unpersonalised: { html: email.html, text: email.text },
+    unpersonalised: email,
     placeholders: { unsubscribe: TOKENS.unsubscribe, preferences: TOKENS.preferences },
     sample,
-    webUrl: issueUrls(config, id).web,
+    webUrl: issueUrls(config, issue.id).web,
   });
-  return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
+  return { findings, sampleMime };
 }
 
 /** One recipient's values for the placeholders. */
@@ -106,6 +117,11 @@ export function sampleRecipient(baseUrl: string): Recipient {
     preferences: `${baseUrl}/preferences?token=sample`,
     name: 'Reader',
   };
+}
+
+/** The values the public copies on the website get: the general pages, no reader's token. */
+export function webRecipient(baseUrl: string): Recipient {
+  return { unsubscribe: `${baseUrl}/unsubscribe`, preferences: `${baseUrl}/preferences`, name: 'reader' };
 }
 
 /** Fills every placeholder. (Sending does the same on pre-encoded bytes, once per recipient.) */

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { loadSite } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
 import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
-import { GUIDE_FEEDS, guideFeedEntries, renderFeeds } from './feeds.ts';
+import { personalise, webRecipient } from '../mail/issue.ts';
+import { IssueStore } from '../store/issues.ts';
+import { GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds } from './feeds.ts';
 import { sitePages } from './pages.ts';
 import { renderSitemap } from './sitemap.ts';
 import { writeOutputAtomically, type OutputFiles } from './output.ts';
@@ -27,7 +29,8 @@ export interface BuildSummary {
 /** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */
 export async function renderSite(site: Site, now: number): Promise<{ files: OutputFiles; pages: number }> {
   const templates = await TemplateSet.load(site.root, 'site');
-  const { pages, catalog, siteMeta } = sitePages(site, now);
+  const issues = new IssueStore(site.root).list();
+  const { pages, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue));
   const files: OutputFiles = new Map();
   // A document published under two paths (a guide's URL and its latest version) is rendered once.
   const rendered = new Map<object, string>();
@@ -43,6 +46,20 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
     guideFeedEntries(site.config, catalog),
   );
   for (const [file, text] of feeds) files.set(file, text);
+  const issueFeeds = renderFeeds(
+    site.config,
+    ISSUE_FEEDS,
+    { title: `${site.config.title}: issues`, description: `Every ${siteMeta.editions} issue.`, home: 'issues/' },
+    issueFeedEntries(site.config, issues.map((i) => i.issue)),
+  );
+  for (const [file, text] of issueFeeds) files.set(file, text);
+  // The emails as sent, with each reader's own links replaced by the site's general ones.
+  const web = webRecipient(site.config.baseUrl);
+  for (const { issue, html, text } of issues) {
+    files.set(`issues/${issue.id}/email.html`, personalise(html, web));
+    files.set(`issues/${issue.id}/email.txt`, personalise(text, web));
+    files.set(`issues/${issue.id}/issue.json`, `${JSON.stringify(issue, null, 2)}\n`);
+  }
   files.set('sitemap.xml', renderSitemap(pages));
   files.set('robots.txt', `User-agent: *\nAllow: /\nSitemap: ${site.config.baseUrl}/sitemap.xml\n`);
   for (const asset of await listTemplateFiles(site.root, 'assets')) {

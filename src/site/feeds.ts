@@ -3,8 +3,10 @@
 import { Feed } from 'feed';
 import type { Catalog } from '../compose/catalog.ts';
 import type { Config } from '../content/schema.ts';
+import type { StoredIssue } from '../store/issues.ts';
 
 export const GUIDE_FEEDS = { rss: 'feeds/guides.xml', atom: 'feeds/guides.atom', json: 'feeds/guides.json' } as const;
+export const ISSUE_FEEDS = { rss: 'feeds/issues.xml', atom: 'feeds/issues.atom', json: 'feeds/issues.json' } as const;
 
 export interface FeedEntry {
   title: string;
@@ -68,4 +70,15 @@ export function guideFeedEntries(config: Config, catalog: Catalog): FeedEntry[] 
       categories: front.topics,
     };
   });
+}
+
+export function issueFeedEntries(config: Config, issues: readonly StoredIssue[]): FeedEntry[] {
+  return issues.slice(0, 50).map((i) => ({
+    title: i.subject,
+    url: `${config.baseUrl}/issues/${i.id}/`,
+    date: i.scheduledAt,
+    published: i.scheduledAt,
+    summary: i.preheader,
+    categories: [i.editionLabel, ...new Set(i.groups.map((g) => g.topic))],
+  }));
 }

@@ -7,6 +7,8 @@ import { buildCatalog, relatedGuides, type Catalog, type LiveGuide, type Topic }
 import { byImportance, type Story } from '../compose/stories.ts';
 import { stamp, timelineLabel, type Stamp } from '../compose/time.ts';
 import { plainText, renderGuideBody, renderInline, renderSummary } from '../render/markdown.ts';
+import type { StoredIssue } from '../store/issues.ts';
+import { issuePages } from './issue-pages.ts';
 
 export interface Page {
   /** Output path below dist/, e.g. "guides/meta/index.html". */
@@ -60,7 +62,7 @@ export interface SiteInput {
 }
 
 /** The context every page builder shares: catalog, clock, and memoised cards. */
-class PageContext {
+export class PageContext {
   readonly catalog: Catalog;
   readonly siteMeta: SiteMeta;
   private readonly cards = new Map<Story, NewsCard>();
@@ -118,7 +120,6 @@ export interface NewsCard {
   age: Stamp;
   summaryHtml: string;
   also: { source: string; url: string }[];
-  topics: TopicLink[];
 }
 
 export interface GuideCard {
@@ -138,6 +139,16 @@ interface TopicLink {
 
 function newsCard(story: Story, ctx: PageContext): NewsCard {
   const item = story.lead;
+  const also = story.others.filter((o) => o.source !== item.source).map((o) => ({ source: o.source, url: o.url }));
+  return cardOf(item, also, ctx);
+}
+
+/** A card from any news item-like record: a story on the site, or a story in an issue. */
+export function cardOf(
+  item: { title: string; url: string; source: string; score: number; published: number; summary: string },
+  also: { source: string; url: string }[],
+  ctx: PageContext,
+): NewsCard {
   return {
     title: item.title,
     url: item.url,
@@ -145,8 +156,7 @@ function newsCard(story: Story, ctx: PageContext): NewsCard {
     score: item.score,
     age: ctx.stamp(item.published),
     summaryHtml: renderSummary(item.summary),
-    also: story.others.filter((o) => o.source !== item.source).map((o) => ({ source: o.source, url: o.url })),
-    topics: item.topics.map((t) => ctx.topicLink(t)),
+    also,
   };
 }
 
@@ -420,7 +430,11 @@ function newest(catalog: Catalog): number | undefined {
 }
 
 /** All pages of the site, in a stable order. */
-export function sitePages(site: Site, now: number): { pages: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
+export function sitePages(
+  site: Site,
+  now: number,
+  issues: readonly StoredIssue[] = [],
+): { pages: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
   const ctx = new PageContext(site, now);
   const pages = [
     homePage(ctx),
@@ -428,6 +442,7 @@ export function sitePages(site: Site, now: number): { pages: Page[]; catalog: Ca
     ...ctx.catalog.guides.flatMap((g) => guidePages(ctx, g)),
     ...topicPages(ctx),
     ...newsPages(ctx),
+    ...issuePages(ctx, issues),
     notFoundPage(ctx),
   ];
   return { pages, catalog: ctx.catalog, siteMeta: ctx.siteMeta };

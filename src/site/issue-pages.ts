@@ -1,0 +1,58 @@
+// The issues on the website: an archive of past issues and each issue's web version, the page
+// "view in browser" opens. They show what was sent, from the stored issue, not from today's content.
+import { DateTime } from 'luxon';
+import type { IssueGuide } from '../compose/issue.ts';
+import { slugify } from '../content/slug.ts';
+import type { StoredIssue } from '../store/issues.ts';
+import { cardOf, type Page, type PageContext } from './pages.ts';
+
+export function issuePages(ctx: PageContext, issues: readonly StoredIssue[]): Page[] {
+  const { config } = ctx.site;
+  const dateLabel = (i: StoredIssue) => DateTime.fromMillis(i.scheduledAt, { zone: config.timezone }).toFormat('cccc d LLLL yyyy');
+  const storyCount = (i: StoredIssue) => 1 + i.groups.reduce((n, g) => n + g.stories.length, 0);
+  const archive = ctx.page('issues/', 'issues', ctx.meta('issues/', {
+    title: 'Past issues',
+    description: `Every ${ctx.siteMeta.editions} issue of ${config.title}.`,
+    section: 'issues',
+    lastmod: issues[0]?.scheduledAt,
+  }), {
+    issues: issues.map((i) => ({
+      href: `issues/${i.id}/`,
+      label: `${i.editionLabel} #${i.number}`,
+      subject: i.subject,
+      preheader: i.preheader,
+      date: ctx.stamp(i.scheduledAt),
+      dateLabel: dateLabel(i),
+      stories: storyCount(i),
+    })),
+  });
+  const guideLink = (g: IssueGuide) => ({ ...g, href: `guides/${g.slug}/` });
+  const pages = issues.map((i) => {
+    const path = `issues/${i.id}/`;
+    return ctx.page(path, 'issue', ctx.meta(path, {
+      title: `${i.editionLabel} #${i.number}: ${i.top.title}`,
+      description: i.preheader,
+      section: 'issues',
+      lastmod: i.scheduledAt,
+    }), {
+      issue: {
+        label: `${i.editionLabel} #${i.number}`,
+        dateLabel: dateLabel(i),
+        date: ctx.stamp(i.scheduledAt),
+        subject: i.subject,
+        stories: storyCount(i),
+        top: cardOf(i.top, i.top.also, ctx),
+        groups: i.groups.map((g) => ({
+          topic: g.topic,
+          href: `topics/${slugify(g.topic)}/`,
+          cards: g.stories.map((s) => cardOf(s, s.also, ctx)),
+        })),
+        guides: i.guides.map(guideLink),
+        weekGuides: i.weekGuides.map(guideLink),
+        emailHref: `${path}email.html`,
+        textHref: `${path}email.txt`,
+      },
+    });
+  });
+  return [archive, ...pages];
+}
