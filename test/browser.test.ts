@@ -1,7 +1,7 @@
 // The built pages in real Chromium: no horizontal scroll at 375 and 1280 px, no console errors,
 // no failed requests, no request to another host, light and dark. Screenshots are kept in test-artifacts/.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -19,6 +19,8 @@ const PAGES = [
   ['topics', '/topics/'],
   ['news', '/news/'],
   ['level-beginner', '/guides/level/beginner/'],
+  ['issues', '/issues/'],
+  ['issue-sunday', '/issues/2026-04-12-sunday/'],
 ] as const;
 
 describe('pages in Chromium', () => {
@@ -27,11 +29,17 @@ describe('pages in Chromium', () => {
 
   before(async () => {
     const root = await tempSite({ sample: true });
+    await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
+    for (const [edition, date] of [['sunday', '2026-04-12'], ['midweek', '2026-04-15']]) {
+      const issue = await almanac(['issue', 'build', edition!, '--date', date!, '--root', root, '--now', NOW]);
+      assert.equal(issue.code, 0, issue.stderr);
+    }
     const run = await almanac(['build', '--root', root, '--now', NOW]);
     assert.equal(run.code, 0, run.stderr);
     server = await serveStatic(path.join(root, 'dist'));
     browser = await launchBrowser();
     await mkdir(ARTIFACTS, { recursive: true });
+    await mkdir(path.join(ARTIFACTS, '../email'), { recursive: true });
   });
   after(async () => {
     await browser?.close();
@@ -72,6 +80,30 @@ describe('pages in Chromium', () => {
         const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
         assert.equal(bg, scheme === 'dark' ? 'rgb(21, 20, 18)' : 'rgb(251, 250, 247)');
         await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+        await context.close();
+      });
+    }
+  }
+
+  for (const width of [375, 600]) {
+    for (const scheme of ['light', 'dark'] as const) {
+      it(`the email at ${width} px (${scheme}): one column, no horizontal scroll, no request`, async () => {
+        const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: scheme });
+        const page = await context.newPage();
+        const requests: string[] = [];
+        page.on('request', (r) => requests.push(r.url()));
+        await page.goto(`${server.url}/issues/2026-04-12-sunday/email.html`, { waitUntil: 'networkidle' });
+        const layout = await page.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          clientWidth: document.documentElement.clientWidth,
+          buttonHeights: [...document.querySelectorAll('a')].filter((a) => a.textContent?.trim() === 'Read the story').map((a) => a.getBoundingClientRect().height),
+          text: document.body.innerText,
+        }));
+        assert.ok(layout.scrollWidth <= layout.clientWidth, JSON.stringify(layout).slice(0, 200));
+        assert.deepEqual(requests, [`${server.url}/issues/2026-04-12-sunday/email.html`], 'nothing loaded but the email');
+        assert.ok(layout.buttonHeights.every((h) => h >= 44), `tap targets ≥ 44 px: ${layout.buttonHeights}`);
+        assert.match(layout.text, /Meta Introduces Muse Spark/);
+        await page.screenshot({ path: path.join(ARTIFACTS, `../email/sunday-${width}-${scheme}.png`), fullPage: true });
         await context.close();
       });
     }

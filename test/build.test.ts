@@ -79,7 +79,7 @@ describe('build', () => {
     const root = await tempSite({ sample: true });
     const ok = await almanac(['check', '--root', root, '--now', NOW]);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^No problems: 5 published guides, 19 news items, \d+ pages \(\d+ files\) rendered\.$/m);
+    assert.match(ok.stdout, /^No problems: 5 published guides, 19 news items, \d+ pages \(\d+ files\) rendered, 0 built issues checked\.$/m);
     assert.deepEqual((await readdir(root)).sort(), ['content'], 'nothing written');
     await writeFiles(root, { 'content/guides/draft/guide.md': GOOD_GUIDE });
     assert.match((await almanac(['check', '--root', root, '--now', NOW])).stdout, /note: content\/guides\/draft\/guide\.md is not published yet/);

@@ -51,6 +51,10 @@ export function emailView(config: Config, issue: IssueMeta, tagline: string): ob
     exact: DateTime.fromMillis(s.published, { zone: config.timezone }).toFormat("d LLLL yyyy', 'HH:mm ZZZZ"),
     summaryHtml: renderSummary(s.summary),
     summaryText: markdownToText(s.summary),
+    // Tags in a pasted title mean nothing in plain text; the HTML part shows them escaped.
+    titleText: markdownToText(s.title),
+    sourceText: markdownToText(s.source),
+    also: s.also.map((a) => ({ ...a, sourceText: markdownToText(a.source) })),
   });
   const guide = (g: IssueGuide) => ({ ...g, url: `${config.baseUrl}/guides/${g.slug}/`, levelLabel: LEVELS[g.level] ?? g.level });
   const count = 1 + issue.groups.reduce((n, g) => n + g.stories.length, 0);
