@@ -7,6 +7,11 @@ import { sha256 } from '../src/content/versions.ts';
 const TOPICS = Array.from({ length: 60 }, (_, i) => `Topic ${String.fromCharCode(65 + (i % 26))}${Math.floor(i / 26) || ''}`);
 const LEVELS = ['beginner', 'intermediate', 'advanced'] as const;
 const SOURCES = ['The Batch', 'Meta AI Blog', 'Import AI', 'The Verge', 'Ars Technica', 'TechCrunch'];
+const WORDS = (
+  'model launch chip benchmark safety agent reasoning vision audio robotics startup funding lawsuit policy ' +
+  'regulation datacenter power nuclear training inference open weights license research paper dataset ' +
+  'partnership acquisition hiring earnings glasses assistant search coding compiler kernel memory context'
+).split(' ');
 
 /** A small linear congruential generator, so every run builds the same corpus. */
 function random(seed: number): () => number {
@@ -48,6 +53,11 @@ faq:
 ${sections.join('\n')}`;
 }
 
+/** Five words picked at random, so that distinct stories do not read as one story told twice. */
+function headline(rnd: () => number): string {
+  return Array.from({ length: 5 }, () => WORDS[Math.floor(rnd() * WORDS.length)]!).join(' ');
+}
+
 export async function writeCorpus(root: string, guides: number, news: number): Promise<void> {
   const rnd = random(42);
   const published = new Date('2026-05-01T09:00:00Z');
@@ -73,7 +83,7 @@ export async function writeCorpus(root: string, guides: number, news: number): P
     files.push(
       writeFile(
         path.join(dir, `item-${i}.md`),
-        `---\ntitle: "Story ${i}: news about ${topic}"\nurl: https://news.example.com/${week}/story-${i}\nsource: ${SOURCES[i % SOURCES.length]}\npublished: ${when}\nscore: ${1 + Math.floor(rnd() * 10)}\ntopics: [${JSON.stringify(topic)}]\n---\nA summary of story ${i} in two sentences, with *emphasis* and a [link](https://example.com/${i}). It matters because ${topic} keeps moving.\n`,
+        `---\ntitle: "${topic} ${headline(rnd)}"\nurl: https://news.example.com/${week}/story-${i}\nsource: ${SOURCES[i % SOURCES.length]}\npublished: ${when}\nscore: ${1 + Math.floor(rnd() * 10)}\ntopics: [${JSON.stringify(topic)}]\n---\nA summary of story ${i} in two sentences, with *emphasis* and a [link](https://example.com/${i}). It matters because ${topic} keeps moving.\n`,
       ),
     );
     if (files.length >= 256) await Promise.all(files.splice(0));

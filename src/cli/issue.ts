@@ -42,7 +42,10 @@ export function registerIssue(program: Command): void {
         throw new ContentError(errors.map((f) => ({ file: `issue ${id}`, field: f.check, expected: f.expected, found: f.found })));
       }
       store.save({ issue: prepared.issue, html: prepared.email.html, text: prepared.email.text });
+      const issueSeconds = (performance.now() - started) / 1000;
+      // The whole site is rebuilt (atomically) so the archive, feeds and sitemap include the issue.
       await buildSite({ root: site.root, outDir: 'dist', now });
+      const siteSeconds = (performance.now() - started) / 1000 - issueSeconds;
       const { issue: built } = prepared;
       const stories = 1 + built.groups.reduce((n, gr) => n + gr.stories.length, 0);
       for (const w of prepared.findings) process.stderr.write(`warning: issue ${id}: ${w.check}: expected ${w.expected}, found ${w.found}\n`);
@@ -50,7 +53,7 @@ export function registerIssue(program: Command): void {
         `${built.editionLabel} #${built.number} · ${date} · ${stories} of ${built.available} stories in the window · ` +
           `${built.guides.length} guide${built.guides.length === 1 ? '' : 's'} · ` +
           `${Buffer.byteLength(prepared.email.html).toLocaleString('en-US')} bytes of HTML · ` +
-          `${((performance.now() - started) / 1000).toFixed(2)} s\n  subject: ${built.subject}\n  → dist/issues/${id}/\n`,
+          `issue ${issueSeconds.toFixed(2)} s, site ${siteSeconds.toFixed(2)} s\n  subject: ${built.subject}\n  → dist/issues/${id}/\n`,
       );
       process.stdout.write(`${id}\n`);
     });

@@ -16,7 +16,10 @@ export interface IssueStory {
   published: number;
   summary: string;
   topic: string;
+  /** Other outlets with the same story, at most ALSO_MAX of them. */
   also: { source: string; url: string }[];
+  /** How many more outlets covered it beyond those listed. */
+  alsoMore: number;
 }
 
 export interface IssueGuide {
@@ -44,8 +47,10 @@ export interface ComposedIssue {
   groups: { topic: string; stories: IssueStory[] }[];
   /** Guides featured in this issue: new and updated ones first. */
   guides: IssueGuide[];
-  /** Sunday only: every guide published or updated in the seven days to this issue. */
+  /** Sunday only: guides published or updated in the seven days to this issue, newest first, at most WEEK_GUIDES_MAX. */
   weekGuides: IssueGuide[];
+  /** How many more the week had beyond those listed. */
+  weekGuidesMore: number;
   /** Stories in the window before the edition's cap was applied. */
   available: number;
 }
@@ -55,6 +60,7 @@ export type ComposeResult =
   | { ok: false; reason: 'not-scheduled' | 'empty'; window?: { from: number; to: number } };
 
 const FEATURED_GUIDES = 3;
+const WEEK_GUIDES_MAX = 10;
 const WEEK = 7 * 24 * 3600_000;
 
 export function composeIssue(site: Site, catalog: Catalog, edition: Edition, date: string): ComposeResult {
@@ -69,6 +75,7 @@ export function composeIssue(site: Site, catalog: Catalog, edition: Edition, dat
   const chosen = stories.slice(0, config.editions[edition].maxItems).map(toIssueStory);
   const [top, ...rest] = chosen as [IssueStory, ...IssueStory[]];
   const topics = topicWeights(chosen);
+  const week = edition === 'sunday' ? changedGuides(catalog, { from: slot - WEEK, to: slot }) : [];
   return {
     ok: true,
     issue: {
@@ -80,14 +87,21 @@ export function composeIssue(site: Site, catalog: Catalog, edition: Edition, dat
       top,
       groups: groupByTopic(rest),
       guides: featuredGuides(catalog, window, topics),
-      weekGuides: edition === 'sunday' ? changedGuides(catalog, { from: slot - WEEK, to: slot }) : [],
+      weekGuides: week.slice(0, WEEK_GUIDES_MAX),
+      weekGuidesMore: Math.max(0, week.length - WEEK_GUIDES_MAX),
       available: stories.length,
     },
   };
 }
 
+const ALSO_MAX = 4;
+
 function toIssueStory(story: Story): IssueStory {
   const { lead } = story;
+  const also = story.others
+    .filter((o) => o.source !== lead.source)
+    .map((o) => ({ source: o.source, url: o.url }))
+    .filter((o, i, all) => all.findIndex((x) => x.source === o.source) === i);
   return {
     id: lead.id,
     title: lead.title,
@@ -97,10 +111,8 @@ function toIssueStory(story: Story): IssueStory {
     published: lead.published,
     summary: lead.summary,
     topic: lead.topics[0] ?? 'More news',
-    also: story.others
-      .filter((o) => o.source !== lead.source)
-      .map((o) => ({ source: o.source, url: o.url }))
-      .filter((o, i, all) => all.findIndex((x) => x.source === o.source) === i),
+    also: also.slice(0, ALSO_MAX),
+    alsoMore: Math.max(0, also.length - ALSO_MAX),
   };
 }
 
