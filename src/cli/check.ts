@@ -5,7 +5,6 @@ import { loadSite } from '../content/load.ts';
 import { ContentError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
 import type { Finding } from '../mail/checks.ts';
-import { checkIssueEmail, issueId, prepareIssue } from '../mail/issue.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { renderSite } from '../site/build.ts';
 import { IssueStore } from '../store/issues.ts';
@@ -30,6 +29,8 @@ export function registerCheck(program: Command): void {
         }
       };
 
+      // Loaded here, not at start-up: MJML and the mail libraries are slow to load.
+      const { checkIssueEmail, issueId, prepareIssue } = await import('../mail/issue.ts');
       // Every issue already built, as stored …
       const store = new IssueStore(site.root);
       const built = store.list();

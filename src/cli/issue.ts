@@ -3,7 +3,6 @@ import { buildCatalog } from '../compose/catalog.ts';
 import { isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
-import { prepareIssue, issueId } from '../mail/issue.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { buildSite } from '../site/build.ts';
 import { IssueStore } from '../store/issues.ts';
@@ -26,6 +25,8 @@ export function registerIssue(program: Command): void {
       const started = performance.now();
       const site = await loadSite(g.root);
       const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
+      // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
+      const { prepareIssue, issueId } = await import('../mail/issue.ts');
       const store = new IssueStore(site.root);
       const id = issueId(edition, date);
       const prepared = await prepareIssue({

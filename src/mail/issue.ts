@@ -7,7 +7,8 @@ import type { Edition } from '../compose/slots.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/schema.ts';
-import { TOKENS, emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
+import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
+import { TOKENS, personalise, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { checkMessage, type Finding } from './checks.ts';
@@ -106,27 +107,4 @@ export async function checkIssueEmail(
     webUrl: issueUrls(config, issue.id).web,
   });
   return { findings, sampleMime };
-}
-
-/** One recipient's values for the placeholders. */
-export type Recipient = Record<keyof typeof TOKENS, string>;
-
-export function sampleRecipient(baseUrl: string): Recipient {
-  return {
-    unsubscribe: `${baseUrl}/unsubscribe?token=sample`,
-    preferences: `${baseUrl}/preferences?token=sample`,
-    name: 'Reader',
-  };
-}
-
-/** The values the public copies on the website get: the general pages, no reader's token. */
-export function webRecipient(baseUrl: string): Recipient {
-  return { unsubscribe: `${baseUrl}/unsubscribe`, preferences: `${baseUrl}/preferences`, name: 'reader' };
-}
-
-/** Fills every placeholder. (Sending does the same on pre-encoded bytes, once per recipient.) */
-export function personalise(text: string, recipient: Recipient): string {
-  let out = text;
-  for (const key of Object.keys(TOKENS) as (keyof typeof TOKENS)[]) out = out.split(TOKENS[key]).join(recipient[key]);
-  return out;
 }

@@ -2,7 +2,6 @@
 // plain-text part comes from the same view model. Per-recipient values stay placeholders, filled in
 // at send time, so this runs once per issue whatever the number of subscribers.
 import { DateTime } from 'luxon';
-import mjml2html from 'mjml';
 import type { ComposedIssue, IssueGuide, IssueStory } from '../compose/issue.ts';
 import { relativeAge } from '../compose/time.ts';
 import type { Config } from '../content/schema.ts';
@@ -10,14 +9,8 @@ import { slugify } from '../content/slug.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { markdownToText, renderSummary } from './markdown.ts';
 import type { TemplateSet } from './templates.ts';
+import { TOKENS } from './tokens.ts';
 
-/** Per-recipient placeholders, left in the rendered issue and substituted for each subscriber. */
-export const TOKENS = {
-  unsubscribe: '{{unsubscribe_url}}',
-  preferences: '{{preferences_url}}',
-  name: '{{name}}',
-} as const;
-export const PLACEHOLDERS: readonly string[] = Object.values(TOKENS);
 
 /** Characters that pad the preheader so the inbox preview does not run on into the body text. */
 const PREHEADER_FILL = '\u00a0\u200c\u200b\u200d\u200e\u200f\ufeff';
@@ -93,6 +86,8 @@ export async function renderEmail(templates: TemplateSet, view: object): Promise
   const mjml = templates.render('issue.mjml', view);
   const text = `${templates.render('issue.txt', view).replace(/\n{3,}/g, '\n\n').trim()}\n`;
   let html: string;
+  // MJML is loaded on first use: it takes longer to load than a whole small site takes to build.
+  const { default: mjml2html } = await import('mjml');
   try {
     const result = await mjml2html(mjml, { validationLevel: 'strict', beautify: false, minify: false, keepComments: false, fonts: {} });
     html = result.html;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadSite } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
 import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
-import { personalise, webRecipient } from '../mail/issue.ts';
+import { personalise, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
 import { GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds } from './feeds.ts';
 import { sitePages } from './pages.ts';
