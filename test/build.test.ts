@@ -31,6 +31,17 @@ describe('build', () => {
     assert.deepEqual((await readdir(root)).sort(), ['content', 'dist', 'templates']);
   });
 
+  it('two builds at once both succeed, one after the other, and leave a complete dist/', async () => {
+    const root = await tempSite({ sample: true });
+    const [a, b] = await Promise.all([almanac(['build', '--root', root, '--now', NOW]), almanac(['build', '--root', root, '--now', NOW])]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const single = await tempSite({ sample: true });
+    assert.equal((await almanac(['build', '--root', single, '--now', NOW])).code, 0);
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(single, 'dist')));
+    assert.deepEqual((await readdir(root)).sort(), ['.dist.spare', 'content', 'dist'], 'no lock or temporary folder left');
+  });
+
   it('writes to --out, relative to the root', async () => {
     const root = await tempSite({ sample: true });
     const run = await almanac(['build', '--root', root, '--now', NOW, '--out', 'public']);

@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -20,17 +20,63 @@ export async function writeOutputAtomically(outDir: string, files: OutputFiles):
   const target = path.resolve(outDir);
   const spare = spareDir(target);
   const swap = `${target}.swap-${process.pid}`;
+  const release = await lock(`${spare}.lock`, target);
   try {
-    syncTree(spare, files);
-  } catch (err) {
-    // The spare is only an optimisation: whatever state a failed write left it in, drop it.
-    await rm(spare, { recursive: true, force: true });
-    throw err;
+    try {
+      syncTree(spare, files);
+    } catch (err) {
+      // The spare is only an optimisation: whatever state a failed write left it in, drop it.
+      await rm(spare, { recursive: true, force: true });
+      throw err;
+    }
+    const hadOld = existsSync(target);
+    if (hadOld) await rename(target, swap);
+    await rename(spare, target);
+    if (hadOld) await rename(swap, spare);
+  } finally {
+    release();
   }
-  const hadOld = existsSync(target);
-  if (hadOld) await rename(target, swap);
-  await rename(spare, target);
-  if (hadOld) await rename(swap, spare);
+}
+
+const LOCK_WAIT_MS = 60_000;
+
+/**
+ * One writer at a time per output folder (a build and an `issue build` started together, say):
+ * the second waits for the first. A lock left by a process that no longer runs is taken over.
+ */
+async function lock(file: string, target: string): Promise<() => void> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let holder = 0;
+    try {
+      holder = Number(readFileSync(file, 'utf8')) || 0;
+    } catch {
+      continue; // released between our attempts
+    }
+    // An empty lock is one being written this instant: its owner is alive.
+    if (holder && !isRunning(holder)) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another almanac process (pid ${holder}) is still writing ${target}; try again when it has finished`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Makes `dir` hold exactly `files`: overwrite what exists, create what is new, delete what is gone. */
