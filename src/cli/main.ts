@@ -5,6 +5,7 @@ import { registerBuild } from './build.ts';
 import { registerCheck } from './check.ts';
 import { registerGuide } from './guide.ts';
 import { registerIssue } from './issue.ts';
+import { registerSubscribers } from './subscribers.ts';
 
 export function createProgram(): Command {
   const program = new Command('almanac')
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerCheck(program);
   registerGuide(program);
   registerIssue(program);
+  registerSubscribers(program);
   return program;
 }
 

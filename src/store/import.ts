@@ -1,0 +1,111 @@
+// Importing subscribers from CSV: a header row with an `email` column (and optionally `name` and
+// `editions`); other columns are ignored. Bad rows are reported by line and skipped; a file that is
+// not CSV at all imports nothing. Imported addresses are active, except that an address which
+// unsubscribed or bounced stays so: an import never subscribes someone who left.
+import { parse } from 'csv-parse/sync';
+import { EDITIONS, isEdition, type Edition } from '../compose/slots.ts';
+import { ContentError, describeValue, type Problem } from '../content/problems.ts';
+import { isEmailAddress, type SubscriberStore } from './subscribers.ts';
+
+export interface ImportReport {
+  imported: number;
+  merged: number;
+  /** Addresses already in the list that unsubscribed or bounced, left as they were. */
+  kept: number;
+  rejected: Problem[];
+}
+
+interface Row {
+  line: number;
+  email: string;
+  name: string;
+  editions: Edition[];
+}
+
+/** Parses `editions`: "midweek", "sunday", "midweek sunday" (commas too); empty means both. */
+export function parseEditions(value: string): Edition[] | undefined {
+  const words = value.toLowerCase().split(/[\s,;]+/).filter(Boolean);
+  if (words.length === 0) return [...EDITIONS];
+  if (!words.every(isEdition)) return undefined;
+  return EDITIONS.filter((e) => words.includes(e));
+}
+
+export function importCsv(store: SubscriberStore, source: Buffer, file: string, now: number): ImportReport {
+  const rows = readRows(source, file);
+  const rejected: Problem[] = [];
+  const unique = new Map<string, Row>();
+  let merged = 0;
+  for (const row of rows) {
+    const at = `${file}:${row.line}`;
+    if (!isEmailAddress(row.email)) {
+      rejected.push({ file: at, field: 'email', expected: 'an email address', found: describeValue(row.email) });
+      continue;
+    }
+    const key = row.email.toLowerCase();
+    const seen = unique.get(key);
+    if (seen) {
+      merged++;
+      seen.name = row.name || seen.name;
+      seen.editions = EDITIONS.filter((e) => seen.editions.includes(e) || row.editions.includes(e));
+    } else unique.set(key, row);
+  }
+  // Editions were validated while reading; a row with bad editions never reaches `unique`.
+  rejected.push(...rows.rejected);
+
+  let imported = 0;
+  let kept = 0;
+  store.transaction(() => {
+    for (const row of unique.values()) {
+      const existing = store.find(row.email);
+      if (existing && (existing.status === 'unsubscribed' || existing.status === 'bounced')) {
+        kept++;
+        continue;
+      }
+      const editions = existing ? EDITIONS.filter((e) => existing.editions.includes(e) || row.editions.includes(e)) : row.editions;
+      store.upsert({ email: row.email, name: row.name || undefined, editions, status: 'active' }, now);
+      if (existing) merged++;
+      else imported++;
+    }
+  });
+  return { imported, merged, kept, rejected: rejected.sort((a, b) => lineOf(a) - lineOf(b)) };
+}
+
+function lineOf(p: Problem): number {
+  return Number(/:(\d+)$/.exec(p.file)?.[1] ?? 0);
+}
+
+/** Reads every data row, or throws when the file is not a CSV with an email column. */
+function readRows(source: Buffer, file: string): Row[] & { rejected: Problem[] } {
+  const notCsv = (found: string): ContentError =>
+    new ContentError([{ file, expected: 'a CSV file with a header row that has an "email" column', found }]);
+  if (source.includes(0)) throw notCsv('binary data');
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(source, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as unknown as typeof records;
+  } catch (err) {
+    throw notCsv((err as Error).message.split('\n')[0] ?? 'unreadable CSV');
+  }
+  const [header, ...data] = records;
+  if (!header) throw notCsv('an empty file');
+  const columns = header.record.map((c) => c.toLowerCase());
+  const col = (name: string) => columns.indexOf(name);
+  if (col('email') === -1) throw notCsv(`the header ${describeValue(header.record.join(','))}`);
+
+  const rows = [] as unknown as Row[] & { rejected: Problem[] };
+  rows.rejected = [];
+  for (const { record, info } of data) {
+    const cell = (name: string) => (col(name) === -1 ? '' : (record[col(name)] ?? ''));
+    const editions = parseEditions(cell('editions'));
+    if (!editions) {
+      rows.rejected.push({
+        file: `${file}:${info.lines}`,
+        field: 'editions',
+        expected: 'midweek, sunday, "midweek sunday", or empty for both',
+        found: describeValue(cell('editions')),
+      });
+      continue;
+    }
+    rows.push({ line: info.lines, email: cell('email'), name: cell('name'), editions });
+  }
+  return rows;
+}
