@@ -12,7 +12,7 @@ import { TOKENS, personalise, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { checkMessage, type Finding } from './checks.ts';
-import { addressOf, buildMessage, listId } from './message.ts';
+import { MessageTemplate, addressOf, listId } from './message.ts';
 
 export const TAGLINE = 'The week in AI, paired with guides that explain it.';
 
@@ -80,6 +80,27 @@ export async function prepareIssue(args: {
   return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
 }
 
+/** The issue's message, encoded once; render() gives each recipient's copy. */
+export function compileIssueMessage(
+  config: Config,
+  issue: Pick<IssueMeta, 'id' | 'subject' | 'scheduledAt'>,
+  email: { html: string; text: string },
+): MessageTemplate {
+  return MessageTemplate.compile({
+    from: config.from,
+    subject: issue.subject,
+    html: email.html,
+    text: email.text,
+    listId: listId(config.title, config.baseUrl),
+    date: new Date(issue.scheduledAt),
+    issueId: issue.id,
+  });
+}
+
+export function unsubscribeMailto(config: Config): string {
+  return `mailto:${addressOf(config.from)}?subject=unsubscribe`;
+}
+
 /** Runs the email checks on the message a sample recipient would receive. */
 export async function checkIssueEmail(
   config: Config,
@@ -87,17 +108,14 @@ export async function checkIssueEmail(
   email: { html: string; text: string },
 ): Promise<{ findings: Finding[]; sampleMime: Buffer }> {
   const sample = sampleRecipient(config.baseUrl);
-  const sampleMime = await buildMessage({
-    from: config.from,
-    to: 'Reader <reader@example.com>',
-    subject: issue.subject,
-    html: personalise(email.html, sample),
-    text: personalise(email.text, sample),
+  // The very path a send takes: the message compiled once, then one recipient's copy of it.
+  const sampleMime = compileIssueMessage(config, issue, email).render({
+    email: 'reader@example.com',
+    name: 'Reader',
+    messageId: `${issue.id}.sample@${new URL(config.baseUrl).hostname}`,
     unsubscribeUrl: sample.unsubscribe,
-    unsubscribeMailto: `mailto:${addressOf(config.from)}?subject=unsubscribe`,
-    listId: listId(config.title, config.baseUrl),
-    messageId: `<${issue.id}.sample@${new URL(config.baseUrl).hostname}>`,
-    date: new Date(issue.scheduledAt),
+    unsubscribeMailto: unsubscribeMailto(config),
+    tokens: sample,
   });
   const findings = await checkMessage({
     mime: sampleMime,

@@ -1,44 +1,149 @@
-// One email as it goes on the wire: multipart/alternative (text, then HTML), utf-8, with the headers
-// bulk senders must carry (RFC 8058 one-click unsubscribe, List-Id). Composed by nodemailer.
-import MailComposer from 'nodemailer/lib/mail-composer';
+// One issue as it goes on the wire: multipart/alternative (text, then HTML), utf-8, quoted-printable,
+// with the headers bulk senders must carry (RFC 8058 one-click unsubscribe, List-Id).
+//
+// The message is encoded once per issue into fixed byte runs with slots between them; a recipient's
+// copy is those runs joined with their own few values. Each slot starts and ends a line of its own
+// (a soft line break on either side), so quoted-printable wrapping of the fixed runs never depends
+// on the length of what fills a slot.
+import { createHash } from 'node:crypto';
+import { encodeWord, encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
+import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { oneLine } from '../compose/issue.ts';
+import { TOKENS, type Recipient } from '../render/tokens.ts';
 
-export interface Envelope {
+export interface MessageParts {
+  /** "Name <address>" */
   from: string;
-  to: string;
   subject: string;
   html: string;
   text: string;
+  /** List-Id value, e.g. "Call Me Almanac <almanac.example.org>". */
+  listId: string;
+  date: Date;
+  /** Stable across recipients: seeds the MIME boundary. */
+  issueId: string;
+}
+
+export interface Addressee {
+  email: string;
+  name: string;
+  /** Unique per message, without angle brackets. */
+  messageId: string;
   /** HTTPS one-click unsubscribe link for this recipient. */
   unsubscribeUrl: string;
   /** mailto: alternative for clients that prefer it. */
   unsubscribeMailto: string;
-  /** List-Id value, e.g. "Call Me Almanac <almanac.example.org>". */
-  listId: string;
-  messageId: string;
-  date: Date;
+  /** Values for the body's placeholders. */
+  tokens: Recipient;
 }
 
-export function buildMessage(e: Envelope): Promise<Buffer> {
-  const composer = new MailComposer({
-    from: e.from,
-    to: e.to,
-    // Every value that reaches a header is flattened to one line first: content can never add a header.
-    subject: oneLine(e.subject),
-    text: e.text,
-    html: e.html,
-    messageId: e.messageId,
-    date: e.date,
-    textEncoding: 'quoted-printable',
-    headers: {
-      'List-Unsubscribe': `<${oneLine(e.unsubscribeUrl)}>, <${oneLine(e.unsubscribeMailto)}>`,
-      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-      'List-Id': oneLine(e.listId),
-    },
-  });
-  return new Promise((resolve, reject) => {
-    composer.compile().build((err, message) => (err ? reject(err) : resolve(message)));
-  });
+type Slot = 'to' | 'messageId' | 'listUnsubscribe' | `qp:${keyof typeof TOKENS}`;
+type Run = Buffer | Slot;
+
+const CRLF = '\r\n';
+const SOFT_BREAK = `=${CRLF}`;
+const TOKEN_NAMES = Object.keys(TOKENS) as (keyof typeof TOKENS)[];
+const TOKEN_PATTERN = new RegExp(`(${TOKEN_NAMES.map((k) => escapeRegExp(TOKENS[k])).join('|')})`);
+
+export class MessageTemplate {
+  private constructor(private readonly runs: Run[]) {}
+
+  static compile(parts: MessageParts): MessageTemplate {
+    const boundary = `----=_almanac_${createHash('sha1').update(parts.issueId).digest('hex').slice(0, 24)}`;
+    const runs: Run[] = [];
+    let pending = '';
+    const text = (s: string) => (pending += s);
+    const slot = (s: Slot) => {
+      runs.push(Buffer.from(pending, 'latin1'), s);
+      pending = '';
+    };
+
+    text(header('From', formatAddress(parts.from)));
+    text('To: ');
+    slot('to');
+    text(CRLF);
+    text(foldLines(`Subject: ${encodeWords(oneLine(parts.subject), 'Q', 52)}`, 76) + CRLF);
+    text('Message-ID: <');
+    slot('messageId');
+    text(`>${CRLF}`);
+    text(header('Date', rfc2822(parts.date)));
+    text(header('MIME-Version', '1.0'));
+    text('List-Unsubscribe: ');
+    slot('listUnsubscribe');
+    text(CRLF);
+    text(header('List-Unsubscribe-Post', 'List-Unsubscribe=One-Click'));
+    text(header('List-Id', encodeWords(oneLine(parts.listId), 'Q', 52)));
+    text(header('Content-Type', `multipart/alternative; boundary="${boundary}"`));
+    text(CRLF);
+    for (const [type, body] of [['text/plain', parts.text], ['text/html', parts.html]] as const) {
+      text(`--${boundary}${CRLF}`);
+      text(header('Content-Type', `${type}; charset=utf-8`));
+      text(header('Content-Transfer-Encoding', 'quoted-printable'));
+      text(CRLF);
+      body.replace(/\r?\n/g, CRLF).split(TOKEN_PATTERN).forEach((piece, i) => {
+        if (i % 2 === 0) {
+          const encoded = qpWrap(qpEncode(piece), 76);
+          text(encoded);
+          return;
+        }
+        // A placeholder: alone on its (soft-broken) line, whatever fills it.
+        text(SOFT_BREAK);
+        slot(`qp:${TOKEN_NAMES.find((k) => TOKENS[k] === piece)!}`);
+        text(SOFT_BREAK);
+      });
+      text(CRLF);
+    }
+    text(`--${boundary}--${CRLF}`);
+    runs.push(Buffer.from(pending, 'latin1'));
+    return new MessageTemplate(runs);
+  }
+
+  /** One recipient's message: the fixed runs joined with their values. */
+  render(to: Addressee): Buffer {
+    const parts: Buffer[] = [];
+    let length = 0;
+    for (const run of this.runs) {
+      const bytes = typeof run === 'string' ? Buffer.from(this.fill(run, to), 'latin1') : run;
+      parts.push(bytes);
+      length += bytes.length;
+    }
+    return Buffer.concat(parts, length);
+  }
+
+  private fill(slot: Slot, to: Addressee): string {
+    switch (slot) {
+      case 'to':
+        return formatAddress(to.name ? `${to.name} <${to.email}>` : to.email);
+      case 'messageId':
+        return oneLine(to.messageId).replace(/[<>\s]/g, '');
+      case 'listUnsubscribe':
+        return `<${oneLine(to.unsubscribeUrl)}>, <${oneLine(to.unsubscribeMailto)}>`;
+      default:
+        return qpWrap(qpEncode(to.tokens[slot.slice(3) as keyof typeof TOKENS]), 76);
+    }
+  }
+}
+
+function header(name: string, value: string): string {
+  return foldLines(`${name}: ${value}`, 76) + CRLF;
+}
+
+/** "Name <address>" with the name encoded (RFC 2047) or quoted as it needs; header-safe whatever it holds. */
+export function formatAddress(value: string): string {
+  const m = /^\s*(.*?)\s*<([^<>]+)>\s*$/.exec(oneLine(value));
+  const address = (m ? m[2]! : value).trim().replace(/[\s<>"]/g, '');
+  const name = m ? m[1]!.replace(/^"|"$/g, '') : '';
+  if (!name) return address;
+  if (/[^\x20-\x7e]/.test(name)) return `${encodeWord(name, 'Q', 52)} <${address}>`;
+  return /[()<>@,;:\\".[\]]/.test(name) ? `"${name.replace(/["\\]/g, '\\$&')}" <${address}>` : `${name} <${address}>`;
+}
+
+function rfc2822(date: Date): string {
+  return date.toUTCString().replace(/GMT$/, '+0000');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** "Call Me Almanac <almanac.example.org>": the list's name and a stable identifier from the site's host. */
