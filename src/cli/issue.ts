@@ -7,6 +7,7 @@ import { TemplateSet } from '../render/templates.ts';
 import { buildSite } from '../site/build.ts';
 import { IssueStore } from '../store/issues.ts';
 import { globals, resolveNow } from './options.ts';
+import { registerSend } from './send.ts';
 
 export function registerIssue(program: Command): void {
   const issue = program.command('issue').description('build and send email issues');
@@ -58,4 +59,5 @@ export function registerIssue(program: Command): void {
       );
       process.stdout.write(`${id}\n`);
     });
+  registerSend(issue);
 }

@@ -28,7 +28,8 @@ export function createProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   try {
     await createProgram().parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command that finished but did not complete its job (a send stopped early) sets exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return report(err);
   }

@@ -92,6 +92,13 @@ export const configSchema = z.strictObject({
     .string({ error: 'a language tag, e.g. "en"' })
     .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: 'a language tag, e.g. "en"' })
     .default('en'),
+  sending: z
+    .strictObject({
+      concurrency: z.number({ error: 'a whole number of SMTP connections from 1 to 50' }).int().min(1).max(50).default(5),
+      ratePerSecond: z.number({ error: 'messages per second (0 for no limit)' }).min(0).default(0),
+      maxAttempts: z.number({ error: 'a whole number of attempts from 1 to 20' }).int().min(1).max(20).default(5),
+    })
+    .default({ concurrency: 5, ratePerSecond: 0, maxAttempts: 5 }),
   editions: z
     .strictObject({
       midweek: editionSchema.default({ label: 'Midweek', cron: '0 7 * * 3', maxItems: 12 }),

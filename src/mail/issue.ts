@@ -12,7 +12,7 @@ import { TOKENS, personalise, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { checkMessage, type Finding } from './checks.ts';
-import { MessageTemplate, addressOf, listId } from './message.ts';
+import { compileIssueMessage, unsubscribeMailto } from './message.ts';
 
 export const TAGLINE = 'The week in AI, paired with guides that explain it.';
 
@@ -78,27 +78,6 @@ export async function prepareIssue(args: {
   const email = await renderEmail(args.templates, emailView(config, meta, TAGLINE));
   const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
   return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
-}
-
-/** The issue's message, encoded once; render() gives each recipient's copy. */
-export function compileIssueMessage(
-  config: Config,
-  issue: Pick<IssueMeta, 'id' | 'subject' | 'scheduledAt'>,
-  email: { html: string; text: string },
-): MessageTemplate {
-  return MessageTemplate.compile({
-    from: config.from,
-    subject: issue.subject,
-    html: email.html,
-    text: email.text,
-    listId: listId(config.title, config.baseUrl),
-    date: new Date(issue.scheduledAt),
-    issueId: issue.id,
-  });
-}
-
-export function unsubscribeMailto(config: Config): string {
-  return `mailto:${addressOf(config.from)}?subject=unsubscribe`;
 }
 
 /** Runs the email checks on the message a sample recipient would receive. */

@@ -10,6 +10,7 @@ import { encodeWord, encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { oneLine } from '../compose/issue.ts';
 import { TOKENS, type Recipient } from '../render/tokens.ts';
+import type { Config } from '../content/schema.ts';
 
 export interface MessageParts {
   /** "Name <address>" */
@@ -154,4 +155,25 @@ export function listId(title: string, baseUrl: string): string {
 /** The address part of "Name <address>". */
 export function addressOf(from: string): string {
   return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+}
+
+/** The issue's message, encoded once; render() gives each recipient's copy. */
+export function compileIssueMessage(
+  config: Config,
+  issue: { id: string; subject: string; scheduledAt: number },
+  email: { html: string; text: string },
+): MessageTemplate {
+  return MessageTemplate.compile({
+    from: config.from,
+    subject: issue.subject,
+    html: email.html,
+    text: email.text,
+    listId: listId(config.title, config.baseUrl),
+    date: new Date(issue.scheduledAt),
+    issueId: issue.id,
+  });
+}
+
+export function unsubscribeMailto(config: Config): string {
+  return `mailto:${addressOf(config.from)}?subject=unsubscribe`;
 }

@@ -24,6 +24,25 @@ const MIGRATIONS: string[] = [
    );
    CREATE UNIQUE INDEX subscribers_email ON subscribers (email COLLATE NOCASE);
    CREATE INDEX subscribers_status ON subscribers (status);`,
+  // The send ledger: one row per (issue, subscriber), written before any mail leaves.
+  `CREATE TABLE deliveries (
+     issue_id TEXT NOT NULL,
+     subscriber_id INTEGER NOT NULL,
+     email TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'skipped')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     uncertain INTEGER NOT NULL DEFAULT 0 CHECK (uncertain IN (0, 1)),
+     retry_at INTEGER NOT NULL DEFAULT 0,
+     error TEXT,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (issue_id, subscriber_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX deliveries_next ON deliveries (issue_id, status, retry_at);
+   CREATE TABLE send_locks (
+     issue_id TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   );`,
 ];
 
 /** Resolves DATABASE_URL (a file path, `file:` or `sqlite:` URL) or the default under the root. */

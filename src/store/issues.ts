@@ -50,6 +50,11 @@ export class IssueStore {
     }
   }
 
+  /** One built issue, or undefined when no issue has that id. */
+  get(id: string): StoredIssueFiles | undefined {
+    return this.list().find((i) => i.issue.id === id);
+  }
+
   /** Every built issue, newest slot first. */
   list(): StoredIssueFiles[] {
     const out: StoredIssueFiles[] = [];

@@ -36,6 +36,7 @@ export interface SubscriberStore {
   /** Adds the address, or updates the one already there (same address, any case). */
   upsert(input: SubscriberInput, now: number): { subscriber: Subscriber; created: boolean };
   remove(email: string): boolean;
+  setStatus(id: number, status: SubscriberStatus, now: number): void;
   /** Streams matching subscribers in id order: memory stays flat however long the list. */
   list(filter?: SubscriberFilter): IterableIterator<Subscriber>;
   count(filter?: SubscriberFilter): number;
@@ -134,6 +135,16 @@ export class SqliteSubscribers implements SubscriberStore {
 
   remove(email: string): boolean {
     return this.del.run(email.trim()).changes > 0;
+  }
+
+  setStatus(id: number, status: SubscriberStatus, now: number): void {
+    this.db
+      .prepare(
+        `UPDATE subscribers SET status = @status, updated_at = @now,
+           unsubscribed_at = CASE WHEN @status = 'unsubscribed' THEN COALESCE(unsubscribed_at, @now) ELSE unsubscribed_at END
+         WHERE id = @id`,
+      )
+      .run({ id, status, now });
   }
 
   *list(filter: SubscriberFilter = {}): IterableIterator<Subscriber> {

@@ -1,0 +1,234 @@
+// `issue send` and `issue status`: wiring only. The loop is mail/send.ts, the ledger store/ledger.ts.
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { loadConfig } from '../content/config.ts';
+import { ContentError, UsageError } from '../content/problems.ts';
+import type { Config } from '../content/schema.ts';
+import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
+import { DEFAULT_SEND_SETTINGS, SendRefused, abortableSleep, localHolderAlive, newProgress, sendIssue } from '../mail/send.ts';
+import { secretFromEnv, signToken } from '../mail/signing.ts';
+import type { Recipient } from '../render/tokens.ts';
+import { databasePath, openDatabase } from '../store/database.ts';
+import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
+import { SqliteLedger } from '../store/ledger.ts';
+import { SqliteSubscribers } from '../store/subscribers.ts';
+import { isEmailAddress } from '../store/subscribers.ts';
+import { globals, resolveNow } from './options.ts';
+
+function loadIssue(root: string, id: string): StoredIssueFiles {
+  const found = new IssueStore(root).get(id);
+  if (!found) {
+    throw new ContentError([{ file: `.almanac/issues/${id}`, expected: 'an issue built with "almanac issue build"', found: 'no such issue' }]);
+  }
+  return found;
+}
+
+/** nodemailer is loaded only when a command is about to send. */
+async function transportModule() {
+  return import('../mail/transport.ts');
+}
+
+/** SMTP_URL with any password replaced, for messages: secrets never appear in output. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'an unparsable URL';
+  }
+}
+
+function smtpUrlFromEnv(): string {
+  const url = process.env.SMTP_URL?.trim();
+  if (!url || !/^smtps?:\/\//.test(url)) {
+    throw new ContentError([
+      { file: 'environment', field: 'SMTP_URL', expected: 'where mail goes, e.g. smtp://user:password@mail.example.org:587', found: url ? redactUrl(url) : 'nothing' },
+    ]);
+  }
+  return url;
+}
+
+/** A reader's own values: a Message-ID and links signed for them alone. */
+function personaliser(config: Config, secret: string, issueId: string) {
+  const host = new URL(config.baseUrl).hostname;
+  const mailto = unsubscribeMailto(config);
+  return (d: { subscriberId: number; name: string }) => {
+    const link = (purpose: 'unsubscribe' | 'preferences') =>
+      `${config.baseUrl}/${purpose}?token=${signToken(secret, { subscriber: d.subscriberId, purpose, expires: 0 })}`;
+    const tokens: Recipient = { unsubscribe: link('unsubscribe'), preferences: link('preferences'), name: d.name || 'there' };
+    return { messageId: `${issueId}.${d.subscriberId}@${host}`, unsubscribeUrl: tokens.unsubscribe, unsubscribeMailto: mailto, tokens };
+  };
+}
+
+export function registerSend(issue: Command): void {
+  issue
+    .command('send <id>')
+    .description('send a built issue to every subscriber of its edition, exactly once (SMTP_URL, ALMANAC_SECRET)')
+    .option('--to <email>', 'send one test copy to this address instead (subject starts with [Test]; not recorded)')
+    .option('--dry-run', 'count and render every message without sending anything')
+    .action(async (id: string, opts: { to?: string; dryRun?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const root = path.resolve(g.root);
+      const clock = g.now ? () => resolveNow(g.now) : () => Date.now();
+      const { config, problems } = await loadConfig(root);
+      if (problems.length) throw new ContentError(problems);
+      const stored = loadIssue(root, id);
+      const { issue } = stored;
+      const secret = secretFromEnv();
+      const personalise = personaliser(config, secret, issue.id);
+      const fromAddress = /<([^>]+)>/.exec(config.from)?.[1] ?? config.from;
+
+      if (opts.to !== undefined) {
+        if (!isEmailAddress(opts.to.trim())) throw new UsageError(`--to expects an email address, found "${opts.to}"`);
+        const template = compileIssueMessage(config, { ...issue, subject: `[Test] ${issue.subject}` }, stored);
+        const { smtpTransport } = await transportModule();
+        const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0 });
+        try {
+          await transport.send(template.render({ email: opts.to.trim(), name: '', ...personalise({ subscriberId: 0, name: '' }) }), { from: fromAddress, to: opts.to.trim() });
+        } catch (err) {
+          throw new ContentError([{ file: 'SMTP', expected: 'the test copy accepted', found: (err as Error).message }]);
+        } finally {
+          transport.close();
+        }
+        process.stdout.write(`Sent a test copy of ${issue.editionLabel} #${issue.number} to ${opts.to.trim()} ("[Test] ${issue.subject}").\n`);
+        return;
+      }
+
+      const db = openDatabase(databasePath(root));
+      try {
+        const subscribers = new SqliteSubscribers(db);
+        const ledger = new SqliteLedger(db);
+        if (opts.dryRun) {
+          const template = compileIssueMessage(config, issue, stored);
+          const already = ledger.counts(issue.id);
+          let count = 0;
+          let bytes = 0;
+          for (const s of subscribers.list({ edition: issue.edition, status: 'active' })) {
+            count++;
+            bytes += template.render({ email: s.email, name: s.name, ...personalise({ subscriberId: s.id, name: s.name }) }).length;
+          }
+          process.stdout.write(
+            `Dry run of ${issue.editionLabel} #${issue.number} (${issue.id}): ${count} active ${issue.editionLabel} subscriber${count === 1 ? '' : 's'}` +
+              `, ${already.sent} already sent; every message rendered (${count ? Math.round(bytes / count).toLocaleString('en-US') : 0} bytes each on average). Nothing was sent.\n`,
+          );
+          return;
+        }
+
+        const url = smtpUrlFromEnv();
+        const settings = { ...DEFAULT_SEND_SETTINGS, concurrency: config.sending.concurrency, maxAttempts: config.sending.maxAttempts };
+        const { smtpTransport } = await transportModule();
+        const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: config.sending.ratePerSecond });
+        const controller = new AbortController();
+        const onSignal = (name: string) => () => {
+          if (controller.signal.aborted) process.exit(1); // a second Ctrl-C: leave now; the ledger already knows
+          process.stderr.write(`\n${name}: finishing the messages in flight, then stopping…\n`);
+          controller.abort();
+        };
+        const onInt = onSignal('Interrupted');
+        const onTerm = onSignal('Terminated');
+        process.on('SIGINT', onInt);
+        process.on('SIGTERM', onTerm);
+        const progress = newProgress();
+        const started = Date.now();
+        const display = progressDisplay(`${issue.editionLabel} #${issue.number}`, progress);
+        let report;
+        try {
+          report = await sendIssue(
+            {
+              issueId: issue.id,
+              edition: issue.edition,
+              envelopeFrom: fromAddress,
+              template: compileIssueMessage(config, issue, stored),
+              personalise,
+              bounce: (subscriberId, now) => subscribers.setStatus(subscriberId, 'bounced', now),
+            },
+            { ledger, transport, settings, clock, holder: `${os.hostname()}:${process.pid}`, holderAlive: localHolderAlive(os.hostname()), signal: controller.signal, sleep: abortableSleep, progress },
+          );
+        } catch (err) {
+          if (err instanceof SendRefused) throw new UsageError(err.message);
+          throw err;
+        } finally {
+          display.stop();
+          process.off('SIGINT', onInt);
+          process.off('SIGTERM', onTerm);
+          transport.close();
+        }
+        const c = report.counts;
+        const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+        process.stdout.write(
+          `${issue.editionLabel} #${issue.number} (${issue.id}): ${c.sent} sent, ${c.failed} failed permanently, ` +
+            `${c.retried} retried, ${c.skipped} skipped (unsubscribed since queued), ${c.uncertain} uncertain` +
+            `${c.queued ? `, ${c.queued} still queued` : ''} · ${(progress.sent / seconds).toFixed(0)} messages/s this run\n`,
+        );
+        if (report.recovered) {
+          process.stdout.write(
+            `  ${report.recovered} message${report.recovered === 1 ? ' was' : 's were'} in flight when an earlier run stopped without finishing; ` +
+              'they were sent again and are marked uncertain (those readers may have two copies).\n',
+          );
+        }
+        if (report.stopped === 'server') {
+          throw new ContentError([
+            {
+              file: `SMTP ${redactUrl(url)}`,
+              expected: 'a server that accepts connections',
+              found: `${report.lastError ?? 'no answer'}; ${c.queued} messages are still queued: run the same command again to finish`,
+            },
+          ]);
+        }
+        if (report.stopped === 'signal') {
+          process.stdout.write(`Stopped. ${c.queued} still queued: run the same command again to finish; nobody gets a second copy.\n`);
+          process.exitCode = 1;
+        }
+      } finally {
+        db.close();
+      }
+    });
+
+  issue
+    .command('status <id>')
+    .description("an issue's deliveries by state")
+    .action((id: string, _opts: unknown, cmd: Command) => {
+      const root = path.resolve(globals(cmd).root);
+      const { issue } = loadIssue(root, id);
+      const db = openDatabase(databasePath(root));
+      try {
+        const c = new SqliteLedger(db).counts(id);
+        process.stdout.write(
+          `${issue.editionLabel} #${issue.number} (${id}): ${c.sent} sent, ${c.queued} queued, ${c.sending} sending, ` +
+            `${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain, ${c.retried} needed a retry\n`,
+        );
+      } finally {
+        db.close();
+      }
+    });
+}
+
+/** A bar with rate and ETA on a terminal; a plain line every few seconds otherwise. */
+function progressDisplay(label: string, p: ReturnType<typeof newProgress>): { stop: () => void } {
+  const done = () => p.sent + p.failed + p.skipped;
+  if (process.stderr.isTTY) {
+    const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} · {rate}/s · ETA {eta_formatted}`, stream: process.stderr, hideCursor: true });
+    let started = false;
+    const started0 = Date.now();
+    const timer = setInterval(() => {
+      if (!started && p.total) {
+        bar.start(p.total, 0, { rate: 0 });
+        started = true;
+      }
+      if (started) bar.update(done(), { rate: (p.sent / Math.max(0.001, (Date.now() - started0) / 1000)).toFixed(0) });
+    }, 200);
+    return { stop: () => (clearInterval(timer), started && bar.stop()) };
+  }
+  const started0 = Date.now();
+  const timer = setInterval(() => {
+    const rate = p.sent / Math.max(0.001, (Date.now() - started0) / 1000);
+    const left = Math.max(0, p.total - done());
+    process.stderr.write(`${label}: ${done()}/${p.total} · ${rate.toFixed(0)}/s · ETA ${rate ? Math.ceil(left / rate) : '?'} s\n`);
+  }, 5000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+

@@ -1,0 +1,54 @@
+// Signed links: unsubscribe, preferences and confirmation tokens name one subscriber and one purpose,
+// carry an optional expiry, and are signed with HMAC-SHA256 under ALMANAC_SECRET. Verification
+// compares signatures in constant time; a token for one purpose never works for another.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ContentError } from '../content/problems.ts';
+
+export type Purpose = 'unsubscribe' | 'preferences' | 'confirm';
+const CODES: Record<Purpose, string> = { unsubscribe: 'u', preferences: 'p', confirm: 'c' };
+
+export interface TokenClaims {
+  subscriber: number;
+  purpose: Purpose;
+  /** Expiry in ms since the epoch; 0 for links that must keep working (unsubscribe). */
+  expires: number;
+}
+
+export const MIN_SECRET_LENGTH = 16;
+
+/** ALMANAC_SECRET from the environment; its value is never shown, only whether it is usable. */
+export function secretFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const secret = env.ALMANAC_SECRET ?? '';
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new ContentError([
+      {
+        file: 'environment',
+        field: 'ALMANAC_SECRET',
+        expected: `a random secret of at least ${MIN_SECRET_LENGTH} characters (it signs every unsubscribe and preferences link), e.g. from "openssl rand -hex 32"`,
+        found: secret ? `one of ${secret.length} characters` : 'nothing',
+      },
+    ]);
+  }
+  return secret;
+}
+
+function sign(secret: string, body: string): Buffer {
+  return createHmac('sha256', secret).update(body).digest();
+}
+
+export function signToken(secret: string, claims: TokenClaims): string {
+  const body = `${CODES[claims.purpose]}.${claims.subscriber.toString(36)}.${Math.floor(claims.expires / 1000).toString(36)}`;
+  return `${body}.${sign(secret, body).subarray(0, 18).toString('base64url')}`;
+}
+
+export function verifyToken(secret: string, token: string, purpose: Purpose, now: number): { subscriber: number } | undefined {
+  const m = /^([upc])\.([0-9a-z]{1,12})\.([0-9a-z]{1,12})\.([A-Za-z0-9_-]{24})$/.exec(token);
+  if (!m || m[1] !== CODES[purpose]) return undefined;
+  const body = `${m[1]}.${m[2]}.${m[3]}`;
+  const given = Buffer.from(m[4]!, 'base64url');
+  const expected = sign(secret, body).subarray(0, 18);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  const expires = parseInt(m[3]!, 36) * 1000;
+  if (expires && expires < now) return undefined;
+  return { subscriber: parseInt(m[2]!, 36) };
+}
