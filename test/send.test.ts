@@ -220,8 +220,8 @@ describe('issue send', () => {
   });
 
   it('refuses clearly: no secret, no SMTP_URL, an unknown issue, a second sender at once', async () => {
-    const root = await siteWithSubscribers(20);
-    const sink = await smtpSink({ delayMs: 50 });
+    const root = await siteWithSubscribers(60);
+    const sink = await smtpSink({ delayMs: 100 });
     try {
       const noSecret = await almanac(['issue', 'send', ISSUE, '--root', root], { env: { SMTP_URL: sink.url, ALMANAC_SECRET: '' } });
       assert.equal(noSecret.code, 1);
@@ -242,11 +242,29 @@ describe('issue send', () => {
       assert.match(second.stderr, /issue 2026-04-15-midweek is being sent by .*:\d+/);
       const first = await done;
       assert.equal(first.code, 0, first.stderr);
-      assert.equal(countBy(sink.messages).size, 20);
+      assert.equal(countBy(sink.messages).size, 60);
       assert.ok([...countBy(sink.messages).values()].every((n) => n === 1));
     } finally {
       await sink.close();
     }
   });
-});
 
+  it('delivers to an SMTP server running in another process', async () => {
+    const root = await siteWithSubscribers(10);
+    const server = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT, 'test/helpers/smtp-child.ts')], { cwd: PROJECT });
+    let out = '';
+    server.stdout.on('data', (d) => (out += d));
+    try {
+      await until(() => /listening \d+/.test(out));
+      const port = /listening (\d+)/.exec(out)![1];
+      const run = await almanac(['issue', 'send', ISSUE, '--root', root], { env: { SMTP_URL: `smtp://127.0.0.1:${port}`, ALMANAC_SECRET: SECRET } });
+      assert.equal(run.code, 0, run.stderr);
+      await until(() => (out.match(/^received /gm) ?? []).length >= 10);
+      const received = countBy([...out.matchAll(/^received (\S+)$/gm)].map((m) => ({ to: m[1]! })));
+      assert.equal(received.size, 10);
+      assert.ok([...received.values()].every((n) => n === 1));
+    } finally {
+      server.kill('SIGTERM');
+    }
+  });
+});

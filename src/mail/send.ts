@@ -5,7 +5,7 @@
 //   - 4xx answers and lost connections are retried with backoff; 5xx marks the address bounced;
 //   - if the server stops answering altogether the run ends, the rest still queued for next time.
 import type { Edition } from '../compose/slots.ts';
-import type { Ledger, Delivery, LedgerCounts } from '../store/ledger.ts';
+import type { Ledger, Delivery, LedgerCounts, Outcome } from '../store/ledger.ts';
 import type { MessageTemplate } from './message.ts';
 import type { Recipient } from '../render/tokens.ts';
 
@@ -89,6 +89,9 @@ export function newProgress(): SendProgress {
   return { total: 0, sent: 0, failed: 0, retried: 0, skipped: 0 };
 }
 
+/** Rows read from the ledger at a time: large enough that reading is cheap, small enough to stay flat in memory. */
+const DUE_BATCH = 200;
+
 export class SendRefused extends Error {
   override name = 'SendRefused';
 }
@@ -118,62 +121,71 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
     const taken = new Set<number>();
     const stopping = () => ctx.signal.aborted || stopped !== undefined;
 
-    const deliver = async (d: Delivery): Promise<void> => {
-      if (d.subscriberStatus !== 'active') {
-        ledger.settle(job.issueId, d.subscriberId, { state: 'skipped', reason: d.subscriberStatus }, clock());
-        progress.skipped++;
-        return;
-      }
-      ledger.begin(job.issueId, d.subscriberId, clock());
-      const own = job.personalise(d);
-      const raw = job.template.render({ email: d.email, name: d.name, ...own });
-      try {
-        await ctx.transport.send(raw, { from: job.envelopeFrom, to: d.email });
+    /** What became of one message, to be written to the ledger. */
+    const outcomeOf = (d: Delivery, err: unknown): Outcome => {
+      if (err === undefined) {
         connectionFailures = 0;
-        ledger.settle(job.issueId, d.subscriberId, { state: 'sent' }, clock());
         progress.sent++;
-      } catch (err) {
-        const e = err as SendError;
-        lastError = e.message;
-        const code = e.responseCode;
-        if (code !== undefined && code >= 500) {
-          ledger.settle(job.issueId, d.subscriberId, { state: 'failed', error: `${code} ${e.message}` }, clock());
-          job.bounce(d.subscriberId, clock());
-          progress.failed++;
-          return;
-        }
-        if (code === undefined) connectionFailures++;
-        const gaveUp = code !== undefined && d.attempts >= settings.maxAttempts;
-        if (gaveUp) {
-          ledger.settle(job.issueId, d.subscriberId, { state: 'failed', error: `${code} ${e.message} (after ${d.attempts} attempts)` }, clock());
-          progress.failed++;
-          return;
-        }
-        const wait = Math.min(settings.retryBaseMs * 2 ** (d.attempts - 1), settings.retryMaxMs);
-        ledger.settle(job.issueId, d.subscriberId, { state: 'retry', error: code ? `${code} ${e.message}` : e.message, at: clock() + wait }, clock());
-        progress.retried++;
-        if (connectionFailures >= settings.giveUpAfter) stopped = 'server';
+        return { state: 'sent' };
       }
+      const e = err as SendError;
+      lastError = e.message;
+      const code = e.responseCode;
+      if (code !== undefined && code >= 500) {
+        progress.failed++;
+        return { state: 'failed', error: `${code} ${e.message}`, bounce: true };
+      }
+      if (code === undefined && ++connectionFailures >= settings.giveUpAfter) stopped = 'server';
+      if (code !== undefined && d.attempts >= settings.maxAttempts) {
+        progress.failed++;
+        return { state: 'failed', error: `${code} ${e.message} (after ${d.attempts} attempts)` };
+      }
+      progress.retried++;
+      const wait = Math.min(settings.retryBaseMs * 2 ** (d.attempts - 1), settings.retryMaxMs);
+      return { state: 'retry', error: code ? `${code} ${e.message}` : e.message, at: clock() + wait };
     };
 
+    // Each worker writes the outcome of its last message and the start of its next one in a single
+    // transaction: one commit per message, and still at most one message per connection whose fate
+    // the ledger does not know if the process dies at any instant.
     const worker = async (): Promise<void> => {
+      let settled: { d: Delivery; outcome: Outcome } | undefined;
+      const commit = (next: Delivery | undefined) =>
+        ledger.step(job.issueId, settled && { subscriberId: settled.d.subscriberId, outcome: settled.outcome }, next?.subscriberId, clock());
       for (;;) {
-        if (stopping()) return;
-        if (queue.length === 0) queue.push(...ledger.due(job.issueId, settings.concurrency * 4, clock()).filter((d) => !taken.has(d.subscriberId)));
-        const next = queue.shift();
-        if (next) {
-          taken.add(next.subscriberId);
-          try {
-            await deliver(next);
-          } finally {
-            taken.delete(next.subscriberId);
-          }
+        let next: Delivery | undefined;
+        if (!stopping()) {
+          if (queue.length === 0) queue.push(...ledger.due(job.issueId, DUE_BATCH, clock()).filter((d) => !taken.has(d.subscriberId)));
+          next = queue.shift();
+        }
+        if (next && next.subscriberStatus !== 'active') {
+          // Unsubscribed (or removed) since it was queued: nothing to send.
+          commit(undefined);
+          settled = { d: next, outcome: { state: 'skipped', reason: next.subscriberStatus } };
+          progress.skipped++;
           continue;
         }
-        // Nothing due now: wait for the next retry, or finish when nothing is left.
-        const retryAt = ledger.nextRetry(job.issueId);
-        if (retryAt === undefined) return;
-        await ctx.sleep(Math.max(50, retryAt - clock()), ctx.signal);
+        commit(next);
+        if (settled?.outcome.state === 'failed' && settled.outcome.bounce) job.bounce(settled.d.subscriberId, clock());
+        settled = undefined;
+        if (!next) {
+          if (stopping()) return;
+          // Nothing due now: wait for the next retry, or finish when nothing is left.
+          const retryAt = ledger.nextRetry(job.issueId);
+          if (retryAt === undefined) return;
+          await ctx.sleep(Math.max(50, retryAt - clock()), ctx.signal);
+          continue;
+        }
+        taken.add(next.subscriberId);
+        const raw = job.template.render({ email: next.email, name: next.name, ...job.personalise(next) });
+        let error: unknown;
+        try {
+          await ctx.transport.send(raw, { from: job.envelopeFrom, to: next.email });
+        } catch (err) {
+          error = err ?? new Error('unknown error');
+        }
+        taken.delete(next.subscriberId);
+        settled = { d: next, outcome: outcomeOf(next, error) };
       }
     };
     await Promise.all(Array.from({ length: settings.concurrency }, worker));

@@ -27,9 +27,11 @@ export interface Ledger {
   recoverInFlight(issueId: string, now: number): number;
   /** Up to `limit` rows due now (still 'queued': nothing is marked until a message is about to go). */
   due(issueId: string, limit: number, now: number): Delivery[];
-  /** Marks one row 'sending' just before its message goes out. */
-  begin(issueId: string, subscriberId: number, now: number): void;
-  settle(issueId: string, subscriberId: number, outcome: Outcome, now: number): void;
+  /**
+   * In one transaction: records how the previous message went (if any) and marks the next row
+   * 'sending' (if any) just before its message goes out.
+   */
+  step(issueId: string, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number): void;
   /** When the next row waiting for a retry becomes due, if any. */
   nextRetry(issueId: string): number | undefined;
   counts(issueId: string): LedgerCounts;
@@ -42,14 +44,22 @@ export interface Ledger {
 export type Outcome =
   | { state: 'sent' }
   | { state: 'skipped'; reason: string }
-  | { state: 'failed'; error: string }
+  | { state: 'failed'; error: string; bounce?: boolean }
   | { state: 'retry'; error: string; at: number };
 
 export class SqliteLedger implements Ledger {
   private readonly beginStmt;
+  private readonly stepTx: (issueId: string, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number) => void;
+  private readonly dueStmt;
   private readonly settleStmts;
 
   constructor(private readonly db: Db) {
+    this.dueStmt = db.prepare<[string, number, number], { subscriber_id: number; email: string; attempts: number; uncertain: number; name: string | null; status: string | null }>(
+      `SELECT d.subscriber_id, d.email, d.attempts, d.uncertain, s.name, s.status
+         FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+        WHERE d.issue_id = ? AND d.status = 'queued' AND d.retry_at <= ?
+        ORDER BY d.subscriber_id LIMIT ?`,
+    );
     this.beginStmt = db.prepare(`UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE issue_id = ? AND subscriber_id = ?`);
     const where = 'updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id';
     this.settleStmts = {
@@ -58,6 +68,10 @@ export class SqliteLedger implements Ledger {
       failed: db.prepare(`UPDATE deliveries SET status = 'failed', error = @error, ${where}`),
       retry: db.prepare(`UPDATE deliveries SET status = 'queued', error = @error, retry_at = @at, ${where}`),
     };
+    this.stepTx = db.transaction((issueId: string, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number) => {
+      if (settled) this.settle(issueId, settled.subscriberId, settled.outcome, now);
+      if (next !== undefined) this.beginStmt.run(now, issueId, next);
+    });
   }
 
   enqueue(issueId: string, edition: Edition, now: number): number {
@@ -78,14 +92,7 @@ export class SqliteLedger implements Ledger {
   }
 
   due(issueId: string, limit: number, now: number): Delivery[] {
-    const rows = this.db
-      .prepare<[string, number, number], { subscriber_id: number; email: string; attempts: number; uncertain: number; name: string | null; status: string | null }>(
-        `SELECT d.subscriber_id, d.email, d.attempts, d.uncertain, s.name, s.status
-           FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
-          WHERE d.issue_id = ? AND d.status = 'queued' AND d.retry_at <= ?
-          ORDER BY d.subscriber_id LIMIT ?`,
-      )
-      .all(issueId, now, limit);
+    const rows = this.dueStmt.all(issueId, now, limit);
     return rows.map((r) => ({
       subscriberId: r.subscriber_id,
       email: r.email,
@@ -96,11 +103,13 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  begin(issueId: string, subscriberId: number, now: number): void {
-    this.beginStmt.run(now, issueId, subscriberId);
+  step(issueId: string, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number): void {
+    if (!settled && next === undefined) return;
+    this.stepTx(issueId, settled, next, now);
   }
 
-  settle(issueId: string, subscriberId: number, outcome: Outcome, now: number): void {
+
+  private settle(issueId: string, subscriberId: number, outcome: Outcome, now: number): void {
     const key = { now, issue: issueId, id: subscriberId };
     switch (outcome.state) {
       case 'sent':
