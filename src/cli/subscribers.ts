@@ -34,6 +34,13 @@ function filterOptions(opts: { edition?: string; status?: string }): SubscriberF
   return { edition: opts.edition as Edition | undefined, status: opts.status as SubscriberStatus | undefined };
 }
 
+/** --edition and --status, shared by list and export. */
+function withFilterOptions(command: Command): Command {
+  return command
+    .option('--edition <edition>', 'only those who receive this edition')
+    .option('--status <status>', `only this status (${STATUSES.join(', ')})`);
+}
+
 const label = (editions: readonly Edition[]) => (editions.length ? editions.join(' ') : 'none');
 
 export function registerSubscribers(program: Command): void {
@@ -68,11 +75,7 @@ export function registerSubscribers(program: Command): void {
       });
     });
 
-  subscribers
-    .command('list')
-    .description('list subscribers, oldest first')
-    .option('--edition <edition>', 'only those who receive this edition')
-    .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
+  withFilterOptions(subscribers.command('list').description('list subscribers, oldest first'))
     .action((opts: { edition?: string; status?: string }, cmd: Command) => {
       const filter = filterOptions(opts);
       withStore(cmd, (store) => {
@@ -108,11 +111,7 @@ export function registerSubscribers(program: Command): void {
       });
     });
 
-  subscribers
-    .command('export')
-    .description('write the list as CSV to standard output (the import format, plus status and dates)')
-    .option('--edition <edition>', 'only those who receive this edition')
-    .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
+  withFilterOptions(subscribers.command('export').description('write the list as CSV to standard output (the import format, plus status and dates)'))
     .action((opts: { edition?: string; status?: string }, cmd: Command) => {
       const filter = filterOptions(opts);
       withStore(cmd, (store) => {

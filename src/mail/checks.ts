@@ -78,15 +78,16 @@ export async function checkMessage(input: CheckInput): Promise<Finding[]> {
   if (post !== 'List-Unsubscribe=One-Click') add('unsubscribe-header', 'error', 'List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058)', post ?? 'none');
   for (const name of ['Message-ID', 'Date']) if (!headerValue(raw, name)) add('headers', 'error', `a ${name} header`, 'none');
 
-  if (html) checkHtml(parse(html, { comment: true }), html, input, add);
-  checkText(text, html ? parse(html) : undefined, input, add);
+  const doc = html ? parse(html, { comment: true }) : undefined;
+  if (doc) checkHtml(doc, input, add);
+  checkText(text, doc, add);
   checkPlaceholders(input, html, text, add);
   return findings;
 }
 
 type Add = (check: string, severity: Severity, expected: string, found: string) => void;
 
-function checkHtml(doc: HTMLElement, html: string, input: CheckInput, add: Add): void {
+function checkHtml(doc: HTMLElement, input: CheckInput, add: Add): void {
   // 4: CSS in <head> that Gmail will keep
   const head = doc.querySelector('head');
   const styles = doc.querySelectorAll('style');
@@ -163,7 +164,7 @@ function checkHtml(doc: HTMLElement, html: string, input: CheckInput, add: Add):
   if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === input.webUrl)) add('web-version', 'warning', `a "view in browser" link to ${input.webUrl}`, 'none');
 }
 
-function checkText(text: string, doc: HTMLElement | undefined, input: CheckInput, add: Add): void {
+function checkText(text: string, doc: HTMLElement | undefined, add: Add): void {
   if (!text.trim()) {
     add('text-part', 'error', 'a plain-text part that reads on its own', 'an empty text part');
     return;

@@ -8,7 +8,7 @@ import { ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/schema.ts';
 import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
-import { TOKENS, personalise, sampleRecipient } from '../render/tokens.ts';
+import { TOKENS, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { checkMessage, type Finding } from './checks.ts';
