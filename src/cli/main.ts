@@ -5,6 +5,7 @@ import { registerBuild } from './build.ts';
 import { registerCheck } from './check.ts';
 import { registerGuide } from './guide.ts';
 import { registerIssue } from './issue.ts';
+import { registerServe } from './serve.ts';
 import { registerSubscribers } from './subscribers.ts';
 
 export function createProgram(): Command {
@@ -21,6 +22,7 @@ export function createProgram(): Command {
   registerGuide(program);
   registerIssue(program);
   registerSubscribers(program);
+  registerServe(program);
   return program;
 }
 

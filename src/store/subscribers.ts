@@ -33,6 +33,7 @@ export interface SubscriberFilter {
 
 export interface SubscriberStore {
   find(email: string): Subscriber | undefined;
+  get(id: number): Subscriber | undefined;
   /** Adds the address, or updates the one already there (same address, any case). */
   upsert(input: SubscriberInput, now: number): { subscriber: Subscriber; created: boolean };
   remove(email: string): boolean;
@@ -112,6 +113,11 @@ export class SqliteSubscribers implements SubscriberStore {
 
   find(email: string): Subscriber | undefined {
     const row = this.byEmail.get(email.trim());
+    return row && fromRow(row);
+  }
+
+  get(id: number): Subscriber | undefined {
+    const row = this.db.prepare<[number], Row>('SELECT * FROM subscribers WHERE id = ?').get(id);
     return row && fromRow(row);
   }
 

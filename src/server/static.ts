@@ -1,0 +1,71 @@
+// Serving dist/: the right content type, validators (ETag, Last-Modified) with 304 answers, HEAD,
+// caching for assets, and no way out of the folder however the path is spelled.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.xml': 'application/xml; charset=utf-8',
+  '.atom': 'application/atom+xml; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+/** The file below `root` a URL path names, or undefined when it would leave `root` or is malformed. */
+export function resolvePath(root: string, urlPath: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return undefined;
+  const full = path.resolve(root, `.${path.posix.normalize(`/${decoded}`)}`);
+  return full === root || full.startsWith(`${root}${path.sep}`) ? full : undefined;
+}
+
+/** Answers a GET or HEAD for a file in `root`; returns false when there is none (the caller answers 404). */
+export async function serveFile(req: IncomingMessage, res: ServerResponse, root: string, urlPath: string, status = 200): Promise<boolean> {
+  let file = resolvePath(root, urlPath);
+  if (!file) return false;
+  let info = await stat(file).catch(() => undefined);
+  if (info?.isDirectory()) {
+    if (!urlPath.endsWith('/')) {
+      res.writeHead(301, { location: `${urlPath}/` }).end();
+      return true;
+    }
+    file = path.join(file, 'index.html');
+    info = await stat(file).catch(() => undefined);
+  }
+  if (!info?.isFile()) return false;
+  const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+  const headers: Record<string, string> = {
+    'content-type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+    etag,
+    'last-modified': info.mtime.toUTCString(),
+    // Assets change rarely but are not fingerprinted: an hour, then revalidate. Pages: always revalidate.
+    'cache-control': urlPath.startsWith('/assets/') ? 'public, max-age=3600' : 'no-cache',
+  };
+  const fresh =
+    req.headers['if-none-match'] === etag ||
+    (!req.headers['if-none-match'] && req.headers['if-modified-since'] !== undefined && Date.parse(req.headers['if-modified-since']) >= Math.floor(info.mtimeMs / 1000) * 1000);
+  if (fresh && status === 200) {
+    res.writeHead(304, headers).end();
+    return true;
+  }
+  res.writeHead(status, { ...headers, 'content-length': String(info.size) });
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
+  return true;
+}
