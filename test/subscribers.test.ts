@@ -44,7 +44,7 @@ describe('subscribers', () => {
     ]);
     const db = new Database(path.join(root, '.almanac/almanac.db'), { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(db.pragma('user_version', { simple: true }), 2);
+    assert.equal(db.pragma('user_version', { simple: true }), 3);
     db.close();
   });
 

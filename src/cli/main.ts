@@ -5,6 +5,7 @@ import { registerBuild } from './build.ts';
 import { registerCheck } from './check.ts';
 import { registerGuide } from './guide.ts';
 import { registerIssue } from './issue.ts';
+import { registerSchedule } from './schedule.ts';
 import { registerServe } from './serve.ts';
 import { registerSubscribers } from './subscribers.ts';
 
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerIssue(program);
   registerSubscribers(program);
   registerServe(program);
+  registerSchedule(program);
   return program;
 }
 

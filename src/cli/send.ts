@@ -5,11 +5,10 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../content/config.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
-import type { Config } from '../content/schema.ts';
-import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
-import { DEFAULT_SEND_SETTINGS, SendRefused, abortableSleep, localHolderAlive, newProgress, sendIssue } from '../mail/send.ts';
-import { secretFromEnv, signToken } from '../mail/signing.ts';
-import type { Recipient } from '../render/tokens.ts';
+import { compileIssueMessage } from '../mail/message.ts';
+import { SendRefused, abortableSleep, localHolderAlive, newProgress, sendIssue } from '../mail/send.ts';
+import { personaliser, sendJob, sendSettings } from '../mail/send-job.ts';
+import { secretFromEnv } from '../mail/signing.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 import { SqliteLedger } from '../store/ledger.ts';
@@ -49,18 +48,6 @@ function smtpUrlFromEnv(): string {
     ]);
   }
   return url;
-}
-
-/** A reader's own values: a Message-ID and links signed for them alone. */
-function personaliser(config: Config, secret: string, issueId: string) {
-  const host = new URL(config.baseUrl).hostname;
-  const mailto = unsubscribeMailto(config);
-  return (d: { subscriberId: number; name: string }) => {
-    const link = (purpose: 'unsubscribe' | 'preferences') =>
-      `${config.baseUrl}/${purpose}?token=${signToken(secret, { subscriber: d.subscriberId, purpose, expires: 0 })}`;
-    const tokens: Recipient = { unsubscribe: link('unsubscribe'), preferences: link('preferences'), name: d.name || 'there' };
-    return { messageId: `${issueId}.${d.subscriberId}@${host}`, unsubscribeUrl: tokens.unsubscribe, unsubscribeMailto: mailto, tokens };
-  };
 }
 
 export function registerSend(issue: Command): void {
@@ -118,7 +105,7 @@ export function registerSend(issue: Command): void {
         }
 
         const url = smtpUrlFromEnv();
-        const settings = { ...DEFAULT_SEND_SETTINGS, concurrency: config.sending.concurrency, maxAttempts: config.sending.maxAttempts };
+        const settings = sendSettings(config);
         const { smtpTransport } = await transportModule();
         const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: config.sending.ratePerSecond });
         const controller = new AbortController();
@@ -137,14 +124,7 @@ export function registerSend(issue: Command): void {
         let report;
         try {
           report = await sendIssue(
-            {
-              issueId: issue.id,
-              edition: issue.edition,
-              envelopeFrom: fromAddress,
-              template: compileIssueMessage(config, issue, stored),
-              personalise,
-              bounce: (subscriberId, now) => subscribers.setStatus(subscriberId, 'bounced', now),
-            },
+            sendJob(config, secret, stored, subscribers),
             { ledger, transport, settings, clock, holder: `${os.hostname()}:${process.pid}`, holderAlive: localHolderAlive(os.hostname()), signal: controller.signal, sleep: abortableSleep, progress },
           );
         } catch (err) {

@@ -92,6 +92,8 @@ export const configSchema = z.strictObject({
     .string({ error: 'a language tag, e.g. "en"' })
     .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: 'a language tag, e.g. "en"' })
     .default('en'),
+  catchUpHours: z.number({ error: 'a number of hours (0 or more)' }).min(0, { error: 'a number of hours (0 or more)' }).default(6),
+  leaseSeconds: z.number({ error: 'a number of seconds from 1' }).min(1, { error: 'a number of seconds from 1' }).default(60),
   sending: z
     .strictObject({
       concurrency: z.number({ error: 'a whole number of SMTP connections from 1 to 50' }).int().min(1).max(50).default(5),

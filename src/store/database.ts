@@ -43,6 +43,19 @@ const MIGRATIONS: string[] = [
      holder TEXT NOT NULL,
      expires_at INTEGER NOT NULL
    );`,
+  // The scheduler's record of each slot (one edition at one scheduled instant) and who runs it.
+  `CREATE TABLE slot_runs (
+     slot TEXT PRIMARY KEY,
+     edition TEXT NOT NULL,
+     scheduled_at INTEGER NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('running', 'done', 'empty', 'skipped')),
+     issue_id TEXT,
+     holder TEXT,
+     lease_until INTEGER NOT NULL DEFAULT 0,
+     detail TEXT,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE INDEX slot_runs_edition ON slot_runs (edition, scheduled_at);`,
 ];
 
 /** Resolves DATABASE_URL (a file path, `file:` or `sqlite:` URL) or the default under the root. */

@@ -1,0 +1,41 @@
+// Building an issue end to end, as `issue build` and the scheduler both do: compose, render and check
+// it, store it, and rebuild the site so its web version, the archive and the feeds include it.
+import { buildCatalog } from '../compose/catalog.ts';
+import type { Edition } from '../compose/slots.ts';
+import type { Site } from '../content/model.ts';
+import { ContentError } from '../content/problems.ts';
+import { TemplateSet } from '../render/templates.ts';
+import { buildSite } from '../site/build.ts';
+import { IssueStore } from '../store/issues.ts';
+import { issueId, prepareIssue, type PreparedIssue } from './issue.ts';
+
+export interface BuiltIssue extends PreparedIssue {
+  id: string;
+  /** Seconds spent on the issue itself, and on rebuilding the site. */
+  issueSeconds: number;
+  siteSeconds: number;
+}
+
+/** Throws ContentError (an empty window, a failed check, bad content) before anything is stored. */
+export async function buildIssue(site: Site, edition: Edition, date: string, now: number): Promise<BuiltIssue> {
+  const started = performance.now();
+  const store = new IssueStore(site.root);
+  const id = issueId(edition, date);
+  const prepared = await prepareIssue({
+    site,
+    catalog: buildCatalog(site),
+    templates: await TemplateSet.load(site.root, 'email'),
+    edition,
+    date,
+    number: store.numberFor(id),
+    now,
+  });
+  const errors = prepared.findings.filter((f) => f.severity === 'error');
+  if (errors.length) {
+    throw new ContentError(errors.map((f) => ({ file: `issue ${id}`, field: f.check, expected: f.expected, found: f.found })));
+  }
+  store.save({ issue: prepared.issue, html: prepared.email.html, text: prepared.email.text });
+  const issueSeconds = (performance.now() - started) / 1000;
+  await buildSite({ root: site.root, outDir: 'dist', now });
+  return { ...prepared, id, issueSeconds, siteSeconds: (performance.now() - started) / 1000 - issueSeconds };
+}

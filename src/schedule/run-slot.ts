@@ -1,0 +1,66 @@
+// What the scheduler does in a slot: build the edition's issue for that date and send it. An issue
+// that has already started going out is never rebuilt, so a resumed slot sends the same message.
+import type { Edition } from '../compose/slots.ts';
+import { buildCatalog } from '../compose/catalog.ts';
+import { composeIssue } from '../compose/issue.ts';
+import { localDate } from '../compose/slots.ts';
+import { loadSite } from '../content/load.ts';
+import { buildIssue } from '../mail/build-issue.ts';
+import { issueId } from '../mail/issue.ts';
+import { sendJob, sendSettings } from '../mail/send-job.ts';
+import { SendRefused, abortableSleep, sendIssue, type Transport } from '../mail/send.ts';
+import { IssueStore } from '../store/issues.ts';
+import type { Ledger } from '../store/ledger.ts';
+import type { SubscriberStore } from '../store/subscribers.ts';
+import type { SlotOutcome, SlotRunner } from './scheduler.ts';
+
+export interface SlotRunnerDeps {
+  root: string;
+  secret: string;
+  ledger: Ledger;
+  subscribers: SubscriberStore;
+  transport: Transport;
+  clock: () => number;
+  holder: string;
+  holderAlive: (holder: string) => boolean;
+}
+
+export function slotRunner(d: SlotRunnerDeps): SlotRunner {
+  return {
+    async run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome> {
+      const site = await loadSite(d.root);
+      const { config } = site;
+      const date = localDate(config, at);
+      const id = issueId(edition, date);
+      const counts = d.ledger.counts(id);
+      const started = counts.queued + counts.sending + counts.sent + counts.failed + counts.skipped > 0;
+      if (!started) {
+        const composed = composeIssue(site, buildCatalog(site), edition, date);
+        if (!composed.ok) return { state: 'empty', issueId: null, detail: 'nothing to send' };
+        await buildIssue(site, edition, date, d.clock());
+      }
+      const stored = new IssueStore(d.root).get(id);
+      if (!stored) throw new Error(`issue ${id} is not stored`);
+      let report;
+      try {
+        report = await sendIssue(sendJob(config, d.secret, stored, d.subscribers), {
+          ledger: d.ledger,
+          transport: d.transport,
+          settings: sendSettings(config),
+          clock: d.clock,
+          holder: d.holder,
+          holderAlive: d.holderAlive,
+          signal,
+          sleep: abortableSleep,
+        });
+      } catch (err) {
+        if (err instanceof SendRefused) return { state: 'interrupted', issueId: id, detail: err.message };
+        throw err;
+      }
+      const c = report.counts;
+      const detail = `${stored.issue.editionLabel} #${stored.issue.number}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain`;
+      if (report.stopped) return { state: 'interrupted', issueId: id, detail: `${detail}, ${c.queued} still queued` };
+      return { state: 'done', issueId: id, detail };
+    },
+  };
+}
