@@ -195,6 +195,21 @@ describe('almanac schedule', () => {
     }
   });
 
+  it('an empty window logs "nothing to send" and sends nothing', async () => {
+    const { root } = await siteFiringSoon(3);
+    await (await import('node:fs/promises')).rm(path.join(root, 'content/news/today'), { recursive: true });
+    const sink = await smtpSink();
+    const s = startScheduler(root, sink.url);
+    try {
+      await until(() => /Midweek \d{4}-\d{2}-\d{2}: nothing to send/.test(s.out()));
+      assert.equal(sink.messages.length, 0);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exit;
+      await sink.close();
+    }
+  });
+
   it('--list prints the next runs without needing a secret', async () => {
     const root = await tempSite();
     await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));

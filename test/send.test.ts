@@ -97,6 +97,9 @@ describe('issue send', () => {
       const again = await send(root, sink);
       assert.equal(again.code, 0);
       assert.equal(sink.messages.length, 12, 'running it again sends nothing');
+      const rebuild = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root]);
+      assert.equal(rebuild.code, 1);
+      assert.match(rebuild.stderr, /issue 2026-04-15-midweek: expected an issue that has not started going out .*found 12 sent, 0 queued/);
       const status = await almanac(['issue', 'status', ISSUE, '--root', root]);
       assert.match(status.stdout, /12 sent, 0 queued, 0 sending, 0 failed, 0 skipped, 0 uncertain/);
     } finally {

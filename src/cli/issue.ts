@@ -1,9 +1,30 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
-import { UsageError } from '../content/problems.ts';
+import { ContentError, UsageError } from '../content/problems.ts';
+import { databasePath, openDatabase } from '../store/database.ts';
+import { SqliteLedger } from '../store/ledger.ts';
 import { globals, resolveNow } from './options.ts';
 import { registerSend } from './send.ts';
+
+/** An issue that has started going out is frozen: the rest of its readers get the same message. */
+function refuseIfSending(root: string, id: string): void {
+  const file = databasePath(root);
+  if (!existsSync(file)) return;
+  const db = openDatabase(file);
+  try {
+    const c = new SqliteLedger(db).counts(id);
+    const queued = c.queued + c.sending + c.sent + c.failed + c.skipped;
+    if (queued > 0) {
+      throw new ContentError([
+        { file: `issue ${id}`, expected: 'an issue that has not started going out (a sent issue is never rebuilt)', found: `${c.sent} sent, ${c.queued} queued` },
+      ]);
+    }
+  } finally {
+    db.close();
+  }
+}
 
 export function registerIssue(program: Command): void {
   const issue = program.command('issue').description('build and send email issues');
@@ -23,6 +44,7 @@ export function registerIssue(program: Command): void {
       const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
       // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
       const { buildIssue } = await import('../mail/build-issue.ts');
+      refuseIfSending(site.root, `${date}-${edition}`);
       const prepared = await buildIssue(site, edition, date, now);
       const { id, issueSeconds, siteSeconds } = prepared;
       const { issue: built } = prepared;
