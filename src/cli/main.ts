@@ -5,6 +5,7 @@ import { registerBuild } from './build.ts';
 import { registerCheck } from './check.ts';
 import { registerGuide } from './guide.ts';
 import { registerIssue } from './issue.ts';
+import { registerPreview } from './preview.ts';
 import { registerSchedule } from './schedule.ts';
 import { registerServe } from './serve.ts';
 import { registerSubscribers } from './subscribers.ts';
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   registerSubscribers(program);
   registerServe(program);
   registerSchedule(program);
+  registerPreview(program);
   return program;
 }
 

@@ -33,7 +33,12 @@ export interface Catalog {
   stories: Story[];
 }
 
-export function buildCatalog(site: Site): Catalog {
+/** All stories of the site, newest first: the expensive part of a catalog, reusable while the news is unchanged. */
+export function siteStories(site: Site): Story[] {
+  return groupStories(site.news).sort(byRecency);
+}
+
+export function buildCatalog(site: Site, stories: Story[] = siteStories(site)): Catalog {
   const guides: LiveGuide[] = [];
   for (const guide of site.guides) {
     const latest = guide.versions.at(-1);
@@ -49,7 +54,6 @@ export function buildCatalog(site: Site): Catalog {
   }
   guides.sort(byUpdated);
   const active = guides.filter((g) => !g.archived);
-  const stories = groupStories(site.news).sort(byRecency);
 
   const topics = new Map<string, Topic>();
   const topic = (name: string): Topic => {

@@ -68,8 +68,8 @@ export class PageContext {
   private readonly cards = new Map<Story, NewsCard>();
   private readonly guideCards = new Map<LiveGuide, GuideCard>();
 
-  constructor(readonly site: Site, readonly now: number) {
-    this.catalog = buildCatalog(site);
+  constructor(readonly site: Site, readonly now: number, stories?: Story[]) {
+    this.catalog = buildCatalog(site, stories);
     const { config } = site;
     this.siteMeta = {
       title: config.title,
@@ -448,3 +448,25 @@ export function sitePages(
   return { pages, catalog: ctx.catalog, siteMeta: ctx.siteMeta };
 }
 
+
+/**
+ * The page a guide's working copy will have once published (the preview): the working copy stands in
+ * as the next version, everything else is the site as it is.
+ */
+export function workingCopyPage(site: Site, now: number, slug: string, stories?: Story[]): Page | undefined {
+  const guide = site.guides.find((g) => g.slug === slug);
+  if (!guide) return undefined;
+  const latest = guide.versions.at(-1);
+  const next: GuideVersion = {
+    version: (latest?.version ?? 0) + 1,
+    published: now,
+    note: 'Working copy (not published)',
+    file: guide.file,
+    doc: guide.working,
+    entry: { version: (latest?.version ?? 0) + 1, published: new Date(now).toISOString(), note: 'Working copy', sha256: '' },
+  };
+  const previewSite: Site = { ...site, guides: site.guides.map((g) => (g === guide ? { ...g, versions: [...g.versions, next] } : g)) };
+  const ctx = new PageContext(previewSite, now, stories);
+  const live = ctx.catalog.guides.find((g) => g.guide.slug === slug)!;
+  return guidePage(ctx, live, live.latest);
+}

@@ -1,0 +1,57 @@
+import http from 'node:http';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../content/problems.ts';
+import { globals, resolveNow } from './options.ts';
+
+export function registerPreview(program: Command): void {
+  program
+    .command('preview')
+    .description("the editor's preview with live reload: working copies, the next issues, a viewer and checks")
+    .option('--port <n>', 'port to listen on', '4001')
+    .action(async (opts: { port: string }, cmd: Command) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a number from 0 to 65535, found "${opts.port}"`);
+      const g = globals(cmd);
+      const root = path.resolve(g.root);
+      // --now fixes the clock, so "the next issue" can be any date that has news.
+      const clock = g.now ? () => resolveNow(g.now) : () => Date.now();
+      const [{ Preview }, { watch }] = await Promise.all([import('../server/preview.ts'), import('chokidar')]);
+      const smtp = process.env.SMTP_URL?.trim();
+      const mailer = smtp ? (await import('../mail/transport.ts')).smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0 }) : undefined;
+      const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+      const preview = new Preview({ root, clock, log, mailer });
+      await preview.reload();
+      const server = http.createServer((req, res) => {
+        preview.handle(req, res).catch((err: Error) => {
+          log(`error: ${err.message}`);
+          if (!res.headersSent) res.writeHead(500).end('Something went wrong');
+        });
+      });
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+      process.stdout.write(`Preview at http://127.0.0.1:${(server.address() as { port: number }).port}/ (watching content/, templates/ and almanac.config.json)\n`);
+      // The server never dies on bad content: reload() turns it into an overlay.
+      let timer: NodeJS.Timeout | undefined;
+      let pending = new Set<string>();
+      const watcher = watch(['content', 'templates', 'almanac.config.json'].map((p) => path.join(root, p)), { ignoreInitial: true });
+      watcher.on('all', (_event, file) => {
+        pending.add(file);
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const files = [...pending];
+          pending = new Set();
+          void preview.reload(files.length === 1 ? files[0] : undefined).catch((err: Error) => log(`error: ${err.message}`));
+        }, 15);
+      });
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          void watcher.close();
+          server.closeAllConnections();
+          server.close(() => resolve());
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      mailer?.close();
+    });
+}

@@ -1,0 +1,305 @@
+// The editor's preview: guides' working copies as they will publish (with what changed since the
+// latest version), the next Midweek and Sunday as they would be built now, past issues, and a viewer
+// for each issue. Files are watched; a saved guide reloads only that guide; open pages update
+// themselves over server-sent events, and a content or template error shows as an overlay.
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { buildCatalog, siteStories } from '../compose/catalog.ts';
+import type { Story } from '../compose/stories.ts';
+import { EDITIONS, isEdition, localDate, nextSlot, type Edition } from '../compose/slots.ts';
+import { loadGuide, GUIDES_DIR, WORKING_COPY } from '../content/guides.ts';
+import { loadSite } from '../content/load.ts';
+import type { Site } from '../content/model.ts';
+import { ContentError, formatProblem, type Problem } from '../content/problems.ts';
+import { differsFromLatest } from '../content/publish.ts';
+import { issueId, prepareIssue, type PreparedIssue } from '../mail/issue.ts';
+import { personalise, sampleRecipient } from '../render/tokens.ts';
+import { compileIssueMessage, addressOf } from '../mail/message.ts';
+import type { Transport } from '../mail/send.ts';
+import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
+import { workingCopyPage } from '../site/pages.ts';
+import { IssueStore } from '../store/issues.ts';
+
+export interface PreviewOptions {
+  root: string;
+  clock: () => number;
+  log: (line: string) => void;
+  mailer?: Transport;
+}
+
+interface State {
+  site?: Site;
+  /** The site's stories, kept while only guides change (grouping 10,000 items is the slow part). */
+  stories?: Story[];
+  siteTemplates?: TemplateSet;
+  emailTemplates?: TemplateSet;
+  problems?: Problem[];
+  issues: Partial<Record<Edition, PreparedIssue | Problem[]>>;
+}
+
+export class Preview {
+  private state: State = { issues: {} };
+  private readonly clients = new Set<ServerResponse>();
+  /** How long the last reload took, in ms (shown in the log, measured by the benchmark). */
+  lastReloadMs = 0;
+
+  constructor(private readonly o: PreviewOptions) {}
+
+  /** Reloads what `changed` touches: one guide when a working copy was saved, everything otherwise. */
+  async reload(changed?: string): Promise<void> {
+    const started = performance.now();
+    const rel = changed ? path.relative(this.o.root, changed).split(path.sep).join('/') : undefined;
+    const guideMatch = rel && new RegExp(`^${GUIDES_DIR}/([^/]+)/${WORKING_COPY}$`).exec(rel);
+    try {
+      if (guideMatch && this.state.site && !this.state.problems) {
+        const { guide, problems } = await loadGuide(this.o.root, guideMatch[1]!);
+        if (!guide) throw new ContentError(problems);
+        const site = this.state.site;
+        this.state.site = { ...site, guides: site.guides.map((g) => (g.slug === guide.slug ? guide : g)) };
+      } else {
+        const [site, siteTemplates, emailTemplates] = await Promise.all([
+          loadSite(this.o.root),
+          TemplateSet.load(this.o.root, 'site'),
+          TemplateSet.load(this.o.root, 'email'),
+        ]);
+        this.state = { site, stories: siteStories(site), siteTemplates, emailTemplates, issues: {} };
+      }
+      this.state.problems = undefined;
+      this.state.issues = {};
+    } catch (err) {
+      if (!(err instanceof ContentError)) throw err;
+      this.state.problems = err.problems as Problem[];
+    }
+    this.lastReloadMs = performance.now() - started;
+    this.broadcast();
+    this.o.log(`${rel ?? 'everything'} reloaded in ${this.lastReloadMs.toFixed(0)} ms${this.state.problems ? ` with ${this.state.problems.length} problem(s)` : ''}`);
+  }
+
+  private broadcast(): void {
+    for (const res of this.clients) res.write(`event: change\ndata: ${Date.now()}\n\n`);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (url.pathname === '/events') return this.events(req, res);
+    if (url.pathname === '/preview.js') return send(res, 200, CLIENT, 'text/javascript; charset=utf-8');
+    if (parts[0] === 'assets' && parts.length === 2) return this.asset(res, parts[1]!);
+    if (this.state.problems) return send(res, 200, this.shell('Problems', overlay(this.state.problems)), HTML);
+    if (url.pathname === '/') return send(res, 200, this.index(), HTML);
+    if (parts[0] === 'guides' && parts.length === 2) return this.guide(res, parts[1]!);
+    if (parts[0] === 'issues' && parts[1] && isEdition(parts[1])) {
+      const edition = parts[1];
+      const issue = await this.nextIssue(edition);
+      if (parts[2] === 'email.html') return send(res, 200, 'issue' in issue ? personalise(issue.email.html, sampleRecipient(this.state.site!.config.baseUrl)) : '', HTML);
+      if (parts[2] === 'email.txt') return send(res, 200, 'issue' in issue ? personalise(issue.email.text, sampleRecipient(this.state.site!.config.baseUrl)) : '', 'text/plain; charset=utf-8');
+      if (parts[2] === 'send-test' && req.method === 'POST') return this.sendTest(req, res, edition, issue);
+      return send(res, 200, this.viewer(edition, issue), HTML);
+    }
+    send(res, 404, this.shell('Not found', '<p>Nothing here. <a href="/">Back to the preview</a>.</p>'), HTML);
+  }
+
+  private events(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': connected\n\n');
+    this.clients.add(res);
+    req.on('close', () => this.clients.delete(res));
+  }
+
+  private async asset(res: ServerResponse, name: string): Promise<void> {
+    const file = (await listTemplateFiles(this.o.root, 'assets')).find((f) => f.rel === `assets/${name}`);
+    if (!file) return send(res, 404, 'Not found', 'text/plain');
+    send(res, 200, await readFile(file.absolute), name.endsWith('.css') ? 'text/css; charset=utf-8' : name.endsWith('.svg') ? 'image/svg+xml' : 'application/octet-stream');
+  }
+
+  private index(): string {
+    const site = this.state.site!;
+    const guides = site.guides
+      .map((g) => {
+        const latest = g.versions.at(-1);
+        const status = !latest ? 'not published yet' : differsFromLatest(g) ? `changes since v${latest.version}` : `v${latest.version}, no changes`;
+        return `<li><a href="/guides/${g.slug}/">${escape(g.working.front.title)}</a> <span class="meta">${status}</span></li>`;
+      })
+      .join('');
+    const next = EDITIONS.map((e) => `<li><a href="/issues/${e}">Next ${escape(site.config.editions[e].label)}</a></li>`).join('');
+    const past = new IssueStore(this.o.root)
+      .list()
+      .map((i) => `<li>${escape(i.issue.editionLabel)} #${i.issue.number}: ${escape(i.issue.subject)}</li>`)
+      .join('');
+    return this.shell(
+      'Preview',
+      `<h1>${escape(site.config.title)}: preview</h1><h2>Guides (working copies)</h2><ul class="plain">${guides}</ul><h2>Next issues, as they would be built now</h2><ul class="plain">${next}</ul><h2>Past issues</h2><ul class="plain">${past || '<li class="meta">none yet</li>'}</ul>`,
+    );
+  }
+
+  private guide(res: ServerResponse, slug: string): void {
+    const site = this.state.site!;
+    const page = workingCopyPage(site, this.o.clock(), slug, this.state.stories);
+    if (!page) return send(res, 404, this.shell('Not found', `<p>No guide "${escape(slug)}".</p>`), HTML);
+    const guide = site.guides.find((g) => g.slug === slug)!;
+    const latest = guide.versions.at(-1);
+    const patch = latest
+      ? createTwoFilesPatch(`v${latest.version}`, 'working copy', readFileSync(path.join(this.o.root, latest.file), 'utf8'), guide.workingSource, '', '', { context: 2 })
+      : '';
+    const banner =
+      `<aside id="almanac-preview-banner" class="notice"><p><strong>Preview</strong> of <code>${escape(guide.file)}</code> as it will publish` +
+      `${latest ? ` as v${latest.version + 1}` : ' as v1'}. <a href="/">All previews</a></p>` +
+      (latest ? `<details${patch.split('\n').length > 5 ? ' open' : ''}><summary>Changes since v${latest.version}</summary><pre class="diff">${escape(patch)}</pre></details>` : '') +
+      '</aside>';
+    const html = this.state.siteTemplates!.render(page.template, { ...page.data, page: { ...page.data.page, root: '/' } });
+    send(res, 200, inject(html.replace('<main id="main" class="wrap">', `<main id="main" class="wrap">${banner}`)), HTML);
+  }
+
+  private async nextIssue(edition: Edition): Promise<PreparedIssue | { problems: Problem[] }> {
+    const cached = this.state.issues[edition];
+    if (cached) return Array.isArray(cached) ? { problems: cached } : cached;
+    const site = this.state.site!;
+    const date = localDate(site.config, nextSlot(site.config, edition, this.o.clock() - 1));
+    const id = issueId(edition, date);
+    try {
+      const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.o.root).numberFor(id), now: this.o.clock() });
+      this.state.issues[edition] = prepared;
+      return prepared;
+    } catch (err) {
+      const problems = err instanceof ContentError ? (err.problems as Problem[]) : [{ file: `issue ${id}`, expected: 'an issue that builds', found: (err as Error).message }];
+      this.state.issues[edition] = problems;
+      return { problems };
+    }
+  }
+
+  private viewer(edition: Edition, issue: PreparedIssue | { problems: Problem[] }): string {
+    const label = this.state.site!.config.editions[edition].label;
+    if ('problems' in issue) {
+      return this.shell(`Next ${label}`, `<h1>Next ${escape(label)}</h1><p>This issue cannot be built now:</p><ul class="plain">${issue.problems.map((p) => `<li><code>${escape(formatProblem(p))}</code></li>`).join('')}</ul><p><a href="/">Back</a></p>`);
+    }
+    const { issue: meta, findings, email } = issue;
+    const bytes = Buffer.byteLength(email.html);
+    const checks = findings.length
+      ? findings.map((f) => `<li class="${f.severity}">${f.severity}: ${escape(f.check)}: expected ${escape(f.expected)}, found ${escape(f.found)}</li>`).join('')
+      : '<li class="ok">Every check passes.</li>';
+    return this.shell(
+      `Next ${label}`,
+      `<h1>Next ${escape(label)}: #${meta.number}, ${escape(meta.date)}</h1>
+<dl class="facts"><dt>Subject</dt><dd id="subject">${escape(meta.subject)}</dd><dt>Preheader</dt><dd id="preheader">${escape(meta.preheader)}</dd><dt>HTML size</dt><dd id="size">${bytes.toLocaleString('en-US')} bytes of 102,000 (Gmail clips beyond)</dd></dl>
+<div class="toolbar" role="toolbar" aria-label="View">
+  <button type="button" data-width="600" aria-pressed="true">Desktop 600 px</button>
+  <button type="button" data-width="375" aria-pressed="false">Mobile 375 px</button>
+  <button type="button" data-scheme="toggle" aria-pressed="false">Dark</button>
+  <button type="button" data-tab="html" aria-pressed="true">Email</button>
+  <button type="button" data-tab="text" aria-pressed="false">Plain text</button>
+  <button type="button" data-tab="source" aria-pressed="false">HTML source</button>
+</div>
+<iframe id="email" title="The email" src="/issues/${edition}/email.html" style="width:600px;height:900px;border:1px solid var(--rule);background:#fff;max-width:100%"></iframe>
+<pre id="text" hidden>${escape(personalise(email.text, sampleRecipient(this.state.site!.config.baseUrl)))}</pre>
+<pre id="source" hidden>${escape(email.html)}</pre>
+<h2>Checks</h2><ul id="checks" class="plain">${checks}</ul>
+<h2>Send a test</h2>
+<form id="send-test" method="post" action="/issues/${edition}/send-test"><label for="to">Address</label> <input id="to" name="to" type="email" required> <button type="submit">Send test</button> <output id="send-result"></output></form>`,
+    );
+  }
+
+  private async sendTest(req: IncomingMessage, res: ServerResponse, edition: Edition, issue: PreparedIssue | { problems: Problem[] }): Promise<void> {
+    const form = new URLSearchParams(await readBody(req));
+    const to = (form.get('to') ?? '').trim();
+    if (!this.o.mailer) return send(res, 503, 'SMTP_URL is not set: test copies cannot be sent.', 'text/plain; charset=utf-8');
+    if ('problems' in issue) return send(res, 409, 'This issue cannot be built now.', 'text/plain; charset=utf-8');
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(to)) return send(res, 400, 'That address does not look right.', 'text/plain; charset=utf-8');
+    const config = this.state.site!.config;
+    const sample = sampleRecipient(config.baseUrl);
+    const raw = compileIssueMessage(config, { ...issue.issue, subject: `[Test] ${issue.issue.subject}` }, issue.email).render({
+      email: to, name: '', messageId: `${issue.issue.id}.test.${Date.now()}@${new URL(config.baseUrl).hostname}`, unsubscribeUrl: sample.unsubscribe, unsubscribeMailto: `mailto:${addressOf(config.from)}?subject=unsubscribe`, tokens: sample,
+    });
+    try {
+      await this.o.mailer.send(raw, { from: addressOf(config.from), to });
+      send(res, 200, `Sent a test copy of the next ${config.editions[edition].label} to ${to}.`, 'text/plain; charset=utf-8');
+    } catch (err) {
+      send(res, 502, `The SMTP server refused it: ${(err as Error).message}`, 'text/plain; charset=utf-8');
+    }
+  }
+
+  private shell(title: string, body: string): string {
+    return inject(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · Almanac preview</title><link rel="stylesheet" href="/assets/style.css"><style>${PREVIEW_CSS}</style></head><body><main id="main" class="wrap">${body}</main></body></html>`);
+  }
+}
+
+
+const HTML = 'text/html; charset=utf-8';
+
+function send(res: ServerResponse, status: number, body: string | Buffer, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function escape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function inject(html: string): string {
+  return html.replace('</body>', '<script src="/preview.js"></script></body>');
+}
+
+function overlay(problems: Problem[]): string {
+  return `<div id="almanac-overlay" role="alert"><h1>Fix this to see the preview</h1><ul>${problems.map((p) => `<li><code>${escape(formatProblem(p))}</code></li>`).join('')}</ul><p>The page updates by itself when the file is saved.</p></div>`;
+}
+
+const PREVIEW_CSS = `
+#almanac-overlay{border:3px solid #b3261e;border-radius:12px;padding:1rem 1.5rem;background:#fff5f4;color:#410e0b;margin:2rem 0}
+#almanac-overlay code{white-space:pre-wrap;word-break:break-word}
+.plain{list-style:none;padding:0}.plain li{padding:.3rem 0;border-bottom:1px solid var(--rule)}
+.toolbar{display:flex;flex-wrap:wrap;gap:.4rem;margin:1rem 0}.toolbar button{min-height:2.5rem;padding:.3rem .8rem;border:1px solid var(--rule);border-radius:8px;background:var(--surface);color:var(--ink);cursor:pointer}
+.toolbar button[aria-pressed=true]{background:var(--ink);color:var(--paper)}
+.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}.facts dt{font-weight:700}
+pre{white-space:pre-wrap;word-break:break-word}
+.error{color:#b3261e}.warning{color:#8a5a00}.ok{color:#1b6e2e}
+`;
+
+/** Live reload: on a change, fetch this page again and swap its body in place, keeping the scroll. */
+const CLIENT = `(() => {
+  const refresh = async () => {
+    const y = window.scrollY;
+    const html = await (await fetch(location.href, { cache: 'no-store' })).text();
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    document.title = doc.title;
+    document.body.replaceWith(doc.body);
+    bind();
+    window.scrollTo(0, y);
+    document.documentElement.dataset.previewVersion = String(Number(document.documentElement.dataset.previewVersion || 0) + 1);
+  };
+  const source = new EventSource('/events');
+  source.addEventListener('change', () => { refresh().catch(() => {}); });
+  function bind() {
+    const frame = document.getElementById('email');
+    for (const b of document.querySelectorAll('[data-width]')) b.onclick = () => {
+      frame.style.width = b.dataset.width + 'px';
+      for (const o of document.querySelectorAll('[data-width]')) o.setAttribute('aria-pressed', String(o === b));
+    };
+    for (const b of document.querySelectorAll('[data-scheme]')) b.onclick = () => {
+      const dark = b.getAttribute('aria-pressed') !== 'true';
+      b.setAttribute('aria-pressed', String(dark));
+      frame.style.colorScheme = dark ? 'dark' : 'light';
+    };
+    for (const b of document.querySelectorAll('[data-tab]')) b.onclick = () => {
+      for (const o of document.querySelectorAll('[data-tab]')) o.setAttribute('aria-pressed', String(o === b));
+      frame.hidden = b.dataset.tab !== 'html';
+      document.getElementById('text').hidden = b.dataset.tab !== 'text';
+      document.getElementById('source').hidden = b.dataset.tab !== 'source';
+    };
+    const form = document.getElementById('send-test');
+    if (form) form.onsubmit = async (e) => {
+      e.preventDefault();
+      const res = await fetch(form.action, { method: 'POST', body: new URLSearchParams(new FormData(form)) });
+      document.getElementById('send-result').textContent = await res.text();
+    };
+  }
+  bind();
+})();
+`;
