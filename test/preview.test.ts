@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { simpleParser } from 'mailparser';
-import { BIN, PROJECT, tempSite } from './helpers/cli.ts';
+import { BIN, PROJECT, almanac, tempSite } from './helpers/cli.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
@@ -23,6 +23,9 @@ describe('almanac preview', () => {
   before(async () => {
     root = await tempSite({ sample: true });
     await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
+    // A past issue, built before the preview starts (it takes number 1; the next Midweek is #2).
+    const built = await almanac(['issue', 'build', 'sunday', '--date', '2026-04-12', '--root', root, '--now', '2026-04-12T07:00:00Z']);
+    assert.equal(built.code, 0, built.stderr);
     sink = await smtpSink();
     child = spawn(process.execPath, [BIN, 'preview', '--port', '0', '--root', root, '--now', '2026-04-14T10:00:00Z'], { env: { ...process.env, SMTP_URL: sink.url } });
     child.stdout!.on('data', (d) => (out += d));
@@ -72,21 +75,32 @@ describe('almanac preview', () => {
   it('the issue viewer: mobile width, plain text, checks, and a test send through SMTP', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${base}/issues/midweek`);
-    assert.match((await page.textContent('h1'))!, /Next Midweek: #1, 2026-04-15/);
-    assert.match((await page.textContent('#subject'))!, /^Midweek #1: /);
+    assert.match((await page.textContent('h1'))!, /Next Midweek · #2 · 2026-04-15/);
+    assert.match((await page.textContent('#subject'))!, /^Midweek #2: /);
     assert.match((await page.textContent('#checks'))!, /Every check passes|warning/);
     await page.click('text=Mobile 375 px');
     assert.equal(await page.evaluate(() => (document.getElementById('email') as HTMLIFrameElement).getBoundingClientRect().width), 375);
     await page.click('text=Plain text');
     assert.ok(await page.isVisible('#text'));
-    assert.match((await page.textContent('#text'))!, /Call Me Almanac — Midweek #1/);
+    assert.match((await page.textContent('#text'))!, /Call Me Almanac — Midweek #2/);
     await page.fill('#to', 'editor@example.com');
     await page.click('text=Send test');
     await page.waitForFunction(() => document.getElementById('send-result')?.textContent?.startsWith('Sent'), undefined, { timeout: 10_000 });
     const mail = await simpleParser(sink.messages.at(-1)!.raw);
-    assert.match(mail.subject!, /^\[Test\] Midweek #1: /);
+    assert.match(mail.subject!, /^\[Test\] Midweek #2: /);
     assert.equal(sink.messages.at(-1)!.to, 'editor@example.com');
     await page.screenshot({ path: path.join(PROJECT, 'test-artifacts/screenshots/preview-issue.png') });
+    await page.close();
+  });
+
+  it('lists past issues and opens them in the viewer with their checks', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    await Promise.all([page.waitForNavigation(), page.click('text=Sunday #1')]);
+    assert.match((await page.textContent('h1'))!, /^Sunday #1, as built · #1 · 2026-04-12$/);
+    assert.match((await page.textContent('#checks'))!, /Every check passes|warning/);
+    const frame = page.frameLocator('#email');
+    assert.match((await frame.locator('body').textContent())!, /Meta Introduces Muse Spark/);
     await page.close();
   });
 });

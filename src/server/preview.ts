@@ -15,7 +15,7 @@ import { loadSite } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
 import { ContentError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
-import { issueId, prepareIssue, type PreparedIssue } from '../mail/issue.ts';
+import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../mail/issue.ts';
 import { personalise, sampleRecipient } from '../render/tokens.ts';
 import { compileIssueMessage, addressOf } from '../mail/message.ts';
 import type { Transport } from '../mail/send.ts';
@@ -91,13 +91,15 @@ export class Preview {
     if (this.state.problems) return send(res, 200, this.shell('Problems', overlay(this.state.problems)), HTML);
     if (url.pathname === '/') return send(res, 200, this.index(), HTML);
     if (parts[0] === 'guides' && parts.length === 2) return this.guide(res, parts[1]!);
-    if (parts[0] === 'issues' && parts[1] && isEdition(parts[1])) {
-      const edition = parts[1];
-      const issue = await this.nextIssue(edition);
+    if (parts[0] === 'issues' && parts[1]) {
+      const key = parts[1];
+      const issue = isEdition(key) ? await this.nextIssue(key) : await this.pastIssue(key);
+      if (!issue) return send(res, 404, this.shell('Not found', `<p>No issue "${escape(key)}". <a href="/">Back</a></p>`), HTML);
+      const title = isEdition(key) ? `Next ${this.state.site!.config.editions[key].label}` : 'issue' in issue ? `${issue.issue.editionLabel} #${issue.issue.number}, as built` : key;
       if (parts[2] === 'email.html') return send(res, 200, 'issue' in issue ? personalise(issue.email.html, sampleRecipient(this.state.site!.config.baseUrl)) : '', HTML);
       if (parts[2] === 'email.txt') return send(res, 200, 'issue' in issue ? personalise(issue.email.text, sampleRecipient(this.state.site!.config.baseUrl)) : '', 'text/plain; charset=utf-8');
-      if (parts[2] === 'send-test' && req.method === 'POST') return this.sendTest(req, res, edition, issue);
-      return send(res, 200, this.viewer(edition, issue), HTML);
+      if (parts[2] === 'send-test' && req.method === 'POST') return this.sendTest(req, res, title, issue);
+      return send(res, 200, this.viewer(key, title, issue), HTML);
     }
     send(res, 404, this.shell('Not found', '<p>Nothing here. <a href="/">Back to the preview</a>.</p>'), HTML);
   }
@@ -127,7 +129,7 @@ export class Preview {
     const next = EDITIONS.map((e) => `<li><a href="/issues/${e}">Next ${escape(site.config.editions[e].label)}</a></li>`).join('');
     const past = new IssueStore(this.o.root)
       .list()
-      .map((i) => `<li>${escape(i.issue.editionLabel)} #${i.issue.number}: ${escape(i.issue.subject)}</li>`)
+      .map((i) => `<li><a href="/issues/${i.issue.id}">${escape(i.issue.editionLabel)} #${i.issue.number}</a>: ${escape(i.issue.subject)}</li>`)
       .join('');
     return this.shell(
       'Preview',
@@ -170,10 +172,17 @@ export class Preview {
     }
   }
 
-  private viewer(edition: Edition, issue: PreparedIssue | { problems: Problem[] }): string {
-    const label = this.state.site!.config.editions[edition].label;
+  /** A built issue from the store, checked as it was stored. */
+  private async pastIssue(id: string): Promise<PreparedIssue | undefined> {
+    const stored = new IssueStore(this.o.root).get(id);
+    if (!stored) return undefined;
+    const { findings, sampleMime } = await checkIssueEmail(this.state.site!.config, stored.issue, stored);
+    return { issue: stored.issue, email: { html: stored.html, text: stored.text, mjml: '' }, findings, sampleMime };
+  }
+
+  private viewer(key: string, title: string, issue: PreparedIssue | { problems: Problem[] }): string {
     if ('problems' in issue) {
-      return this.shell(`Next ${label}`, `<h1>Next ${escape(label)}</h1><p>This issue cannot be built now:</p><ul class="plain">${issue.problems.map((p) => `<li><code>${escape(formatProblem(p))}</code></li>`).join('')}</ul><p><a href="/">Back</a></p>`);
+      return this.shell(title, `<h1>${escape(title)}</h1><p>This issue cannot be built now:</p><ul class="plain">${issue.problems.map((p) => `<li><code>${escape(formatProblem(p))}</code></li>`).join('')}</ul><p><a href="/">Back</a></p>`);
     }
     const { issue: meta, findings, email } = issue;
     const bytes = Buffer.byteLength(email.html);
@@ -181,8 +190,8 @@ export class Preview {
       ? findings.map((f) => `<li class="${f.severity}">${f.severity}: ${escape(f.check)}: expected ${escape(f.expected)}, found ${escape(f.found)}</li>`).join('')
       : '<li class="ok">Every check passes.</li>';
     return this.shell(
-      `Next ${label}`,
-      `<h1>Next ${escape(label)}: #${meta.number}, ${escape(meta.date)}</h1>
+      title,
+      `<h1>${escape(title)} · #${meta.number} · ${escape(meta.date)}</h1>
 <dl class="facts"><dt>Subject</dt><dd id="subject">${escape(meta.subject)}</dd><dt>Preheader</dt><dd id="preheader">${escape(meta.preheader)}</dd><dt>HTML size</dt><dd id="size">${bytes.toLocaleString('en-US')} bytes of 102,000 (Gmail clips beyond)</dd></dl>
 <div class="toolbar" role="toolbar" aria-label="View">
   <button type="button" data-width="600" aria-pressed="true">Desktop 600 px</button>
@@ -192,16 +201,16 @@ export class Preview {
   <button type="button" data-tab="text" aria-pressed="false">Plain text</button>
   <button type="button" data-tab="source" aria-pressed="false">HTML source</button>
 </div>
-<iframe id="email" title="The email" src="/issues/${edition}/email.html" style="width:600px;height:900px;border:1px solid var(--rule);background:#fff;max-width:100%"></iframe>
+<iframe id="email" title="The email" src="/issues/${key}/email.html" style="width:600px;height:900px;border:1px solid var(--rule);background:#fff;max-width:100%"></iframe>
 <pre id="text" hidden>${escape(personalise(email.text, sampleRecipient(this.state.site!.config.baseUrl)))}</pre>
 <pre id="source" hidden>${escape(email.html)}</pre>
 <h2>Checks</h2><ul id="checks" class="plain">${checks}</ul>
 <h2>Send a test</h2>
-<form id="send-test" method="post" action="/issues/${edition}/send-test"><label for="to">Address</label> <input id="to" name="to" type="email" required> <button type="submit">Send test</button> <output id="send-result"></output></form>`,
+<form id="send-test" method="post" action="/issues/${key}/send-test"><label for="to">Address</label> <input id="to" name="to" type="email" required> <button type="submit">Send test</button> <output id="send-result"></output></form>`,
     );
   }
 
-  private async sendTest(req: IncomingMessage, res: ServerResponse, edition: Edition, issue: PreparedIssue | { problems: Problem[] }): Promise<void> {
+  private async sendTest(req: IncomingMessage, res: ServerResponse, title: string, issue: PreparedIssue | { problems: Problem[] }): Promise<void> {
     const form = new URLSearchParams(await readBody(req));
     const to = (form.get('to') ?? '').trim();
     if (!this.o.mailer) return send(res, 503, 'SMTP_URL is not set: test copies cannot be sent.', 'text/plain; charset=utf-8');
@@ -214,7 +223,7 @@ export class Preview {
     });
     try {
       await this.o.mailer.send(raw, { from: addressOf(config.from), to });
-      send(res, 200, `Sent a test copy of the next ${config.editions[edition].label} to ${to}.`, 'text/plain; charset=utf-8');
+      send(res, 200, `Sent a test copy of ${title} to ${to}.`, 'text/plain; charset=utf-8');
     } catch (err) {
       send(res, 502, `The SMTP server refused it: ${(err as Error).message}`, 'text/plain; charset=utf-8');
     }
