@@ -236,7 +236,7 @@ describe('the serve command', () => {
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
       const deadline = Date.now() + 15_000;
-      while (!/at http:\/\/127\.0\.0\.1:(\d+)\//.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (!/at http:\/\/127\.0\.0\.1:(\d+)\/\n/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       const port = /at http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)![1];
       assert.match(out, /SMTP_URL is not set: subscribing answers 503/);
       assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);

@@ -45,8 +45,11 @@ export function registerServe(program: Command): void {
       const server = http.createServer(app);
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, opts.host, resolve));
       const address = server.address() as { port: number };
-      process.stdout.write(`Serving ${path.relative(process.cwd(), distDir) || 'dist'}/ at http://${opts.host}:${address.port}/\n`);
-      if (!mailer) process.stdout.write('SMTP_URL is not set: subscribing answers 503 until it is (confirmation emails cannot be sent).\n');
+      // One write, so that whoever waits for the address sees the notice with it.
+      process.stdout.write(
+        (mailer ? '' : 'SMTP_URL is not set: subscribing answers 503 until it is (confirmation emails cannot be sent).\n') +
+          `Serving ${path.relative(process.cwd(), distDir) || 'dist'}/ at http://${opts.host}:${address.port}/\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => {
           server.close(() => resolve());
