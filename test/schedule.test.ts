@@ -11,7 +11,7 @@ import { configSchema } from '../src/content/schema.ts';
 import { Scheduler, type SlotOutcome } from '../src/schedule/scheduler.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SlotStore, slotKey } from '../src/store/slots.ts';
-import { BIN, PROJECT, almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { BIN, PROJECT, almanac, tempSite, writeFiles, until } from './helpers/cli.ts';
 import { smtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'schedule-secret-0123456789abcdef';
@@ -118,13 +118,6 @@ function startScheduler(root: string, smtpUrl: string): { child: ChildProcess; o
   return { child, out: () => out, exit: new Promise((resolve) => child.on('close', resolve)) };
 }
 
-async function until(condition: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const countBy = (xs: { to: string }[]) => xs.reduce((m, { to }) => m.set(to, (m.get(to) ?? 0) + 1), new Map<string, number>());
 

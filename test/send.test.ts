@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
 import { verifyToken } from '../src/mail/signing.ts';
-import { BIN, PROJECT, almanac, tempSite, writeFiles, type Run } from './helpers/cli.ts';
+import { BIN, PROJECT, almanac, tempSite, writeFiles, type Run, until } from './helpers/cli.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'test-secret-0123456789abcdef';
@@ -51,13 +51,6 @@ function background(root: string, sink: SmtpSink): { child: ReturnType<typeof sp
   return { child, done };
 }
 
-async function until(condition: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('issue send', () => {
   it('every Midweek subscriber gets exactly one well-formed message with their own unsubscribe link', async () => {

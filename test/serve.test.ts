@@ -14,7 +14,7 @@ import { createApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/content/config.ts';
 import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
-import { NOW, PROJECT, almanac, tempSite } from './helpers/cli.ts';
+import { NOW, PROJECT, almanac, tempSite, until } from './helpers/cli.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
@@ -112,7 +112,7 @@ describe('almanac serve', () => {
     const html = await res.text();
     assert.match(html, /Check your inbox/);
     assert.equal(store.find('reader@example.com')!.status, 'pending');
-    await waitFor(() => sink.messages.length > before);
+    await until(() => sink.messages.length > before);
     const mail = await simpleParser(sink.messages.at(-1)!.raw);
     assert.equal(mail.subject, 'Confirm your subscription to Call Me Almanac');
     const link = /https:\/\/almanac\.example\.org(\/confirm\?token=\S+)/.exec(mail.text!)![1]!;
@@ -209,13 +209,6 @@ describe('almanac serve', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the serve command', () => {
   it('starts, answers, logs each request without tokens, and stops on SIGTERM; refuses without a build or a secret', async () => {

@@ -79,3 +79,12 @@ topics: [Testing]
 ---
 A summary of the story.
 `;
+
+/** Polls `condition` until it holds, or fails after `ms`. */
+export async function until(condition: () => boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
