@@ -33,12 +33,28 @@ export interface Catalog {
   stories: Story[];
 }
 
-/** All stories of the site, newest first: the expensive part of a catalog, reusable while the news is unchanged. */
-export function siteStories(site: Site): Story[] {
-  return groupStories(site.news).sort(byRecency);
+/** The stories of the site, newest first, and per topic: the expensive part of a catalog, reusable while the news is unchanged. */
+export interface NewsIndex {
+  stories: Story[];
+  byTopic: Map<string, { name: string; stories: Story[] }>;
 }
 
-export function buildCatalog(site: Site, stories: Story[] = siteStories(site)): Catalog {
+export function indexNews(site: Site): NewsIndex {
+  const stories = groupStories(site.news).sort(byRecency);
+  const byTopic = new Map<string, { name: string; stories: Story[] }>();
+  for (const story of stories) {
+    for (const name of storyTopics(story)) {
+      const slug = slugify(name);
+      let entry = byTopic.get(slug);
+      if (!entry) byTopic.set(slug, (entry = { name, stories: [] }));
+      if (entry.stories.at(-1) !== story) entry.stories.push(story);
+    }
+  }
+  return { stories, byTopic };
+}
+
+export function buildCatalog(site: Site, news: NewsIndex = indexNews(site)): Catalog {
+  const { stories } = news;
   const guides: LiveGuide[] = [];
   for (const guide of site.guides) {
     const latest = guide.versions.at(-1);
@@ -66,11 +82,10 @@ export function buildCatalog(site: Site, stories: Story[] = siteStories(site)): 
     for (const name of [...g.latest.doc.front.topics, ...g.latest.doc.front.related]) topic(name);
   }
   for (const g of active) for (const name of unique(g.latest.doc.front.topics)) topic(name).guides.push(g);
-  for (const story of stories) {
-    for (const name of storyTopics(story)) {
-      const t = topic(name);
-      if (t.stories.at(-1) !== story) t.stories.push(story);
-    }
+  for (const [slug, entry] of news.byTopic) {
+    const t = topics.get(slug);
+    if (t) t.stories = entry.stories;
+    else topics.set(slug, { slug, name: entry.name, guides: [], stories: entry.stories });
   }
   topics.delete('');
   return { guides, active, topics, stories };

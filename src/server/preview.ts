@@ -7,8 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { buildCatalog, siteStories } from '../compose/catalog.ts';
-import type { Story } from '../compose/stories.ts';
+import { buildCatalog, indexNews, type NewsIndex } from '../compose/catalog.ts';
 import { EDITIONS, isEdition, localDate, nextSlot, type Edition } from '../compose/slots.ts';
 import { loadGuide, GUIDES_DIR, WORKING_COPY } from '../content/guides.ts';
 import { loadSite } from '../content/load.ts';
@@ -32,8 +31,8 @@ export interface PreviewOptions {
 
 interface State {
   site?: Site;
-  /** The site's stories, kept while only guides change (grouping 10,000 items is the slow part). */
-  stories?: Story[];
+  /** The site's stories by topic, kept while only guides change (grouping 10,000 items is the slow part). */
+  news?: NewsIndex;
   siteTemplates?: TemplateSet;
   emailTemplates?: TemplateSet;
   problems?: Problem[];
@@ -65,7 +64,7 @@ export class Preview {
           TemplateSet.load(this.o.root, 'site'),
           TemplateSet.load(this.o.root, 'email'),
         ]);
-        this.state = { site, stories: siteStories(site), siteTemplates, emailTemplates, issues: {} };
+        this.state = { site, news: indexNews(site), siteTemplates, emailTemplates, issues: {} };
       }
       this.state.problems = undefined;
       this.state.issues = {};
@@ -139,7 +138,7 @@ export class Preview {
 
   private guide(res: ServerResponse, slug: string): void {
     const site = this.state.site!;
-    const page = workingCopyPage(site, this.o.clock(), slug, this.state.stories);
+    const page = workingCopyPage(site, this.o.clock(), slug, this.state.news);
     if (!page) return send(res, 404, this.shell('Not found', `<p>No guide "${escape(slug)}".</p>`), HTML);
     const guide = site.guides.find((g) => g.slug === slug)!;
     const latest = guide.versions.at(-1);

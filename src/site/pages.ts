@@ -3,7 +3,7 @@
 import type { GuideVersion, Site } from '../content/model.ts';
 import type { Level } from '../content/schema.ts';
 import { slugify } from '../content/slug.ts';
-import { buildCatalog, relatedGuides, type Catalog, type LiveGuide, type Topic } from '../compose/catalog.ts';
+import { buildCatalog, relatedGuides, type Catalog, type LiveGuide, type NewsIndex, type Topic } from '../compose/catalog.ts';
 import { byImportance, type Story } from '../compose/stories.ts';
 import { stamp, timelineLabel, type Stamp } from '../compose/time.ts';
 import { plainText, renderGuideBody, renderInline, renderSummary } from '../render/markdown.ts';
@@ -68,8 +68,8 @@ export class PageContext {
   private readonly cards = new Map<Story, NewsCard>();
   private readonly guideCards = new Map<LiveGuide, GuideCard>();
 
-  constructor(readonly site: Site, readonly now: number, stories?: Story[]) {
-    this.catalog = buildCatalog(site, stories);
+  constructor(readonly site: Site, readonly now: number, news?: NewsIndex) {
+    this.catalog = buildCatalog(site, news);
     const { config } = site;
     this.siteMeta = {
       title: config.title,
@@ -453,7 +453,7 @@ export function sitePages(
  * The page a guide's working copy will have once published (the preview): the working copy stands in
  * as the next version, everything else is the site as it is.
  */
-export function workingCopyPage(site: Site, now: number, slug: string, stories?: Story[]): Page | undefined {
+export function workingCopyPage(site: Site, now: number, slug: string, news?: NewsIndex): Page | undefined {
   const guide = site.guides.find((g) => g.slug === slug);
   if (!guide) return undefined;
   const latest = guide.versions.at(-1);
@@ -466,7 +466,7 @@ export function workingCopyPage(site: Site, now: number, slug: string, stories?:
     entry: { version: (latest?.version ?? 0) + 1, published: new Date(now).toISOString(), note: 'Working copy', sha256: '' },
   };
   const previewSite: Site = { ...site, guides: site.guides.map((g) => (g === guide ? { ...g, versions: [...g.versions, next] } : g)) };
-  const ctx = new PageContext(previewSite, now, stories);
+  const ctx = new PageContext(previewSite, now, news);
   const live = ctx.catalog.guides.find((g) => g.guide.slug === slug)!;
   return guidePage(ctx, live, live.latest);
 }
