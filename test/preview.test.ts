@@ -56,19 +56,24 @@ describe('almanac preview', () => {
     });
     const file = path.join(root, 'content/guides/meta/guide.md');
     const original = await readFile(file, 'utf8');
-    await writeFile(file, original.replace('title: "Meta AI: The Open-Weights Giant', 'title: "Meta AI, Revised: The Open-Weights Giant'));
-    await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('Revised'), undefined, { timeout: 10_000 });
-    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'updated in place, not reloaded');
-    assert.ok((await page.evaluate(() => window.scrollY)) > 300, 'scroll position kept');
-    assert.match((await page.textContent('.diff'))!, /\+title: "Meta AI, Revised/);
+    try {
+      await writeFile(file, original.replace('title: "Meta AI: The Open-Weights Giant', 'title: "Meta AI, Revised: The Open-Weights Giant'));
+      await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('Revised'), undefined, { timeout: 10_000 });
+      assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'updated in place, not reloaded');
+      assert.ok((await page.evaluate(() => window.scrollY)) > 300, 'scroll position kept');
+      assert.match((await page.textContent('.diff'))!, /\+title: "Meta AI, Revised/);
 
-    await writeFile(file, original.replace('level: beginner', 'level: expert'));
-    await page.waitForSelector('#almanac-overlay', { timeout: 10_000 });
-    assert.match((await page.textContent('#almanac-overlay'))!, /content\/guides\/meta\/guide\.md: level: expected one of beginner, intermediate, advanced, found "expert"/);
-    await writeFile(file, original);
-    await page.waitForSelector('#almanac-overlay', { state: 'detached', timeout: 10_000 });
-    assert.match((await page.textContent('h1'))!, /^Meta AI: The Open-Weights Giant/);
-    assert.deepEqual([...hosts], [new URL(base).host], 'everything is local');
+      await writeFile(file, original.replace('level: beginner', 'level: expert'));
+      await page.waitForSelector('#almanac-overlay', { timeout: 10_000 });
+      assert.match((await page.textContent('#almanac-overlay'))!, /content\/guides\/meta\/guide\.md: level: expected one of beginner, intermediate, advanced, found "expert"/);
+      await writeFile(file, original);
+      await page.waitForSelector('#almanac-overlay', { state: 'detached', timeout: 10_000 });
+      assert.match((await page.textContent('h1'))!, /^Meta AI: The Open-Weights Giant/);
+      assert.deepEqual([...hosts], [new URL(base).host], 'everything is local');
+    } finally {
+      // Whatever happened, later tests see the guide as it was.
+      await writeFile(file, original);
+    }
     await page.close();
   });
 

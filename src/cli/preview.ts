@@ -28,21 +28,25 @@ export function registerPreview(program: Command): void {
           if (!res.headersSent) res.writeHead(500).end('Something went wrong');
         });
       });
-      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-      process.stdout.write(`Preview at http://127.0.0.1:${(server.address() as { port: number }).port}/ (watching content/, templates/ and almanac.config.json)\n`);
       // The server never dies on bad content: reload() turns it into an overlay.
       let timer: NodeJS.Timeout | undefined;
       let pending = new Set<string>();
+      // Reloads run one after another, so an older one can never finish after a newer one.
+      let queue = Promise.resolve();
       const watcher = watch(['content', 'templates', 'almanac.config.json'].map((p) => path.join(root, p)), { ignoreInitial: true });
+      // The address is printed only once every file is watched: an edit right after it is never missed.
+      await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
       watcher.on('all', (_event, file) => {
         pending.add(file);
         clearTimeout(timer);
         timer = setTimeout(() => {
           const files = [...pending];
           pending = new Set();
-          void preview.reload(files.length === 1 ? files[0] : undefined).catch((err: Error) => log(`error: ${err.message}`));
+          queue = queue.then(() => preview.reload(files.length === 1 ? files[0] : undefined)).catch((err: Error) => void log(`error: ${err.message}`));
         }, 15);
       });
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+      process.stdout.write(`Preview at http://127.0.0.1:${(server.address() as { port: number }).port}/ (watching content/, templates/ and almanac.config.json)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           void watcher.close();

@@ -106,7 +106,13 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
   if (!lock.ok) {
     throw new SendRefused(`issue ${job.issueId} is being sent by ${lock.holder} (lease until ${new Date(lock.expiresAt).toISOString()}); wait for it to finish`);
   }
-  const renewal = setInterval(() => ledger.renew(job.issueId, ctx.holder, clock(), settings.leaseMs), settings.leaseMs / 4);
+  const renewal = setInterval(() => {
+    try {
+      ledger.renew(job.issueId, ctx.holder, clock(), settings.leaseMs);
+    } catch {
+      // A busy database: the next tick renews; the lease is long enough to miss one.
+    }
+  }, settings.leaseMs / 4);
   renewal.unref();
   let stopped: SendReport['stopped'];
   let lastError: string | undefined;

@@ -78,7 +78,7 @@ export class Scheduler {
       );
     }
     // Slots another scheduler started and abandoned (its lease lapsed): resume them.
-    this.watchdog = setInterval(() => this.resumeStalled(), Math.max(200, Math.min(this.d.leaseMs / 2, 30_000)));
+    this.watchdog = setInterval(() => this.guard(() => this.resumeStalled()), Math.max(200, Math.min(this.d.leaseMs / 2, 30_000)));
     for (const { edition, at } of this.nextRuns()) log(`next ${config.editions[edition].label}: ${this.when(at)}`);
   }
 
@@ -105,7 +105,9 @@ export class Scheduler {
   private trigger(edition: Edition, at: number): void {
     const key = slotKey(edition, at);
     if (this.controller.signal.aborted || this.running.has(key)) return;
-    const run = this.runSlot(edition, at).finally(() => this.running.delete(key));
+    const run = this.runSlot(edition, at)
+      .catch((err: Error) => this.d.log(`${this.label(edition, at)}: ${err.message.split('\n')[0]}; it will be retried`))
+      .finally(() => this.running.delete(key));
     this.running.set(key, run);
   }
 
@@ -117,7 +119,7 @@ export class Scheduler {
       if (claim === 'busy') log(`${this.label(edition, at)} is being run by another scheduler`);
       return;
     }
-    const renewal = setInterval(() => slots.renew(key, holder, clock(), leaseMs), Math.max(100, leaseMs / 3));
+    const renewal = setInterval(() => this.guard(() => slots.renew(key, holder, clock(), leaseMs)), Math.max(100, leaseMs / 3));
     log(`${this.label(edition, at)}: building and sending`);
     try {
       const outcome = await this.d.runner.run(edition, at, this.controller.signal);
@@ -133,6 +135,15 @@ export class Scheduler {
       log(`${this.label(edition, at)} failed: ${(err as Error).message.split('\n')[0]}; it will be retried`);
     } finally {
       clearInterval(renewal);
+    }
+  }
+
+  /** A timer's work must never take the process down: a busy database is tried again next tick. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.d.log(`scheduler: ${(err as Error).message}`);
     }
   }
 

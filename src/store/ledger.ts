@@ -161,7 +161,7 @@ export class SqliteLedger implements Ledger {
         .prepare('INSERT INTO send_locks (issue_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (issue_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at')
         .run(issueId, holder, now + leaseMs);
       return { ok: true as const };
-    })();
+    }).immediate(); // read-then-write under contention: wait for the lock rather than fail
   }
 
   renew(issueId: string, holder: string, now: number, leaseMs: number): void {

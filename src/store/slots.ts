@@ -71,7 +71,9 @@ export class SlotStore {
         )
         .run(slot, edition, at, holder, now + leaseMs, now);
       return 'claimed' as const;
-    })();
+      // IMMEDIATE: this reads then writes, and two schedulers race for it; a deferred transaction
+      // would fail at once with SQLITE_BUSY instead of waiting its turn.
+    }).immediate();
   }
 
   renew(slot: string, holder: string, now: number, leaseMs: number): void {

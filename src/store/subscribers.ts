@@ -166,6 +166,6 @@ export class SqliteSubscribers implements SubscriberStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 }
