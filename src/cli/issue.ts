@@ -14,9 +14,9 @@ function refuseIfSending(root: string, id: string): void {
   if (!existsSync(file)) return;
   const db = openDatabase(file);
   try {
-    const c = new SqliteLedger(db).counts(id);
-    const queued = c.queued + c.sending + c.sent + c.failed + c.skipped;
-    if (queued > 0) {
+    const ledger = new SqliteLedger(db);
+    if (ledger.hasDeliveries(id)) {
+      const c = ledger.counts(id);
       throw new ContentError([
         { file: `issue ${id}`, expected: 'an issue that has not started going out (a sent issue is never rebuilt)', found: `${c.sent} sent, ${c.queued} queued` },
       ]);

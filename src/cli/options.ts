@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../content/problems.ts';
+import { ContentError, UsageError } from '../content/problems.ts';
 
 export interface GlobalOptions {
   root: string;
@@ -18,4 +18,25 @@ export function resolveNow(now: string | undefined): number {
 
 export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+/** SMTP_URL with any password replaced, for messages: secrets never appear in output. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'an unparsable URL';
+  }
+}
+
+export function smtpUrlFromEnv(): string {
+  const url = process.env.SMTP_URL?.trim();
+  if (!url || !/^smtps?:\/\//.test(url)) {
+    throw new ContentError([
+      { file: 'environment', field: 'SMTP_URL', expected: 'where mail goes, e.g. smtp://user:password@mail.example.org:587', found: url ? redactUrl(url) : 'nothing' },
+    ]);
+  }
+  return url;
 }

@@ -10,7 +10,7 @@ import { secretFromEnv } from '../mail/signing.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger } from '../store/ledger.ts';
 import { SlotStore } from '../store/slots.ts';
-import { globals } from './options.ts';
+import { globals, smtpUrlFromEnv } from './options.ts';
 
 async function config(cmd: Command): Promise<{ root: string; config: Config }> {
   const root = path.resolve(globals(cmd).root);
@@ -37,8 +37,7 @@ export function registerSchedule(program: Command): void {
         return;
       }
       const secret = secretFromEnv();
-      const smtp = process.env.SMTP_URL?.trim();
-      if (!smtp) throw new ContentError([{ file: 'environment', field: 'SMTP_URL', expected: 'where mail goes, e.g. smtp://user:password@mail.example.org:587', found: 'nothing' }]);
+      const smtp = smtpUrlFromEnv();
       const [{ Scheduler }, { slotRunner }, { smtpTransport }, { localHolderAlive }, { SqliteSubscribers }, cron] = await Promise.all([
         import('../schedule/scheduler.ts'),
         import('../schedule/run-slot.ts'),

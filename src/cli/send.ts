@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../content/config.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
-import { compileIssueMessage } from '../mail/message.ts';
+import { addressOf, compileIssueMessage } from '../mail/message.ts';
 import { SendRefused, abortableSleep, localHolderAlive, newProgress, sendIssue } from '../mail/send.ts';
 import { personaliser, sendJob, sendSettings } from '../mail/send-job.ts';
 import { secretFromEnv } from '../mail/signing.ts';
@@ -14,7 +14,7 @@ import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 import { SqliteLedger } from '../store/ledger.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { isEmailAddress } from '../store/subscribers.ts';
-import { globals, resolveNow } from './options.ts';
+import { globals, redactUrl, resolveNow, smtpUrlFromEnv } from './options.ts';
 
 function loadIssue(root: string, id: string): StoredIssueFiles {
   const found = new IssueStore(root).get(id);
@@ -27,27 +27,6 @@ function loadIssue(root: string, id: string): StoredIssueFiles {
 /** nodemailer is loaded only when a command is about to send. */
 async function transportModule() {
   return import('../mail/transport.ts');
-}
-
-/** SMTP_URL with any password replaced, for messages: secrets never appear in output. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'an unparsable URL';
-  }
-}
-
-function smtpUrlFromEnv(): string {
-  const url = process.env.SMTP_URL?.trim();
-  if (!url || !/^smtps?:\/\//.test(url)) {
-    throw new ContentError([
-      { file: 'environment', field: 'SMTP_URL', expected: 'where mail goes, e.g. smtp://user:password@mail.example.org:587', found: url ? redactUrl(url) : 'nothing' },
-    ]);
-  }
-  return url;
 }
 
 export function registerSend(issue: Command): void {
@@ -66,7 +45,7 @@ export function registerSend(issue: Command): void {
       const { issue } = stored;
       const secret = secretFromEnv();
       const personalise = personaliser(config, secret, issue.id);
-      const fromAddress = /<([^>]+)>/.exec(config.from)?.[1] ?? config.from;
+      const fromAddress = addressOf(config.from);
 
       if (opts.to !== undefined) {
         if (!isEmailAddress(opts.to.trim())) throw new UsageError(`--to expects an email address, found "${opts.to}"`);

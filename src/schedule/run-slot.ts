@@ -32,9 +32,7 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
       const { config } = site;
       const date = localDate(config, at);
       const id = issueId(edition, date);
-      const counts = d.ledger.counts(id);
-      const started = counts.queued + counts.sending + counts.sent + counts.failed + counts.skipped > 0;
-      if (!started) {
+      if (!d.ledger.hasDeliveries(id)) {
         const composed = composeIssue(site, buildCatalog(site), edition, date);
         if (!composed.ok) return { state: 'empty', issueId: null, detail: 'nothing to send' };
         await buildIssue(site, edition, date, d.clock());

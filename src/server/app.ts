@@ -5,11 +5,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { EDITIONS, type Edition } from '../compose/slots.ts';
 import type { Config } from '../content/schema.ts';
+import { addressOf } from '../mail/message.ts';
 import { signToken, verifyToken, type Purpose } from '../mail/signing.ts';
 import type { Transport } from '../mail/send.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import { isEmailAddress, type SubscriberStore } from '../store/subscribers.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { escapeHtml, readBody } from './http.ts';
 import { serveFile } from './static.ts';
 
 export interface AppOptions {
@@ -26,7 +28,6 @@ export interface AppOptions {
 }
 
 const CONFIRM_TTL = 7 * 24 * 3600_000;
-const MAX_BODY = 16 * 1024;
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // Pages carry no script of their own; JSON-LD data blocks are not executed, so none is needed.
@@ -86,8 +87,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
         html: `<p>Please confirm that you want <strong>${escapeHtml(o.config.title)}</strong> by email:</p><p><a href="${escapeHtml(link)}">Yes, subscribe me</a></p><p>If you did not ask for this, ignore this message: nothing happens unless you click.</p>`,
       }).compile().build((err, message) => (err ? reject(err) : resolve(message))),
     );
-    const from = /<([^>]+)>/.exec(o.config.from)?.[1] ?? o.config.from;
-    await o.mailer!.send(raw, { from, to: email });
+    await o.mailer!.send(raw, { from: addressOf(o.config.from), to: email });
   }
 
   function reply(res: ServerResponse, wantsJson: boolean, status: number, title: string, paragraphs: string[]): void {
@@ -197,17 +197,6 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
   send(res, 405, 'Method not allowed\n', 'text/plain; charset=utf-8');
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** A urlencoded form or a JSON object, as URLSearchParams. */
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   const body = await readBody(req);
@@ -220,8 +209,4 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
     // Not JSON: an empty form, which fails validation like any other bad input.
   }
   return params;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

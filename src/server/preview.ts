@@ -19,6 +19,8 @@ import { personalise, sampleRecipient } from '../render/tokens.ts';
 import { compileIssueMessage, addressOf } from '../mail/message.ts';
 import type { Transport } from '../mail/send.ts';
 import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
+import { escapeHtml, readBody } from './http.ts';
+import { isEmailAddress } from '../store/subscribers.ts';
 import { workingCopyPage } from '../site/pages.ts';
 import { IssueStore } from '../store/issues.ts';
 
@@ -93,7 +95,7 @@ export class Preview {
     if (parts[0] === 'issues' && parts[1]) {
       const key = parts[1];
       const issue = isEdition(key) ? await this.nextIssue(key) : await this.pastIssue(key);
-      if (!issue) return send(res, 404, this.shell('Not found', `<p>No issue "${escape(key)}". <a href="/">Back</a></p>`), HTML);
+      if (!issue) return send(res, 404, this.shell('Not found', `<p>No issue "${escapeHtml(key)}". <a href="/">Back</a></p>`), HTML);
       const title = isEdition(key) ? `Next ${this.state.site!.config.editions[key].label}` : 'issue' in issue ? `${issue.issue.editionLabel} #${issue.issue.number}, as built` : key;
       if (parts[2] === 'email.html') return send(res, 200, 'issue' in issue ? personalise(issue.email.html, sampleRecipient(this.state.site!.config.baseUrl)) : '', HTML);
       if (parts[2] === 'email.txt') return send(res, 200, 'issue' in issue ? personalise(issue.email.text, sampleRecipient(this.state.site!.config.baseUrl)) : '', 'text/plain; charset=utf-8');
@@ -122,33 +124,33 @@ export class Preview {
       .map((g) => {
         const latest = g.versions.at(-1);
         const status = !latest ? 'not published yet' : differsFromLatest(g) ? `changes since v${latest.version}` : `v${latest.version}, no changes`;
-        return `<li><a href="/guides/${g.slug}/">${escape(g.working.front.title)}</a> <span class="meta">${status}</span></li>`;
+        return `<li><a href="/guides/${g.slug}/">${escapeHtml(g.working.front.title)}</a> <span class="meta">${status}</span></li>`;
       })
       .join('');
-    const next = EDITIONS.map((e) => `<li><a href="/issues/${e}">Next ${escape(site.config.editions[e].label)}</a></li>`).join('');
+    const next = EDITIONS.map((e) => `<li><a href="/issues/${e}">Next ${escapeHtml(site.config.editions[e].label)}</a></li>`).join('');
     const past = new IssueStore(this.o.root)
       .list()
-      .map((i) => `<li><a href="/issues/${i.issue.id}">${escape(i.issue.editionLabel)} #${i.issue.number}</a>: ${escape(i.issue.subject)}</li>`)
+      .map((i) => `<li><a href="/issues/${i.issue.id}">${escapeHtml(i.issue.editionLabel)} #${i.issue.number}</a>: ${escapeHtml(i.issue.subject)}</li>`)
       .join('');
     return this.shell(
       'Preview',
-      `<h1>${escape(site.config.title)}: preview</h1><h2>Guides (working copies)</h2><ul class="plain">${guides}</ul><h2>Next issues, as they would be built now</h2><ul class="plain">${next}</ul><h2>Past issues</h2><ul class="plain">${past || '<li class="meta">none yet</li>'}</ul>`,
+      `<h1>${escapeHtml(site.config.title)}: preview</h1><h2>Guides (working copies)</h2><ul class="plain">${guides}</ul><h2>Next issues, as they would be built now</h2><ul class="plain">${next}</ul><h2>Past issues</h2><ul class="plain">${past || '<li class="meta">none yet</li>'}</ul>`,
     );
   }
 
   private guide(res: ServerResponse, slug: string): void {
     const site = this.state.site!;
     const page = workingCopyPage(site, this.o.clock(), slug, this.state.news);
-    if (!page) return send(res, 404, this.shell('Not found', `<p>No guide "${escape(slug)}".</p>`), HTML);
+    if (!page) return send(res, 404, this.shell('Not found', `<p>No guide "${escapeHtml(slug)}".</p>`), HTML);
     const guide = site.guides.find((g) => g.slug === slug)!;
     const latest = guide.versions.at(-1);
     const patch = latest
       ? createTwoFilesPatch(`v${latest.version}`, 'working copy', readFileSync(path.join(this.o.root, latest.file), 'utf8'), guide.workingSource, '', '', { context: 2 })
       : '';
     const banner =
-      `<aside id="almanac-preview-banner" class="notice"><p><strong>Preview</strong> of <code>${escape(guide.file)}</code> as it will publish` +
+      `<aside id="almanac-preview-banner" class="notice"><p><strong>Preview</strong> of <code>${escapeHtml(guide.file)}</code> as it will publish` +
       `${latest ? ` as v${latest.version + 1}` : ' as v1'}. <a href="/">All previews</a></p>` +
-      (latest ? `<details${patch.split('\n').length > 5 ? ' open' : ''}><summary>Changes since v${latest.version}</summary><pre class="diff">${escape(patch)}</pre></details>` : '') +
+      (latest ? `<details${patch.split('\n').length > 5 ? ' open' : ''}><summary>Changes since v${latest.version}</summary><pre class="diff">${escapeHtml(patch)}</pre></details>` : '') +
       '</aside>';
     const html = this.state.siteTemplates!.render(page.template, { ...page.data, page: { ...page.data.page, root: '/' } });
     send(res, 200, inject(html.replace('<main id="main" class="wrap">', `<main id="main" class="wrap">${banner}`)), HTML);
@@ -181,17 +183,17 @@ export class Preview {
 
   private viewer(key: string, title: string, issue: PreparedIssue | { problems: Problem[] }): string {
     if ('problems' in issue) {
-      return this.shell(title, `<h1>${escape(title)}</h1><p>This issue cannot be built now:</p><ul class="plain">${issue.problems.map((p) => `<li><code>${escape(formatProblem(p))}</code></li>`).join('')}</ul><p><a href="/">Back</a></p>`);
+      return this.shell(title, `<h1>${escapeHtml(title)}</h1><p>This issue cannot be built now:</p><ul class="plain">${issue.problems.map((p) => `<li><code>${escapeHtml(formatProblem(p))}</code></li>`).join('')}</ul><p><a href="/">Back</a></p>`);
     }
     const { issue: meta, findings, email } = issue;
     const bytes = Buffer.byteLength(email.html);
     const checks = findings.length
-      ? findings.map((f) => `<li class="${f.severity}">${f.severity}: ${escape(f.check)}: expected ${escape(f.expected)}, found ${escape(f.found)}</li>`).join('')
+      ? findings.map((f) => `<li class="${f.severity}">${f.severity}: ${escapeHtml(f.check)}: expected ${escapeHtml(f.expected)}, found ${escapeHtml(f.found)}</li>`).join('')
       : '<li class="ok">Every check passes.</li>';
     return this.shell(
       title,
-      `<h1>${escape(title)} · #${meta.number} · ${escape(meta.date)}</h1>
-<dl class="facts"><dt>Subject</dt><dd id="subject">${escape(meta.subject)}</dd><dt>Preheader</dt><dd id="preheader">${escape(meta.preheader)}</dd><dt>HTML size</dt><dd id="size">${bytes.toLocaleString('en-US')} bytes of 102,000 (Gmail clips beyond)</dd></dl>
+      `<h1>${escapeHtml(title)} · #${meta.number} · ${escapeHtml(meta.date)}</h1>
+<dl class="facts"><dt>Subject</dt><dd id="subject">${escapeHtml(meta.subject)}</dd><dt>Preheader</dt><dd id="preheader">${escapeHtml(meta.preheader)}</dd><dt>HTML size</dt><dd id="size">${bytes.toLocaleString('en-US')} bytes of 102,000 (Gmail clips beyond)</dd></dl>
 <div class="toolbar" role="toolbar" aria-label="View">
   <button type="button" data-width="600" aria-pressed="true">Desktop 600 px</button>
   <button type="button" data-width="375" aria-pressed="false">Mobile 375 px</button>
@@ -201,8 +203,8 @@ export class Preview {
   <button type="button" data-tab="source" aria-pressed="false">HTML source</button>
 </div>
 <iframe id="email" title="The email" src="/issues/${key}/email.html" style="width:600px;height:900px;border:1px solid var(--rule);background:#fff;max-width:100%"></iframe>
-<pre id="text" hidden>${escape(personalise(email.text, sampleRecipient(this.state.site!.config.baseUrl)))}</pre>
-<pre id="source" hidden>${escape(email.html)}</pre>
+<pre id="text" hidden>${escapeHtml(personalise(email.text, sampleRecipient(this.state.site!.config.baseUrl)))}</pre>
+<pre id="source" hidden>${escapeHtml(email.html)}</pre>
 <h2>Checks</h2><ul id="checks" class="plain">${checks}</ul>
 <h2>Send a test</h2>
 <form id="send-test" method="post" action="/issues/${key}/send-test"><label for="to">Address</label> <input id="to" name="to" type="email" required> <button type="submit">Send test</button> <output id="send-result"></output></form>`,
@@ -214,7 +216,7 @@ export class Preview {
     const to = (form.get('to') ?? '').trim();
     if (!this.o.mailer) return send(res, 503, 'SMTP_URL is not set: test copies cannot be sent.', 'text/plain; charset=utf-8');
     if ('problems' in issue) return send(res, 409, 'This issue cannot be built now.', 'text/plain; charset=utf-8');
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(to)) return send(res, 400, 'That address does not look right.', 'text/plain; charset=utf-8');
+    if (!isEmailAddress(to)) return send(res, 400, 'That address does not look right.', 'text/plain; charset=utf-8');
     const config = this.state.site!.config;
     const sample = sampleRecipient(config.baseUrl);
     const raw = compileIssueMessage(config, { ...issue.issue, subject: `[Test] ${issue.issue.subject}` }, issue.email).render({
@@ -229,7 +231,7 @@ export class Preview {
   }
 
   private shell(title: string, body: string): string {
-    return inject(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escape(title)} · Almanac preview</title><link rel="stylesheet" href="/assets/style.css"><style>${PREVIEW_CSS}</style></head><body><main id="main" class="wrap">${body}</main></body></html>`);
+    return inject(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} · Almanac preview</title><link rel="stylesheet" href="/assets/style.css"><style>${PREVIEW_CSS}</style></head><body><main id="main" class="wrap">${body}</main></body></html>`);
   }
 }
 
@@ -241,22 +243,12 @@ function send(res: ServerResponse, status: number, body: string | Buffer, type: 
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function escape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
 function inject(html: string): string {
   return html.replace('</body>', '<script src="/preview.js"></script></body>');
 }
 
 function overlay(problems: Problem[]): string {
-  return `<div id="almanac-overlay" role="alert"><h1>Fix this to see the preview</h1><ul>${problems.map((p) => `<li><code>${escape(formatProblem(p))}</code></li>`).join('')}</ul><p>The page updates by itself when the file is saved.</p></div>`;
+  return `<div id="almanac-overlay" role="alert"><h1>Fix this to see the preview</h1><ul>${problems.map((p) => `<li><code>${escapeHtml(formatProblem(p))}</code></li>`).join('')}</ul><p>The page updates by itself when the file is saved.</p></div>`;
 }
 
 const PREVIEW_CSS = `

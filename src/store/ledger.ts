@@ -35,6 +35,8 @@ export interface Ledger {
   /** When the next row waiting for a retry becomes due, if any. */
   nextRetry(issueId: string): number | undefined;
   counts(issueId: string): LedgerCounts;
+  /** Whether the issue has started going out (any row at all): such an issue is never rebuilt. */
+  hasDeliveries(issueId: string): boolean;
   /** Takes the issue's send lease, or says who holds it. */
   acquire(issueId: string, holder: string, now: number, leaseMs: number): { ok: true } | { ok: false; holder: string; expiresAt: number };
   renew(issueId: string, holder: string, now: number, leaseMs: number): void;
@@ -147,6 +149,10 @@ export class SqliteLedger implements Ledger {
       counts.retried += r.retried;
     }
     return counts;
+  }
+
+  hasDeliveries(issueId: string): boolean {
+    return this.db.prepare<[string], { x: number }>('SELECT 1 AS x FROM deliveries WHERE issue_id = ? LIMIT 1').get(issueId) !== undefined;
   }
 
   acquire(issueId: string, holder: string, now: number, leaseMs: number): { ok: true } | { ok: false; holder: string; expiresAt: number } {
