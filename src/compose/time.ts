@@ -1,6 +1,5 @@
 // Dates as readers see them: a relative age ("5d ago") computed from the build's clock,
 // with the exact date kept for <time datetime> and the tooltip.
-import { DateTime } from 'luxon';
 
 export interface Stamp {
   /** Machine-readable instant for <time datetime>. */
@@ -14,14 +13,63 @@ export interface Stamp {
 }
 
 export function stamp(ms: number, now: number, zone: string): Stamp {
-  const dt = DateTime.fromMillis(ms, { zone });
-  const iso = dt.toUTC().toISO({ suppressMilliseconds: true }) ?? '';
+  const { offset, name } = zoneAt(ms, zone);
+  const local = new Date(ms + offset * MINUTE);
+  const day = local.getUTCDate();
+  const month = local.getUTCMonth();
+  const year = local.getUTCFullYear();
   return {
-    iso,
+    iso: new Date(ms).toISOString().replace('.000Z', 'Z'),
     ago: relativeAge(ms, now),
-    exact: dt.toFormat("d LLLL yyyy', 'HH:mm ZZZZ"),
-    date: dt.toFormat('d LLL yyyy'),
+    exact: `${day} ${MONTHS[month]} ${year}, ${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())} ${name}`,
+    date: `${day} ${MONTHS[month]!.slice(0, 3)} ${year}`,
   };
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * The zone's offset (minutes east of UTC) and short name ("UTC", "CEST", "GMT+9") at an instant.
+ * A build stamps thousands of dates, so the answer is kept per zone and UTC day, and Intl is asked
+ * only for the days on which the offset changes.
+ */
+function zoneAt(ms: number, zone: string): { offset: number; name: string } {
+  const dayStart = Math.floor(ms / DAY) * DAY;
+  const key = `${zone} ${dayStart}`;
+  let day = zoneDays.get(key);
+  if (day === undefined) {
+    const start = askIntl(dayStart, zone);
+    const end = askIntl(dayStart + DAY - 1, zone);
+    day = start.offset === end.offset && start.name === end.name ? start : null;
+    zoneDays.set(key, day);
+  }
+  return day ?? askIntl(ms, zone);
+}
+
+const zoneDays = new Map<string, { offset: number; name: string } | null>();
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function askIntl(ms: number, zone: string): { offset: number; name: string } {
+  let format = formatters.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      timeZoneName: 'short',
+    });
+    formatters.set(zone, format);
+  }
+  const parts: Record<string, string> = {};
+  for (const p of format.formatToParts(ms)) parts[p.type] = p.value;
+  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return { offset: Math.round((asUtc - Math.floor(ms / 1000) * 1000) / MINUTE), name: parts.timeZoneName ?? zone };
 }
 
 const MINUTE = 60_000;
@@ -47,7 +95,7 @@ function compact(diff: number): string {
 /** A timeline date as written (YYYY, YYYY-MM, YYYY-MM-DD) in words. */
 export function timelineLabel(value: string): string {
   const [y, m, d] = value.split('-');
-  if (d) return DateTime.fromObject({ year: Number(y), month: Number(m), day: Number(d) }).toFormat('d LLLL yyyy');
-  if (m) return DateTime.fromObject({ year: Number(y), month: Number(m) }).toFormat('LLLL yyyy');
+  if (d) return `${Number(d)} ${MONTHS[Number(m) - 1]} ${y}`;
+  if (m) return `${MONTHS[Number(m) - 1]} ${y}`;
   return String(y);
 }

@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
 import { newsSchema, validate } from './schema.ts';
 import { normaliseUrl } from './url.ts';
+import { listFiles } from './walk.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';
 
@@ -72,11 +73,5 @@ function sameCalendarDay(iso: string, ms: number): boolean {
 }
 
 function listMarkdown(dir: string): string[] {
-  try {
-    const names = readdirSync(dir, { recursive: true, encoding: 'utf8' });
-    return names.filter((n) => n.endsWith('.md') && !n.split(path.sep).some((part) => part.startsWith('.'))).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  return listFiles(dir).filter((n) => n.endsWith('.md'));
 }

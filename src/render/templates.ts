@@ -1,10 +1,11 @@
 // Handlebars templates, looked up in the site's own templates/ first and then in Almanac's built-in set,
 // one file at a time: a site can replace a single partial and keep everything else.
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { ContentError, type Problem } from '../content/problems.ts';
+import { listFiles } from '../content/walk.ts';
 
 export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -23,7 +24,7 @@ export async function listTemplateFiles(root: string, area: string): Promise<Tem
     [BUILTIN_TEMPLATES, '(built-in) templates'],
     [path.join(root, 'templates'), 'templates'],
   ] as const) {
-    for (const rel of await walk(path.join(base, area))) {
+    for (const rel of listFiles(path.join(base, area))) {
       const full = `${area}/${rel}`;
       found.set(full, { rel: full, display: `${label}/${full}`, absolute: path.join(base, area, rel) });
     }
@@ -31,23 +32,14 @@ export async function listTemplateFiles(root: string, area: string): Promise<Tem
   return [...found.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1));
 }
 
-async function walk(dir: string): Promise<string[]> {
-  try {
-    const names = await readdir(dir, { recursive: true, withFileTypes: true });
-    return names
-      .filter((d) => d.isFile() && !d.name.startsWith('.'))
-      .map((d) => path.relative(dir, path.join(d.parentPath, d.name)).split(path.sep).join('/'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
-
 type Compiled = Handlebars.TemplateDelegate;
 
 // Declaring our helpers lets Handlebars call them directly instead of resolving each name at run time.
+// preventIndent: a partial on a line of its own is otherwise re-indented line by line after it has
+// rendered (split, prefix, join), which cost more than rendering the partial on listing pages.
 const COMPILE_OPTIONS: Parameters<typeof Handlebars.compile>[1] = {
   knownHelpers: { href: true, json: true, eq: true, concat: true, plural: true, upper: true, wrap: true },
+  preventIndent: true,
 };
 
 /** Plain-text templates (`*.txt.hbs`) must not HTML-escape what they print. */

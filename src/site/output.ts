@@ -4,9 +4,10 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { walkTree } from '../content/walk.ts';
 
 export type OutputFiles = Map<string, string | Buffer>;
 
@@ -124,15 +125,7 @@ function writeAll(fd: number, bytes: Buffer): number {
 
 /** Relative path → is a directory, for everything below `dir` (empty when it does not exist). */
 function listTree(dir: string): Map<string, boolean> {
-  const out = new Map<string, boolean>();
-  let entries;
-  try {
-    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
-    throw err;
-  }
-  for (const e of entries) out.set(path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'), e.isDirectory());
+  const entries = walkTree(dir).map((e): [string, boolean] => [e.rel, e.isDirectory]);
   // Deepest first, so a folder is judged only after what it holds.
-  return new Map([...out].sort(([a], [b]) => b.length - a.length));
+  return new Map(entries.sort(([a], [b]) => b.length - a.length));
 }
