@@ -1,13 +1,8 @@
 #!/usr/bin/env node
-// Runs the compiled CLI from lib/ (built by `npm install` through the "prepare" script). When the
-// TypeScript in src/ is newer than that build — while editing — it runs src/ through tsx instead.
+// Runs the bundled CLI from lib/ (built by `npm install` through the "prepare" script). When the
+// TypeScript in src/ is newer than that bundle — while editing — it runs src/ through tsx instead.
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
-
-// A build allocates many short-lived strings; a larger young generation means fewer, cheaper
-// garbage collections (about a tenth off a large build).
-v8.setFlagsFromString('--max-semi-space-size=32');
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 

@@ -1,19 +1,37 @@
-// Compiles src/ to lib/ so the CLI starts without a TypeScript loader. Run by "prepare" on
-// `npm install`; where TypeScript is not installed (a production install) the CLI runs src/ through tsx.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
+// Bundles src/ into lib/cli/ so the CLI starts without a TypeScript loader and without resolving
+// hundreds of separate modules: Node 20 spends about 100 ms of every command linking the module
+// graph file by file. Each command's own code (and the libraries only it needs) is a chunk loaded
+// on first use. Run by "prepare" on `npm install`; where esbuild is not installed (a production
+// install) the CLI runs src/ through tsx. Type checking is `tsc --noEmit`, part of `npm test`.
+//
+// Every source module sits two folders below the project (src/<stage>/file.ts) and so does the
+// bundle (lib/cli/), so paths built from import.meta.url (the built-in templates) stay right.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
-const require = createRequire(import.meta.url);
-let tsc;
+// The libraries the site build loads are bundled; every other dependency stays a package of its own
+// (some find data files or spawn helpers relative to their own location, which bundling would break).
+const BUNDLED = ['commander', 'cron-parser', 'feed', 'handlebars', 'js-yaml', 'luxon', 'markdown-it', 'markdown-it-anchor', 'zod'];
+
+let esbuild;
 try {
-  const pkg = require.resolve('typescript/package.json');
-  tsc = path.join(path.dirname(pkg), require(pkg).bin.tsc);
+  esbuild = await import('esbuild');
 } catch {
-  console.log('almanac: TypeScript is not installed; the CLI will run from src/ through tsx.');
+  console.log('almanac: esbuild is not installed; the CLI will run from src/ through tsx.');
   process.exit(0);
 }
-const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-if (result.status !== 0) process.exit(result.status ?? 1);
+rmSync('lib', { recursive: true, force: true });
+mkdirSync('lib', { recursive: true });
+await esbuild.build({
+  entryPoints: { main: 'src/cli/main.ts' },
+  outdir: 'lib/cli',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: Object.keys(JSON.parse(readFileSync('package.json', 'utf8')).dependencies).filter((name) => !BUNDLED.includes(name)),
+  // Some bundled CommonJS packages call require() for Node's own modules.
+  banner: { js: "import { createRequire as __almanacRequire } from 'node:module'; const require = __almanacRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
 writeFileSync('lib/.stamp', '');

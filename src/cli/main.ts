@@ -1,16 +1,36 @@
 // The command line: parses arguments, calls one stage, prints its result. No logic of its own.
 import { Command, CommanderError, Option } from 'commander';
 import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
-import { registerBuild } from './build.ts';
-import { registerCheck } from './check.ts';
-import { registerGuide } from './guide.ts';
-import { registerIssue } from './issue.ts';
-import { registerPreview } from './preview.ts';
-import { registerSchedule } from './schedule.ts';
-import { registerServe } from './serve.ts';
-import { registerSubscribers } from './subscribers.ts';
 
-export function createProgram(): Command {
+type Register = (program: Command) => void;
+
+// Each command's module is imported only when that command runs (or for --help), so `build` does not
+// load the mail, database and server libraries.
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  build: async () => (await import('./build.ts')).registerBuild,
+  check: async () => (await import('./check.ts')).registerCheck,
+  guide: async () => (await import('./guide.ts')).registerGuide,
+  issue: async () => (await import('./issue.ts')).registerIssue,
+  subscribers: async () => (await import('./subscribers.ts')).registerSubscribers,
+  serve: async () => (await import('./serve.ts')).registerServe,
+  schedule: async () => (await import('./schedule.ts')).registerSchedule,
+  preview: async () => (await import('./preview.ts')).registerPreview,
+};
+
+/** Global options that take a value, to find the command name after them. */
+const VALUED_GLOBALS = new Set(['--root', '--now']);
+
+function commandName(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (VALUED_GLOBALS.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/** The program with the command named in `argv` (or every command, for help and unknown names). */
+export async function createProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('almanac')
     .description('Versioned guide pages and Midweek & Sunday email issues from Markdown.')
     .version('0.1.0')
@@ -19,21 +39,16 @@ export function createProgram(): Command {
     .showHelpAfterError('(run "almanac --help" for usage)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
-  registerBuild(program);
-  registerCheck(program);
-  registerGuide(program);
-  registerIssue(program);
-  registerSubscribers(program);
-  registerServe(program);
-  registerSchedule(program);
-  registerPreview(program);
+  const name = commandName(argv);
+  const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) && !argv.includes('help') ? [name] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program);
   return program;
 }
 
 /** Runs the CLI and returns the exit code: 0 done, 1 a problem with the input, 2 wrong usage. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await createProgram().parseAsync(argv, { from: 'user' });
+    await (await createProgram(argv)).parseAsync(argv, { from: 'user' });
     // A command that finished but did not complete its job (a send stopped early) sets exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
