@@ -28,7 +28,7 @@ describe('build', () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^templates\/site\/pages\/topic\.hbs: expected a template that renders, found The partial no-such-partial could not be found$/m);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), before);
-    assert.deepEqual((await readdir(root)).sort(), ['content', 'dist', 'templates']);
+    assert.deepEqual((await readdir(root)).sort(), ['.almanac', 'content', 'dist', 'templates']);
   });
 
   it('two builds at once both succeed, one after the other, and leave a complete dist/', async () => {
@@ -39,7 +39,34 @@ describe('build', () => {
     const single = await tempSite({ sample: true });
     assert.equal((await almanac(['build', '--root', single, '--now', NOW])).code, 0);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(single, 'dist')));
-    assert.deepEqual((await readdir(root)).sort(), ['.dist.spare', 'content', 'dist'], 'no lock or temporary folder left');
+    assert.deepEqual((await readdir(root)).sort(), ['.almanac', '.dist.spare', 'content', 'dist'], 'no lock or temporary folder left');
+  });
+
+  it('reuses what it parsed and rendered while files are unchanged, and sees every edit', async () => {
+    const root = await tempSite({ sample: true });
+    const fresh = await tempSite({ sample: true });
+    // Files changed in the last two seconds are never cached (they may change again within one clock tick).
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    for (let i = 0; i < 2; i++) assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const cache = path.join(root, '.almanac/cache');
+    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'markdown.bin']);
+    assert.equal((await almanac(['build', '--root', fresh, '--now', NOW])).code, 0);
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(fresh, 'dist')), 'a cached build equals a fresh one');
+
+    // An edit that keeps the file's size: only its times tell the cache it changed.
+    const item = path.join(root, 'content/news/2026-04/muse-spark-launch.md');
+    const text = await readFile(item, 'utf8');
+    assert.match(text, /score: 9/);
+    await writeFiles(root, { 'content/news/2026-04/muse-spark-launch.md': text.replace('Muse Spark', 'Muse Spork').replace('score: 9', 'score: 8') });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const news = await readFile(path.join(root, 'dist/news/index.html'), 'utf8');
+    assert.match(news, /Muse Spork/);
+
+    // A damaged cache is ignored, not trusted.
+    await writeFiles(root, { '.almanac/cache/content.bin': 'not a cache', '.almanac/cache/markdown.bin': '' });
+    const run = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /Muse Spork/);
   });
 
   it('writes to --out, relative to the root', async () => {

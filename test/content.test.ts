@@ -64,6 +64,11 @@ const CASES: { name: string; files: Record<string, string>; expect: string[] }[]
     expect: ['content/news/w1/plain.md: expected front matter between two "---" lines at the top of the file, found none'],
   },
   {
+    name: 'front matter that is never closed',
+    files: { 'content/news/w1/open.md': '---\ntitle: An open block\nscore: 5\n\nThe summary.\n' },
+    expect: ['content/news/w1/open.md: expected a closing "---" line after the front matter, found none'],
+  },
+  {
     name: 'guide folder with no guide.md',
     files: { 'content/guides/empty/notes.txt': 'x' },
     expect: ['content/guides/empty/guide.md: expected the guide\'s working copy'],

@@ -1,17 +1,26 @@
 // The load stage: configuration, guides and news, validated together so that one run reports every problem.
 import path from 'node:path';
+import { FileCache } from './cache.ts';
 import { loadConfig } from './config.ts';
 import { loadGuides } from './guides.ts';
 import { loadNews } from './news.ts';
 import { ProblemList } from './problems.ts';
 import type { Site } from './model.ts';
 
-export async function loadSite(rootDir: string): Promise<Site> {
+export interface LoadOptions {
+  /** Keep what was parsed from each file in .almanac/cache/ and reuse it while the file is unchanged. */
+  cache?: boolean;
+}
+
+export async function loadSite(rootDir: string, options: LoadOptions = {}): Promise<Site> {
   const root = path.resolve(rootDir);
   const problems = new ProblemList();
   const { config, problems: configProblems } = await loadConfig(root);
   problems.addAll(configProblems);
-  const [guides, news] = await Promise.all([loadGuides(root), loadNews(root, config.timezone)]);
+  // A news item's publication instant depends on the time zone, so a new zone starts a new cache.
+  const cache = options.cache ? FileCache.open(root, 'content', `timezone=${config.timezone}`) : FileCache.disabled();
+  const [guides, news] = await Promise.all([loadGuides(root), loadNews(root, config.timezone, cache)]);
+  cache.save();
   problems.addAll(guides.problems);
   problems.addAll(news.problems);
   problems.throwIfAny();

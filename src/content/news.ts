@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
+import { FileCache } from './cache.ts';
 import { parseFrontMatter } from './frontmatter.ts';
 import { newsSchema, validate } from './schema.ts';
 import { normaliseUrl } from './url.ts';
@@ -10,13 +11,14 @@ import type { Problem } from './problems.ts';
 
 export const NEWS_DIR = 'content/news';
 
-export async function loadNews(root: string, timezone: string): Promise<{ news: NewsItem[]; problems: Problem[] }> {
+export async function loadNews(root: string, timezone: string, cache = FileCache.disabled()): Promise<{ news: NewsItem[]; problems: Problem[] }> {
   // Synchronous reads: for thousands of small files they are several times faster than a
   // fan-out of promises through libuv's four-thread pool.
   const news: NewsItem[] = [];
   const problems: Problem[] = [];
   for (const rel of listMarkdown(path.join(root, NEWS_DIR))) {
-    const result = parseNewsItem(readFileSync(path.join(root, NEWS_DIR, rel), 'utf8'), rel, timezone);
+    const file = path.join(root, NEWS_DIR, rel);
+    const result = cache.derive(file, () => parseNewsItem(readFileSync(file, 'utf8'), rel, timezone));
     problems.push(...result.problems);
     if (result.item) news.push(result.item);
   }

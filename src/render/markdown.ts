@@ -3,6 +3,7 @@
 // elsewhere (untrusted: raw HTML is escaped and only http(s)/mailto links survive).
 import MarkdownIt from 'markdown-it';
 import anchor from 'markdown-it-anchor';
+import type { FileCache } from '../content/cache.ts';
 import { slugify } from '../content/slug.ts';
 
 export interface Section {
@@ -22,8 +23,21 @@ const untrustedMd = new MarkdownIt({ html: false, linkify: false, typographer: t
 const SAFE_LINK = /^(https?:|mailto:)/i;
 untrustedMd.validateLink = (url: string) => SAFE_LINK.test(url.trim());
 
+// Rendering is a pure function of the text, so a build may keep its results between runs: the site
+// build lends this module its cache for the length of one render (see site/build.ts).
+let memo: FileCache | undefined;
+
+/** Keep rendered guide bodies and summaries in `cache` until called again with undefined. */
+export function rememberMarkdownIn(cache: FileCache | undefined): void {
+  memo = cache;
+}
+
 /** A guide body, with the `##` sections it contains for the table of contents. */
 export function renderGuideBody(body: string): { html: string; sections: Section[] } {
+  return memo ? memo.remember(`guide:${body}`, () => parseGuideBody(body)) : parseGuideBody(body);
+}
+
+function parseGuideBody(body: string): { html: string; sections: Section[] } {
   const env = {};
   const tokens = guideMd.parse(body, env);
   const sections: Section[] = [];
@@ -43,7 +57,7 @@ export function renderInline(text: string): string {
 
 /** An untrusted news summary. */
 export function renderSummary(text: string): string {
-  return untrustedMd.render(text);
+  return memo ? memo.remember(`summary:${text}`, () => untrustedMd.render(text)) : untrustedMd.render(text);
 }
 
 /** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */

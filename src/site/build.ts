@@ -1,7 +1,9 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { FileCache } from '../content/cache.ts';
 import { loadSite } from '../content/load.ts';
+import { rememberMarkdownIn } from '../render/markdown.ts';
 import type { Site } from '../content/model.ts';
 import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
 import { personalise, webRecipient } from '../render/tokens.ts';
@@ -69,10 +71,19 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
 }
 
 export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
-  const site = await loadSite(options.root);
-  const { files, pages } = await renderSite(site, options.now);
+  const site = await loadSite(options.root, { cache: true });
+  const markdown = FileCache.open(site.root, 'markdown', '');
+  rememberMarkdownIn(markdown);
+  let rendered;
+  try {
+    rendered = await renderSite(site, options.now);
+  } finally {
+    rememberMarkdownIn(undefined);
+  }
+  const { files, pages } = rendered;
   const outDir = path.resolve(site.root, options.outDir);
   await writeOutputAtomically(outDir, files);
+  markdown.save();
   return {
     pages,
     files: files.size,
