@@ -22,7 +22,8 @@ try {
 rmSync('lib', { recursive: true, force: true });
 mkdirSync('lib', { recursive: true });
 await esbuild.build({
-  entryPoints: { main: 'src/cli/main.ts' },
+  // The render helper runs as a worker thread, started from its own file.
+  entryPoints: { main: 'src/cli/main.ts', 'render-helper': 'src/site/render-helper.ts' },
   outdir: 'lib/cli',
   bundle: true,
   splitting: true,

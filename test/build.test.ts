@@ -69,6 +69,25 @@ describe('build', () => {
     assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /Muse Spork/);
   });
 
+  it('renders the same bytes on two threads as on one, and a template error on either leaves dist/ alone', async () => {
+    const one = await tempSite({ sample: true });
+    const two = await tempSite({ sample: true });
+    assert.equal((await almanac(['build', '--root', one, '--now', NOW, '--threads', '1'])).code, 0);
+    const run = await almanac(['build', '--root', two, '--now', NOW, '--threads', '2']);
+    assert.equal(run.code, 0, run.stderr);
+    const built = await snapshot(path.join(two, 'dist'));
+    assert.deepEqual(built, await snapshot(path.join(one, 'dist')));
+
+    // Every guide page fails to render, on whichever thread it is.
+    await writeFiles(two, { 'templates/site/pages/guide.hbs': '<h1>{{guide.title}}</h1>{{> no-such-partial}}' });
+    const failed = await almanac(['build', '--root', two, '--now', NOW, '--threads', '2']);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /^templates\/site\/pages\/guide\.hbs: expected a template that renders, found The partial no-such-partial could not be found$/m);
+    assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');
+    assert.deepEqual(await snapshot(path.join(two, 'dist')), built);
+    assert.equal((await almanac(['build', '--root', two, '--threads', '3'])).code, 2, 'wrong usage');
+  });
+
   it('writes to --out, relative to the root', async () => {
     const root = await tempSite({ sample: true });
     const run = await almanac(['build', '--root', root, '--now', NOW, '--out', 'public']);

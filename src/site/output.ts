@@ -18,24 +18,65 @@ export function spareDir(outDir: string): string {
 }
 
 export async function writeOutputAtomically(outDir: string, files: OutputFiles): Promise<void> {
-  const target = path.resolve(outDir);
-  const spare = spareDir(target);
-  const swap = `${target}.swap-${process.pid}`;
-  const release = await lock(`${spare}.lock`, target);
+  const staged = await StagedOutput.begin(outDir, files.keys());
   try {
+    for (const [file, data] of files) staged.write(file, data);
+  } catch (err) {
+    await staged.abort();
+    throw err;
+  }
+  await staged.commit();
+}
+
+/**
+ * A new output being written into the spare folder. `begin` takes the lock and makes the spare hold
+ * exactly the folders the named files need (deleting what is gone); files are then written by
+ * `write`, or by anyone else into `dir`; `commit` swaps the spare in, `abort` drops it.
+ */
+export class StagedOutput {
+  private constructor(
+    private readonly target: string,
+    readonly dir: string,
+    private readonly release: () => void,
+  ) {}
+
+  static async begin(outDir: string, files: Iterable<string>): Promise<StagedOutput> {
+    const target = path.resolve(outDir);
+    const spare = spareDir(target);
+    const release = await lock(`${spare}.lock`, target);
+    const staged = new StagedOutput(target, spare, release);
     try {
-      syncTree(spare, files);
+      prepareTree(spare, new Set(files));
     } catch (err) {
-      // The spare is only an optimisation: whatever state a failed write left it in, drop it.
-      await rm(spare, { recursive: true, force: true });
+      await staged.abort();
       throw err;
     }
-    const hadOld = existsSync(target);
-    if (hadOld) await rename(target, swap);
-    await rename(spare, target);
-    if (hadOld) await rename(swap, spare);
-  } finally {
-    release();
+    return staged;
+  }
+
+  write(file: string, data: string | Buffer): void {
+    overwrite(path.join(this.dir, file), data);
+  }
+
+  async commit(): Promise<void> {
+    const swap = `${this.target}.swap-${process.pid}`;
+    try {
+      const hadOld = existsSync(this.target);
+      if (hadOld) await rename(this.target, swap);
+      await rename(this.dir, this.target);
+      if (hadOld) await rename(swap, this.dir);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** The spare is only an optimisation: whatever state a failed build left it in, drop it. */
+  async abort(): Promise<void> {
+    try {
+      await rm(this.dir, { recursive: true, force: true });
+    } finally {
+      this.release();
+    }
   }
 }
 
@@ -80,11 +121,11 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Makes `dir` hold exactly `files`: overwrite what exists, create what is new, delete what is gone. */
-function syncTree(dir: string, files: OutputFiles): void {
+/** Makes `dir` hold the folders `files` need and nothing that is not among `files`. */
+function prepareTree(dir: string, files: ReadonlySet<string>): void {
   const existing = listTree(dir);
   const wantedDirs = new Set<string>();
-  for (const file of files.keys()) {
+  for (const file of files) {
     for (let d = path.posix.dirname(file); d !== '.'; d = path.posix.dirname(d)) wantedDirs.add(d);
   }
   for (const [rel, isDir] of existing) {
@@ -94,14 +135,13 @@ function syncTree(dir: string, files: OutputFiles): void {
   for (const d of [...wantedDirs].sort()) {
     if (!existing.get(d)) mkdirSync(path.join(dir, d), { recursive: true });
   }
-  for (const [file, data] of files) overwrite(path.join(dir, file), data);
 }
 
 /**
  * Writes `data` over an existing file without opening it with O_TRUNC: on ext4 a truncate-to-zero
  * makes close() wait for the data to reach the disk, which costs ten times the write itself.
  */
-function overwrite(file: string, data: string | Buffer): void {
+export function overwrite(file: string, data: string | Buffer): void {
   let fd: number;
   try {
     fd = openSync(file, 'r+');
