@@ -21,15 +21,19 @@ export class RenderHelper {
   /** Starts the thread now, so that it loads its templates while the main thread loads content. */
   constructor(root: string) {
     const self = import.meta.url;
-    const typescript = self.endsWith('.ts');
-    // Under a TypeScript loader (tests, editing), the worker needs the loader too.
-    const execArgv = typescript && !process.execArgv.some((a) => a.includes('tsx')) ? [...process.execArgv, '--import', import.meta.resolve('tsx')] : undefined;
-    this.worker = new Worker(new URL(typescript ? './render-helper.ts' : './render-helper.js', self), {
+    const options = {
       workerData: { root },
-      execArgv,
       // A render allocates many short-lived strings: a larger young generation collects them cheaper.
       resourceLimits: { maxYoungGenerationSizeMb: 96 },
-    });
+    };
+    if (self.endsWith('.ts')) {
+      // Running from src/ (tests, editing): the worker registers the TypeScript loader, then loads this file.
+      const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+      const file = JSON.stringify(new URL('./render-helper.ts', self).href);
+      this.worker = new Worker(`import(${api}).then((tsx) => { tsx.register(); return import(${file}); });`, { ...options, eval: true });
+    } else {
+      this.worker = new Worker(new URL('./render-helper.js', self), options);
+    }
     this.finished = new Promise((resolve, reject) => {
       this.worker.once('message', (reply: Reply) => {
         if (reply.ok) resolve(reply.written);
