@@ -17,17 +17,6 @@ export function spareDir(outDir: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.spare`);
 }
 
-export async function writeOutputAtomically(outDir: string, files: OutputFiles): Promise<void> {
-  const staged = await StagedOutput.begin(outDir, files.keys());
-  try {
-    for (const [file, data] of files) staged.write(file, data);
-  } catch (err) {
-    await staged.abort();
-    throw err;
-  }
-  await staged.commit();
-}
-
 /**
  * A new output being written into the spare folder. `begin` takes the lock and makes the spare hold
  * exactly the folders the named files need (deleting what is gone); files are then written by
