@@ -98,6 +98,19 @@ export class TemplateSet {
     const body = run(entry, data);
     return this.layout ? run(this.layout, { ...data, body }) : body;
   }
+
+  /**
+   * Renders each output file's page, calling `write` with the result. A document published under two
+   * paths (a guide's URL and its latest version) shares one view model and is rendered once.
+   */
+  renderAll(files: Iterable<{ file: string; template: string; data: object }>, write: (file: string, html: string) => void): void {
+    const rendered = new Map<object, string>();
+    for (const { file, template, data } of files) {
+      let html = rendered.get(data);
+      if (html === undefined) rendered.set(data, (html = this.render(template, data)));
+      write(file, html);
+    }
+  }
 }
 
 function run(entry: { fn: Compiled; file: TemplateFile }, data: object): string {

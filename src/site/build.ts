@@ -67,22 +67,12 @@ export async function composeSite(site: Site, now: number): Promise<{ pages: Pag
   return { pages, files };
 }
 
-/** Renders pages, calling `write` for each; a document published under two paths is rendered once. */
-function renderPages(templates: TemplateSet, pages: readonly Page[], write: (file: string, html: string) => void): void {
-  const rendered = new Map<object, string>();
-  for (const page of pages) {
-    let html = rendered.get(page.data);
-    if (html === undefined) rendered.set(page.data, (html = templates.render(page.template, page.data)));
-    write(page.file, html);
-  }
-}
-
 /** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */
 export async function renderSite(site: Site, now: number): Promise<{ files: OutputFiles; pages: number }> {
   const templates = await TemplateSet.load(site.root, 'site');
   const { pages, files } = await composeSite(site, now);
   const out: OutputFiles = new Map();
-  renderPages(templates, pages, (file, html) => out.set(file, html));
+  templates.renderAll(pages, (file, html) => out.set(file, html));
   for (const [file, data] of files) out.set(file, data);
   return { files: out, pages: pages.length };
 }
@@ -99,8 +89,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const markdown = FileCache.open(root, 'markdown', '');
   try {
     const site = await loadSite(root, { cache: true });
-    const templates = TemplateSet.load(root, 'site');
-    templates.catch(() => undefined); // a template problem is reported where it is awaited, below
+    const templates = await TemplateSet.load(root, 'site');
     rememberMarkdownIn(markdown);
     let composed;
     try {
@@ -117,7 +106,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
         mine = ours;
         for (let i = 0; i < theirs.length; i += HELPER_BATCH) helper.render(theirs.slice(i, i + HELPER_BATCH), staged.dir);
       }
-      renderPages(await templates, mine, (file, html) => staged.write(file, html));
+      templates.renderAll(mine, (file, html) => staged.write(file, html));
       for (const [file, data] of files) staged.write(file, data);
       if (helper) await helper.done();
     } catch (err) {

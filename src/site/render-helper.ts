@@ -1,6 +1,6 @@
 // A second thread for the build: it renders pages with the site's templates and writes them into the
-// staged output, while the main thread renders and writes the rest. Guide pages are most of a site's
-// rendering and writing, and each depends only on its own view model, so they are what it gets.
+// staged output, while the main thread renders and writes the rest. A page depends only on its own
+// view model, so the pages are shared out once composed (see splitForHelper in build.ts).
 //
 // The same file is both sides: imported, it exports RenderHelper; run as a worker, it serves one.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -10,7 +10,7 @@ import { TemplateSet } from '../render/templates.ts';
 import { overwrite } from './output.ts';
 import type { Page } from './pages.ts';
 
-type Request = { pages: Pick<Page, 'file' | 'template' | 'data'>[]; dir: string } | { done: true };
+type Request = { pages: readonly Page[]; dir: string } | { done: true };
 type Reply = { ok: true; written: number } | { ok: false; problems?: Problem[]; message: string };
 
 /** The main thread's handle on the helper. */
@@ -48,7 +48,7 @@ export class RenderHelper {
 
   /** Hands over pages to render and write below `dir`; pages sharing a view model are rendered once. */
   render(pages: readonly Page[], dir: string): void {
-    this.worker.postMessage({ pages: pages.map(({ file, template, data }) => ({ file, template, data })), dir } satisfies Request);
+    this.worker.postMessage({ pages, dir } satisfies Request);
   }
 
   /** Waits for every page handed over to be written; resolves with how many files were. */
@@ -62,45 +62,37 @@ export class RenderHelper {
   }
 }
 
+/** The worker's side. Messages sent while the templates load wait on the port until it listens. */
 async function serve(root: string): Promise<void> {
   const port = parentPort!;
-  const templates = TemplateSet.load(root, 'site');
-  let written = 0;
+  let templates: TemplateSet | undefined;
   let failed: Reply | undefined;
-  const queue: Request[] = [];
-  let busy = false;
-  const drain = async (): Promise<void> => {
-    if (busy) return;
-    busy = true;
-    try {
-      while (queue.length) {
-        const request = queue.shift()!;
-        if ('done' in request) {
-          port.postMessage(failed ?? ({ ok: true, written } satisfies Reply));
-          return;
-        }
-        if (failed) continue;
-        try {
-          const set = await templates;
-          const rendered = new Map<object, string>();
-          for (const page of request.pages) {
-            let html = rendered.get(page.data);
-            if (html === undefined) rendered.set(page.data, (html = set.render(page.template, page.data)));
-            overwrite(path.join(request.dir, page.file), html);
-            written++;
-          }
-        } catch (err) {
-          failed = err instanceof ContentError ? { ok: false, problems: [...err.problems], message: err.message } : { ok: false, message: err instanceof Error ? err.message : String(err) };
-        }
-      }
-    } finally {
-      busy = false;
-    }
-  };
+  try {
+    templates = await TemplateSet.load(root, 'site');
+  } catch (err) {
+    failed = failure(err);
+  }
+  let written = 0;
   port.on('message', (request: Request) => {
-    queue.push(request);
-    void drain();
+    if ('done' in request) {
+      port.postMessage(failed ?? ({ ok: true, written } satisfies Reply));
+      return;
+    }
+    if (failed || !templates) return;
+    try {
+      templates.renderAll(request.pages, (file, html) => {
+        overwrite(path.join(request.dir, file), html);
+        written++;
+      });
+    } catch (err) {
+      failed = failure(err);
+    }
   });
+}
+
+function failure(err: unknown): Reply {
+  if (err instanceof ContentError) return { ok: false, problems: [...err.problems], message: err.message };
+  return { ok: false, message: err instanceof Error ? err.message : String(err) };
 }
 
 if (!isMainThread && parentPort && (workerData as { root?: string } | null)?.root) {
