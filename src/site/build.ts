@@ -110,6 +110,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       for (const [file, data] of files) staged.write(file, data);
       if (helper) await helper.done();
     } catch (err) {
+      // The helper may still be writing into the spare: stop it before the spare is removed.
+      await helper?.close();
       await staged.abort();
       throw err;
     }

@@ -17,6 +17,7 @@ type Reply = { ok: true; written: number } | { ok: false; problems?: Problem[]; 
 export class RenderHelper {
   private readonly worker: Worker;
   private readonly finished: Promise<number>;
+  private closed: Promise<void> | undefined;
 
   /** Starts the thread now, so that it loads its templates while the main thread loads content. */
   constructor(root: string) {
@@ -57,8 +58,10 @@ export class RenderHelper {
     return this.finished;
   }
 
+  /** Stops the thread; once this resolves it writes nothing more. */
   async close(): Promise<void> {
-    await this.worker.terminate();
+    this.closed ??= this.worker.terminate().then(() => undefined);
+    return this.closed;
   }
 }
 
