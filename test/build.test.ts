@@ -1,6 +1,6 @@
 // The build as a whole: reproducible, atomic, and open to a site's own templates.
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
@@ -61,6 +61,21 @@ describe('build', () => {
     assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
     const news = await readFile(path.join(root, 'dist/news/index.html'), 'utf8');
     assert.match(news, /Muse Spork/);
+
+    // A guide is cached as a whole (working copy, manifest, versions): a change to any of its files is seen.
+    const frozen = path.join(root, 'content/guides/llama-4/versions/v1.md');
+    const frozenText = await readFile(frozen, 'utf8');
+    await writeFiles(root, { 'content/guides/llama-4/versions/v1.md': frozenText.replace('Scout for cheap', 'Scout for thrift') });
+    const tampered = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.stderr, /^content\/guides\/llama-4\/versions\/v1\.md: expected the text frozen as v1 /m);
+    await writeFiles(root, { 'content/guides/llama-4/versions/v1.md': frozenText, 'content/guides/meta/versions/v9.md': 'stray' });
+    const stray = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(stray.code, 1);
+    assert.match(stray.stderr, /^content\/guides\/meta\/versions\/v9\.md: expected a version listed in .*found a file that was never published$/m);
+    assert.doesNotMatch(stray.stderr, /llama-4/);
+    await rm(path.join(root, 'content/guides/meta/versions/v9.md'));
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
 
     // A damaged cache is ignored, not trusted.
     await writeFiles(root, { '.almanac/cache/content.bin': 'not a cache', '.almanac/cache/markdown.bin': '' });

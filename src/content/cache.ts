@@ -19,6 +19,8 @@ const SETTLE_MS = 2_000;
 interface Entry {
   stamp: string;
   value: unknown;
+  /** The files the value was read from, when not just the file named by the key. */
+  inputs?: string[];
 }
 
 interface Stored {
@@ -61,22 +63,27 @@ export class FileCache {
    * changed since. `compute` reads the file itself (and reports a missing one as it sees fit).
    */
   derive<T>(absolute: string, compute: () => T): T {
-    if (!this.file) return compute();
-    let stats: Stats;
-    try {
-      stats = statSync(absolute);
-    } catch {
-      return compute();
-    }
-    const stamp = `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}`;
-    const hit = this.previous.get(absolute);
-    if (hit && hit.stamp === stamp) {
-      this.used.set(absolute, hit);
+    return this.deriveFrom(absolute, () => ({ value: compute(), inputs: [absolute] }));
+  }
+
+  /**
+   * Like `derive`, for a value read from several files: `compute` also names every file and folder
+   * it read (absolute paths), and the value is reused while none of them has changed. A folder
+   * changes when an entry is added, removed or renamed in it.
+   */
+  deriveFrom<T>(key: string, compute: () => { value: T; inputs: readonly string[] }): T {
+    if (!this.file) return compute().value;
+    const hit = this.previous.get(key);
+    if (hit && hit.stamp === stampOf(hit.inputs ?? [key])?.stamp) {
+      this.used.set(key, hit);
       return hit.value as T;
     }
-    const value = compute();
-    if (this.startedAt - Math.max(stats.mtimeMs, stats.ctimeMs) > SETTLE_MS) {
-      this.used.set(absolute, { stamp, value });
+    const { value, inputs } = compute();
+    // Stamped after reading: a file changed in between is recent, and recent files are not kept.
+    const stamped = stampOf(inputs);
+    if (stamped && this.startedAt - stamped.newest > SETTLE_MS) {
+      const single = inputs.length === 1 && inputs[0] === key;
+      this.used.set(key, single ? { stamp: stamped.stamp, value } : { stamp: stamped.stamp, value, inputs: [...inputs] });
       this.changed = true;
     }
     return value;
@@ -109,6 +116,30 @@ export class FileCache {
       // A cache that cannot be written (read-only checkout, full disk) costs speed, not correctness.
     }
   }
+}
+
+/**
+ * Identifies the current contents of `files` by size, times and inode; a missing file counts as such.
+ * Undefined when one cannot be examined (permissions): then nothing is cached.
+ */
+function stampOf(files: readonly string[]): { stamp: string; newest: number } | undefined {
+  let stamp = '';
+  let newest = 0;
+  for (const file of files) {
+    let stats: Stats | undefined;
+    try {
+      stats = statSync(file, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+    if (!stats) {
+      stamp += '-|';
+      continue;
+    }
+    stamp += `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}|`;
+    newest = Math.max(newest, stats.mtimeMs, stats.ctimeMs);
+  }
+  return { stamp, newest };
 }
 
 let fingerprint: string | undefined;

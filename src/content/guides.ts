@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
+import { FileCache } from './cache.ts';
 import { parseFrontMatter } from './frontmatter.ts';
 import { guideSchema, validate } from './schema.ts';
 import { isSlug } from './slug.ts';
@@ -30,33 +31,64 @@ export async function listGuideSlugs(root: string): Promise<string[]> {
   }
 }
 
-export async function loadGuides(root: string): Promise<{ guides: Guide[]; problems: Problem[] }> {
+export async function loadGuides(root: string, cache = FileCache.disabled()): Promise<{ guides: Guide[]; problems: Problem[] }> {
   const slugs = await listGuideSlugs(root);
   const guides: Guide[] = [];
   const problems: Problem[] = [];
   for (const slug of slugs) {
-    const r = await loadGuide(root, slug);
+    // A guide is several files (working copy, manifest, versions): it is reused while none changed.
+    const r = cache.deriveFrom(path.join(root, GUIDES_DIR, slug), () => {
+      const reader = new GuideReader(root);
+      return { value: readGuide(reader, slug), inputs: reader.read };
+    });
     problems.push(...r.problems);
     if (r.guide) guides.push(r.guide);
   }
   return { guides, problems };
 }
 
-export async function loadGuide(root: string, slug: string): Promise<{ guide?: Guide; problems: Problem[] }> {
+/** Reads a guide's files below the site root, noting each file and folder it looked at. */
+class GuideReader {
+  readonly read: string[] = [];
+
+  constructor(private readonly root: string) {}
+
+  text(file: string): string | undefined {
+    this.read.push(path.join(this.root, file));
+    return readText(this.root, file);
+  }
+
+  /** The names in a folder, without hidden files, sorted; empty when there is no such folder. */
+  names(dir: string): string[] {
+    this.read.push(path.join(this.root, dir));
+    try {
+      return readdirSync(path.join(this.root, dir)).filter((n) => !n.startsWith('.')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+}
+
+export function loadGuide(root: string, slug: string): { guide?: Guide; problems: Problem[] } {
+  return readGuide(new GuideReader(root), slug);
+}
+
+function readGuide(reader: GuideReader, slug: string): { guide?: Guide; problems: Problem[] } {
   const dir = `${GUIDES_DIR}/${slug}`;
   const file = `${dir}/${WORKING_COPY}`;
   const problems: Problem[] = [];
   if (!isSlug(slug)) {
     problems.push({ file: dir, expected: 'a folder name of lowercase letters, digits and hyphens (it becomes the URL)', found: JSON.stringify(slug) });
   }
-  const workingSource = await readText(root, file);
+  const workingSource = reader.text(file);
   if (workingSource === undefined) {
     problems.push({ file, expected: 'the guide\'s working copy (run "almanac guide new <slug>" to start one)', found: 'no such file' });
     return { problems };
   }
   const working = parseGuideDoc(workingSource, file);
   problems.push(...working.problems);
-  const versions = await loadVersions(root, dir, working.doc && { source: workingSource, doc: working.doc });
+  const versions = loadVersions(reader, dir, working.doc && { source: workingSource, doc: working.doc });
   problems.push(...versions.problems);
   if (!working.doc || problems.length > 0) return { problems };
   return { guide: { slug, file, working: working.doc, workingSource, versions: versions.versions }, problems };
@@ -66,14 +98,14 @@ export async function loadGuide(root: string, slug: string): Promise<{ guide?: G
  * Reads and checks every frozen version. `working` is the parsed working copy: usually identical to
  * the latest version, whose parse it then stands in for.
  */
-async function loadVersions(
-  root: string,
+function loadVersions(
+  reader: GuideReader,
   dir: string,
   working?: { source: string; doc: GuideDoc },
-): Promise<{ versions: GuideVersion[]; problems: Problem[] }> {
+): { versions: GuideVersion[]; problems: Problem[] } {
   const manifestFile = `${dir}/${MANIFEST}`;
-  const source = await readText(root, manifestFile);
-  const onDisk = await listVersionFiles(root, dir);
+  const source = reader.text(manifestFile);
+  const onDisk = reader.names(`${dir}/${VERSIONS_DIR}`);
   if (source === undefined) {
     const problems = onDisk.map((name) => ({
       file: `${dir}/${VERSIONS_DIR}/${name}`,
@@ -92,7 +124,7 @@ async function loadVersions(
   const versions: GuideVersion[] = [];
   for (const entry of entries) {
     const file = `${dir}/${versionFileName(entry.version)}`;
-    const frozen = await readText(root, file);
+    const frozen = reader.text(file);
     if (frozen === undefined) {
       problems.push({ file, expected: `v${entry.version} as listed in ${manifestFile}`, found: 'no such file' });
       continue;
@@ -110,17 +142,7 @@ async function loadVersions(
   return { versions, problems };
 }
 
-async function listVersionFiles(root: string, dir: string): Promise<string[]> {
-  try {
-    const names = readdirSync(path.join(root, dir, VERSIONS_DIR));
-    return names.filter((n) => !n.startsWith('.')).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
-
-export async function readText(root: string, file: string): Promise<string | undefined> {
+function readText(root: string, file: string): string | undefined {
   try {
     return readFileSync(path.join(root, file), 'utf8');
   } catch (err) {

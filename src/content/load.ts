@@ -19,7 +19,7 @@ export async function loadSite(rootDir: string, options: LoadOptions = {}): Prom
   problems.addAll(configProblems);
   // A news item's publication instant depends on the time zone, so a new zone starts a new cache.
   const cache = options.cache ? FileCache.open(root, 'content', `timezone=${config.timezone}`) : FileCache.disabled();
-  const [guides, news] = await Promise.all([loadGuides(root), loadNews(root, config.timezone, cache)]);
+  const [guides, news] = await Promise.all([loadGuides(root, cache), loadNews(root, config.timezone, cache)]);
   cache.save();
   problems.addAll(guides.problems);
   problems.addAll(news.problems);

@@ -77,7 +77,7 @@ export async function publishGuides(
   const ready: Guide[] = [];
   const unchanged: string[] = [];
   for (const slug of slugs) {
-    const { guide, problems: found } = await loadGuide(root, slug);
+    const { guide, problems: found } = loadGuide(root, slug);
     problems.addAll(found);
     if (!guide) continue;
     const latest = guide.versions.at(-1);
@@ -129,7 +129,7 @@ export interface VersionListing {
 }
 
 export async function guideVersions(root: string, slug: string): Promise<VersionListing> {
-  const { guide, problems } = await loadGuide(root, slug);
+  const { guide, problems } = loadGuide(root, slug);
   if (!guide) throw new ContentError(problems);
   return { guide, hasUnpublishedChanges: differsFromLatest(guide) };
 }

@@ -56,7 +56,7 @@ export class Preview {
     const guideMatch = rel && new RegExp(`^${GUIDES_DIR}/([^/]+)/${WORKING_COPY}$`).exec(rel);
     try {
       if (guideMatch && this.state.site && !this.state.problems) {
-        const { guide, problems } = await loadGuide(this.o.root, guideMatch[1]!);
+        const { guide, problems } = loadGuide(this.o.root, guideMatch[1]!);
         if (!guide) throw new ContentError(problems);
         const site = this.state.site;
         this.state.site = { ...site, guides: site.guides.map((g) => (g.slug === guide.slug ? guide : g)) };
