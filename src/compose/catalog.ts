@@ -106,10 +106,22 @@ export function relatedGuides(catalog: Catalog, subject: LiveGuide, limit: numbe
       if (other !== subject) shared.set(other, (shared.get(other) ?? 0) + 1);
     }
   }
-  return [...shared]
-    .sort(([a, na], [b, nb]) => nb - na || byUpdated(a, b))
-    .slice(0, limit)
-    .map(([g]) => g);
+  // The best few by insertion into a short sorted list: a full sort of every candidate, for every
+  // guide, was the costliest part of composing a large site.
+  const best: [LiveGuide, number][] = [];
+  for (const candidate of shared) {
+    let at = best.length;
+    while (at > 0 && moreRelated(candidate, best[at - 1]!)) at--;
+    if (at < limit) {
+      best.splice(at, 0, candidate);
+      if (best.length > limit) best.pop();
+    }
+  }
+  return best.map(([g]) => g);
+}
+
+function moreRelated([a, na]: [LiveGuide, number], [b, nb]: [LiveGuide, number]): boolean {
+  return (nb - na || byUpdated(a, b)) < 0;
 }
 
 function unique<T>(items: readonly T[]): T[] {

@@ -36,18 +36,20 @@ const pad = (n: number) => String(n).padStart(2, '0');
  */
 function zoneAt(ms: number, zone: string): { offset: number; name: string } {
   const dayStart = Math.floor(ms / DAY) * DAY;
-  const key = `${zone} ${dayStart}`;
-  let day = zoneDays.get(key);
+  let days = zoneDays.get(zone);
+  if (!days) zoneDays.set(zone, (days = new Map()));
+  let day = days.get(dayStart);
   if (day === undefined) {
     const start = askIntl(dayStart, zone);
     const end = askIntl(dayStart + DAY - 1, zone);
     day = start.offset === end.offset && start.name === end.name ? start : null;
-    zoneDays.set(key, day);
+    days.set(dayStart, day);
   }
   return day ?? askIntl(ms, zone);
 }
 
-const zoneDays = new Map<string, { offset: number; name: string } | null>();
+/** Per zone, per UTC day start: the zone's offset and name all day, or null when it changes that day. */
+const zoneDays = new Map<string, Map<number, { offset: number; name: string } | null>>();
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function askIntl(ms: number, zone: string): { offset: number; name: string } {

@@ -52,7 +52,7 @@ function parseGuideBody(body: string): { html: string; sections: Section[] } {
 
 /** One line of trusted inline Markdown (FAQ answers, takeaways): emphasis and links, no paragraphs. */
 export function renderInline(text: string): string {
-  return guideMd.renderInline(text);
+  return memo ? memo.remember(`inline:${text}`, () => guideMd.renderInline(text)) : guideMd.renderInline(text);
 }
 
 /** An untrusted news summary. */

@@ -67,6 +67,8 @@ export class PageContext {
   readonly siteMeta: SiteMeta;
   private readonly cards = new Map<Story, NewsCard>();
   private readonly guideCards = new Map<LiveGuide, GuideCard>();
+  // The same instants (a guide's publication, a story's) appear on many pages.
+  private readonly stamps = new Map<number, Stamp>();
 
   constructor(readonly site: Site, readonly now: number, news?: NewsIndex) {
     this.catalog = buildCatalog(site, news);
@@ -83,7 +85,9 @@ export class PageContext {
   }
 
   stamp(ms: number): Stamp {
-    return stamp(ms, this.now, this.site.config.timezone);
+    let known = this.stamps.get(ms);
+    if (!known) this.stamps.set(ms, (known = stamp(ms, this.now, this.site.config.timezone)));
+    return known;
   }
 
   meta(path: string, fields: Omit<PageMeta, 'root' | 'canonical' | 'jsonLd'> & { jsonLd?: object[] }): PageMeta {
