@@ -31,6 +31,38 @@ describe('build', () => {
     assert.deepEqual((await readdir(root)).sort(), ['.almanac', 'content', 'dist', 'templates']);
   });
 
+  it('rebuilds over an output where a file became a folder and a folder a file', async () => {
+    const root = await tempSite({ sample: true });
+    const build = async (threads: string) => {
+      const run = await almanac(['build', '--root', root, '--now', NOW, '--threads', threads]);
+      assert.equal(run.code, 0, run.stderr);
+      return snapshot(path.join(root, 'dist'));
+    };
+    const fresh = async (assets: Record<string, string>) => {
+      const copy = await tempSite({ sample: true });
+      await writeFiles(copy, assets);
+      assert.equal((await almanac(['build', '--root', copy, '--now', NOW])).code, 0);
+      return snapshot(path.join(copy, 'dist'));
+    };
+    // Two builds, so that the spare output (the build before last) holds icons as a file.
+    await writeFiles(root, { 'templates/assets/icons': 'one file', 'templates/assets/old.txt': 'gone soon' });
+    await build('1');
+    await build('2');
+    await rm(path.join(root, 'templates/assets'), { recursive: true });
+    await writeFiles(root, { 'templates/assets/icons/a.svg': '<svg/>' });
+    const asFolder = await build('2');
+    assert.equal(asFolder.get('assets/icons/a.svg')?.toString(), '<svg/>');
+    assert.ok(!asFolder.has('assets/old.txt'));
+    assert.deepEqual(asFolder, await fresh({ 'templates/assets/icons/a.svg': '<svg/>' }));
+    await build('1');
+    // And back: the spare now holds icons as a folder.
+    await rm(path.join(root, 'templates/assets'), { recursive: true });
+    await writeFiles(root, { 'templates/assets/icons': 'a file again' });
+    const asFile = await build('1');
+    assert.equal(asFile.get('assets/icons')?.toString(), 'a file again');
+    assert.deepEqual(asFile, await fresh({ 'templates/assets/icons': 'a file again' }));
+  });
+
   it('two builds at once both succeed, one after the other, and leave a complete dist/', async () => {
     const root = await tempSite({ sample: true });
     const [a, b] = await Promise.all([almanac(['build', '--root', root, '--now', NOW]), almanac(['build', '--root', root, '--now', NOW])]);

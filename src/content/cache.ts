@@ -23,25 +23,31 @@ interface Entry {
   inputs?: string[];
 }
 
+/** Pure results by kind, then by their input: kept apart so that a long input is not copied into a key. */
+type Remembered = Map<string, Map<string, unknown>>;
+
 interface Stored {
   fingerprint: string;
   entries: Map<string, Entry>;
+  remembered: Remembered;
 }
 
 export class FileCache {
   private readonly used = new Map<string, Entry>();
+  private readonly usedResults: Remembered = new Map();
   private changed = false;
 
   private constructor(
     private readonly file: string | undefined,
     private readonly fingerprint: string,
     private readonly previous: Map<string, Entry>,
+    private readonly previousResults: Remembered,
     private readonly startedAt: number,
   ) {}
 
   /** A cache that keeps nothing: every value is computed. */
   static disabled(): FileCache {
-    return new FileCache(undefined, '', new Map(), Date.now());
+    return new FileCache(undefined, '', new Map(), new Map(), Date.now());
   }
 
   /** The cache `name` under `<root>/.almanac/cache/`, valid for this code and these `settings`. */
@@ -49,13 +55,17 @@ export class FileCache {
     const file = path.join(root, CACHE_DIR, `${name}.bin`);
     const fingerprint = `${codeFingerprint()}|${settings}`;
     let previous = new Map<string, Entry>();
+    let remembered: Remembered = new Map();
     try {
       const stored = v8.deserialize(readFileSync(file)) as Stored;
-      if (stored.fingerprint === fingerprint && stored.entries instanceof Map) previous = stored.entries;
+      if (stored.fingerprint === fingerprint && stored.entries instanceof Map && stored.remembered instanceof Map) {
+        previous = stored.entries;
+        remembered = stored.remembered;
+      }
     } catch {
       // No cache yet, or one this version cannot read: start afresh.
     }
-    return new FileCache(file, fingerprint, previous, Date.now());
+    return new FileCache(file, fingerprint, previous, remembered, Date.now());
   }
 
   /**
@@ -89,33 +99,45 @@ export class FileCache {
     return value;
   }
 
-  /** The value `compute` gives for `key`, of which it is a pure function; from the cache when known. */
-  remember<T>(key: string, compute: () => T): T {
+  /**
+   * The value `compute` gives for `input` (never undefined), of which it is a pure function of kind
+   * `kind`; from the cache when known.
+   */
+  remember<T extends NonNullable<unknown>>(kind: string, input: string, compute: () => T): T {
     if (!this.file) return compute();
-    const hit = this.used.get(key) ?? this.previous.get(key);
-    if (hit) {
-      this.used.set(key, hit);
-      return hit.value as T;
+    let used = this.usedResults.get(kind);
+    if (!used) this.usedResults.set(kind, (used = new Map()));
+    let value = used.get(input) as T | undefined;
+    if (value !== undefined) return value;
+    value = this.previousResults.get(kind)?.get(input) as T | undefined;
+    if (value === undefined) {
+      value = compute();
+      this.changed = true;
     }
-    const value = compute();
-    this.used.set(key, { stamp: '', value });
-    this.changed = true;
+    used.set(input, value);
     return value;
   }
 
   /** Writes the entries used by this run (files that are gone drop out), if anything changed. */
   save(): void {
     if (!this.file) return;
-    if (!this.changed && this.used.size === this.previous.size) return;
+    if (!this.changed && this.used.size === this.previous.size && count(this.usedResults) === count(this.previousResults)) return;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
       const temporary = `${this.file}.tmp-${process.pid}`;
-      writeFileSync(temporary, v8.serialize({ fingerprint: this.fingerprint, entries: this.used } satisfies Stored));
+      const stored: Stored = { fingerprint: this.fingerprint, entries: this.used, remembered: this.usedResults };
+      writeFileSync(temporary, v8.serialize(stored));
       renameSync(temporary, this.file);
     } catch {
       // A cache that cannot be written (read-only checkout, full disk) costs speed, not correctness.
     }
   }
+}
+
+function count(results: Remembered): number {
+  let n = 0;
+  for (const kind of results.values()) n += kind.size;
+  return n;
 }
 
 /**

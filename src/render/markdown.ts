@@ -34,7 +34,7 @@ export function rememberMarkdownIn(cache: FileCache | undefined): void {
 
 /** A guide body, with the `##` sections it contains for the table of contents. */
 export function renderGuideBody(body: string): { html: string; sections: Section[] } {
-  return memo ? memo.remember(`guide:${body}`, () => parseGuideBody(body)) : parseGuideBody(body);
+  return memo ? memo.remember('guide', body, () => parseGuideBody(body)) : parseGuideBody(body);
 }
 
 function parseGuideBody(body: string): { html: string; sections: Section[] } {
@@ -52,12 +52,12 @@ function parseGuideBody(body: string): { html: string; sections: Section[] } {
 
 /** One line of trusted inline Markdown (FAQ answers, takeaways): emphasis and links, no paragraphs. */
 export function renderInline(text: string): string {
-  return memo ? memo.remember(`inline:${text}`, () => guideMd.renderInline(text)) : guideMd.renderInline(text);
+  return memo ? memo.remember('inline', text, () => guideMd.renderInline(text)) : guideMd.renderInline(text);
 }
 
 /** An untrusted news summary. */
 export function renderSummary(text: string): string {
-  return memo ? memo.remember(`summary:${text}`, () => untrustedMd.render(text)) : untrustedMd.render(text);
+  return memo ? memo.remember('summary', text, () => untrustedMd.render(text)) : untrustedMd.render(text);
 }
 
 /** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */

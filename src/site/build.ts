@@ -33,10 +33,13 @@ export interface BuildSummary {
   outDir: string;
 }
 
-/** Every page of the site and every other file (feeds, sitemap, assets, stored issues), not yet rendered. */
-export async function composeSite(site: Site, now: number): Promise<{ pages: Page[]; files: OutputFiles }> {
+/**
+ * Every page of the site and every other file (feeds, sitemap, assets, stored issues), not yet
+ * rendered. `onPage` sees each page as soon as it is composed.
+ */
+export async function composeSite(site: Site, now: number, onPage?: (page: Page) => void): Promise<{ pages: Page[]; files: OutputFiles }> {
   const issues = new IssueStore(site.root).list();
-  const { pages, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue));
+  const { pages, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onPage);
   const files: OutputFiles = new Map();
   const feeds = renderFeeds(
     site.config,
@@ -80,6 +83,9 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
 /** Below this many guides a second thread costs more to start than it saves. */
 const HELPER_THRESHOLD = 200;
 
+/** Pages go to rendering in batches of about this many, small enough to share out evenly at the end. */
+const PAGES_PER_BATCH = 24;
+
 export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const root = path.resolve(options.root);
   const outDir = path.resolve(root, options.outDir);
@@ -90,70 +96,74 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   try {
     const site = await loadSite(root, { cache: true });
     const templates = await TemplateSet.load(root, 'site');
-    rememberMarkdownIn(markdown);
-    let composed;
+    const staged = await StagedOutput.begin(outDir);
     try {
-      composed = await composeSite(site, options.now);
-    } finally {
-      rememberMarkdownIn(undefined);
-    }
-    const { pages, files } = composed;
-    const staged = await StagedOutput.begin(outDir, [...pages.map((p) => p.file), ...files.keys()]);
-    try {
-      let mine = pages;
-      if (helper) {
-        const [theirs, ours] = splitForHelper(pages);
-        mine = ours;
-        for (let i = 0; i < theirs.length; i += HELPER_BATCH) helper.render(theirs.slice(i, i + HELPER_BATCH), staged.dir);
+      // The helper lists the spare output and renders each batch it is offered, while this thread composes.
+      const dir = helper ? staged.lend() : '';
+      helper?.list(dir);
+      const batches: Page[][] = [];
+      const batcher = new Batcher(PAGES_PER_BATCH, (batch) => {
+        const index = batches.push(batch) - 1;
+        helper?.offer(index, batch, dir);
+      });
+      rememberMarkdownIn(markdown);
+      let composed;
+      try {
+        composed = await composeSite(site, options.now, (page) => batcher.add(page));
+      } finally {
+        rememberMarkdownIn(undefined);
       }
-      templates.renderAll(mine, (file, html) => staged.write(file, html));
+      batcher.flush();
+      const { pages, files } = composed;
       for (const [file, data] of files) staged.write(file, data);
-      if (helper) await helper.done();
+      // From the last batch back, meeting the helper, which works from the first one on.
+      for (let i = batches.length - 1; i >= 0; i--) {
+        if (!helper || helper.claim(i)) templates.renderAll(batches[i]!, (file, html) => staged.write(file, html));
+      }
+      const helped = await helper?.done();
+      await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys()]), helped?.listing);
+      markdown.save();
+      return {
+        pages: pages.length,
+        files: pages.length + files.size,
+        guides: site.guides.filter((g) => g.versions.length > 0).length,
+        versions: site.guides.reduce((n, g) => n + g.versions.length, 0),
+        news: site.news.length,
+        outDir,
+      };
     } catch (err) {
       // The helper may still be writing into the spare: stop it before the spare is removed.
       await helper?.close();
       await staged.abort();
       throw err;
     }
-    await staged.commit();
-    markdown.save();
-    return {
-      pages: pages.length,
-      files: pages.length + files.size,
-      guides: site.guides.filter((g) => g.versions.length > 0).length,
-      versions: site.guides.reduce((n, g) => n + g.versions.length, 0),
-      news: site.news.length,
-      outDir,
-    };
   } finally {
     await helper?.close();
   }
 }
 
-/** Pages are handed to the helper in batches, so that it starts rendering while the rest is sent. */
-const HELPER_BATCH = 100;
-
 /**
- * Splits the pages in two halves of about equal rendering work: documents (pages that share one view
- * model) go whole to one side, and every kind of page is shared out alternately, since a news listing
- * costs as much as many guide pages. The helper gets the first half.
+ * Collects pages into batches of about `size`. A batch ends only between documents: pages that share
+ * one view model (a guide's URL and its latest version's) follow each other and render once, together.
  */
-function splitForHelper(pages: readonly Page[]): [Page[], Page[]] {
-  const documents = new Map<object, Page[]>();
-  for (const page of pages) {
-    const group = documents.get(page.data);
-    if (group) group.push(page);
-    else documents.set(page.data, [page]);
+class Batcher {
+  private current: Page[] = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly emit: (batch: Page[]) => void,
+  ) {}
+
+  add(page: Page): void {
+    const last = this.current.at(-1);
+    if (this.current.length >= this.size && last && last.data !== page.data) this.flush();
+    this.current.push(page);
   }
-  const halves: [Page[], Page[]] = [[], []];
-  const turn = new Map<string, 0 | 1>();
-  for (const group of documents.values()) {
-    const template = group[0]!.template;
-    const side = turn.get(template) ?? 0;
-    halves[side].push(...group);
-    turn.set(template, side === 0 ? 1 : 0);
+
+  flush(): void {
+    if (this.current.length > 0) this.emit(this.current);
+    this.current = [];
   }
-  return halves;
 }
 
 function countGuides(root: string): number {

@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { walkTree } from '../content/walk.ts';
@@ -17,25 +17,30 @@ export function spareDir(outDir: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.spare`);
 }
 
+/** What the spare folder held when a build began: every file and folder, relative, deepest first. */
+export type Listing = string[];
+
 /**
- * A new output being written into the spare folder. `begin` takes the lock and makes the spare hold
- * exactly the folders the named files need (deleting what is gone); files are then written by
- * `write`, or by anyone else into `dir`; `commit` swaps the spare in, `abort` drops it.
+ * A new output being written into the spare folder. `begin` takes the lock; files are then written
+ * by `write`, or by anyone else into `dir` once it is lent; `commit` removes from the spare whatever
+ * the new output does not contain and swaps it in, `abort` drops it.
  */
 export class StagedOutput {
+  private touched = false;
+
   private constructor(
     private readonly target: string,
-    readonly dir: string,
+    private readonly dir: string,
     private readonly release: () => void,
   ) {}
 
-  static async begin(outDir: string, files: Iterable<string>): Promise<StagedOutput> {
+  static async begin(outDir: string): Promise<StagedOutput> {
     const target = path.resolve(outDir);
     const spare = spareDir(target);
     const release = await lock(`${spare}.lock`, target);
     const staged = new StagedOutput(target, spare, release);
     try {
-      prepareTree(spare, new Set(files));
+      mkdirSync(spare, { recursive: true });
     } catch (err) {
       await staged.abort();
       throw err;
@@ -43,13 +48,25 @@ export class StagedOutput {
     return staged;
   }
 
+  /** The folder, for a writer on another thread; from here on the spare counts as written to. */
+  lend(): string {
+    this.touched = true;
+    return this.dir;
+  }
+
   write(file: string, data: string | Buffer): void {
+    this.touched = true;
     overwrite(path.join(this.dir, file), data);
   }
 
-  async commit(): Promise<void> {
+  /**
+   * Swaps the new output in, once everything in `files` is written. `before` is the spare's listing
+   * taken at any time after `begin` (by another thread, say); without it the spare is listed now.
+   */
+  async commit(files: ReadonlySet<string>, before: Listing = listOutput(this.dir)): Promise<void> {
     const swap = `${this.target}.swap-${process.pid}`;
     try {
+      prune(this.dir, files, before);
       const hadOld = existsSync(this.target);
       if (hadOld) await rename(this.target, swap);
       await rename(this.dir, this.target);
@@ -62,7 +79,7 @@ export class StagedOutput {
   /** The spare is only an optimisation: whatever state a failed build left it in, drop it. */
   async abort(): Promise<void> {
     try {
-      await rm(this.dir, { recursive: true, force: true });
+      if (this.touched) await rm(this.dir, { recursive: true, force: true });
     } finally {
       this.release();
     }
@@ -110,19 +127,18 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** Makes `dir` hold the folders `files` need and nothing that is not among `files`. */
-function prepareTree(dir: string, files: ReadonlySet<string>): void {
-  const existing = listTree(dir);
+/**
+ * Removes from `dir` every file not among `files` and every folder none of them needs. `before` lists
+ * what was there before writing began: anything written since is among `files`.
+ */
+function prune(dir: string, files: ReadonlySet<string>, before: Listing): void {
   const wantedDirs = new Set<string>();
   for (const file of files) {
     for (let d = path.posix.dirname(file); d !== '.'; d = path.posix.dirname(d)) wantedDirs.add(d);
   }
-  for (const [rel, isDir] of existing) {
-    if (isDir ? !wantedDirs.has(rel) : !files.has(rel)) rmSync(path.join(dir, rel), { recursive: true, force: true });
-  }
-  mkdirSync(dir, { recursive: true });
-  for (const d of [...wantedDirs].sort()) {
-    if (!existing.get(d)) mkdirSync(path.join(dir, d), { recursive: true });
+  // A path that was a file and is now a folder (or the reverse) was replaced when written: keep it.
+  for (const rel of before) {
+    if (!files.has(rel) && !wantedDirs.has(rel)) rmSync(path.join(dir, rel), { recursive: true, force: true });
   }
 }
 
@@ -135,8 +151,10 @@ export function overwrite(file: string, data: string | Buffer): void {
   try {
     fd = openSync(file, 'r+');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    fd = openSync(file, 'w');
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') rmSync(file, { recursive: true, force: true }); // a folder in the old output
+    else if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    fd = create(file);
   }
   try {
     const bytes = typeof data === 'string' ? writeSync(fd, data, 0, 'utf8') : writeAll(fd, data);
@@ -146,15 +164,41 @@ export function overwrite(file: string, data: string | Buffer): void {
   }
 }
 
+/** A new file, with the folders it needs; a file of the old output standing where one must go is removed. */
+function create(file: string): number {
+  try {
+    return openSync(file, 'w');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+  }
+  for (let d = path.dirname(file); d !== path.dirname(d); d = path.dirname(d)) {
+    let stats;
+    try {
+      stats = statSync(d);
+    } catch {
+      continue; // missing, or below a file: look further up
+    }
+    if (!stats.isDirectory()) rmSync(d, { force: true });
+    break;
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  return openSync(file, 'w');
+}
+
 function writeAll(fd: number, bytes: Buffer): number {
   let written = 0;
   while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, written);
   return written;
 }
 
-/** Relative path → is a directory, for everything below `dir` (empty when it does not exist). */
-function listTree(dir: string): Map<string, boolean> {
-  const entries = walkTree(dir).map((e): [string, boolean] => [e.rel, e.isDirectory]);
-  // Deepest first, so a folder is judged only after what it holds.
-  return new Map(entries.sort(([a], [b]) => b.length - a.length));
+/**
+ * Every file and folder below `dir` (none when it does not exist), deepest first so that a folder is
+ * judged only after what it holds. Safe to take while files are being written: what existed before
+ * is listed either way.
+ */
+export function listOutput(dir: string): Listing {
+  return walkTree(dir)
+    .map((e) => e.rel)
+    .sort((a, b) => b.length - a.length);
 }

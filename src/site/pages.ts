@@ -433,25 +433,31 @@ function newest(catalog: Catalog): number | undefined {
   return Math.max(catalog.active[0]?.latest.published ?? 0, catalog.stories[0]?.lead.published ?? 0) || undefined;
 }
 
-/** All pages of the site, in a stable order. */
+/**
+ * All pages of the site, in a stable order. `onPage` sees each page as soon as it is composed, so that
+ * rendering can start while the rest is still being composed.
+ */
 export function sitePages(
   site: Site,
   now: number,
   issues: readonly StoredIssue[] = [],
+  onPage?: (page: Page) => void,
 ): { pages: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
   const ctx = new PageContext(site, now);
-  const pages = [
-    homePage(ctx),
-    ...guidesIndexPages(ctx),
-    ...ctx.catalog.guides.flatMap((g) => guidePages(ctx, g)),
-    ...topicPages(ctx),
-    ...newsPages(ctx),
-    ...issuePages(ctx, issues),
-    notFoundPage(ctx),
-  ];
+  const pages: Page[] = [];
+  const add = (page: Page) => {
+    pages.push(page);
+    onPage?.(page);
+  };
+  add(homePage(ctx));
+  guidesIndexPages(ctx).forEach(add);
+  for (const g of ctx.catalog.guides) guidePages(ctx, g).forEach(add);
+  topicPages(ctx).forEach(add);
+  newsPages(ctx).forEach(add);
+  issuePages(ctx, issues).forEach(add);
+  add(notFoundPage(ctx));
   return { pages, catalog: ctx.catalog, siteMeta: ctx.siteMeta };
 }
-
 
 /**
  * The page a guide's working copy will have once published (the preview): the working copy stands in
