@@ -95,7 +95,6 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const markdown = FileCache.open(root, 'markdown', '');
   try {
     const site = await loadSite(root, { cache: true });
-    const templates = await TemplateSet.load(root, 'site');
     const staged = await StagedOutput.begin(outDir);
     try {
       // The helper lists the spare output and renders each batch it is offered, while this thread composes.
@@ -114,6 +113,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
         rememberMarkdownIn(undefined);
       }
       batcher.flush();
+      // Loaded only now, so that the helper has pages to render as early as possible.
+      const templates = await TemplateSet.load(root, 'site');
       const { pages, files } = composed;
       for (const [file, data] of files) staged.write(file, data);
       // From the last batch back, meeting the helper, which works from the first one on.

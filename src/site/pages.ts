@@ -444,19 +444,18 @@ export function sitePages(
   onPage?: (page: Page) => void,
 ): { pages: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
   const ctx = new PageContext(site, now);
-  const pages: Page[] = [];
-  const add = (page: Page) => {
-    pages.push(page);
-    onPage?.(page);
-  };
-  add(homePage(ctx));
-  guidesIndexPages(ctx).forEach(add);
-  for (const g of ctx.catalog.guides) guidePages(ctx, g).forEach(add);
-  topicPages(ctx).forEach(add);
-  newsPages(ctx).forEach(add);
-  issuePages(ctx, issues).forEach(add);
-  add(notFoundPage(ctx));
-  return { pages, catalog: ctx.catalog, siteMeta: ctx.siteMeta };
+  // The guides' pages first: they are most of the work, and rendering can start on them sooner.
+  const guides: Page[] = [];
+  for (const g of ctx.catalog.guides) {
+    for (const page of guidePages(ctx, g)) {
+      guides.push(page);
+      onPage?.(page);
+    }
+  }
+  const lead = [homePage(ctx), ...guidesIndexPages(ctx)];
+  const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx)];
+  if (onPage) [...lead, ...rest].forEach((page) => onPage(page));
+  return { pages: [...lead, ...guides, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta };
 }
 
 /**
