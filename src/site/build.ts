@@ -34,12 +34,16 @@ export interface BuildSummary {
 }
 
 /**
- * Every page of the site and every other file (feeds, sitemap, assets, stored issues), not yet
- * rendered. `onPage` sees each page as soon as it is composed.
+ * Every page of the site, the listings among them, and every other file (feeds, sitemap, assets,
+ * stored issues), not yet rendered. `onGuidePage` sees each guide's page as soon as it is composed.
  */
-export async function composeSite(site: Site, now: number, onPage?: (page: Page) => void): Promise<{ pages: Page[]; files: OutputFiles }> {
+export async function composeSite(
+  site: Site,
+  now: number,
+  onGuidePage?: (page: Page) => void,
+): Promise<{ pages: Page[]; listings: Page[]; files: OutputFiles }> {
   const issues = new IssueStore(site.root).list();
-  const { pages, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onPage);
+  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage);
   const files: OutputFiles = new Map();
   const feeds = renderFeeds(
     site.config,
@@ -67,7 +71,7 @@ export async function composeSite(site: Site, now: number, onPage?: (page: Page)
   for (const asset of await listTemplateFiles(site.root, 'assets')) {
     files.set(asset.rel, await readFile(asset.absolute));
   }
-  return { pages, files };
+  return { pages, listings, files };
 }
 
 /** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */
@@ -97,7 +101,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     const site = await loadSite(root, { cache: true });
     const staged = await StagedOutput.begin(outDir);
     try {
-      // The helper lists the spare output and renders each batch it is offered, while this thread composes.
+      // The helper lists the spare output and renders each batch of guide pages it is offered, while
+      // this thread composes the rest.
       const dir = helper ? staged.lend() : '';
       helper?.list(dir);
       const batches: Page[][] = [];
@@ -115,11 +120,13 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       batcher.flush();
       // Loaded only now, so that the helper has pages to render as early as possible.
       const templates = await TemplateSet.load(root, 'site');
-      const { pages, files } = composed;
+      const { pages, listings, files } = composed;
+      const write = (file: string, html: string) => staged.write(file, html);
       for (const [file, data] of files) staged.write(file, data);
-      // From the last batch back, meeting the helper, which works from the first one on.
+      templates.renderAll(listings, write);
+      // Then guide pages from the last batch back, meeting the helper, which works from the first one on.
       for (let i = batches.length - 1; i >= 0; i--) {
-        if (!helper || helper.claim(i)) templates.renderAll(batches[i]!, (file, html) => staged.write(file, html));
+        if (!helper || helper.claim(i)) templates.renderAll(batches[i]!, write);
       }
       const helped = await helper?.done();
       await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys()]), helped?.listing);

@@ -434,28 +434,27 @@ function newest(catalog: Catalog): number | undefined {
 }
 
 /**
- * All pages of the site, in a stable order. `onPage` sees each page as soon as it is composed, so that
- * rendering can start while the rest is still being composed.
+ * All pages of the site, in a stable order, and of those the listings (every page that is not a
+ * guide's own). `onGuidePage` sees each guide's page as soon as it is composed: they are most of the
+ * site, and can be rendered while the listings are still being composed.
  */
 export function sitePages(
   site: Site,
   now: number,
   issues: readonly StoredIssue[] = [],
-  onPage?: (page: Page) => void,
-): { pages: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
+  onGuidePage?: (page: Page) => void,
+): { pages: Page[]; listings: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
   const ctx = new PageContext(site, now);
-  // The guides' pages first: they are most of the work, and rendering can start on them sooner.
   const guides: Page[] = [];
   for (const g of ctx.catalog.guides) {
     for (const page of guidePages(ctx, g)) {
       guides.push(page);
-      onPage?.(page);
+      onGuidePage?.(page);
     }
   }
   const lead = [homePage(ctx), ...guidesIndexPages(ctx)];
   const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx)];
-  if (onPage) [...lead, ...rest].forEach((page) => onPage(page));
-  return { pages: [...lead, ...guides, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta };
+  return { pages: [...lead, ...guides, ...rest], listings: [...lead, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta };
 }
 
 /**
