@@ -81,7 +81,7 @@ describe('build', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     for (let i = 0; i < 2; i++) assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
     const cache = path.join(root, '.almanac/cache');
-    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'markdown.bin']);
+    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'markdown.bin', 'templates.bin']);
     assert.equal((await almanac(['build', '--root', fresh, '--now', NOW])).code, 0);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(fresh, 'dist')), 'a cached build equals a fresh one');
 
@@ -109,8 +109,18 @@ describe('build', () => {
     await rm(path.join(root, 'content/guides/meta/versions/v9.md'));
     assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
 
+    // Templates are compiled once and reused while their text is the same: an edit is seen, and so is a mistake.
+    await writeFiles(root, { 'templates/site/partials/news-card.hbs': '<p class="edited-card">{{title}}</p>' });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /<p class="edited-card">[^<]*Muse Spork/);
+    await writeFiles(root, { 'templates/site/partials/news-card.hbs': '<p>{{#if title}}</p>' });
+    const broken = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /^templates\/site\/partials\/news-card\.hbs:1: expected a valid Handlebars template/m);
+    await rm(path.join(root, 'templates'), { recursive: true });
+
     // A damaged cache is ignored, not trusted.
-    await writeFiles(root, { '.almanac/cache/content.bin': 'not a cache', '.almanac/cache/markdown.bin': '' });
+    await writeFiles(root, { '.almanac/cache/content.bin': 'not a cache', '.almanac/cache/markdown.bin': '', '.almanac/cache/templates.bin': 'x' });
     const run = await almanac(['build', '--root', root, '--now', NOW]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /Muse Spork/);

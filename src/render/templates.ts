@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { FileCache } from '../content/cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { listFiles } from '../content/walk.ts';
 
@@ -59,19 +60,23 @@ export class TemplateSet {
     registerHelpers(this.hb);
   }
 
-  static async load(root: string, area: string): Promise<TemplateSet> {
+  /**
+   * Reads and compiles the templates of `area`. With a `cache`, a template compiled before (the same
+   * text, under the same name) is not parsed and compiled again: its compiled form is reused.
+   */
+  static async load(root: string, area: string, cache = FileCache.disabled()): Promise<TemplateSet> {
     const set = new TemplateSet(area);
     const files = (await listTemplateFiles(root, area)).filter((f) => f.rel.endsWith('.hbs'));
     const problems: Problem[] = [];
     for (const file of files) {
       const source = await readFile(file.absolute, 'utf8');
-      const problem = checkSyntax(set.hb, source, file);
-      if (problem) {
-        problems.push(problem);
+      const compiled = cache.remember(COMPILED, `${file.display}\n${source}`, () => precompile(set.hb, source, file));
+      if ('problem' in compiled) {
+        problems.push(compiled.problem);
         continue;
       }
       const inner = file.rel.slice(area.length + 1, -'.hbs'.length);
-      const fn = set.hb.compile(source, compileOptions(file));
+      const fn = set.hb.template(revive(compiled.spec));
       if (inner.startsWith('partials/')) {
         set.hb.registerPartial(inner.slice('partials/'.length).replace(/\.txt$/, ''), fn);
       } else if (inner.startsWith('pages/')) {
@@ -111,6 +116,25 @@ export class TemplateSet {
       write(file, html);
     }
   }
+}
+
+const COMPILED = 'template';
+
+/** A template checked and compiled to Handlebars' precompiled form (JavaScript source), or its problem. */
+function precompile(hb: typeof Handlebars, source: string, file: TemplateFile): { spec: string } | { problem: Problem } {
+  const problem = checkSyntax(hb, source, file);
+  if (problem) return { problem };
+  try {
+    // Typed as the revived object, but what precompile returns is the source text of one.
+    return { spec: hb.precompile(source, compileOptions(file)) as unknown as string };
+  } catch (err) {
+    return { problem: { file: file.display, expected: 'a template that compiles', found: firstLine(err) } };
+  }
+}
+
+/** The template a precompiled form describes; the same as Handlebars.compile would have made. */
+function revive(spec: string): Parameters<typeof Handlebars.template>[0] {
+  return new Function(`return ${spec};`)() as Parameters<typeof Handlebars.template>[0];
 }
 
 function run(entry: { fn: Compiled; file: TemplateFile }, data: object): string {

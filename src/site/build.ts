@@ -119,7 +119,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       }
       batcher.flush();
       // Loaded only now, so that the helper has pages to render as early as possible.
-      const templates = await TemplateSet.load(root, 'site');
+      const compiled = FileCache.open(root, 'templates', '');
+      const templates = await TemplateSet.load(root, 'site', compiled);
       const { pages, listings, files } = composed;
       const write = (file: string, html: string) => staged.write(file, html);
       for (const [file, data] of files) staged.write(file, data);
@@ -131,6 +132,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const helped = await helper?.done();
       await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys()]), helped?.listing);
       markdown.save();
+      compiled.save();
       return {
         pages: pages.length,
         files: pages.length + files.size,

@@ -8,6 +8,7 @@
 // The same file is both sides: imported, it exports RenderHelper; run as a worker, it serves one.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import path from 'node:path';
+import { FileCache } from '../content/cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { listOutput, overwrite, type Listing } from './output.ts';
@@ -100,7 +101,8 @@ async function serve({ root, claims }: Setup): Promise<void> {
   let templates: TemplateSet | undefined;
   let failed: Reply | undefined;
   try {
-    templates = await TemplateSet.load(root, 'site');
+    // Compiled as the main thread last saved them; this thread only reads that cache.
+    templates = await TemplateSet.load(root, 'site', FileCache.open(root, 'templates', ''));
   } catch (err) {
     failed = failure(err);
   }
