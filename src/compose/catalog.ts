@@ -96,32 +96,45 @@ function byUpdated(a: LiveGuide, b: LiveGuide): number {
 }
 
 /**
- * Guides that share topics with `subject`, most shared first, then most recently updated.
- * Walks the topic index rather than every pair, so it stays cheap with thousands of guides.
+ * Guides that share topics with `subject`, most shared first, then most recently updated. Counts in
+ * an array indexed by each guide's place among the active ones (a topic lists its guides in that
+ * order), so a site with thousands of guides costs no hashing and no sorting.
  */
 export function relatedGuides(catalog: Catalog, subject: LiveGuide, limit: number): LiveGuide[] {
-  const shared = new Map<LiveGuide, number>();
+  const { rank, counts } = rankingOf(catalog);
+  let most = 0;
+  const touched: number[] = [];
   for (const slug of subject.topicSlugs) {
     for (const other of catalog.topics.get(slug)?.guides ?? []) {
-      if (other !== subject) shared.set(other, (shared.get(other) ?? 0) + 1);
+      if (other === subject) continue;
+      const r = rank.get(other)!;
+      if (counts[r] === 0) touched.push(r);
+      most = Math.max(most, ++counts[r]!);
     }
   }
-  // The best few by insertion into a short sorted list: a full sort of every candidate, for every
-  // guide, was the costliest part of composing a large site.
-  const best: [LiveGuide, number][] = [];
-  for (const candidate of shared) {
-    let at = best.length;
-    while (at > 0 && moreRelated(candidate, best[at - 1]!)) at--;
-    if (at < limit) {
-      best.splice(at, 0, candidate);
-      if (best.length > limit) best.pop();
+  touched.sort((a, b) => a - b);
+  const best: LiveGuide[] = [];
+  for (let shared = most; shared > 0 && best.length < limit; shared--) {
+    for (const r of touched) {
+      if (counts[r] !== shared) continue;
+      best.push(catalog.active[r]!);
+      if (best.length === limit) break;
     }
   }
-  return best.map(([g]) => g);
+  for (const r of touched) counts[r] = 0;
+  return best;
 }
 
-function moreRelated([a, na]: [LiveGuide, number], [b, nb]: [LiveGuide, number]): boolean {
-  return (nb - na || byUpdated(a, b)) < 0;
+const rankings = new WeakMap<Catalog, { rank: Map<LiveGuide, number>; counts: Uint16Array }>();
+
+/** Each active guide's place in `catalog.active` (most recently updated first), and a zeroed count per place. */
+function rankingOf(catalog: Catalog): { rank: Map<LiveGuide, number>; counts: Uint16Array } {
+  let ranking = rankings.get(catalog);
+  if (!ranking) {
+    ranking = { rank: new Map(catalog.active.map((g, i) => [g, i])), counts: new Uint16Array(catalog.active.length) };
+    rankings.set(catalog, ranking);
+  }
+  return ranking;
 }
 
 function unique<T>(items: readonly T[]): T[] {

@@ -35,6 +35,7 @@ const pad = (n: number) => String(n).padStart(2, '0');
  * only for the days on which the offset changes.
  */
 function zoneAt(ms: number, zone: string): { offset: number; name: string } {
+  if (zone === 'UTC') return UTC; // the default, and without changes
   const dayStart = Math.floor(ms / DAY) * DAY;
   let days = zoneDays.get(zone);
   if (!days) zoneDays.set(zone, (days = new Map()));
@@ -47,6 +48,8 @@ function zoneAt(ms: number, zone: string): { offset: number; name: string } {
   }
   return day ?? askIntl(ms, zone);
 }
+
+const UTC = { offset: 0, name: 'UTC' };
 
 /** Per zone, per UTC day start: the zone's offset and name all day, or null when it changes that day. */
 const zoneDays = new Map<string, Map<number, { offset: number; name: string } | null>>();

@@ -14,7 +14,7 @@ import { GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFee
 import { sitePages, type Page } from './pages.ts';
 import { RenderHelper } from './render-helper.ts';
 import { renderSitemap } from './sitemap.ts';
-import { StagedOutput, type OutputFiles } from './output.ts';
+import { StagedOutput, spareDir, type OutputFiles } from './output.ts';
 
 export interface BuildOptions {
   root: string;
@@ -98,13 +98,13 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const helper = threads > 1 ? new RenderHelper(root) : undefined;
   const markdown = FileCache.open(root, 'markdown', '');
   try {
-    const site = await loadSite(root, { cache: true });
+    // The output is locked from the start, so that the helper can list the spare while this thread loads.
     const staged = await StagedOutput.begin(outDir);
+    helper?.list(spareDir(outDir));
     try {
-      // The helper lists the spare output and renders each batch of guide pages it is offered, while
-      // this thread composes the rest.
+      const site = await loadSite(root, { cache: true });
+      // The helper renders each batch of guide pages it is offered, while this thread composes the rest.
       const dir = helper ? staged.lend() : '';
-      helper?.list(dir);
       const batches: Page[][] = [];
       const batcher = new Batcher(PAGES_PER_BATCH, (batch) => {
         const index = batches.push(batch) - 1;

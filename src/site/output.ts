@@ -21,9 +21,9 @@ export function spareDir(outDir: string): string {
 export type Listing = string[];
 
 /**
- * A new output being written into the spare folder. `begin` takes the lock; files are then written
- * by `write`, or by anyone else into `dir` once it is lent; `commit` removes from the spare whatever
- * the new output does not contain and swaps it in, `abort` drops it.
+ * A new output being written into the spare folder (made as files need it). `begin` takes the lock;
+ * files are then written by `write`, or by anyone else into the folder once it is lent; `commit`
+ * removes from the spare whatever the new output does not contain and swaps it in, `abort` drops it.
  */
 export class StagedOutput {
   private touched = false;
@@ -38,14 +38,7 @@ export class StagedOutput {
     const target = path.resolve(outDir);
     const spare = spareDir(target);
     const release = await lock(`${spare}.lock`, target);
-    const staged = new StagedOutput(target, spare, release);
-    try {
-      mkdirSync(spare, { recursive: true });
-    } catch (err) {
-      await staged.abort();
-      throw err;
-    }
-    return staged;
+    return new StagedOutput(target, spare, release);
   }
 
   /** The folder, for a writer on another thread; from here on the spare counts as written to. */
@@ -66,6 +59,7 @@ export class StagedOutput {
   async commit(files: ReadonlySet<string>, before: Listing = listOutput(this.dir)): Promise<void> {
     const swap = `${this.target}.swap-${process.pid}`;
     try {
+      mkdirSync(this.dir, { recursive: true });
       prune(this.dir, files, before);
       const hadOld = existsSync(this.target);
       if (hadOld) await rename(this.target, swap);
