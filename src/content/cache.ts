@@ -118,6 +118,15 @@ export class FileCache {
     return value;
   }
 
+  /** Adds a result of kind `kind` for `input` computed elsewhere (on another thread). */
+  learn(kind: string, input: string, value: NonNullable<unknown>): void {
+    if (!this.file) return;
+    let used = this.usedResults.get(kind);
+    if (!used) this.usedResults.set(kind, (used = new Map()));
+    used.set(input, value);
+    this.changed = true;
+  }
+
   /** Writes the entries used by this run (files that are gone drop out), if anything changed. */
   save(): void {
     if (!this.file) return;

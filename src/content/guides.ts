@@ -31,7 +31,11 @@ export async function listGuideSlugs(root: string): Promise<string[]> {
   }
 }
 
-export async function loadGuides(root: string, cache = FileCache.disabled()): Promise<{ guides: Guide[]; problems: Problem[] }> {
+export async function loadGuides(
+  root: string,
+  cache = FileCache.disabled(),
+  onParsed?: (guide: Guide) => void,
+): Promise<{ guides: Guide[]; problems: Problem[] }> {
   const slugs = await listGuideSlugs(root);
   const guides: Guide[] = [];
   const problems: Problem[] = [];
@@ -39,7 +43,9 @@ export async function loadGuides(root: string, cache = FileCache.disabled()): Pr
     // A guide is several files (working copy, manifest, versions): it is reused while none changed.
     const r = cache.deriveFrom(path.join(root, GUIDES_DIR, slug), () => {
       const reader = new GuideReader(root);
-      return { value: readGuide(reader, slug), inputs: reader.read };
+      const read = readGuide(reader, slug);
+      if (read.guide) onParsed?.(read.guide);
+      return { value: read, inputs: reader.read };
     });
     problems.push(...r.problems);
     if (r.guide) guides.push(r.guide);

@@ -5,11 +5,13 @@ import { loadConfig } from './config.ts';
 import { loadGuides } from './guides.ts';
 import { loadNews } from './news.ts';
 import { ProblemList } from './problems.ts';
-import type { Site } from './model.ts';
+import type { Guide, NewsItem, Site } from './model.ts';
 
 export interface LoadOptions {
   /** Keep what was parsed from each file in .almanac/cache/ and reuse it while the file is unchanged. */
   cache?: boolean;
+  /** Told of each news item and guide as it is parsed afresh (not reused from the cache). */
+  onParsed?: { news(item: NewsItem): void; guide(guide: Guide): void };
 }
 
 export async function loadSite(rootDir: string, options: LoadOptions = {}): Promise<Site> {
@@ -18,8 +20,12 @@ export async function loadSite(rootDir: string, options: LoadOptions = {}): Prom
   const { config, problems: configProblems } = await loadConfig(root);
   problems.addAll(configProblems);
   // A news item's publication instant depends on the time zone, so a new zone starts a new cache.
+  const { onParsed } = options;
   const cache = options.cache ? FileCache.open(root, 'content', `timezone=${config.timezone}`) : FileCache.disabled();
-  const [guides, news] = await Promise.all([loadGuides(root, cache), loadNews(root, config.timezone, cache)]);
+  const [guides, news] = await Promise.all([
+    loadGuides(root, cache, onParsed && ((guide) => onParsed.guide(guide))),
+    loadNews(root, config.timezone, cache, onParsed && ((item) => onParsed.news(item))),
+  ]);
   cache.save();
   problems.addAll(guides.problems);
   problems.addAll(news.problems);

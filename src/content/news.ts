@@ -11,14 +11,23 @@ import type { Problem } from './problems.ts';
 
 export const NEWS_DIR = 'content/news';
 
-export async function loadNews(root: string, timezone: string, cache = FileCache.disabled()): Promise<{ news: NewsItem[]; problems: Problem[] }> {
+export async function loadNews(
+  root: string,
+  timezone: string,
+  cache = FileCache.disabled(),
+  onParsed?: (item: NewsItem) => void,
+): Promise<{ news: NewsItem[]; problems: Problem[] }> {
   // Synchronous reads: for thousands of small files they are several times faster than a
   // fan-out of promises through libuv's four-thread pool.
   const news: NewsItem[] = [];
   const problems: Problem[] = [];
   for (const rel of listMarkdown(path.join(root, NEWS_DIR))) {
     const file = path.join(root, NEWS_DIR, rel);
-    const result = cache.derive(file, () => parseNewsItem(readFileSync(file, 'utf8'), rel, timezone));
+    const result = cache.derive(file, () => {
+      const parsed = parseNewsItem(readFileSync(file, 'utf8'), rel, timezone);
+      if (parsed.item) onParsed?.(parsed.item);
+      return parsed;
+    });
     problems.push(...result.problems);
     if (result.item) news.push(result.item);
   }

@@ -32,9 +32,29 @@ export function rememberMarkdownIn(cache: FileCache | undefined): void {
   memo = cache;
 }
 
+const GUIDE = 'guide';
+const INLINE = 'inline';
+const SUMMARY = 'summary';
+
+/** Markdown rendered on one thread for another: kind, text, result. */
+export type Rendered = [kind: string, text: string, result: NonNullable<unknown>];
+
+/** Renders guide bodies and news summaries ahead, on a thread that has time, for the one that composes pages. */
+export function renderAhead(guideBodies: readonly string[], summaries: readonly string[]): Rendered[] {
+  return [
+    ...guideBodies.map((body): Rendered => [GUIDE, body, parseGuideBody(body)]),
+    ...summaries.map((text): Rendered => [SUMMARY, text, untrustedMd.render(text)]),
+  ];
+}
+
+/** Takes what another thread rendered ahead into the cache lent by rememberMarkdownIn. */
+export function adoptRendered(rendered: readonly Rendered[]): void {
+  for (const [kind, text, result] of rendered) memo?.learn(kind, text, result);
+}
+
 /** A guide body, with the `##` sections it contains for the table of contents. */
 export function renderGuideBody(body: string): { html: string; sections: Section[] } {
-  return memo ? memo.remember('guide', body, () => parseGuideBody(body)) : parseGuideBody(body);
+  return memo ? memo.remember(GUIDE, body, () => parseGuideBody(body)) : parseGuideBody(body);
 }
 
 function parseGuideBody(body: string): { html: string; sections: Section[] } {
@@ -52,12 +72,12 @@ function parseGuideBody(body: string): { html: string; sections: Section[] } {
 
 /** One line of trusted inline Markdown (FAQ answers, takeaways): emphasis and links, no paragraphs. */
 export function renderInline(text: string): string {
-  return memo ? memo.remember('inline', text, () => guideMd.renderInline(text)) : guideMd.renderInline(text);
+  return memo ? memo.remember(INLINE, text, () => guideMd.renderInline(text)) : guideMd.renderInline(text);
 }
 
 /** An untrusted news summary. */
 export function renderSummary(text: string): string {
-  return memo ? memo.remember('summary', text, () => untrustedMd.render(text)) : untrustedMd.render(text);
+  return memo ? memo.remember(SUMMARY, text, () => untrustedMd.render(text)) : untrustedMd.render(text);
 }
 
 /** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */

@@ -6,7 +6,7 @@ import { FileCache } from '../content/cache.ts';
 import { GUIDES_DIR } from '../content/guides.ts';
 import { loadSite } from '../content/load.ts';
 import { rememberMarkdownIn } from '../render/markdown.ts';
-import type { Site } from '../content/model.ts';
+import type { Guide, NewsItem, Site } from '../content/model.ts';
 import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
 import { personalise, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
@@ -97,26 +97,24 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const threads = options.threads ?? (countGuides(root) >= HELPER_THRESHOLD ? 2 : 1);
   const helper = threads > 1 ? new RenderHelper(root) : undefined;
   const markdown = FileCache.open(root, 'markdown', '');
+  // Lent from here on: what the helper renders ahead while the site loads goes into it too.
+  rememberMarkdownIn(markdown);
   try {
     // The output is locked from the start, so that the helper can list the spare while this thread loads.
     const staged = await StagedOutput.begin(outDir);
-    helper?.list(spareDir(outDir));
+    helper?.useOutput(spareDir(outDir));
     try {
-      const site = await loadSite(root, { cache: true });
+      const ahead = helper && new MarkdownAhead(helper);
+      const site = await loadSite(root, { cache: true, onParsed: ahead });
+      await ahead?.settled();
       // The helper renders each batch of guide pages it is offered, while this thread composes the rest.
-      const dir = helper ? staged.lend() : '';
+      if (helper) staged.lend();
       const batches: Page[][] = [];
       const batcher = new Batcher(PAGES_PER_BATCH, (batch) => {
         const index = batches.push(batch) - 1;
-        helper?.offer(index, batch, dir);
+        helper?.offer(index, batch);
       });
-      rememberMarkdownIn(markdown);
-      let composed;
-      try {
-        composed = await composeSite(site, options.now, (page) => batcher.add(page));
-      } finally {
-        rememberMarkdownIn(undefined);
-      }
+      const composed = await composeSite(site, options.now, (page) => batcher.add(page));
       batcher.flush();
       // Loaded only now, so that the helper has pages to render as early as possible.
       const compiled = FileCache.open(root, 'templates', '');
@@ -148,9 +146,48 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       throw err;
     }
   } finally {
+    rememberMarkdownIn(undefined);
     await helper?.close();
   }
 }
+
+/**
+ * Sends the Markdown of what the main thread parses afresh (everything, in a first build) to the
+ * helper in batches, to be rendered there while the main thread goes on loading.
+ */
+class MarkdownAhead {
+  private guideBodies: string[] = [];
+  private summaries: string[] = [];
+  private readonly sent: Promise<void>[] = [];
+
+  constructor(private readonly helper: RenderHelper) {}
+
+  news(item: NewsItem): void {
+    this.summaries.push(item.summary);
+    if (this.summaries.length >= AHEAD_BATCH) this.flush();
+  }
+
+  guide(guide: Guide): void {
+    for (const v of guide.versions) this.guideBodies.push(v.doc.body);
+    if (this.guideBodies.length >= AHEAD_BATCH / 10) this.flush();
+  }
+
+  /** Resolves once everything sent has come back rendered. */
+  async settled(): Promise<void> {
+    this.flush();
+    await Promise.all(this.sent);
+  }
+
+  private flush(): void {
+    if (this.guideBodies.length + this.summaries.length === 0) return;
+    this.sent.push(this.helper.renderAhead(this.guideBodies, this.summaries));
+    this.guideBodies = [];
+    this.summaries = [];
+  }
+}
+
+/** News summaries per batch sent ahead (a guide body counts as ten). */
+const AHEAD_BATCH = 500;
 
 /**
  * Collects pages into batches of about `size`. A batch ends only between documents: pages that share

@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { walkTree } from '../content/walk.ts';
@@ -22,17 +22,20 @@ export type Listing = string[];
 
 /**
  * A new output being written into the spare folder (made as files need it). `begin` takes the lock;
- * files are then written by `write`, or by anyone else into the folder once it is lent; `commit`
+ * files are then written by `write`, or by another thread once the spare is lent; `commit`
  * removes from the spare whatever the new output does not contain and swaps it in, `abort` drops it.
  */
 export class StagedOutput {
   private touched = false;
+  private readonly writer: OutputWriter;
 
   private constructor(
     private readonly target: string,
     private readonly dir: string,
     private readonly release: () => void,
-  ) {}
+  ) {
+    this.writer = new OutputWriter(dir);
+  }
 
   static async begin(outDir: string): Promise<StagedOutput> {
     const target = path.resolve(outDir);
@@ -41,15 +44,14 @@ export class StagedOutput {
     return new StagedOutput(target, spare, release);
   }
 
-  /** The folder, for a writer on another thread; from here on the spare counts as written to. */
-  lend(): string {
+  /** From here on another thread may write into the spare (see spareDir): it counts as written to. */
+  lend(): void {
     this.touched = true;
-    return this.dir;
   }
 
   write(file: string, data: string | Buffer): void {
     this.touched = true;
-    overwrite(path.join(this.dir, file), data);
+    this.writer.write(file, data);
   }
 
   /**
@@ -137,18 +139,57 @@ function prune(dir: string, files: ReadonlySet<string>, before: Listing): void {
 }
 
 /**
- * Writes `data` over an existing file without opening it with O_TRUNC: on ext4 a truncate-to-zero
- * makes close() wait for the data to reach the disk, which costs ten times the write itself.
+ * Writes files below a folder, as a build does: each folder is made once, and each file is written
+ * over the one already there. A file or folder of an older output standing in the way is replaced.
  */
-export function overwrite(file: string, data: string | Buffer): void {
-  let fd: number;
+export class OutputWriter {
+  private readonly made = new Set<string>();
+
+  constructor(private readonly dir: string) {}
+
+  write(rel: string, data: string | Buffer): void {
+    const file = path.join(this.dir, rel);
+    const parent = path.dirname(file);
+    if (!this.made.has(parent)) {
+      makeFolder(parent);
+      this.made.add(parent);
+    }
+    overwrite(file, data);
+  }
+}
+
+/** mkdir -p, removing a file that stands where one of the folders must go. */
+function makeFolder(dir: string): void {
   try {
-    fd = openSync(file, 'r+');
+    mkdirSync(dir, { recursive: true });
+    return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EISDIR') rmSync(file, { recursive: true, force: true }); // a folder in the old output
-    else if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-    fd = create(file);
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+  }
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    const stats = statSync(d, { throwIfNoEntry: false });
+    if (stats && !stats.isDirectory()) {
+      rmSync(d, { force: true });
+      break;
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+}
+
+/**
+ * Writes `data` over the file, or creates it, without opening it with O_TRUNC: on ext4 a
+ * truncate-to-zero makes close() wait for the data to reach the disk, which costs ten times the
+ * write itself. The parent folder must exist.
+ */
+function overwrite(file: string, data: string | Buffer): void {
+  let fd: number;
+  try {
+    fd = openSync(file, OPEN_OR_CREATE, 0o666);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+    rmSync(file, { recursive: true, force: true }); // a folder in an older output
+    fd = openSync(file, OPEN_OR_CREATE, 0o666);
   }
   try {
     const bytes = typeof data === 'string' ? writeSync(fd, data, 0, 'utf8') : writeAll(fd, data);
@@ -158,27 +199,7 @@ export function overwrite(file: string, data: string | Buffer): void {
   }
 }
 
-/** A new file, with the folders it needs; a file of the old output standing where one must go is removed. */
-function create(file: string): number {
-  try {
-    return openSync(file, 'w');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-  }
-  for (let d = path.dirname(file); d !== path.dirname(d); d = path.dirname(d)) {
-    let stats;
-    try {
-      stats = statSync(d);
-    } catch {
-      continue; // missing, or below a file: look further up
-    }
-    if (!stats.isDirectory()) rmSync(d, { force: true });
-    break;
-  }
-  mkdirSync(path.dirname(file), { recursive: true });
-  return openSync(file, 'w');
-}
+const OPEN_OR_CREATE = constants.O_RDWR | constants.O_CREAT;
 
 function writeAll(fd: number, bytes: Buffer): number {
   let written = 0;

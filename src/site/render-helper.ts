@@ -1,5 +1,6 @@
-// A second thread for the build. The main thread composes the pages and hands them over in batches
-// as it goes; this thread renders and writes them into the staged output while the main thread is
+// A second thread for the build. While the main thread loads the site, it renders ahead the Markdown
+// of whatever the main thread had to parse afresh (all of it in a first build). Then the main thread
+// composes the pages and hands the guides' pages over in batches as it goes; this thread renders and writes them into the staged output while the main thread is
 // still composing. Once it has composed everything, the main thread renders batches too, from the
 // last one back, while this thread works from the first one on. Each batch is claimed through a
 // shared array, so every batch is rendered once, by whichever thread reaches it first, and both
@@ -7,15 +8,20 @@
 //
 // The same file is both sides: imported, it exports RenderHelper; run as a worker, it serves one.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import path from 'node:path';
 import { FileCache } from '../content/cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
+import { adoptRendered, renderAhead, type Rendered } from '../render/markdown.ts';
 import { TemplateSet } from '../render/templates.ts';
-import { listOutput, overwrite, type Listing } from './output.ts';
+import { OutputWriter, listOutput, type Listing } from './output.ts';
 import type { Page } from './pages.ts';
 
-type Request = { list: string } | { batch: number; pages: readonly Page[]; dir: string } | { done: true };
-type Reply = { ok: true; written: number; listing?: Listing } | { ok: false; problems?: Problem[]; message: string };
+type Request =
+  | { type: 'output'; dir: string }
+  | { type: 'ahead'; guideBodies: readonly string[]; summaries: readonly string[] }
+  | { type: 'batch'; index: number; pages: readonly Page[] }
+  | { type: 'done' };
+type Failure = { ok: false; problems?: Problem[]; message: string };
+type Reply = { type: 'rendered'; rendered: Rendered[] } | ({ type: 'done' } & ({ ok: true; written: number; listing?: Listing } | Failure));
 
 /** Batches beyond this many are not shared; the main thread renders them. */
 const SHARED_BATCHES = 1 << 16;
@@ -37,6 +43,8 @@ export class RenderHelper {
   private readonly worker: Worker;
   private readonly claims = new Int32Array(new SharedArrayBuffer(SHARED_BATCHES * Int32Array.BYTES_PER_ELEMENT));
   private readonly finished: Promise<{ written: number; listing?: Listing }>;
+  /** Markdown asked for ahead and not yet back, oldest first (the helper answers in order). */
+  private readonly ahead: (() => void)[] = [];
   private closed: Promise<void> | undefined;
 
   /** Starts the thread now, so that it loads its templates while the main thread loads content. */
@@ -56,8 +64,11 @@ export class RenderHelper {
       this.worker = new Worker(new URL('./render-helper.js', self), options);
     }
     this.finished = new Promise((resolve, reject) => {
-      this.worker.once('message', (reply: Reply) => {
-        if (reply.ok) resolve(reply);
+      this.worker.on('message', (reply: Reply) => {
+        if (reply.type === 'rendered') {
+          adoptRendered(reply.rendered);
+          this.ahead.shift()?.();
+        } else if (reply.ok) resolve(reply);
         else reject(reply.problems ? new ContentError(reply.problems) : new Error(reply.message));
       });
       this.worker.once('error', reject);
@@ -67,14 +78,28 @@ export class RenderHelper {
     this.finished.catch(() => undefined);
   }
 
-  /** Asks for a listing of `dir` (see StagedOutput.commit), taken while this thread would be idle. */
-  list(dir: string): void {
-    this.worker.postMessage({ list: dir } satisfies Request);
+  /**
+   * Has guide bodies and news summaries rendered on the helper; what comes back goes into the
+   * Markdown cache lent to render/markdown.ts. Resolves once it has.
+   */
+  renderAhead(guideBodies: readonly string[], summaries: readonly string[]): Promise<void> {
+    const back = new Promise<void>((resolve) => this.ahead.push(resolve));
+    this.worker.postMessage({ type: 'ahead', guideBodies, summaries } satisfies Request);
+    // A thread that stopped answers nothing: the main thread then renders what is missing itself.
+    return Promise.race([back, this.finished.then(() => undefined, () => undefined)]);
   }
 
-  /** Offers batch number `index` (numbered from 0 in the order offered) to render and write below `dir`. */
-  offer(index: number, pages: readonly Page[], dir: string): void {
-    if (index < SHARED_BATCHES) this.worker.postMessage({ batch: index, pages, dir } satisfies Request);
+  /**
+   * Tells the helper where the staged output is (locked by now): it lists what is there while it
+   * would wait (see StagedOutput.commit), and writes the batches it renders there.
+   */
+  useOutput(dir: string): void {
+    this.worker.postMessage({ type: 'output', dir } satisfies Request);
+  }
+
+  /** Offers batch number `index` (numbered from 0 in the order offered) to render and write. */
+  offer(index: number, pages: readonly Page[]): void {
+    if (index < SHARED_BATCHES) this.worker.postMessage({ type: 'batch', index, pages } satisfies Request);
   }
 
   /** Claims a batch for the main thread: false when the helper has taken it. */
@@ -84,7 +109,7 @@ export class RenderHelper {
 
   /** Waits for every batch the helper claimed to be written; resolves with the count and the listing. */
   async done(): Promise<{ written: number; listing?: Listing }> {
-    this.worker.postMessage({ done: true } satisfies Request);
+    this.worker.postMessage({ type: 'done' } satisfies Request);
     return this.finished;
   }
 
@@ -99,7 +124,7 @@ export class RenderHelper {
 async function serve({ root, claims }: Setup): Promise<void> {
   const port = parentPort!;
   let templates: TemplateSet | undefined;
-  let failed: Reply | undefined;
+  let failed: Failure | undefined;
   try {
     // Compiled as the main thread last saved them; this thread only reads that cache.
     templates = await TemplateSet.load(root, 'site', FileCache.open(root, 'templates', ''));
@@ -108,29 +133,37 @@ async function serve({ root, claims }: Setup): Promise<void> {
   }
   let written = 0;
   let listing: Listing | undefined;
+  let output: OutputWriter | undefined;
   port.on('message', (request: Request) => {
-    if ('done' in request) {
-      port.postMessage(failed ?? ({ ok: true, written, listing } satisfies Reply));
-      return;
-    }
-    if ('list' in request) {
-      listing = listOutput(request.list);
-      return;
-    }
-    const { batch, pages, dir } = request;
-    if (failed || !templates || !claim(claims, batch, HELPER)) return;
-    try {
-      templates.renderAll(pages, (file, html) => {
-        overwrite(path.join(dir, file), html);
-        written++;
-      });
-    } catch (err) {
-      failed = failure(err);
+    switch (request.type) {
+      case 'output':
+        listing = listOutput(request.dir);
+        output = new OutputWriter(request.dir);
+        return;
+      case 'ahead':
+        port.postMessage({ type: 'rendered', rendered: renderAhead(request.guideBodies, request.summaries) } satisfies Reply);
+        return;
+      case 'done':
+        port.postMessage({ type: 'done', ...(failed ?? { ok: true, written, listing }) } satisfies Reply);
+        return;
+      case 'batch': {
+        const { index, pages } = request;
+        if (failed || !templates || !output || !claim(claims, index, HELPER)) return;
+        const writer = output;
+        try {
+          templates.renderAll(pages, (file, html) => {
+            writer.write(file, html);
+            written++;
+          });
+        } catch (err) {
+          failed = failure(err);
+        }
+      }
     }
   });
 }
 
-function failure(err: unknown): Reply {
+function failure(err: unknown): Failure {
   if (err instanceof ContentError) return { ok: false, problems: [...err.problems], message: err.message };
   return { ok: false, message: err instanceof Error ? err.message : String(err) };
 }
