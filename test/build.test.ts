@@ -1,6 +1,6 @@
 // The build as a whole: reproducible, atomic, and open to a site's own templates.
 import assert from 'node:assert/strict';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { appendFile, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
@@ -61,6 +61,36 @@ describe('build', () => {
     const asFile = await build('1');
     assert.equal(asFile.get('assets/icons')?.toString(), 'a file again');
     assert.deepEqual(asFile, await fresh({ 'templates/assets/icons': 'a file again' }));
+  });
+
+  it("writes a guide's latest version once, as the same file as its URL, and splits them when a new version is published", async () => {
+    const root = await tempSite({ sample: true });
+    const dir = path.join(root, 'dist/guides/llama-4');
+    for (const threads of ['2', '1']) assert.equal((await almanac(['build', '--root', root, '--now', NOW, '--threads', threads])).code, 0);
+    const [index, v2] = await Promise.all([stat(path.join(dir, 'index.html')), stat(path.join(dir, 'v2.html'))]);
+    assert.equal(index.ino, v2.ino, 'the latest version page is the guide page');
+    assert.equal((await stat(path.join(dir, 'v1.html'))).nlink, 1);
+
+    // The spare output (the build before last) holds index.html and v2.html as one file: the next
+    // build must split them, not write v2's new page through to the guide's URL.
+    await appendFile(path.join(root, 'content/guides/llama-4/guide.md'), '\n## Since then\n\nMore happened.\n');
+    const published = await almanac(['guide', 'publish', 'llama-4', '--note', 'Since then', '--root', root, '--now', NOW]);
+    assert.equal(published.code, 0, published.stderr);
+    for (const threads of ['2', '1']) {
+      assert.equal((await almanac(['build', '--root', root, '--now', NOW, '--threads', threads])).code, 0);
+      const latest = await readFile(path.join(dir, 'index.html'), 'utf8');
+      assert.match(latest, /id="since-then"/);
+      assert.equal(await readFile(path.join(dir, 'v3.html'), 'utf8'), latest);
+      const older = await readFile(path.join(dir, 'v2.html'), 'utf8');
+      assert.doesNotMatch(older, /id="since-then"/);
+      assert.match(older, /The latest is\s+<a [^>]*>v3,/);
+      assert.equal((await stat(path.join(dir, 'v2.html'))).nlink, 1);
+    }
+    const fresh = await tempSite({ sample: true });
+    await appendFile(path.join(fresh, 'content/guides/llama-4/guide.md'), '\n## Since then\n\nMore happened.\n');
+    assert.equal((await almanac(['guide', 'publish', 'llama-4', '--note', 'Since then', '--root', fresh, '--now', NOW])).code, 0);
+    assert.equal((await almanac(['build', '--root', fresh, '--now', NOW])).code, 0);
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(fresh, 'dist')));
   });
 
   it('two builds at once both succeed, one after the other, and leave a complete dist/', async () => {

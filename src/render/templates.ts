@@ -105,16 +105,17 @@ export class TemplateSet {
   }
 
   /**
-   * Renders each output file's page, calling `write` with the result. A document published under two
-   * paths (a guide's URL and its latest version) shares one view model and is rendered once.
+   * Renders each document once and calls `write` with every output path it has: a document published
+   * under two paths (a guide's URL and its latest version) shares one view model.
    */
-  renderAll(files: Iterable<{ file: string; template: string; data: object }>, write: (file: string, html: string) => void): void {
-    const rendered = new Map<object, string>();
+  renderAll(files: Iterable<{ file: string; template: string; data: object }>, write: (paths: readonly string[], html: string) => void): void {
+    const documents = new Map<object, { template: string; paths: string[] }>();
     for (const { file, template, data } of files) {
-      let html = rendered.get(data);
-      if (html === undefined) rendered.set(data, (html = this.render(template, data)));
-      write(file, html);
+      const known = documents.get(data);
+      if (known) known.paths.push(file);
+      else documents.set(data, { template, paths: [file] });
     }
+    for (const [data, { template, paths }] of documents) write(paths, this.render(template, data));
   }
 }
 

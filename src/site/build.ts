@@ -79,7 +79,7 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   const templates = await TemplateSet.load(site.root, 'site');
   const { pages, files } = await composeSite(site, now);
   const out: OutputFiles = new Map();
-  templates.renderAll(pages, (file, html) => out.set(file, html));
+  templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));
   for (const [file, data] of files) out.set(file, data);
   return { files: out, pages: pages.length };
 }
@@ -120,8 +120,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const compiled = FileCache.open(root, 'templates', '');
       const templates = await TemplateSet.load(root, 'site', compiled);
       const { pages, listings, files } = composed;
-      const write = (file: string, html: string) => staged.write(file, html);
-      for (const [file, data] of files) staged.write(file, data);
+      const write = (paths: readonly string[], html: string) => staged.write(paths, html);
+      for (const [file, data] of files) staged.write([file], data);
       templates.renderAll(listings, write);
       // Then guide pages from the last batch back, meeting the helper, which works from the first one on.
       for (let i = batches.length - 1; i >= 0; i--) {

@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { walkTree } from '../content/walk.ts';
@@ -49,9 +49,10 @@ export class StagedOutput {
     this.touched = true;
   }
 
-  write(file: string, data: string | Buffer): void {
+  /** Writes one document at every path it has (see OutputWriter.write). */
+  write(paths: readonly string[], data: string | Buffer): void {
     this.touched = true;
-    this.writer.write(file, data);
+    this.writer.write(paths, data);
   }
 
   /**
@@ -140,21 +141,33 @@ function prune(dir: string, files: ReadonlySet<string>, before: Listing): void {
 
 /**
  * Writes files below a folder, as a build does: each folder is made once, and each file is written
- * over the one already there. A file or folder of an older output standing in the way is replaced.
+ * over the one already there. A document with several paths (a guide's URL and its latest version)
+ * is written once, and its other paths are hard links to it. A file or folder of an older output
+ * standing in the way is replaced.
  */
 export class OutputWriter {
   private readonly made = new Set<string>();
 
   constructor(private readonly dir: string) {}
 
-  write(rel: string, data: string | Buffer): void {
-    const file = path.join(this.dir, rel);
-    const parent = path.dirname(file);
-    if (!this.made.has(parent)) {
-      makeFolder(parent);
-      this.made.add(parent);
+  /** Writes `data` at the first of `paths` (relative), and makes the others the same file. */
+  write(paths: readonly string[], data: string | Buffer): void {
+    const [first, ...others] = paths.map((rel) => path.join(this.dir, rel));
+    if (!first) return;
+    for (const file of [first, ...others]) this.makeParent(file);
+    const written = overwrite(first, data, others);
+    for (const other of others) {
+      if (sameFile(other, written)) continue;
+      rmSync(other, { recursive: true, force: true });
+      linkSync(first, other);
     }
-    overwrite(file, data);
+  }
+
+  private makeParent(file: string): void {
+    const parent = path.dirname(file);
+    if (this.made.has(parent)) return;
+    makeFolder(parent);
+    this.made.add(parent);
   }
 }
 
@@ -180,16 +193,17 @@ function makeFolder(dir: string): void {
 /**
  * Writes `data` over the file, or creates it, without opening it with O_TRUNC: on ext4 a
  * truncate-to-zero makes close() wait for the data to reach the disk, which costs ten times the
- * write itself. The parent folder must exist.
+ * write itself. A file that is also linked elsewhere than at `links` (an older output's alias) is
+ * first unlinked, so that the write cannot reach the other paths. The parent folder must exist.
  */
-function overwrite(file: string, data: string | Buffer): void {
-  let fd: number;
-  try {
-    fd = openSync(file, OPEN_OR_CREATE, 0o666);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
-    rmSync(file, { recursive: true, force: true }); // a folder in an older output
-    fd = openSync(file, OPEN_OR_CREATE, 0o666);
+function overwrite(file: string, data: string | Buffer, links: readonly string[] = []): Stats {
+  let fd = open(file);
+  let stats = fstatSync(fd);
+  if (stats.nlink > 1 && stats.nlink - 1 !== links.filter((l) => sameFile(l, stats)).length) {
+    closeSync(fd);
+    rmSync(file, { force: true });
+    fd = open(file);
+    stats = fstatSync(fd);
   }
   try {
     const bytes = typeof data === 'string' ? writeSync(fd, data, 0, 'utf8') : writeAll(fd, data);
@@ -197,6 +211,22 @@ function overwrite(file: string, data: string | Buffer): void {
   } finally {
     closeSync(fd);
   }
+  return stats;
+}
+
+function open(file: string): number {
+  try {
+    return openSync(file, OPEN_OR_CREATE, 0o666);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+    rmSync(file, { recursive: true, force: true }); // a folder in an older output
+    return openSync(file, OPEN_OR_CREATE, 0o666);
+  }
+}
+
+function sameFile(file: string, stats: Stats): boolean {
+  const other = lstatSync(file, { throwIfNoEntry: false });
+  return other !== undefined && other.ino === stats.ino && other.dev === stats.dev;
 }
 
 const OPEN_OR_CREATE = constants.O_RDWR | constants.O_CREAT;

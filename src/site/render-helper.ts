@@ -151,9 +151,9 @@ async function serve({ root, claims }: Setup): Promise<void> {
         if (failed || !templates || !output || !claim(claims, index, HELPER)) return;
         const writer = output;
         try {
-          templates.renderAll(pages, (file, html) => {
-            writer.write(file, html);
-            written++;
+          templates.renderAll(pages, (paths, html) => {
+            writer.write(paths, html);
+            written += paths.length;
           });
         } catch (err) {
           failed = failure(err);
