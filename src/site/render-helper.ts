@@ -1,7 +1,8 @@
-// A second thread for the build. While the main thread loads the site, it renders ahead the Markdown
-// of whatever the main thread had to parse afresh (all of it in a first build). Then the main thread
-// composes the pages and hands the guides' pages over in batches as it goes; this thread renders and writes them into the staged output while the main thread is
-// still composing. Once it has composed everything, the main thread renders batches too, from the
+// A second thread for the build. While the main thread loads the site, it lists the staged output
+// and renders ahead the Markdown of whatever the main thread had to parse afresh (all of it in a
+// first build). Then the main thread composes the pages and hands the guides' pages over in batches
+// as it goes; this thread renders and writes them while the main thread is still composing. Once it
+// has composed everything and rendered the listings, the main thread renders batches too, from the
 // last one back, while this thread works from the first one on. Each batch is claimed through a
 // shared array, so every batch is rendered once, by whichever thread reaches it first, and both
 // threads finish at about the same time however fast each one runs.
