@@ -16,8 +16,11 @@ export const CACHE_DIR = '.almanac/cache';
 /** A file modified this recently may change again within the same clock tick: it is not kept. */
 const SETTLE_MS = 2_000;
 
+/** Four numbers per file: size, modification and change times, inode; a missing file is -1, 0, 0, 0. */
+type Stamp = number[];
+
 interface Entry {
-  stamp: string;
+  stamp: Stamp;
   value: unknown;
   /** The files the value was read from, when not just the file named by the key. */
   inputs?: string[];
@@ -84,7 +87,7 @@ export class FileCache {
   deriveFrom<T>(key: string, compute: () => { value: T; inputs: readonly string[] }): T {
     if (!this.file) return compute().value;
     const hit = this.previous.get(key);
-    if (hit && hit.stamp === stampOf(hit.inputs ?? [key])?.stamp) {
+    if (hit && unchanged(hit.stamp, hit.inputs ?? [key])) {
       this.used.set(key, hit);
       return hit.value as T;
     }
@@ -153,8 +156,8 @@ function count(results: Remembered): number {
  * Identifies the current contents of `files` by size, times and inode; a missing file counts as such.
  * Undefined when one cannot be examined (permissions): then nothing is cached.
  */
-function stampOf(files: readonly string[]): { stamp: string; newest: number } | undefined {
-  let stamp = '';
+function stampOf(files: readonly string[]): { stamp: Stamp; newest: number } | undefined {
+  const stamp: Stamp = [];
   let newest = 0;
   for (const file of files) {
     let stats: Stats | undefined;
@@ -164,13 +167,33 @@ function stampOf(files: readonly string[]): { stamp: string; newest: number } | 
       return undefined;
     }
     if (!stats) {
-      stamp += '-|';
+      stamp.push(-1, 0, 0, 0);
       continue;
     }
-    stamp += `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}|`;
+    stamp.push(stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino);
     newest = Math.max(newest, stats.mtimeMs, stats.ctimeMs);
   }
   return { stamp, newest };
+}
+
+/** Whether `files` are as `stamp` recorded them (compared as numbers: a build checks thousands). */
+function unchanged(stamp: Stamp, files: readonly string[]): boolean {
+  if (!Array.isArray(stamp) || stamp.length !== files.length * 4) return false;
+  for (let i = 0; i < files.length; i++) {
+    let stats: Stats | undefined;
+    try {
+      stats = statSync(files[i]!, { throwIfNoEntry: false });
+    } catch {
+      return false;
+    }
+    const at = i * 4;
+    if (!stats) {
+      if (stamp[at] !== -1) return false;
+    } else if (stamp[at] !== stats.size || stamp[at + 1] !== stats.mtimeMs || stamp[at + 2] !== stats.ctimeMs || stamp[at + 3] !== stats.ino) {
+      return false;
+    }
+  }
+  return true;
 }
 
 let fingerprint: string | undefined;
