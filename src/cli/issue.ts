@@ -40,7 +40,8 @@ export function registerIssue(program: Command): void {
       }
       const g = globals(cmd);
       const now = resolveNow(g.now);
-      const site = await loadSite(g.root);
+      // The build cache, as `build` uses it: the site is rebuilt right after.
+      const site = await loadSite(g.root, { cache: true });
       const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
       // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
       const { buildIssue } = await import('../mail/build-issue.ts');

@@ -28,7 +28,7 @@ export interface SlotRunnerDeps {
 export function slotRunner(d: SlotRunnerDeps): SlotRunner {
   return {
     async run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome> {
-      const site = await loadSite(d.root);
+      const site = await loadSite(d.root, { cache: true });
       const { config } = site;
       const date = localDate(config, at);
       const id = issueId(edition, date);
