@@ -139,6 +139,18 @@ describe('build', () => {
     await rm(path.join(root, 'content/guides/meta/versions/v9.md'));
     assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
 
+    // The configuration is cached too: a new one is seen, a new time zone re-reads the news, a mistake is reported.
+    await writeFiles(root, { 'almanac.config.json': JSON.stringify({ title: 'Almanac Under Test', timezone: 'Asia/Kathmandu' }) });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const home = await readFile(path.join(root, 'dist/index.html'), 'utf8');
+    assert.match(home, /<title>Almanac Under Test<\/title>/);
+    assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /title="[^"]*GMT\+5:45"/);
+    await writeFiles(root, { 'almanac.config.json': JSON.stringify({ timezone: 'Mars/Olympus_Mons' }) });
+    const badConfig = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(badConfig.code, 1);
+    assert.match(badConfig.stderr, /^almanac\.config\.json: timezone: expected an IANA time zone/m);
+    await rm(path.join(root, 'almanac.config.json'));
+
     // Templates are compiled once and reused while their text is the same: an edit is seen, and so is a mistake.
     await writeFiles(root, { 'templates/site/partials/news-card.hbs': '<p class="edited-card">{{title}}</p>' });
     assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);

@@ -26,6 +26,13 @@ export function stamp(ms: number, now: number, zone: string): Stamp {
   };
 }
 
+/** "Sunday 3 May 2026": the day an instant falls on in the site's time zone. */
+export function longDate(ms: number, zone: string): string {
+  const local = new Date(ms + zoneAt(ms, zone).offset * MINUTE);
+  return `${WEEKDAYS[local.getUTCDay()]} ${local.getUTCDate()} ${MONTHS[local.getUTCMonth()]} ${local.getUTCFullYear()}`;
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 const pad = (n: number) => String(n).padStart(2, '0');
 

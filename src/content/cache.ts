@@ -72,34 +72,29 @@ export class FileCache {
   }
 
   /**
-   * The value derived from the file at `absolute` by `compute`, from the cache when the file has not
-   * changed since. `compute` reads the file itself (and reports a missing one as it sees fit).
+   * The value kept for `key` while none of the files and folders it was read from has changed since
+   * (a folder changes when an entry is added, removed or renamed in it); undefined otherwise.
    */
-  derive<T>(absolute: string, compute: () => T): T {
-    return this.deriveFrom(absolute, () => ({ value: compute(), inputs: [absolute] }));
+  reuse<T>(key: string): T | undefined {
+    if (!this.file) return undefined;
+    const hit = this.previous.get(key);
+    if (!hit || !unchanged(hit.stamp, hit.inputs ?? [key])) return undefined;
+    this.used.set(key, hit);
+    return hit.value as T;
   }
 
   /**
-   * Like `derive`, for a value read from several files: `compute` also names every file and folder
-   * it read (absolute paths), and the value is reused while none of them has changed. A folder
-   * changes when an entry is added, removed or renamed in it.
+   * Keeps `value` (never undefined) for `key`, as read from `inputs` (absolute paths of files and
+   * folders; by default the file named by the key).
    */
-  deriveFrom<T>(key: string, compute: () => { value: T; inputs: readonly string[] }): T {
-    if (!this.file) return compute().value;
-    const hit = this.previous.get(key);
-    if (hit && unchanged(hit.stamp, hit.inputs ?? [key])) {
-      this.used.set(key, hit);
-      return hit.value as T;
-    }
-    const { value, inputs } = compute();
+  keep(key: string, value: NonNullable<unknown>, inputs: readonly string[] = [key]): void {
+    if (!this.file) return;
     // Stamped after reading: a file changed in between is recent, and recent files are not kept.
     const stamped = stampOf(inputs);
-    if (stamped && this.startedAt - stamped.newest > SETTLE_MS) {
-      const single = inputs.length === 1 && inputs[0] === key;
-      this.used.set(key, single ? { stamp: stamped.stamp, value } : { stamp: stamped.stamp, value, inputs: [...inputs] });
-      this.changed = true;
-    }
-    return value;
+    if (!stamped || this.startedAt - stamped.newest <= SETTLE_MS) return;
+    const single = inputs.length === 1 && inputs[0] === key;
+    this.used.set(key, single ? { stamp: stamped.stamp, value } : { stamp: stamped.stamp, value, inputs: [...inputs] });
+    this.changed = true;
   }
 
   /**

@@ -1,30 +1,19 @@
-import { readFile } from 'node:fs/promises';
+// The site's configuration, `almanac.config.json` at the root. Reading it is cheap, but validating it
+// loads the schema library: with a cache, an unchanged file is not validated again.
 import path from 'node:path';
-import { configSchema, validate, type Config } from './schema.ts';
+import { FileCache } from './cache.ts';
 import type { Problem } from './problems.ts';
+import type { Config } from './schema.ts';
 
 export const CONFIG_FILE = 'almanac.config.json';
 
 /** Reads `almanac.config.json` at the root; a missing file means every default. */
-export async function loadConfig(root: string): Promise<{ config: Config; problems: Problem[] }> {
-  const file = CONFIG_FILE;
-  let raw: string;
-  try {
-    raw = await readFile(path.join(root, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { config: configSchema.parse({}), problems: [] };
-    throw err;
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(raw);
-  } catch (err) {
-    return {
-      config: configSchema.parse({}),
-      problems: [{ file, expected: 'valid JSON', found: (err as Error).message }],
-    };
-  }
-  const result = validate(configSchema, data, file);
-  if (result.value) return { config: result.value, problems: [] };
-  return { config: configSchema.parse({}), problems: result.problems };
+export async function loadConfig(root: string, cache = FileCache.disabled()): Promise<{ config: Config; problems: Problem[] }> {
+  const file = path.join(root, CONFIG_FILE);
+  const known = cache.reuse<{ config: Config; problems: Problem[] }>(file);
+  if (known) return known;
+  const { readConfig } = await import('./config-file.ts');
+  const read = await readConfig(root);
+  cache.keep(file, read);
+  return read;
 }

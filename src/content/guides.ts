@@ -1,25 +1,14 @@
-import { readFileSync, readdirSync } from 'node:fs';
+// Every guide of the site. A guide is a folder: its working copy, its manifest and its frozen
+// versions; guide-files.ts reads one, and is loaded only for guides that are not in the build cache.
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { DateTime } from 'luxon';
 import { FileCache } from './cache.ts';
-import { parseFrontMatter } from './frontmatter.ts';
-import { guideSchema, validate } from './schema.ts';
-import { isSlug } from './slug.ts';
-import { MANIFEST, VERSIONS_DIR, parseManifest, sha256, tamperProblem, versionFileName } from './versions.ts';
-import type { Guide, GuideDoc, GuideVersion } from './model.ts';
+import type { GuideRead } from './guide-files.ts';
+import type { Guide } from './model.ts';
 import type { Problem } from './problems.ts';
 
 export const GUIDES_DIR = 'content/guides';
 export const WORKING_COPY = 'guide.md';
-
-/** Reads and validates a guide document (working copy or frozen version). */
-export function parseGuideDoc(source: string, file: string): { doc?: GuideDoc; problems: Problem[] } {
-  const parsed = parseFrontMatter(source, file);
-  if ('problems' in parsed) return { problems: parsed.problems };
-  const result = validate(guideSchema, parsed.data, file);
-  if (!result.value) return { problems: result.problems };
-  return { doc: { front: result.value, body: parsed.body }, problems: [] };
-}
 
 export async function listGuideSlugs(root: string): Promise<string[]> {
   try {
@@ -37,122 +26,24 @@ export async function loadGuides(
   onParsed?: (guide: Guide) => void,
 ): Promise<{ guides: Guide[]; problems: Problem[] }> {
   const slugs = await listGuideSlugs(root);
+  // A guide is reused while none of the files and folders it was read from has changed.
+  const keyOf = (slug: string) => path.join(root, GUIDES_DIR, slug);
+  const reads = slugs.map((slug) => cache.reuse<GuideRead['value']>(keyOf(slug)));
+  if (reads.includes(undefined)) {
+    const { readGuideFiles } = await import('./guide-files.ts');
+    slugs.forEach((slug, i) => {
+      if (reads[i]) return;
+      const { value, inputs } = readGuideFiles(root, slug);
+      reads[i] = value;
+      if (value.guide) onParsed?.(value.guide);
+      cache.keep(keyOf(slug), value, inputs);
+    });
+  }
   const guides: Guide[] = [];
   const problems: Problem[] = [];
-  for (const slug of slugs) {
-    // A guide is several files (working copy, manifest, versions): it is reused while none changed.
-    const r = cache.deriveFrom(path.join(root, GUIDES_DIR, slug), () => {
-      const reader = new GuideReader(root);
-      const read = readGuide(reader, slug);
-      if (read.guide) onParsed?.(read.guide);
-      return { value: read, inputs: reader.read };
-    });
-    problems.push(...r.problems);
-    if (r.guide) guides.push(r.guide);
+  for (const read of reads as GuideRead['value'][]) {
+    problems.push(...read.problems);
+    if (read.guide) guides.push(read.guide);
   }
   return { guides, problems };
-}
-
-/** Reads a guide's files below the site root, noting each file and folder it looked at. */
-class GuideReader {
-  readonly read: string[] = [];
-
-  constructor(private readonly root: string) {}
-
-  text(file: string): string | undefined {
-    this.read.push(path.join(this.root, file));
-    return readText(this.root, file);
-  }
-
-  /** The names in a folder, without hidden files, sorted; empty when there is no such folder. */
-  names(dir: string): string[] {
-    this.read.push(path.join(this.root, dir));
-    try {
-      return readdirSync(path.join(this.root, dir)).filter((n) => !n.startsWith('.')).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-  }
-}
-
-export function loadGuide(root: string, slug: string): { guide?: Guide; problems: Problem[] } {
-  return readGuide(new GuideReader(root), slug);
-}
-
-function readGuide(reader: GuideReader, slug: string): { guide?: Guide; problems: Problem[] } {
-  const dir = `${GUIDES_DIR}/${slug}`;
-  const file = `${dir}/${WORKING_COPY}`;
-  const problems: Problem[] = [];
-  if (!isSlug(slug)) {
-    problems.push({ file: dir, expected: 'a folder name of lowercase letters, digits and hyphens (it becomes the URL)', found: JSON.stringify(slug) });
-  }
-  const workingSource = reader.text(file);
-  if (workingSource === undefined) {
-    problems.push({ file, expected: 'the guide\'s working copy (run "almanac guide new <slug>" to start one)', found: 'no such file' });
-    return { problems };
-  }
-  const working = parseGuideDoc(workingSource, file);
-  problems.push(...working.problems);
-  const versions = loadVersions(reader, dir, working.doc && { source: workingSource, doc: working.doc });
-  problems.push(...versions.problems);
-  if (!working.doc || problems.length > 0) return { problems };
-  return { guide: { slug, file, working: working.doc, workingSource, versions: versions.versions }, problems };
-}
-
-/**
- * Reads and checks every frozen version. `working` is the parsed working copy: usually identical to
- * the latest version, whose parse it then stands in for.
- */
-function loadVersions(
-  reader: GuideReader,
-  dir: string,
-  working?: { source: string; doc: GuideDoc },
-): { versions: GuideVersion[]; problems: Problem[] } {
-  const manifestFile = `${dir}/${MANIFEST}`;
-  const source = reader.text(manifestFile);
-  const onDisk = reader.names(`${dir}/${VERSIONS_DIR}`);
-  if (source === undefined) {
-    const problems = onDisk.map((name) => ({
-      file: `${dir}/${VERSIONS_DIR}/${name}`,
-      expected: `a version listed in ${manifestFile}`,
-      found: 'a version file with no manifest',
-    }));
-    return { versions: [], problems };
-  }
-  const { entries, problems } = parseManifest(source, manifestFile);
-  const listed = new Set(entries.map((e) => versionFileName(e.version)));
-  for (const name of onDisk) {
-    if (!listed.has(`${VERSIONS_DIR}/${name}`)) {
-      problems.push({ file: `${dir}/${VERSIONS_DIR}/${name}`, expected: `a version listed in ${manifestFile}`, found: 'a file that was never published' });
-    }
-  }
-  const versions: GuideVersion[] = [];
-  for (const entry of entries) {
-    const file = `${dir}/${versionFileName(entry.version)}`;
-    const frozen = reader.text(file);
-    if (frozen === undefined) {
-      problems.push({ file, expected: `v${entry.version} as listed in ${manifestFile}`, found: 'no such file' });
-      continue;
-    }
-    if (sha256(frozen) !== entry.sha256) {
-      problems.push(tamperProblem(file, entry));
-      continue;
-    }
-    const parsed = working && working.source === frozen ? { doc: working.doc, problems: [] } : parseGuideDoc(frozen, file);
-    problems.push(...parsed.problems);
-    if (!parsed.doc) continue;
-    const published = DateTime.fromISO(entry.published, { setZone: true }).toMillis();
-    versions.push({ version: entry.version, published, note: entry.note, file, doc: parsed.doc, entry });
-  }
-  return { versions, problems };
-}
-
-function readText(root: string, file: string): string | undefined {
-  try {
-    return readFileSync(path.join(root, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }

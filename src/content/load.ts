@@ -1,4 +1,6 @@
 // The load stage: configuration, guides and news, validated together so that one run reports every problem.
+// With the cache, what is unchanged since the last build is neither read again nor parsed, and the
+// parsing libraries are not even loaded when nothing changed.
 import path from 'node:path';
 import { FileCache } from './cache.ts';
 import { loadConfig } from './config.ts';
@@ -17,11 +19,10 @@ export interface LoadOptions {
 export async function loadSite(rootDir: string, options: LoadOptions = {}): Promise<Site> {
   const root = path.resolve(rootDir);
   const problems = new ProblemList();
-  const { config, problems: configProblems } = await loadConfig(root);
+  const cache = options.cache ? FileCache.open(root, 'content', '') : FileCache.disabled();
+  const { config, problems: configProblems } = await loadConfig(root, cache);
   problems.addAll(configProblems);
-  // A news item's publication instant depends on the time zone, so a new zone starts a new cache.
   const { onParsed } = options;
-  const cache = options.cache ? FileCache.open(root, 'content', `timezone=${config.timezone}`) : FileCache.disabled();
   const [guides, news] = await Promise.all([
     loadGuides(root, cache, onParsed && ((guide) => onParsed.guide(guide))),
     loadNews(root, config.timezone, cache, onParsed && ((item) => onParsed.news(item))),

@@ -1,12 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DateTime } from 'luxon';
 import { FileCache } from './cache.ts';
-import { parseFrontMatter } from './frontmatter.ts';
-import { newsSchema, validate } from './schema.ts';
-import { normaliseUrl } from './url.ts';
 import { listFiles } from './walk.ts';
 import type { NewsItem } from './model.ts';
+import type { NewsRead } from './news-item.ts';
 import type { Problem } from './problems.ts';
 
 export const NEWS_DIR = 'content/news';
@@ -17,70 +13,27 @@ export async function loadNews(
   cache = FileCache.disabled(),
   onParsed?: (item: NewsItem) => void,
 ): Promise<{ news: NewsItem[]; problems: Problem[] }> {
-  // Synchronous reads: for thousands of small files they are several times faster than a
-  // fan-out of promises through libuv's four-thread pool.
+  const rels = listMarkdown(path.join(root, NEWS_DIR));
+  const absolute = (rel: string) => path.join(root, NEWS_DIR, rel);
+  // A news item's publication instant depends on the time zone: the zone is part of its key.
+  const keyOf = (rel: string) => `${timezone}|${absolute(rel)}`;
+  const reads = rels.map((rel) => cache.reuse<NewsRead>(keyOf(rel)));
+  if (reads.includes(undefined)) {
+    const { readNewsItem } = await import('./news-item.ts');
+    rels.forEach((rel, i) => {
+      if (reads[i]) return;
+      const read = (reads[i] = readNewsItem(root, rel, timezone));
+      if (read.item) onParsed?.(read.item);
+      cache.keep(keyOf(rel), read, [absolute(rel)]);
+    });
+  }
   const news: NewsItem[] = [];
   const problems: Problem[] = [];
-  for (const rel of listMarkdown(path.join(root, NEWS_DIR))) {
-    const file = path.join(root, NEWS_DIR, rel);
-    const result = cache.derive(file, () => {
-      const parsed = parseNewsItem(readFileSync(file, 'utf8'), rel, timezone);
-      if (parsed.item) onParsed?.(parsed.item);
-      return parsed;
-    });
-    problems.push(...result.problems);
-    if (result.item) news.push(result.item);
+  for (const read of reads as NewsRead[]) {
+    problems.push(...read.problems);
+    if (read.item) news.push(read.item);
   }
   return { news, problems };
-}
-
-export function parseNewsItem(source: string, rel: string, timezone: string): { item?: NewsItem; problems: Problem[] } {
-  const file = `${NEWS_DIR}/${rel}`;
-  const parsed = parseFrontMatter(source, file);
-  if ('problems' in parsed) return { problems: parsed.problems };
-  const result = validate(newsSchema, parsed.data, file);
-  if (!result.value) return { problems: result.problems };
-  const front = result.value;
-  const published = parsePublished(front.published, timezone);
-  if (published === undefined) {
-    return { problems: [{ file, field: 'published', expected: 'a real calendar date or date-time', found: JSON.stringify(front.published) }] };
-  }
-  const summary = parsed.body.trim();
-  if (!summary) {
-    return { problems: [{ file, field: '(body)', expected: 'a summary of a few sentences below the front matter', found: 'an empty body' }] };
-  }
-  return {
-    item: {
-      ...front,
-      id: rel.replace(/\.md$/, '').split(path.sep).join('/'),
-      file,
-      published,
-      storyKey: normaliseUrl(front.url),
-      summary,
-    },
-    problems: [],
-  };
-}
-
-/** A date alone means midnight in the site's time zone; a date-time without offset is read there too. */
-export function parsePublished(value: string, timezone: string): number | undefined {
-  const iso = value.replace(' ', 'T');
-  // With an explicit offset the zone is irrelevant and Date.parse is exact (and far cheaper than
-  // luxon); the round trip through the calendar rejects dates such as 2026-02-30.
-  if (WITH_OFFSET.test(iso)) {
-    const ms = Date.parse(iso);
-    return Number.isNaN(ms) || !sameCalendarDay(iso, ms) ? undefined : ms;
-  }
-  const dt = DateTime.fromISO(iso, { zone: timezone });
-  return dt.isValid ? dt.toMillis() : undefined;
-}
-
-const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-
-function sameCalendarDay(iso: string, ms: number): boolean {
-  const offset = /(Z|([+-])(\d{2}):?(\d{2}))$/.exec(iso)!;
-  const minutes = offset[1] === 'Z' ? 0 : (offset[2] === '-' ? -1 : 1) * (Number(offset[3]) * 60 + Number(offset[4]));
-  return new Date(ms + minutes * 60_000).toISOString().slice(0, 10) === iso.slice(0, 10);
 }
 
 function listMarkdown(dir: string): string[] {

@@ -3,7 +3,8 @@
 // old state or the new one (at worst an unlisted version file, which the build reports).
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GUIDES_DIR, WORKING_COPY, listGuideSlugs, loadGuide } from './guides.ts';
+import { loadGuide } from './guide-files.ts';
+import { GUIDES_DIR, WORKING_COPY, listGuideSlugs } from './guides.ts';
 import { ContentError, ProblemList, UsageError, type Problem } from './problems.ts';
 import { isSlug } from './slug.ts';
 import { MANIFEST, serialiseManifest, sha256, versionFileName, type ManifestEntry } from './versions.ts';

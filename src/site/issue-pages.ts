@@ -1,14 +1,14 @@
 // The issues on the website: an archive of past issues and each issue's web version, the page
 // "view in browser" opens. They show what was sent, from the stored issue, not from today's content.
-import { DateTime } from 'luxon';
 import type { IssueGuide } from '../compose/issue.ts';
+import { longDate } from '../compose/time.ts';
 import { slugify } from '../content/slug.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { cardOf, type Page, type PageContext } from './pages.ts';
 
 export function issuePages(ctx: PageContext, issues: readonly StoredIssue[]): Page[] {
   const { config } = ctx.site;
-  const dateLabel = (i: StoredIssue) => DateTime.fromMillis(i.scheduledAt, { zone: config.timezone }).toFormat('cccc d LLLL yyyy');
+  const dateLabel = (i: StoredIssue) => longDate(i.scheduledAt, config.timezone);
   const storyCount = (i: StoredIssue) => 1 + i.groups.reduce((n, g) => n + g.stories.length, 0);
   const archive = ctx.page('issues/', 'issues', ctx.meta('issues/', {
     title: 'Past issues',

@@ -1,0 +1,29 @@
+// Reading and validating almanac.config.json (see config.ts, which loads this module when it must).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CONFIG_FILE } from './config.ts';
+import { configSchema, validate, type Config } from './schema.ts';
+import type { Problem } from './problems.ts';
+
+export async function readConfig(root: string): Promise<{ config: Config; problems: Problem[] }> {
+  const file = CONFIG_FILE;
+  let raw: string;
+  try {
+    raw = await readFile(path.join(root, file), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { config: configSchema.parse({}), problems: [] };
+    throw err;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (err) {
+    return {
+      config: configSchema.parse({}),
+      problems: [{ file, expected: 'valid JSON', found: (err as Error).message }],
+    };
+  }
+  const result = validate(configSchema, data, file);
+  if (result.value) return { config: result.value, problems: [] };
+  return { config: configSchema.parse({}), problems: result.problems };
+}
