@@ -1,8 +1,10 @@
 // What a build derived from each content file, kept between builds in .almanac/cache/ so that a
 // rebuild parses and renders only the files that changed (the approach of Astro's data store and of
 // git's index). A file is recognised as unchanged by its size, modification and change times and
-// inode — the change time cannot be set by hand, so a hand edit is always seen. Entries are
-// invalidated as a whole when Almanac's code, its dependencies or the settings they depend on change.
+// inode — the change time cannot be set by hand, so a hand edit is always seen. Results that depend
+// on a setting too carry it in their key (a news item's time zone). Entries are invalidated as a
+// whole when Almanac's code or its dependencies change. Besides values derived from files, a cache
+// keeps pure results by their input (rendered Markdown, compiled templates).
 //
 // The cache only ever saves work: a missing, stale or unreadable cache file means a full parse.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
@@ -53,10 +55,10 @@ export class FileCache {
     return new FileCache(undefined, '', new Map(), new Map(), Date.now());
   }
 
-  /** The cache `name` under `<root>/.almanac/cache/`, valid for this code and these `settings`. */
-  static open(root: string, name: string, settings: string): FileCache {
+  /** The cache `name` under `<root>/.almanac/cache/`, valid for this code. */
+  static open(root: string, name: string): FileCache {
     const file = path.join(root, CACHE_DIR, `${name}.bin`);
-    const fingerprint = `${codeFingerprint()}|${settings}`;
+    const fingerprint = codeFingerprint();
     let previous = new Map<string, Entry>();
     let remembered: Remembered = new Map();
     try {
@@ -103,8 +105,7 @@ export class FileCache {
    */
   remember<T extends NonNullable<unknown>>(kind: string, input: string, compute: () => T): T {
     if (!this.file) return compute();
-    let used = this.usedResults.get(kind);
-    if (!used) this.usedResults.set(kind, (used = new Map()));
+    const used = this.resultsOf(kind);
     let value = used.get(input) as T | undefined;
     if (value !== undefined) return value;
     value = this.previousResults.get(kind)?.get(input) as T | undefined;
@@ -119,10 +120,14 @@ export class FileCache {
   /** Adds a result of kind `kind` for `input` computed elsewhere (on another thread). */
   learn(kind: string, input: string, value: NonNullable<unknown>): void {
     if (!this.file) return;
-    let used = this.usedResults.get(kind);
-    if (!used) this.usedResults.set(kind, (used = new Map()));
-    used.set(input, value);
+    this.resultsOf(kind).set(input, value);
     this.changed = true;
+  }
+
+  private resultsOf(kind: string): Map<string, unknown> {
+    let results = this.usedResults.get(kind);
+    if (!results) this.usedResults.set(kind, (results = new Map()));
+    return results;
   }
 
   /** Writes the entries used by this run (files that are gone drop out), if anything changed. */

@@ -19,7 +19,7 @@ export interface LoadOptions {
 export async function loadSite(rootDir: string, options: LoadOptions = {}): Promise<Site> {
   const root = path.resolve(rootDir);
   const problems = new ProblemList();
-  const cache = options.cache ? FileCache.open(root, 'content', '') : FileCache.disabled();
+  const cache = options.cache ? FileCache.open(root, 'content') : FileCache.disabled();
   const { config, problems: configProblems } = await loadConfig(root, cache);
   problems.addAll(configProblems);
   const { onParsed } = options;

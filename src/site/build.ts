@@ -96,7 +96,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   // Started first, so that the helper loads its templates while this thread loads the content.
   const threads = options.threads ?? (countGuides(root) >= HELPER_THRESHOLD ? 2 : 1);
   const helper = threads > 1 ? new RenderHelper(root) : undefined;
-  const markdown = FileCache.open(root, 'markdown', '');
+  const markdown = FileCache.open(root, 'markdown');
   // Lent from here on: what the helper renders ahead while the site loads goes into it too.
   rememberMarkdownIn(markdown);
   try {
@@ -117,7 +117,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const composed = await composeSite(site, options.now, (page) => batcher.add(page));
       batcher.flush();
       // Loaded only now, so that the helper has pages to render as early as possible.
-      const compiled = FileCache.open(root, 'templates', '');
+      const compiled = FileCache.open(root, 'templates');
       const templates = await TemplateSet.load(root, 'site', compiled);
       const { pages, listings, files } = composed;
       const write = (paths: readonly string[], html: string) => staged.write(paths, html);

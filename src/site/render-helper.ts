@@ -128,7 +128,7 @@ async function serve({ root, claims }: Setup): Promise<void> {
   let failed: Failure | undefined;
   try {
     // Compiled as the main thread last saved them; this thread only reads that cache.
-    templates = await TemplateSet.load(root, 'site', FileCache.open(root, 'templates', ''));
+    templates = await TemplateSet.load(root, 'site', FileCache.open(root, 'templates'));
   } catch (err) {
     failed = failure(err);
   }
