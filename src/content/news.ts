@@ -1,3 +1,5 @@
+// Every news item of the site, one Markdown file each below content/news. news-item.ts reads one, and
+// is loaded only for files that are not in the build cache.
 import path from 'node:path';
 import { FileCache } from './cache.ts';
 import { listFiles } from './walk.ts';
