@@ -159,7 +159,12 @@ export class OutputWriter {
     for (const other of others) {
       if (sameFile(other, written)) continue;
       rmSync(other, { recursive: true, force: true });
-      linkSync(first, other);
+      try {
+        linkSync(first, other);
+      } catch {
+        // A file system without hard links (FAT, some network mounts): a copy reads the same.
+        overwrite(other, data);
+      }
     }
   }
 
