@@ -1,8 +1,9 @@
 // Markdown to HTML. Two renderers because the text has two kinds of author:
 // guides come from the site's editors (trusted, HTML allowed); news summaries are pasted from
 // elsewhere (untrusted: raw HTML is escaped and only http(s)/mailto links survive).
-import MarkdownIt from 'markdown-it';
-import anchor from 'markdown-it-anchor';
+import { createRequire } from 'node:module';
+import type MarkdownIt from 'markdown-it';
+import type anchor from 'markdown-it-anchor';
 import type { FileCache } from '../content/cache.ts';
 import { slugify } from '../content/slug.ts';
 
@@ -11,17 +12,28 @@ export interface Section {
   title: string;
 }
 
-const guideMd = new MarkdownIt({ html: true, linkify: true, typographer: true }).use(anchor, {
-  level: 2,
-  slugify: (s: string) => slugify(s) || 'section',
-  tabIndex: false,
-});
+// markdown-it is loaded on first use, not with this module: a rebuild from the cache renders no
+// Markdown at all, and loading it is a sixth of the build command's start-up.
+const loadPackage = createRequire(import.meta.url);
+let renderers: { guide: MarkdownIt; untrusted: MarkdownIt } | undefined;
 
-// No linkify here: summaries are short, their source link is a field of its own, and linkify's
-// URL scanning is the most expensive part of rendering ten thousand of them.
-const untrustedMd = new MarkdownIt({ html: false, linkify: false, typographer: true });
+function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
+  if (renderers) return renderers;
+  const Markdown = loadPackage('markdown-it') as typeof MarkdownIt;
+  const anchors = loadPackage('markdown-it-anchor') as typeof anchor;
+  const guide = new Markdown({ html: true, linkify: true, typographer: true }).use(anchors, {
+    level: 2,
+    slugify: (s: string) => slugify(s) || 'section',
+    tabIndex: false,
+  });
+  // No linkify here: summaries are short, their source link is a field of its own, and linkify's
+  // URL scanning is the most expensive part of rendering ten thousand of them.
+  const untrusted = new Markdown({ html: false, linkify: false, typographer: true });
+  untrusted.validateLink = (url: string) => SAFE_LINK.test(url.trim());
+  return (renderers = { guide, untrusted });
+}
+
 const SAFE_LINK = /^(https?:|mailto:)/i;
-untrustedMd.validateLink = (url: string) => SAFE_LINK.test(url.trim());
 
 // Rendering is a pure function of the text, so a build may keep its results between runs: the site
 // build lends this module its cache for the length of one render (see site/build.ts).
@@ -43,7 +55,7 @@ export type Rendered = [kind: string, text: string, result: NonNullable<unknown>
 export function renderAhead(guideBodies: readonly string[], summaries: readonly string[]): Rendered[] {
   return [
     ...guideBodies.map((body): Rendered => [GUIDE, body, parseGuideBody(body)]),
-    ...summaries.map((text): Rendered => [SUMMARY, text, untrustedMd.render(text)]),
+    ...summaries.map((text): Rendered => [SUMMARY, text, markdownIt().untrusted.render(text)]),
   ];
 }
 
@@ -59,7 +71,8 @@ export function renderGuideBody(body: string): { html: string; sections: Section
 
 function parseGuideBody(body: string): { html: string; sections: Section[] } {
   const env = {};
-  const tokens = guideMd.parse(body, env);
+  const { guide } = markdownIt();
+  const tokens = guide.parse(body, env);
   const sections: Section[] = [];
   tokens.forEach((token, i) => {
     if (token.type === 'heading_open' && token.tag === 'h2') {
@@ -67,17 +80,17 @@ function parseGuideBody(body: string): { html: string; sections: Section[] } {
       sections.push({ id: String(token.attrGet('id') ?? ''), title: inline?.content ?? '' });
     }
   });
-  return { html: guideMd.renderer.render(tokens, guideMd.options, env), sections };
+  return { html: guide.renderer.render(tokens, guide.options, env), sections };
 }
 
 /** One line of trusted inline Markdown (FAQ answers, takeaways): emphasis and links, no paragraphs. */
 export function renderInline(text: string): string {
-  return memo ? memo.remember(INLINE, text, () => guideMd.renderInline(text)) : guideMd.renderInline(text);
+  return memo ? memo.remember(INLINE, text, () => markdownIt().guide.renderInline(text)) : markdownIt().guide.renderInline(text);
 }
 
 /** An untrusted news summary. */
 export function renderSummary(text: string): string {
-  return memo ? memo.remember(SUMMARY, text, () => untrustedMd.render(text)) : untrustedMd.render(text);
+  return memo ? memo.remember(SUMMARY, text, () => markdownIt().untrusted.render(text)) : markdownIt().untrusted.render(text);
 }
 
 /** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */
