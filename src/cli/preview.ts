@@ -1,8 +1,17 @@
+import { statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../content/problems.ts';
 import { globals, resolveNow } from './options.ts';
+
+/** Past the watcher's 50 ms window for repeated changes to one file. */
+const RECHECK_MS = 80;
+
+function stampOf(file: string): string {
+  const stats = statSync(file, { throwIfNoEntry: false });
+  return stats ? `${stats.size}:${stats.mtimeMs}` : 'gone';
+}
 
 export function registerPreview(program: Command): void {
   program
@@ -36,14 +45,25 @@ export function registerPreview(program: Command): void {
       const watcher = watch(['content', 'templates', 'almanac.config.json'].map((p) => path.join(root, p)), { ignoreInitial: true });
       // The address is printed only once every file is watched: an edit right after it is never missed.
       await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-      watcher.on('all', (_event, file) => {
+      /** Each changed file's size and modification time when it was last reloaded. */
+      const seen = new Map<string, string>();
+      const schedule = (file: string) => {
         pending.add(file);
         clearTimeout(timer);
         timer = setTimeout(() => {
           const files = [...pending];
           pending = new Set();
+          for (const f of files) seen.set(f, stampOf(f));
           queue = queue.then(() => preview.reload(files.length === 1 ? files[0] : undefined)).catch((err: Error) => void log(`error: ${err.message}`));
         }, 15);
+      };
+      watcher.on('all', (_event, file) => {
+        schedule(file);
+        // The watcher drops a second change to a file within 50 ms of the first (an editor that saves
+        // twice, a formatter on save): look again once that window has passed.
+        setTimeout(() => {
+          if (stampOf(file) !== seen.get(file)) schedule(file);
+        }, RECHECK_MS);
       });
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
       process.stdout.write(`Preview at http://127.0.0.1:${(server.address() as { port: number }).port}/ (watching content/, templates/ and almanac.config.json)\n`);

@@ -266,9 +266,10 @@ pre{white-space:pre-wrap;word-break:break-word}
 /** Live reload: on a change, fetch this page again and swap its body in place, keeping the scroll. */
 const CLIENT = `(() => {
   const refresh = async () => {
-    const y = window.scrollY;
     const html = await (await fetch(location.href, { cache: 'no-store' })).text();
     const doc = new DOMParser().parseFromString(html, 'text/html');
+    // Where the reader is now, not when the change was announced: they may have scrolled meanwhile.
+    const y = window.scrollY;
     document.title = doc.title;
     document.body.replaceWith(doc.body);
     bind();
