@@ -100,6 +100,28 @@ export class FileCache {
   }
 
   /**
+   * The value for each item: reused while unchanged (see `reuse`), otherwise read and kept. The reader
+   * is asked for only when an item is missing: parsing modules are slow to load, and a rebuild from
+   * the cache needs none.
+   */
+  async reuseOrRead<I, V extends NonNullable<unknown>>(
+    items: readonly I[],
+    keyOf: (item: I) => string,
+    reader: () => Promise<(item: I) => { value: V; inputs: readonly string[] }>,
+  ): Promise<V[]> {
+    const values = items.map((item) => this.reuse<V>(keyOf(item)));
+    if (!values.includes(undefined)) return values as V[];
+    const read = await reader();
+    items.forEach((item, i) => {
+      if (values[i] !== undefined) return;
+      const { value, inputs } = read(item);
+      values[i] = value;
+      this.keep(keyOf(item), value, inputs);
+    });
+    return values as V[];
+  }
+
+  /**
    * The value `compute` gives for `input` (never undefined), of which it is a pure function of kind
    * `kind`; from the cache when known.
    */

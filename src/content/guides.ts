@@ -3,7 +3,6 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { FileCache } from './cache.ts';
-import type { GuideRead } from './guide-files.ts';
 import type { Guide } from './model.ts';
 import type { Problem } from './problems.ts';
 
@@ -28,20 +27,17 @@ export async function loadGuides(
   const slugs = await listGuideSlugs(root);
   // A guide is reused while none of the files and folders it was read from has changed.
   const keyOf = (slug: string) => path.join(root, GUIDES_DIR, slug);
-  const reads = slugs.map((slug) => cache.reuse<GuideRead['value']>(keyOf(slug)));
-  if (reads.includes(undefined)) {
+  const reads = await cache.reuseOrRead(slugs, keyOf, async () => {
     const { readGuideFiles } = await import('./guide-files.ts');
-    slugs.forEach((slug, i) => {
-      if (reads[i]) return;
-      const { value, inputs } = readGuideFiles(root, slug);
-      reads[i] = value;
-      if (value.guide) onParsed?.(value.guide);
-      cache.keep(keyOf(slug), value, inputs);
-    });
-  }
+    return (slug: string) => {
+      const read = readGuideFiles(root, slug);
+      if (read.value.guide) onParsed?.(read.value.guide);
+      return read;
+    };
+  });
   const guides: Guide[] = [];
   const problems: Problem[] = [];
-  for (const read of reads as GuideRead['value'][]) {
+  for (const read of reads) {
     problems.push(...read.problems);
     if (read.guide) guides.push(read.guide);
   }

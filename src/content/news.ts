@@ -4,7 +4,6 @@ import path from 'node:path';
 import { FileCache } from './cache.ts';
 import { listFiles } from './walk.ts';
 import type { NewsItem } from './model.ts';
-import type { NewsRead } from './news-item.ts';
 import type { Problem } from './problems.ts';
 
 export const NEWS_DIR = 'content/news';
@@ -19,19 +18,17 @@ export async function loadNews(
   const absolute = (rel: string) => path.join(root, NEWS_DIR, rel);
   // A news item's publication instant depends on the time zone: the zone is part of its key.
   const keyOf = (rel: string) => `${timezone}|${absolute(rel)}`;
-  const reads = rels.map((rel) => cache.reuse<NewsRead>(keyOf(rel)));
-  if (reads.includes(undefined)) {
+  const reads = await cache.reuseOrRead(rels, keyOf, async () => {
     const { readNewsItem } = await import('./news-item.ts');
-    rels.forEach((rel, i) => {
-      if (reads[i]) return;
-      const read = (reads[i] = readNewsItem(root, rel, timezone));
+    return (rel: string) => {
+      const read = readNewsItem(root, rel, timezone);
       if (read.item) onParsed?.(read.item);
-      cache.keep(keyOf(rel), read, [absolute(rel)]);
-    });
-  }
+      return { value: read, inputs: [absolute(rel)] };
+    };
+  });
   const news: NewsItem[] = [];
   const problems: Problem[] = [];
-  for (const read of reads as NewsRead[]) {
+  for (const read of reads) {
     problems.push(...read.problems);
     if (read.item) news.push(read.item);
   }

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type MarkdownIt from 'markdown-it';
 import type anchor from 'markdown-it-anchor';
-import type { FileCache } from '../content/cache.ts';
+import { FileCache } from '../content/cache.ts';
 import { slugify } from '../content/slug.ts';
 
 export interface Section {
@@ -37,11 +37,11 @@ const SAFE_LINK = /^(https?:|mailto:)/i;
 
 // Rendering is a pure function of the text, so a build may keep its results between runs: the site
 // build lends this module its cache for the length of one render (see site/build.ts).
-let memo: FileCache | undefined;
+let memo = FileCache.disabled();
 
 /** Keep rendered guide bodies and summaries in `cache` until called again with undefined. */
 export function rememberMarkdownIn(cache: FileCache | undefined): void {
-  memo = cache;
+  memo = cache ?? FileCache.disabled();
 }
 
 const GUIDE = 'guide';
@@ -61,12 +61,12 @@ export function renderAhead(guideBodies: readonly string[], summaries: readonly 
 
 /** Takes what another thread rendered ahead into the cache lent by rememberMarkdownIn. */
 export function adoptRendered(rendered: readonly Rendered[]): void {
-  for (const [kind, text, result] of rendered) memo?.learn(kind, text, result);
+  for (const [kind, text, result] of rendered) memo.learn(kind, text, result);
 }
 
 /** A guide body, with the `##` sections it contains for the table of contents. */
 export function renderGuideBody(body: string): { html: string; sections: Section[] } {
-  return memo ? memo.remember(GUIDE, body, () => parseGuideBody(body)) : parseGuideBody(body);
+  return memo.remember(GUIDE, body, () => parseGuideBody(body));
 }
 
 function parseGuideBody(body: string): { html: string; sections: Section[] } {
@@ -85,12 +85,12 @@ function parseGuideBody(body: string): { html: string; sections: Section[] } {
 
 /** One line of trusted inline Markdown (FAQ answers, takeaways): emphasis and links, no paragraphs. */
 export function renderInline(text: string): string {
-  return memo ? memo.remember(INLINE, text, () => markdownIt().guide.renderInline(text)) : markdownIt().guide.renderInline(text);
+  return memo.remember(INLINE, text, () => markdownIt().guide.renderInline(text));
 }
 
 /** An untrusted news summary. */
 export function renderSummary(text: string): string {
-  return memo ? memo.remember(SUMMARY, text, () => markdownIt().untrusted.render(text)) : markdownIt().untrusted.render(text);
+  return memo.remember(SUMMARY, text, () => markdownIt().untrusted.render(text));
 }
 
 /** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */

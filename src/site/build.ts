@@ -1,9 +1,8 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
-import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FileCache } from '../content/cache.ts';
-import { GUIDES_DIR } from '../content/guides.ts';
+import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite } from '../content/load.ts';
 import { rememberMarkdownIn } from '../render/markdown.ts';
 import type { Guide, NewsItem, Site } from '../content/model.ts';
@@ -94,7 +93,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const root = path.resolve(options.root);
   const outDir = path.resolve(root, options.outDir);
   // Started first, so that the helper loads its templates while this thread loads the content.
-  const threads = options.threads ?? (countGuides(root) >= HELPER_THRESHOLD ? 2 : 1);
+  const threads = options.threads ?? ((await listGuideSlugs(root)).length >= HELPER_THRESHOLD ? 2 : 1);
   const helper = threads > 1 ? new RenderHelper(root) : undefined;
   const markdown = FileCache.open(root, 'markdown');
   // Lent from here on: what the helper renders ahead while the site loads goes into it too.
@@ -210,13 +209,5 @@ class Batcher {
   flush(): void {
     if (this.current.length > 0) this.emit(this.current);
     this.current = [];
-  }
-}
-
-function countGuides(root: string): number {
-  try {
-    return readdirSync(path.join(root, GUIDES_DIR)).length;
-  } catch {
-    return 0;
   }
 }
