@@ -119,10 +119,13 @@ describe('build', () => {
     const item = path.join(root, 'content/news/2026-04/muse-spark-launch.md');
     const text = await readFile(item, 'utf8');
     assert.match(text, /score: 9/);
-    await writeFiles(root, { 'content/news/2026-04/muse-spark-launch.md': text.replace('Muse Spark', 'Muse Spork').replace('score: 9', 'score: 8') });
+    await writeFiles(root, { 'content/news/2026-04/muse-spark-launch.md': text.replaceAll('Muse Spark', 'Muse Spork').replace('score: 9', 'score: 8') });
     assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
     const news = await readFile(path.join(root, 'dist/news/index.html'), 'utf8');
     assert.match(news, /Muse Spork/);
+    // The summary is rendered anew, not taken from the cache with the old item.
+    assert.match(news, /<p>Meta has launched Muse Spork, the first model/);
+    assert.doesNotMatch(news, /Meta has launched Muse Spark/);
 
     // A guide is cached as a whole (working copy, manifest, versions): a change to any of its files is seen.
     const frozen = path.join(root, 'content/guides/llama-4/versions/v1.md');

@@ -146,6 +146,11 @@ export class FileCache {
     this.changed = true;
   }
 
+  /** Values handed out were completed in place (rendered Markdown added to them): save them too. */
+  touch(): void {
+    this.changed = true;
+  }
+
   private resultsOf(kind: string): Map<string, unknown> {
     let results = this.usedResults.get(kind);
     if (!results) this.usedResults.set(kind, (results = new Map()));

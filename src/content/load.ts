@@ -10,16 +10,25 @@ import { ProblemList } from './problems.ts';
 import type { Guide, NewsItem, Site } from './model.ts';
 
 export interface LoadOptions {
-  /** Keep what was parsed from each file in .almanac/cache/ and reuse it while the file is unchanged. */
-  cache?: boolean;
+  /**
+   * Keep what was parsed from each file in .almanac/cache/ and reuse it while the file is unchanged.
+   * Given an open content cache (see openContentCache), the caller saves it, once it has added to what
+   * was loaded (rendered Markdown, say).
+   */
+  cache?: boolean | FileCache;
   /** Told of each news item and guide as it is parsed afresh (not reused from the cache). */
   onParsed?: { news(item: NewsItem): void; guide(guide: Guide): void };
+}
+
+/** The cache of what was parsed from each content file (see LoadOptions.cache). */
+export function openContentCache(rootDir: string): FileCache {
+  return FileCache.open(path.resolve(rootDir), 'content');
 }
 
 export async function loadSite(rootDir: string, options: LoadOptions = {}): Promise<Site> {
   const root = path.resolve(rootDir);
   const problems = new ProblemList();
-  const cache = options.cache ? FileCache.open(root, 'content') : FileCache.disabled();
+  const cache = options.cache instanceof FileCache ? options.cache : options.cache ? openContentCache(root) : FileCache.disabled();
   const { config, problems: configProblems } = await loadConfig(root, cache);
   problems.addAll(configProblems);
   const { onParsed } = options;
@@ -27,7 +36,7 @@ export async function loadSite(rootDir: string, options: LoadOptions = {}): Prom
     loadGuides(root, cache, onParsed && ((guide) => onParsed.guide(guide))),
     loadNews(root, config.timezone, cache, onParsed && ((item) => onParsed.news(item))),
   ]);
-  cache.save();
+  if (!(options.cache instanceof FileCache)) cache.save();
   problems.addAll(guides.problems);
   problems.addAll(news.problems);
   problems.throwIfAny();

@@ -13,11 +13,29 @@ export interface NewsItem extends Omit<NewsFrontMatter, 'published'> {
   storyKey: string;
   /** Markdown summary, untrusted. */
   summary: string;
+  /**
+   * The summary as HTML, once a build has rendered it (see render/markdown.ts). Kept with the item in
+   * the build cache, so a rebuild renders only the summaries of changed files.
+   */
+  summaryHtml?: string;
 }
 
 export interface GuideDoc {
   front: GuideFrontMatter;
   body: string;
+  /** The body as HTML, once a build has rendered it; kept in the build cache like a summary's. */
+  rendered?: RenderedBody;
+}
+
+/** A guide body as HTML, with its `##` sections for the table of contents. */
+export interface RenderedBody {
+  html: string;
+  sections: Section[];
+}
+
+export interface Section {
+  id: string;
+  title: string;
 }
 
 export interface GuideVersion {

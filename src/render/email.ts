@@ -7,7 +7,7 @@ import { relativeAge } from '../compose/time.ts';
 import type { Config } from '../content/schema.ts';
 import { slugify } from '../content/slug.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
-import { markdownToText, renderSummary } from './markdown.ts';
+import { markdownToText, renderSummaryText } from './markdown.ts';
 import type { TemplateSet } from './templates.ts';
 import { TOKENS } from './tokens.ts';
 
@@ -42,7 +42,7 @@ export function emailView(config: Config, issue: IssueMeta, tagline: string): ob
     badge: scoreColours(s.score),
     ago: relativeAge(s.published, issue.scheduledAt),
     exact: DateTime.fromMillis(s.published, { zone: config.timezone }).toFormat("d LLLL yyyy', 'HH:mm ZZZZ"),
-    summaryHtml: renderSummary(s.summary),
+    summaryHtml: renderSummaryText(s.summary),
     summaryText: markdownToText(s.summary),
     // Tags in a pasted title mean nothing in plain text; the HTML part shows them escaped.
     titleText: markdownToText(s.title),

@@ -6,11 +6,7 @@ import type MarkdownIt from 'markdown-it';
 import type anchor from 'markdown-it-anchor';
 import { FileCache } from '../content/cache.ts';
 import { slugify } from '../content/slug.ts';
-
-export interface Section {
-  id: string;
-  title: string;
-}
+import type { GuideDoc, NewsItem, RenderedBody, Section } from '../content/model.ts';
 
 // markdown-it is loaded on first use, not with this module: a rebuild from the cache renders no
 // Markdown at all, and loading it is a sixth of the build command's start-up.
@@ -35,41 +31,37 @@ function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
 
 const SAFE_LINK = /^(https?:|mailto:)/i;
 
-// Rendering is a pure function of the text, so a build may keep its results between runs: the site
-// build lends this module its cache for the length of one render (see site/build.ts).
+// A rendered guide body or summary is kept on the document itself (see content/model.ts), and so in
+// the build cache with it. Short inline texts and the summaries of stored issues have no document of
+// their own: rendering them is a pure function of the text, so a build may keep those results between
+// runs by lending this module a cache for the length of one render (see site/build.ts).
 let memo = FileCache.disabled();
 
-/** Keep rendered guide bodies and summaries in `cache` until called again with undefined. */
+/** Keep rendered inline Markdown and issue summaries in `cache` until called again with undefined. */
 export function rememberMarkdownIn(cache: FileCache | undefined): void {
   memo = cache ?? FileCache.disabled();
 }
 
-const GUIDE = 'guide';
 const INLINE = 'inline';
 const SUMMARY = 'summary';
 
-/** Markdown rendered on one thread for another: kind, text, result. */
-export type Rendered = [kind: string, text: string, result: NonNullable<unknown>];
+/** Guide bodies and news summaries rendered on one thread for another, in the order asked for. */
+export interface RenderedAhead {
+  guideBodies: RenderedBody[];
+  summaries: string[];
+}
 
 /** Renders guide bodies and news summaries ahead, on a thread that has time, for the one that composes pages. */
-export function renderAhead(guideBodies: readonly string[], summaries: readonly string[]): Rendered[] {
-  return [
-    ...guideBodies.map((body): Rendered => [GUIDE, body, parseGuideBody(body)]),
-    ...summaries.map((text): Rendered => [SUMMARY, text, markdownIt().untrusted.render(text)]),
-  ];
+export function renderAhead(guideBodies: readonly string[], summaries: readonly string[]): RenderedAhead {
+  return { guideBodies: guideBodies.map(parseGuideBody), summaries: summaries.map(untrustedHtml) };
 }
 
-/** Takes what another thread rendered ahead into the cache lent by rememberMarkdownIn. */
-export function adoptRendered(rendered: readonly Rendered[]): void {
-  for (const [kind, text, result] of rendered) memo.learn(kind, text, result);
+/** A guide body, with the `##` sections it contains for the table of contents; rendered once per document. */
+export function renderGuideBody(doc: GuideDoc): RenderedBody {
+  return (doc.rendered ??= parseGuideBody(doc.body));
 }
 
-/** A guide body, with the `##` sections it contains for the table of contents. */
-export function renderGuideBody(body: string): { html: string; sections: Section[] } {
-  return memo.remember(GUIDE, body, () => parseGuideBody(body));
-}
-
-function parseGuideBody(body: string): { html: string; sections: Section[] } {
+function parseGuideBody(body: string): RenderedBody {
   const env = {};
   const { guide } = markdownIt();
   const tokens = guide.parse(body, env);
@@ -83,14 +75,23 @@ function parseGuideBody(body: string): { html: string; sections: Section[] } {
   return { html: guide.renderer.render(tokens, guide.options, env), sections };
 }
 
+/** A news item's untrusted summary; rendered once per item. */
+export function renderSummary(item: NewsItem): string {
+  return (item.summaryHtml ??= untrustedHtml(item.summary));
+}
+
+/** An untrusted summary that belongs to no news item (a story of a stored issue). */
+export function renderSummaryText(text: string): string {
+  return memo.remember(SUMMARY, text, () => untrustedHtml(text));
+}
+
+function untrustedHtml(text: string): string {
+  return markdownIt().untrusted.render(text);
+}
+
 /** One line of trusted inline Markdown (FAQ answers, takeaways): emphasis and links, no paragraphs. */
 export function renderInline(text: string): string {
   return memo.remember(INLINE, text, () => markdownIt().guide.renderInline(text));
-}
-
-/** An untrusted news summary. */
-export function renderSummary(text: string): string {
-  return memo.remember(SUMMARY, text, () => markdownIt().untrusted.render(text));
 }
 
 /** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */

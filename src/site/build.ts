@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FileCache } from '../content/cache.ts';
 import { listGuideSlugs } from '../content/guides.ts';
-import { loadSite } from '../content/load.ts';
+import { loadSite, openContentCache } from '../content/load.ts';
 import { rememberMarkdownIn } from '../render/markdown.ts';
-import type { Guide, NewsItem, Site } from '../content/model.ts';
+import type { Guide, GuideDoc, NewsItem, Site } from '../content/model.ts';
 import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
 import { personalise, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
@@ -95,8 +95,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   // Started first, so that the helper loads its templates while this thread loads the content.
   const threads = options.threads ?? ((await listGuideSlugs(root)).length >= HELPER_THRESHOLD ? 2 : 1);
   const helper = threads > 1 ? new RenderHelper(root) : undefined;
+  const content = openContentCache(root);
   const markdown = FileCache.open(root, 'markdown');
-  // Lent from here on: what the helper renders ahead while the site loads goes into it too.
   rememberMarkdownIn(markdown);
   try {
     // The output is locked from the start, so that the helper can list the spare while this thread loads.
@@ -104,8 +104,10 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     helper?.useOutput(spareDir(outDir));
     try {
       const ahead = helper && new MarkdownAhead(helper);
-      const site = await loadSite(root, { cache: true, onParsed: ahead });
+      const site = await loadSite(root, { cache: content, onParsed: ahead });
       await ahead?.settled();
+      // Summaries and bodies rendered while composing are kept with their documents in the cache.
+      if (!isRendered(site)) content.touch();
       // The helper renders each batch of guide pages it is offered, while this thread composes the rest.
       if (helper) staged.lend();
       const batches: Page[][] = [];
@@ -146,42 +148,57 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     }
   } finally {
     rememberMarkdownIn(undefined);
+    content.save();
     await helper?.close();
   }
 }
 
+/** Whether every news summary and every published guide body already has its HTML. */
+function isRendered(site: Site): boolean {
+  return site.news.every((n) => n.summaryHtml !== undefined) && site.guides.every((g) => g.versions.every((v) => v.doc.rendered !== undefined));
+}
+
 /**
  * Sends the Markdown of what the main thread parses afresh (everything, in a first build) to the
- * helper in batches, to be rendered there while the main thread goes on loading.
+ * helper in batches, to be rendered there while the main thread goes on loading; what comes back is
+ * put on the documents it belongs to.
  */
 class MarkdownAhead {
-  private guideBodies: string[] = [];
-  private summaries: string[] = [];
+  private docs: GuideDoc[] = [];
+  private items: NewsItem[] = [];
   private readonly sent: Promise<void>[] = [];
 
   constructor(private readonly helper: RenderHelper) {}
 
   news(item: NewsItem): void {
-    this.summaries.push(item.summary);
-    if (this.summaries.length >= AHEAD_BATCH) this.flush();
+    this.items.push(item);
+    if (this.items.length >= AHEAD_BATCH) this.flush();
   }
 
   guide(guide: Guide): void {
-    for (const v of guide.versions) this.guideBodies.push(v.doc.body);
-    if (this.guideBodies.length >= AHEAD_BATCH / 10) this.flush();
+    for (const v of guide.versions) this.docs.push(v.doc);
+    if (this.docs.length >= AHEAD_BATCH / 10) this.flush();
   }
 
-  /** Resolves once everything sent has come back rendered. */
+  /** Resolves once everything sent has come back rendered (or the helper has stopped). */
   async settled(): Promise<void> {
     this.flush();
     await Promise.all(this.sent);
   }
 
   private flush(): void {
-    if (this.guideBodies.length + this.summaries.length === 0) return;
-    this.sent.push(this.helper.renderAhead(this.guideBodies, this.summaries));
-    this.guideBodies = [];
-    this.summaries = [];
+    const { docs, items } = this;
+    if (docs.length + items.length === 0) return;
+    const rendered = this.helper.renderAhead(docs.map((d) => d.body), items.map((n) => n.summary));
+    this.sent.push(
+      rendered.then((back) => {
+        // A helper that stopped sends nothing back: what is missing is rendered while composing.
+        back?.guideBodies.forEach((body, i) => (docs[i]!.rendered = body));
+        back?.summaries.forEach((html, i) => (items[i]!.summaryHtml = html));
+      }),
+    );
+    this.docs = [];
+    this.items = [];
   }
 }
 

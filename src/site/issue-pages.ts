@@ -3,6 +3,7 @@
 import type { IssueGuide } from '../compose/issue.ts';
 import { longDate } from '../compose/time.ts';
 import { slugify } from '../content/slug.ts';
+import { renderSummaryText } from '../render/markdown.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { cardOf, type Page, type PageContext } from './pages.ts';
 
@@ -41,11 +42,11 @@ export function issuePages(ctx: PageContext, issues: readonly StoredIssue[]): Pa
         date: ctx.stamp(i.scheduledAt),
         subject: i.subject,
         stories: storyCount(i),
-        top: cardOf(i.top, i.top.also, ctx),
+        top: cardOf(i.top, renderSummaryText(i.top.summary), i.top.also, ctx),
         groups: i.groups.map((g) => ({
           topic: g.topic,
           href: `topics/${slugify(g.topic)}/`,
-          cards: g.stories.map((s) => cardOf(s, s.also, ctx)),
+          cards: g.stories.map((s) => cardOf(s, renderSummaryText(s.summary), s.also, ctx)),
         })),
         guides: i.guides.map(guideLink),
         weekGuides: i.weekGuides.map(guideLink),

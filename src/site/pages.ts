@@ -144,12 +144,13 @@ interface TopicLink {
 function newsCard(story: Story, ctx: PageContext): NewsCard {
   const item = story.lead;
   const also = story.others.filter((o) => o.source !== item.source).map((o) => ({ source: o.source, url: o.url }));
-  return cardOf(item, also, ctx);
+  return cardOf(item, renderSummary(item), also, ctx);
 }
 
 /** A card from any news item-like record: a story on the site, or a story in an issue. */
 export function cardOf(
-  item: { title: string; url: string; source: string; score: number; published: number; summary: string },
+  item: { title: string; url: string; source: string; score: number; published: number },
+  summaryHtml: string,
   also: { source: string; url: string }[],
   ctx: PageContext,
 ): NewsCard {
@@ -159,7 +160,7 @@ export function cardOf(
     source: item.source,
     score: item.score,
     age: ctx.stamp(item.published),
-    summaryHtml: renderSummary(item.summary),
+    summaryHtml,
     also,
   };
 }
@@ -207,7 +208,7 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
   const slug = g.guide.slug;
   const isLatest = v === g.latest;
   const dir = `guides/${slug}/`;
-  const body = renderGuideBody(v.doc.body);
+  const body = renderGuideBody(v.doc);
   const primary = ctx.topicLink(front.topics[0]!);
   const primarySlug = slugify(front.topics[0]!);
   const topicStories = ctx.catalog.topics.get(primarySlug)?.stories ?? [];

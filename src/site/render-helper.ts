@@ -11,7 +11,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { FileCache } from '../content/cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
-import { adoptRendered, renderAhead, type Rendered } from '../render/markdown.ts';
+import { renderAhead, type RenderedAhead } from '../render/markdown.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { OutputWriter, listOutput, type Listing } from './output.ts';
 import type { Page } from './pages.ts';
@@ -22,7 +22,7 @@ type Request =
   | { type: 'batch'; index: number; pages: readonly Page[] }
   | { type: 'done' };
 type Failure = { ok: false; problems?: Problem[]; message: string };
-type Reply = { type: 'rendered'; rendered: Rendered[] } | ({ type: 'done' } & ({ ok: true; written: number; listing?: Listing } | Failure));
+type Reply = { type: 'rendered'; rendered: RenderedAhead } | ({ type: 'done' } & ({ ok: true; written: number; listing?: Listing } | Failure));
 
 /** Batches beyond this many are not shared; the main thread renders them. */
 const SHARED_BATCHES = 1 << 16;
@@ -45,7 +45,7 @@ export class RenderHelper {
   private readonly claims = new Int32Array(new SharedArrayBuffer(SHARED_BATCHES * Int32Array.BYTES_PER_ELEMENT));
   private readonly finished: Promise<{ written: number; listing?: Listing }>;
   /** Markdown asked for ahead and not yet back, oldest first (the helper answers in order). */
-  private readonly ahead: (() => void)[] = [];
+  private readonly ahead: ((rendered: RenderedAhead) => void)[] = [];
   private closed: Promise<void> | undefined;
 
   /** Starts the thread now, so that it loads its templates while the main thread loads content. */
@@ -66,10 +66,8 @@ export class RenderHelper {
     }
     this.finished = new Promise((resolve, reject) => {
       this.worker.on('message', (reply: Reply) => {
-        if (reply.type === 'rendered') {
-          adoptRendered(reply.rendered);
-          this.ahead.shift()?.();
-        } else if (reply.ok) resolve(reply);
+        if (reply.type === 'rendered') this.ahead.shift()?.(reply.rendered);
+        else if (reply.ok) resolve(reply);
         else reject(reply.problems ? new ContentError(reply.problems) : new Error(reply.message));
       });
       this.worker.once('error', reject);
@@ -80,11 +78,11 @@ export class RenderHelper {
   }
 
   /**
-   * Has guide bodies and news summaries rendered on the helper; what comes back goes into the
-   * Markdown cache lent to render/markdown.ts. Resolves once it has.
+   * Has guide bodies and news summaries rendered on the helper; resolves with them, in the order
+   * given, or with undefined if the helper stopped.
    */
-  renderAhead(guideBodies: readonly string[], summaries: readonly string[]): Promise<void> {
-    const back = new Promise<void>((resolve) => this.ahead.push(resolve));
+  renderAhead(guideBodies: readonly string[], summaries: readonly string[]): Promise<RenderedAhead | undefined> {
+    const back = new Promise<RenderedAhead>((resolve) => this.ahead.push(resolve));
     this.worker.postMessage({ type: 'ahead', guideBodies, summaries } satisfies Request);
     // A thread that stopped answers nothing: the main thread then renders what is missing itself.
     return Promise.race([back, this.finished.then(() => undefined, () => undefined)]);
