@@ -63,6 +63,23 @@ describe('build', () => {
     assert.deepEqual(asFile, await fresh({ 'templates/assets/icons': 'a file again' }));
   });
 
+  it('writes a page that became shorter over the longer one of an older output without leaving its tail', async () => {
+    const root = await tempSite({ sample: true });
+    const item = 'content/news/2026-04/muse-spark-launch.md';
+    const text = await readFile(path.join(root, item), 'utf8');
+    // Two builds, so that the spare output (the build before last) holds the long pages.
+    for (let i = 0; i < 2; i++) assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const short = text.replace(/\n---\n[\s\S]*$/, '\n---\nMuse Spark is out.\n');
+    await writeFiles(root, { [item]: short });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const copy = await tempSite({ sample: true });
+    await writeFiles(copy, { [item]: short });
+    assert.equal((await almanac(['build', '--root', copy, '--now', NOW])).code, 0);
+    const [rebuilt, fresh] = [await snapshot(path.join(root, 'dist')), await snapshot(path.join(copy, 'dist'))];
+    assert.match(rebuilt.get('news/index.html')!.toString(), /<p>Muse Spark is out.<\/p>/);
+    assert.deepEqual(rebuilt, fresh);
+  });
+
   it("writes a guide's latest version once, as the same file as its URL, and splits them when a new version is published", async () => {
     const root = await tempSite({ sample: true });
     const dir = path.join(root, 'dist/guides/llama-4');

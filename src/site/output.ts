@@ -212,7 +212,8 @@ function overwrite(file: string, data: string | Buffer, links: readonly string[]
   }
   try {
     const bytes = typeof data === 'string' ? writeSync(fd, data, 0, 'utf8') : writeAll(fd, data);
-    ftruncateSync(fd, bytes);
+    // Only a file that was longer keeps a tail to cut off (a call per file saved on most rebuilds).
+    if (stats.size > bytes) ftruncateSync(fd, bytes);
   } finally {
     closeSync(fd);
   }
