@@ -10,8 +10,11 @@ import { normaliseUrl } from './url.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';
 
-/** What one news file gives: the item, or the problems that keep it out. */
-export type NewsRead = { item?: NewsItem; problems: Problem[] };
+/**
+ * What one news file gives: the item, or the problems that keep it out. (A good item has no empty
+ * list of problems: ten thousand of them are kept in the build cache.)
+ */
+export type NewsRead = { item: NewsItem; problems?: undefined } | { item?: undefined; problems: Problem[] };
 
 /**
  * Reads and parses one news file. Synchronous: for thousands of small files that is several times
@@ -45,7 +48,6 @@ export function parseNewsItem(source: string, rel: string, timezone: string): Ne
       storyKey: normaliseUrl(front.url),
       summary,
     },
-    problems: [],
   };
 }
 

@@ -29,8 +29,8 @@ export async function loadNews(
   const news: NewsItem[] = [];
   const problems: Problem[] = [];
   for (const read of reads) {
-    problems.push(...read.problems);
     if (read.item) news.push(read.item);
+    else problems.push(...read.problems);
   }
   return { news, problems };
 }
