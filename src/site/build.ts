@@ -121,6 +121,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const compiled = FileCache.open(root, 'templates');
       const templates = await TemplateSet.load(root, 'site', compiled);
       const { pages, listings, files } = composed;
+      // What the spare held (listed by the helper meanwhile): what is gone is pruned at the end.
+      staged.useListing(await helper?.listing());
       const write = (paths: readonly string[], html: string) => staged.write(paths, html);
       for (const [file, data] of files) staged.write([file], data);
       templates.renderAll(listings, write);
@@ -128,8 +130,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       for (let i = batches.length - 1; i >= 0; i--) {
         if (!helper || helper.claim(i)) templates.renderAll(batches[i]!, write);
       }
-      const helped = await helper?.done();
-      await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys()]), helped?.listing);
+      await helper?.done();
+      await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys()]));
       markdown.save();
       compiled.save();
       return {

@@ -17,8 +17,13 @@ export function spareDir(outDir: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.spare`);
 }
 
-/** What the spare folder held when a build began: every file and folder, relative, deepest first. */
-export type Listing = string[];
+/** What the spare folder held when a build began. */
+export interface Listing {
+  /** Every file and folder, relative, deepest first. */
+  paths: string[];
+  /** The folders among them: a build need not make them again. */
+  folders: string[];
+}
 
 /**
  * A new output being written into the spare folder (made as files need it). `begin` takes the lock;
@@ -27,7 +32,8 @@ export type Listing = string[];
  */
 export class StagedOutput {
   private touched = false;
-  private readonly writer: OutputWriter;
+  private writer: OutputWriter;
+  private listing: Listing | undefined;
 
   private constructor(
     private readonly target: string,
@@ -44,6 +50,15 @@ export class StagedOutput {
     return new StagedOutput(target, spare, release);
   }
 
+  /**
+   * What the spare held before anything was written (listed by another thread, say); without it, the
+   * spare is listed now. Call before the first write: its folders are not made again.
+   */
+  useListing(listing: Listing = listOutput(this.dir)): void {
+    this.listing = listing;
+    this.writer = new OutputWriter(this.dir, listing.folders);
+  }
+
   /** From here on another thread may write into the spare (see spareDir): it counts as written to. */
   lend(): void {
     this.touched = true;
@@ -55,15 +70,12 @@ export class StagedOutput {
     this.writer.write(paths, data);
   }
 
-  /**
-   * Swaps the new output in, once everything in `files` is written. `before` is the spare's listing
-   * taken at any time after `begin` (by another thread, say); without it the spare is listed now.
-   */
-  async commit(files: ReadonlySet<string>, before: Listing = listOutput(this.dir)): Promise<void> {
+  /** Swaps the new output in, once everything in `files` is written. */
+  async commit(files: ReadonlySet<string>): Promise<void> {
     const swap = `${this.target}.swap-${process.pid}`;
     try {
       mkdirSync(this.dir, { recursive: true });
-      prune(this.dir, files, before);
+      prune(this.dir, files, this.listing ?? listOutput(this.dir));
       const hadOld = existsSync(this.target);
       if (hadOld) await rename(this.target, swap);
       await rename(this.dir, this.target);
@@ -134,8 +146,14 @@ function prune(dir: string, files: ReadonlySet<string>, before: Listing): void {
     for (let d = path.posix.dirname(file); d !== '.'; d = path.posix.dirname(d)) wantedDirs.add(d);
   }
   // A path that was a file and is now a folder (or the reverse) was replaced when written: keep it.
-  for (const rel of before) {
-    if (!files.has(rel) && !wantedDirs.has(rel)) rmSync(path.join(dir, rel), { recursive: true, force: true });
+  for (const rel of before.paths) {
+    if (files.has(rel) || wantedDirs.has(rel)) continue;
+    try {
+      rmSync(path.join(dir, rel), { recursive: true, force: true });
+    } catch (err) {
+      // ENOTDIR: a folder above it was replaced by a file, and it went with the folder.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+    }
   }
 }
 
@@ -148,7 +166,13 @@ function prune(dir: string, files: ReadonlySet<string>, before: Listing): void {
 export class OutputWriter {
   private readonly made = new Set<string>();
 
-  constructor(private readonly dir: string) {}
+  /** `folders` (relative) exist already: they are not made again (a call each saved). */
+  constructor(
+    private readonly dir: string,
+    folders: readonly string[] = [],
+  ) {
+    for (const folder of folders) this.made.add(path.join(dir, folder));
+  }
 
   /** Writes `data` at the first of `paths` (relative), and makes the others the same file. */
   write(paths: readonly string[], data: string | Buffer): void {
@@ -249,7 +273,9 @@ function writeAll(fd: number, bytes: Buffer): number {
  * is listed either way.
  */
 export function listOutput(dir: string): Listing {
-  return walkTree(dir)
-    .map((e) => e.rel)
-    .sort((a, b) => b.length - a.length);
+  const entries = walkTree(dir);
+  return {
+    paths: entries.map((e) => e.rel).sort((a, b) => b.length - a.length),
+    folders: entries.filter((e) => e.isDirectory).map((e) => e.rel),
+  };
 }

@@ -22,7 +22,10 @@ type Request =
   | { type: 'batch'; index: number; pages: readonly Page[] }
   | { type: 'done' };
 type Failure = { ok: false; problems?: Problem[]; message: string };
-type Reply = { type: 'rendered'; rendered: RenderedAhead } | ({ type: 'done' } & ({ ok: true; written: number; listing?: Listing } | Failure));
+type Reply =
+  | { type: 'listing'; listing: Listing }
+  | { type: 'rendered'; rendered: RenderedAhead }
+  | ({ type: 'done' } & ({ ok: true; written: number } | Failure));
 
 /** Batches beyond this many are not shared; the main thread renders them. */
 const SHARED_BATCHES = 1 << 16;
@@ -43,7 +46,9 @@ function claim(claims: Int32Array, index: number, by: number): boolean {
 export class RenderHelper {
   private readonly worker: Worker;
   private readonly claims = new Int32Array(new SharedArrayBuffer(SHARED_BATCHES * Int32Array.BYTES_PER_ELEMENT));
-  private readonly finished: Promise<{ written: number; listing?: Listing }>;
+  private readonly finished: Promise<{ written: number }>;
+  private readonly listed: Promise<Listing | undefined>;
+  private gotListing: (listing: Listing) => void = () => undefined;
   /** Markdown asked for ahead and not yet back, oldest first (the helper answers in order). */
   private readonly ahead: ((rendered: RenderedAhead) => void)[] = [];
   private closed: Promise<void> | undefined;
@@ -66,7 +71,8 @@ export class RenderHelper {
     }
     this.finished = new Promise((resolve, reject) => {
       this.worker.on('message', (reply: Reply) => {
-        if (reply.type === 'rendered') this.ahead.shift()?.(reply.rendered);
+        if (reply.type === 'listing') this.gotListing(reply.listing);
+        else if (reply.type === 'rendered') this.ahead.shift()?.(reply.rendered);
         else if (reply.ok) resolve(reply);
         else reject(reply.problems ? new ContentError(reply.problems) : new Error(reply.message));
       });
@@ -75,6 +81,8 @@ export class RenderHelper {
     });
     // Until asked for, a failure is held (not thrown as unhandled).
     this.finished.catch(() => undefined);
+    const listing = new Promise<Listing>((resolve) => (this.gotListing = resolve));
+    this.listed = Promise.race([listing, this.finished.then(() => undefined, () => undefined)]);
   }
 
   /**
@@ -90,10 +98,15 @@ export class RenderHelper {
 
   /**
    * Tells the helper where the staged output is (locked by now): it lists what is there while it
-   * would wait (see StagedOutput.commit), and writes the batches it renders there.
+   * would wait (see `listing`), and writes the batches it renders there.
    */
   useOutput(dir: string): void {
     this.worker.postMessage({ type: 'output', dir } satisfies Request);
+  }
+
+  /** What the staged output held before anything was written (see useOutput); undefined if the helper stopped. */
+  listing(): Promise<Listing | undefined> {
+    return this.listed;
   }
 
   /** Offers batch number `index` (numbered from 0 in the order offered) to render and write. */
@@ -106,8 +119,8 @@ export class RenderHelper {
     return index >= SHARED_BATCHES || claim(this.claims, index, MAIN);
   }
 
-  /** Waits for every batch the helper claimed to be written; resolves with the count and the listing. */
-  async done(): Promise<{ written: number; listing?: Listing }> {
+  /** Waits for every batch the helper claimed to be written; resolves with their count. */
+  async done(): Promise<{ written: number }> {
     this.worker.postMessage({ type: 'done' } satisfies Request);
     return this.finished;
   }
@@ -131,19 +144,20 @@ async function serve({ root, claims }: Setup): Promise<void> {
     failed = failure(err);
   }
   let written = 0;
-  let listing: Listing | undefined;
   let output: OutputWriter | undefined;
   port.on('message', (request: Request) => {
     switch (request.type) {
-      case 'output':
-        listing = listOutput(request.dir);
-        output = new OutputWriter(request.dir);
+      case 'output': {
+        const listing = listOutput(request.dir);
+        port.postMessage({ type: 'listing', listing } satisfies Reply);
+        output = new OutputWriter(request.dir, listing.folders);
         return;
+      }
       case 'ahead':
         port.postMessage({ type: 'rendered', rendered: renderAhead(request.guideBodies, request.summaries) } satisfies Reply);
         return;
       case 'done':
-        port.postMessage({ type: 'done', ...(failed ?? { ok: true, written, listing }) } satisfies Reply);
+        port.postMessage({ type: 'done', ...(failed ?? { ok: true, written }) } satisfies Reply);
         return;
       case 'batch': {
         const { index, pages } = request;
