@@ -164,6 +164,9 @@ function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'an error';
 }
 
+const SCRIPT_UNSAFE = /[<>&\u2028\u2029]/g;
+const scriptEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
 /** Links are written relative to the page, so dist/ works opened from disk and under any path. */
 function registerHelpers(hb: typeof Handlebars): void {
   hb.registerHelper('href', function (this: unknown, target: unknown, options: Handlebars.HelperOptions) {
@@ -171,16 +174,8 @@ function registerHelpers(hb: typeof Handlebars): void {
     const t = String(target ?? '');
     return t === '' || t.endsWith('/') ? `${root}${t}index.html` : `${root}${t}`;
   });
-  hb.registerHelper('json', (value: unknown) =>
-    new hb.SafeString(
-      JSON.stringify(value)
-        .replace(/</g, '\\u003c')
-        .replace(/>/g, '\\u003e')
-        .replace(/&/g, '\\u0026')
-        .replace(/\u2028/g, '\\u2028')
-        .replace(/\u2029/g, '\\u2029'),
-    ),
-  );
+  // Safe inside <script>: the characters that could end it or confuse an HTML parser, escaped in one pass.
+  hb.registerHelper('json', (value: unknown) => new hb.SafeString(JSON.stringify(value).replace(SCRIPT_UNSAFE, scriptEscape)));
   hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hb.registerHelper('upper', (text: unknown) => String(text ?? '').toUpperCase());

@@ -1,0 +1,70 @@
+// Dates as readers see them: the arithmetic calendar in compose/time.ts against the platform's own.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { longDate, stamp } from '../src/compose/time.ts';
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** What stamp() must say, from Intl and Date. */
+function expected(ms: number, zone: string): { iso: string; exact: string; date: string } {
+  const parts: Record<string, string> = {};
+  const format = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    timeZoneName: 'short',
+  });
+  for (const p of format.formatToParts(ms)) parts[p.type] = p.value;
+  const month = MONTHS[Number(parts.month) - 1]!;
+  return {
+    iso: new Date(ms).toISOString().replace('.000Z', 'Z'),
+    exact: `${Number(parts.day)} ${month} ${parts.year}, ${parts.hour}:${parts.minute} ${parts.timeZoneName}`,
+    date: `${Number(parts.day)} ${month.slice(0, 3)} ${parts.year}`,
+  };
+}
+
+describe('stamp', () => {
+  it('agrees with Date and Intl on every field, across 130 years, leap days and time zones', () => {
+    // From 1970: before, some zones kept local mean time, with offsets in seconds.
+    const from = Date.UTC(1970, 0, 1);
+    const to = Date.UTC(2100, 11, 31);
+    // A step that is not a whole number of days or seconds visits every time of day and some milliseconds.
+    const step = 86_400_000 * 3 + 3_723_457;
+    for (const zone of ['UTC', 'Europe/Berlin', 'Asia/Kathmandu', 'America/St_Johns']) {
+      for (let ms = from; ms < to; ms += step * (zone === 'UTC' ? 1 : 7)) {
+        const { iso, exact, date } = stamp(ms, ms, zone);
+        assert.deepEqual({ iso, exact, date }, expected(ms, zone), `${new Date(ms).toISOString()} in ${zone}`);
+      }
+    }
+  });
+
+  it('writes the edges of a year and a leap day as Date does', () => {
+    for (const iso of ['2024-02-29T23:59:59.999Z', '2100-03-01T00:00:00Z', '2000-02-29T12:00:00Z', '1969-12-31T23:59:59Z', '1970-01-01T00:00:00.001Z', '2026-12-31T23:59:00Z']) {
+      const ms = Date.parse(iso);
+      assert.equal(stamp(ms, ms, 'UTC').iso, new Date(ms).toISOString().replace('.000Z', 'Z'));
+      assert.deepEqual(stamp(ms, ms, 'UTC').date, expected(ms, 'UTC').date);
+    }
+  });
+
+  it('says how long ago, from the clock it is given', () => {
+    const now = Date.parse('2026-05-10T12:00:00Z');
+    const ago = (iso: string) => stamp(Date.parse(iso), now, 'UTC').ago;
+    assert.equal(ago('2026-05-10T11:59:30Z'), 'just now');
+    assert.equal(ago('2026-05-10T11:48:00Z'), '12m ago');
+    assert.equal(ago('2026-05-10T09:00:00Z'), '3h ago');
+    assert.equal(ago('2026-05-05T12:00:00Z'), '5d ago');
+    assert.equal(ago('2026-03-01T12:00:00Z'), '2mo ago');
+    assert.equal(ago('2024-05-01T12:00:00Z'), '2y ago');
+    assert.equal(ago('2026-05-11T12:00:00Z'), 'in 1d');
+  });
+
+  it('names the day an instant falls on in the site\'s zone', () => {
+    const ms = Date.parse('2026-05-02T23:30:00Z');
+    assert.equal(longDate(ms, 'UTC'), 'Saturday 2 May 2026');
+    assert.equal(longDate(ms, 'Europe/Berlin'), 'Sunday 3 May 2026');
+  });
+});
