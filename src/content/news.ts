@@ -14,8 +14,10 @@ export async function loadNews(
   cache = FileCache.disabled(),
   onParsed?: (item: NewsItem) => void,
 ): Promise<{ news: NewsItem[]; problems: Problem[] }> {
-  const rels = listMarkdown(path.join(root, NEWS_DIR));
-  const absolute = (rel: string) => path.join(root, NEWS_DIR, rel);
+  const dir = path.join(root, NEWS_DIR);
+  const rels = listMarkdown(dir);
+  // Joined by hand: listFiles gives clean relative paths, and path.join would normalise ten thousand again.
+  const absolute = (rel: string) => `${dir}/${rel}`;
   // A news item's publication instant depends on the time zone: the zone is part of its key.
   const keyOf = (rel: string) => `${timezone}|${absolute(rel)}`;
   const reads = await cache.reuseOrRead(rels, keyOf, async () => {
