@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { buildSite } from '../site/build.ts';
 import { globals, resolveNow } from './options.ts';
+import { tuneForShortRun } from './tuning.ts';
 
 export function registerBuild(program: Command): void {
   program
@@ -10,6 +11,7 @@ export function registerBuild(program: Command): void {
     .option('--out <dir>', 'output folder, relative to the root', 'dist')
     .addOption(new Option('--threads <n>', 'render on 1 or 2 threads (default: 2 for sites of 200 guides or more)').choices(['1', '2']))
     .action(async (opts: { out: string; threads?: string }, cmd: Command) => {
+      tuneForShortRun();
       const g = globals(cmd);
       const started = performance.now();
       const threads = opts.threads === undefined ? undefined : Number(opts.threads);

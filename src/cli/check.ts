@@ -9,12 +9,14 @@ import { TemplateSet } from '../render/templates.ts';
 import { renderSite } from '../site/build.ts';
 import { IssueStore } from '../store/issues.ts';
 import { globals, resolveNow } from './options.ts';
+import { tuneForShortRun } from './tuning.ts';
 
 export function registerCheck(program: Command): void {
   program
     .command('check')
     .description('validate content, configuration and templates, render everything in memory and run the email checks; writes nothing')
     .action(async (_opts: unknown, cmd: Command) => {
+      tuneForShortRun();
       const g = globals(cmd);
       const now = resolveNow(g.now);
       const site = await loadSite(g.root);

@@ -6,6 +6,7 @@ import { ContentError, UsageError } from '../content/problems.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger } from '../store/ledger.ts';
 import { globals, resolveNow } from './options.ts';
+import { tuneForShortRun } from './tuning.ts';
 import { registerSend } from './send.ts';
 
 /** An issue that has started going out is frozen: the rest of its readers get the same message. */
@@ -38,6 +39,7 @@ export function registerIssue(program: Command): void {
       if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) {
         throw new UsageError(`--date expects YYYY-MM-DD, found "${opts.date}"`);
       }
+      tuneForShortRun();
       const g = globals(cmd);
       const now = resolveNow(g.now);
       // The build cache, as `build` uses it: the site is rebuilt right after.
