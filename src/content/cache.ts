@@ -7,6 +7,11 @@
 // keeps pure results by their input (rendered Markdown, compiled templates).
 //
 // The cache only ever saves work: a missing, stale or unreadable cache file means a full parse.
+//
+// A cache file is two parts: an index (the code's fingerprint, every entry's key, inputs and stamps)
+// and the values. Checking the stamps is a stat per input, some fifteen thousand of them on a large
+// site: another thread can do that from the index while this one deserialises the values (see
+// `shareChecks`). Both threads check entries until they meet, one from each end.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,12 +34,12 @@ interface Entry {
 }
 
 /**
- * The entries as stored: an array per field rather than an object per entry. A rebuild reads some ten
- * thousand entries, and deserialising is paid per object (a third less time this way).
+ * What identifies the entries, stored ahead of their values: an array per field rather than an object
+ * per entry (a rebuild reads some ten thousand entries, and deserialising is paid per object).
  */
-interface StoredEntries {
+interface StoredIndex {
+  fingerprint: string;
   keys: string[];
-  values: unknown[];
   /** Each entry's inputs when not just the file its key names: one path, or several. */
   inputs: (string | string[] | null)[];
   /** The stamps of every entry's inputs, one entry after another. */
@@ -44,69 +49,142 @@ interface StoredEntries {
 /** Pure results by kind, then by their input: kept apart so that a long input is not copied into a key. */
 type Remembered = Map<string, Map<string, unknown>>;
 
-interface Stored {
-  fingerprint: string;
-  entries: StoredEntries;
+interface StoredValues {
+  /** One per key of the index, in its order. */
+  values: unknown[];
   remembered: Remembered;
 }
 
-/** The entries a cache file held, looked up by key. */
-class PreviousEntries {
-  private readonly index = new Map<string, number>();
+/** What an entry's stamp check found: not yet checked, unchanged, changed. */
+const UNCHECKED = 0;
+const UNCHANGED = 1;
+const CHANGED = 2;
+
+/**
+ * The entries a cache file held: their index, and what checking their stamps found, one slot per
+ * entry. The slots may be shared with another thread that checks from the first entry on (see
+ * checkShared); this one checks from the last entry back, and each takes what the other found.
+ */
+class PreviousIndex {
+  private readonly positions = new Map<string, number>();
   /** Where each entry's stamp starts in `stamps` (and the last one ends). */
   private readonly starts: Uint32Array;
 
-  constructor(private readonly stored: StoredEntries) {
+  constructor(
+    private readonly stored: StoredIndex,
+    readonly checks: Int32Array<ArrayBufferLike> = new Int32Array(stored.keys.length),
+  ) {
     const { keys, inputs } = stored;
     this.starts = new Uint32Array(keys.length + 1);
     for (let i = 0; i < keys.length; i++) {
-      this.index.set(keys[i]!, i);
+      this.positions.set(keys[i]!, i);
       const more = inputs[i];
       this.starts[i + 1] = this.starts[i]! + 4 * (Array.isArray(more) ? more.length : 1);
     }
   }
 
-  static empty(): PreviousEntries {
-    return new PreviousEntries({ keys: [], values: [], inputs: [], stamps: new Float64Array(0) });
+  static empty(): PreviousIndex {
+    return new PreviousIndex({ fingerprint: '', keys: [], inputs: [], stamps: new Float64Array(0) });
   }
 
-  /** Whether `stored` has the shape of stored entries (a cache written by other code is not trusted). */
-  static valid(stored: StoredEntries | undefined): boolean {
-    if (!stored || !Array.isArray(stored.keys) || !Array.isArray(stored.values) || !Array.isArray(stored.inputs)) return false;
-    return stored.stamps instanceof Float64Array && stored.values.length === stored.keys.length && stored.inputs.length === stored.keys.length;
+  /** Whether `stored` has the shape of an index (a cache written by other code is not trusted). */
+  static valid(stored: Partial<StoredIndex> | undefined): stored is StoredIndex {
+    if (!stored || typeof stored.fingerprint !== 'string' || !Array.isArray(stored.keys) || !Array.isArray(stored.inputs)) return false;
+    return stored.stamps instanceof Float64Array && stored.inputs.length === stored.keys.length;
   }
 
   get size(): number {
     return this.stored.keys.length;
   }
 
-  get(key: string): Entry | undefined {
-    const i = this.index.get(key);
-    if (i === undefined) return undefined;
+  position(key: string): number | undefined {
+    return this.positions.get(key);
+  }
+
+  stamp(i: number): Stamp {
+    return this.stored.stamps.subarray(this.starts[i], this.starts[i + 1]);
+  }
+
+  inputs(i: number): readonly string[] | undefined {
     const more = this.stored.inputs[i];
-    return {
-      stamp: this.stored.stamps.subarray(this.starts[i], this.starts[i + 1]),
-      value: this.stored.values[i],
-      inputs: more === null || more === undefined ? undefined : typeof more === 'string' ? [more] : more,
-    };
+    return more === null || more === undefined ? undefined : typeof more === 'string' ? [more] : more;
+  }
+
+  /** Whether entry `i`'s inputs are as stamped, checked now unless another thread has. */
+  isUnchanged(i: number): boolean {
+    const found = Atomics.load(this.checks, i);
+    if (found !== UNCHECKED) return found === UNCHANGED;
+    return this.check(i) === UNCHANGED;
+  }
+
+  /** Checks entries from `from` in direction `step` until one is found checked already (by the other thread). */
+  checkUntilMet(from: number, step: 1 | -1): void {
+    for (let i = from; i >= 0 && i < this.size; i += step) {
+      if (Atomics.load(this.checks, i) !== UNCHECKED) return;
+      this.check(i);
+    }
+  }
+
+  private check(i: number): number {
+    const found = unchanged(this.stamp(i), this.inputs(i) ?? [this.stored.keys[i]!]) ? UNCHANGED : CHANGED;
+    Atomics.store(this.checks, i, found);
+    return found;
   }
 }
 
-/** Entries in their stored form (see StoredEntries). */
-function storedForm(entries: ReadonlyMap<string, Entry>): StoredEntries {
-  const stored: StoredEntries = { keys: [], values: [], inputs: [], stamps: new Float64Array(0) };
+/** The index and values of a cache, as a cache file holds them. */
+function storedForm(fingerprint: string, entries: ReadonlyMap<string, Entry>, remembered: Remembered): { index: StoredIndex; values: StoredValues } {
+  const index: StoredIndex = { fingerprint, keys: [], inputs: [], stamps: new Float64Array(0) };
+  const values: StoredValues = { values: [], remembered };
   let numbers = 0;
   for (const entry of entries.values()) numbers += entry.stamp.length;
-  stored.stamps = new Float64Array(numbers);
+  index.stamps = new Float64Array(numbers);
   let at = 0;
   for (const [key, { stamp, value, inputs }] of entries) {
-    stored.keys.push(key);
-    stored.values.push(value);
-    stored.inputs.push(inputs === undefined ? null : inputs.length === 1 ? inputs[0]! : [...inputs]);
-    stored.stamps.set(stamp, at);
+    index.keys.push(key);
+    values.values.push(value);
+    index.inputs.push(inputs === undefined ? null : inputs.length === 1 ? inputs[0]! : [...inputs]);
+    index.stamps.set(stamp, at);
     at += stamp.length;
   }
-  return stored;
+  return { index, values };
+}
+
+/** A cache file: the index's length (4 bytes, little-endian), the index, the values. */
+function encode(index: StoredIndex, values: StoredValues): Buffer {
+  const head = v8.serialize(index);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(head.length);
+  return Buffer.concat([length, head, v8.serialize(values)]);
+}
+
+/** The two parts of a cache file; undefined when it has not that shape. */
+function split(file: Buffer): { index: Uint8Array; values: Uint8Array } | undefined {
+  if (file.length < 4) return undefined;
+  const end = 4 + file.readUInt32LE(0);
+  if (end > file.length) return undefined;
+  return { index: file.subarray(4, end), values: file.subarray(end) };
+}
+
+/**
+ * Another thread's share of a cache's stamp checks: given the index as stored and the slots
+ * (`checks`, on a SharedArrayBuffer), it checks entries from the first on with checkShared.
+ */
+export type ShareChecks = (index: Uint8Array, checks: Int32Array<SharedArrayBuffer>) => void;
+
+/**
+ * The other thread's side of ShareChecks: checks entries from the first one on, until it meets those
+ * the cache's own thread checked from the last one back.
+ */
+export function checkShared(index: Uint8Array, checks: Int32Array<SharedArrayBuffer>): void {
+  let stored: Partial<StoredIndex>;
+  try {
+    stored = v8.deserialize(index) as Partial<StoredIndex>;
+  } catch {
+    return; // unreadable: the cache's own thread finds every entry unchecked and checks them all
+  }
+  if (!PreviousIndex.valid(stored) || checks.length !== stored.keys.length) return;
+  new PreviousIndex(stored, checks).checkUntilMet(0, 1);
 }
 
 export class FileCache {
@@ -117,32 +195,45 @@ export class FileCache {
   private constructor(
     private readonly file: string | undefined,
     private readonly fingerprint: string,
-    private readonly previous: PreviousEntries,
+    private readonly previous: PreviousIndex,
+    private readonly previousValues: readonly unknown[],
     private readonly previousResults: Remembered,
     private readonly startedAt: number,
   ) {}
 
   /** A cache that keeps nothing: every value is computed. */
   static disabled(): FileCache {
-    return new FileCache(undefined, '', PreviousEntries.empty(), new Map(), Date.now());
+    return new FileCache(undefined, '', PreviousIndex.empty(), [], new Map(), Date.now());
   }
 
-  /** The cache `name` under `<root>/.almanac/cache/`, valid for this code. */
-  static open(root: string, name: string): FileCache {
+  /**
+   * The cache `name` under `<root>/.almanac/cache/`, valid for this code. With `shareChecks`, another
+   * thread is given the index to check stamps from while this one deserialises the values.
+   */
+  static open(root: string, name: string, shareChecks?: ShareChecks): FileCache {
     const file = path.join(root, CACHE_DIR, `${name}.bin`);
     const fingerprint = codeFingerprint();
-    let previous = PreviousEntries.empty();
-    let remembered: Remembered = new Map();
+    const startedAt = Date.now();
     try {
-      const stored = v8.deserialize(readFileSync(file)) as Partial<Stored>;
-      if (stored.fingerprint === fingerprint && PreviousEntries.valid(stored.entries) && stored.remembered instanceof Map) {
-        previous = new PreviousEntries(stored.entries!);
-        remembered = stored.remembered;
+      const parts = split(readFileSync(file));
+      const index = parts && (v8.deserialize(parts.index) as Partial<StoredIndex>);
+      if (parts && PreviousIndex.valid(index) && index.fingerprint === fingerprint) {
+        // Shared only when there are stamps to check: a cache of pure results has none.
+        const shared = shareChecks && index.keys.length > 0 ? new Int32Array(new SharedArrayBuffer(4 * index.keys.length)) : undefined;
+        // A copy of its own: the file's buffer is not handed to another thread whole.
+        if (shared) shareChecks!(new Uint8Array(parts.index), shared);
+        const stored = v8.deserialize(parts.values) as Partial<StoredValues>;
+        if (Array.isArray(stored.values) && stored.values.length === index.keys.length && stored.remembered instanceof Map) {
+          const previous = new PreviousIndex(index, shared);
+          // From the last entry back, to meet the other thread coming from the first.
+          if (shared) previous.checkUntilMet(previous.size - 1, -1);
+          return new FileCache(file, fingerprint, previous, stored.values, stored.remembered, startedAt);
+        }
       }
     } catch {
       // No cache yet, or one this version cannot read: start afresh.
     }
-    return new FileCache(file, fingerprint, previous, remembered, Date.now());
+    return new FileCache(file, fingerprint, PreviousIndex.empty(), [], new Map(), startedAt);
   }
 
   /**
@@ -151,10 +242,12 @@ export class FileCache {
    */
   reuse<T>(key: string): T | undefined {
     if (!this.file) return undefined;
-    const hit = this.previous.get(key);
-    if (!hit || !unchanged(hit.stamp, hit.inputs ?? [key])) return undefined;
-    this.used.set(key, hit);
-    return hit.value as T;
+    const i = this.previous.position(key);
+    if (i === undefined || !this.previous.isUnchanged(i)) return undefined;
+    const value = this.previousValues[i];
+    const inputs = this.previous.inputs(i);
+    this.used.set(key, inputs ? { stamp: this.previous.stamp(i), value, inputs } : { stamp: this.previous.stamp(i), value });
+    return value as T;
   }
 
   /**
@@ -236,8 +329,8 @@ export class FileCache {
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
       const temporary = `${this.file}.tmp-${process.pid}`;
-      const stored: Stored = { fingerprint: this.fingerprint, entries: storedForm(this.used), remembered: this.usedResults };
-      writeFileSync(temporary, v8.serialize(stored));
+      const { index, values } = storedForm(this.fingerprint, this.used, this.usedResults);
+      writeFileSync(temporary, encode(index, values));
       renameSync(temporary, this.file);
     } catch {
       // A cache that cannot be written (read-only checkout, full disk) costs speed, not correctness.

@@ -2,7 +2,7 @@
 // With the cache, what is unchanged since the last build is neither read again nor parsed, and the
 // parsing libraries are not even loaded when nothing changed.
 import path from 'node:path';
-import { FileCache } from './cache.ts';
+import { FileCache, type ShareChecks } from './cache.ts';
 import { loadConfig } from './config.ts';
 import { loadGuides } from './guides.ts';
 import { loadNews } from './news.ts';
@@ -20,9 +20,9 @@ export interface LoadOptions {
   onParsed?: { news(item: NewsItem): void; guide(guide: Guide): void };
 }
 
-/** The cache of what was parsed from each content file (see LoadOptions.cache). */
-export function openContentCache(rootDir: string): FileCache {
-  return FileCache.open(path.resolve(rootDir), 'content');
+/** The cache of what was parsed from each content file (see LoadOptions.cache); see FileCache.open for `shareChecks`. */
+export function openContentCache(rootDir: string, shareChecks?: ShareChecks): FileCache {
+  return FileCache.open(path.resolve(rootDir), 'content', shareChecks);
 }
 
 export async function loadSite(rootDir: string, options: LoadOptions = {}): Promise<Site> {

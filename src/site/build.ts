@@ -95,7 +95,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   // Started first, so that the helper loads its templates while this thread loads the content.
   const threads = options.threads ?? ((await listGuideSlugs(root)).length >= HELPER_THRESHOLD ? 2 : 1);
   const helper = threads > 1 ? new RenderHelper(root) : undefined;
-  const content = openContentCache(root);
+  // The helper checks the cached files' stamps while this thread reads the cached values.
+  const content = openContentCache(root, helper && ((index, checks) => helper.checkStamps(index, checks)));
   const markdown = FileCache.open(root, 'markdown');
   rememberMarkdownIn(markdown);
   try {

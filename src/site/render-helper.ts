@@ -7,9 +7,12 @@
 // shared array, so every batch is rendered once, by whichever thread reaches it first, and both
 // threads finish at about the same time however fast each one runs.
 //
+// Before any of that, while the main thread reads the build cache, it checks the stamps of the
+// cached files from the first one on while the main thread does from the last one back.
+//
 // The same file is both sides: imported, it exports RenderHelper; run as a worker, it serves one.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { FileCache } from '../content/cache.ts';
+import { FileCache, checkShared } from '../content/cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { renderAhead, type RenderedAhead } from '../render/markdown.ts';
 import { TemplateSet } from '../render/templates.ts';
@@ -17,6 +20,7 @@ import { OutputWriter, listOutput, type Listing } from './output.ts';
 import type { Page } from './pages.ts';
 
 type Request =
+  | { type: 'stamps'; index: Uint8Array; checks: Int32Array<SharedArrayBuffer> }
   | { type: 'output'; dir: string }
   | { type: 'ahead'; guideBodies: readonly string[]; summaries: readonly string[] }
   | { type: 'batch'; index: number; pages: readonly Page[] }
@@ -96,6 +100,11 @@ export class RenderHelper {
     return Promise.race([back, this.finished.then(() => undefined, () => undefined)]);
   }
 
+  /** Has the helper check the stamps of a cache's entries with the main thread (see FileCache.open). */
+  checkStamps(index: Uint8Array, checks: Int32Array<SharedArrayBuffer>): void {
+    this.worker.postMessage({ type: 'stamps', index, checks } satisfies Request, [index.buffer as ArrayBuffer]);
+  }
+
   /**
    * Tells the helper where the staged output is (locked by now): it lists what is there while it
    * would wait (see `listing`), and writes the batches it renders there.
@@ -132,9 +141,19 @@ export class RenderHelper {
   }
 }
 
-/** The worker's side. Messages sent while the templates load wait on the port until it listens. */
+/**
+ * The worker's side. A stamp check is wanted at once (the main thread is reading the cache meanwhile);
+ * every other request waits for the templates.
+ */
 async function serve({ root, claims }: Setup): Promise<void> {
   const port = parentPort!;
+  const waiting: Request[] = [];
+  let handle: ((request: Request) => void) | undefined;
+  port.on('message', (request: Request) => {
+    if (request.type === 'stamps') checkShared(request.index, request.checks);
+    else if (handle) handle(request);
+    else waiting.push(request);
+  });
   let templates: TemplateSet | undefined;
   let failed: Failure | undefined;
   try {
@@ -145,7 +164,7 @@ async function serve({ root, claims }: Setup): Promise<void> {
   }
   let written = 0;
   let output: OutputWriter | undefined;
-  port.on('message', (request: Request) => {
+  handle = (request: Request) => {
     switch (request.type) {
       case 'output': {
         const listing = listOutput(request.dir);
@@ -173,7 +192,8 @@ async function serve({ root, claims }: Setup): Promise<void> {
         }
       }
     }
-  });
+  };
+  for (const request of waiting.splice(0)) handle(request);
 }
 
 function failure(err: unknown): Failure {
