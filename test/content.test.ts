@@ -147,6 +147,11 @@ const CASES: { name: string; files: Record<string, string>; expect: string[] }[]
     files: { 'templates/site/partials/news-card.hbs': '<article>\n{{#if title}}\n<h3>{{title}}</h3>\n' },
     expect: ['templates/site/partials/news-card.hbs', 'expected a valid Handlebars template'],
   },
+  {
+    name: 'template calling a helper that does not exist, with its line',
+    files: { 'templates/site/partials/news-card.hbs': '<article>\n<h3>{{shout title}}</h3>\n</article>\n' },
+    expect: ['templates/site/partials/news-card.hbs:2: expected one of the helpers href, json, eq, concat, plural, upper, wrap, if, unless, each, with, lookup, log, found an unknown helper "shout"'],
+  },
 ];
 
 describe('bad input', () => {

@@ -35,11 +35,15 @@ export async function listTemplateFiles(root: string, area: string): Promise<Tem
 
 type Compiled = Handlebars.TemplateDelegate;
 
-// Declaring our helpers lets Handlebars call them directly instead of resolving each name at run time.
+// Declaring our helpers lets Handlebars call them directly instead of resolving each name at run time;
+// and since a template can use no other helpers than these and Handlebars' own, every other name is
+// compiled as a plain lookup in the data (knownHelpersOnly), not as a search for a helper first. A
+// call of a helper that does not exist is then reported when the template is compiled, with its line.
 // preventIndent: a partial on a line of its own is otherwise re-indented line by line after it has
 // rendered (split, prefix, join), which cost more than rendering the partial on listing pages.
 const COMPILE_OPTIONS: Parameters<typeof Handlebars.compile>[1] = {
   knownHelpers: { href: true, json: true, eq: true, concat: true, plural: true, upper: true, wrap: true },
+  knownHelpersOnly: true,
   preventIndent: true,
 };
 
@@ -129,9 +133,17 @@ function precompile(hb: typeof Handlebars, source: string, file: TemplateFile): 
     // Typed as the revived object, but what precompile returns is the source text of one.
     return { spec: hb.precompile(source, compileOptions(file)) as unknown as string };
   } catch (err) {
+    // knownHelpersOnly (see COMPILE_OPTIONS) reports a helper that does not exist, in its own words.
+    const unknown = /unknown helper (\S+) - (\d+):/.exec(firstLine(err));
+    if (unknown) {
+      return { problem: { file: `${file.display}:${unknown[2]}`, expected: `one of the helpers ${HELPERS}`, found: `an unknown helper "${unknown[1]}"` } };
+    }
     return { problem: { file: file.display, expected: 'a template that compiles', found: firstLine(err) } };
   }
 }
+
+/** Every helper a template can call, for messages. */
+const HELPERS = [...Object.keys(COMPILE_OPTIONS?.knownHelpers ?? {}), 'if', 'unless', 'each', 'with', 'lookup', 'log'].join(', ');
 
 /** The template a precompiled form describes; the same as Handlebars.compile would have made. */
 function revive(spec: string): Parameters<typeof Handlebars.template>[0] {
