@@ -71,10 +71,11 @@ function readGuide(reader: GuideReader, slug: string): { guide?: Guide; problems
   }
   const working = parseGuideDoc(workingSource, file);
   problems.push(...working.problems);
-  const versions = loadVersions(reader, dir, working.doc && { source: workingSource, doc: working.doc });
+  const workingSha256 = sha256(workingSource);
+  const versions = loadVersions(reader, dir, working.doc && { source: workingSource, sha256: workingSha256, doc: working.doc });
   problems.push(...versions.problems);
   if (!working.doc || problems.length > 0) return { problems };
-  return { guide: { slug, file, working: working.doc, workingSource, versions: versions.versions }, problems };
+  return { guide: { slug, file, working: working.doc, workingSha256, versions: versions.versions }, problems };
 }
 
 /**
@@ -84,7 +85,7 @@ function readGuide(reader: GuideReader, slug: string): { guide?: Guide; problems
 function loadVersions(
   reader: GuideReader,
   dir: string,
-  working?: { source: string; doc: GuideDoc },
+  working?: { source: string; sha256: string; doc: GuideDoc },
 ): { versions: GuideVersion[]; problems: Problem[] } {
   const manifestFile = `${dir}/${MANIFEST}`;
   const source = reader.text(manifestFile);
@@ -112,11 +113,12 @@ function loadVersions(
       problems.push({ file, expected: `v${entry.version} as listed in ${manifestFile}`, found: 'no such file' });
       continue;
     }
-    if (sha256(frozen) !== entry.sha256) {
+    const same = working !== undefined && working.source === frozen;
+    if ((same ? working.sha256 : sha256(frozen)) !== entry.sha256) {
       problems.push(tamperProblem(file, entry));
       continue;
     }
-    const parsed = working && working.source === frozen ? { doc: working.doc, problems: [] } : parseGuideDoc(frozen, file);
+    const parsed = same ? { doc: working.doc, problems: [] } : parseGuideDoc(frozen, file);
     problems.push(...parsed.problems);
     if (!parsed.doc) continue;
     const published = DateTime.fromISO(entry.published, { setZone: true }).toMillis();

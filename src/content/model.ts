@@ -56,8 +56,12 @@ export interface Guide {
   file: string;
   /** The working copy as the editor last saved it. */
   working: GuideDoc;
-  /** Exact bytes of the working copy, to tell whether it differs from the latest version. */
-  workingSource: string;
+  /**
+   * SHA-256 of the working copy's exact bytes, to tell whether it differs from the latest version (as
+   * the manifest records each version's). Publishing reads the text itself again; the build cache then
+   * holds no second copy of every guide.
+   */
+  workingSha256: string;
   /** Published versions, oldest first. */
   versions: GuideVersion[];
 }

@@ -1,7 +1,7 @@
 // Starting, freezing and listing guide versions. Each publish writes the frozen copy and then the
 // manifest, each through a temporary file and a rename, so an interrupted publish leaves either the
 // old state or the new one (at worst an unlisted version file, which the build reports).
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadGuide } from './guide-files.ts';
 import { GUIDES_DIR, WORKING_COPY, listGuideSlugs } from './guides.ts';
@@ -102,17 +102,22 @@ function unchangedProblem(file: string, version: number): Problem {
 /** The loader checked each frozen file against its hash, so comparing hashes compares the texts. */
 export function differsFromLatest(guide: Guide): boolean {
   const latest = guide.versions.at(-1);
-  return !latest || latest.entry.sha256 !== sha256(guide.workingSource);
+  return !latest || latest.entry.sha256 !== guide.workingSha256;
 }
 
 async function freeze(root: string, guide: Guide, note: string, now: number): Promise<Published> {
   const dir = path.join(root, GUIDES_DIR, guide.slug);
+  // The text that was checked, read again: a save in between would freeze something unchecked.
+  const text = await readFile(path.join(root, guide.file), 'utf8');
+  if (sha256(text) !== guide.workingSha256) {
+    throw new ContentError([{ file: guide.file, expected: 'the working copy as it was checked', found: 'a file saved again while publishing (run the command again)' }]);
+  }
   const version = guide.versions.length + 1;
   const rel = versionFileName(version);
   const entries: ManifestEntry[] = guide.versions.map((v) => v.entry);
-  entries.push({ version, published: new Date(now).toISOString(), note, sha256: sha256(guide.workingSource) });
+  entries.push({ version, published: new Date(now).toISOString(), note, sha256: guide.workingSha256 });
   await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-  await writeViaRename(path.join(dir, rel), guide.workingSource);
+  await writeViaRename(path.join(dir, rel), text);
   await writeViaRename(path.join(dir, MANIFEST), serialiseManifest(entries));
   return { slug: guide.slug, version, file: `${GUIDES_DIR}/${guide.slug}/${rel}` };
 }

@@ -146,7 +146,7 @@ export class Preview {
     const guide = site.guides.find((g) => g.slug === slug)!;
     const latest = guide.versions.at(-1);
     const patch = latest
-      ? createTwoFilesPatch(`v${latest.version}`, 'working copy', readFileSync(path.join(this.o.root, latest.file), 'utf8'), guide.workingSource, '', '', { context: 2 })
+      ? createTwoFilesPatch(`v${latest.version}`, 'working copy', this.text(latest.file), this.text(guide.file), '', '', { context: 2 })
       : '';
     const banner =
       `<aside id="almanac-preview-banner" class="notice"><p><strong>Preview</strong> of <code>${escapeHtml(guide.file)}</code> as it will publish` +
@@ -155,6 +155,15 @@ export class Preview {
       '</aside>';
     const html = this.state.siteTemplates!.render(page.template, { ...page.data, page: { ...page.data.page, root: '/' } });
     send(res, 200, inject(html.replace('<main id="main" class="wrap">', `<main id="main" class="wrap">${banner}`)), HTML);
+  }
+
+  /** A file below the root as it is now; empty if it is gone (the watcher reloads the guide right after). */
+  private text(file: string): string {
+    try {
+      return readFileSync(path.join(this.o.root, file), 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   private async nextIssue(edition: Edition): Promise<PreparedIssue | { problems: Problem[] }> {
