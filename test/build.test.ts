@@ -144,6 +144,17 @@ describe('build', () => {
     assert.match(news, /<p>Meta has launched Muse Spork, the first model/);
     assert.doesNotMatch(news, /Meta has launched Muse Spark/);
 
+    // A news item removed: nothing is parsed afresh, yet the stories (kept between builds) are the others.
+    const removed = path.join(root, 'content/news/2026-04/muse-spark-launch.md');
+    const removedText = await readFile(removed, 'utf8');
+    await rm(removed);
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const without = await tempSite({ sample: true });
+    await rm(path.join(without, 'content/news/2026-04/muse-spark-launch.md'));
+    assert.equal((await almanac(['build', '--root', without, '--now', NOW])).code, 0);
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(without, 'dist')), 'the same site as one built without that item');
+    await writeFiles(root, { 'content/news/2026-04/muse-spark-launch.md': removedText });
+
     // A guide is cached as a whole (working copy, manifest, versions): a change to any of its files is seen.
     const frozen = path.join(root, 'content/guides/llama-4/versions/v1.md');
     const frozenText = await readFile(frozen, 'utf8');

@@ -1,6 +1,7 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { indexAt, indexNews, positionsOf, type NewsIndex } from '../compose/catalog.ts';
 import { FileCache } from '../content/cache.ts';
 import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
@@ -40,9 +41,10 @@ export async function composeSite(
   site: Site,
   now: number,
   onGuidePage?: (page: Page) => void,
+  news?: NewsIndex,
 ): Promise<{ pages: Page[]; listings: Page[]; files: OutputFiles }> {
   const issues = new IssueStore(site.root).list();
-  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage);
+  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
   const files: OutputFiles = new Map();
   const feeds = renderFeeds(
     site.config,
@@ -105,7 +107,14 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     helper?.useOutput(spareDir(outDir));
     try {
       const ahead = helper && new MarkdownAhead(helper);
-      const site = await loadSite(root, { cache: content, onParsed: ahead });
+      let freshNews = false;
+      const site = await loadSite(root, {
+        cache: content,
+        onParsed: {
+          news: (item) => ((freshNews = true), ahead?.news(item)),
+          guide: (guide) => ahead?.guide(guide),
+        },
+      });
       await ahead?.settled();
       // Summaries and bodies rendered while composing are kept with their documents in the cache.
       if (!isRendered(site)) content.touch();
@@ -116,7 +125,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
         const index = batches.push(batch) - 1;
         helper?.offer(index, batch);
       });
-      const composed = await composeSite(site, options.now, (page) => batcher.add(page));
+      const composed = await composeSite(site, options.now, (page) => batcher.add(page), newsIndex(site, content, freshNews));
       batcher.flush();
       // Loaded only now, so that the helper has pages to render as early as possible.
       const compiled = FileCache.open(root, 'templates');
@@ -154,6 +163,25 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     content.save();
     await helper?.close();
   }
+}
+
+const NEWS_INDEX = 'news-index';
+
+/**
+ * The site's news index, kept in `cache` as positions: while no news item was parsed afresh (`fresh`)
+ * and the same files are there, the same items give the same index, rebuilt from the positions
+ * without grouping or sorting ten thousand items again.
+ */
+function newsIndex(site: Site, cache: FileCache, fresh: boolean): NewsIndex {
+  const key = [site.config.timezone, ...site.news.map((n) => n.id)].join('\n');
+  let computed: NewsIndex | undefined;
+  const compute = () => positionsOf((computed = indexNews(site)), site.news);
+  if (fresh) {
+    cache.learn(NEWS_INDEX, key, compute());
+    return computed!;
+  }
+  const positions = cache.remember(NEWS_INDEX, key, compute);
+  return computed ?? indexAt(positions, site.news) ?? indexNews(site);
 }
 
 /** Whether every news summary and every published guide body already has its HTML. */

@@ -437,15 +437,17 @@ function newest(catalog: Catalog): number | undefined {
 /**
  * All pages of the site, in a stable order, and of those the listings (every page that is not a
  * guide's own). `onGuidePage` sees each guide's page as soon as it is composed: they are most of the
- * site, and can be rendered while the listings are still being composed.
+ * site, and can be rendered while the listings are still being composed. `news` is the site's news
+ * index when the caller has it already.
  */
 export function sitePages(
   site: Site,
   now: number,
   issues: readonly StoredIssue[] = [],
   onGuidePage?: (page: Page) => void,
+  news?: NewsIndex,
 ): { pages: Page[]; listings: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
-  const ctx = new PageContext(site, now);
+  const ctx = new PageContext(site, now, news);
   const guides: Page[] = [];
   for (const g of ctx.catalog.guides) {
     for (const page of guidePages(ctx, g)) {
