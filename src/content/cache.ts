@@ -83,6 +83,10 @@ class PreviousIndex {
     }
   }
 
+  key(i: number): string {
+    return this.stored.keys[i]!;
+  }
+
   static empty(): PreviousIndex {
     return new PreviousIndex({ fingerprint: '', keys: [], inputs: [], stamps: new Float64Array(0) });
   }
@@ -133,14 +137,14 @@ class PreviousIndex {
 }
 
 /** The index and values of a cache, as a cache file holds them. */
-function storedForm(fingerprint: string, entries: ReadonlyMap<string, Entry>, remembered: Remembered): { index: StoredIndex; values: StoredValues } {
+function storedForm(fingerprint: string, entries: readonly (Entry & { key: string })[], remembered: Remembered): { index: StoredIndex; values: StoredValues } {
   const index: StoredIndex = { fingerprint, keys: [], inputs: [], stamps: new Float64Array(0) };
   const values: StoredValues = { values: [], remembered };
   let numbers = 0;
-  for (const entry of entries.values()) numbers += entry.stamp.length;
+  for (const entry of entries) numbers += entry.stamp.length;
   index.stamps = new Float64Array(numbers);
   let at = 0;
-  for (const [key, { stamp, value, inputs }] of entries) {
+  for (const { key, stamp, value, inputs } of entries) {
     index.keys.push(key);
     values.values.push(value);
     index.inputs.push(inputs === undefined ? null : inputs.length === 1 ? inputs[0]! : [...inputs]);
@@ -188,7 +192,11 @@ export function checkShared(index: Uint8Array, checks: Int32Array<SharedArrayBuf
 }
 
 export class FileCache {
-  private readonly used = new Map<string, Entry>();
+  /** Which of the previous entries this run reused, by position: marked, not copied (thousands per build). */
+  private readonly reused: Uint8Array;
+  private reusedCount = 0;
+  /** Entries this run read afresh. */
+  private readonly kept = new Map<string, Entry>();
   private readonly usedResults: Remembered = new Map();
   private changed = false;
 
@@ -199,7 +207,9 @@ export class FileCache {
     private readonly previousValues: readonly unknown[],
     private readonly previousResults: Remembered,
     private readonly startedAt: number,
-  ) {}
+  ) {
+    this.reused = new Uint8Array(previous.size);
+  }
 
   /** A cache that keeps nothing: every value is computed. */
   static disabled(): FileCache {
@@ -244,10 +254,11 @@ export class FileCache {
     if (!this.file) return undefined;
     const i = this.previous.position(key);
     if (i === undefined || !this.previous.isUnchanged(i)) return undefined;
-    const value = this.previousValues[i];
-    const inputs = this.previous.inputs(i);
-    this.used.set(key, inputs ? { stamp: this.previous.stamp(i), value, inputs } : { stamp: this.previous.stamp(i), value });
-    return value as T;
+    if (this.reused[i] === 0) {
+      this.reused[i] = 1;
+      this.reusedCount++;
+    }
+    return this.previousValues[i] as T;
   }
 
   /**
@@ -260,7 +271,7 @@ export class FileCache {
     const stamped = stampOf(inputs);
     if (!stamped || this.startedAt - stamped.newest <= SETTLE_MS) return;
     const single = inputs.length === 1 && inputs[0] === key;
-    this.used.set(key, single ? { stamp: stamped.stamp, value } : { stamp: stamped.stamp, value, inputs });
+    this.kept.set(key, single ? { stamp: stamped.stamp, value } : { stamp: stamped.stamp, value, inputs });
     this.changed = true;
   }
 
@@ -322,14 +333,26 @@ export class FileCache {
     return results;
   }
 
+  /** The entries this run reused or kept, each once. */
+  private entriesUsed(): (Entry & { key: string })[] {
+    const entries: (Entry & { key: string })[] = [];
+    for (let i = 0; i < this.previous.size; i++) {
+      const key = this.previous.key(i);
+      if (this.reused[i] === 0 || this.kept.has(key)) continue;
+      entries.push({ key, stamp: this.previous.stamp(i), value: this.previousValues[i], inputs: this.previous.inputs(i) });
+    }
+    for (const [key, entry] of this.kept) entries.push({ key, ...entry });
+    return entries;
+  }
+
   /** Writes the entries used by this run (files that are gone drop out), if anything changed. */
   save(): void {
     if (!this.file) return;
-    if (!this.changed && this.used.size === this.previous.size && count(this.usedResults) === count(this.previousResults)) return;
+    if (!this.changed && this.reusedCount === this.previous.size && count(this.usedResults) === count(this.previousResults)) return;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
       const temporary = `${this.file}.tmp-${process.pid}`;
-      const { index, values } = storedForm(this.fingerprint, this.used, this.usedResults);
+      const { index, values } = storedForm(this.fingerprint, this.entriesUsed(), this.usedResults);
       writeFileSync(temporary, encode(index, values));
       renameSync(temporary, this.file);
     } catch {
