@@ -247,7 +247,10 @@ describe('build', () => {
   it("a site's template replaces one built-in file and keeps the rest", async () => {
     const root = await tempSite({ sample: true });
     await writeFiles(root, {
-      'templates/site/partials/news-card.hbs': '<article class="card news-card custom-card"><h{{level}}>{{title}}</h{{level}}><p>{{source}} — {{score}}/10</p></article>\n',
+      // What is not the card's own data reads as nothing, a built-in prototype's names included.
+      'templates/site/partials/news-card.hbs':
+        '<article class="card news-card custom-card"><h{{level}}>{{title}}</h{{level}}><p>{{source}} — {{score}}/10</p>' +
+        '<i>{{nothing}}{{constructor}}{{title.constructor}}{{toString}}{{__proto__}}{{age.constructor.name}}</i></article>\n',
       'templates/assets/extra.css': 'body { outline: 0; }\n',
       'almanac.config.json': JSON.stringify({ title: 'The Tidal Letter', baseUrl: 'https://letters.example.org/' }),
     });
@@ -255,7 +258,7 @@ describe('build', () => {
     assert.equal(run.code, 0, run.stderr);
     const html = await readFile(path.join(root, 'dist/guides/meta/index.html'), 'utf8');
     assert.equal(html.match(/custom-card/g)?.length, 6, 'the override renders every card');
-    assert.match(html, /<p>The Verge — 7\/10<\/p>/);
+    assert.match(html, /<p>The Verge — 7\/10<\/p><i><\/i>/);
     assert.match(html, /class="stay-current"/, 'other partials are still the built-in ones');
     assert.match(html, /The Tidal Letter pairs the week's AI news/);
     assert.match(html, /<link rel="canonical" href="https:\/\/letters\.example\.org\/guides\/meta\/">/);

@@ -62,6 +62,7 @@ export class TemplateSet {
 
   private constructor(private readonly area: string) {
     registerHelpers(this.hb);
+    readNamesDirectly(this.hb);
   }
 
   /**
@@ -174,6 +175,38 @@ function checkSyntax(hb: typeof Handlebars, source: string, file: TemplateFile):
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'an error';
+}
+
+/** What Handlebars' JavaScript compiler looks like to a subclass (its documented extension point). */
+interface CompilerClass {
+  new (): object;
+  prototype: { nameLookup(parent: unknown, name: string, type: string): unknown; compiler: unknown };
+}
+
+/** Every name a built-in prototype has: `length`, `constructor`, `toString`, `__proto__` … */
+const PROTOTYPE_NAMES = new Set(
+  [Object, Array, String, Number, Boolean, Function, Date, RegExp, Map, Set].flatMap((type) => Object.getOwnPropertyNames(type.prototype)),
+);
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * Handlebars reads every name in the data through a checked lookup: an own property, or one it
+ * allows from a prototype. View models are plain data, so a name that no built-in prototype has can
+ * only be an own property or missing, and is read directly: the same answer for one call less at
+ * every {{name}} (and every helper a template calls), tens of thousands of times a build. A name a
+ * prototype has keeps the check.
+ */
+function readNamesDirectly(hb: typeof Handlebars): void {
+  const env = hb as unknown as { JavaScriptCompiler: CompilerClass };
+  const base = env.JavaScriptCompiler;
+  const Direct = function (this: object) {} as unknown as CompilerClass;
+  Direct.prototype = Object.create(base.prototype) as CompilerClass['prototype'];
+  Direct.prototype.compiler = Direct;
+  Direct.prototype.nameLookup = function (this: object, parent: unknown, name: string, type: string): unknown {
+    if ((type === 'context' || type === 'helper') && IDENTIFIER.test(name) && !PROTOTYPE_NAMES.has(name)) return [parent, '.', name];
+    return base.prototype.nameLookup.call(this, parent, name, type);
+  };
+  env.JavaScriptCompiler = Direct;
 }
 
 const SCRIPT_UNSAFE = /[<>&\u2028\u2029]/g;
