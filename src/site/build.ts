@@ -7,10 +7,8 @@ import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
 import { rememberMarkdownIn } from '../render/markdown.ts';
 import type { Guide, GuideDoc, NewsItem, Site } from '../content/model.ts';
-import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
 import { personalise, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
-import { GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds } from './feeds.ts';
 import { sitePages, type Page } from './pages.ts';
 import { RenderHelper } from './render-helper.ts';
 import { renderSitemap } from './sitemap.ts';
@@ -45,6 +43,12 @@ export async function composeSite(
 ): Promise<{ pages: Page[]; listings: Page[]; files: OutputFiles }> {
   const issues = new IssueStore(site.root).list();
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
+  // Loaded only now (Handlebars and the feed library are a third of the build command's code), so
+  // that the guides' pages reach the render thread sooner.
+  const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles }] = await Promise.all([
+    import('./feeds.ts'),
+    import('../render/templates.ts'),
+  ]);
   const files: OutputFiles = new Map();
   const feeds = renderFeeds(
     site.config,
@@ -77,6 +81,7 @@ export async function composeSite(
 
 /** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */
 export async function renderSite(site: Site, now: number): Promise<{ files: OutputFiles; pages: number }> {
+  const { TemplateSet } = await import('../render/templates.ts');
   const templates = await TemplateSet.load(site.root, 'site');
   const { pages, files } = await composeSite(site, now);
   const out: OutputFiles = new Map();
@@ -129,6 +134,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       batcher.flush();
       // Loaded only now, so that the helper has pages to render as early as possible.
       const compiled = FileCache.open(root, 'templates');
+      const { TemplateSet } = await import('../render/templates.ts');
       const templates = await TemplateSet.load(root, 'site', compiled);
       const { pages, listings, files } = composed;
       // What the spare held (listed by the helper meanwhile): what is gone is pruned at the end.

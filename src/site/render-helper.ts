@@ -15,7 +15,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { FileCache, checkShared } from '../content/cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { renderAhead, type RenderedAhead } from '../render/markdown.ts';
-import { TemplateSet } from '../render/templates.ts';
+import type { TemplateSet } from '../render/templates.ts';
 import { OutputWriter, listOutput, type Listing } from './output.ts';
 import type { Page } from './pages.ts';
 
@@ -158,6 +158,8 @@ async function serve({ root, claims }: Setup): Promise<void> {
   let failed: Failure | undefined;
   try {
     // Compiled as the main thread last saved them; this thread only reads that cache.
+    // Loaded only now: Handlebars is the largest thing this thread loads, and the stamp check needs none of it.
+    const { TemplateSet } = await import('../render/templates.ts');
     templates = await TemplateSet.load(root, 'site', FileCache.open(root, 'templates'));
   } catch (err) {
     failed = failure(err);
