@@ -99,7 +99,8 @@ const PAGES_PER_BATCH = 24;
 export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const root = path.resolve(options.root);
   const outDir = path.resolve(root, options.outDir);
-  // Started first, so that the helper loads its templates while this thread loads the content.
+  // Started first, so that the helper checks the cache's stamps and loads its templates while this
+  // thread reads the cache and loads the content.
   const threads = options.threads ?? ((await listGuideSlugs(root)).length >= HELPER_THRESHOLD ? 2 : 1);
   const helper = threads > 1 ? new RenderHelper(root) : undefined;
   // The helper checks the cached files' stamps while this thread reads the cached values.
@@ -116,7 +117,10 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const site = await loadSite(root, {
         cache: content,
         onParsed: {
-          news: (item) => ((freshNews = true), ahead?.news(item)),
+          news: (item) => {
+            freshNews = true;
+            ahead?.news(item);
+          },
           guide: (guide) => ahead?.guide(guide),
         },
       });

@@ -157,9 +157,9 @@ async function serve({ root, claims }: Setup): Promise<void> {
   let templates: TemplateSet | undefined;
   let failed: Failure | undefined;
   try {
-    // Compiled as the main thread last saved them; this thread only reads that cache.
     // Loaded only now: Handlebars is the largest thing this thread loads, and the stamp check needs none of it.
     const { TemplateSet } = await import('../render/templates.ts');
+    // Compiled as the main thread last saved them; this thread only reads that cache.
     templates = await TemplateSet.load(root, 'site', FileCache.open(root, 'templates'));
   } catch (err) {
     failed = failure(err);
