@@ -212,7 +212,7 @@ describe('the rest of the site', () => {
     assert.equal(atom.feed.entry.length, 5);
     assert.equal(atom.feed.updated, '2026-06-12T09:00:00.000Z');
     const json = JSON.parse(await readFile(path.join(root, 'dist/feeds/guides.json'), 'utf8'));
-    assert.equal(json.version, 'https://jsonfeed.org/version/1');
+    assert.equal(json.version, 'https://jsonfeed.org/version/1.1');
     assert.equal(json.items[0].url, 'http://localhost:4000/guides/llama-4/');
   });
 });

@@ -43,7 +43,7 @@ export async function composeSite(
 ): Promise<{ pages: Page[]; listings: Page[]; files: OutputFiles }> {
   const issues = new IssueStore(site.root).list();
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
-  // Loaded only now (Handlebars and the feed library are a third of the build command's code), so
+  // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
   const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles }] = await Promise.all([
     import('./feeds.ts'),
