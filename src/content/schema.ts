@@ -2,6 +2,7 @@
 // so the messages read as instructions rather than as validator jargon.
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { isEmailAddress } from './address.ts';
 import { describeValue, type Problem } from './problems.ts';
 
 const text = (what: string) => z.string({ error: what }).trim().min(1, { error: what });
@@ -110,6 +111,20 @@ export const configSchema = z.strictObject({
       midweek: { label: 'Midweek', cron: '0 7 * * 3', maxItems: 12 },
       sunday: { label: 'Sunday', cron: '0 8 * * 0', maxItems: 20 },
     }),
+  preview: z
+    .strictObject({
+      // Where the preview's "send test" may deliver (besides active subscribers): never an address typed into a page.
+      testAddresses: z
+        .array(
+          z
+            .string({ error: 'an email address, e.g. "editor@example.com"' })
+            .trim()
+            .refine(isEmailAddress, { error: 'an email address, e.g. "editor@example.com"' }),
+          { error: 'a list of email addresses, e.g. ["editor@example.com"]' },
+        )
+        .default([]),
+    })
+    .default({ testAddresses: [] }),
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -45,10 +45,7 @@ export interface SubscriberStore {
   transaction<T>(fn: () => T): T;
 }
 
-/** A practical address check: one @, a dotted domain, no spaces or angle brackets, at most 254 characters. */
-export function isEmailAddress(value: string): boolean {
-  return value.length <= 254 && /^[^\s@<>(),;:"\\[\]]+@[^\s@<>(),;:"\\[\]]+\.[A-Za-z]{2,}$/.test(value) && !value.includes('..');
-}
+export { isEmailAddress } from '../content/address.ts';
 
 interface Row {
   id: number;
