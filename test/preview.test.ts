@@ -3,7 +3,7 @@
 // toggles work, and "send test" delivers to a real SMTP server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -22,7 +22,9 @@ describe('almanac preview', () => {
 
   before(async () => {
     root = await tempSite({ sample: true });
-    await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
+    // The project's config, with the address the test copy goes to (the preview mails no other).
+    const config = JSON.parse(await readFile(path.join(PROJECT, 'almanac.config.json'), 'utf8'));
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ ...config, preview: { testAddresses: ['editor@example.com'] } }));
     // A past issue, built before the preview starts (it takes number 1; the next Midweek is #2).
     const built = await almanac(['issue', 'build', 'sunday', '--date', '2026-04-12', '--root', root, '--now', '2026-04-12T07:00:00Z']);
     assert.equal(built.code, 0, built.stderr);

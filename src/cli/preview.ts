@@ -1,8 +1,9 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../content/problems.ts';
+import { isHostName } from '../server/origin.ts';
 import { globals, resolveNow } from './options.ts';
 
 /** Past the watcher's 50 ms window for repeated changes to one file. */
@@ -17,10 +18,14 @@ export function registerPreview(program: Command): void {
   program
     .command('preview')
     .description("the editor's preview with live reload: working copies, the next issues, a viewer and checks")
-    .option('--port <n>', 'port to listen on', '4001')
-    .action(async (opts: { port: string }, cmd: Command) => {
+    .option('--port <n>', 'port to listen on (always on 127.0.0.1)', '4001')
+    .option('--host-name <name>', 'a name the preview answers to besides localhost, 127.0.0.1 and [::1] (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .action(async (opts: { port: string; hostName: string[] }, cmd: Command) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port expects a number from 0 to 65535, found "${opts.port}"`);
+      for (const name of opts.hostName) {
+        if (!isHostName(name)) throw new UsageError(`--host-name expects a host name such as almanac.test (no scheme, port or path), found "${name}"`);
+      }
       const g = globals(cmd);
       const root = path.resolve(g.root);
       // --now fixes the clock, so "the next issue" can be any date that has news.
@@ -29,7 +34,12 @@ export function registerPreview(program: Command): void {
       const smtp = process.env.SMTP_URL?.trim();
       const mailer = smtp ? (await import('../mail/transport.ts')).smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0 }) : undefined;
       const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-      const preview = new Preview({ root, clock, log, mailer });
+      // Test copies may go to active subscribers: the list is read only if there is one (the preview never creates it).
+      const dbFile = (await import('../store/database.ts')).databasePath(root);
+      const db = existsSync(dbFile) ? (await import('../store/database.ts')).openDatabase(dbFile) : undefined;
+      const subscribers = db && new (await import('../store/subscribers.ts')).SqliteSubscribers(db);
+      const isSubscriber = (email: string) => subscribers?.find(email)?.status === 'active';
+      const preview = new Preview({ root, clock, log, mailer, hostNames: opts.hostName, isSubscriber });
       await preview.reload();
       const server = http.createServer((req, res) => {
         preview.handle(req, res).catch((err: Error) => {
@@ -65,8 +75,10 @@ export function registerPreview(program: Command): void {
           if (stampOf(file) !== seen.get(file)) schedule(file);
         }, RECHECK_MS);
       });
+      // Loopback only: drafts and "send test" are for the editor at this machine, never the network.
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
-      process.stdout.write(`Preview at http://127.0.0.1:${(server.address() as { port: number }).port}/ (watching content/, templates/ and almanac.config.json)\n`);
+      const bound = server.address() as { address: string; port: number };
+      process.stdout.write(`Preview at http://${bound.address}:${bound.port}/ (watching content/, templates/ and almanac.config.json)\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           void watcher.close();
@@ -77,5 +89,6 @@ export function registerPreview(program: Command): void {
         process.once('SIGTERM', stop);
       });
       mailer?.close();
+      db?.close();
     });
 }

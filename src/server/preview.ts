@@ -21,7 +21,8 @@ import { compileIssueMessage, addressOf } from '../mail/message.ts';
 import type { Transport } from '../mail/send.ts';
 import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
 import { escapeHtml, readBody } from './http.ts';
-import { isEmailAddress } from '../store/subscribers.ts';
+import { LOOPBACK_NAMES, checkHost, checkSameOrigin } from './origin.ts';
+import { isEmailAddress } from '../content/address.ts';
 import { workingCopyPage } from '../site/pages.ts';
 import { IssueStore } from '../store/issues.ts';
 
@@ -30,7 +31,14 @@ export interface PreviewOptions {
   clock: () => number;
   log: (line: string) => void;
   mailer?: Transport;
+  /** Names the preview answers to besides the loopback ones (`--host-name`). */
+  hostNames?: readonly string[];
+  /** Whether `email` is an active subscriber: test copies may go there too. */
+  isSubscriber?: (email: string) => boolean;
 }
+
+/** Open live-reload streams at most; each is a socket held open. */
+const MAX_CLIENTS = 64;
 
 interface State {
   site?: Site;
@@ -48,7 +56,11 @@ export class Preview {
   /** How long the last reload took, in ms (shown in the log, measured by the benchmark). */
   lastReloadMs = 0;
 
-  constructor(private readonly o: PreviewOptions) {}
+  private readonly hosts: ReadonlySet<string>;
+
+  constructor(private readonly o: PreviewOptions) {
+    this.hosts = new Set([...LOOPBACK_NAMES, ...(o.hostNames ?? []).map((n) => n.toLowerCase())]);
+  }
 
   /** Reloads what `changed` touches: one guide when a working copy was saved, everything otherwise. */
   async reload(changed?: string): Promise<void> {
@@ -85,29 +97,54 @@ export class Preview {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Only origin-form targets ("/path"): an absolute URL or "*" names no page here.
+    const target = req.url ?? '';
+    if (!target.startsWith('/') || !URL.canParse(`http://localhost${target}`)) return send(res, 400, 'Bad request target.', TEXT);
+    // A foreign Host is a page on another site that got its name pointed at 127.0.0.1 (DNS rebinding): no content for it.
+    const host = checkHost(req.headers, this.hosts);
+    if (!host.ok) return send(res, 403, `Refused: ${host.reason}. Add a name with --host-name.`, TEXT);
+    const url = new URL(`http://localhost${target}`);
     const parts = url.pathname.split('/').filter(Boolean);
+    const method = req.method ?? 'GET';
+    const isSendTest = parts[0] === 'issues' && parts.length === 3 && parts[2] === 'send-test';
+    if (isSendTest ? method !== 'POST' : method !== 'GET' && method !== 'HEAD') {
+      return send(res, 405, `${method} is not allowed here.`, TEXT, { allow: isSendTest ? 'POST' : 'GET, HEAD' });
+    }
+    if (isSendTest) return this.sendTest(req, res, parts[1]!);
     if (url.pathname === '/events') return this.events(req, res);
     if (url.pathname === '/preview.js') return send(res, 200, CLIENT, 'text/javascript; charset=utf-8');
     if (parts[0] === 'assets' && parts.length === 2) return this.asset(res, parts[1]!);
     if (this.state.problems) return send(res, 200, this.shell('Problems', overlay(this.state.problems)), HTML);
     if (url.pathname === '/') return send(res, 200, this.index(), HTML);
     if (parts[0] === 'guides' && parts.length === 2) return this.guide(res, parts[1]!);
-    if (parts[0] === 'issues' && parts[1]) {
-      const key = parts[1];
-      const issue = isEdition(key) ? await this.nextIssue(key) : await this.pastIssue(key);
-      if (!issue) return send(res, 404, this.shell('Not found', `<p>No issue "${escapeHtml(key)}". <a href="/">Back</a></p>`), HTML);
-      const title = isEdition(key) ? `Next ${this.state.site!.config.editions[key].label}` : 'issue' in issue ? `${issue.issue.editionLabel} #${issue.issue.number}, as built` : key;
-      if (parts[2] === 'email.html') return send(res, 200, 'issue' in issue ? personalise(issue.email.html, sampleRecipient(this.state.site!.config.baseUrl)) : '', HTML);
-      if (parts[2] === 'email.txt') return send(res, 200, 'issue' in issue ? personalise(issue.email.text, sampleRecipient(this.state.site!.config.baseUrl)) : '', 'text/plain; charset=utf-8');
-      if (parts[2] === 'send-test' && req.method === 'POST') return this.sendTest(req, res, title, issue);
-      return send(res, 200, this.viewer(key, title, issue), HTML);
+    if (parts[0] === 'issues' && parts.length >= 2 && parts.length <= 3) {
+      const key = parts[1]!;
+      const found = await this.issue(key);
+      if (!found) return send(res, 404, this.shell('Not found', `<p>No issue "${escapeHtml(key)}". <a href="/">Back</a></p>`), HTML);
+      const { issue, title } = found;
+      const sample = sampleRecipient(this.state.site!.config.baseUrl);
+      // The email as a sandboxed document: whatever it holds, it runs no script and reads nothing of the preview.
+      if (parts[2] === 'email.html') return send(res, 200, 'issue' in issue ? personalise(issue.email.html, sample) : '', HTML, { 'content-security-policy': EMAIL_CSP });
+      if (parts[2] === 'email.txt') return send(res, 200, 'issue' in issue ? personalise(issue.email.text, sample) : '', TEXT);
+      if (parts[2] === undefined) return send(res, 200, this.viewer(key, title, issue), HTML);
     }
     send(res, 404, this.shell('Not found', '<p>Nothing here. <a href="/">Back to the preview</a>.</p>'), HTML);
   }
 
+  /** The next issue of an edition, or a past one by id, with the title the viewer shows. */
+  private async issue(key: string): Promise<{ issue: PreparedIssue | { problems: Problem[] }; title: string } | undefined> {
+    if (isEdition(key)) return { issue: await this.nextIssue(key), title: `Next ${this.state.site!.config.editions[key].label}` };
+    const past = await this.pastIssue(key);
+    return past && { issue: past, title: `${past.issue.editionLabel} #${past.issue.number}, as built` };
+  }
+
   private events(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    // Another site's page may not hold a stream open here (it learns when the drafts change, and uses a socket).
+    const origin = checkSameOrigin(req.headers);
+    if (!origin.ok) return send(res, 403, `Refused: ${origin.reason}.`, TEXT);
+    if (req.method === 'HEAD') return send(res, 200, '', 'text/event-stream');
+    if (this.clients.size >= MAX_CLIENTS) return send(res, 503, 'Too many open previews; close some tabs.', TEXT, { 'retry-after': '5' });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
     res.write(': connected\n\n');
     this.clients.add(res);
     req.on('close', () => this.clients.delete(res));
@@ -125,7 +162,7 @@ export class Preview {
       .map((g) => {
         const latest = g.versions.at(-1);
         const status = !latest ? 'not published yet' : differsFromLatest(g) ? `changes since v${latest.version}` : `v${latest.version}, no changes`;
-        return `<li><a href="/guides/${g.slug}/">${escapeHtml(g.working.front.title)}</a> <span class="meta">${status}</span></li>`;
+        return `<li><a href="/guides/${escapeHtml(g.slug)}/">${escapeHtml(g.working.front.title)}</a> <span class="meta">${status}</span></li>`;
       })
       .join('');
     const next = EDITIONS.map((e) => `<li><a href="/issues/${e}">Next ${escapeHtml(site.config.editions[e].label)}</a></li>`).join('');
@@ -212,21 +249,37 @@ export class Preview {
   <button type="button" data-tab="text" aria-pressed="false">Plain text</button>
   <button type="button" data-tab="source" aria-pressed="false">HTML source</button>
 </div>
-<iframe id="email" title="The email" src="/issues/${key}/email.html" style="width:600px;height:900px;border:1px solid var(--rule);background:#fff;max-width:100%"></iframe>
+<iframe id="email" title="The email" src="/issues/${escapeHtml(key)}/email.html" style="width:600px;height:900px;border:1px solid var(--rule);background:#fff;max-width:100%"></iframe>
 <pre id="text" hidden>${escapeHtml(personalise(email.text, sampleRecipient(this.state.site!.config.baseUrl)))}</pre>
 <pre id="source" hidden>${escapeHtml(email.html)}</pre>
 <h2>Checks</h2><ul id="checks" class="plain">${checks}</ul>
 <h2>Send a test</h2>
-<form id="send-test" method="post" action="/issues/${key}/send-test"><label for="to">Address</label> <input id="to" name="to" type="email" required> <button type="submit">Send test</button> <output id="send-result"></output></form>`,
+<form id="send-test" method="post" action="/issues/${escapeHtml(key)}/send-test"><label for="to">Address</label> <input id="to" name="to" type="email" required> <button type="submit">Send test</button> <output id="send-result"></output></form>`,
     );
   }
 
-  private async sendTest(req: IncomingMessage, res: ServerResponse, title: string, issue: PreparedIssue | { problems: Problem[] }): Promise<void> {
-    const form = new URLSearchParams(await readBody(req));
-    const to = (form.get('to') ?? '').trim();
-    if (!this.o.mailer) return send(res, 503, 'SMTP_URL is not set: test copies cannot be sent.', 'text/plain; charset=utf-8');
-    if ('problems' in issue) return send(res, 409, 'This issue cannot be built now.', 'text/plain; charset=utf-8');
-    if (!isEmailAddress(to)) return send(res, 400, 'That address does not look right.', 'text/plain; charset=utf-8');
+  /** Mails a test copy, only when asked from the preview's own page and only to a known address. */
+  private async sendTest(req: IncomingMessage, res: ServerResponse, key: string): Promise<void> {
+    // Any page the editor visits could otherwise mail the issue, through the newsletter's account, to anyone.
+    const origin = checkSameOrigin(req.headers);
+    if (!origin.ok) return send(res, 403, `Refused: ${origin.reason}. Send tests from the preview's own page.`, TEXT);
+    if (!this.o.mailer) return send(res, 503, 'SMTP_URL is not set: test copies cannot be sent.', TEXT);
+    let body: string;
+    try {
+      body = await readBody(req);
+    } catch {
+      return send(res, 413, 'The form is too large.', TEXT, { connection: 'close' });
+    }
+    const to = (new URLSearchParams(body).get('to') ?? '').trim();
+    if (!isEmailAddress(to)) return send(res, 400, 'That address does not look right.', TEXT);
+    if (this.state.problems) return send(res, 409, 'The content has problems: fix them first.', TEXT);
+    if (!this.mayReceiveTests(to)) {
+      return send(res, 403, `Test copies go only to the addresses in almanac.config.json (preview.testAddresses) and to active subscribers; ${to} is neither.`, TEXT);
+    }
+    const found = await this.issue(key);
+    if (!found) return send(res, 404, `No issue "${key}".`, TEXT);
+    const { issue, title } = found;
+    if ('problems' in issue) return send(res, 409, 'This issue cannot be built now.', TEXT);
     const config = this.state.site!.config;
     const sample = sampleRecipient(config.baseUrl);
     const raw = compileIssueMessage(config, { ...issue.issue, subject: `[Test] ${issue.issue.subject}` }, issue.email).render({
@@ -234,10 +287,16 @@ export class Preview {
     });
     try {
       await this.o.mailer.send(raw, { from: addressOf(config.from), to });
-      send(res, 200, `Sent a test copy of ${title} to ${to}.`, 'text/plain; charset=utf-8');
+      send(res, 200, `Sent a test copy of ${title} to ${to}.`, TEXT);
     } catch (err) {
-      send(res, 502, `The SMTP server refused it: ${(err as Error).message}`, 'text/plain; charset=utf-8');
+      send(res, 502, `The SMTP server refused it: ${(err as Error).message}`, TEXT);
     }
+  }
+
+  private mayReceiveTests(to: string): boolean {
+    const wanted = to.toLowerCase();
+    if (this.state.site!.config.preview.testAddresses.some((a) => a.toLowerCase() === wanted)) return true;
+    return this.o.isSubscriber?.(to) ?? false;
   }
 
   private shell(title: string, body: string): string {
@@ -247,9 +306,18 @@ export class Preview {
 
 
 const HTML = 'text/html; charset=utf-8';
+const TEXT = 'text/plain; charset=utf-8';
+/** No other site may frame the preview (a hidden "Send test" under a decoy), sniff its types or see its URLs. */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'content-security-policy': "frame-ancestors 'self'",
+  'referrer-policy': 'same-origin',
+} as const;
+const EMAIL_CSP = "sandbox allow-popups allow-popups-to-escape-sandbox; script-src 'none'; frame-ancestors 'self'";
 
-function send(res: ServerResponse, status: number, body: string | Buffer, type: string): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+function send(res: ServerResponse, status: number, body: string | Buffer, type: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers });
   res.end(body);
 }
 
