@@ -7,7 +7,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { almanac, tempSite } from './helpers/cli.ts';
+import { parse } from 'node-html-parser';
+import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
 import { rawRequest, startPreview, type RawResponse, type RunningPreview } from './helpers/preview.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
@@ -260,6 +261,56 @@ describe('preview: configuration and options', () => {
     const running = await startPreview(['--root', root, '--now', NOW]);
     try {
       assert.match(running.output(), /Preview at http:\/\/127\.0\.0\.1:\d+\//);
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
+describe('preview: content is shown as text', () => {
+  it('markup in a guide, a news item, a stored issue and a problem never becomes live markup', async () => {
+    const evil = '<img src=x onerror=alert(1)><script>alert(2)</script>';
+    const root = await tempSite();
+    await writeFiles(root, {
+      'almanac.config.json': JSON.stringify({ title: `Site ${evil}` }),
+      'content/guides/g/guide.md': `---\ntitle: "Guide ${evil}"\nlevel: beginner\ntopics: [Security]\ntldr: "T ${evil}"\ntakeaways: ["K ${evil}"]\n---\n\n## S\n\nBody ${evil}\n`,
+      'content/news/n.md': `---\ntitle: "News ${evil}"\nurl: https://example.com/n\nsource: "Wire ${evil}"\npublished: 2026-04-13\nscore: 9\ntopics: [Security]\n---\nSummary ${evil}\n`,
+    });
+    const published = await almanac(['guide', 'publish', 'g', '--note', `Note ${evil}`, '--root', root, '--now', NOW]);
+    assert.equal(published.code, 0, published.stderr);
+    const running = await startPreview(['--root', root, '--now', NOW]);
+    const host = new URL(running.base).host;
+    const page = async (target: string, trustedHtml = false) => {
+      const res = await rawRequest(running.port, { method: 'GET', target, headers: [['Host', host]] });
+      assert.equal(res.status, 200, `${target}: ${res.body.slice(0, 300)}`);
+      // Whatever is on the page, only the preview's own script file runs: no inline script, no handler.
+      const csp = res.headers['content-security-policy'] ?? '';
+      assert.match(csp, /(^|;)\s*script-src 'self'\s*(;|$)/, target);
+      const doc = parse(res.body);
+      // A guide's Markdown may hold raw HTML, as on the site; front matter is always text.
+      if (trustedHtml) {
+        assert.equal(doc.querySelector('h1')!.text.includes('Guide <img'), true, `${target}: the title as text`);
+        return res.body;
+      }
+      assert.equal(doc.querySelectorAll('img').length, 0, `${target}: an <img> from content`);
+      assert.ok(!doc.querySelectorAll('script').some((s) => !s.getAttribute('src')), `${target}: an inline <script> from content`);
+      assert.equal(doc.querySelectorAll('[onerror]').length, 0, target);
+      return res.body;
+    };
+    try {
+      assert.ok((await page('/')).includes('Guide &lt;img'), 'the title is shown, escaped');
+      await page('/guides/g/', true);
+      await page('/issues/midweek');
+      // A problem whose found value holds markup: the overlay shows it as text.
+      await writeFiles(root, { 'content/guides/g/guide.md': `---\ntitle: G\nlevel: "${evil}"\ntopics: [Security]\ntldr: T\ntakeaways: [K]\n---\n\n## S\n\nBody\n` });
+      const deadline = Date.now() + 15_000;
+      let body = '';
+      while (!body.includes('almanac-overlay')) {
+        assert.ok(Date.now() < deadline, 'the overlay did not appear');
+        await new Promise((r) => setTimeout(r, 50));
+        body = await page('/');
+      }
+      assert.ok(body.includes('&lt;img src=x onerror=alert(1)&gt;'));
     } finally {
       await running.stop();
     }

@@ -307,11 +307,17 @@ export class Preview {
 
 const HTML = 'text/html; charset=utf-8';
 const TEXT = 'text/plain; charset=utf-8';
-/** No other site may frame the preview (a hidden "Send test" under a decoy), sniff its types or see its URLs. */
+/**
+ * No other site may frame the preview (a hidden "Send test" under a decoy), sniff its types or see
+ * its URLs. Scripts only from the preview itself: a guide's Markdown may hold raw HTML (guides are
+ * trusted on the site), but in a working copy under review an inline script or event handler would
+ * run with the preview's powers, so none runs.
+ */
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'SAMEORIGIN',
-  'content-security-policy': "frame-ancestors 'self'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src * data:; connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'self'",
   'referrer-policy': 'same-origin',
 } as const;
 const EMAIL_CSP = "sandbox allow-popups allow-popups-to-escape-sandbox; script-src 'none'; frame-ancestors 'self'";
