@@ -168,7 +168,7 @@ export class Preview {
     const next = EDITIONS.map((e) => `<li><a href="/issues/${e}">Next ${escapeHtml(site.config.editions[e].label)}</a></li>`).join('');
     const past = new IssueStore(this.o.root)
       .list()
-      .map((i) => `<li><a href="/issues/${i.issue.id}">${escapeHtml(i.issue.editionLabel)} #${i.issue.number}</a>: ${escapeHtml(i.issue.subject)}</li>`)
+      .map((i) => `<li><a href="/issues/${escapeHtml(i.issue.id)}">${escapeHtml(i.issue.editionLabel)} #${i.issue.number}</a>: ${escapeHtml(i.issue.subject)}</li>`)
       .join('');
     return this.shell(
       'Preview',
