@@ -13,6 +13,7 @@ import { sitePages, type Page } from './pages.ts';
 import { RenderHelper } from './render-helper.ts';
 import { renderSitemap } from './sitemap.ts';
 import { StagedOutput, spareDir, type OutputFiles } from './output.ts';
+import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT, safeOutputFolder } from './output-guard.ts';
 
 export interface BuildOptions {
   root: string;
@@ -98,7 +99,8 @@ const PAGES_PER_BATCH = 24;
 
 export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const root = path.resolve(options.root);
-  const outDir = path.resolve(root, options.outDir);
+  // Checked before anything starts: a folder that is not the output's own is never touched.
+  const outDir = safeOutputFolder({ root, out: options.outDir, databaseFile: await databaseFile(root) });
   // Started first, so that the helper checks the cache's stamps and loads its templates while this
   // thread reads the cache and loads the content.
   const threads = options.threads ?? ((await listGuideSlugs(root)).length >= HELPER_THRESHOLD ? 2 : 1);
@@ -145,13 +147,14 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       staged.useListing(await helper?.listing());
       const write = (paths: readonly string[], html: string) => staged.write(paths, html);
       for (const [file, data] of files) staged.write([file], data);
+      staged.write([OUTPUT_MARKER], OUTPUT_MARKER_TEXT);
       templates.renderAll(listings, write);
       // Then guide pages from the last batch back, meeting the helper, which works from the first one on.
       for (let i = batches.length - 1; i >= 0; i--) {
         if (!helper || helper.claim(i)) templates.renderAll(batches[i]!, write);
       }
       await helper?.done();
-      await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys()]));
+      await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys(), OUTPUT_MARKER]));
       markdown.save();
       compiled.save();
       return {
@@ -172,6 +175,20 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     rememberMarkdownIn(undefined);
     content.save();
     await helper?.close();
+  }
+}
+
+/**
+ * The subscriber database's file when DATABASE_URL puts it somewhere of its own (by default it is under
+ * .almanac/, which the output may never be anyway). A URL the store would refuse is no concern of a build.
+ */
+async function databaseFile(root: string): Promise<string | undefined> {
+  if (!process.env.DATABASE_URL?.trim()) return undefined;
+  const { databasePath } = await import('../store/database.ts');
+  try {
+    return databasePath(root);
+  } catch {
+    return undefined;
   }
 }
 
