@@ -9,7 +9,7 @@ import { rememberMarkdownIn } from '../render/markdown.ts';
 import type { Guide, GuideDoc, NewsItem, Site } from '../content/model.ts';
 import { personalise, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
-import { sitePages, type Page } from './pages.ts';
+import { pathsOf, sitePages, type Page } from './pages.ts';
 import { RenderHelper } from './render-helper.ts';
 import { renderSitemap } from './sitemap.ts';
 import { StagedOutput, spareDir, type OutputFiles } from './output.ts';
@@ -154,12 +154,13 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
         if (!helper || helper.claim(i)) templates.renderAll(batches[i]!, write);
       }
       await helper?.done();
-      await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys(), OUTPUT_MARKER]));
+      await staged.commit(new Set([...pages.flatMap(pathsOf), ...files.keys(), OUTPUT_MARKER]));
       markdown.save();
       compiled.save();
+      const pagePaths = pages.reduce((n, p) => n + pathsOf(p).length, 0);
       return {
-        pages: pages.length,
-        files: pages.length + files.size,
+        pages: pagePaths,
+        files: pagePaths + files.size,
         guides: site.guides.filter((g) => g.versions.length > 0).length,
         versions: site.guides.reduce((n, g) => n + g.versions.length, 0),
         news: site.news.length,
@@ -264,8 +265,8 @@ class MarkdownAhead {
 const AHEAD_BATCH = 500;
 
 /**
- * Collects pages into batches of about `size`. A batch ends only between documents: pages that share
- * one view model (a guide's URL and its latest version's) follow each other and render once, together.
+ * Collects pages into batches of `size`. A page carries all of its paths (see Page), so a batch may
+ * end anywhere: the guide's URL and its latest version are written together whoever renders them.
  */
 class Batcher {
   private current: Page[] = [];
@@ -276,8 +277,7 @@ class Batcher {
   ) {}
 
   add(page: Page): void {
-    const last = this.current.at(-1);
-    if (this.current.length >= this.size && last && last.data !== page.data) this.flush();
+    if (this.current.length >= this.size) this.flush();
     this.current.push(page);
   }
 
