@@ -88,7 +88,7 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   const out: OutputFiles = new Map();
   templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));
   for (const [file, data] of files) out.set(file, data);
-  return { files: out, pages: pages.length };
+  return { files: out, pages: pages.reduce((n, p) => n + pathsOf(p).length, 0) };
 }
 
 /** Below this many guides a second thread costs more to start than it saves. */

@@ -69,7 +69,7 @@ function realPath(p: string): string {
   // Bounded, as the system's own resolution is: a loop of dangling links must not hang the build.
   for (let links = 0; ; ) {
     try {
-      return path.join(realpathSync(cur), ...missing.reverse());
+      return path.join(realpathSync.native(cur), ...missing.reverse());
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
