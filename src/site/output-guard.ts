@@ -54,7 +54,7 @@ export function safeOutputFolder({ root, out, databaseFile }: OutputGuard): stri
   const names = readdirSync(target);
   if (names.includes(CONFIG_FILE)) refuse(`a folder with its own ${CONFIG_FILE} (the root of a site)`);
   if (names.length === 0 || names.includes(OUTPUT_MARKER)) return target;
-  if (UNMARKED_OUTPUT.every((name) => names.includes(name)) && existsSync(path.join(target, 'guides'))) return target;
+  if (UNMARKED_OUTPUT.every((name) => names.includes(name)) && existsSync(path.join(target, 'assets'))) return target;
   const shown = names.sort().slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
   return refuse(
     `a folder that almanac did not write, holding ${shown} (choose a new or empty folder, or empty this one first if nothing in it is needed)`,
