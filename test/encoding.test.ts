@@ -2,6 +2,7 @@
 // which file and where, whichever kind of content file it is.
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +15,7 @@ import { loadSite } from '../src/content/load.ts';
 import { readNewsItem } from '../src/content/news-item.ts';
 import { decodeText } from '../src/content/text.ts';
 import { renderSite } from '../src/site/build.ts';
-import { GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { BIN, GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
@@ -159,5 +160,33 @@ describe('content encoding', () => {
     assert.doesNotMatch(versions.stdout, /not yet published/);
     const build = await almanac(['build', '--root', root, '--now', NOW]);
     assert.equal(build.code, 0, build.stderr);
+  });
+
+  it('preview: a byte order mark added to a published working copy shows no change', async () => {
+    const root = await tempSite({ sample: true });
+    const dir = path.join(root, 'content/guides/meta');
+    const { readFile, readdir } = await import('node:fs/promises');
+    const latest = (await readdir(path.join(dir, 'versions'))).sort().at(-1)!;
+    await writeFile(path.join(dir, 'guide.md'), Buffer.concat([BOM, await readFile(path.join(dir, 'versions', latest))]));
+    const child = spawn(process.execPath, [BIN, 'preview', '--port', '0', '--root', root, '--now', NOW]);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!/Preview at (http:\/\/127\.0\.0\.1:\d+)\//.test(out)) {
+        if (Date.now() > deadline) throw new Error(`preview did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const base = /Preview at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)![1]!;
+      const res = await fetch(`${base}/guides/meta/`, { signal: AbortSignal.timeout(20_000) });
+      assert.equal(res.status, 200);
+      const html = await res.text();
+      const diff = /<pre class="diff">([\s\S]*?)<\/pre>/.exec(html)?.[1];
+      assert.ok(diff !== undefined, 'the page has its diff against the latest version');
+      assert.doesNotMatch(diff, /^@@/m, `no change:\n${diff}`);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
