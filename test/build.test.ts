@@ -1,5 +1,6 @@
 // The build as a whole: reproducible, atomic, and open to a site's own templates.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { appendFile, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -108,6 +109,28 @@ describe('build', () => {
     assert.equal((await almanac(['guide', 'publish', 'llama-4', '--note', 'Since then', '--root', fresh, '--now', NOW])).code, 0);
     assert.equal((await almanac(['build', '--root', fresh, '--now', NOW])).code, 0);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(fresh, 'dist')));
+  });
+
+  it('writes each latest version as the same file as its guide on a site larger than a render batch, on both thread counts', async () => {
+    const root = await tempSite();
+    const slugs = Array.from({ length: 30 }, (_, i) => `guide-${String(i).padStart(2, '0')}`);
+    await writeFiles(root, Object.fromEntries(slugs.flatMap((slug) => Object.entries(publishedGuide(slug, 4)))));
+    for (const threads of ['1', '2', '2', '1']) {
+      const run = await almanac(['build', '--root', root, '--now', NOW, '--threads', threads]);
+      assert.equal(run.code, 0, run.stderr);
+      for (const slug of slugs) {
+        const dir = path.join(root, 'dist/guides', slug);
+        const [index, ...versions] = await Promise.all(['index.html', 'v1.html', 'v2.html', 'v3.html', 'v4.html'].map((f) => stat(path.join(dir, f))));
+        assert.ok(index);
+        const latest = versions.at(-1)!;
+        assert.equal(index.ino, latest.ino, `--threads ${threads}: ${slug}/v4.html is the same file as ${slug}/index.html`);
+        assert.equal(index.nlink, 2, `--threads ${threads}: ${slug}/index.html has exactly two names`);
+        const older = new Set(versions.slice(0, -1).map((v) => v.ino));
+        assert.equal(older.size, 3, `--threads ${threads}: ${slug}'s older versions are files of their own`);
+        assert.ok(!older.has(index.ino));
+        for (const v of versions.slice(0, -1)) assert.equal(v.nlink, 1);
+      }
+    }
   });
 
   it('two builds at once both succeed, one after the other, and leave a complete dist/', async () => {
@@ -279,3 +302,18 @@ describe('build', () => {
     assert.match(bad.stderr, /^content\/news\/bad\.md: score: expected a whole number from 1 to 10, found number 50$/m);
   });
 });
+
+/** A guide folder with `count` published versions (each a section longer), the working copy the latest. */
+function publishedGuide(slug: string, count: number): Record<string, string> {
+  const files: Record<string, string> = {};
+  const versions = [];
+  let text = `---\ntitle: Guide ${slug}\nlevel: beginner\ntopics: [Testing]\ntldr: A short summary.\ntakeaways: [One thing]\n---\n\n## Start\n\nBody.\n`;
+  for (let v = 1; v <= count; v++) {
+    text += `\n## Update ${v}\n\nWhat changed in v${v}.\n`;
+    files[`content/guides/${slug}/versions/v${v}.md`] = text;
+    versions.push({ version: v, published: `2026-0${v}-01T09:00:00Z`, note: `Update ${v}`, sha256: createHash('sha256').update(text).digest('hex') });
+  }
+  files[`content/guides/${slug}/guide.md`] = text;
+  files[`content/guides/${slug}/versions.json`] = `${JSON.stringify({ versions }, null, 2)}\n`;
+  return files;
+}

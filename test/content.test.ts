@@ -143,6 +143,14 @@ const CASES: { name: string; files: Record<string, string>; expect: string[] }[]
     expect: ['almanac.config.json: editions.midweek.maxItems: expected a whole number of at least 1, found number 0'],
   },
   {
+    name: 'configuration: a new edition without a cron, and an edition name that is not one',
+    files: { 'almanac.config.json': JSON.stringify({ editions: { monthly: { label: 'Monthly' }, 'Big News': { cron: '0 9 * * 1' } } }) },
+    expect: [
+      'almanac.config.json: editions.monthly.cron: expected a cron expression for the "monthly" edition, e.g. "0 9 1 * *" (only midweek and sunday have a default), found nothing',
+      'almanac.config.json: editions.Big News: expected an edition name of lowercase letters, digits and hyphens, e.g. "monthly", found the name "Big News"',
+    ],
+  },
+  {
     name: 'template syntax error, with its line',
     files: { 'templates/site/partials/news-card.hbs': '<article>\n{{#if title}}\n<h3>{{title}}</h3>\n' },
     expect: ['templates/site/partials/news-card.hbs', 'expected a valid Handlebars template'],

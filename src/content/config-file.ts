@@ -3,17 +3,21 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONFIG_FILE } from './config.ts';
 import { configSchema, validate, type Config } from './schema.ts';
+import { decodeText } from './text.ts';
 import type { Problem } from './problems.ts';
 
 export async function readConfig(root: string): Promise<{ config: Config; problems: Problem[] }> {
   const file = CONFIG_FILE;
-  let raw: string;
+  let bytes: Buffer;
   try {
-    raw = await readFile(path.join(root, file), 'utf8');
+    bytes = await readFile(path.join(root, file));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { config: configSchema.parse({}), problems: [] };
     throw err;
   }
+  const decoded = decodeText(bytes, file);
+  if (decoded.problem) return { config: configSchema.parse({}), problems: [decoded.problem] };
+  const raw = decoded.text;
   let data: unknown;
   try {
     data = JSON.parse(raw);

@@ -1,13 +1,14 @@
 // One guide folder read and checked: the working copy, the manifest of published versions and each
 // frozen version (its hash compared with the manifest's). Parsing needs the YAML, schema and date
 // libraries; guides.ts loads this module only for guides that are not in the build cache.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
 import { GUIDES_DIR, WORKING_COPY } from './guides.ts';
 import { guideSchema, validate } from './schema.ts';
 import { isSlug } from './slug.ts';
+import { readText, type Decoded } from './text.ts';
 import { MANIFEST, VERSIONS_DIR, parseManifest, sha256, tamperProblem, versionFileName } from './versions.ts';
 import type { Guide, GuideDoc, GuideVersion } from './model.ts';
 import type { Problem } from './problems.ts';
@@ -36,9 +37,11 @@ class GuideReader {
 
   constructor(private readonly root: string) {}
 
-  text(file: string): string | undefined {
-    this.read.push(path.join(this.root, file));
-    return readText(this.root, file);
+  /** The file's text (or why it is not UTF-8); undefined when there is no such file. */
+  text(file: string): Decoded | undefined {
+    const absolute = path.join(this.root, file);
+    this.read.push(absolute);
+    return readText(absolute, file);
   }
 
   /** The names in a folder, without hidden files, sorted; empty when there is no such folder. */
@@ -64,18 +67,23 @@ function readGuide(reader: GuideReader, slug: string): { guide?: Guide; problems
   if (!isSlug(slug)) {
     problems.push({ file: dir, expected: 'a folder name of lowercase letters, digits and hyphens (it becomes the URL)', found: JSON.stringify(slug) });
   }
-  const workingSource = reader.text(file);
-  if (workingSource === undefined) {
+  const working = reader.text(file);
+  if (working === undefined) {
     problems.push({ file, expected: 'the guide\'s working copy (run "almanac guide new <slug>" to start one)', found: 'no such file' });
     return { problems };
   }
-  const working = parseGuideDoc(workingSource, file);
-  problems.push(...working.problems);
+  if (working.problem) {
+    problems.push(working.problem);
+    return { problems };
+  }
+  const workingSource = working.text;
+  const parsed = parseGuideDoc(workingSource, file);
+  problems.push(...parsed.problems);
   const workingSha256 = sha256(workingSource);
-  const versions = loadVersions(reader, dir, working.doc && { source: workingSource, sha256: workingSha256, doc: working.doc });
+  const versions = loadVersions(reader, dir, parsed.doc && { source: workingSource, sha256: workingSha256, doc: parsed.doc });
   problems.push(...versions.problems);
-  if (!working.doc || problems.length > 0) return { problems };
-  return { guide: { slug, file, working: working.doc, workingSha256, versions: versions.versions }, problems };
+  if (!parsed.doc || problems.length > 0) return { problems };
+  return { guide: { slug, file, working: parsed.doc, workingSha256, versions: versions.versions }, problems };
 }
 
 /**
@@ -88,8 +96,10 @@ function loadVersions(
   working?: { source: string; sha256: string; doc: GuideDoc },
 ): { versions: GuideVersion[]; problems: Problem[] } {
   const manifestFile = `${dir}/${MANIFEST}`;
-  const source = reader.text(manifestFile);
+  const manifest = reader.text(manifestFile);
   const onDisk = reader.names(`${dir}/${VERSIONS_DIR}`);
+  if (manifest?.problem) return { versions: [], problems: [manifest.problem] };
+  const source = manifest?.text;
   if (source === undefined) {
     const problems = onDisk.map((name) => ({
       file: `${dir}/${VERSIONS_DIR}/${name}`,
@@ -108,11 +118,16 @@ function loadVersions(
   const versions: GuideVersion[] = [];
   for (const entry of entries) {
     const file = `${dir}/${versionFileName(entry.version)}`;
-    const frozen = reader.text(file);
-    if (frozen === undefined) {
+    const read = reader.text(file);
+    if (read === undefined) {
       problems.push({ file, expected: `v${entry.version} as listed in ${manifestFile}`, found: 'no such file' });
       continue;
     }
+    if (read.problem) {
+      problems.push(read.problem);
+      continue;
+    }
+    const frozen = read.text;
     const same = working !== undefined && working.source === frozen;
     if ((same ? working.sha256 : sha256(frozen)) !== entry.sha256) {
       problems.push(tamperProblem(file, entry));
@@ -125,13 +140,4 @@ function loadVersions(
     versions.push({ version: entry.version, published, note: entry.note, file, doc: parsed.doc, entry });
   }
   return { versions, problems };
-}
-
-function readText(root: string, file: string): string | undefined {
-  try {
-    return readFileSync(path.join(root, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }

@@ -6,6 +6,7 @@ import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
 import { NEWS_DIR } from './news.ts';
 import { newsSchema, validate } from './schema.ts';
+import { decodeText } from './text.ts';
 import { normaliseUrl } from './url.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';
@@ -21,7 +22,9 @@ export type NewsRead = { item: NewsItem; problems?: undefined } | { item?: undef
  * faster than a fan-out of promises through libuv's four-thread pool.
  */
 export function readNewsItem(root: string, rel: string, timezone: string): NewsRead {
-  return parseNewsItem(readFileSync(path.join(root, NEWS_DIR, rel), 'utf8'), rel, timezone);
+  const decoded = decodeText(readFileSync(path.join(root, NEWS_DIR, rel)), `${NEWS_DIR}/${rel}`);
+  if (decoded.problem) return { problems: [decoded.problem] };
+  return parseNewsItem(decoded.text, rel, timezone);
 }
 
 export function parseNewsItem(source: string, rel: string, timezone: string): NewsRead {

@@ -7,6 +7,7 @@ import { loadGuide } from './guide-files.ts';
 import { GUIDES_DIR, WORKING_COPY, listGuideSlugs } from './guides.ts';
 import { ContentError, ProblemList, UsageError, type Problem } from './problems.ts';
 import { isSlug } from './slug.ts';
+import { decodeText } from './text.ts';
 import { MANIFEST, serialiseManifest, sha256, versionFileName, type ManifestEntry } from './versions.ts';
 import type { Guide } from './model.ts';
 
@@ -108,8 +109,10 @@ export function differsFromLatest(guide: Guide): boolean {
 async function freeze(root: string, guide: Guide, note: string, now: number): Promise<Published> {
   const dir = path.join(root, GUIDES_DIR, guide.slug);
   // The text that was checked, read again: a save in between would freeze something unchecked.
-  const text = await readFile(path.join(root, guide.file), 'utf8');
-  if (sha256(text) !== guide.workingSha256) {
+  // Decoded as the loader decodes it (a byte order mark dropped), so that the hashes compare.
+  const decoded = decodeText(await readFile(path.join(root, guide.file)), guide.file);
+  const text = decoded.text;
+  if (text === undefined || sha256(text) !== guide.workingSha256) {
     throw new ContentError([{ file: guide.file, expected: 'the working copy as it was checked', found: 'a file saved again while publishing (run the command again)' }]);
   }
   const version = guide.versions.length + 1;

@@ -69,13 +69,78 @@ export const newsSchema = z.strictObject({
 });
 export type NewsFrontMatter = z.infer<typeof newsSchema>;
 
-const editionSchema = z.strictObject({
-  label: text('a label (text)'),
-  cron: z
-    .string({ error: 'a cron expression, e.g. "0 7 * * 3"' })
-    .refine(isCron, { error: 'a cron expression, e.g. "0 7 * * 3" (minute hour day month weekday)' }),
-  maxItems: z.number({ error: 'a whole number of at least 1' }).int().min(1, { error: 'a whole number of at least 1' }),
-});
+export interface EditionConfig {
+  label: string;
+  cron: string;
+  maxItems: number;
+}
+
+/** The two built-in editions; every key an edition leaves out falls back to these. */
+export const EDITION_DEFAULTS = {
+  midweek: { label: 'Midweek', cron: '0 7 * * 3', maxItems: 12 },
+  sunday: { label: 'Sunday', cron: '0 8 * * 0', maxItems: 20 },
+} as const satisfies Record<string, EditionConfig>;
+
+/** The cap of an edition of a new name that sets none. */
+export const DEFAULT_MAX_ITEMS = 12;
+
+export type Editions = { [E in keyof typeof EDITION_DEFAULTS]: EditionConfig } & Record<string, EditionConfig>;
+
+/** Each key optional: see editionsSchema for the defaults. */
+const editionSchema = z.strictObject(
+  {
+    label: text('a label (text)').optional(),
+    cron: z
+      .string({ error: 'a cron expression, e.g. "0 7 * * 3"' })
+      .refine(isCron, { error: 'a cron expression, e.g. "0 7 * * 3" (minute hour day month weekday)' })
+      .optional(),
+    maxItems: z.number({ error: 'a whole number of at least 1' }).int({ error: 'a whole number of at least 1' }).min(1, { error: 'a whole number of at least 1' }).optional(),
+  },
+  { error: 'an edition: {"label", "cron", "maxItems"}, each optional' },
+);
+
+const EDITION_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/**
+ * Editions by name: midweek and sunday always, with their defaults for what they leave out; an edition
+ * of another name takes its label from its name and needs a cron of its own.
+ */
+const editionsSchema = z
+  .record(z.string().regex(EDITION_NAME, { error: 'an edition name of lowercase letters, digits and hyphens, e.g. "monthly"' }), editionSchema, {
+    error: 'editions by name, e.g. {"midweek": {"cron": "0 7 * * 3"}}',
+  })
+  .default({})
+  .superRefine(
+    (editions, ctx) => {
+      for (const [name, edition] of Object.entries(editions)) {
+        // Run even when another edition is wrong (see `when`), so this one may be anything.
+        if (name in EDITION_DEFAULTS || typeof edition !== 'object' || edition === null || edition.cron !== undefined) continue;
+        ctx.addIssue({ code: 'custom', path: [name, 'cron'], message: `a cron expression for the "${name}" edition, e.g. "0 9 1 * *" (only midweek and sunday have a default)` });
+      }
+    },
+    // Every problem at once: a missing cron is reported beside a wrong name or value elsewhere.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
+  )
+  .transform((editions): Editions => {
+    const out: Record<string, EditionConfig> = {};
+    const names = [...Object.keys(EDITION_DEFAULTS), ...Object.keys(editions).filter((n) => !(n in EDITION_DEFAULTS))];
+    for (const name of names) {
+      const given = Object.hasOwn(editions, name) ? editions[name]! : {};
+      const fallback: Partial<EditionConfig> = (EDITION_DEFAULTS as Record<string, EditionConfig>)[name] ?? {};
+      out[name] = {
+        label: given.label ?? fallback.label ?? labelOf(name),
+        cron: given.cron ?? fallback.cron!,
+        maxItems: given.maxItems ?? fallback.maxItems ?? DEFAULT_MAX_ITEMS,
+      };
+    }
+    return out as Editions;
+  });
+
+/** "monthly" → "Monthly", "tech-digest" → "Tech digest". */
+export function labelOf(name: string): string {
+  const words = name.replace(/-+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
 
 export const configSchema = z.strictObject({
   title: text('a site title (text)').default('Call Me Almanac'),
@@ -102,15 +167,7 @@ export const configSchema = z.strictObject({
       maxAttempts: z.number({ error: 'a whole number of attempts from 1 to 20' }).int().min(1).max(20).default(5),
     })
     .default({ concurrency: 5, ratePerSecond: 0, maxAttempts: 5 }),
-  editions: z
-    .strictObject({
-      midweek: editionSchema.default({ label: 'Midweek', cron: '0 7 * * 3', maxItems: 12 }),
-      sunday: editionSchema.default({ label: 'Sunday', cron: '0 8 * * 0', maxItems: 20 }),
-    })
-    .default({
-      midweek: { label: 'Midweek', cron: '0 7 * * 3', maxItems: 12 },
-      sunday: { label: 'Sunday', cron: '0 8 * * 0', maxItems: 20 },
-    }),
+  editions: editionsSchema,
   preview: z
     .strictObject({
       // Where the preview's "send test" may deliver (besides active subscribers): never an address typed into a page.
@@ -168,6 +225,16 @@ export function validate<T>(
       }
       continue;
     }
+    if (issue.code === 'invalid_key') {
+      // A name that is not allowed (an edition's, say): the name is what was found.
+      problems.push({
+        file,
+        field: fieldName(issue.path),
+        expected: issue.issues[0]?.message ?? issue.message,
+        found: `the name ${JSON.stringify(String(issue.path.at(-1)))}`,
+      });
+      continue;
+    }
     problems.push({
       file,
       field: fieldName(issue.path) || undefined,
@@ -203,6 +270,7 @@ function allowedKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
     cur = unwrap(cur);
     if (cur instanceof z.ZodObject) cur = cur.shape[String(part)];
     else if (cur instanceof z.ZodArray) cur = cur.element;
+    else if (cur instanceof z.ZodRecord) cur = cur.valueType;
     else return undefined;
   }
   cur = unwrap(cur);

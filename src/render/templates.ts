@@ -110,17 +110,14 @@ export class TemplateSet {
   }
 
   /**
-   * Renders each document once and calls `write` with every output path it has: a document published
-   * under two paths (a guide's URL and its latest version) shares one view model.
+   * Renders each page once and calls `write` with every output path it has (its own, then `also`: a
+   * guide's URL and its latest version are one page).
    */
-  renderAll(files: Iterable<{ file: string; template: string; data: object }>, write: (paths: readonly string[], html: string) => void): void {
-    const documents = new Map<object, { template: string; paths: string[] }>();
-    for (const { file, template, data } of files) {
-      const known = documents.get(data);
-      if (known) known.paths.push(file);
-      else documents.set(data, { template, paths: [file] });
-    }
-    for (const [data, { template, paths }] of documents) write(paths, this.render(template, data));
+  renderAll(
+    pages: Iterable<{ file: string; also?: readonly string[]; template: string; data: object }>,
+    write: (paths: readonly string[], html: string) => void,
+  ): void {
+    for (const { file, also = [], template, data } of pages) write([file, ...also], this.render(template, data));
   }
 }
 

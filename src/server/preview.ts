@@ -2,7 +2,6 @@
 // latest version), the next Midweek and Sunday as they would be built now, past issues, and a viewer
 // for each issue. Files are watched; a saved guide reloads only that guide; open pages update
 // themselves over server-sent events, and a content or template error shows as an overlay.
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { loadSite } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
 import { ContentError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
+import { readText } from '../content/text.ts';
 import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../mail/issue.ts';
 import { personalise, sampleRecipient } from '../render/tokens.ts';
 import { compileIssueMessage, addressOf } from '../mail/message.ts';
@@ -197,7 +197,8 @@ export class Preview {
   /** A file below the root as it is now; empty if it is gone (the watcher reloads the guide right after). */
   private text(file: string): string {
     try {
-      return readFileSync(path.join(this.o.root, file), 'utf8');
+      // Decoded as the loader decodes it, so that a byte order mark is no difference.
+      return readText(path.join(this.o.root, file), file)?.text ?? '';
     } catch {
       return '';
     }

@@ -9,10 +9,11 @@ import { rememberMarkdownIn } from '../render/markdown.ts';
 import type { Guide, GuideDoc, NewsItem, Site } from '../content/model.ts';
 import { personalise, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
-import { sitePages, type Page } from './pages.ts';
+import { pathsOf, sitePages, type Page } from './pages.ts';
 import { RenderHelper } from './render-helper.ts';
 import { renderSitemap } from './sitemap.ts';
 import { StagedOutput, spareDir, type OutputFiles } from './output.ts';
+import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT, safeOutputFolder } from './output-guard.ts';
 
 export interface BuildOptions {
   root: string;
@@ -87,7 +88,7 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   const out: OutputFiles = new Map();
   templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));
   for (const [file, data] of files) out.set(file, data);
-  return { files: out, pages: pages.length };
+  return { files: out, pages: pages.reduce((n, p) => n + pathsOf(p).length, 0) };
 }
 
 /** Below this many guides a second thread costs more to start than it saves. */
@@ -98,7 +99,8 @@ const PAGES_PER_BATCH = 24;
 
 export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const root = path.resolve(options.root);
-  const outDir = path.resolve(root, options.outDir);
+  // Checked before anything starts: a folder that is not the output's own is never touched.
+  const outDir = safeOutputFolder({ root, out: options.outDir, databaseFile: await databaseFile(root) });
   // Started first, so that the helper checks the cache's stamps and loads its templates while this
   // thread reads the cache and loads the content.
   const threads = options.threads ?? ((await listGuideSlugs(root)).length >= HELPER_THRESHOLD ? 2 : 1);
@@ -145,18 +147,20 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       staged.useListing(await helper?.listing());
       const write = (paths: readonly string[], html: string) => staged.write(paths, html);
       for (const [file, data] of files) staged.write([file], data);
+      staged.write([OUTPUT_MARKER], OUTPUT_MARKER_TEXT);
       templates.renderAll(listings, write);
       // Then guide pages from the last batch back, meeting the helper, which works from the first one on.
       for (let i = batches.length - 1; i >= 0; i--) {
         if (!helper || helper.claim(i)) templates.renderAll(batches[i]!, write);
       }
       await helper?.done();
-      await staged.commit(new Set([...pages.map((p) => p.file), ...files.keys()]));
+      await staged.commit(new Set([...pages.flatMap(pathsOf), ...files.keys(), OUTPUT_MARKER]));
       markdown.save();
       compiled.save();
+      const pagePaths = pages.reduce((n, p) => n + pathsOf(p).length, 0);
       return {
-        pages: pages.length,
-        files: pages.length + files.size,
+        pages: pagePaths,
+        files: pagePaths + files.size,
         guides: site.guides.filter((g) => g.versions.length > 0).length,
         versions: site.guides.reduce((n, g) => n + g.versions.length, 0),
         news: site.news.length,
@@ -172,6 +176,20 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     rememberMarkdownIn(undefined);
     content.save();
     await helper?.close();
+  }
+}
+
+/**
+ * The subscriber database's file when DATABASE_URL puts it somewhere of its own (by default it is under
+ * .almanac/, which the output may never be anyway). A URL the store would refuse is no concern of a build.
+ */
+async function databaseFile(root: string): Promise<string | undefined> {
+  if (!process.env.DATABASE_URL?.trim()) return undefined;
+  const { databasePath } = await import('../store/database.ts');
+  try {
+    return databasePath(root);
+  } catch {
+    return undefined;
   }
 }
 
@@ -247,8 +265,8 @@ class MarkdownAhead {
 const AHEAD_BATCH = 500;
 
 /**
- * Collects pages into batches of about `size`. A batch ends only between documents: pages that share
- * one view model (a guide's URL and its latest version's) follow each other and render once, together.
+ * Collects pages into batches of `size`. A page carries all of its paths (see Page), so a batch may
+ * end anywhere: the guide's URL and its latest version are written together whoever renders them.
  */
 class Batcher {
   private current: Page[] = [];
@@ -259,8 +277,7 @@ class Batcher {
   ) {}
 
   add(page: Page): void {
-    const last = this.current.at(-1);
-    if (this.current.length >= this.size && last && last.data !== page.data) this.flush();
+    if (this.current.length >= this.size) this.flush();
     this.current.push(page);
   }
 

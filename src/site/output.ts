@@ -46,6 +46,8 @@ export class StagedOutput {
   static async begin(outDir: string): Promise<StagedOutput> {
     const target = path.resolve(outDir);
     const spare = spareDir(target);
+    // The lock sits beside the output, in a folder that may not exist yet (`--out public/site`).
+    mkdirSync(path.dirname(target), { recursive: true });
     const release = await lock(`${spare}.lock`, target);
     return new StagedOutput(target, spare, release);
   }

@@ -10,13 +10,19 @@ import { plainText, renderGuideBody, renderInline, renderSummary } from '../rend
 import type { StoredIssue } from '../store/issues.ts';
 import { issuePages } from './issue-pages.ts';
 
+/** One document: rendered once, written once at `file`, and linked at each of `also`. */
 export interface Page {
   /** Output path below dist/, e.g. "guides/meta/index.html". */
   file: string;
+  /** Other paths of the same document (a guide's latest version page); kept out of the sitemap. */
+  also?: readonly string[];
   template: string;
   data: PageData;
-  /** A second path for a document listed elsewhere (kept out of the sitemap). */
-  alias?: boolean;
+}
+
+/** Every output path of a page, its own first. */
+export function pathsOf(page: Page): string[] {
+  return [page.file, ...(page.also ?? [])];
 }
 
 export interface PageMeta {
@@ -187,14 +193,15 @@ export function rootFor(path: string): string {
 
 /**
  * The guide's URL and one page per version (`v1.html`, `v2.html` … beside it, so a version costs a
- * file and not a folder). The latest version's own page is the same document as the guide's URL.
+ * file and not a folder). The latest version's own page is the same document as the guide's URL: one
+ * page with both paths, so that it cannot be rendered or written twice, whoever writes it.
  */
 function guidePages(ctx: PageContext, g: LiveGuide): Page[] {
   const dir = `guides/${g.guide.slug}/`;
   const latest = guidePage(ctx, g, g.latest);
-  const pages = [{ ...latest, file: `${dir}index.html` }];
+  const pages: Page[] = [{ ...latest, file: `${dir}index.html`, also: [latest.file] }];
   for (const v of g.guide.versions) {
-    pages.push(v === g.latest ? { ...latest, alias: true } : guidePage(ctx, g, v));
+    if (v !== g.latest) pages.push(guidePage(ctx, g, v));
   }
   return pages;
 }

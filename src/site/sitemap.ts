@@ -2,7 +2,7 @@ import type { Page } from './pages.ts';
 
 export function renderSitemap(pages: readonly Page[]): string {
   const urls = pages
-    .filter((p) => !p.alias && !p.data.page.noindex)
+    .filter((p) => !p.data.page.noindex)
     .map((p) => {
       const lastmod = p.data.page.lastmod ? `<lastmod>${new Date(p.data.page.lastmod).toISOString()}</lastmod>` : '';
       return `  <url><loc>${escapeXml(p.data.page.canonical)}</loc>${lastmod}</url>`;
