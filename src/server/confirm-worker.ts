@@ -141,7 +141,7 @@ export function startConfirmationWorker(o: WorkerOptions): Worker {
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the mail server within ${Math.round(ms / 1000)} s`)), ms);
+    timer = setTimeout(() => reject(new Error(`no answer from the mail server within ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`}`)), ms);
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
