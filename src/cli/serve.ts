@@ -10,6 +10,7 @@ import { createApp } from '../server/app.ts';
 import { startConfirmationWorker, type Worker } from '../server/confirm-worker.ts';
 import { confirmationComposer } from '../server/confirmation-mail.ts';
 import { DatabaseHealth } from '../server/db-health.ts';
+import { answerClientError } from '../server/guard.ts';
 import { ConfirmationQueue } from '../store/confirmations.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
@@ -68,6 +69,7 @@ export function registerServe(program: Command): void {
         log,
       });
       const server = http.createServer(app);
+      server.on('clientError', answerClientError);
       // Slow clients hold a socket only so long: headers within 15 s, the whole request within 30 s.
       server.headersTimeout = 15_000;
       server.requestTimeout = 30_000;
