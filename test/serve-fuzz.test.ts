@@ -1,12 +1,10 @@
 // Generated requests against the real server on loopback (a few thousand a run, seeded): it never
 // falls over, never answers 5xx for a client's mistake, never redirects off-site and never serves a
 // file from outside dist/ (canaries planted beside dist/, in the site root and above it).
-// Longer runs: npx tsx scripts/fuzz-serve.ts --seed N --count N
+// Longer runs, against the `serve` process under load: node --import tsx scripts/fuzz-serve.ts --seed N --count N
 import assert from 'node:assert/strict';
-import { copyFile, cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/content/config.ts';
@@ -17,27 +15,10 @@ import { answerClientError } from '../src/server/guard.ts';
 import { ConfirmationQueue } from '../src/store/confirmations.ts';
 import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
-import { PROJECT, almanac } from './helpers/cli.ts';
-import { CANARY, generate, run } from './helpers/fuzz-requests.ts';
+import { generate, plantedSite, run } from './helpers/fuzz-requests.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
-
-/** A built site at <outer>/site with canary files where a path escape would land. */
-export async function plantedSite(): Promise<string> {
-  const outer = await mkdtemp(path.join(os.tmpdir(), 'almanac-fuzz-'));
-  const root = path.join(outer, 'site');
-  await cp(path.join(PROJECT, 'content'), path.join(root, 'content'), { recursive: true });
-  await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
-  const built = await almanac(['build', '--root', root]);
-  assert.equal(built.code, 0, built.stderr);
-  await writeFile(path.join(outer, 'canary.txt'), CANARY);
-  await writeFile(path.join(root, 'canary.txt'), CANARY);
-  await mkdir(path.join(root, 'dist2'), { recursive: true });
-  await writeFile(path.join(root, 'dist2', 'canary.txt'), CANARY);
-  await writeFile(path.join(root, 'dist2', 'index.html'), CANARY);
-  return root;
-}
 
 describe('serve under generated requests', () => {
   let server: http.Server;

@@ -1,7 +1,11 @@
 // Generated HTTP requests for fuzzing `serve`, as raw bytes (so nothing normalises them on the way),
 // and the checks every answer must pass. Seeded: a failing run is replayed with its seed.
+import { copyFile, cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
+import { PROJECT, almanac } from './cli.ts';
 import { parseResponse, type RawResponse } from './serve.ts';
 
 export const CANARY = 'CANARY-5f1d9c0e-never-served';
@@ -140,4 +144,20 @@ export async function run(port: number, requests: FuzzRequest[], concurrency = 1
     }),
   );
   return failures;
+}
+
+/** A built site at <outer>/site with canary files where a path escape would land. */
+export async function plantedSite(): Promise<string> {
+  const outer = await mkdtemp(path.join(os.tmpdir(), 'almanac-fuzz-'));
+  const root = path.join(outer, 'site');
+  await cp(path.join(PROJECT, 'content'), path.join(root, 'content'), { recursive: true });
+  await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
+  const built = await almanac(['build', '--root', root]);
+  if (built.code !== 0) throw new Error(`build failed: ${built.stderr}`);
+  await writeFile(path.join(outer, 'canary.txt'), CANARY);
+  await writeFile(path.join(root, 'canary.txt'), CANARY);
+  await mkdir(path.join(root, 'dist2'), { recursive: true });
+  await writeFile(path.join(root, 'dist2', 'canary.txt'), CANARY);
+  await writeFile(path.join(root, 'dist2', 'index.html'), CANARY);
+  return root;
 }
