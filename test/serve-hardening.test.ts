@@ -165,6 +165,15 @@ describe('serve: hardening', () => {
     assert.match(s.output(), /203\.0\.113\.8 POST \/subscribe 200/);
   });
 
+  it('trustProxy entries that are not addresses or CIDR blocks are refused, naming each', async () => {
+    const dir = await site({ trustProxy: ['127.0.0.1', 'proxy.internal', '10.0.0.0/33'] });
+    const run = await almanac(['serve', '--port', '0', '--root', dir], { env: env() });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^almanac\.config\.json: trustProxy\[1\]: expected an IP address or CIDR block, e\.g\. "127\.0\.0\.1" or "10\.0\.0\.0\/8", found "proxy\.internal"$/m);
+    assert.match(run.stderr, /^almanac\.config\.json: trustProxy\[2\]: .*found "10\.0\.0\.0\/33"$/m);
+    assert.doesNotMatch(run.stderr, /at .*\.ts:\d+/);
+  });
+
   it('without trustProxy the forwarded-for header counts for nothing', async () => {
     const s = await serve(await site());
     const statuses: number[] = [];
