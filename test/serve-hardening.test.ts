@@ -125,6 +125,7 @@ describe('serve: hardening', () => {
       const [w, h, p] = await Promise.all([write, health, page]);
       assert.equal(w.value.status, 503);
       assert.ok(Number(w.value.headers.get('retry-after')) >= 1);
+      assert.deepEqual(await w.value.json(), { ok: false, message: 'Busy for a moment Nothing was saved. Please try again in a few seconds.' });
       assert.ok(w.ms < 1000, `the refused write took ${w.ms.toFixed(0)} ms`);
       assert.equal(h.value.status, 200);
       assert.ok(h.ms < 500, `/healthz took ${h.ms.toFixed(0)} ms`);

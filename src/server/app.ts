@@ -70,20 +70,28 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     if (!isEmailAddress(email)) return reply(res, wantsJson, 400, 'That address does not look right', ['Check it and try again.']);
     const confirmations = o.confirmations;
     if (!confirmations) return reply(res, wantsJson, 503, 'Subscriptions are paused', ['Please try again later.']);
-    writable();
     const chosen = form.getAll('editions').filter((e): e is Edition => (EDITIONS as readonly string[]).includes(e));
     const editions = chosen.length ? chosen : [...EDITIONS];
-    const existing = o.subscribers.find(email);
-    // The same answer, sent before any mail is, whether or not the address is known: nobody learns
-    // who is subscribed, by the words or by the time they take.
-    if (!existing || existing.status !== 'active') {
-      const now = o.clock();
-      const queued = o.subscribers.transaction(() => {
-        const { subscriber } = o.subscribers.upsert({ email, editions, status: 'pending' }, now);
-        return confirmations.queue.enqueue(subscriber.id, email, now, o.recipientGapMs ?? 10 * 60_000);
-      });
-      o.health?.ok();
-      if (queued) confirmations.wake();
+    try {
+      writable();
+      const existing = o.subscribers.find(email);
+      // The same answer, sent before any mail is, whether or not the address is known: nobody learns
+      // who is subscribed, by the words or by the time they take.
+      if (!existing || existing.status !== 'active') {
+        const now = o.clock();
+        const queued = o.subscribers.transaction(() => {
+          const { subscriber } = o.subscribers.upsert({ email, editions, status: 'pending' }, now);
+          return confirmations.queue.enqueue(subscriber.id, email, now, o.recipientGapMs ?? 10 * 60_000);
+        });
+        o.health?.ok();
+        if (queued) confirmations.wake();
+      }
+    } catch (err) {
+      if (!(err instanceof HttpError) && !isBusyError(err)) throw err;
+      // The reader gets the same kind of page (or JSON) as any other answer here, not a bare error.
+      if (isBusyError(err)) o.health?.busy();
+      res.setHeader('retry-after', String(o.health?.retryAfter() ?? 1));
+      return reply(res, wantsJson, 503, 'Busy for a moment', ['Nothing was saved. Please try again in a few seconds.']);
     }
     reply(res, wantsJson, 200, 'Check your inbox', [`If ${email} can receive mail, a message with a link to confirm is on its way. The link works for seven days.`]);
   }
