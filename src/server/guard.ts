@@ -77,7 +77,8 @@ export function encodePath(segments: readonly string[]): string {
   return `/${segments.map((s) => encodeURIComponent(s)).join('/')}`;
 }
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+// Underscores are not valid in host names but common in container service names: allowed.
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** A syntactically valid Host header (name or address, optional port), the only kind answered. */
 export function isValidHost(host: string | undefined): boolean {
