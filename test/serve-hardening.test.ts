@@ -3,6 +3,7 @@
 // limits that were either shared by everyone behind a proxy or did not protect one inbox.
 import assert from 'node:assert/strict';
 import { cp, copyFile, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -150,6 +151,27 @@ describe('serve: hardening', () => {
     assert.equal(database, 'ok');
     assert.equal((await form(s.base, 'email=after-lock%40example.com')).status, 200);
     assert.ok(s.alive());
+  });
+
+  it('stops on SIGTERM within a few seconds even while a confirmation hangs on a silent relay; the row stays queued', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((c) => sockets.push(c.on('error', () => {})));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const dir = await site();
+    const s = await startServe(dir, env({ SMTP_URL: `smtp://127.0.0.1:${(silent.address() as net.AddressInfo).port}` }));
+    try {
+      assert.equal((await form(s.base, 'email=stuck%40example.com')).status, 200);
+      await until(() => sockets.length > 0, 5000);
+      const stopping = Date.now();
+      assert.equal(await s.stop(), 0);
+      assert.ok(Date.now() - stopping < 9000, `stopped after ${Date.now() - stopping} ms`);
+    } finally {
+      for (const c of sockets) c.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+    const db = new Database(databasePath(dir), { readonly: true });
+    assert.deepEqual(db.prepare('SELECT email, status FROM confirmations').all(), [{ email: 'stuck@example.com', status: 'queued' }]);
+    db.close();
   });
 
   it('behind a trusted proxy each client has its own limit, from the right-most untrusted forwarded address', async () => {

@@ -18,6 +18,7 @@ import { globals } from './options.ts';
 
 /** How long a write from the server may wait for another process's lock before answering 503. */
 const SERVER_BUSY_TIMEOUT_MS = 50;
+const STOP_GRACE_MS = 5000;
 
 export function registerServe(program: Command): void {
   program
@@ -89,8 +90,14 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', stop);
       });
       clearInterval(probe);
-      await worker?.stop();
+      // A confirmation in flight gets a few seconds to finish; if it cannot, its row stays queued and
+      // goes out after the next start (at worst twice, which a confirmation link survives).
+      const stopping = worker?.stop();
+      await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
       transport?.close();
       db.close();
+      // A relay connection still in its handshake would keep the process alive until its own
+      // deadline: everything owned is closed, so leave (with the exit code already decided).
+      setTimeout(() => process.exit(), 500).unref();
     });
 }
