@@ -2,6 +2,7 @@
 // (HttpError), a bounded body reader that never tears the connection down under the response, a
 // redirect target that can only be a path on this site, and Host/Origin checks.
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /** A failure answered with `status` for this request alone. */
 export class HttpError extends Error {
@@ -114,7 +115,7 @@ export function isSameOrigin(req: IncomingMessage): boolean {
  * Answers a request Node could not parse (bad request line, headers over the limit, a broken chunk):
  * always a 4xx, since the fault is the client's, then closes the connection.
  */
-export function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') return void socket.destroy();
   const code = (err as { code?: string }).code ?? '';
   const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
