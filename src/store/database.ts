@@ -71,6 +71,9 @@ const MIGRATIONS: string[] = [
    CREATE INDEX confirmations_due ON confirmations (status, next_at);`,
 ];
 
+/** The schema version a database is at once every migration has run. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
 /** Resolves DATABASE_URL (a file path, `file:` or `sqlite:` URL) or the default under the root. */
 export function databasePath(root: string, env: NodeJS.ProcessEnv = process.env): string {
   const url = env.DATABASE_URL?.trim();
