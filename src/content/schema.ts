@@ -1,8 +1,8 @@
 // One schema per content type. Each rule carries the words a writer sees when it fails ("expected …"),
 // so the messages read as instructions rather than as validator jargon.
+import { isAddressOrCidr } from '../server/client-address.ts';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { isAddressOrCidr } from '../server/client-address.ts';
 import { describeValue, type Problem } from './problems.ts';
 
 const text = (what: string) => z.string({ error: what }).trim().min(1, { error: what });
