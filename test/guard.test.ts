@@ -1,10 +1,10 @@
-// Request-hardening pieces shared by the servers: the body limit, same-origin redirects, Host checks.
+// Request-hardening pieces shared by the servers: the body limit, same-origin redirects, the Host syntax check.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { HttpError, isLoopbackHost, isValidHost, readBody, safeRedirectPath } from '../src/server/guard.ts';
+import { HttpError, isValidHost, readBody, safeRedirectPath } from '../src/server/guard.ts';
 
 describe('request guard', () => {
   it('a redirect target is always a path on this site, whatever it is built from (property)', () => {
@@ -26,8 +26,6 @@ describe('request guard', () => {
   it('Host headers: names, addresses and ports; nothing else', () => {
     for (const ok of [undefined, 'localhost', 'localhost:4000', 'almanac.example.org', '127.0.0.1:80', '[::1]:4000', 'my_app:4000']) assert.ok(isValidHost(ok), String(ok));
     for (const bad of ['', 'a b', 'evil.example/x', 'x'.repeat(300), '@evil', 'host:port', 'localhost\u00e9']) assert.ok(!isValidHost(bad), bad);
-    assert.ok(isLoopbackHost('localhost:4000') && isLoopbackHost('127.0.0.1') && isLoopbackHost('[::1]:80'));
-    assert.ok(!isLoopbackHost('evil.example') && !isLoopbackHost('localhost.evil.example') && !isLoopbackHost(undefined));
   });
 
   it('a body over the limit is refused with a 413 and the connection can still carry the answer', async () => {

@@ -1,6 +1,7 @@
 // Request hardening both servers (serve and preview) can share: a failure that belongs to one request
 // (HttpError), a bounded body reader that never tears the connection down under the response, a
-// redirect target that can only be a path on this site, and Host/Origin checks.
+// redirect target that can only be a path on this site, a Host header syntax check, and a 4xx for
+// requests Node cannot parse.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
@@ -73,7 +74,7 @@ export function safeRedirectPath(target: string): string {
   return `${resolved.pathname}${resolved.search}`;
 }
 
-/** The path a URL-encoded path segment list names, each segment encoded again: for Location headers. */
+/** A URL path from file-system path segments, each percent-encoded: for Location headers. */
 export function encodePath(segments: readonly string[]): string {
   return `/${segments.map((s) => encodeURIComponent(s)).join('/')}`;
 }
@@ -84,31 +85,6 @@ const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-
 /** A syntactically valid Host header (name or address, optional port), the only kind answered. */
 export function isValidHost(host: string | undefined): boolean {
   return host === undefined || (host.length <= 260 && HOST.test(host));
-}
-
-/** The host name of a Host header, without port or brackets, lower case. */
-export function hostName(host: string): string {
-  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(host) ?? /^([^:]+)(?::\d+)?$/.exec(host);
-  return (m?.[1] ?? host).toLowerCase().replace(/\.$/, '');
-}
-
-/** Whether a Host header names this machine only (against DNS rebinding, for local-only servers). */
-export function isLoopbackHost(host: string | undefined): boolean {
-  if (!host || !isValidHost(host)) return false;
-  const name = hostName(host);
-  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
-}
-
-/** Whether a browser request's Origin (or Referer) is the same origin as its Host; requests without either pass. */
-export function isSameOrigin(req: IncomingMessage): boolean {
-  const origin = req.headers.origin ?? req.headers.referer;
-  if (!origin) return true;
-  if (origin === 'null') return false;
-  try {
-    return new URL(origin).host.toLowerCase() === (req.headers.host ?? '').toLowerCase();
-  } catch {
-    return false;
-  }
 }
 
 /**
