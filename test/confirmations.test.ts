@@ -5,11 +5,12 @@ import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { configSchema } from '../src/content/schema.ts';
 import { verifyToken } from '../src/mail/signing.ts';
-import { confirmationTransport } from '../src/server/confirm-transport.ts';
+import { confirmationTransport, type Deadlines } from '../src/server/confirm-transport.ts';
+import type { Transport } from '../src/mail/send.ts';
 import { redactAddresses, startConfirmationWorker } from '../src/server/confirm-worker.ts';
 import { confirmationComposer } from '../src/server/confirmation-mail.ts';
 import { ConfirmationQueue } from '../src/store/confirmations.ts';
@@ -19,6 +20,18 @@ import { until } from './helpers/cli.ts';
 import { smtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'queue-secret-0123456789abcdef';
+
+/** Every transport made here, closed after each test: an idle pooled connection would hold the relay open. */
+const transports: Transport[] = [];
+function transport(url: string, deadlines?: Deadlines): Transport {
+  const t = confirmationTransport(url, deadlines);
+  transports.push(t);
+  return t;
+}
+const closeTransports = () => {
+  for (const t of transports.splice(0)) t.close();
+};
+afterEach(closeTransports);
 const config = configSchema.parse({ baseUrl: 'https://almanac.example.org' });
 const T0 = Date.parse('2026-06-20T09:00:00Z');
 
@@ -59,7 +72,7 @@ describe('confirmation queue', () => {
     const logs: string[] = [];
     const down = startConfirmationWorker({
       queue,
-      transport: confirmationTransport(`smtp://127.0.0.1:${await closedPort()}`),
+      transport: transport(`smtp://127.0.0.1:${await closedPort()}`),
       compose: confirmationComposer({ config, secret: SECRET, subscribers }),
       clock: () => clock,
       log: (l) => logs.push(l),
@@ -81,7 +94,7 @@ describe('confirmation queue', () => {
     clock += 31_000;
     const up = startConfirmationWorker({
       queue: queue2,
-      transport: confirmationTransport(sink.url),
+      transport: transport(sink.url),
       compose: confirmationComposer({ config, secret: SECRET, subscribers: subscribers2 }),
       clock: () => clock,
       log: (l) => logs.push(l),
@@ -98,6 +111,7 @@ describe('confirmation queue', () => {
       await until(() => (db2.prepare('SELECT status FROM confirmations').get() as { status: string }).status === 'sent', 5000);
     } finally {
       await up.stop();
+      closeTransports();
       await sink.close();
       db2.close();
     }
@@ -116,7 +130,7 @@ describe('confirmation queue', () => {
     const started = Date.now();
     const worker = startConfirmationWorker({
       queue,
-      transport: confirmationTransport(`smtp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, { connectMs: 300, greetingMs: 300, socketMs: 300 }),
+      transport: transport(`smtp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, { connectMs: 300, greetingMs: 300, socketMs: 300 }),
       compose: confirmationComposer({ config, secret: SECRET, subscribers }),
       clock: () => T0,
       log: (l) => logs.push(l),
@@ -129,6 +143,7 @@ describe('confirmation queue', () => {
       assert.match(logs[0]!, /retrying in 30 s/);
     } finally {
       await worker.stop();
+      closeTransports();
       for (const s of sockets) s.destroy();
       await new Promise((r) => silent.close(r));
       db.close();
@@ -172,7 +187,7 @@ describe('confirmation queue', () => {
     const logs: string[] = [];
     const worker = startConfirmationWorker({
       queue,
-      transport: confirmationTransport(sink.url),
+      transport: transport(sink.url),
       compose: confirmationComposer({ config, secret: SECRET, subscribers }),
       clock: () => T0,
       log: (l) => logs.push(l),
@@ -187,6 +202,7 @@ describe('confirmation queue', () => {
       assert.doesNotMatch(logs.join('\n'), /refused@/);
     } finally {
       await worker.stop();
+      closeTransports();
       await sink.close();
       db.close();
     }

@@ -31,6 +31,7 @@ describe('almanac serve', () => {
   let db: Db;
   let store: SqliteSubscribers;
   let worker: Worker;
+  let mailer: ReturnType<typeof confirmationTransport>;
   let clock = Date.parse('2026-06-20T09:00:00Z');
 
   before(async () => {
@@ -44,7 +45,7 @@ describe('almanac serve', () => {
     const queue = new ConfirmationQueue(db);
     worker = startConfirmationWorker({
       queue,
-      transport: confirmationTransport(sink.url),
+      transport: (mailer = confirmationTransport(sink.url)),
       compose: confirmationComposer({ config, secret: SECRET, subscribers: store }),
       clock: () => clock,
       log: () => {},
@@ -70,6 +71,7 @@ describe('almanac serve', () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     await worker.stop();
+    mailer.close();
     await sink.close();
     db.close();
   });
