@@ -8,9 +8,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { signToken } from '../src/mail/signing.ts';
-import { smtpTransport } from '../src/mail/transport.ts';
 import { TemplateSet } from '../src/render/templates.ts';
 import { createApp } from '../src/server/app.ts';
+import { confirmationTransport } from '../src/server/confirm-transport.ts';
+import { startConfirmationWorker, type Worker } from '../src/server/confirm-worker.ts';
+import { confirmationComposer } from '../src/server/confirmation-mail.ts';
+import { ConfirmationQueue } from '../src/store/confirmations.ts';
 import { loadConfig } from '../src/content/config.ts';
 import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
@@ -27,6 +30,8 @@ describe('almanac serve', () => {
   let sink: SmtpSink;
   let db: Db;
   let store: SqliteSubscribers;
+  let worker: Worker;
+  let mailer: ReturnType<typeof confirmationTransport>;
   let clock = Date.parse('2026-06-20T09:00:00Z');
 
   before(async () => {
@@ -37,6 +42,15 @@ describe('almanac serve', () => {
     db = openDatabase(databasePath(root));
     store = new SqliteSubscribers(db);
     const { config } = await loadConfig(root);
+    const queue = new ConfirmationQueue(db);
+    worker = startConfirmationWorker({
+      queue,
+      transport: (mailer = confirmationTransport(sink.url)),
+      compose: confirmationComposer({ config, secret: SECRET, subscribers: store }),
+      clock: () => clock,
+      log: () => {},
+      idleMs: 50,
+    });
     server = http.createServer(
       createApp({
         distDir: path.join(root, 'dist'),
@@ -44,7 +58,7 @@ describe('almanac serve', () => {
         subscribers: store,
         secret: SECRET,
         templates: await TemplateSet.load(root, 'site'),
-        mailer: smtpTransport({ url: sink.url, concurrency: 1, ratePerSecond: 0 }),
+        confirmations: { queue, wake: () => worker.wake() },
         clock: () => clock,
         log: () => {},
         subscribeLimit: { max: 5, windowMs: 60_000 },
@@ -56,6 +70,8 @@ describe('almanac serve', () => {
   after(async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+    await worker.stop();
+    mailer.close();
     await sink.close();
     db.close();
   });

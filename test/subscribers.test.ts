@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { databasePath, openDatabase } from '../src/store/database.ts';
+import { SCHEMA_VERSION, databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteSubscribers, isEmailAddress } from '../src/store/subscribers.ts';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
 
@@ -44,7 +44,7 @@ describe('subscribers', () => {
     ]);
     const db = new Database(path.join(root, '.almanac/almanac.db'), { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(db.pragma('user_version', { simple: true }), 3);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     db.close();
   });
 

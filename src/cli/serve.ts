@@ -7,9 +7,18 @@ import { ContentError, UsageError } from '../content/problems.ts';
 import { secretFromEnv } from '../mail/signing.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { createApp } from '../server/app.ts';
+import { startConfirmationWorker, type Worker } from '../server/confirm-worker.ts';
+import { confirmationComposer } from '../server/confirmation-mail.ts';
+import { DatabaseHealth } from '../server/db-health.ts';
+import { answerClientError } from '../server/guard.ts';
+import { ConfirmationQueue } from '../store/confirmations.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { globals } from './options.ts';
+
+/** How long a write from the server may wait for another process's lock before answering 503. */
+const SERVER_BUSY_TIMEOUT_MS = 50;
+const STOP_GRACE_MS = 5000;
 
 export function registerServe(program: Command): void {
   program
@@ -29,25 +38,47 @@ export function registerServe(program: Command): void {
       }
       const secret = secretFromEnv();
       const smtp = process.env.SMTP_URL?.trim();
-      const mailer = smtp ? (await import('../mail/transport.ts')).smtpTransport({ url: smtp, concurrency: 2, ratePerSecond: 0 }) : undefined;
       const db = openDatabase(databasePath(root));
+      // better-sqlite3 waits on a lock synchronously, stalling every request meanwhile: the server's
+      // connection waits briefly, then answers 503 (see DatabaseHealth).
+      db.pragma(`busy_timeout = ${SERVER_BUSY_TIMEOUT_MS}`);
+      const clock = () => Date.now();
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+      const subscribers = new SqliteSubscribers(db);
+      const health = new DatabaseHealth(clock);
+      const queue = new ConfirmationQueue(db);
+      let worker: Worker | undefined;
+      let transport: { close(): void } | undefined;
+      if (smtp) {
+        const { confirmationTransport } = await import('../server/confirm-transport.ts');
+        const mailer = confirmationTransport(smtp);
+        transport = mailer;
+        worker = startConfirmationWorker({ queue, transport: mailer, compose: confirmationComposer({ config, secret, subscribers }), clock, log, health });
+      }
+      health.probe(db, SERVER_BUSY_TIMEOUT_MS);
+      const probe = setInterval(() => health.probe(db, SERVER_BUSY_TIMEOUT_MS), 2000);
+      probe.unref();
       const app = createApp({
         distDir,
         config,
-        subscribers: new SqliteSubscribers(db),
+        subscribers,
         secret,
         templates: await TemplateSet.load(root, 'site'),
-        mailer,
-        clock: () => Date.now(),
+        confirmations: worker && { queue, wake: () => worker.wake() },
+        health,
+        clock,
         log,
       });
       const server = http.createServer(app);
+      server.on('clientError', answerClientError);
+      // Slow clients hold a socket only so long: headers within 15 s, the whole request within 30 s.
+      server.headersTimeout = 15_000;
+      server.requestTimeout = 30_000;
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, opts.host, resolve));
       const address = server.address() as { port: number };
       // One write, so that whoever waits for the address sees the notice with it.
       process.stdout.write(
-        (mailer ? '' : 'SMTP_URL is not set: subscribing answers 503 until it is (confirmation emails cannot be sent).\n') +
+        (worker ? '' : 'SMTP_URL is not set: subscribing answers 503 until it is (confirmation emails cannot be sent).\n') +
           `Serving ${path.relative(process.cwd(), distDir) || 'dist'}/ at http://${opts.host}:${address.port}/\n`,
       );
       await new Promise<void>((resolve) => {
@@ -58,7 +89,15 @@ export function registerServe(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      mailer?.close();
+      clearInterval(probe);
+      // A confirmation in flight gets a few seconds to finish; if it cannot, its row stays queued and
+      // goes out after the next start (at worst twice, which a confirmation link survives).
+      const stopping = worker?.stop();
+      await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+      transport?.close();
       db.close();
+      // A relay connection still in its handshake would keep the process alive until its own
+      // deadline: everything owned is closed, so leave (with the exit code already decided).
+      setTimeout(() => process.exit(), 500).unref();
     });
 }

@@ -1,5 +1,6 @@
 // One schema per content type. Each rule carries the words a writer sees when it fails ("expected …"),
 // so the messages read as instructions rather than as validator jargon.
+import { isAddressOrCidr } from '../server/client-address.ts';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { isEmailAddress } from './address.ts';
@@ -160,6 +161,15 @@ export const configSchema = z.strictObject({
     .default('en'),
   catchUpHours: z.number({ error: 'a number of hours (0 or more)' }).min(0, { error: 'a number of hours (0 or more)' }).default(6),
   leaseSeconds: z.number({ error: 'a number of seconds from 1' }).min(1, { error: 'a number of seconds from 1' }).default(60),
+  // The reverse proxies in front of `serve` whose X-Forwarded-For header is believed.
+  trustProxy: z
+    .array(
+      z.string({ error: 'an IP address or CIDR block, e.g. "127.0.0.1" or "10.0.0.0/8"' }).trim().refine(isAddressOrCidr, {
+        error: 'an IP address or CIDR block, e.g. "127.0.0.1" or "10.0.0.0/8"',
+      }),
+      { error: 'a list of proxy addresses (IPs or CIDR blocks), e.g. ["127.0.0.1"]' },
+    )
+    .default([]),
   sending: z
     .strictObject({
       concurrency: z.number({ error: 'a whole number of SMTP connections from 1 to 50' }).int().min(1).max(50).default(5),

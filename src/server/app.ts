@@ -2,16 +2,17 @@
 // subscribe (double opt-in), confirm, unsubscribe (one page, or RFC 8058 one-click POST) and
 // preferences. Node's own http module; routes are few enough for a switch.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import type { BlockList } from 'node:net';
 import { EDITIONS, type Edition } from '../compose/slots.ts';
 import type { Config } from '../content/schema.ts';
-import { addressOf } from '../mail/message.ts';
 import { signToken, verifyToken, type Purpose } from '../mail/signing.ts';
-import type { Transport } from '../mail/send.ts';
 import type { TemplateSet } from '../render/templates.ts';
+import type { ConfirmationQueue } from '../store/confirmations.ts';
 import { isEmailAddress, type SubscriberStore } from '../store/subscribers.ts';
+import { clientAddress, limitKey, trustList } from './client-address.ts';
+import { isBusyError, type DatabaseHealth } from './db-health.ts';
+import { HttpError, isValidHost, readBody } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { escapeHtml, readBody } from './http.ts';
 import { serveFile } from './static.ts';
 
 export interface AppOptions {
@@ -20,14 +21,17 @@ export interface AppOptions {
   subscribers: SubscriberStore;
   secret: string;
   templates: TemplateSet;
-  /** Sends confirmation emails; without one, subscribing answers 503. */
-  mailer?: Transport;
+  /** Where confirmation mails are queued, and how to tell the worker; without it, subscribing answers 503. */
+  confirmations?: { queue: ConfirmationQueue; wake: () => void };
+  /** The database's state as last seen; writes are refused with a 503 while it is busy. */
+  health?: DatabaseHealth;
   clock: () => number;
   log: (line: string) => void;
+  /** Subscribe requests per client. */
   subscribeLimit?: { max: number; windowMs: number };
+  /** At most one confirmation mail per address in this interval, whoever asks. */
+  recipientGapMs?: number;
 }
-
-const CONFIRM_TTL = 7 * 24 * 3600_000;
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // Pages carry no script of their own; JSON-LD data blocks are not executed, so none is needed.
@@ -39,6 +43,7 @@ export const SECURITY_HEADERS: Record<string, string> = {
 
 export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const limiter = new RateLimiter(o.subscribeLimit?.max ?? 5, o.subscribeLimit?.windowMs ?? 10 * 60_000);
+  const proxies: BlockList | undefined = o.config.trustProxy.length ? trustList(o.config.trustProxy) : undefined;
   const labels = (e: Edition) => o.config.editions[e].label;
 
   const page = (res: ServerResponse, status: number, notice: object) => {
@@ -54,9 +59,8 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
 
   const claims = (url: URL, purpose: Purpose) => verifyToken(o.secret, url.searchParams.get('token') ?? '', purpose, o.clock());
 
-  async function subscribe(req: IncomingMessage, res: ServerResponse, wantsJson: boolean): Promise<void> {
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    const wait = limiter.take(ip, o.clock());
+  async function subscribe(req: IncomingMessage, res: ServerResponse, wantsJson: boolean, client: string): Promise<void> {
+    const wait = limiter.take(limitKey(client), o.clock());
     if (wait > 0) {
       res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
       return reply(res, wantsJson, 429, 'Too many requests', ['Please wait a few minutes before trying again.']);
@@ -64,30 +68,40 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     const form = await readForm(req);
     const email = (form.get('email') ?? '').trim();
     if (!isEmailAddress(email)) return reply(res, wantsJson, 400, 'That address does not look right', ['Check it and try again.']);
-    if (!o.mailer) return reply(res, wantsJson, 503, 'Subscriptions are paused', ['Please try again later.']);
+    const confirmations = o.confirmations;
+    if (!confirmations) return reply(res, wantsJson, 503, 'Subscriptions are paused', ['Please try again later.']);
     const chosen = form.getAll('editions').filter((e): e is Edition => (EDITIONS as readonly string[]).includes(e));
     const editions = chosen.length ? chosen : [...EDITIONS];
-    const existing = o.subscribers.find(email);
-    // The same answer whether or not the address is known: nobody learns who is subscribed.
-    if (!existing || existing.status !== 'active') {
-      const { subscriber } = o.subscribers.upsert({ email, editions, status: 'pending' }, o.clock());
-      const token = signToken(o.secret, { subscriber: subscriber.id, purpose: 'confirm', expires: o.clock() + CONFIRM_TTL });
-      await sendConfirmation(email, `${o.config.baseUrl}/confirm?token=${token}`).catch((err: Error) => o.log(`confirmation to a subscriber failed: ${err.message}`));
+    try {
+      writable();
+      // The same work and the same answer, sent before any mail is, whether or not the address is
+      // known: nobody learns who is subscribed, by the words or by the time they take. A row is
+      // queued for an active reader too; the worker finds nothing to send for it.
+      const now = o.clock();
+      const queued = o.subscribers.transaction(() => {
+        const existing = o.subscribers.find(email);
+        const id = existing?.status === 'active' ? existing.id : o.subscribers.upsert({ email, editions, status: 'pending' }, now).subscriber.id;
+        return confirmations.queue.enqueue(id, email, now, o.recipientGapMs ?? 10 * 60_000);
+      });
+      o.health?.ok();
+      if (queued) confirmations.wake();
+    } catch (err) {
+      if (!(err instanceof HttpError) && !isBusyError(err)) throw err;
+      // The reader gets the same kind of page (or JSON) as any other answer here, not a bare error.
+      if (isBusyError(err)) o.health?.busy();
+      res.setHeader('retry-after', String(o.health?.retryAfter() ?? 1));
+      return reply(res, wantsJson, 503, 'Busy for a moment', ['Nothing was saved. Please try again in a few seconds.']);
     }
     reply(res, wantsJson, 200, 'Check your inbox', [`If ${email} can receive mail, a message with a link to confirm is on its way. The link works for seven days.`]);
   }
 
-  async function sendConfirmation(email: string, link: string): Promise<void> {
-    const raw = await new Promise<Buffer>((resolve, reject) =>
-      new MailComposer({
-        from: o.config.from,
-        to: email,
-        subject: `Confirm your subscription to ${o.config.title}`,
-        text: `Please confirm that you want ${o.config.title} (${EDITIONS.map(labels).join(' & ')}) by email:\n\n${link}\n\nIf you did not ask for this, ignore this message: nothing happens unless you click.\n`,
-        html: `<p>Please confirm that you want <strong>${escapeHtml(o.config.title)}</strong> by email:</p><p><a href="${escapeHtml(link)}">Yes, subscribe me</a></p><p>If you did not ask for this, ignore this message: nothing happens unless you click.</p>`,
-      }).compile().build((err, message) => (err ? reject(err) : resolve(message))),
-    );
-    await o.mailer!.send(raw, { from: addressOf(o.config.from), to: email });
+  /** Refuses a write at once while the database was busy a moment ago, rather than waiting on it again. */
+  function writable(): void {
+    if (o.health?.refusing()) throw busy();
+  }
+
+  function busy(): HttpError {
+    return new HttpError(503, 'the database is busy', { 'retry-after': String(o.health?.retryAfter() ?? 1) });
   }
 
   function reply(res: ServerResponse, wantsJson: boolean, status: number, title: string, paragraphs: string[]): void {
@@ -140,18 +154,23 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     });
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  async function handle(req: IncomingMessage, res: ServerResponse, client: string): Promise<void> {
+    if (!isValidHost(req.headers.host)) throw new HttpError(400, 'bad Host header');
+    const url = requestUrl(req.url);
     const method = req.method ?? 'GET';
     const wantsJson = /application\/json/.test(req.headers.accept ?? '') || /application\/json/.test(req.headers['content-type'] ?? '');
     switch (url.pathname) {
-      case '/healthz':
-        return send(res, 200, '{"status":"ok"}\n', 'application/json; charset=utf-8');
+      case '/healthz': {
+        // From what is already known: a health check never waits on the database.
+        const database = o.health?.state ?? 'ok';
+        return send(res, 200, `${JSON.stringify({ status: database === 'ok' ? 'ok' : 'degraded', database })}\n`, 'application/json; charset=utf-8');
+      }
       case '/subscribe':
         if (method !== 'POST') return methodNotAllowed(res, 'POST');
-        return subscribe(req, res, wantsJson);
+        return subscribe(req, res, wantsJson, client);
       case '/confirm': {
         if (method !== 'GET') return methodNotAllowed(res, 'GET');
+        writable();
         const who = claims(url, 'confirm');
         const subscriber = who && o.subscribers.get(who.subscriber);
         if (!subscriber) return invalidLink(res);
@@ -160,9 +179,11 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       }
       case '/unsubscribe':
         if (method !== 'GET' && method !== 'POST') return methodNotAllowed(res, 'GET, POST');
+        if (method === 'POST') writable();
         return unsubscribe(req, res, url);
       case '/preferences':
         if (method !== 'GET' && method !== 'POST') return methodNotAllowed(res, 'GET, POST');
+        if (method === 'POST') writable();
         return preferences(req, res, url);
     }
     if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
@@ -170,20 +191,74 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     if (!(await serveFile(req, res, o.distDir, '/404.html', 404))) send(res, 404, 'Not found\n', 'text/plain; charset=utf-8');
   }
 
+  /** Whatever a handler throws becomes an answer to that request alone; the note goes on its log line. */
+  function fail(res: ServerResponse, err: unknown): string {
+    let status = 500;
+    let headers: Record<string, string> = {};
+    if (err instanceof HttpError) {
+      status = err.status;
+      headers = err.headers;
+    } else if (isBusyError(err)) {
+      o.health?.busy();
+      const refused = busy();
+      status = refused.status;
+      headers = refused.headers;
+    }
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+    } else {
+      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+      // An unread body (too large, aborted) is not worth draining: answer and close.
+      if (status === 413 || status === 400) res.setHeader('connection', 'close');
+      send(res, status, `${STATUS_TEXT[status] ?? 'Something went wrong'}\n`, 'text/plain; charset=utf-8');
+    }
+    return err instanceof Error ? err.message : String(err);
+  }
+
   return (req, res) => {
     const started = performance.now();
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
-    res.on('finish', () => {
+    // Read once, now: after a failure the socket may be gone, and with it its address.
+    const client = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
+    let note = '';
+    res.once('close', () => {
       // The path only: query strings carry tokens, which are not for logs.
-      const where = (req.url ?? '/').split('?')[0];
-      o.log(`${req.socket.remoteAddress ?? '-'} ${req.method} ${where} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms`);
+      const where = (req.url ?? '/').split('?')[0]!.slice(0, 200);
+      const closed = res.writableFinished ? '' : ' (connection closed early)';
+      try {
+        o.log(`${client} ${req.method} ${where} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms${closed}${note ? ` error: ${note}` : ''}`);
+      } catch {
+        // A log that cannot be written is no reason to stop serving.
+      }
     });
-    handle(req, res).catch((err: Error) => {
-      o.log(`error: ${err.message}`);
-      if (err.message === 'body too large') return send(res, 413, 'Request body too large\n', 'text/plain; charset=utf-8');
-      if (!res.headersSent) send(res, 500, 'Something went wrong\n', 'text/plain; charset=utf-8');
-    });
+    try {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      handle(req, res, client).catch((err: unknown) => {
+        note = fail(res, err);
+      });
+    } catch (err) {
+      note = fail(res, err);
+    }
   };
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad request',
+  413: 'Request body too large',
+  503: 'Busy: please try again shortly',
+};
+
+/** The request target as a URL on this site; origin-form keeps `//` paths as paths. */
+function requestUrl(target: string | undefined): URL {
+  const raw = target ?? '/';
+  try {
+    if (raw.startsWith('/')) return new URL(`http://localhost${raw}`);
+    // Absolute form (`GET http://host/path`), which proxies may send: only its path and query count.
+    const absolute = new URL(raw);
+    if (absolute.protocol === 'http:' || absolute.protocol === 'https:') return new URL(`http://localhost${absolute.pathname}${absolute.search}`);
+  } catch {
+    // Falls through to the 400 below.
+  }
+  throw new HttpError(400, 'bad request target');
 }
 
 function send(res: ServerResponse, status: number, body: string, type: string): void {

@@ -4,6 +4,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
+import { encodePath, safeRedirectPath } from './guard.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -42,7 +44,10 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, root:
   let info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) {
     if (!urlPath.endsWith('/')) {
-      res.writeHead(301, { location: `${urlPath}/` }).end();
+      // Built from the folder found, never from the request: the raw path may read as another host.
+      const rel = path.relative(root, file);
+      const location = safeRedirectPath(`${rel ? encodePath(rel.split(path.sep)) : ''}/`);
+      res.writeHead(301, { location, 'content-length': '0' }).end();
       return true;
     }
     file = path.join(file, 'index.html');
@@ -66,6 +71,7 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, root:
   }
   res.writeHead(status, { ...headers, 'content-length': String(info.size) });
   if (req.method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
+  // A file that vanishes or fails mid-read ends this response only.
+  else pipeline(createReadStream(file), res, () => {});
   return true;
 }

@@ -56,7 +56,23 @@ const MIGRATIONS: string[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX slot_runs_edition ON slot_runs (edition, scheduled_at);`,
+  // Confirmation mails `serve` owes: one row per address, kept a while after sending so that an
+  // address gets at most one mail per interval, however many clients ask.
+  `CREATE TABLE confirmations (
+     id INTEGER PRIMARY KEY,
+     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     subscriber_id INTEGER NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
+     requested_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL,
+     error TEXT
+   );
+   CREATE INDEX confirmations_due ON confirmations (status, next_at);`,
 ];
+
+/** The schema version a database is at once every migration has run. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Resolves DATABASE_URL (a file path, `file:` or `sqlite:` URL) or the default under the root. */
 export function databasePath(root: string, env: NodeJS.ProcessEnv = process.env): string {
