@@ -9,7 +9,7 @@ import { addressOf } from '../mail/message.ts';
 import { signToken, verifyToken, type Purpose } from '../mail/signing.ts';
 import type { Transport } from '../mail/send.ts';
 import type { TemplateSet } from '../render/templates.ts';
-import { isEmailAddress, type SubscriberStore } from '../store/subscribers.ts';
+import { addressProblem, isEmailAddress, type SubscriberStore } from '../store/subscribers.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { escapeHtml, readBody } from './http.ts';
 import { serveFile } from './static.ts';
@@ -28,6 +28,9 @@ export interface AppOptions {
 }
 
 const CONFIRM_TTL = 7 * 24 * 3600_000;
+
+/** What a confirmation link is signed under: the reader's key and the nonce of this one sign-up. */
+const confirmKey = (tokenKey: string, nonce: string) => `${tokenKey}.${nonce}`;
 
 export const SECURITY_HEADERS: Record<string, string> = {
   // Pages carry no script of their own; JSON-LD data blocks are not executed, so none is needed.
@@ -52,7 +55,15 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
   const invalidLink = (res: ServerResponse) =>
     page(res, 400, { title: 'This link does not work', paragraphs: ['It may have been mistyped, cut short by your mail program, or it has expired. Nothing was changed.'], links: [{ url: '/#subscribe', label: 'Subscribe again' }] });
 
-  const claims = (url: URL, purpose: Purpose) => verifyToken(o.secret, url.searchParams.get('token') ?? '', purpose, o.clock());
+  // A link's signature covers its reader's current key (for a confirmation, key and sign-up nonce):
+  // links of a removed reader, or from before a re-subscription, act on nobody.
+  const keyOf = (purpose: Purpose) => (id: number) => {
+    const s = o.subscribers.get(id);
+    if (!s) return undefined;
+    if (purpose !== 'confirm') return s.tokenKey;
+    return s.confirmNonce === null ? undefined : confirmKey(s.tokenKey, s.confirmNonce);
+  };
+  const claims = (url: URL, purpose: Purpose) => verifyToken(o.secret, url.searchParams.get('token') ?? '', purpose, o.clock(), keyOf(purpose));
 
   async function subscribe(req: IncomingMessage, res: ServerResponse, wantsJson: boolean): Promise<void> {
     const ip = req.socket.remoteAddress ?? 'unknown';
@@ -63,15 +74,19 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     }
     const form = await readForm(req);
     const email = (form.get('email') ?? '').trim();
-    if (!isEmailAddress(email)) return reply(res, wantsJson, 400, 'That address does not look right', ['Check it and try again.']);
+    if (!isEmailAddress(email)) {
+      const hidden = addressProblem(email)?.includes('invisible or control character');
+      return reply(res, wantsJson, 400, 'That address does not look right', [hidden ? 'It contains an invisible or control character; type it again by hand.' : 'Check it and try again.']);
+    }
     if (!o.mailer) return reply(res, wantsJson, 503, 'Subscriptions are paused', ['Please try again later.']);
     const chosen = form.getAll('editions').filter((e): e is Edition => (EDITIONS as readonly string[]).includes(e));
     const editions = chosen.length ? chosen : [...EDITIONS];
-    const existing = o.subscribers.find(email);
-    // The same answer whether or not the address is known: nobody learns who is subscribed.
-    if (!existing || existing.status !== 'active') {
-      const { subscriber } = o.subscribers.upsert({ email, editions, status: 'pending' }, o.clock());
-      const token = signToken(o.secret, { subscriber: subscriber.id, purpose: 'confirm', expires: o.clock() + CONFIRM_TTL });
+    // The same answer whether or not the address is known: nobody learns who is subscribed. An
+    // address that unsubscribed or bounced stays so until its reader uses the link.
+    const signedUp = o.subscribers.signUp(email, editions, o.clock());
+    if (signedUp) {
+      const { subscriber, nonce } = signedUp;
+      const token = signToken(o.secret, { subscriber: subscriber.id, key: confirmKey(subscriber.tokenKey, nonce), purpose: 'confirm', expires: o.clock() + CONFIRM_TTL });
       await sendConfirmation(email, `${o.config.baseUrl}/confirm?token=${token}`).catch((err: Error) => o.log(`confirmation to a subscriber failed: ${err.message}`));
     }
     reply(res, wantsJson, 200, 'Check your inbox', [`If ${email} can receive mail, a message with a link to confirm is on its way. The link works for seven days.`]);
@@ -109,7 +124,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     o.subscribers.setStatus(who.subscriber, 'unsubscribed', o.clock());
     // RFC 8058: a mail program's one-click POST gets a plain answer, no page.
     if (body.trim() === 'List-Unsubscribe=One-Click') return send(res, 200, 'Unsubscribed.\n', 'text/plain; charset=utf-8');
-    const prefs = signToken(o.secret, { subscriber: who.subscriber, purpose: 'preferences', expires: 0 });
+    const prefs = signToken(o.secret, { subscriber: who.subscriber, key: keyOf('preferences')(who.subscriber) ?? '', purpose: 'preferences', expires: 0 });
     page(res, 200, {
       title: 'You are unsubscribed',
       paragraphs: ['You will get no more issues. Changed your mind, or want just one edition?'],
@@ -123,9 +138,16 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     if (!subscriber) return invalidLink(res);
     let current = subscriber.status === 'active' ? subscriber.editions : [];
     let saved = false;
+    let token = url.searchParams.get('token')!;
     if (req.method === 'POST') {
       const chosen = (await readForm(req)).getAll('editions').filter((e): e is Edition => (EDITIONS as readonly string[]).includes(e));
-      o.subscribers.upsert({ email: subscriber.email, editions: chosen.length ? chosen : subscriber.editions, status: chosen.length ? 'active' : 'unsubscribed' }, o.clock());
+      // Choosing editions with one's own link is the reader's own re-subscription, recorded as such.
+      const { subscriber: now } = o.subscribers.upsert(
+        { email: subscriber.email, editions: chosen.length ? chosen : subscriber.editions, status: chosen.length ? 'active' : 'unsubscribed', resubscribedBy: 'the reader, by preferences link' },
+        o.clock(),
+      );
+      // A re-subscription rotates the key: the form goes on working with a link signed under the new one.
+      if (now.tokenKey !== subscriber.tokenKey) token = signToken(o.secret, { subscriber: now.id, key: now.tokenKey, purpose: 'preferences', expires: 0 });
       current = chosen;
       saved = true;
     }
@@ -133,7 +155,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       title: saved ? (current.length ? 'Saved' : 'You are unsubscribed') : 'Choose your editions',
       paragraphs: [current.length ? `You receive ${current.map(labels).join(' and ')}.` : 'You receive no editions.'],
       form: {
-        action: `/preferences?token=${encodeURIComponent(url.searchParams.get('token')!)}`,
+        action: `/preferences?token=${encodeURIComponent(token)}`,
         button: 'Save',
         editions: EDITIONS.map((e) => ({ value: e, label: labels(e), checked: current.includes(e) })),
       },
@@ -153,9 +175,10 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       case '/confirm': {
         if (method !== 'GET') return methodNotAllowed(res, 'GET');
         const who = claims(url, 'confirm');
-        const subscriber = who && o.subscribers.get(who.subscriber);
+        const waiting = who && o.subscribers.get(who.subscriber);
+        // Single use: the nonce is cleared as the sign-up becomes active, so a replay finds none.
+        const subscriber = waiting?.confirmNonce ? o.subscribers.confirm(waiting.id, waiting.confirmNonce, o.clock()) : undefined;
         if (!subscriber) return invalidLink(res);
-        o.subscribers.setStatus(subscriber.id, 'active', o.clock());
         return page(res, 200, { title: 'You are in', paragraphs: [`${subscriber.email} will receive ${subscriber.editions.map(labels).join(' and ')}.`], links: [{ url: '/', label: `Read ${o.config.title}` }] });
       }
       case '/unsubscribe':
