@@ -1,14 +1,14 @@
 // Subscribers in a real SQLite file, managed through the real CLI.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION, databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteSubscribers, isEmailAddress } from '../src/store/subscribers.ts';
-import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { NOW, PROJECT, almanac, tempSite, writeFiles } from './helpers/cli.ts';
 
 const CSV = [
   'Email,Name,Editions,Company',
@@ -266,5 +266,16 @@ describe('subscribers', () => {
     assert.match(run.stdout, /hidden\.csv:3: email: expected an email address, found "bob<U\+200F>@example\.com", which contains an invisible or control character \(U\+200F\)/);
     assert.match(run.stdout, /hidden\.csv:4: email: .*\(U\+2066\)/);
     assert.deepEqual((await list(root)).map((l) => l.split('\t')[0]), ['ok@example.com']);
+  });
+
+  it('issue send --to refuses an address with invisible or control characters', async () => {
+    const root = await tempSite({ sample: true });
+    await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
+    assert.equal((await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', NOW])).code, 0);
+    const run = await almanac(['issue', 'send', '2026-04-15-midweek', '--to', 'editor\u202E@example.com', '--root', root], {
+      env: { ALMANAC_SECRET: 'to-secret-0123456789abcdef', SMTP_URL: 'smtp://127.0.0.1:9' },
+    });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--to expects an email address, found "editor<U\+202E>@example\.com", which contains an invisible or control character \(U\+202E\)/);
   });
 });
