@@ -66,7 +66,7 @@ describe('reader identity: the server', () => {
   });
 
   const post = (pathAndQuery: string, body: string, headers: Record<string, string> = {}) =>
-    fetch(`${base}${pathAndQuery}`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+    fetch(`${base}${pathAndQuery}`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, signal: AbortSignal.timeout(5_000) });
 
   /** Signs `email` up through the form and returns the path of the confirmation link mailed to it. */
   async function signUp(email: string): Promise<string> {
@@ -89,15 +89,15 @@ describe('reader identity: the server', () => {
   it('a confirmation link works once: replayed, even after the reader unsubscribed, it changes nothing', async () => {
     const link = await signUp('replay@example.com');
     assert.equal(store.find('replay@example.com')!.status, 'pending');
-    const first = await fetch(`${base}${link}`);
+    const first = await fetch(`${base}${link}`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(first.status, 200);
     assert.match(await first.text(), /You are in/);
     assert.equal(store.find('replay@example.com')!.status, 'active');
-    assert.equal((await fetch(`${base}${link}`)).status, 400, 'a second use is refused');
+    assert.equal((await fetch(`${base}${link}`, { signal: AbortSignal.timeout(5_000) })).status, 400, 'a second use is refused');
 
     clock += 60_000;
     store.setStatus(store.find('replay@example.com')!.id, 'unsubscribed', clock);
-    const replay = await fetch(`${base}${link}`);
+    const replay = await fetch(`${base}${link}`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(replay.status, 400);
     assert.match(await replay.text(), /Nothing was changed/);
     assert.equal(store.find('replay@example.com')!.status, 'unsubscribed');
@@ -110,11 +110,11 @@ describe('reader identity: the server', () => {
     const mine = await signUp('second@example.com');
     assert.ok(store.find('second@example.com')!.id > firstId, 'a new id');
 
-    const res = await fetch(`${base}${old}`);
+    const res = await fetch(`${base}${old}`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(res.status, 400);
     assert.doesNotMatch(await res.text(), /second@example\.com/, "nobody else's address is shown");
     assert.equal(store.find('second@example.com')!.status, 'pending', 'the other sign-up waits for its own link');
-    assert.equal((await fetch(`${base}${mine}`)).status, 200);
+    assert.equal((await fetch(`${base}${mine}`, { signal: AbortSignal.timeout(5_000) })).status, 200);
     assert.equal(store.find('second@example.com')!.status, 'active');
   });
 
@@ -134,6 +134,21 @@ describe('reader identity: the server', () => {
     assert.equal((await post(stayerLink, 'List-Unsubscribe=One-Click')).status, 200, 'unsubscribing twice is fine');
   });
 
+  it('after a re-subscription the unsubscribe link of an old issue still works; an old preferences link does not', async () => {
+    const { subscriber } = store.upsert({ email: 'loyal@example.com', status: 'active' }, clock);
+    const issued = personaliser(config, SECRET, 'old-issue')({ ...subscriber, subscriberId: subscriber.id });
+    const local = (url: string) => `${new URL(url).pathname}${new URL(url).search}`;
+    store.setStatus(subscriber.id, 'unsubscribed', clock);
+    store.upsert({ email: 'loyal@example.com', status: 'active', resubscribedBy: 'Ada' }, clock);
+
+    const prefs = await post(local(issued.tokens.preferences), 'editions=sunday');
+    assert.equal(prefs.status, 400, 'preferences from before the re-subscription');
+    assert.deepEqual(store.find('loyal@example.com')!.editions, ['midweek', 'sunday']);
+    const unsub = await post(local(issued.unsubscribeUrl), 'List-Unsubscribe=One-Click');
+    assert.equal(unsub.status, 200);
+    assert.equal(store.find('loyal@example.com')!.status, 'unsubscribed');
+  });
+
   it('a sign-up for an address that unsubscribed leaves it unsubscribed until its reader confirms', async () => {
     const { subscriber } = store.upsert({ email: 'back@example.com', status: 'active' }, clock);
     store.setStatus(subscriber.id, 'unsubscribed', clock);
@@ -144,7 +159,7 @@ describe('reader identity: the server', () => {
     assert.equal(store.find('back@example.com')!.status, 'unsubscribed');
 
     clock += 60_000;
-    assert.equal((await fetch(`${base}${link}`)).status, 200, 'the reader confirms');
+    assert.equal((await fetch(`${base}${link}`, { signal: AbortSignal.timeout(5_000) })).status, 200, 'the reader confirms');
     const now = store.find('back@example.com')!;
     assert.equal(now.status, 'active');
     assert.equal(now.resubscribedBy, 'the reader, by confirmation link');
@@ -182,8 +197,8 @@ describe('reader identity: the database', () => {
       [...store.list()].map((s) => [s.id, s.email, s.name, s.status]),
       [[1, 'ada@example.com', 'Ada', 'active'], [2, 'bob@example.com', '', 'unsubscribed'], [5, 'cy@example.com', 'Cy', 'pending']],
     );
-    const keys = [...store.list()].map((s) => s.tokenKey);
-    assert.equal(new Set(keys).size, 3, 'every reader has a key of their own');
+    const keys = [...store.list()].flatMap((s) => [s.tokenKey, s.unsubscribeKey]);
+    assert.equal(new Set(keys).size, 6, 'every reader has keys of their own');
     assert.ok(keys.every((k) => /^[0-9a-f]{32}$/.test(k)));
     assert.equal(store.upsert({ email: 'new@example.com', status: 'active' }, 10).subscriber.id, 10);
     assert.ok(store.remove('new@example.com'));
@@ -210,6 +225,7 @@ describe('reader identity: the database', () => {
     const newcomer = store.find('newcomer@example.com')!;
     assert.equal(due[1]!.subscriberId, newcomer.id);
     assert.equal(due[1]!.tokenKey, newcomer.tokenKey, 'its links are signed for the newcomer');
+    assert.equal(due[1]!.unsubscribeKey, newcomer.unsubscribeKey);
     assert.deepEqual({ ...ledger.counts('2026-04-15-midweek') }, { queued: 2, sending: 0, sent: 0, failed: 0, skipped: 1, uncertain: 0, retried: 0 });
     db.close();
   });

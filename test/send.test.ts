@@ -67,7 +67,7 @@ describe('issue send', () => {
 
       const db = new Database(path.join(root, '.almanac/almanac.db'), { readonly: true });
       const idOf = (email: string) => (db.prepare('SELECT id FROM subscribers WHERE email = ?').get(email) as { id: number }).id;
-      const keyOf = (id: number) => (db.prepare('SELECT token_key FROM subscribers WHERE id = ?').get(id) as { token_key: string } | undefined)?.token_key;
+      const keyOf = (id: number) => (db.prepare('SELECT unsubscribe_key AS k FROM subscribers WHERE id = ?').get(id) as { k: string } | undefined)?.k;
       for (const { to, raw } of sink.messages) {
         const mail = await simpleParser(raw);
         assert.ok(mail.text && mail.html, 'both parts');

@@ -153,11 +153,11 @@ describe('almanac serve', () => {
 
   it('tampered, expired and cross-purpose tokens get a 4xx and change nothing', async () => {
     const { subscriber } = store.upsert({ email: 'tokens@example.com', status: 'active' }, clock);
-    const unsub = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.tokenKey, purpose: 'unsubscribe', expires: 0 });
+    const unsub = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.unsubscribeKey, purpose: 'unsubscribe', expires: 0 });
     const tampered = `${unsub.slice(0, -2)}${unsub.endsWith('AA') ? 'BB' : 'AA'}`;
     const otherSubscriber = unsub.replace(/^u\.[0-9a-z]+\./, `u.${(subscriber.id + 1).toString(36)}.`);
     const prefs = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.tokenKey, purpose: 'preferences', expires: 0 });
-    const foreign = signToken('a-different-secret-0123456789', { subscriber: subscriber.id, key: subscriber.tokenKey, purpose: 'unsubscribe', expires: 0 });
+    const foreign = signToken('a-different-secret-0123456789', { subscriber: subscriber.id, key: subscriber.unsubscribeKey, purpose: 'unsubscribe', expires: 0 });
     for (const token of [tampered, otherSubscriber, prefs, foreign, '', 'garbage']) {
       const res = await post(`/unsubscribe?token=${encodeURIComponent(token)}`, 'List-Unsubscribe=One-Click');
       assert.equal(res.status, 400, token);

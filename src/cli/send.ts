@@ -54,7 +54,7 @@ export function registerSend(issue: Command): void {
         const { smtpTransport } = await transportModule();
         const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0 });
         try {
-          await transport.send(template.render({ email: opts.to.trim(), name: '', ...personalise({ subscriberId: 0, name: '', tokenKey: newKey() }) }), { from: fromAddress, to: opts.to.trim() });
+          await transport.send(template.render({ email: opts.to.trim(), name: '', ...personalise({ subscriberId: 0, name: '', tokenKey: newKey(), unsubscribeKey: newKey() }) }), { from: fromAddress, to: opts.to.trim() });
         } catch (err) {
           throw new ContentError([{ file: 'SMTP', expected: 'the test copy accepted', found: (err as Error).message }]);
         } finally {
@@ -75,7 +75,7 @@ export function registerSend(issue: Command): void {
           let bytes = 0;
           for (const s of subscribers.list({ edition: issue.edition, status: 'active' })) {
             count++;
-            bytes += template.render({ email: s.email, name: s.name, ...personalise({ subscriberId: s.id, name: s.name, tokenKey: s.tokenKey }) }).length;
+            bytes += template.render({ email: s.email, name: s.name, ...personalise({ subscriberId: s.id, name: s.name, tokenKey: s.tokenKey, unsubscribeKey: s.unsubscribeKey }) }).length;
           }
           process.stdout.write(
             `Dry run of ${issue.editionLabel} #${issue.number} (${issue.id}): ${count} active ${issue.editionLabel} subscriber${count === 1 ? '' : 's'}` +

@@ -55,12 +55,13 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
   const invalidLink = (res: ServerResponse) =>
     page(res, 400, { title: 'This link does not work', paragraphs: ['It may have been mistyped, cut short by your mail program, or it has expired. Nothing was changed.'], links: [{ url: '/#subscribe', label: 'Subscribe again' }] });
 
-  // A link's signature covers its reader's current key (for a confirmation, key and sign-up nonce):
-  // links of a removed reader, or from before a re-subscription, act on nobody.
+  // A link's signature covers its reader's keys (for a confirmation, also the sign-up's nonce): links
+  // of a removed reader act on nobody; preferences links from before a re-subscription neither.
   const keyOf = (purpose: Purpose) => (id: number) => {
     const s = o.subscribers.get(id);
     if (!s) return undefined;
-    if (purpose !== 'confirm') return s.tokenKey;
+    if (purpose === 'unsubscribe') return s.unsubscribeKey;
+    if (purpose === 'preferences') return s.tokenKey;
     return s.confirmNonce === null ? undefined : confirmKey(s.tokenKey, s.confirmNonce);
   };
   const claims = (url: URL, purpose: Purpose) => verifyToken(o.secret, url.searchParams.get('token') ?? '', purpose, o.clock(), keyOf(purpose));

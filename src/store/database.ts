@@ -59,7 +59,7 @@ const MIGRATIONS: Migration[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX slot_runs_edition ON slot_runs (edition, scheduled_at);`,
-  // Subscriber ids are never reused, and every subscriber gets a random key that their signed links
+  // Subscriber ids are never reused, and every subscriber gets random keys that their signed links
   // are bound to (see rebuildSubscribers).
   rebuildSubscribers,
 ];
@@ -88,6 +88,7 @@ function rebuildSubscribers(db: Db): void {
       /\)\s*$/,
       `,
      token_key TEXT NOT NULL DEFAULT (lower(hex(randomblob(16)))),
+     unsubscribe_key TEXT NOT NULL DEFAULT (lower(hex(randomblob(16)))),
      confirm_nonce TEXT,
      resubscribed_at INTEGER,
      resubscribed_by TEXT

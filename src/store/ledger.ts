@@ -12,8 +12,9 @@ export interface Delivery {
   subscriberId: number;
   email: string;
   name: string;
-  /** The subscriber's key for signed links ('' once they are removed: such a row is skipped). */
+  /** The subscriber's keys for signed links ('' once they are removed: such a row is skipped). */
   tokenKey: string;
+  unsubscribeKey: string;
   attempts: number;
   uncertain: boolean;
   /** The subscriber's status now: a reader who unsubscribed since the issue was queued is skipped. */
@@ -58,8 +59,8 @@ export class SqliteLedger implements Ledger {
   private readonly settleStmts;
 
   constructor(private readonly db: Db) {
-    this.dueStmt = db.prepare<[string, number, number], { subscriber_id: number; email: string; attempts: number; uncertain: number; name: string | null; status: string | null; token_key: string | null }>(
-      `SELECT d.subscriber_id, d.email, d.attempts, d.uncertain, s.name, s.status, s.token_key
+    this.dueStmt = db.prepare<[string, number, number], { subscriber_id: number; email: string; attempts: number; uncertain: number; name: string | null; status: string | null; token_key: string | null; unsubscribe_key: string | null }>(
+      `SELECT d.subscriber_id, d.email, d.attempts, d.uncertain, s.name, s.status, s.token_key, s.unsubscribe_key
          FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
         WHERE d.issue_id = ? AND d.status = 'queued' AND d.retry_at <= ?
         ORDER BY d.subscriber_id LIMIT ?`,
@@ -102,6 +103,7 @@ export class SqliteLedger implements Ledger {
       email: r.email,
       name: r.name ?? '',
       tokenKey: r.token_key ?? '',
+      unsubscribeKey: r.unsubscribe_key ?? '',
       attempts: r.attempts + 1,
       uncertain: r.uncertain === 1,
       subscriberStatus: r.status ?? 'removed',

@@ -23,8 +23,10 @@ export interface Subscriber {
   updatedAt: number;
   confirmedAt: number | null;
   unsubscribedAt: number | null;
-  /** Random, never reused: the reader's signed links are bound to it. Rotated on re-subscription. */
+  /** Random, never reused: preferences and confirmation links are bound to it. Rotated on re-subscription. */
   tokenKey: string;
+  /** Random, never reused, never rotated: unsubscribe links work for as long as the reader is on the list. */
+  unsubscribeKey: string;
   /** Set while a sign-up waits for its confirmation link; cleared when the link is used. */
   confirmNonce: string | null;
   resubscribedAt: number | null;
@@ -136,6 +138,7 @@ interface Row {
   confirmed_at: number | null;
   unsubscribed_at: number | null;
   token_key: string;
+  unsubscribe_key: string;
   confirm_nonce: string | null;
   resubscribed_at: number | null;
   resubscribed_by: string | null;
@@ -156,6 +159,7 @@ function fromRow(r: Row): Subscriber {
     confirmedAt: r.confirmed_at,
     unsubscribedAt: r.unsubscribed_at,
     tokenKey: r.token_key,
+    unsubscribeKey: r.unsubscribe_key,
     confirmNonce: r.confirm_nonce,
     resubscribedAt: r.resubscribed_at,
     resubscribedBy: r.resubscribed_by,
@@ -183,8 +187,8 @@ export class SqliteSubscribers implements SubscriberStore {
     this.byEmail = db.prepare<[string], Row>('SELECT * FROM subscribers WHERE email = ? COLLATE NOCASE');
     this.byId = db.prepare<[number], Row>('SELECT * FROM subscribers WHERE id = ?');
     this.insert = db.prepare(
-      `INSERT INTO subscribers (email, name, midweek, sunday, status, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, confirm_nonce)
-       VALUES (@email, @name, @midweek, @sunday, @status, @now, @now, @confirmed, @unsubscribed, @key, @nonce)`,
+      `INSERT INTO subscribers (email, name, midweek, sunday, status, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, unsubscribe_key, confirm_nonce)
+       VALUES (@email, @name, @midweek, @sunday, @status, @now, @now, @confirmed, @unsubscribed, @key, @unsubscribeKey, @nonce)`,
     );
     this.update = db.prepare(
       `UPDATE subscribers SET name = @name, midweek = @midweek, sunday = @sunday, status = @status, updated_at = @now,
@@ -219,10 +223,11 @@ export class SqliteSubscribers implements SubscriberStore {
         unsubscribed: input.status === 'unsubscribed' ? (existing?.unsubscribed_at ?? now) : null,
       };
       if (!existing) {
-        this.insert.run({ ...values, email, key: newKey(), nonce: null });
+        this.insert.run({ ...values, email, key: newKey(), unsubscribeKey: newKey(), nonce: null });
       } else if (hasLeft(existing.status) && !hasLeft(input.status)) {
         if (!input.resubscribedBy) throw new ConsentError(fromRow(existing));
-        // A new consent: links from before it no longer act, and who brought the address back is kept.
+        // A new consent: preferences and confirmation links from before it no longer act (unsubscribe
+        // links still do), and who brought the address back is kept.
         this.update.run({ ...values, id: existing.id });
         this.db
           .prepare(
@@ -266,7 +271,7 @@ export class SqliteSubscribers implements SubscriberStore {
       const nonce = existing?.confirm_nonce ?? newKey();
       const flags = { midweek: editions.includes('midweek') ? 1 : 0, sunday: editions.includes('sunday') ? 1 : 0 };
       if (!existing) {
-        this.insert.run({ ...flags, email: email.trim(), name: '', status: 'pending', now, confirmed: null, unsubscribed: null, key: newKey(), nonce });
+        this.insert.run({ ...flags, email: email.trim(), name: '', status: 'pending', now, confirmed: null, unsubscribed: null, key: newKey(), unsubscribeKey: newKey(), nonce });
       } else {
         // The status stays: an address that left is only back once its reader confirms.
         this.db
