@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION, databasePath, openDatabase } from '../src/store/database.ts';
-import { SqliteSubscribers, isEmailAddress } from '../src/store/subscribers.ts';
+import { SqliteSubscribers, addressProblem, isEmailAddress } from '../src/store/subscribers.ts';
 import { NOW, PROJECT, almanac, tempSite, writeFiles } from './helpers/cli.ts';
 
 const CSV = [
@@ -141,6 +141,24 @@ describe('subscribers', () => {
     assert.match(pg.stderr, /DATABASE_URL: only SQLite is supported for now/);
     assert.doesNotMatch(pg.stderr, /secret/, 'no credentials in output');
     await readFile(file);
+  });
+
+  it('names the hidden character in an address, whatever it is', () => {
+    for (const [value, code] of [
+      ['a\u202Eb@example.com', 'U+202E'],
+      ['a\u2066b@example.com', 'U+2066'],
+      ['a\u200Db@example.com', 'U+200D'],
+      ['a\u00ADb@example.com', 'U+00AD'],
+      ['a\u0000b@example.com', 'U+0000'],
+      ['a\u009Bb@example.com', 'U+009B'],
+      ['a\uFEFFb@example.com', 'U+FEFF'],
+      ['a\u{E0041}b@example.com', 'U+E0041'],
+    ] as const) {
+      assert.ok(!isEmailAddress(value), code);
+      assert.equal(addressProblem(value), `${JSON.stringify(value.replace(/[^\x20-\x7e]/gu, `<${code}>`))}, which contains an invisible or control character (${code})`);
+    }
+    assert.equal(addressProblem('plain@example.com'), undefined);
+    assert.equal(addressProblem('caf\u00e9@example.com'), undefined, 'a visible non-ASCII letter is not hidden');
   });
 
   it('recognises email addresses', () => {

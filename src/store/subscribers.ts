@@ -77,9 +77,11 @@ export interface SubscriberStore {
 /**
  * Characters that show as nothing, or reorder what is around them: C0 and C1 controls, DEL, the soft
  * hyphen, zero-width characters and marks, bidi embeddings, overrides and isolates, invisible
- * operators and the byte-order mark. An address holding one is not what the reader sees.
+ * operators, fillers, variation selectors, tag characters and the byte-order mark. An address
+ * holding one is not what the reader sees.
  */
-const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/;
+const HIDDEN =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0\u{e0000}-\u{e007f}]/u;
 
 const codePoint = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
@@ -87,7 +89,7 @@ const codePoint = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCa
 export function addressProblem(value: string): string | undefined {
   const hidden = HIDDEN.exec(value);
   if (hidden) {
-    const shown = value.replace(new RegExp(HIDDEN.source, 'g'), (ch) => `<${codePoint(ch)}>`);
+    const shown = value.replace(new RegExp(HIDDEN.source, 'gu'), (ch) => `<${codePoint(ch)}>`);
     return `${JSON.stringify(shown)}, which contains an invisible or control character (${codePoint(hidden[0])})`;
   }
   if (!isEmailAddress(value)) return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
