@@ -209,6 +209,25 @@ describe('reader identity: the database', () => {
     again.close();
   });
 
+  it('rebuilding the table does not touch rows of other tables that point at subscribers', async () => {
+    const root = await tempSite();
+    const file = databasePath(root);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path.dirname(file), { recursive: true });
+    const raw = new Database(file);
+    raw.exec(PREVIOUS_SCHEMA);
+    raw.exec(`CREATE TABLE notes (subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE, text TEXT NOT NULL);
+              INSERT INTO subscribers (id, email, status, created_at, updated_at) VALUES (3, 'ada@example.com', 'active', 1, 1);
+              INSERT INTO notes VALUES (3, 'asked for Sunday only');`);
+    raw.pragma('user_version = 3');
+    raw.close();
+    const db = openDatabase(file);
+    assert.deepEqual(db.prepare('SELECT subscriber_id, text FROM notes').all(), [{ subscriber_id: 3, text: 'asked for Sunday only' }]);
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1, 'foreign keys are enforced again afterwards');
+    assert.deepEqual(db.pragma('foreign_key_check'), []);
+    db.close();
+  });
+
   it('a queued issue goes to the address it was queued for, and removal cancels it: the next sign-up gets its own copy', async () => {
     const root = await tempSite();
     const db = openDatabase(databasePath(root));

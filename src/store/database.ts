@@ -136,12 +136,27 @@ export function migrate(db: Db): void {
   if (current > MIGRATIONS.length) {
     throw new Error(`the database is at schema version ${current}, newer than this Almanac knows (${MIGRATIONS.length}); upgrade Almanac`);
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+  if (current === MIGRATIONS.length) return;
+  // A step that rebuilds a table must not fire foreign-key actions of tables that point at it
+  // (SQLite's own procedure: keys off, rebuild, check). The switch only works outside a transaction.
+  const keys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    // One step per IMMEDIATE transaction, the version read inside it: two processes opening an old
+    // database at once apply each step once.
+    const next = db.transaction(() => {
+      const v = db.pragma('user_version', { simple: true }) as number;
+      if (v >= MIGRATIONS.length) return false;
       const step = MIGRATIONS[v]!;
       if (typeof step === 'string') db.exec(step);
       else step(db);
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length) throw new Error(`schema step ${v + 1} left ${broken.length} rows pointing at nothing; nothing was changed`);
       db.pragma(`user_version = ${v + 1}`);
-    })();
+      return true;
+    });
+    while (next.immediate());
+  } finally {
+    db.pragma(`foreign_keys = ${keys ? 'ON' : 'OFF'}`);
   }
 }
