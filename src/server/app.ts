@@ -62,7 +62,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     if (!s) return undefined;
     if (purpose === 'unsubscribe') return s.unsubscribeKey;
     if (purpose === 'preferences') return s.tokenKey;
-    return s.confirmNonce === null ? undefined : confirmKey(s.tokenKey, s.confirmNonce);
+    return undefined; // confirmations are checked in their own handler, against the nonce they consume
   };
   const claims = (url: URL, purpose: Purpose) => verifyToken(o.secret, url.searchParams.get('token') ?? '', purpose, o.clock(), keyOf(purpose));
 
@@ -175,10 +175,15 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
         return subscribe(req, res, wantsJson);
       case '/confirm': {
         if (method !== 'GET') return methodNotAllowed(res, 'GET');
-        const who = claims(url, 'confirm');
-        const waiting = who && o.subscribers.get(who.subscriber);
-        // Single use: the nonce is cleared as the sign-up becomes active, so a replay finds none.
-        const subscriber = waiting?.confirmNonce ? o.subscribers.confirm(waiting.id, waiting.confirmNonce, o.clock()) : undefined;
+        // Single use: the nonce the link was checked against is cleared as the sign-up becomes active,
+        // in one transaction with checking it is still the one waiting, so a replay finds none.
+        let nonce: string | null = null;
+        const who = verifyToken(o.secret, url.searchParams.get('token') ?? '', 'confirm', o.clock(), (id) => {
+          const s = o.subscribers.get(id);
+          nonce = s?.confirmNonce ?? null;
+          return s && nonce !== null ? confirmKey(s.tokenKey, nonce) : undefined;
+        });
+        const subscriber = who && nonce !== null ? o.subscribers.confirm(who.subscriber, nonce, o.clock()) : undefined;
         if (!subscriber) return invalidLink(res);
         return page(res, 200, { title: 'You are in', paragraphs: [`${subscriber.email} will receive ${subscriber.editions.map(labels).join(' and ')}.`], links: [{ url: '/', label: `Read ${o.config.title}` }] });
       }
