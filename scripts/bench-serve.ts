@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const db = openDatabase(databasePath(root));
   const { subscriber } = new SqliteSubscribers(db).upsert({ email: 'bench@example.com', status: 'active' }, Date.now());
   db.close();
-  const token = signToken(SECRET, { subscriber: subscriber.id, purpose: 'unsubscribe', expires: 0 });
+  const token = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.unsubscribeKey, purpose: 'unsubscribe', expires: 0 });
 
   const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--root', root], { env: { ...process.env, ALMANAC_SECRET: SECRET, SMTP_URL: '' } });
   let out = '';

@@ -12,7 +12,7 @@ import { verifyToken } from '../src/mail/signing.ts';
 import { confirmationTransport, type Deadlines } from '../src/server/confirm-transport.ts';
 import type { Transport } from '../src/mail/send.ts';
 import { redactAddresses, startConfirmationWorker } from '../src/server/confirm-worker.ts';
-import { confirmationComposer } from '../src/server/confirmation-mail.ts';
+import { confirmKey, confirmationComposer } from '../src/server/confirmation-mail.ts';
 import { ConfirmationQueue } from '../src/store/confirmations.ts';
 import { openDatabase, type Db } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
@@ -66,7 +66,7 @@ describe('confirmation queue', () => {
     const { file, db } = await freshDb();
     let clock = T0;
     const subscribers = new SqliteSubscribers(db);
-    const { subscriber } = subscribers.upsert({ email: 'private.person@example.com', status: 'pending' }, clock);
+    const { subscriber } = subscribers.signUp('private.person@example.com', ['midweek', 'sunday'], clock)!;
     const queue = new ConfirmationQueue(db);
     queue.enqueue(subscriber.id, subscriber.email, clock, 600_000);
     const logs: string[] = [];
@@ -106,8 +106,12 @@ describe('confirmation queue', () => {
       assert.equal(sink.messages[0]!.to, 'private.person@example.com');
       const token = /\/confirm\?token=(\S+)/.exec(mail.text!)![1]!;
       // Valid for seven days from the request, not from the retry.
-      assert.ok(verifyToken(SECRET, token, 'confirm', T0 + 7 * 24 * 3600_000 - 1000));
-      assert.equal(verifyToken(SECRET, token, 'confirm', T0 + 7 * 24 * 3600_000 + 1000), undefined);
+      const keyOf = (id: number) => {
+        const s = subscribers2.get(id);
+        return s?.confirmNonce ? confirmKey(s.tokenKey, s.confirmNonce) : undefined;
+      };
+      assert.ok(verifyToken(SECRET, token, 'confirm', T0 + 7 * 24 * 3600_000 - 1000, keyOf));
+      assert.equal(verifyToken(SECRET, token, 'confirm', T0 + 7 * 24 * 3600_000 + 1000, keyOf), undefined);
       await until(() => (db2.prepare('SELECT status FROM confirmations').get() as { status: string }).status === 'sent', 5000);
     } finally {
       await up.stop();
@@ -123,7 +127,7 @@ describe('confirmation queue', () => {
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const { db } = await freshDb();
     const subscribers = new SqliteSubscribers(db);
-    const { subscriber } = subscribers.upsert({ email: 'slow@example.com', status: 'pending' }, T0);
+    const { subscriber } = subscribers.signUp('slow@example.com', ['midweek', 'sunday'], T0)!;
     const queue = new ConfirmationQueue(db);
     queue.enqueue(subscriber.id, subscriber.email, T0, 600_000);
     const logs: string[] = [];
@@ -153,7 +157,7 @@ describe('confirmation queue', () => {
   it('a send that never settles hits the overall deadline; stop() returns within it', async () => {
     const { db } = await freshDb();
     const subscribers = new SqliteSubscribers(db);
-    const { subscriber } = subscribers.upsert({ email: 'hang@example.com', status: 'pending' }, T0);
+    const { subscriber } = subscribers.signUp('hang@example.com', ['midweek', 'sunday'], T0)!;
     const queue = new ConfirmationQueue(db);
     queue.enqueue(subscriber.id, subscriber.email, T0, 600_000);
     const logs: string[] = [];
@@ -179,11 +183,11 @@ describe('confirmation queue', () => {
     const { db } = await freshDb();
     const subscribers = new SqliteSubscribers(db);
     const queue = new ConfirmationQueue(db);
-    const refused = subscribers.upsert({ email: 'refused@example.com', status: 'pending' }, T0).subscriber;
-    const done = subscribers.upsert({ email: 'done@example.com', status: 'pending' }, T0).subscriber;
+    const refused = subscribers.signUp('refused@example.com', ['midweek', 'sunday'], T0)!.subscriber;
+    const done = subscribers.signUp('done@example.com', ['midweek', 'sunday'], T0)!.subscriber;
     queue.enqueue(refused.id, refused.email, T0, 600_000);
     queue.enqueue(done.id, done.email, T0, 600_000);
-    subscribers.setStatus(done.id, 'active', T0);
+    subscribers.confirm(done.id, subscribers.get(done.id)!.confirmNonce!, T0);
     const logs: string[] = [];
     const worker = startConfirmationWorker({
       queue,

@@ -67,6 +67,7 @@ describe('issue send', () => {
 
       const db = new Database(path.join(root, '.almanac/almanac.db'), { readonly: true });
       const idOf = (email: string) => (db.prepare('SELECT id FROM subscribers WHERE email = ?').get(email) as { id: number }).id;
+      const keyOf = (id: number) => (db.prepare('SELECT unsubscribe_key AS k FROM subscribers WHERE id = ?').get(id) as { k: string } | undefined)?.k;
       for (const { to, raw } of sink.messages) {
         const mail = await simpleParser(raw);
         assert.ok(mail.text && mail.html, 'both parts');
@@ -78,9 +79,9 @@ describe('issue send', () => {
         assert.match(raw.toString('latin1'), /^List-Id: Call Me Almanac <almanac\.almanac\.example\.org>\r$/m);
         const header = raw.toString('latin1').match(/^List-Unsubscribe: <([^>]+)>, <(mailto:[^>]+)>/m)!;
         const token = new URL(header[1]!).searchParams.get('token')!;
-        assert.deepEqual(verifyToken(SECRET, token, 'unsubscribe', Date.now()), { subscriber: idOf(to) }, 'valid for its own recipient');
-        assert.equal(verifyToken(SECRET, token, 'preferences', Date.now()), undefined, 'and for nothing else');
-        assert.equal(verifyToken('another-secret-0123456789', token, 'unsubscribe', Date.now()), undefined);
+        assert.deepEqual(verifyToken(SECRET, token, 'unsubscribe', Date.now(), keyOf), { subscriber: idOf(to) }, 'valid for its own recipient');
+        assert.equal(verifyToken(SECRET, token, 'preferences', Date.now(), keyOf), undefined, 'and for nothing else');
+        assert.equal(verifyToken('another-secret-0123456789', token, 'unsubscribe', Date.now(), keyOf), undefined);
         assert.ok(String(mail.html).includes(header[1]!.replace(/&/g, '&amp;')) || String(mail.html).includes(header[1]!), 'the body link is the same');
         assert.ok(mail.text!.includes(`Unsubscribe: ${header[1]}`));
         assert.doesNotMatch(raw.toString('latin1'), /\{\{|\}\}/, 'no placeholder left');

@@ -169,23 +169,23 @@ describe('almanac serve', () => {
 
   it('tampered, expired and cross-purpose tokens get a 4xx and change nothing', async () => {
     const { subscriber } = store.upsert({ email: 'tokens@example.com', status: 'active' }, clock);
-    const unsub = signToken(SECRET, { subscriber: subscriber.id, purpose: 'unsubscribe', expires: 0 });
+    const unsub = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.unsubscribeKey, purpose: 'unsubscribe', expires: 0 });
     const tampered = `${unsub.slice(0, -2)}${unsub.endsWith('AA') ? 'BB' : 'AA'}`;
     const otherSubscriber = unsub.replace(/^u\.[0-9a-z]+\./, `u.${(subscriber.id + 1).toString(36)}.`);
-    const prefs = signToken(SECRET, { subscriber: subscriber.id, purpose: 'preferences', expires: 0 });
-    const foreign = signToken('a-different-secret-0123456789', { subscriber: subscriber.id, purpose: 'unsubscribe', expires: 0 });
+    const prefs = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.tokenKey, purpose: 'preferences', expires: 0 });
+    const foreign = signToken('a-different-secret-0123456789', { subscriber: subscriber.id, key: subscriber.unsubscribeKey, purpose: 'unsubscribe', expires: 0 });
     for (const token of [tampered, otherSubscriber, prefs, foreign, '', 'garbage']) {
       const res = await post(`/unsubscribe?token=${encodeURIComponent(token)}`, 'List-Unsubscribe=One-Click');
       assert.equal(res.status, 400, token);
     }
-    const expired = signToken(SECRET, { subscriber: subscriber.id, purpose: 'confirm', expires: clock - 1000 });
+    const expired = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.tokenKey, purpose: 'confirm', expires: clock - 1000 });
     assert.equal((await fetch(`${base}/confirm?token=${expired}`)).status, 400);
     assert.equal(store.find('tokens@example.com')!.status, 'active');
   });
 
   it('preferences: choose one edition, or none (which unsubscribes)', async () => {
     const { subscriber } = store.upsert({ email: 'prefs@example.com', status: 'active' }, clock);
-    const token = signToken(SECRET, { subscriber: subscriber.id, purpose: 'preferences', expires: 0 });
+    const token = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.tokenKey, purpose: 'preferences', expires: 0 });
     const page = await (await fetch(`${base}/preferences?token=${token}`)).text();
     assert.match(page, /name="editions" value="midweek" checked/);
     const saved = await post(`/preferences?token=${token}`, 'editions=midweek');

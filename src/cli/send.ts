@@ -13,7 +13,7 @@ import { databasePath, openDatabase } from '../store/database.ts';
 import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 import { SqliteLedger } from '../store/ledger.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
-import { isEmailAddress } from '../store/subscribers.ts';
+import { addressProblem, newKey } from '../store/subscribers.ts';
 import { globals, redactUrl, resolveNow, smtpUrlFromEnv } from './options.ts';
 
 function loadIssue(root: string, id: string): StoredIssueFiles {
@@ -48,12 +48,13 @@ export function registerSend(issue: Command): void {
       const fromAddress = addressOf(config.from);
 
       if (opts.to !== undefined) {
-        if (!isEmailAddress(opts.to.trim())) throw new UsageError(`--to expects an email address, found "${opts.to}"`);
+        const wrong = addressProblem(opts.to.trim());
+        if (wrong) throw new UsageError(`--to expects an email address, found ${wrong}`);
         const template = compileIssueMessage(config, { ...issue, subject: `[Test] ${issue.subject}` }, stored);
         const { smtpTransport } = await transportModule();
         const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0 });
         try {
-          await transport.send(template.render({ email: opts.to.trim(), name: '', ...personalise({ subscriberId: 0, name: '' }) }), { from: fromAddress, to: opts.to.trim() });
+          await transport.send(template.render({ email: opts.to.trim(), name: '', ...personalise({ subscriberId: 0, name: '', tokenKey: newKey(), unsubscribeKey: newKey() }) }), { from: fromAddress, to: opts.to.trim() });
         } catch (err) {
           throw new ContentError([{ file: 'SMTP', expected: 'the test copy accepted', found: (err as Error).message }]);
         } finally {
@@ -74,7 +75,7 @@ export function registerSend(issue: Command): void {
           let bytes = 0;
           for (const s of subscribers.list({ edition: issue.edition, status: 'active' })) {
             count++;
-            bytes += template.render({ email: s.email, name: s.name, ...personalise({ subscriberId: s.id, name: s.name }) }).length;
+            bytes += template.render({ email: s.email, name: s.name, ...personalise({ subscriberId: s.id, name: s.name, tokenKey: s.tokenKey, unsubscribeKey: s.unsubscribeKey }) }).length;
           }
           process.stdout.write(
             `Dry run of ${issue.editionLabel} #${issue.number} (${issue.id}): ${count} active ${issue.editionLabel} subscriber${count === 1 ? '' : 's'}` +

@@ -1,19 +1,21 @@
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { EDITIONS, isEdition, type Edition } from '../compose/slots.ts';
 import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
-import { databasePath, openDatabase } from '../store/database.ts';
+import { databasePath, openDatabase, type Db } from '../store/database.ts';
 import { importCsv, parseEditions } from '../store/import.ts';
-import { STATUSES, SqliteSubscribers, isEmailAddress, type SubscriberFilter, type SubscriberStatus } from '../store/subscribers.ts';
+import { neutraliseCell } from '../store/csv-cells.ts';
+import { STATUSES, SqliteSubscribers, addressProblem, hasLeft, type SubscriberFilter, type SubscriberStatus } from '../store/subscribers.ts';
 import { globals, resolveNow } from './options.ts';
 
-function withStore<T>(cmd: Command, fn: (store: SqliteSubscribers, root: string) => T): T {
+function withStore<T>(cmd: Command, fn: (store: SqliteSubscribers, root: string, db: Db) => T): T {
   const { root } = globals(cmd);
   const db = openDatabase(databasePath(path.resolve(root)));
   try {
-    return fn(new SqliteSubscribers(db), path.resolve(root));
+    return fn(new SqliteSubscribers(db), path.resolve(root), db);
   } finally {
     db.close();
   }
@@ -41,6 +43,15 @@ function withFilterOptions(command: Command): Command {
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`);
 }
 
+/** Who runs the command, for the record of a re-subscription. */
+function osUser(): string {
+  try {
+    return os.userInfo().username || 'unknown user';
+  } catch {
+    return process.env.USER ?? process.env.USERNAME ?? 'unknown user';
+  }
+}
+
 const label = (editions: readonly Edition[]) => (editions.length ? editions.join(' ') : 'none');
 
 export function registerSubscribers(program: Command): void {
@@ -48,29 +59,40 @@ export function registerSubscribers(program: Command): void {
 
   subscribers
     .command('add <email>')
-    .description('add an active subscriber, or update one')
+    .description('add an active subscriber, or update one (never one who unsubscribed or bounced, unless --resubscribe)')
     .option('--name <name>', "the reader's name")
     .option('--editions <list>', 'midweek, sunday or "midweek,sunday" (default: both)')
-    .action((email: string, opts: { name?: string; editions?: string }, cmd: Command) => {
-      if (!isEmailAddress(email.trim())) {
-        throw new ContentError([{ file: 'command line', field: 'email', expected: 'an email address', found: JSON.stringify(email) }]);
-      }
+    .option('--resubscribe', 'bring back an address that unsubscribed or bounced, because its reader asked; who and when are recorded')
+    .option('--by <name>', 'who is re-subscribing it, for the record (default: the operating-system user)')
+    .action((email: string, opts: { name?: string; editions?: string; resubscribe?: boolean; by?: string }, cmd: Command) => {
+      const wrong = addressProblem(email.trim());
+      if (wrong) throw new ContentError([{ file: 'command line', field: 'email', expected: 'an email address', found: wrong }]);
       const editions = editionsOption(opts.editions);
+      if (opts.by !== undefined && !opts.resubscribe) throw new UsageError('--by names who re-subscribes an address: use it with --resubscribe');
+      if (opts.by !== undefined && !opts.by.trim()) throw new UsageError('--by expects a name, found nothing');
+      const by = opts.resubscribe ? (opts.by?.trim() ?? osUser()) : undefined;
       const now = resolveNow(globals(cmd).now);
       withStore(cmd, (store) => {
-        const { subscriber, created } = store.upsert({ email, name: opts.name, editions, status: 'active' }, now);
-        process.stdout.write(`${created ? 'Added' : 'Updated'} ${subscriber.email} (${label(subscriber.editions)})\n`);
+        const before = store.find(email);
+        const { subscriber, created } = store.upsert({ email, name: opts.name, editions, status: 'active', resubscribedBy: by }, now);
+        const back = before && hasLeft(before.status);
+        const verb = created ? 'Added' : back ? 'Re-subscribed' : 'Updated';
+        const record = back ? `; recorded as re-subscribed by ${by} at ${new Date(now).toISOString()}` : '';
+        process.stdout.write(`${verb} ${subscriber.email} (${label(subscriber.editions)})${record}\n`);
       });
     });
 
   subscribers
     .command('remove <email>')
-    .description('delete a subscriber and everything known about them')
+    .description("delete a subscriber: their row and signed links, and their address in the send ledger (which keeps only each issue's counts); queued copies are cancelled")
     .action((email: string, _opts: unknown, cmd: Command) => {
-      withStore(cmd, (store) => {
+      withStore(cmd, (store, _root, db) => {
         if (!store.remove(email)) {
           throw new ContentError([{ file: 'subscribers', field: 'email', expected: 'an address on the list', found: JSON.stringify(email) }]);
         }
+        // Copies of the old pages still in the write-ahead log go too (unless a reader holds them:
+        // then they go at the next checkpoint).
+        db.pragma('wal_checkpoint(TRUNCATE)');
         process.stdout.write(`Removed ${email.trim()}\n`);
       });
     });
@@ -111,13 +133,14 @@ export function registerSubscribers(program: Command): void {
       });
     });
 
-  withFilterOptions(subscribers.command('export').description('write the list as CSV to standard output (the import format, plus status and dates)'))
+  withFilterOptions(subscribers.command('export').description('write the list as CSV to standard output (the import format, plus status and dates; cells that a spreadsheet would run as formulas start with a single quote)'))
     .action((opts: { edition?: string; status?: string }, cmd: Command) => {
       const filter = filterOptions(opts);
       withStore(cmd, (store) => {
         process.stdout.write(stringify([['email', 'name', 'editions', 'status', 'created_at']]));
         for (const s of store.list(filter)) {
-          process.stdout.write(stringify([[s.email, s.name, s.editions.join(' '), s.status, new Date(s.createdAt).toISOString()]]));
+          const cells = [s.email, s.name, s.editions.join(' '), s.status, new Date(s.createdAt).toISOString()];
+          process.stdout.write(stringify([cells.map(neutraliseCell)]));
         }
       });
     });

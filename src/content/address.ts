@@ -1,7 +1,34 @@
-// What counts as an email address, in one place: the config (test addresses), the subscriber list
-// and the forms all check with it.
+// What counts as an email address, in one place: the config (test addresses), the subscriber list,
+// the forms and `--to` all check with it.
 
-/** A practical address check: one @, a dotted domain, no spaces or angle brackets, at most 254 characters. */
+/**
+ * Characters that show as nothing, or reorder what is around them: C0 and C1 controls, DEL, the soft
+ * hyphen, zero-width characters and marks, bidi embeddings, overrides and isolates, invisible
+ * operators, fillers, variation selectors, tag characters and the byte-order mark. An address
+ * holding one is not what the reader sees.
+ */
+const HIDDEN =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\u3164\ufe00-\ufe0f\ufeff\uffa0\u{e0000}-\u{e007f}]/u;
+
+const codePoint = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** Why `value` is not an address we accept, as the "found" part of a problem; undefined when it is fine. */
+export function addressProblem(value: string): string | undefined {
+  const hidden = HIDDEN.exec(value);
+  if (hidden) {
+    const shown = value.replace(new RegExp(HIDDEN.source, 'gu'), (ch) => `<${codePoint(ch)}>`);
+    return `${JSON.stringify(shown)}, which contains an invisible or control character (${codePoint(hidden[0])})`;
+  }
+  if (!isEmailAddress(value)) return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  return undefined;
+}
+
+/** A practical address check: one @, a dotted domain, no spaces, angle brackets or hidden characters, at most 254 characters. */
 export function isEmailAddress(value: string): boolean {
-  return value.length <= 254 && /^[^\s@<>(),;:"\\[\]]+@[^\s@<>(),;:"\\[\]]+\.[A-Za-z]{2,}$/.test(value) && !value.includes('..');
+  return (
+    value.length <= 254 &&
+    !HIDDEN.test(value) &&
+    /^[^\s@<>(),;:"\\[\]]+@[^\s@<>(),;:"\\[\]]+\.[A-Za-z]{2,}$/.test(value) &&
+    !value.includes('..')
+  );
 }

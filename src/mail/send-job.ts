@@ -12,9 +12,9 @@ import { signToken } from './signing.ts';
 export function personaliser(config: Config, secret: string, issueId: string) {
   const host = new URL(config.baseUrl).hostname;
   const mailto = unsubscribeMailto(config);
-  return (d: { subscriberId: number; name: string }) => {
+  return (d: { subscriberId: number; name: string; tokenKey: string; unsubscribeKey: string }) => {
     const link = (purpose: 'unsubscribe' | 'preferences') =>
-      `${config.baseUrl}/${purpose}?token=${signToken(secret, { subscriber: d.subscriberId, purpose, expires: 0 })}`;
+      `${config.baseUrl}/${purpose}?token=${signToken(secret, { subscriber: d.subscriberId, key: purpose === 'unsubscribe' ? d.unsubscribeKey : d.tokenKey, purpose, expires: 0 })}`;
     const tokens: Recipient = { unsubscribe: link('unsubscribe'), preferences: link('preferences'), name: d.name || 'there' };
     return { messageId: `${issueId}.${d.subscriberId}@${host}`, unsubscribeUrl: tokens.unsubscribe, unsubscribeMailto: mailto, tokens };
   };

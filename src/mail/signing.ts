@@ -1,6 +1,8 @@
 // Signed links: unsubscribe, preferences and confirmation tokens name one subscriber and one purpose,
-// carry an optional expiry, and are signed with HMAC-SHA256 under ALMANAC_SECRET. Verification
-// compares signatures in constant time; a token for one purpose never works for another.
+// carry an optional expiry, and are signed with HMAC-SHA256 under ALMANAC_SECRET. The signature also
+// covers the subscriber's own random key (not in the token), so a link acts only on the reader it
+// was made for: not on a later subscriber, and not after the key is rotated or the reader removed.
+// Verification compares signatures in constant time; a token for one purpose never works for another.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ContentError } from '../content/problems.ts';
 
@@ -9,6 +11,8 @@ const CODES: Record<Purpose, string> = { unsubscribe: 'u', preferences: 'p', con
 
 export interface TokenClaims {
   subscriber: number;
+  /** The subscriber's key (for confirmations, key and sign-up nonce); never part of the token. */
+  key: string;
   purpose: Purpose;
   /** Expiry in ms since the epoch; 0 for links that must keep working (unsubscribe). */
   expires: number;
@@ -32,23 +36,36 @@ export function secretFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return secret;
 }
 
-function sign(secret: string, body: string): Buffer {
-  return createHmac('sha256', secret).update(body).digest();
+function sign(secret: string, body: string, key: string): Buffer {
+  // The key is length-prefixed so no (body, key) pair can be read as another.
+  return createHmac('sha256', secret).update(`${body}\n${key.length}:${key}`).digest().subarray(0, 18);
 }
 
 export function signToken(secret: string, claims: TokenClaims): string {
   const body = `${CODES[claims.purpose]}.${claims.subscriber.toString(36)}.${Math.floor(claims.expires / 1000).toString(36)}`;
-  return `${body}.${sign(secret, body).subarray(0, 18).toString('base64url')}`;
+  return `${body}.${sign(secret, body, claims.key).toString('base64url')}`;
 }
 
-export function verifyToken(secret: string, token: string, purpose: Purpose, now: number): { subscriber: number } | undefined {
+/**
+ * The subscriber a token acts on, if it is well formed, for `purpose`, unexpired, and signed with
+ * the key `keyOf` gives for that subscriber now (undefined: no such subscriber, the token fails).
+ */
+export function verifyToken(
+  secret: string,
+  token: string,
+  purpose: Purpose,
+  now: number,
+  keyOf: (subscriber: number) => string | undefined,
+): { subscriber: number } | undefined {
   const m = /^([upc])\.([0-9a-z]{1,12})\.([0-9a-z]{1,12})\.([A-Za-z0-9_-]{24})$/.exec(token);
   if (!m || m[1] !== CODES[purpose]) return undefined;
-  const body = `${m[1]}.${m[2]}.${m[3]}`;
+  const subscriber = parseInt(m[2]!, 36);
+  const key = keyOf(subscriber);
+  if (key === undefined) return undefined;
   const given = Buffer.from(m[4]!, 'base64url');
-  const expected = sign(secret, body).subarray(0, 18);
+  const expected = sign(secret, `${m[1]}.${m[2]}.${m[3]}`, key);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   const expires = parseInt(m[3]!, 36) * 1000;
   if (expires && expires < now) return undefined;
-  return { subscriber: parseInt(m[2]!, 36) };
+  return { subscriber };
 }

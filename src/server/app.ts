@@ -8,9 +8,10 @@ import type { Config } from '../content/schema.ts';
 import { signToken, verifyToken, type Purpose } from '../mail/signing.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { ConfirmationQueue } from '../store/confirmations.ts';
-import { isEmailAddress, type SubscriberStore } from '../store/subscribers.ts';
+import { addressProblem, isEmailAddress, type SubscriberStore } from '../store/subscribers.ts';
 import { clientAddress, limitKey, trustList } from './client-address.ts';
 import { isBusyError, type DatabaseHealth } from './db-health.ts';
+import { confirmKey } from './confirmation-mail.ts';
 import { HttpError, isValidHost, readBody } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { serveFile } from './static.ts';
@@ -57,7 +58,16 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
   const invalidLink = (res: ServerResponse) =>
     page(res, 400, { title: 'This link does not work', paragraphs: ['It may have been mistyped, cut short by your mail program, or it has expired. Nothing was changed.'], links: [{ url: '/#subscribe', label: 'Subscribe again' }] });
 
-  const claims = (url: URL, purpose: Purpose) => verifyToken(o.secret, url.searchParams.get('token') ?? '', purpose, o.clock());
+  // A link's signature covers its reader's keys (for a confirmation, also the sign-up's nonce): links
+  // of a removed reader act on nobody; preferences links from before a re-subscription neither.
+  const keyOf = (purpose: Purpose) => (id: number) => {
+    const s = o.subscribers.get(id);
+    if (!s) return undefined;
+    if (purpose === 'unsubscribe') return s.unsubscribeKey;
+    if (purpose === 'preferences') return s.tokenKey;
+    return undefined; // confirmations are checked in their own handler, against the nonce they consume
+  };
+  const claims = (url: URL, purpose: Purpose) => verifyToken(o.secret, url.searchParams.get('token') ?? '', purpose, o.clock(), keyOf(purpose));
 
   async function subscribe(req: IncomingMessage, res: ServerResponse, wantsJson: boolean, client: string): Promise<void> {
     const wait = limiter.take(limitKey(client), o.clock());
@@ -67,7 +77,10 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     }
     const form = await readForm(req);
     const email = (form.get('email') ?? '').trim();
-    if (!isEmailAddress(email)) return reply(res, wantsJson, 400, 'That address does not look right', ['Check it and try again.']);
+    if (!isEmailAddress(email)) {
+      const hidden = addressProblem(email)?.includes('invisible or control character');
+      return reply(res, wantsJson, 400, 'That address does not look right', [hidden ? 'It contains an invisible or control character; type it again by hand.' : 'Check it and try again.']);
+    }
     const confirmations = o.confirmations;
     if (!confirmations) return reply(res, wantsJson, 503, 'Subscriptions are paused', ['Please try again later.']);
     const chosen = form.getAll('editions').filter((e): e is Edition => (EDITIONS as readonly string[]).includes(e));
@@ -76,11 +89,11 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       writable();
       // The same work and the same answer, sent before any mail is, whether or not the address is
       // known: nobody learns who is subscribed, by the words or by the time they take. A row is
-      // queued for an active reader too; the worker finds nothing to send for it.
+      // queued for an active reader too; the worker finds nothing to send for it. An address that
+      // unsubscribed or bounced stays so until its reader uses the link.
       const now = o.clock();
       const queued = o.subscribers.transaction(() => {
-        const existing = o.subscribers.find(email);
-        const id = existing?.status === 'active' ? existing.id : o.subscribers.upsert({ email, editions, status: 'pending' }, now).subscriber.id;
+        const id = o.subscribers.signUp(email, editions, now)?.subscriber.id ?? o.subscribers.find(email)!.id;
         return confirmations.queue.enqueue(id, email, now, o.recipientGapMs ?? 10 * 60_000);
       });
       o.health?.ok();
@@ -123,7 +136,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     o.subscribers.setStatus(who.subscriber, 'unsubscribed', o.clock());
     // RFC 8058: a mail program's one-click POST gets a plain answer, no page.
     if (body.trim() === 'List-Unsubscribe=One-Click') return send(res, 200, 'Unsubscribed.\n', 'text/plain; charset=utf-8');
-    const prefs = signToken(o.secret, { subscriber: who.subscriber, purpose: 'preferences', expires: 0 });
+    const prefs = signToken(o.secret, { subscriber: who.subscriber, key: keyOf('preferences')(who.subscriber) ?? '', purpose: 'preferences', expires: 0 });
     page(res, 200, {
       title: 'You are unsubscribed',
       paragraphs: ['You will get no more issues. Changed your mind, or want just one edition?'],
@@ -137,9 +150,16 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     if (!subscriber) return invalidLink(res);
     let current = subscriber.status === 'active' ? subscriber.editions : [];
     let saved = false;
+    let token = url.searchParams.get('token')!;
     if (req.method === 'POST') {
       const chosen = (await readForm(req)).getAll('editions').filter((e): e is Edition => (EDITIONS as readonly string[]).includes(e));
-      o.subscribers.upsert({ email: subscriber.email, editions: chosen.length ? chosen : subscriber.editions, status: chosen.length ? 'active' : 'unsubscribed' }, o.clock());
+      // Choosing editions with one's own link is the reader's own re-subscription, recorded as such.
+      const { subscriber: now } = o.subscribers.upsert(
+        { email: subscriber.email, editions: chosen.length ? chosen : subscriber.editions, status: chosen.length ? 'active' : 'unsubscribed', resubscribedBy: 'the reader, by preferences link' },
+        o.clock(),
+      );
+      // A re-subscription rotates the key: the form goes on working with a link signed under the new one.
+      if (now.tokenKey !== subscriber.tokenKey) token = signToken(o.secret, { subscriber: now.id, key: now.tokenKey, purpose: 'preferences', expires: 0 });
       current = chosen;
       saved = true;
     }
@@ -147,7 +167,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       title: saved ? (current.length ? 'Saved' : 'You are unsubscribed') : 'Choose your editions',
       paragraphs: [current.length ? `You receive ${current.map(labels).join(' and ')}.` : 'You receive no editions.'],
       form: {
-        action: `/preferences?token=${encodeURIComponent(url.searchParams.get('token')!)}`,
+        action: `/preferences?token=${encodeURIComponent(token)}`,
         button: 'Save',
         editions: EDITIONS.map((e) => ({ value: e, label: labels(e), checked: current.includes(e) })),
       },
@@ -171,10 +191,16 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       case '/confirm': {
         if (method !== 'GET') return methodNotAllowed(res, 'GET');
         writable();
-        const who = claims(url, 'confirm');
-        const subscriber = who && o.subscribers.get(who.subscriber);
+        // Single use: the nonce the link was checked against is cleared as the sign-up becomes active,
+        // in one transaction with checking it is still the one waiting, so a replay finds none.
+        let nonce: string | null = null;
+        const who = verifyToken(o.secret, url.searchParams.get('token') ?? '', 'confirm', o.clock(), (id) => {
+          const s = o.subscribers.get(id);
+          nonce = s?.confirmNonce ?? null;
+          return s && nonce !== null ? confirmKey(s.tokenKey, nonce) : undefined;
+        });
+        const subscriber = who && nonce !== null ? o.subscribers.confirm(who.subscriber, nonce, o.clock()) : undefined;
         if (!subscriber) return invalidLink(res);
-        o.subscribers.setStatus(subscriber.id, 'active', o.clock());
         return page(res, 200, { title: 'You are in', paragraphs: [`${subscriber.email} will receive ${subscriber.editions.map(labels).join(' and ')}.`], links: [{ url: '/', label: `Read ${o.config.title}` }] });
       }
       case '/unsubscribe':

@@ -1,5 +1,5 @@
 // The confirmation mail for a queued job, built when it is sent: a link valid for seven days from
-// the request, to a subscriber who is still pending under the same address.
+// the request, to a sign-up still waiting under the same address, bound to that sign-up's nonce.
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { EDITIONS } from '../compose/slots.ts';
 import type { Config } from '../content/schema.ts';
@@ -12,13 +12,19 @@ import { escapeHtml } from './http.ts';
 
 export const CONFIRM_TTL = 7 * 24 * 3600_000;
 
+/** What a confirmation link is signed under: the reader's key and the nonce of this one sign-up. */
+export const confirmKey = (tokenKey: string, nonce: string) => `${tokenKey}.${nonce}`;
+
 export function confirmationComposer(o: { config: Config; secret: string; subscribers: SubscriberStore }): (job: ConfirmationJob) => Promise<ConfirmationMessage | undefined> {
   const { config } = o;
   const editions = EDITIONS.map((e) => config.editions[e].label).join(' & ');
   return async (job) => {
     const subscriber = o.subscribers.get(job.subscriberId);
-    if (!subscriber || subscriber.status !== 'pending' || subscriber.email.toLowerCase() !== job.email.toLowerCase()) return undefined;
-    const token = signToken(o.secret, { subscriber: subscriber.id, purpose: 'confirm', expires: job.requestedAt + CONFIRM_TTL });
+    // Only a sign-up still waiting for its reader (pending, or a reader who left and asked to come
+    // back) under the same address gets a link; an active reader gets nothing.
+    const nonce = subscriber?.confirmNonce;
+    if (!subscriber || !nonce || subscriber.status === 'active' || subscriber.email.toLowerCase() !== job.email.toLowerCase()) return undefined;
+    const token = signToken(o.secret, { subscriber: subscriber.id, key: confirmKey(subscriber.tokenKey, nonce), purpose: 'confirm', expires: job.requestedAt + CONFIRM_TTL });
     const link = `${config.baseUrl}/confirm?token=${token}`;
     const raw = await new Promise<Buffer>((resolve, reject) =>
       new MailComposer({

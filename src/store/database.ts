@@ -8,8 +8,11 @@ import { UsageError } from '../content/problems.ts';
 
 export type Db = Database.Database;
 
+/** One schema step: SQL, or a function for a step that has to look at the schema it finds. */
+type Migration = string | ((db: Db) => void);
+
 /** Each entry moves the schema one version up. Never edit a released entry: add a new one. */
-const MIGRATIONS: string[] = [
+const MIGRATIONS: Migration[] = [
   `CREATE TABLE subscribers (
      id INTEGER PRIMARY KEY,
      email TEXT NOT NULL,
@@ -69,7 +72,50 @@ const MIGRATIONS: string[] = [
      error TEXT
    );
    CREATE INDEX confirmations_due ON confirmations (status, next_at);`,
+  // Subscriber ids are never reused, and every subscriber gets random keys that their signed links
+  // are bound to (see rebuildSubscribers).
+  rebuildSubscribers,
 ];
+
+/**
+ * SQLite cannot turn a column into AUTOINCREMENT, so the table is rebuilt from its own definition
+ * (whatever columns earlier steps gave it), keeping every row and id. The sequence starts above
+ * the highest id ever seen, including ids that only the send ledger still remembers: a new
+ * subscriber must never inherit a removed one's deliveries or links.
+ */
+function rebuildSubscribers(db: Db): void {
+  const table = db.prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'subscribers'").get();
+  if (!table) throw new Error('the subscribers table is missing; the database is not an Almanac database');
+  const indexes = db
+    .prepare<[], { sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'subscribers' AND sql IS NOT NULL")
+    .all();
+  const columns = db
+    .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('subscribers')")
+    .all()
+    .map((c) => `"${c.name}"`)
+    .join(', ');
+  const definition = table.sql
+    .replace(/^CREATE TABLE\s+"?subscribers"?/i, 'CREATE TABLE subscribers_rebuilt')
+    .replace(/\bid INTEGER PRIMARY KEY\b(?!\s+AUTOINCREMENT)/i, 'id INTEGER PRIMARY KEY AUTOINCREMENT')
+    .replace(
+      /\)\s*$/,
+      `,
+     token_key TEXT NOT NULL DEFAULT (lower(hex(randomblob(16)))),
+     unsubscribe_key TEXT NOT NULL DEFAULT (lower(hex(randomblob(16)))),
+     confirm_nonce TEXT,
+     resubscribed_at INTEGER,
+     resubscribed_by TEXT
+   )`,
+    );
+  db.exec(definition);
+  db.exec(`INSERT INTO subscribers_rebuilt (${columns}) SELECT ${columns} FROM subscribers`);
+  db.exec('DROP TABLE subscribers');
+  db.exec('ALTER TABLE subscribers_rebuilt RENAME TO subscribers');
+  for (const index of indexes) db.exec(index.sql);
+  db.exec(`DELETE FROM sqlite_sequence WHERE name = 'subscribers';
+    INSERT INTO sqlite_sequence (name, seq)
+      SELECT 'subscribers', max(coalesce((SELECT max(id) FROM subscribers), 0), coalesce((SELECT max(subscriber_id) FROM deliveries), 0));`);
+}
 
 /** The schema version a database is at once every migration has run. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -92,6 +138,8 @@ export function openDatabase(file: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Deleted rows (a removed subscriber's address) are overwritten, not left in free pages.
+  db.pragma('secure_delete = ON');
   migrate(db);
   return db;
 }
@@ -101,10 +149,27 @@ export function migrate(db: Db): void {
   if (current > MIGRATIONS.length) {
     throw new Error(`the database is at schema version ${current}, newer than this Almanac knows (${MIGRATIONS.length}); upgrade Almanac`);
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+  if (current === MIGRATIONS.length) return;
+  // A step that rebuilds a table must not fire foreign-key actions of tables that point at it
+  // (SQLite's own procedure: keys off, rebuild, check). The switch only works outside a transaction.
+  const keys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    // One step per IMMEDIATE transaction, the version read inside it: two processes opening an old
+    // database at once apply each step once.
+    const next = db.transaction(() => {
+      const v = db.pragma('user_version', { simple: true }) as number;
+      if (v >= MIGRATIONS.length) return false;
+      const step = MIGRATIONS[v]!;
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length) throw new Error(`schema step ${v + 1} left ${broken.length} rows pointing at nothing; nothing was changed`);
       db.pragma(`user_version = ${v + 1}`);
-    })();
+      return true;
+    });
+    while (next.immediate());
+  } finally {
+    db.pragma(`foreign_keys = ${keys ? 'ON' : 'OFF'}`);
   }
 }

@@ -1,11 +1,13 @@
 // Importing subscribers from CSV: a header row with an `email` column (and optionally `name` and
 // `editions`); other columns are ignored. Bad rows are reported by line and skipped; a file that is
 // not CSV at all imports nothing. Imported addresses are active, except that an address which
-// unsubscribed or bounced stays so: an import never subscribes someone who left.
+// unsubscribed or bounced stays so: an import never subscribes someone who left. Cells that export
+// protected against spreadsheet formulas ('=…, '+…, '-…, '@…) get their original value back.
 import { parse } from 'csv-parse/sync';
 import { EDITIONS, isEdition, type Edition } from '../compose/slots.ts';
 import { ContentError, describeValue, type Problem } from '../content/problems.ts';
-import { isEmailAddress, type SubscriberStore } from './subscribers.ts';
+import { restoreCell } from './csv-cells.ts';
+import { addressProblem, type SubscriberStore } from './subscribers.ts';
 
 export interface ImportReport {
   imported: number;
@@ -37,8 +39,9 @@ export function importCsv(store: SubscriberStore, source: Buffer, file: string, 
   let merged = 0;
   for (const row of rows) {
     const at = `${file}:${row.line}`;
-    if (!isEmailAddress(row.email)) {
-      rejected.push({ file: at, field: 'email', expected: 'an email address', found: describeValue(row.email) });
+    const wrong = addressProblem(row.email);
+    if (wrong) {
+      rejected.push({ file: at, field: 'email', expected: 'an email address', found: wrong });
       continue;
     }
     const key = row.email.toLowerCase();
@@ -94,7 +97,7 @@ function readRows(source: Buffer, file: string): Row[] & { rejected: Problem[] }
   const rows = [] as unknown as Row[] & { rejected: Problem[] };
   rows.rejected = [];
   for (const { record, info } of data) {
-    const cell = (name: string) => (col(name) === -1 ? '' : (record[col(name)] ?? ''));
+    const cell = (name: string) => (col(name) === -1 ? '' : restoreCell(record[col(name)] ?? ''));
     const editions = parseEditions(cell('editions'));
     if (!editions) {
       rows.rejected.push({

@@ -12,6 +12,9 @@ export interface Delivery {
   subscriberId: number;
   email: string;
   name: string;
+  /** The subscriber's keys for signed links ('' once they are removed: such a row is skipped). */
+  tokenKey: string;
+  unsubscribeKey: string;
   attempts: number;
   uncertain: boolean;
   /** The subscriber's status now: a reader who unsubscribed since the issue was queued is skipped. */
@@ -56,8 +59,8 @@ export class SqliteLedger implements Ledger {
   private readonly settleStmts;
 
   constructor(private readonly db: Db) {
-    this.dueStmt = db.prepare<[string, number, number], { subscriber_id: number; email: string; attempts: number; uncertain: number; name: string | null; status: string | null }>(
-      `SELECT d.subscriber_id, d.email, d.attempts, d.uncertain, s.name, s.status
+    this.dueStmt = db.prepare<[string, number, number], { subscriber_id: number; email: string; attempts: number; uncertain: number; name: string | null; status: string | null; token_key: string | null; unsubscribe_key: string | null }>(
+      `SELECT d.subscriber_id, d.email, d.attempts, d.uncertain, s.name, s.status, s.token_key, s.unsubscribe_key
          FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
         WHERE d.issue_id = ? AND d.status = 'queued' AND d.retry_at <= ?
         ORDER BY d.subscriber_id LIMIT ?`,
@@ -99,6 +102,8 @@ export class SqliteLedger implements Ledger {
       subscriberId: r.subscriber_id,
       email: r.email,
       name: r.name ?? '',
+      tokenKey: r.token_key ?? '',
+      unsubscribeKey: r.unsubscribe_key ?? '',
       attempts: r.attempts + 1,
       uncertain: r.uncertain === 1,
       subscriberStatus: r.status ?? 'removed',
@@ -177,4 +182,14 @@ export class SqliteLedger implements Ledger {
   release(issueId: string, holder: string): void {
     this.db.prepare('DELETE FROM send_locks WHERE issue_id = ? AND holder = ?').run(issueId, holder);
   }
+}
+
+/**
+ * A removed subscriber: the ledger keeps each issue's counts but not the address. Rows still
+ * queued are cancelled (skipped, "removed"); a row in flight keeps its state so the sender can
+ * settle it, without the address.
+ */
+export function forgetDeliveries(db: Db, subscriberId: number): void {
+  db.prepare(`UPDATE deliveries SET email = '', status = CASE WHEN status = 'queued' THEN 'skipped' ELSE status END,
+                error = CASE WHEN status = 'queued' THEN 'removed' ELSE error END WHERE subscriber_id = ?`).run(subscriberId);
 }

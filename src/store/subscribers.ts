@@ -1,11 +1,17 @@
 // Subscribers: one row per address (unique whatever its case), the editions they receive and where
 // they are in their life cycle. The interface is what the send loop and the server use, so another
 // database can stand behind it without either of them changing.
+import { randomBytes } from 'node:crypto';
 import type { Edition } from '../compose/slots.ts';
+import { ContentError } from '../content/problems.ts';
 import type { Db } from './database.ts';
+import { forgetDeliveries } from './ledger.ts';
 
 export const STATUSES = ['pending', 'active', 'unsubscribed', 'bounced'] as const;
 export type SubscriberStatus = (typeof STATUSES)[number];
+/** Statuses only the reader leaves again: an explicit, recorded re-subscription is needed. */
+export type LeftStatus = 'unsubscribed' | 'bounced';
+export const hasLeft = (status: SubscriberStatus): status is LeftStatus => status === 'unsubscribed' || status === 'bounced';
 
 export interface Subscriber {
   id: number;
@@ -17,6 +23,14 @@ export interface Subscriber {
   updatedAt: number;
   confirmedAt: number | null;
   unsubscribedAt: number | null;
+  /** Random, never reused: preferences and confirmation links are bound to it. Rotated on re-subscription. */
+  tokenKey: string;
+  /** Random, never reused, never rotated: unsubscribe links work for as long as the reader is on the list. */
+  unsubscribeKey: string;
+  /** Set while a sign-up waits for its confirmation link; cleared when the link is used. */
+  confirmNonce: string | null;
+  resubscribedAt: number | null;
+  resubscribedBy: string | null;
 }
 
 export interface SubscriberInput {
@@ -24,6 +38,11 @@ export interface SubscriberInput {
   name?: string;
   editions?: Edition[];
   status: SubscriberStatus;
+  /**
+   * Who is bringing back an address that unsubscribed or bounced. Without it, upsert refuses to
+   * make such an address active or pending: consent is the reader's.
+   */
+  resubscribedBy?: string;
 }
 
 export interface SubscriberFilter {
@@ -36,8 +55,18 @@ export interface SubscriberStore {
   get(id: number): Subscriber | undefined;
   /** Adds the address, or updates the one already there (same address, any case). */
   upsert(input: SubscriberInput, now: number): { subscriber: Subscriber; created: boolean };
+  /** Deletes the row and the address from the send ledger (its counts stay); cancels queued rows. */
   remove(email: string): boolean;
-  setStatus(id: number, status: SubscriberStatus, now: number): void;
+  /** Unsubscribes or bounces a reader; an outstanding confirmation link stops working. */
+  setStatus(id: number, status: LeftStatus, now: number): void;
+  /**
+   * A sign-up from the web form: a new address becomes pending; one that unsubscribed or bounced
+   * keeps its status until the reader confirms. Returns the nonce the confirmation link carries,
+   * or undefined when the address is already active.
+   */
+  signUp(email: string, editions: Edition[], now: number): { subscriber: Subscriber; nonce: string } | undefined;
+  /** Uses a confirmation once: only the sign-up that `nonce` belongs to, and only if still waiting. */
+  confirm(id: number, nonce: string, now: number): Subscriber | undefined;
   /** Streams matching subscribers in id order: memory stays flat however long the list. */
   list(filter?: SubscriberFilter): IterableIterator<Subscriber>;
   count(filter?: SubscriberFilter): number;
@@ -45,7 +74,29 @@ export interface SubscriberStore {
   transaction<T>(fn: () => T): T;
 }
 
-export { isEmailAddress } from '../content/address.ts';
+export { addressProblem, isEmailAddress } from '../content/address.ts';
+
+/** A fresh key for signed links or a confirmation: 128 random bits. */
+export const newKey = (): string => randomBytes(16).toString('base64url');
+
+/** Thrown when an operation would subscribe an address that left without an explicit re-subscription. */
+export class ConsentError extends ContentError {
+  constructor(readonly subscriber: Subscriber) {
+    super([
+      {
+        file: 'subscribers',
+        field: 'email',
+        expected: `an address that has not unsubscribed or bounced; only the reader can give consent again. If ${subscriber.email} asked to come back, run "almanac subscribers add ${subscriber.email} --resubscribe" (add --by NAME to record who; the time is recorded too)`,
+        found: `${subscriber.email}, which ${leftSince(subscriber)}`,
+      },
+    ]);
+  }
+}
+
+function leftSince(s: Subscriber): string {
+  if (s.status === 'bounced') return `bounced (last change ${new Date(s.updatedAt).toISOString().slice(0, 10)})`;
+  return `unsubscribed on ${new Date(s.unsubscribedAt ?? s.updatedAt).toISOString().slice(0, 10)}`;
+}
 
 interface Row {
   id: number;
@@ -58,6 +109,11 @@ interface Row {
   updated_at: number;
   confirmed_at: number | null;
   unsubscribed_at: number | null;
+  token_key: string;
+  unsubscribe_key: string;
+  confirm_nonce: string | null;
+  resubscribed_at: number | null;
+  resubscribed_by: string | null;
 }
 
 function fromRow(r: Row): Subscriber {
@@ -74,6 +130,11 @@ function fromRow(r: Row): Subscriber {
     updatedAt: r.updated_at,
     confirmedAt: r.confirmed_at,
     unsubscribedAt: r.unsubscribed_at,
+    tokenKey: r.token_key,
+    unsubscribeKey: r.unsubscribe_key,
+    confirmNonce: r.confirm_nonce,
+    resubscribedAt: r.resubscribed_at,
+    resubscribedBy: r.resubscribed_by,
   };
 }
 
@@ -90,22 +151,23 @@ function where(filter: SubscriberFilter): { sql: string; params: Record<string, 
 
 export class SqliteSubscribers implements SubscriberStore {
   private readonly byEmail;
+  private readonly byId;
   private readonly insert;
   private readonly update;
-  private readonly del;
 
   constructor(private readonly db: Db) {
     this.byEmail = db.prepare<[string], Row>('SELECT * FROM subscribers WHERE email = ? COLLATE NOCASE');
+    this.byId = db.prepare<[number], Row>('SELECT * FROM subscribers WHERE id = ?');
     this.insert = db.prepare(
-      `INSERT INTO subscribers (email, name, midweek, sunday, status, created_at, updated_at, confirmed_at, unsubscribed_at)
-       VALUES (@email, @name, @midweek, @sunday, @status, @now, @now, @confirmed, @unsubscribed)`,
+      `INSERT INTO subscribers (email, name, midweek, sunday, status, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, unsubscribe_key, confirm_nonce)
+       VALUES (@email, @name, @midweek, @sunday, @status, @now, @now, @confirmed, @unsubscribed, @key, @unsubscribeKey, @nonce)`,
     );
     this.update = db.prepare(
       `UPDATE subscribers SET name = @name, midweek = @midweek, sunday = @sunday, status = @status, updated_at = @now,
-         confirmed_at = COALESCE(confirmed_at, @confirmed), unsubscribed_at = @unsubscribed
+         confirmed_at = COALESCE(confirmed_at, @confirmed), unsubscribed_at = @unsubscribed,
+         confirm_nonce = CASE WHEN @status = 'pending' THEN confirm_nonce END
        WHERE id = @id`,
     );
-    this.del = db.prepare('DELETE FROM subscribers WHERE email = ? COLLATE NOCASE');
   }
 
   find(email: string): Subscriber | undefined {
@@ -114,40 +176,103 @@ export class SqliteSubscribers implements SubscriberStore {
   }
 
   get(id: number): Subscriber | undefined {
-    const row = this.db.prepare<[number], Row>('SELECT * FROM subscribers WHERE id = ?').get(id);
+    const row = this.byId.get(id);
     return row && fromRow(row);
   }
 
   upsert(input: SubscriberInput, now: number): { subscriber: Subscriber; created: boolean } {
-    const email = input.email.trim();
-    const existing = this.byEmail.get(email);
-    const editions = input.editions ?? (existing ? fromRow(existing).editions : ['midweek', 'sunday']);
-    const values = {
-      name: input.name ?? existing?.name ?? '',
-      midweek: editions.includes('midweek') ? 1 : 0,
-      sunday: editions.includes('sunday') ? 1 : 0,
-      status: input.status,
-      now,
-      confirmed: input.status === 'active' ? now : null,
-      unsubscribed: input.status === 'unsubscribed' ? (existing?.unsubscribed_at ?? now) : null,
-    };
-    if (existing) this.update.run({ ...values, id: existing.id });
-    else this.insert.run({ ...values, email });
-    return { subscriber: this.find(email)!, created: !existing };
+    return this.transaction(() => {
+      const email = input.email.trim();
+      const existing = this.byEmail.get(email);
+      const editions = input.editions ?? (existing ? fromRow(existing).editions : ['midweek', 'sunday']);
+      const values = {
+        name: input.name ?? existing?.name ?? '',
+        midweek: editions.includes('midweek') ? 1 : 0,
+        sunday: editions.includes('sunday') ? 1 : 0,
+        status: input.status,
+        now,
+        confirmed: input.status === 'active' ? now : null,
+        unsubscribed: input.status === 'unsubscribed' ? (existing?.unsubscribed_at ?? now) : null,
+      };
+      if (!existing) {
+        this.insert.run({ ...values, email, key: newKey(), unsubscribeKey: newKey(), nonce: null });
+      } else if (hasLeft(existing.status) && !hasLeft(input.status)) {
+        if (!input.resubscribedBy) throw new ConsentError(fromRow(existing));
+        // A new consent: preferences and confirmation links from before it no longer act (unsubscribe
+        // links still do), and who brought the address back is kept.
+        this.update.run({ ...values, id: existing.id });
+        this.db
+          .prepare(
+            `UPDATE subscribers SET token_key = @key, resubscribed_at = @now, resubscribed_by = @by, confirm_nonce = NULL,
+               confirmed_at = CASE WHEN status = 'active' THEN @now ELSE confirmed_at END
+             WHERE id = @id`,
+          )
+          .run({ id: existing.id, key: newKey(), now, by: input.resubscribedBy });
+      } else {
+        this.update.run({ ...values, id: existing.id });
+      }
+      return { subscriber: this.find(email)!, created: !existing };
+    });
   }
 
   remove(email: string): boolean {
-    return this.del.run(email.trim()).changes > 0;
+    return this.transaction(() => {
+      const row = this.byEmail.get(email.trim());
+      if (!row) return false;
+      this.db.prepare('DELETE FROM subscribers WHERE id = ?').run(row.id);
+      forgetDeliveries(this.db, row.id);
+      return true;
+    });
   }
 
-  setStatus(id: number, status: SubscriberStatus, now: number): void {
+  setStatus(id: number, status: LeftStatus, now: number): void {
     this.db
       .prepare(
-        `UPDATE subscribers SET status = @status, updated_at = @now,
+        `UPDATE subscribers SET status = @status, updated_at = @now, confirm_nonce = NULL,
            unsubscribed_at = CASE WHEN @status = 'unsubscribed' THEN COALESCE(unsubscribed_at, @now) ELSE unsubscribed_at END
          WHERE id = @id`,
       )
       .run({ id, status, now });
+  }
+
+  signUp(email: string, editions: Edition[], now: number): { subscriber: Subscriber; nonce: string } | undefined {
+    return this.transaction(() => {
+      const existing = this.byEmail.get(email.trim());
+      if (existing?.status === 'active') return undefined;
+      // A second request while the first link is still out reuses its nonce: either email works.
+      const nonce = existing?.confirm_nonce ?? newKey();
+      const flags = { midweek: editions.includes('midweek') ? 1 : 0, sunday: editions.includes('sunday') ? 1 : 0 };
+      if (!existing) {
+        this.insert.run({ ...flags, email: email.trim(), name: '', status: 'pending', now, confirmed: null, unsubscribed: null, key: newKey(), unsubscribeKey: newKey(), nonce });
+      } else {
+        // The status stays: an address that left is only back once its reader confirms.
+        this.db
+          .prepare('UPDATE subscribers SET midweek = @midweek, sunday = @sunday, confirm_nonce = @nonce, updated_at = @now WHERE id = @id')
+          .run({ ...flags, nonce, now, id: existing.id });
+      }
+      return { subscriber: this.find(email)!, nonce };
+    });
+  }
+
+  confirm(id: number, nonce: string, now: number): Subscriber | undefined {
+    return this.transaction(() => {
+      const row = this.byId.get(id);
+      if (!row || row.confirm_nonce === null || row.confirm_nonce !== nonce) return undefined;
+      if (hasLeft(row.status)) {
+        this.db
+          .prepare(
+            `UPDATE subscribers SET status = 'active', confirm_nonce = NULL, updated_at = @now, confirmed_at = @now, unsubscribed_at = NULL,
+               token_key = @key, resubscribed_at = @now, resubscribed_by = 'the reader, by confirmation link'
+             WHERE id = @id`,
+          )
+          .run({ id, now, key: newKey() });
+      } else {
+        this.db
+          .prepare(`UPDATE subscribers SET status = 'active', confirm_nonce = NULL, updated_at = @now, confirmed_at = @now WHERE id = @id`)
+          .run({ id, now });
+      }
+      return this.get(id);
+    });
   }
 
   *list(filter: SubscriberFilter = {}): IterableIterator<Subscriber> {
@@ -163,6 +288,8 @@ export class SqliteSubscribers implements SubscriberStore {
   }
 
   transaction<T>(fn: () => T): T {
+    // Nested calls (upsert inside an import) join the transaction already open.
+    if (this.db.inTransaction) return fn();
     return this.db.transaction(fn).immediate();
   }
 }
