@@ -1,12 +1,13 @@
 // One news file read and validated. Loaded by news.ts only when a file is not in the build cache:
 // parsing needs the YAML, schema and date libraries, which a rebuild from the cache does without.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
 import { NEWS_DIR } from './news.ts';
 import { newsSchema, validate } from './schema.ts';
 import { normaliseUrl } from './url.ts';
+import { readTextInsideRoot } from './walk.ts';
+import { ContentError } from './problems.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';
 
@@ -21,7 +22,15 @@ export type NewsRead = { item: NewsItem; problems?: undefined } | { item?: undef
  * faster than a fan-out of promises through libuv's four-thread pool.
  */
 export function readNewsItem(root: string, rel: string, timezone: string): NewsRead {
-  return parseNewsItem(readFileSync(path.join(root, NEWS_DIR, rel), 'utf8'), rel, timezone);
+  let source: string | undefined;
+  try {
+    source = readTextInsideRoot(root, `${NEWS_DIR}/${rel}`);
+  } catch (err) {
+    if (err instanceof ContentError) return { problems: [...err.problems] };
+    throw err;
+  }
+  if (source === undefined) return { problems: [{ file: `${NEWS_DIR}/${rel}`, expected: 'a news item', found: 'a file removed while reading' }] };
+  return parseNewsItem(source, rel, timezone);
 }
 
 export function parseNewsItem(source: string, rel: string, timezone: string): NewsRead {

@@ -1,7 +1,8 @@
 // Starting, freezing and listing guide versions. Each publish writes the frozen copy and then the
 // manifest, each through a temporary file and a rename, so an interrupted publish leaves either the
 // old state or the new one (at worst an unlisted version file, which the build reports).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { readTextInsideRoot } from './walk.ts';
 import path from 'node:path';
 import { loadGuide } from './guide-files.ts';
 import { GUIDES_DIR, WORKING_COPY, listGuideSlugs } from './guides.ts';
@@ -108,7 +109,7 @@ export function differsFromLatest(guide: Guide): boolean {
 async function freeze(root: string, guide: Guide, note: string, now: number): Promise<Published> {
   const dir = path.join(root, GUIDES_DIR, guide.slug);
   // The text that was checked, read again: a save in between would freeze something unchecked.
-  const text = await readFile(path.join(root, guide.file), 'utf8');
+  const text = readTextInsideRoot(root, guide.file) ?? '';
   if (sha256(text) !== guide.workingSha256) {
     throw new ContentError([{ file: guide.file, expected: 'the working copy as it was checked', found: 'a file saved again while publishing (run the command again)' }]);
   }

@@ -1,5 +1,4 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { indexAt, indexNews, positionsOf, type NewsIndex } from '../compose/catalog.ts';
 import { FileCache } from '../content/cache.ts';
@@ -45,7 +44,7 @@ export async function composeSite(
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
   // Loaded only now (Handlebars and the feed library are a third of the build command's code), so
   // that the guides' pages reach the render thread sooner.
-  const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles }] = await Promise.all([
+  const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
     import('./feeds.ts'),
     import('../render/templates.ts'),
   ]);
@@ -74,7 +73,7 @@ export async function composeSite(
   files.set('sitemap.xml', renderSitemap(pages));
   files.set('robots.txt', `User-agent: *\nAllow: /\nSitemap: ${site.config.baseUrl}/sitemap.xml\n`);
   for (const asset of await listTemplateFiles(site.root, 'assets')) {
-    files.set(asset.rel, await readFile(asset.absolute));
+    files.set(asset.rel, readTemplateFile(asset));
   }
   return { pages, listings, files };
 }
