@@ -5,6 +5,7 @@ import * as csstree from 'css-tree';
 import { simpleParser } from 'mailparser';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { SUBJECT_MAX } from '../compose/issue.ts';
+import { slotLabel, type SlotName } from '../render/tokens.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -32,6 +33,18 @@ export interface CheckInput {
   sample: { unsubscribe: string; preferences: string };
   /** The issue's web version, linked as "view in browser". */
   webUrl: string;
+  /** Braces the content itself writes (a story about a template language): text, not leftovers. */
+  contentBraces?: ReadonlySet<string>;
+}
+
+const STRAY = /\{\{[^}]*\}\}|\{\{|\}\}/g;
+
+/** Every "{{…}}", "{{" or "}}" in the strings of `value` (an issue's content), to tell them from template leftovers. */
+export function bracesIn(value: unknown, out = new Set<string>()): Set<string> {
+  if (typeof value === 'string') for (const m of value.matchAll(STRAY)) out.add(m[0]);
+  else if (Array.isArray(value)) for (const v of value) bracesIn(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) bracesIn(v, out);
+  return out;
 }
 
 export async function checkMessage(input: CheckInput): Promise<Finding[]> {
@@ -187,11 +200,13 @@ function checkText(text: string, doc: HTMLElement | undefined, add: Add): void {
 function checkPlaceholders(input: CheckInput, html: string, text: string, add: Add): void {
   // 15: every placeholder survived MJML where it belongs, and nothing of the template is left over.
   for (const [name, token] of Object.entries(input.placeholders)) {
-    if (!input.unpersonalised.html.includes(`href="${token}"`)) add('placeholders', 'error', `the ${name} placeholder ${token} as a link in the HTML`, 'it is missing or was altered');
-    if (!input.unpersonalised.text.includes(token)) add('placeholders', 'error', `the ${name} placeholder ${token} in the text part`, 'it is missing');
+    // Named as the editor knows it: the marker itself carries a random nonce.
+    const label = slotLabel(name as SlotName);
+    if (!input.unpersonalised.html.includes(`href="${token}"`)) add('placeholders', 'error', `the ${name} placeholder ${label} as a link in the HTML`, 'it is missing or was altered');
+    if (!input.unpersonalised.text.includes(token)) add('placeholders', 'error', `the ${name} placeholder ${label} in the text part`, 'it is missing');
   }
   for (const [part, body] of [['HTML', html], ['text', text]] as const) {
-    const stray = /\{\{[^}]*\}\}|\{\{|\}\}/.exec(body);
+    const stray = [...body.matchAll(STRAY)].find((m) => !input.contentBraces?.has(m[0]));
     if (stray) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, stray[0]);
   }
 }

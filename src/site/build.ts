@@ -6,7 +6,7 @@ import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
 import { rememberMarkdownIn } from '../render/markdown.ts';
 import type { Guide, GuideDoc, NewsItem, Site } from '../content/model.ts';
-import { personalise, webRecipient } from '../render/tokens.ts';
+import { personalise, personaliseHtml, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
 import { sitePages, type Page } from './pages.ts';
 import { RenderHelper } from './render-helper.ts';
@@ -66,7 +66,7 @@ export async function composeSite(
   // The emails as sent, with each reader's own links replaced by the site's general ones.
   const web = webRecipient(site.config.baseUrl);
   for (const { issue, html, text } of issues) {
-    files.set(`issues/${issue.id}/email.html`, personalise(html, web));
+    files.set(`issues/${issue.id}/email.html`, personaliseHtml(html, web));
     files.set(`issues/${issue.id}/email.txt`, personalise(text, web));
     files.set(`issues/${issue.id}/issue.json`, `${JSON.stringify(issue, null, 2)}\n`);
   }
