@@ -17,7 +17,7 @@ const PROJECT = fileURLToPath(new URL('../', import.meta.url));
 const MESSAGES = Number(process.env.BENCH_SEND_MESSAGES ?? 5000);
 const RSS_SUBSCRIBERS = Number(process.env.BENCH_SEND_RSS ?? 100_000);
 const CONNECTIONS = 5;
-const SECRET = 'bench-secret-0123456789abcdef';
+const SECRET = 'bench-secret-0123456789abcdef-6f1c9a2e';
 
 /** A sink that accepts and counts, keeping nothing. */
 async function sink(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {

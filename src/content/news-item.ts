@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
 import { NEWS_DIR } from './news.ts';
-import { newsSchema, validate } from './schema.ts';
+import { LIMITS, newsSchema, validate } from './schema.ts';
 import { normaliseUrl } from './url.ts';
 import { readTextInsideRoot } from './walk.ts';
 import { ContentError } from './problems.ts';
@@ -45,6 +45,9 @@ export function parseNewsItem(source: string, rel: string, timezone: string): Ne
     return { problems: [{ file, field: 'published', expected: 'a real calendar date or date-time', found: JSON.stringify(front.published) }] };
   }
   const summary = parsed.body.trim();
+  if (summary.length > LIMITS.summary) {
+    return { problems: [{ file, field: '(body)', expected: `a summary of at most ${LIMITS.summary.toLocaleString('en')} characters`, found: `one of ${summary.length.toLocaleString('en')}` }] };
+  }
   if (!summary) {
     return { problems: [{ file, field: '(body)', expected: 'a summary of a few sentences below the front matter', found: 'an empty body' }] };
   }
