@@ -158,7 +158,8 @@ export function listId(title: string, baseUrl: string): string {
 
 /** The address part of "Name <address>". */
 export function addressOf(from: string): string {
-  return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+  // The last <…>: a display name may itself hold angle brackets.
+  return /<([^<>]+)>\s*$/.exec(from)?.[1]?.trim() ?? from.trim();
 }
 
 /** The message, encoded once; render() gives each recipient's copy. */
