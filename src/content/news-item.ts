@@ -6,7 +6,7 @@ import { parseFrontMatter } from './frontmatter.ts';
 import { NEWS_DIR } from './news.ts';
 import { LIMITS, newsSchema, validate } from './schema.ts';
 import { normaliseUrl } from './url.ts';
-import { readTextInsideRoot } from './walk.ts';
+import { readListedFile } from './walk.ts';
 import { ContentError } from './problems.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';
@@ -24,7 +24,7 @@ export type NewsRead = { item: NewsItem; problems?: undefined } | { item?: undef
 export function readNewsItem(root: string, rel: string, timezone: string): NewsRead {
   let source: string | undefined;
   try {
-    source = readTextInsideRoot(root, `${NEWS_DIR}/${rel}`);
+    source = readListedFile(root, `${NEWS_DIR}/${rel}`)?.toString('utf8');
   } catch (err) {
     if (err instanceof ContentError) return { problems: [...err.problems] };
     throw err;
