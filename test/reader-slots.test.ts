@@ -8,6 +8,7 @@ import { simpleParser } from 'mailparser';
 import { parse as parseHtml } from 'node-html-parser';
 import { MessageTemplate } from '../src/mail/message.ts';
 import { TOKENS, personaliseHtml, slotMarkers } from '../src/render/tokens.ts';
+import { IssueStore } from '../src/store/issues.ts';
 import { PROJECT, almanac, tempSite, writeFiles } from './helpers/cli.ts';
 import { smtpSink } from './helpers/smtp.ts';
 
@@ -61,6 +62,28 @@ describe('per-reader slots', () => {
     const headers = raw.toString('latin1').split('\r\n\r\n')[0]!;
     assert.ok(!/^Bcc:/im.test(headers));
     assert.deepEqual(mail.to && 'value' in mail.to ? mail.to.value.map((a) => a.address) : [], ['r@example.com']);
+  });
+
+  it('an issue stored by another run keeps its slots, and one stored before slots had a nonce keeps only the templates\' ones', async () => {
+    const root = await tempSite();
+    const store = new IssueStore(root);
+    const issue = { id: '2026-04-15-midweek', number: 1, subject: 'S', preheader: 'P', builtAt: 0, scheduledAt: 0 } as unknown as Parameters<IssueStore['save']>[0]['issue'];
+    store.save({ issue, html: `<a href="${TOKENS.unsubscribe}">U</a>`, text: `Unsubscribe: ${TOKENS.unsubscribe}\n` });
+    // Another run: same files, another nonce.
+    const { writeFile, readFile, rm } = await import('node:fs/promises');
+    const dir = path.join(root, '.almanac/issues', issue.id);
+    const other = slotMarkers('f'.repeat(32));
+    await writeFile(path.join(dir, 'email.html'), `<p>{{unsubscribe_url}}</p><a href="${other.unsubscribe}">U</a>`);
+    await writeFile(path.join(dir, 'slots.txt'), `${'f'.repeat(32)}\n`);
+    assert.equal(store.get(issue.id)!.html, `<p>{{unsubscribe_url}}</p><a href="${TOKENS.unsubscribe}">U</a>`);
+    // An issue stored before slots had a nonce.
+    await rm(path.join(dir, 'slots.txt'));
+    await writeFile(path.join(dir, 'email.html'), '<p>{{unsubscribe_url}}</p><a href="{{unsubscribe_url}}">U</a>');
+    await writeFile(path.join(dir, 'email.txt'), 'Story {{unsubscribe_url}}\nUnsubscribe: {{unsubscribe_url}}\n');
+    const legacy = store.get(issue.id)!;
+    assert.equal(legacy.html, `<p>{{unsubscribe_url}}</p><a href="${TOKENS.unsubscribe}">U</a>`);
+    assert.equal(legacy.text, `Story {{unsubscribe_url}}\nUnsubscribe: ${TOKENS.unsubscribe}\n`);
+    assert.ok((await readFile(path.join(dir, 'issue.json'), 'utf8')).includes(issue.id));
   });
 
   it('personaliseHtml escapes what it fills in', () => {
