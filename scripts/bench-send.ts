@@ -17,7 +17,7 @@ const PROJECT = fileURLToPath(new URL('../', import.meta.url));
 const MESSAGES = Number(process.env.BENCH_SEND_MESSAGES ?? 5000);
 const RSS_SUBSCRIBERS = Number(process.env.BENCH_SEND_RSS ?? 100_000);
 const CONNECTIONS = 5;
-const SECRET = 'bench-secret-0123456789abcdef';
+const SECRET = 'bench-secret-0123456789abcdef-6f1c9a2e';
 
 /** A sink that accepts and counts, keeping nothing. */
 async function sink(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
@@ -95,10 +95,10 @@ async function main(): Promise<void> {
 
     // The same message, pre-built once as raw MIME, through nodemailer's pool alone.
     const sample = path.join(root, 'sample.eml');
-    const { readFileSync } = await import('node:fs');
-    const html = readFileSync(path.join(root, '.almanac/issues/2026-04-12-sunday/email.html'), 'utf8');
+    // Through the store, which gives the slot markers of this process.
+    const { IssueStore } = await import('../src/store/issues.ts');
+    const { html, text } = new IssueStore(root).get('2026-04-12-sunday')!;
     const { MessageTemplate } = await import('../src/mail/message.ts');
-    const text = readFileSync(path.join(root, '.almanac/issues/2026-04-12-sunday/email.txt'), 'utf8');
     const tokens = { unsubscribe: 'https://bench.example.org/unsubscribe?token=x', preferences: 'https://bench.example.org/preferences?token=x', name: 'Reader' };
     await writeFile(
       sample,

@@ -12,7 +12,7 @@ import { SqliteSubscribers } from '../src/store/subscribers.ts';
 
 const PROJECT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SERVE_SECONDS ?? 10);
-const SECRET = 'bench-secret-0123456789abcdef';
+const SECRET = 'bench-secret-0123456789abcdef-6f1c9a2e';
 
 async function main(): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-bench-serve-'));

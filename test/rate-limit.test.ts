@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { clientAddress, isAddressOrCidr, limitKey, trustList } from '../src/server/client-address.ts';
+import { isAddressOrCidr } from '../src/content/address.ts';
+import { clientAddress, limitKey, trustList } from '../src/server/client-address.ts';
 import { RateLimiter } from '../src/server/rate-limit.ts';
 
 /** The same sliding-window estimate, exactly, with a map per key: what the sketch must match when keys are few. */

@@ -11,7 +11,7 @@ import { verifyToken } from '../src/mail/signing.ts';
 import { BIN, PROJECT, almanac, tempSite, writeFiles, type Run, until } from './helpers/cli.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
-const SECRET = 'test-secret-0123456789abcdef';
+const SECRET = 'test-secret-0123456789abcdef-6f1c9a2e';
 const ISSUE = '2026-04-15-midweek';
 
 /** A site with the sample content, an issue built, and `n` Midweek subscribers (plus two who must get nothing). */
@@ -222,7 +222,7 @@ describe('issue send', () => {
     try {
       const noSecret = await almanac(['issue', 'send', ISSUE, '--root', root], { env: { SMTP_URL: sink.url, ALMANAC_SECRET: '' } });
       assert.equal(noSecret.code, 1);
-      assert.match(noSecret.stderr, /^environment: ALMANAC_SECRET: expected a random secret of at least 16 characters/m);
+      assert.match(noSecret.stderr, /^environment: ALMANAC_SECRET: expected a random secret of at least 32 characters/m);
       const noSmtp = await almanac(['issue', 'send', ISSUE, '--root', root], { env: { SMTP_URL: '', ALMANAC_SECRET: SECRET } });
       assert.equal(noSmtp.code, 1);
       assert.match(noSmtp.stderr, /^environment: SMTP_URL: expected where mail goes/m);

@@ -21,7 +21,7 @@ import { NOW, PROJECT, almanac, tempSite, until } from './helpers/cli.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
-const SECRET = 'serve-secret-0123456789abcdef';
+const SECRET = 'serve-secret-0123456789abcdef-6f1c9a2e';
 
 describe('almanac serve', () => {
   let root: string;

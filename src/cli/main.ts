@@ -73,7 +73,10 @@ function report(err: unknown): number {
   }
   // Anything else is a fault of ours or of the system (disk full, permissions): one line, no stack,
   // unless the user asks for it.
-  const message = err instanceof Error ? err.message : String(err);
+  let message = err instanceof Error ? err.message : String(err);
+  // Some file-system errors ("EISDIR: illegal operation on a directory, read") do not say which file.
+  const file = (err as NodeJS.ErrnoException).path;
+  if (typeof file === 'string' && !message.includes(file)) message = `${file}: ${message}`;
   process.stderr.write(`almanac: ${message}\n`);
   if (process.env.ALMANAC_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return 1;

@@ -1,7 +1,9 @@
 // The published side of the content: which guides are live, their topics, and the news per topic.
 // Built once per build and shared by every page (and by the issue composer).
 import type { Guide, GuideVersion, NewsItem, Site } from '../content/model.ts';
+import { ContentError } from '../content/problems.ts';
 import { slugify } from '../content/slug.ts';
+import { topicCollisions } from './topic-collisions.ts';
 import { byRecency, compareText, groupStories, storyTopics, type Story } from './stories.ts';
 
 export interface LiveGuide {
@@ -94,7 +96,10 @@ export function indexAt(positions: NewsIndexPositions, news: readonly NewsItem[]
   return { stories, byTopic };
 }
 
+/** Throws ContentError when two different topics would share one page. */
 export function buildCatalog(site: Site, news: NewsIndex = indexNews(site)): Catalog {
+  const collisions = topicCollisions(site);
+  if (collisions.length) throw new ContentError(collisions);
   const { stories } = news;
   const guides: LiveGuide[] = [];
   for (const guide of site.guides) {

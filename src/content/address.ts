@@ -1,5 +1,6 @@
-// What counts as an email address, in one place: the config (test addresses), the subscriber list,
-// the forms and `--to` all check with it.
+// What counts as an email address or a network address, in one place: the config (test addresses,
+// trusted proxies), the subscriber list, the forms and `--to` all check with it.
+import { isIP } from 'node:net';
 
 /**
  * Characters that show as nothing, or reorder what is around them: C0 and C1 controls, DEL, the soft
@@ -31,4 +32,14 @@ export function isEmailAddress(value: string): boolean {
     /^[^\s@<>(),;:"\\[\]]+@[^\s@<>(),;:"\\[\]]+\.[A-Za-z]{2,}$/.test(value) &&
     !value.includes('..')
   );
+}
+
+/** Whether `entry` is an IP address or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
 }

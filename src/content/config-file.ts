@@ -1,23 +1,20 @@
 // Reading and validating almanac.config.json (see config.ts, which loads this module when it must).
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { ContentError } from './problems.ts';
+import { readTextInsideRoot } from './walk.ts';
 import { CONFIG_FILE } from './config.ts';
 import { configSchema, validate, type Config } from './schema.ts';
-import { decodeText } from './text.ts';
 import type { Problem } from './problems.ts';
 
 export async function readConfig(root: string): Promise<{ config: Config; problems: Problem[] }> {
   const file = CONFIG_FILE;
-  let bytes: Buffer;
+  let raw: string | undefined;
   try {
-    bytes = await readFile(path.join(root, file));
+    raw = readTextInsideRoot(root, file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { config: configSchema.parse({}), problems: [] };
+    if (err instanceof ContentError) return { config: configSchema.parse({}), problems: [...err.problems] };
     throw err;
   }
-  const decoded = decodeText(bytes, file);
-  if (decoded.problem) return { config: configSchema.parse({}), problems: [decoded.problem] };
-  const raw = decoded.text;
+  if (raw === undefined) return { config: configSchema.parse({}), problems: [] };
   let data: unknown;
   try {
     data = JSON.parse(raw);

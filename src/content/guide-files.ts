@@ -1,17 +1,17 @@
 // One guide folder read and checked: the working copy, the manifest of published versions and each
 // frozen version (its hash compared with the manifest's). Parsing needs the YAML, schema and date
 // libraries; guides.ts loads this module only for guides that are not in the build cache.
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
 import { GUIDES_DIR, WORKING_COPY } from './guides.ts';
 import { guideSchema, validate } from './schema.ts';
 import { isSlug } from './slug.ts';
-import { readText, type Decoded } from './text.ts';
+import { decodeText, type Decoded } from './text.ts';
 import { MANIFEST, VERSIONS_DIR, parseManifest, sha256, tamperProblem, versionFileName } from './versions.ts';
 import type { Guide, GuideDoc, GuideVersion } from './model.ts';
-import type { Problem } from './problems.ts';
+import { ContentError, type Problem } from './problems.ts';
+import { readInsideRoot, walkTree } from './walk.ts';
 
 /** What one guide folder gives (the guide, or the problems that keep it out) and every file and folder read for it. */
 export type GuideRead = { value: { guide?: Guide; problems: Problem[] }; inputs: string[] };
@@ -28,7 +28,12 @@ export function parseGuideDoc(source: string, file: string): { doc?: GuideDoc; p
 /** Reads and checks one guide folder, noting what it read. */
 export function readGuideFiles(root: string, slug: string): GuideRead {
   const reader = new GuideReader(root);
-  return { value: readGuide(reader, slug), inputs: reader.read };
+  try {
+    return { value: readGuide(reader, slug), inputs: reader.read };
+  } catch (err) {
+    if (err instanceof ContentError) return { value: { problems: [...err.problems] }, inputs: reader.read };
+    throw err;
+  }
 }
 
 /** Reads a guide's files below the site root, noting each file and folder it looked at. */
@@ -39,25 +44,22 @@ class GuideReader {
 
   /** The file's text (or why it is not UTF-8); undefined when there is no such file. */
   text(file: string): Decoded | undefined {
-    const absolute = path.join(this.root, file);
-    this.read.push(absolute);
-    return readText(absolute, file);
+    this.read.push(path.join(this.root, file));
+    const bytes = readInsideRoot(this.root, file);
+    return bytes && decodeText(bytes, file);
   }
 
   /** The names in a folder, without hidden files, sorted; empty when there is no such folder. */
   names(dir: string): string[] {
     this.read.push(path.join(this.root, dir));
-    try {
-      return readdirSync(path.join(this.root, dir)).filter((n) => !n.startsWith('.')).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+    return walkTree(path.join(this.root, dir), { root: this.root, depth: 1, skipHidden: true })
+      .map((e) => e.rel)
+      .sort();
   }
 }
 
 export function loadGuide(root: string, slug: string): { guide?: Guide; problems: Problem[] } {
-  return readGuide(new GuideReader(root), slug);
+  return readGuideFiles(root, slug).value;
 }
 
 function readGuide(reader: GuideReader, slug: string): { guide?: Guide; problems: Problem[] } {

@@ -1,22 +1,24 @@
 // Every guide of the site. A guide is a folder: its working copy, its manifest and its frozen
 // versions; guide-files.ts reads one, and is loaded only for guides that are not in the build cache.
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { FileCache } from './cache.ts';
 import type { Guide } from './model.ts';
 import type { Problem } from './problems.ts';
+import { walkTree } from './walk.ts';
 
 export const GUIDES_DIR = 'content/guides';
 export const WORKING_COPY = 'guide.md';
 
 export async function listGuideSlugs(root: string): Promise<string[]> {
-  try {
-    const entries = readdirSync(path.join(root, GUIDES_DIR), { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  // One level is enough; a linked guide folder counts when it stays inside the site (see walk.ts).
+  return shallow(path.join(root, GUIDES_DIR), root)
+    .filter((e) => e.isDirectory && !e.rel.startsWith('.'))
+    .map((e) => e.rel)
+    .sort();
+}
+
+function shallow(dir: string, root: string) {
+  return walkTree(dir, { root, depth: 1 });
 }
 
 export async function loadGuides(

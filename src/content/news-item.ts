@@ -1,13 +1,14 @@
 // One news file read and validated. Loaded by news.ts only when a file is not in the build cache:
 // parsing needs the YAML, schema and date libraries, which a rebuild from the cache does without.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
 import { NEWS_DIR } from './news.ts';
-import { newsSchema, validate } from './schema.ts';
+import { LIMITS, newsSchema, validate } from './schema.ts';
 import { decodeText } from './text.ts';
 import { normaliseUrl } from './url.ts';
+import { readListedFile } from './walk.ts';
+import { ContentError } from './problems.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';
 
@@ -22,7 +23,15 @@ export type NewsRead = { item: NewsItem; problems?: undefined } | { item?: undef
  * faster than a fan-out of promises through libuv's four-thread pool.
  */
 export function readNewsItem(root: string, rel: string, timezone: string): NewsRead {
-  const decoded = decodeText(readFileSync(path.join(root, NEWS_DIR, rel)), `${NEWS_DIR}/${rel}`);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readListedFile(root, `${NEWS_DIR}/${rel}`);
+  } catch (err) {
+    if (err instanceof ContentError) return { problems: [...err.problems] };
+    throw err;
+  }
+  if (bytes === undefined) return { problems: [{ file: `${NEWS_DIR}/${rel}`, expected: 'a news item', found: 'a file removed while reading' }] };
+  const decoded = decodeText(bytes, `${NEWS_DIR}/${rel}`);
   if (decoded.problem) return { problems: [decoded.problem] };
   return parseNewsItem(decoded.text, rel, timezone);
 }
@@ -39,6 +48,9 @@ export function parseNewsItem(source: string, rel: string, timezone: string): Ne
     return { problems: [{ file, field: 'published', expected: 'a real calendar date or date-time', found: JSON.stringify(front.published) }] };
   }
   const summary = parsed.body.trim();
+  if (summary.length > LIMITS.summary) {
+    return { problems: [{ file, field: '(body)', expected: `a summary of at most ${LIMITS.summary.toLocaleString('en')} characters`, found: `one of ${summary.length.toLocaleString('en')}` }] };
+  }
   if (!summary) {
     return { problems: [{ file, field: '(body)', expected: 'a summary of a few sentences below the front matter', found: 'an empty body' }] };
   }

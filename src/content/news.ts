@@ -15,7 +15,7 @@ export async function loadNews(
   onParsed?: (item: NewsItem) => void,
 ): Promise<{ news: NewsItem[]; problems: Problem[] }> {
   const dir = path.join(root, NEWS_DIR);
-  const rels = listMarkdown(dir);
+  const rels = listMarkdown(dir, root);
   // Joined by hand: listFiles gives clean relative paths, and path.join would normalise ten thousand again.
   const absolute = (rel: string) => `${dir}/${rel}`;
   // A news item's publication instant depends on the time zone: the zone is part of its key.
@@ -37,6 +37,6 @@ export async function loadNews(
   return { news, problems };
 }
 
-function listMarkdown(dir: string): string[] {
-  return listFiles(dir).filter((n) => n.endsWith('.md'));
+function listMarkdown(dir: string, root: string): string[] {
+  return listFiles(dir, root).filter((n) => n.endsWith('.md'));
 }

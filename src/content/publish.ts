@@ -1,13 +1,13 @@
 // Starting, freezing and listing guide versions. Each publish writes the frozen copy and then the
 // manifest, each through a temporary file and a rename, so an interrupted publish leaves either the
 // old state or the new one (at worst an unlisted version file, which the build reports).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { readTextInsideRoot } from './walk.ts';
 import path from 'node:path';
 import { loadGuide } from './guide-files.ts';
 import { GUIDES_DIR, WORKING_COPY, listGuideSlugs } from './guides.ts';
 import { ContentError, ProblemList, UsageError, type Problem } from './problems.ts';
 import { isSlug } from './slug.ts';
-import { decodeText } from './text.ts';
 import { MANIFEST, serialiseManifest, sha256, versionFileName, type ManifestEntry } from './versions.ts';
 import type { Guide } from './model.ts';
 
@@ -110,8 +110,7 @@ async function freeze(root: string, guide: Guide, note: string, now: number): Pr
   const dir = path.join(root, GUIDES_DIR, guide.slug);
   // The text that was checked, read again: a save in between would freeze something unchecked.
   // Decoded as the loader decodes it (a byte order mark dropped), so that the hashes compare.
-  const decoded = decodeText(await readFile(path.join(root, guide.file)), guide.file);
-  const text = decoded.text;
+  const text = readTextInsideRoot(root, guide.file);
   if (text === undefined || sha256(text) !== guide.workingSha256) {
     throw new ContentError([{ file: guide.file, expected: 'the working copy as it was checked', found: 'a file saved again while publishing (run the command again)' }]);
   }

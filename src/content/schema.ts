@@ -1,14 +1,34 @@
 // One schema per content type. Each rule carries the words a writer sees when it fails ("expected …"),
 // so the messages read as instructions rather than as validator jargon.
-import { isAddressOrCidr } from '../server/client-address.ts';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { isEmailAddress } from './address.ts';
+import { isAddressOrCidr, isEmailAddress } from './address.ts';
 import { describeValue, type Problem } from './problems.ts';
 
-const text = (what: string) => z.string({ error: what }).trim().min(1, { error: what });
-const textList = (what: string, item: string) =>
-  z.array(text(item), { error: what }).min(1, { error: what });
+// Every text and list has a ceiling, named in the message: a pasted 50 MB summary or a list of
+// 200,000 topics is a mistake to report, not something to render into every page and email.
+export const LIMITS = {
+  name: 100,
+  title: 300,
+  line: 1_000,
+  paragraph: 5_000,
+  url: 2_048,
+  topics: 20,
+  list: 50,
+  timeline: 200,
+  summary: 20_000,
+} as const;
+
+const text = (what: string, max: number = LIMITS.line) =>
+  z
+    .string({ error: what })
+    .trim()
+    .min(1, { error: what })
+    .max(max, { error: `${what} of at most ${max.toLocaleString('en')} characters` });
+const list = <T extends z.ZodType>(item: T, what: string, max: number) =>
+  z.array(item, { error: what }).max(max, { error: `${what} of at most ${max.toLocaleString('en')} entries` });
+const textList = (what: string, item: string, max: number = LIMITS.list, itemMax: number = LIMITS.line) =>
+  list(text(item, itemMax), what, max).min(1, { error: what });
 
 export const LEVELS = ['beginner', 'intermediate', 'advanced'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -22,28 +42,23 @@ const timelineDate = z
   });
 
 export const guideSchema = z.strictObject({
-  title: text('a title (text)'),
+  title: text('a title (text)', LIMITS.title),
   level: z.enum(LEVELS, { error: 'one of beginner, intermediate, advanced' }),
-  topics: textList('a list of at least one topic', 'a topic name (text)'),
-  tldr: text('a TL;DR (text)'),
+  topics: textList('a list of at least one topic', 'a topic name (text)', LIMITS.topics, LIMITS.name),
+  tldr: text('a TL;DR (text)', LIMITS.paragraph),
   takeaways: textList('a list of at least one takeaway', 'a takeaway (text)'),
   status: z.enum(['active', 'archived'], { error: 'active or archived' }).default('active'),
-  timeline: z
-    .array(
-      z.strictObject(
-        { date: timelineDate, event: text('an event (text)') },
-        { error: 'an entry with date and event' },
-      ),
-      { error: 'a list of {date, event} entries' },
-    )
-    .default([]),
-  related: z.array(text('a topic name (text)'), { error: 'a list of topics' }).default([]),
-  faq: z
-    .array(
-      z.strictObject({ q: text('a question (text)'), a: text('an answer (text)') }, { error: 'an entry with q and a' }),
-      { error: 'a list of {q, a} entries' },
-    )
-    .default([]),
+  timeline: list(
+    z.strictObject({ date: timelineDate, event: text('an event (text)') }, { error: 'an entry with date and event' }),
+    'a list of {date, event} entries',
+    LIMITS.timeline,
+  ).default([]),
+  related: list(text('a topic name (text)', LIMITS.name), 'a list of topics', LIMITS.topics).default([]),
+  faq: list(
+    z.strictObject({ q: text('a question (text)'), a: text('an answer (text)', LIMITS.paragraph) }, { error: 'an entry with q and a' }),
+    'a list of {q, a} entries',
+    LIMITS.list,
+  ).default([]),
 });
 export type GuideFrontMatter = z.infer<typeof guideSchema>;
 
@@ -51,11 +66,12 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 export const newsSchema = z.strictObject({
-  title: text('a title (text)'),
+  title: text('a title (text)', LIMITS.title),
   url: z
     .string({ error: 'an absolute http(s) URL' })
+    .max(LIMITS.url, { error: `an absolute http(s) URL of at most ${LIMITS.url.toLocaleString('en')} characters` })
     .refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), { error: 'an absolute http(s) URL' }),
-  source: text('the name of the source (text), e.g. "The Batch"'),
+  source: text('the name of the source (text), e.g. "The Batch"', LIMITS.name),
   published: z
     .string({ error: 'an ISO 8601 date or date-time, e.g. 2026-04-08 or 2026-04-08T09:30:00Z' })
     .refine((v) => ISO_DATE.test(v) || ISO_DATE_TIME.test(v), {
@@ -66,7 +82,7 @@ export const newsSchema = z.strictObject({
     .int({ error: 'a whole number from 1 to 10' })
     .min(1, { error: 'a whole number from 1 to 10' })
     .max(10, { error: 'a whole number from 1 to 10' }),
-  topics: z.array(text('a topic name (text)'), { error: 'a list of topics' }).default([]),
+  topics: list(text('a topic name (text)', LIMITS.name), 'a list of topics', LIMITS.topics).default([]),
 });
 export type NewsFrontMatter = z.infer<typeof newsSchema>;
 
@@ -90,7 +106,7 @@ export type Editions = { [E in keyof typeof EDITION_DEFAULTS]: EditionConfig } &
 /** Each key optional: see editionsSchema for the defaults. */
 const editionSchema = z.strictObject(
   {
-    label: text('a label (text)').optional(),
+    label: text('a label (text)', LIMITS.name).optional(),
     cron: z
       .string({ error: 'a cron expression, e.g. "0 7 * * 3"' })
       .refine(isCron, { error: 'a cron expression, e.g. "0 7 * * 3" (minute hour day month weekday)' })
@@ -144,7 +160,7 @@ export function labelOf(name: string): string {
 }
 
 export const configSchema = z.strictObject({
-  title: text('a site title (text)').default('Call Me Almanac'),
+  title: text('a site title (text)', LIMITS.name).default('Call Me Almanac'),
   baseUrl: z
     .string({ error: 'an absolute http(s) URL' })
     .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), { error: 'an absolute http(s) URL' })
@@ -154,7 +170,7 @@ export const configSchema = z.strictObject({
     .string({ error: 'an IANA time zone, e.g. "Europe/Berlin"' })
     .refine(isTimeZone, { error: 'an IANA time zone, e.g. "Europe/Berlin"' })
     .default('UTC'),
-  from: text('a sender, e.g. "Call Me Almanac <almanac@example.com>"').default('Call Me Almanac <almanac@localhost>'),
+  from: text('a sender, e.g. "Call Me Almanac <almanac@example.com>"', LIMITS.title).default('Call Me Almanac <almanac@localhost>'),
   language: z
     .string({ error: 'a language tag, e.g. "en"' })
     .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: 'a language tag, e.g. "en"' })
@@ -249,10 +265,16 @@ export function validate<T>(
       file,
       field: fieldName(issue.path) || undefined,
       expected: issue.message,
-      found: describeValue(valueAt(data, issue.path)),
+      found: describeFound(valueAt(data, issue.path)),
     });
   }
   return { value: undefined, problems };
+}
+
+/** A long text is described by its length: quoting the start of 50 MB helps nobody. */
+function describeFound(value: unknown): string {
+  if (typeof value === 'string' && value.length > 200) return `a text of ${value.length.toLocaleString('en')} characters`;
+  return describeValue(value);
 }
 
 function fieldName(path: readonly PropertyKey[]): string {

@@ -5,6 +5,7 @@ import * as csstree from 'css-tree';
 import { simpleParser } from 'mailparser';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { SUBJECT_MAX } from '../compose/issue.ts';
+import { slotLabel, type SlotName } from '../render/tokens.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -32,6 +33,21 @@ export interface CheckInput {
   sample: { unsubscribe: string; preferences: string };
   /** The issue's web version, linked as "view in browser". */
   webUrl: string;
+  /**
+   * The issue's own text (titles, summaries, notes), one string: braces or tags that the content writes
+   * (a story about a template language or about HTML) are text, not something a template left over.
+   */
+  contentText?: string;
+}
+
+const STRAY = /\{\{[^}]*\}\}|\{\{|\}\}/g;
+
+/** Every string in `value` (an issue's content), joined, for `contentText`. */
+export function textOf(value: unknown, out: string[] = []): string {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) textOf(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) textOf(v, out);
+  return out.join('\n');
 }
 
 export async function checkMessage(input: CheckInput): Promise<Finding[]> {
@@ -80,7 +96,7 @@ export async function checkMessage(input: CheckInput): Promise<Finding[]> {
 
   const doc = html ? parse(html, { comment: true }) : undefined;
   if (doc) checkHtml(doc, input, add);
-  checkText(text, doc, add);
+  checkText(text, doc, add, input.contentText ?? '');
   checkPlaceholders(input, html, text, add);
   return findings;
 }
@@ -164,7 +180,7 @@ function checkHtml(doc: HTMLElement, input: CheckInput, add: Add): void {
   if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === input.webUrl)) add('web-version', 'warning', `a "view in browser" link to ${input.webUrl}`, 'none');
 }
 
-function checkText(text: string, doc: HTMLElement | undefined, add: Add): void {
+function checkText(text: string, doc: HTMLElement | undefined, add: Add, contentText: string): void {
   if (!text.trim()) {
     add('text-part', 'error', 'a plain-text part that reads on its own', 'an empty text part');
     return;
@@ -178,7 +194,7 @@ function checkText(text: string, doc: HTMLElement | undefined, add: Add): void {
     if (missing.size) add('text-links', 'error', 'every link of the HTML written out in the text part', `${missing.size} missing, e.g. ${[...missing][0]}`);
   }
   // Markup a template or the Markdown renderer let through (news text quoting "<script>" is just text).
-  const markup = /<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)(\s[^>]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/i.exec(text);
+  const markup = [...text.matchAll(/<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)(\s[^>]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/gi)].find((m) => !contentText.includes(m[0]));
   if (markup) add('text-markup', 'error', 'no markup or HTML entities in the text part', markup[0]);
   const long = text.split(/\r?\n/).filter((l) => l.length > 78 && !/https?:\/\/\S{40,}/.test(l));
   if (long.length) add('text-wrap', 'warning', 'text lines of at most 78 characters', `${long.length} longer`);
@@ -187,11 +203,13 @@ function checkText(text: string, doc: HTMLElement | undefined, add: Add): void {
 function checkPlaceholders(input: CheckInput, html: string, text: string, add: Add): void {
   // 15: every placeholder survived MJML where it belongs, and nothing of the template is left over.
   for (const [name, token] of Object.entries(input.placeholders)) {
-    if (!input.unpersonalised.html.includes(`href="${token}"`)) add('placeholders', 'error', `the ${name} placeholder ${token} as a link in the HTML`, 'it is missing or was altered');
-    if (!input.unpersonalised.text.includes(token)) add('placeholders', 'error', `the ${name} placeholder ${token} in the text part`, 'it is missing');
+    // Named as the editor knows it: the marker itself carries a random nonce.
+    const label = slotLabel(name as SlotName);
+    if (!input.unpersonalised.html.includes(`href="${token}"`)) add('placeholders', 'error', `the ${name} placeholder ${label} as a link in the HTML`, 'it is missing or was altered');
+    if (!input.unpersonalised.text.includes(token)) add('placeholders', 'error', `the ${name} placeholder ${label} in the text part`, 'it is missing');
   }
   for (const [part, body] of [['HTML', html], ['text', text]] as const) {
-    const stray = /\{\{[^}]*\}\}|\{\{|\}\}/.exec(body);
+    const stray = [...body.matchAll(STRAY)].find((m) => !input.contentText?.includes(m[0]));
     if (stray) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, stray[0]);
   }
 }

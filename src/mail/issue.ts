@@ -11,7 +11,7 @@ import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail }
 import { TOKENS, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
-import { checkMessage, type Finding } from './checks.ts';
+import { checkMessage, textOf, type Finding } from './checks.ts';
 import { compileIssueMessage, unsubscribeMailto } from './message.ts';
 
 export const TAGLINE = 'The week in AI, paired with guides that explain it.';
@@ -102,6 +102,7 @@ export async function checkIssueEmail(
     placeholders: { unsubscribe: TOKENS.unsubscribe, preferences: TOKENS.preferences },
     sample,
     webUrl: issueUrls(config, issue.id).web,
+    contentText: textOf([issue, config.title, config.from]),
   });
   return { findings, sampleMime };
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { encodeWord, encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { oneLine } from '../compose/issue.ts';
-import { TOKENS, type Recipient } from '../render/tokens.ts';
+import { SLOT_NAMES, TOKENS, slotHtml, slotText, type Recipient, type SlotName } from '../render/tokens.ts';
 import type { Config } from '../content/schema.ts';
 
 export interface MessageParts {
@@ -38,13 +38,14 @@ export interface Addressee {
   tokens: Recipient;
 }
 
-type Slot = 'to' | 'messageId' | 'listUnsubscribe' | `qp:${keyof typeof TOKENS}`;
+/** A body slot names its part: the HTML part gets the value escaped, the text part gets it raw. */
+type Slot = 'to' | 'messageId' | 'listUnsubscribe' | `qp:${SlotName}:${'text' | 'html'}`;
 type Run = Buffer | Slot;
 
 const CRLF = '\r\n';
 const SOFT_BREAK = `=${CRLF}`;
-const TOKEN_NAMES = Object.keys(TOKENS) as (keyof typeof TOKENS)[];
-const TOKEN_PATTERN = new RegExp(`(${TOKEN_NAMES.map((k) => escapeRegExp(TOKENS[k])).join('|')})`);
+// Only the markers the templates placed can match: content cannot spell them (see render/tokens.ts).
+const TOKEN_PATTERN = new RegExp(`(${SLOT_NAMES.map((k) => escapeRegExp(TOKENS[k])).join('|')})`);
 
 export class MessageTemplate {
   private constructor(private readonly runs: Run[]) {}
@@ -76,7 +77,7 @@ export class MessageTemplate {
     text(header('List-Id', encodeWords(oneLine(parts.listId), 'Q', 52)));
     text(header('Content-Type', `multipart/alternative; boundary="${boundary}"`));
     text(CRLF);
-    for (const [type, body] of [['text/plain', parts.text], ['text/html', parts.html]] as const) {
+    for (const [type, body, part] of [['text/plain', parts.text, 'text'], ['text/html', parts.html, 'html']] as const) {
       text(`--${boundary}${CRLF}`);
       text(header('Content-Type', `${type}; charset=utf-8`));
       text(header('Content-Transfer-Encoding', 'quoted-printable'));
@@ -89,7 +90,7 @@ export class MessageTemplate {
         }
         // A placeholder: alone on its (soft-broken) line, whatever fills it.
         text(SOFT_BREAK);
-        slot(`qp:${TOKEN_NAMES.find((k) => TOKENS[k] === piece)!}`);
+        slot(`qp:${SLOT_NAMES.find((k) => TOKENS[k] === piece)!}:${part}`);
         text(SOFT_BREAK);
       });
       text(CRLF);
@@ -114,13 +115,16 @@ export class MessageTemplate {
   private fill(slot: Slot, to: Addressee): string {
     switch (slot) {
       case 'to':
-        return formatAddress(to.name ? `${to.name} <${to.email}>` : to.email);
+        return formatAddress(to.name ? `${slotText(to.name)} <${to.email}>` : to.email);
       case 'messageId':
         return oneLine(to.messageId).replace(/[<>\s]/g, '');
       case 'listUnsubscribe':
         return `<${oneLine(to.unsubscribeUrl)}>, <${oneLine(to.unsubscribeMailto)}>`;
-      default:
-        return qpWrap(qpEncode(to.tokens[slot.slice(3) as keyof typeof TOKENS]), 76);
+      default: {
+        const [, name, part] = slot.split(':') as [string, SlotName, 'text' | 'html'];
+        const value = to.tokens[name];
+        return qpWrap(qpEncode(part === 'html' ? slotHtml(value) : slotText(value)), 76);
+      }
     }
   }
 }
@@ -154,7 +158,8 @@ export function listId(title: string, baseUrl: string): string {
 
 /** The address part of "Name <address>". */
 export function addressOf(from: string): string {
-  return /<([^>]+)>/.exec(from)?.[1] ?? from.trim();
+  // The last <…>: a display name may itself hold angle brackets.
+  return /<([^<>]+)>\s*$/.exec(from)?.[1]?.trim() ?? from.trim();
 }
 
 /** The issue's message, encoded once; render() gives each recipient's copy. */

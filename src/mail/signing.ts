@@ -18,22 +18,39 @@ export interface TokenClaims {
   expires: number;
 }
 
-export const MIN_SECRET_LENGTH = 16;
+export const MIN_SECRET_LENGTH = 32;
+/** Fewer different characters than this is not random: "aaaa…", "abababab…", "0000…1". */
+const MIN_DISTINCT = 10;
 
-/** ALMANAC_SECRET from the environment; its value is never shown, only whether it is usable. */
+/** ALMANAC_SECRET from the environment; its value is never shown, only why it is not usable. */
 export function secretFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const secret = env.ALMANAC_SECRET ?? '';
-  if (secret.length < MIN_SECRET_LENGTH) {
+  const weakness = secretWeakness(secret);
+  if (weakness) {
     throw new ContentError([
       {
         file: 'environment',
         field: 'ALMANAC_SECRET',
-        expected: `a random secret of at least ${MIN_SECRET_LENGTH} characters (it signs every unsubscribe and preferences link), e.g. from "openssl rand -hex 32"`,
-        found: secret ? `one of ${secret.length} characters` : 'nothing',
+        expected: `a random secret of at least ${MIN_SECRET_LENGTH} characters (it signs every unsubscribe and preferences link); make one with "openssl rand -hex 32"`,
+        found: weakness,
       },
     ]);
   }
   return secret;
+}
+
+/** Why `secret` cannot sign links, in words that do not reveal it; undefined when it can. */
+function secretWeakness(secret: string): string | undefined {
+  if (!secret) return 'nothing';
+  if (!secret.trim()) return `only whitespace (${secret.length} characters)`;
+  if (secret.length < MIN_SECRET_LENGTH) return `one of ${secret.length} characters`;
+  if (/^\s|\s$/.test(secret)) return 'a value with spaces at its start or end (a copy-and-paste slip?)';
+  if (new Set(secret).size < MIN_DISTINCT) return `a value of only ${new Set(secret).size} different characters`;
+  // A short pattern repeated ("abcabcabc…") has many characters but little randomness.
+  for (let period = 1; period <= secret.length / 4; period++) {
+    if (secret.slice(period) === secret.slice(0, -period)) return 'a repeated pattern';
+  }
+  return undefined;
 }
 
 function sign(secret: string, body: string, key: string): Buffer {

@@ -1,12 +1,11 @@
 // Handlebars templates, looked up in the site's own templates/ first and then in Almanac's built-in set,
 // one file at a time: a site can replace a single partial and keep everything else.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { FileCache } from '../content/cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
-import { listFiles } from '../content/walk.ts';
+import { listFiles, readInsideRoot, MAX_ASSET_BYTES } from '../content/walk.ts';
 
 export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -16,18 +15,28 @@ export interface TemplateFile {
   /** Where a message should point: the site's file, or the built-in one. */
   display: string;
   absolute: string;
+  /** The folder it must stay inside: the site root, or the built-in templates folder. */
+  root: string;
+}
+
+/** A template file's bytes, read only when it is a regular file inside its root (assets may be larger). */
+export function readTemplateFile(file: TemplateFile, maxBytes?: number): Buffer {
+  const bytes = readInsideRoot(file.root, file.absolute, maxBytes ?? (file.rel.startsWith('assets/') ? MAX_ASSET_BYTES : undefined));
+  if (bytes === undefined) throw new ContentError([{ file: file.display, expected: 'a template file', found: 'a file removed while reading' }]);
+  return bytes;
 }
 
 /** Every file below `area` (e.g. "site", "assets"), the site's copy winning over the built-in one. */
 export async function listTemplateFiles(root: string, area: string): Promise<TemplateFile[]> {
   const found = new Map<string, TemplateFile>();
-  for (const [base, label] of [
-    [BUILTIN_TEMPLATES, '(built-in) templates'],
-    [path.join(root, 'templates'), 'templates'],
+  // Almanac's own folder is trusted, but it is held to the same rules as the site's.
+  for (const [base, label, within] of [
+    [BUILTIN_TEMPLATES, '(built-in) templates', BUILTIN_TEMPLATES],
+    [path.join(root, 'templates'), 'templates', root],
   ] as const) {
-    for (const rel of listFiles(path.join(base, area))) {
+    for (const rel of listFiles(path.join(base, area), within)) {
       const full = `${area}/${rel}`;
-      found.set(full, { rel: full, display: `${label}/${full}`, absolute: path.join(base, area, rel) });
+      found.set(full, { rel: full, display: `${label}/${full}`, absolute: path.join(base, area, rel), root: within });
     }
   }
   return [...found.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1));
@@ -74,7 +83,7 @@ export class TemplateSet {
     const files = (await listTemplateFiles(root, area)).filter((f) => f.rel.endsWith('.hbs'));
     const problems: Problem[] = [];
     for (const file of files) {
-      const source = await readFile(file.absolute, 'utf8');
+      const source = readTemplateFile(file).toString('utf8');
       const compiled = cache.remember(COMPILED, `${file.display}\n${source}`, () => precompile(set.hb, source, file));
       if ('problem' in compiled) {
         problems.push(compiled.problem);

@@ -4,16 +4,6 @@
 // Anything further left was written by the client and proves nothing.
 import { BlockList, isIP } from 'node:net';
 
-/** Whether `entry` is an IP address or a CIDR block (`10.0.0.0/8`, `fd00::/8`). */
-export function isAddressOrCidr(entry: string): boolean {
-  const [address, bits, ...rest] = entry.split('/');
-  const family = isIP(address ?? '');
-  if (!family || rest.length) return false;
-  if (bits === undefined) return true;
-  if (!/^\d{1,3}$/.test(bits)) return false;
-  return Number(bits) <= (family === 4 ? 32 : 128);
-}
-
 /** The trusted proxies as a BlockList; entries are checked by the config schema first. */
 export function trustList(entries: readonly string[]): BlockList {
   const list = new BlockList();

@@ -1,5 +1,4 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { indexAt, indexNews, positionsOf, type NewsIndex } from '../compose/catalog.ts';
 import { FileCache } from '../content/cache.ts';
@@ -7,7 +6,7 @@ import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
 import { rememberMarkdownIn } from '../render/markdown.ts';
 import type { Guide, GuideDoc, NewsItem, Site } from '../content/model.ts';
-import { personalise, webRecipient } from '../render/tokens.ts';
+import { personalise, personaliseHtml, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
 import { pathsOf, sitePages, type Page } from './pages.ts';
 import { RenderHelper } from './render-helper.ts';
@@ -46,7 +45,7 @@ export async function composeSite(
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
-  const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles }] = await Promise.all([
+  const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
     import('./feeds.ts'),
     import('../render/templates.ts'),
   ]);
@@ -68,14 +67,14 @@ export async function composeSite(
   // The emails as sent, with each reader's own links replaced by the site's general ones.
   const web = webRecipient(site.config.baseUrl);
   for (const { issue, html, text } of issues) {
-    files.set(`issues/${issue.id}/email.html`, personalise(html, web));
+    files.set(`issues/${issue.id}/email.html`, personaliseHtml(html, web));
     files.set(`issues/${issue.id}/email.txt`, personalise(text, web));
     files.set(`issues/${issue.id}/issue.json`, `${JSON.stringify(issue, null, 2)}\n`);
   }
   files.set('sitemap.xml', renderSitemap(pages));
   files.set('robots.txt', `User-agent: *\nAllow: /\nSitemap: ${site.config.baseUrl}/sitemap.xml\n`);
   for (const asset of await listTemplateFiles(site.root, 'assets')) {
-    files.set(asset.rel, await readFile(asset.absolute));
+    files.set(asset.rel, readTemplateFile(asset));
   }
   return { pages, listings, files };
 }

@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ComposedIssue } from '../compose/issue.ts';
+import { SLOT_NONCE, TOKENS, adoptSlots } from '../render/tokens.ts';
 
 export interface StoredIssue extends ComposedIssue {
   number: number;
@@ -42,6 +43,8 @@ export class IssueStore {
     mkdirSync(dir, { recursive: true });
     writeAtomically(path.join(dir, 'email.html'), files.html);
     writeAtomically(path.join(dir, 'email.txt'), files.text);
+    // The nonce of the slot markers in the two files above, so a later process can find them.
+    writeAtomically(path.join(dir, SLOTS_FILE), `${SLOT_NONCE}\n`);
     writeAtomically(path.join(dir, 'issue.json'), `${JSON.stringify(issue, null, 2)}\n`);
     const registry = this.registry();
     if (!registry.issues.some((i) => i.id === issue.id)) {
@@ -61,10 +64,11 @@ export class IssueStore {
     for (const { id } of this.registry().issues) {
       const dir = path.join(this.dir, id);
       try {
+        const nonce = readSlotNonce(dir);
         out.push({
           issue: JSON.parse(readFileSync(path.join(dir, 'issue.json'), 'utf8')) as StoredIssue,
-          html: readFileSync(path.join(dir, 'email.html'), 'utf8'),
-          text: readFileSync(path.join(dir, 'email.txt'), 'utf8'),
+          html: storedSlots(readFileSync(path.join(dir, 'email.html'), 'utf8'), nonce, 'html'),
+          text: storedSlots(readFileSync(path.join(dir, 'email.txt'), 'utf8'), nonce, 'text'),
         });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -81,6 +85,34 @@ export class IssueStore {
       throw err;
     }
   }
+}
+
+const SLOTS_FILE = 'slots.txt';
+
+function readSlotNonce(dir: string): string | undefined {
+  try {
+    const nonce = readFileSync(path.join(dir, SLOTS_FILE), 'utf8').trim();
+    return /^[0-9a-f]{32}$/.test(nonce) ? nonce : undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * The stored text with this process's slot markers. An issue stored before slots had a nonce used
+ * "{{unsubscribe_url}}" and the like, which content could also write: of those, only the ones in the
+ * built-in templates' places (a link's href, the end of a text line after "Unsubscribe: ") become slots.
+ */
+function storedSlots(text: string, nonce: string | undefined, part: 'html' | 'text'): string {
+  if (nonce) return adoptSlots(text, nonce);
+  const markers = { unsubscribe: TOKENS.unsubscribe, preferences: TOKENS.preferences };
+  if (part === 'html') {
+    return text.replace(/href="\{\{(unsubscribe|preferences)_url\}\}"/g, (_, k: 'unsubscribe' | 'preferences') => `href="${markers[k]}"`);
+  }
+  return text
+    .replace(/^(Unsubscribe: )\{\{unsubscribe_url\}\}$/m, `$1${markers.unsubscribe}`)
+    .replace(/^(Choose your editions: )\{\{preferences_url\}\}$/m, `$1${markers.preferences}`);
 }
 
 function writeAtomically(file: string, text: string): void {
