@@ -5,6 +5,7 @@ import * as csstree from 'css-tree';
 import { simpleParser } from 'mailparser';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { SUBJECT_MAX } from '../compose/issue.ts';
+import { PREHEADER_FILL, PREHEADER_WIDTH } from '../render/email.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -19,7 +20,6 @@ export const HTML_ERROR_BYTES = 102_000;
 export const HTML_WARN_BYTES = 82_000;
 const ENCODED_WARN_BYTES = 105_000;
 const STYLE_WARN_BYTES = 16_000;
-const PREHEADER_PADDED = 200;
 
 export interface CheckInput {
   /** The full MIME message for a sample recipient. */
@@ -85,6 +85,8 @@ export async function checkMessage(input: CheckInput): Promise<Finding[]> {
   return findings;
 }
 
+const FILL = new Set(PREHEADER_FILL);
+
 type Add = (check: string, severity: Severity, expected: string, found: string) => void;
 
 function checkHtml(doc: HTMLElement, input: CheckInput, add: Add): void {
@@ -148,10 +150,14 @@ function checkHtml(doc: HTMLElement, input: CheckInput, add: Add): void {
   const hidden = first && /display:\s*none/i.test(first.getAttribute('style') ?? '') ? first : undefined;
   if (!hidden) add('preheader', 'error', 'a hidden preheader right after <body>', 'none');
   else {
+    // Characters as the reader's client counts them: entities decoded, one per code point.
     const full = [...hidden.textContent];
-    const visible = hidden.textContent.replace(/[\u00a0\u200b-\u200f\ufeff\s]+$/u, '').trim();
-    if (full.length < PREHEADER_PADDED) add('preheader', 'error', `the preheader padded to ${PREHEADER_PADDED} characters`, `${full.length}`);
-    if (visible.length < 40 || visible.length > 140) add('preheader', 'warning', 'preheader text of 40 to 140 characters', `${visible.length} characters`);
+    let end = full.length;
+    while (end > 0 && (FILL.has(full[end - 1]!) || /\s/.test(full[end - 1]!))) end--;
+    const visible = full.slice(0, end).join('').trim();
+    const visibleLength = [...visible].length;
+    if (full.length < PREHEADER_WIDTH) add('preheader', 'error', `the preheader padded to ${PREHEADER_WIDTH} characters`, `${full.length}`);
+    if (visibleLength < 40 || visibleLength > 140) add('preheader', 'warning', 'preheader text of 40 to 140 characters', `${visibleLength} characters`);
   }
 
   // 19: a visible unsubscribe link in the body
