@@ -226,12 +226,26 @@ export function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
-/** Shortens to `max` characters at a word boundary, with an ellipsis. */
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * Shortens to `max` characters (code points, as mail clients and the checks count them) at a word
+ * boundary, with an ellipsis. It cuts between graphemes only: never inside an emoji, a surrogate
+ * pair or a letter and its accent.
+ */
 export function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max - 1);
+  if ([...text].length <= max) return text;
+  let cut = '';
+  let length = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const size = [...segment].length;
+    if (length + size > max - 1) break;
+    cut += segment;
+    length += size;
+  }
   const space = cut.lastIndexOf(' ');
-  return `${(space > max * 0.6 ? cut.slice(0, space) : cut).replace(/[\s,;:.–—-]+$/, '')}…`;
+  const shortened = space > 0 && [...cut.slice(0, space)].length > max * 0.6 ? cut.slice(0, space) : cut;
+  return `${shortened.replace(/[\s,;:.–—-]+$/u, '')}…`;
 }
 
 /** "Midweek #12: Meta Introduces Muse Spark…" — at most 78 characters, one line. */
@@ -246,5 +260,5 @@ export function preheaderText(issue: Pick<ComposedIssue, 'groups' | 'guides'>): 
   if (next.length) parts.push(`Also: ${next.join(' · ')}`);
   const guide = issue.guides[0];
   if (guide) parts.push(`${guide.kind === 'related' ? 'Guide' : guide.label.split(' — ')[0]}: ${oneLine(guide.title)}`);
-  return clip(parts.join(' — ') || 'The week in AI, with the guides that explain it.', PREHEADER_MAX);
+  return clip(oneLine(parts.join(' — ')) || 'The week in AI, with the guides that explain it.', PREHEADER_MAX);
 }

@@ -1,0 +1,50 @@
+// Defects the issue pipeline's properties found in the text of an issue, each pinned down here.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clip, preheaderText, subjectLine, type IssueStory } from '../src/compose/issue.ts';
+import { markdownToText } from '../src/render/markdown.ts';
+
+const story = (title: string) => ({ title }) as IssueStory;
+const codePoints = (s: string) => [...s].length;
+
+describe('the text part keeps what only looks like markup', () => {
+  it('angle brackets that are not a tag stay, with what is between them', () => {
+    assert.equal(markdownToText('Why 3 < 5 and 7 > 2 matters'), 'Why 3 < 5 and 7 > 2 matters');
+    assert.equal(markdownToText('é<⟨2⟩ a title >'), 'é<⟨2⟩ a title >');
+    assert.equal(markdownToText('<- arrows ->'), '<- arrows ->');
+  });
+
+  it('tags and comments still go', () => {
+    assert.equal(markdownToText('Evil <script>alert(1)</script> <b class="x">bold</b><br/><!-- note -->'), 'Evil alert(1) bold');
+  });
+});
+
+describe('subject and preheader shortening', () => {
+  it('never splits an emoji: the clipped subject is well-formed and at most 78 characters', () => {
+    for (let pad = 60; pad <= 80; pad++) {
+      const subject = subjectLine({ editionLabel: 'Midweek', top: story(`${'x'.repeat(pad)}😀😀😀👩‍💻👩‍💻 and more words after it`) } as never, 1);
+      assert.ok(codePoints(subject) <= 78, `${codePoints(subject)} characters`);
+      assert.doesNotMatch(subject, /\p{Cs}/u, `a lone surrogate in ${JSON.stringify(subject)}`);
+      assert.doesNotMatch(subject, /\u200d…$/u, 'nor a joiner cut from its emoji');
+    }
+  });
+
+  it('counts characters, not UTF-16 units: 78 emoji are not cut to 38', () => {
+    const emoji = '😀'.repeat(78);
+    assert.equal(clip(emoji, 78), emoji);
+    assert.equal(codePoints(clip('😀'.repeat(100), 78)), 78);
+  });
+
+  it('keeps an accent with its letter', () => {
+    const clipped = clip(`${'a'.repeat(76)}e\u0301e\u0301`, 78);
+    assert.equal(clipped, `${'a'.repeat(76)}…`, 'the letter and its accent go together, not the letter alone');
+  });
+
+  it('the preheader is one line whatever the guide label holds', () => {
+    const preheader = preheaderText({
+      groups: [],
+      guides: [{ title: 'A guide', label: '\tNew\nguide', kind: 'new' } as never],
+    });
+    assert.equal(preheader, 'New guide: A guide');
+  });
+});
