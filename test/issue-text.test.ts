@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clip, preheaderText, subjectLine, type IssueStory } from '../src/compose/issue.ts';
 import { markdownToText } from '../src/render/markdown.ts';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
 
 const story = (title: string) => ({ title }) as IssueStory;
 const codePoints = (s: string) => [...s].length;
@@ -46,5 +49,19 @@ describe('subject and preheader shortening', () => {
       guides: [{ title: 'A guide', label: '\tNew\nguide', kind: 'new' } as never],
     });
     assert.equal(preheader, 'New guide: A guide');
+  });
+});
+
+describe('braces in the content', () => {
+  it('a story about template syntax builds: its {{ and }} are the reader\'s text, not leftover tokens', async () => {
+    const root = await tempSite();
+    await writeFiles(root, {
+      'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org' }),
+      'content/news/a.md': '---\ntitle: "Templating with {{user}}, and a stray }} too"\nurl: https://news.example.com/a\nsource: "Wire {{"\npublished: 2026-04-13T08:00:00Z\nscore: 7\n---\nWrite `{{#each}}` … `{{/each}}`.\n',
+    });
+    const run = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
+    assert.equal(run.code, 0, run.stderr);
+    const text = await readFile(path.join(root, '.almanac/issues/2026-04-15-midweek/email.txt'), 'utf8');
+    assert.match(text, /Templating with \{\{user\}\}, and a stray \}\} too/);
   });
 });

@@ -63,7 +63,11 @@ const FEATURED_GUIDES = 3;
 const WEEK_GUIDES_MAX = 10;
 const WEEK = 7 * 24 * 3600_000;
 
-export function composeIssue(site: Site, catalog: Catalog, edition: Edition, date: string): ComposeResult {
+/**
+ * `limit` keeps fewer stories than the edition's `maxItems`: the build uses it to leave out the
+ * lowest-ranked ones when an issue would be too large for the inbox.
+ */
+export function composeIssue(site: Site, catalog: Catalog, edition: Edition, date: string, limit = Infinity): ComposeResult {
   const { config } = site;
   const slot = slotOn(config, edition, date);
   if (slot === undefined) return { ok: false, reason: 'not-scheduled' };
@@ -72,7 +76,7 @@ export function composeIssue(site: Site, catalog: Catalog, edition: Edition, dat
   const stories = mergeNearDuplicates(groupStories(inWindow)).sort(byImportance);
   if (stories.length === 0) return { ok: false, reason: 'empty', window };
 
-  const chosen = stories.slice(0, config.editions[edition].maxItems).map(toIssueStory);
+  const chosen = stories.slice(0, Math.max(1, Math.min(config.editions[edition].maxItems, limit))).map(toIssueStory);
   const [top, ...rest] = chosen as [IssueStory, ...IssueStory[]];
   const topics = topicWeights(chosen);
   const week = edition === 'sunday' ? changedGuides(catalog, { from: slot - WEEK, to: slot }) : [];

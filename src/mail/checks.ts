@@ -32,6 +32,11 @@ export interface CheckInput {
   sample: { unsubscribe: string; preferences: string };
   /** The issue's web version, linked as "view in browser". */
   webUrl: string;
+  /**
+   * The text of the issue's content. Braces that come from it (a story about template syntax) are
+   * the reader's text, not a template's leftovers.
+   */
+  contentText?: string;
 }
 
 export async function checkMessage(input: CheckInput): Promise<Finding[]> {
@@ -196,9 +201,12 @@ function checkPlaceholders(input: CheckInput, html: string, text: string, add: A
     if (!input.unpersonalised.html.includes(`href="${token}"`)) add('placeholders', 'error', `the ${name} placeholder ${token} as a link in the HTML`, 'it is missing or was altered');
     if (!input.unpersonalised.text.includes(token)) add('placeholders', 'error', `the ${name} placeholder ${token} in the text part`, 'it is missing');
   }
+  const content = input.contentText ?? '';
   for (const [part, body] of [['HTML', html], ['text', text]] as const) {
-    const stray = /\{\{[^}]*\}\}|\{\{|\}\}/.exec(body);
-    if (stray) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, stray[0]);
+    // A whole token stays inside one run of text; what is left are single braces, matched alone.
+    for (const m of body.matchAll(/\{\{[^{}<>\n]*\}\}|\{\{|\}\}/g)) {
+      if (!content.includes(m[0])) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, m[0]);
+    }
   }
 }
 
