@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clip, preheaderText, subjectLine, type IssueStory } from '../src/compose/issue.ts';
 import { markdownToText } from '../src/render/markdown.ts';
+import { wrapText } from '../src/render/templates.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
@@ -63,5 +64,40 @@ describe('braces in the content', () => {
     assert.equal(run.code, 0, run.stderr);
     const text = await readFile(path.join(root, '.almanac/issues/2026-04-15-midweek/email.txt'), 'utf8');
     assert.match(text, /Templating with \{\{user\}\}, and a stray \}\} too/);
+  });
+});
+
+describe('the text part is wrapped at 78 characters', () => {
+  it('breaks a word longer than a line (text without spaces), but never a link', () => {
+    const cjk = '中文'.repeat(100);
+    const wrapped = wrapText(`Intro ${cjk} end`, 78).split('\n');
+    assert.ok(wrapped.every((l) => [...l].length <= 78), wrapped.map((l) => [...l].length).join(','));
+    assert.equal(wrapped.join('').replace(/\s/g, ''), `Intro${cjk}end`, 'nothing lost');
+    const url = `https://example.com/${'a'.repeat(100)}`;
+    assert.deepEqual(wrapText(`Read: ${url} now`, 78).split('\n'), ['Read:', url, 'now']);
+  });
+
+  it('counts characters, not UTF-16 units, and keeps an emoji whole', () => {
+    const line = '😀 '.repeat(39).trim();
+    assert.equal(wrapText(line, 78), line, '77 characters fit on one line');
+    const pieces = wrapText('👩‍💻'.repeat(40), 78).split('\n');
+    assert.ok(pieces.every((p) => /^(👩‍💻)+$/u.test(p)), 'broken between emoji, not inside one');
+  });
+
+  it('wraps the lines the text template built without it: source, topic, week guides, masthead', async () => {
+    const root = await tempSite();
+    const source = 'An Outlet With A Name Long Enough To Run Past The Line On Its Own, Surely';
+    await writeFiles(root, {
+      'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org', title: 'A Newsletter Whose Title Goes On And On About Artificial Intelligence' }),
+      'content/news/a.md': `---\ntitle: A story\nurl: https://news.example.com/a\nsource: ${source}\npublished: 2026-04-16T08:00:00Z\nscore: 7\ntopics: [A Topic With A Name Long Enough To Push Its Link Past The Edge]\n---\nA summary.\n`,
+      'content/guides/g/guide.md': '---\ntitle: A Guide With A Title That Is Long Enough To Need Wrapping In The Text Part\nlevel: beginner\ntopics: [Meta]\ntldr: Short.\ntakeaways: [One]\n---\n\n## S\n\nBody.\n',
+    });
+    assert.equal((await almanac(['guide', 'publish', 'g', '--note', 'First edition', '--root', root, '--now', '2026-04-17T10:00:00Z'])).code, 0);
+    const run = await almanac(['issue', 'build', 'sunday', '--date', '2026-04-19', '--root', root, '--now', '2026-04-19T06:00:00Z']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /text-wrap/);
+    const text = await readFile(path.join(root, '.almanac/issues/2026-04-19-sunday/email.txt'), 'utf8');
+    const long = text.split('\n').filter((l) => [...l].length > 78 && !/https:\/\/\S{40,}/.test(l));
+    assert.deepEqual(long, []);
   });
 });

@@ -191,7 +191,7 @@ function checkText(text: string, doc: HTMLElement | undefined, add: Add): void {
   // Markup a template or the Markdown renderer let through (news text quoting "<script>" is just text).
   const markup = /<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)(\s[^>]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/i.exec(text);
   if (markup) add('text-markup', 'error', 'no markup or HTML entities in the text part', markup[0]);
-  const long = text.split(/\r?\n/).filter((l) => l.length > 78 && !/https?:\/\/\S{40,}/.test(l));
+  const long = text.split(/\r?\n/).filter((l) => [...l].length > 78 && !/https?:\/\/\S{40,}/.test(l));
   if (long.length) add('text-wrap', 'warning', 'text lines of at most 78 characters', `${long.length} longer`);
 }
 

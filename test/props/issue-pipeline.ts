@@ -221,6 +221,9 @@ export async function checkPipeline(g: GeneratedSite, templates: TemplateSet): P
     const errors = prepared.findings.filter((f) => f.severity === 'error');
     if (errors.length) throw new Error(`the issue fails its own checks: ${errors.map((f) => `${f.check}: expected ${f.expected}, found ${f.found}`).join('; ')}`);
 
+    const wrap = prepared.findings.find((f) => f.check === 'text-wrap');
+    if (wrap) throw new Error(`the text part is not wrapped: ${wrap.found}`);
+
     const mail = await simpleParser(prepared.sampleMime);
     const html = String(mail.html);
     const text = mail.text ?? '';
