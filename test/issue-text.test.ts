@@ -1,7 +1,9 @@
 // Defects the issue pipeline's properties found in the text of an issue, each pinned down here.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clip, preheaderText, subjectLine, type IssueStory } from '../src/compose/issue.ts';
+import { buildCatalog } from '../src/compose/catalog.ts';
+import { clip, composeIssue, preheaderText, subjectLine, type IssueStory } from '../src/compose/issue.ts';
+import { loadSite } from '../src/content/load.ts';
 import { markdownToText } from '../src/render/markdown.ts';
 import { wrapText } from '../src/render/templates.ts';
 import { readFile } from 'node:fs/promises';
@@ -99,5 +101,27 @@ describe('the text part is wrapped at 78 characters', () => {
     const text = await readFile(path.join(root, '.almanac/issues/2026-04-19-sunday/email.txt'), 'utf8');
     const long = text.split('\n').filter((l) => [...l].length > 78 && !/https:\/\/\S{40,}/.test(l));
     assert.deepEqual(long, []);
+  });
+});
+
+describe('topics in scripts without Latin letters', () => {
+  it('each keeps its own group (their slugs are all empty)', async () => {
+    const root = await tempSite();
+    const item = (n: number, topic: string) =>
+      `---\ntitle: Story ${n}\nurl: https://news.example.com/${n}\nsource: Wire\npublished: 2026-04-13T0${n}:00:00Z\nscore: ${9 - n}\ntopics: [${topic}]\n---\nA summary.\n`;
+    await writeFiles(root, {
+      'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org' }),
+      'content/news/a.md': item(1, 'Meta'),
+      'content/news/b.md': item(2, 'عربي'),
+      'content/news/c.md': item(3, '中文'),
+      'content/news/d.md': item(4, 'عربي'),
+    });
+    const site = await loadSite(root);
+    const result = composeIssue(site, buildCatalog(site), 'midweek', '2026-04-15');
+    assert.ok(result.ok);
+    assert.deepEqual(
+      result.issue.groups.map((g) => [g.topic, g.stories.map((s) => s.title)]),
+      [['عربي', ['Story 2', 'Story 4']], ['中文', ['Story 3']]],
+    );
   });
 });

@@ -70,7 +70,7 @@ const DATES: Record<Edition, string[]> = {
   midweek: ['2026-03-04', '2026-03-11', '2026-03-25', '2026-04-01', '2026-04-08', '2026-09-30', '2026-10-28', '2026-11-04'],
   sunday: ['2026-03-08', '2026-03-29', '2026-04-05', '2026-04-12', '2026-09-27', '2026-10-25', '2026-11-01', '2026-12-27'],
 };
-const TOPICS = ['Meta', 'Open models', 'R&D', 'Ünïcode', 'AI <safety>', 'Policy & law', 'Chips'];
+const TOPICS = ['Meta', 'Open models', 'R&D', 'Ünïcode', 'AI <safety>', 'Policy & law', 'Chips', 'عربي', '中文', 'Ελληνικά'];
 
 export interface GeneratedItem {
   title: string;
@@ -244,6 +244,12 @@ export async function checkPipeline(g: GeneratedSite, templates: TemplateSet): P
     if (cap && cut + listed.length !== ranked.length) throw new Error(`${cap.found}, but ${listed.length} of ${ranked.length} stories shown`);
     if (JSON.stringify([...listed].sort((a, b) => a - b)) !== JSON.stringify([...expected].sort((a, b) => a - b))) {
       throw new Error(`stories ${JSON.stringify(listed)}, expected ${JSON.stringify(expected)}`);
+    }
+    for (const group of prepared.issue.groups) {
+      for (const st of group.stories) {
+        const topic = g.items[tagOf(st)]!.topic;
+        if (topic !== group.topic) throw new Error(`story ⟨${tagOf(st)}⟩ of topic ${JSON.stringify(topic)} under ${JSON.stringify(group.topic)}`);
+      }
     }
     if (listed[0] !== expected[0]) throw new Error(`top story ⟨${listed[0]}⟩, expected ⟨${expected[0]}⟩`);
     for (let i = 0; i < g.items.length; i++) {
