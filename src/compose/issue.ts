@@ -175,7 +175,8 @@ export function mergeNearDuplicates(stories: Story[]): Story[] {
 function groupByTopic(stories: IssueStory[]): { topic: string; stories: IssueStory[] }[] {
   const groups = new Map<string, { topic: string; stories: IssueStory[] }>();
   for (const story of stories) {
-    const key = slugify(story.topic);
+    // Topics whose names have no Latin letters or digits all slugify to "": tell them apart by name.
+    const key = slugify(story.topic) || `\u0000${story.topic.normalize('NFKC').toLowerCase()}`;
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { topic: story.topic, stories: [] }));
     group.stories.push(story);
