@@ -77,6 +77,9 @@ describe('the text part is wrapped at 78 characters', () => {
     assert.equal(wrapped.join('').replace(/\s/g, ''), `Intro${cjk}end`, 'nothing lost');
     const url = `https://example.com/${'a'.repeat(100)}`;
     assert.deepEqual(wrapText(`Read: ${url} now`, 78).split('\n'), ['Read:', url, 'now']);
+    assert.deepEqual(wrapText(`(${url})`, 78).split('\n'), [`(${url})`], 'a link in brackets too');
+    const word = `${'x'.repeat(60)}http://y${'z'.repeat(30)}`;
+    assert.equal(wrapText(word, 78).split('\n').length, 2, 'a word with a link inside it is no link');
   });
 
   it('counts characters, not UTF-16 units, and keeps an emoji whole', () => {
@@ -123,5 +126,36 @@ describe('topics in scripts without Latin letters', () => {
       result.issue.groups.map((g) => [g.topic, g.stories.map((s) => s.title)]),
       [['عربي', ['Story 2', 'Story 4']], ['中文', ['Story 3']]],
     );
+  });
+});
+
+describe('markup and braces that the content itself holds', () => {
+  it('build: a source quoting <b> and &amp;, an escaped {{a=b}}, braces opened in one field and closed in another', async () => {
+    const root = await tempSite();
+    await writeFiles(root, {
+      'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org' }),
+      'content/news/a.md': '---\ntitle: "Why {{a=b}} breaks"\nurl: https://news.example.com/a\nsource: "The <b> &amp; <i> Weekly"\npublished: 2026-04-13T08:00:00Z\nscore: 7\n---\nA summary.\n',
+      'content/news/b.md': '---\ntitle: "Second story"\nurl: https://news.example.com/b\nsource: "Opens {{ here"\npublished: 2026-04-13T09:00:00Z\nscore: 5\n---\nAnd — closes }} there.\n',
+    });
+    const run = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
+    assert.equal(run.code, 0, run.stderr);
+  });
+
+  it('still catch a template that leaves a token or a tag behind', async () => {
+    const { checkMessage } = await import('../src/mail/checks.ts');
+    const mime = (text: string) =>
+      Buffer.from(['Subject: x', 'Content-Type: multipart/alternative; boundary="b"', '', '--b', 'Content-Type: text/plain; charset=utf-8', '', text, '--b--', ''].join('\r\n'));
+    const input = (text: string, contentText: string) => ({
+      mime: mime(text),
+      unpersonalised: { html: '', text },
+      placeholders: { unsubscribe: '{{unsubscribe_url}}', preferences: '{{preferences_url}}' },
+      sample: { unsubscribe: 'https://x.example/u', preferences: 'https://x.example/p' },
+      webUrl: 'https://x.example/w',
+      contentText,
+    });
+    const found = async (text: string, content: string) => (await checkMessage(input(text, content))).filter((f) => f.check === 'stray-tokens' || f.check === 'text-markup').map((f) => f.found);
+    assert.deepEqual(await found('Hello {{forgotten}} there', 'A title with {{ and }} in it'), ['{{forgotten}}']);
+    assert.deepEqual(await found('Hello <p>oops</p>', 'A title about <b>'), ['<p>']);
+    assert.deepEqual(await found('A title about <b> and {{ and }} in it', 'A title about <b> and {{ and }} in it'), []);
   });
 });

@@ -33,8 +33,8 @@ export interface CheckInput {
   /** The issue's web version, linked as "view in browser". */
   webUrl: string;
   /**
-   * The text of the issue's content. Braces that come from it (a story about template syntax) are
-   * the reader's text, not a template's leftovers.
+   * The text of the issue's content. Braces or markup that come from it (a story about template
+   * syntax, a headline quoting "<b>") are the reader's text, not a template's leftovers.
    */
   contentText?: string;
 }
@@ -85,7 +85,7 @@ export async function checkMessage(input: CheckInput): Promise<Finding[]> {
 
   const doc = html ? parse(html, { comment: true }) : undefined;
   if (doc) checkHtml(doc, input, add);
-  checkText(text, doc, add);
+  checkText(text, doc, spaced(input.contentText ?? ''), add);
   checkPlaceholders(input, html, text, add);
   return findings;
 }
@@ -175,7 +175,7 @@ function checkHtml(doc: HTMLElement, input: CheckInput, add: Add): void {
   if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === input.webUrl)) add('web-version', 'warning', `a "view in browser" link to ${input.webUrl}`, 'none');
 }
 
-function checkText(text: string, doc: HTMLElement | undefined, add: Add): void {
+function checkText(text: string, doc: HTMLElement | undefined, content: string, add: Add): void {
   if (!text.trim()) {
     add('text-part', 'error', 'a plain-text part that reads on its own', 'an empty text part');
     return;
@@ -189,10 +189,13 @@ function checkText(text: string, doc: HTMLElement | undefined, add: Add): void {
     if (missing.size) add('text-links', 'error', 'every link of the HTML written out in the text part', `${missing.size} missing, e.g. ${[...missing][0]}`);
   }
   // Markup a template or the Markdown renderer let through (news text quoting "<script>" is just text).
-  const markup = /<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)(\s[^>]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/i.exec(text);
+  // What the content itself says (a headline quoting "<b>" or "&amp;") is the reader's text.
+  const markup = [...text.matchAll(/<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)(\s[^<>\n]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/gi)].find(
+    (m) => !content.includes(spaced(m[0])),
+  );
   if (markup) add('text-markup', 'error', 'no markup or HTML entities in the text part', markup[0]);
   const long = text.split(/\r?\n/).filter((l) => [...l].length > 78 && !/https?:\/\/\S{40,}/.test(l));
-  if (long.length) add('text-wrap', 'warning', 'text lines of at most 78 characters', `${long.length} longer`);
+  if (long.length) add('text-wrap', 'warning', 'text lines of at most 78 characters', `${long.length} longer, e.g. ${JSON.stringify(clipped(long[0]!))}`);
 }
 
 function checkPlaceholders(input: CheckInput, html: string, text: string, add: Add): void {
@@ -201,13 +204,47 @@ function checkPlaceholders(input: CheckInput, html: string, text: string, add: A
     if (!input.unpersonalised.html.includes(`href="${token}"`)) add('placeholders', 'error', `the ${name} placeholder ${token} as a link in the HTML`, 'it is missing or was altered');
     if (!input.unpersonalised.text.includes(token)) add('placeholders', 'error', `the ${name} placeholder ${token} in the text part`, 'it is missing');
   }
-  const content = input.contentText ?? '';
+  // Compared with runs of space collapsed, as wrapping and HTML do.
+  const content = spaced(input.contentText ?? '');
   for (const [part, body] of [['HTML', html], ['text', text]] as const) {
     // A whole token stays inside one run of text; what is left are single braces, matched alone.
     for (const m of body.matchAll(/\{\{[^{}<>\n]*\}\}|\{\{|\}\}/g)) {
-      if (!content.includes(m[0])) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, m[0]);
+      const said = spaced(part === 'HTML' ? decodeEntities(m[0]) : m[0]);
+      if (!content.includes(said) && !spansContent(said, content)) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, m[0]);
     }
   }
+}
+
+/** What a Handlebars expression looks like: `{{name}}`, `{{#each items}}`, `{{> partial x="y"}}` … */
+const HANDLEBARS = /^\{\{\{?~?[#/^>!&]?\s*[A-Za-z_$@][\w$.@/-]*(\s+("[^"]*"|'[^']*'|[\w$.@/=-]+))*\s*~?\}?\}\}$/;
+
+/**
+ * A "{{ … }}" that opens in one field of the content and closes in another: both braces are the
+ * reader's text, and what lies between is no Handlebars expression a template could have left.
+ */
+function spansContent(token: string, content: string): boolean {
+  return content.includes('{{') && content.includes('}}') && !HANDLEBARS.test(token);
+}
+
+function clipped(line: string): string {
+  return line.length > 90 ? `${line.slice(0, 90)}…` : line;
+}
+
+function spaced(text: string): string {
+  return text.replace(/\s+/g, ' ');
+}
+
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+/** The text an HTML fragment stands for (the references Handlebars and MJML write). */
+function decodeEntities(html: string): string {
+  return html.replace(/&(?:#x([0-9a-f]+)|#(\d+)|([a-z]+));/gi, (all, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+    if (hex || dec) {
+      const code = parseInt(hex ?? dec!, hex ? 16 : 10);
+      return code <= 0x10ffff ? String.fromCodePoint(code) : all;
+    }
+    return NAMED[name!.toLowerCase()] ?? all;
+  });
 }
 
 function headerValue(raw: string, name: string): string | undefined {

@@ -8,6 +8,7 @@ import { ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/schema.ts';
 import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
+import { markdownToText } from '../render/markdown.ts';
 import { TOKENS, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
@@ -157,7 +158,8 @@ export async function checkIssueEmail(
     placeholders: { unsubscribe: TOKENS.unsubscribe, preferences: TOKENS.preferences },
     sample,
     webUrl: issueUrls(config, issue.id).web,
-    contentText: [config.title, ...textsOf(issue)].join('\n'),
+    // As written, and as the text part shows it (Markdown and tags taken out).
+    contentText: [config.title, ...textsOf(issue)].flatMap((t) => [t, markdownToText(t)]).join('\n'),
   });
   return { findings, sampleMime };
 }

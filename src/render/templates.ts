@@ -255,7 +255,7 @@ export function wrapText(text: string, width: number): string {
 }
 
 function pieces(word: string, width: number): string[] {
-  if (columns(word) <= width || /^\S*(https?:\/\/|mailto:)/.test(word)) return [word];
+  if (columns(word) <= width || /^[(<"'\[]?(https?:\/\/|mailto:)/.test(word)) return [word];
   const out: string[] = [];
   let piece = '';
   for (const { segment } of graphemes.segment(word)) {
