@@ -9,5 +9,5 @@ import { runIssueProperties } from './props/issue-pipeline.ts';
 const seed = process.env.PROPS_SEED === undefined ? 20260415 : Number(process.env.PROPS_SEED);
 
 it(`the issue pipeline holds its properties (seed ${seed})`, async () => {
-  await runIssueProperties({ seed, runs: Number(process.env.PROPS_RUNS ?? 40), headlineFactor: 10, noShrink: true });
+  await runIssueProperties({ seed, runs: Number(process.env.PROPS_RUNS ?? 32), headlineFactor: 10, noShrink: true });
 });
