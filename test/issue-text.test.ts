@@ -157,5 +157,6 @@ describe('markup and braces that the content itself holds', () => {
     assert.deepEqual(await found('Hello {{forgotten}} there', 'A title with {{ and }} in it'), ['{{forgotten}}']);
     assert.deepEqual(await found('Hello <p>oops</p>', 'A title about <b>'), ['<p>']);
     assert.deepEqual(await found('A title about <b> and {{ and }} in it', 'A title about <b> and {{ and }} in it'), []);
+    assert.deepEqual(await found('A source ending in <b\n> and the next line', 'A source ending in <b'), [], 'no tag across a line break');
   });
 });

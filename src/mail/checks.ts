@@ -190,7 +190,7 @@ function checkText(text: string, doc: HTMLElement | undefined, content: string, 
   }
   // Markup a template or the Markdown renderer let through (news text quoting "<script>" is just text).
   // What the content itself says (a headline quoting "<b>" or "&amp;") is the reader's text.
-  const markup = [...text.matchAll(/<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)(\s[^<>\n]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/gi)].find(
+  const markup = [...text.matchAll(/<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)([ \t][^<>\n]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/gi)].find(
     (m) => !content.includes(spaced(m[0])),
   );
   if (markup) add('text-markup', 'error', 'no markup or HTML entities in the text part', markup[0]);
