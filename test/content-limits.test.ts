@@ -91,7 +91,7 @@ describe('topic slugs', () => {
 describe('content limits', () => {
   it('refuses an oversized text or list in every field, with the limit in the message', () => {
     const cases: [object, typeof newsSchema | typeof guideSchema, RegExp][] = [
-      [{ ...NEWS, title: 'x'.repeat(301) }, newsSchema, /^f: title: expected a title \(text\) of at most 300 characters, found a text of 301 characters$/],
+      [{ ...NEWS, title: 'x'.repeat(501) }, newsSchema, /^f: title: expected a title \(text\) of at most 500 characters, found a text of 501 characters$/],
       [{ ...NEWS, source: 'x'.repeat(101) }, newsSchema, /^f: source: expected .* of at most 100 characters/],
       [{ ...NEWS, url: `https://example.com/${'a'.repeat(2100)}` }, newsSchema, /^f: url: expected an absolute http\(s\) URL of at most 2,048 characters/],
       [{ ...NEWS, topics: Array.from({ length: 200_000 }, (_, i) => `t${i}`) }, newsSchema, /^f: topics: expected a list of topics of at most 20 entries, found a list of 200000$/],

@@ -63,7 +63,11 @@ const FEATURED_GUIDES = 3;
 const WEEK_GUIDES_MAX = 10;
 const WEEK = 7 * 24 * 3600_000;
 
-export function composeIssue(site: Site, catalog: Catalog, edition: Edition, date: string): ComposeResult {
+/**
+ * `limit` keeps fewer stories than the edition's `maxItems`: the build uses it to leave out the
+ * lowest-ranked ones when an issue would be too large for the inbox.
+ */
+export function composeIssue(site: Site, catalog: Catalog, edition: Edition, date: string, limit = Infinity): ComposeResult {
   const { config } = site;
   const slot = slotOn(config, edition, date);
   if (slot === undefined) return { ok: false, reason: 'not-scheduled' };
@@ -72,7 +76,7 @@ export function composeIssue(site: Site, catalog: Catalog, edition: Edition, dat
   const stories = mergeNearDuplicates(groupStories(inWindow)).sort(byImportance);
   if (stories.length === 0) return { ok: false, reason: 'empty', window };
 
-  const chosen = stories.slice(0, config.editions[edition].maxItems).map(toIssueStory);
+  const chosen = stories.slice(0, Math.max(1, Math.min(config.editions[edition].maxItems, limit))).map(toIssueStory);
   const [top, ...rest] = chosen as [IssueStory, ...IssueStory[]];
   const topics = topicWeights(chosen);
   const week = edition === 'sunday' ? changedGuides(catalog, { from: slot - WEEK, to: slot }) : [];
@@ -171,7 +175,8 @@ export function mergeNearDuplicates(stories: Story[]): Story[] {
 function groupByTopic(stories: IssueStory[]): { topic: string; stories: IssueStory[] }[] {
   const groups = new Map<string, { topic: string; stories: IssueStory[] }>();
   for (const story of stories) {
-    const key = slugify(story.topic);
+    // Topics whose names have no Latin letters or digits all slugify to "": tell them apart by name.
+    const key = slugify(story.topic) || `\u0000${story.topic.normalize('NFKC').toLowerCase()}`;
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { topic: story.topic, stories: [] }));
     group.stories.push(story);
@@ -226,12 +231,26 @@ export function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
-/** Shortens to `max` characters at a word boundary, with an ellipsis. */
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * Shortens to `max` characters (code points, as mail clients and the checks count them) at a word
+ * boundary, with an ellipsis. It cuts between graphemes only: never inside an emoji, a surrogate
+ * pair or a letter and its accent.
+ */
 export function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const cut = text.slice(0, max - 1);
+  if ([...text].length <= max) return text;
+  let cut = '';
+  let length = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const size = [...segment].length;
+    if (length + size > max - 1) break;
+    cut += segment;
+    length += size;
+  }
   const space = cut.lastIndexOf(' ');
-  return `${(space > max * 0.6 ? cut.slice(0, space) : cut).replace(/[\s,;:.–—-]+$/, '')}…`;
+  const shortened = space > 0 && [...cut.slice(0, space)].length > max * 0.6 ? cut.slice(0, space) : cut;
+  return `${shortened.replace(/[\s,;:.–—-]+$/u, '')}…`;
 }
 
 /** "Midweek #12: Meta Introduces Muse Spark…" — at most 78 characters, one line. */
@@ -246,5 +265,5 @@ export function preheaderText(issue: Pick<ComposedIssue, 'groups' | 'guides'>): 
   if (next.length) parts.push(`Also: ${next.join(' · ')}`);
   const guide = issue.guides[0];
   if (guide) parts.push(`${guide.kind === 'related' ? 'Guide' : guide.label.split(' — ')[0]}: ${oneLine(guide.title)}`);
-  return clip(parts.join(' — ') || 'The week in AI, with the guides that explain it.', PREHEADER_MAX);
+  return clip(oneLine(parts.join(' — ')) || 'The week in AI, with the guides that explain it.', PREHEADER_MAX);
 }

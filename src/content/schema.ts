@@ -9,7 +9,7 @@ import { describeValue, type Problem } from './problems.ts';
 // 200,000 topics is a mistake to report, not something to render into every page and email.
 export const LIMITS = {
   name: 100,
-  title: 300,
+  title: 500,
   line: 1_000,
   paragraph: 5_000,
   url: 2_048,

@@ -6,6 +6,7 @@ import { simpleParser } from 'mailparser';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { SUBJECT_MAX } from '../compose/issue.ts';
 import { slotLabel, type SlotName } from '../render/tokens.ts';
+import { PREHEADER_FILL, PREHEADER_WIDTH } from '../render/email.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -20,7 +21,6 @@ export const HTML_ERROR_BYTES = 102_000;
 export const HTML_WARN_BYTES = 82_000;
 const ENCODED_WARN_BYTES = 105_000;
 const STYLE_WARN_BYTES = 16_000;
-const PREHEADER_PADDED = 200;
 
 export interface CheckInput {
   /** The full MIME message for a sample recipient. */
@@ -34,20 +34,10 @@ export interface CheckInput {
   /** The issue's web version, linked as "view in browser". */
   webUrl: string;
   /**
-   * The issue's own text (titles, summaries, notes), one string: braces or tags that the content writes
-   * (a story about a template language or about HTML) are text, not something a template left over.
+   * The text of the issue's content. Braces or markup that come from it (a story about template
+   * syntax, a headline quoting "<b>") are the reader's text, not a template's leftovers.
    */
   contentText?: string;
-}
-
-const STRAY = /\{\{[^}]*\}\}|\{\{|\}\}/g;
-
-/** Every string in `value` (an issue's content), joined, for `contentText`. */
-export function textOf(value: unknown, out: string[] = []): string {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const v of value) textOf(v, out);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) textOf(v, out);
-  return out.join('\n');
 }
 
 export async function checkMessage(input: CheckInput): Promise<Finding[]> {
@@ -96,10 +86,12 @@ export async function checkMessage(input: CheckInput): Promise<Finding[]> {
 
   const doc = html ? parse(html, { comment: true }) : undefined;
   if (doc) checkHtml(doc, input, add);
-  checkText(text, doc, add, input.contentText ?? '');
+  checkText(text, doc, spaced(input.contentText ?? ''), add);
   checkPlaceholders(input, html, text, add);
   return findings;
 }
+
+const FILL = new Set(PREHEADER_FILL);
 
 type Add = (check: string, severity: Severity, expected: string, found: string) => void;
 
@@ -164,10 +156,14 @@ function checkHtml(doc: HTMLElement, input: CheckInput, add: Add): void {
   const hidden = first && /display:\s*none/i.test(first.getAttribute('style') ?? '') ? first : undefined;
   if (!hidden) add('preheader', 'error', 'a hidden preheader right after <body>', 'none');
   else {
+    // Characters as the reader's client counts them: entities decoded, one per code point.
     const full = [...hidden.textContent];
-    const visible = hidden.textContent.replace(/[\u00a0\u200b-\u200f\ufeff\s]+$/u, '').trim();
-    if (full.length < PREHEADER_PADDED) add('preheader', 'error', `the preheader padded to ${PREHEADER_PADDED} characters`, `${full.length}`);
-    if (visible.length < 40 || visible.length > 140) add('preheader', 'warning', 'preheader text of 40 to 140 characters', `${visible.length} characters`);
+    let end = full.length;
+    while (end > 0 && (FILL.has(full[end - 1]!) || /\s/.test(full[end - 1]!))) end--;
+    const visible = full.slice(0, end).join('').trim();
+    const visibleLength = [...visible].length;
+    if (full.length < PREHEADER_WIDTH) add('preheader', 'error', `the preheader padded to ${PREHEADER_WIDTH} characters`, `${full.length}`);
+    if (visibleLength < 40 || visibleLength > 140) add('preheader', 'warning', 'preheader text of 40 to 140 characters', `${visibleLength} characters`);
   }
 
   // 19: a visible unsubscribe link in the body
@@ -180,7 +176,7 @@ function checkHtml(doc: HTMLElement, input: CheckInput, add: Add): void {
   if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === input.webUrl)) add('web-version', 'warning', `a "view in browser" link to ${input.webUrl}`, 'none');
 }
 
-function checkText(text: string, doc: HTMLElement | undefined, add: Add, contentText: string): void {
+function checkText(text: string, doc: HTMLElement | undefined, content: string, add: Add): void {
   if (!text.trim()) {
     add('text-part', 'error', 'a plain-text part that reads on its own', 'an empty text part');
     return;
@@ -194,10 +190,13 @@ function checkText(text: string, doc: HTMLElement | undefined, add: Add, content
     if (missing.size) add('text-links', 'error', 'every link of the HTML written out in the text part', `${missing.size} missing, e.g. ${[...missing][0]}`);
   }
   // Markup a template or the Markdown renderer let through (news text quoting "<script>" is just text).
-  const markup = [...text.matchAll(/<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)(\s[^>]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/gi)].find((m) => !contentText.includes(m[0]));
+  // What the content itself says (a headline quoting "<b>" or "&amp;") is the reader's text.
+  const markup = [...text.matchAll(/<\/?(p|a|br|div|span|strong|em|b|i|ul|ol|li|table|tr|td|h[1-6]|img|mj-[a-z-]+)([ \t][^<>\n]*)?\/?>|&(amp|lt|gt|quot|nbsp|#\d+);/gi)].find(
+    (m) => !content.includes(spaced(m[0])),
+  );
   if (markup) add('text-markup', 'error', 'no markup or HTML entities in the text part', markup[0]);
-  const long = text.split(/\r?\n/).filter((l) => l.length > 78 && !/https?:\/\/\S{40,}/.test(l));
-  if (long.length) add('text-wrap', 'warning', 'text lines of at most 78 characters', `${long.length} longer`);
+  const long = text.split(/\r?\n/).filter((l) => [...l].length > 78 && !/https?:\/\/\S{40,}/.test(l));
+  if (long.length) add('text-wrap', 'warning', 'text lines of at most 78 characters', `${long.length} longer, e.g. ${JSON.stringify(clipped(long[0]!))}`);
 }
 
 function checkPlaceholders(input: CheckInput, html: string, text: string, add: Add): void {
@@ -208,10 +207,47 @@ function checkPlaceholders(input: CheckInput, html: string, text: string, add: A
     if (!input.unpersonalised.html.includes(`href="${token}"`)) add('placeholders', 'error', `the ${name} placeholder ${label} as a link in the HTML`, 'it is missing or was altered');
     if (!input.unpersonalised.text.includes(token)) add('placeholders', 'error', `the ${name} placeholder ${label} in the text part`, 'it is missing');
   }
+  // Compared with runs of space collapsed, as wrapping and HTML do.
+  const content = spaced(input.contentText ?? '');
   for (const [part, body] of [['HTML', html], ['text', text]] as const) {
-    const stray = [...body.matchAll(STRAY)].find((m) => !input.contentText?.includes(m[0]));
-    if (stray) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, stray[0]);
+    // A whole token stays inside one run of text; what is left are single braces, matched alone.
+    for (const m of body.matchAll(/\{\{[^{}<>\n]*\}\}|\{\{|\}\}/g)) {
+      const said = spaced(part === 'HTML' ? decodeEntities(m[0]) : m[0]);
+      if (!content.includes(said) && !spansContent(said, content)) add('stray-tokens', 'error', `no template tokens left in the ${part} part`, m[0]);
+    }
   }
+}
+
+/** What a Handlebars expression looks like: `{{name}}`, `{{#each items}}`, `{{> partial x="y"}}` … */
+const HANDLEBARS = /^\{\{\{?~?[#/^>!&]?\s*[A-Za-z_$@][\w$.@/-]*(\s+("[^"]*"|'[^']*'|[\w$.@/=-]+))*\s*~?\}?\}\}$/;
+
+/**
+ * A "{{ … }}" that opens in one field of the content and closes in another: both braces are the
+ * reader's text, and what lies between is no Handlebars expression a template could have left.
+ */
+function spansContent(token: string, content: string): boolean {
+  return content.includes('{{') && content.includes('}}') && !HANDLEBARS.test(token);
+}
+
+function clipped(line: string): string {
+  return line.length > 90 ? `${line.slice(0, 90)}…` : line;
+}
+
+function spaced(text: string): string {
+  return text.replace(/\s+/g, ' ');
+}
+
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
+
+/** The text an HTML fragment stands for (the references Handlebars and MJML write). */
+function decodeEntities(html: string): string {
+  return html.replace(/&(?:#x([0-9a-f]+)|#(\d+)|([a-z]+));/gi, (all, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+    if (hex || dec) {
+      const code = parseInt(hex ?? dec!, hex ? 16 : 10);
+      return code <= 0x10ffff ? String.fromCodePoint(code) : all;
+    }
+    return NAMED[name!.toLowerCase()] ?? all;
+  });
 }
 
 function headerValue(raw: string, name: string): string | undefined {

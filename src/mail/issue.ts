@@ -2,16 +2,17 @@
 // run the checks on it. Writes nothing; the caller stores the result.
 import { DateTime } from 'luxon';
 import type { Catalog } from '../compose/catalog.ts';
-import { composeIssue, preheaderText, subjectLine } from '../compose/issue.ts';
+import { clip, composeIssue, oneLine, preheaderText, subjectLine, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { Edition } from '../compose/slots.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/schema.ts';
 import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
+import { markdownToText } from '../render/markdown.ts';
 import { TOKENS, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
-import { checkMessage, textOf, type Finding } from './checks.ts';
+import { HTML_ERROR_BYTES, checkMessage, type Finding } from './checks.ts';
 import { compileIssueMessage, unsubscribeMailto } from './message.ts';
 
 export const TAGLINE = 'The week in AI, paired with guides that explain it.';
@@ -68,22 +69,77 @@ export async function prepareIssue(args: {
     ]);
   }
   const id = issueId(edition, date);
-  const meta: IssueMeta = {
-    ...composed.issue,
-    id,
-    number: args.number,
-    subject: subjectLine(composed.issue, args.number),
-    preheader: preheaderText(composed.issue),
+  const render = async (issue: Omit<ComposedIssue, 'id'>) => {
+    const meta: IssueMeta = {
+      ...issue,
+      id,
+      number: args.number,
+      subject: subjectLine(issue, args.number),
+      preheader: preheaderText(issue),
+    };
+    return { meta, email: await renderEmail(args.templates, emailView(config, meta, TAGLINE)) };
   };
-  const email = await renderEmail(args.templates, emailView(config, meta, TAGLINE));
+  let rendered = await render(composed.issue);
+  const full = storiesOf(composed.issue);
+  let cut: IssueStory[] = [];
+  if (htmlBytes(rendered.email.html) > SIZE_BUDGET && full.length > 1) {
+    // Too large for the inbox: keep the most stories that fit, leaving out the lowest-ranked ones.
+    // Fewer stories never make the issue larger, so a binary search finds that number.
+    let fits: typeof rendered | undefined;
+    let lo = 1;
+    let hi = full.length - 1;
+    while (lo <= hi) {
+      const keep = Math.floor((lo + hi) / 2);
+      const smaller = composeIssue(site, args.catalog, edition, date, keep);
+      if (!smaller.ok) break;
+      const attempt = await render(smaller.issue);
+      if (htmlBytes(attempt.email.html) <= SIZE_BUDGET) {
+        fits = attempt;
+        lo = keep + 1;
+      } else hi = keep - 1;
+    }
+    if (fits) {
+      const kept = new Set(storiesOf(fits.meta).map((st) => st.id));
+      cut = full.filter((st) => !kept.has(st.id));
+      rendered = fits;
+    }
+  }
+  const { meta, email } = rendered;
   const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
+  if (cut.length) findings.unshift(sizeCapFinding(cut, full.length));
   return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
+}
+
+/**
+ * The most decoded HTML an issue may have before stories are left out: under the size at which Gmail
+ * clips, with room for what each reader's own links add to the sample recipient's.
+ */
+export const SIZE_BUDGET = HTML_ERROR_BYTES - 2_000;
+
+function htmlBytes(html: string): number {
+  return Buffer.byteLength(html, 'utf8');
+}
+
+/** The issue's stories, most important first (score, then recency), as the composer ranked them. */
+function storiesOf(issue: Pick<ComposedIssue, 'top' | 'groups'>): IssueStory[] {
+  return [issue.top, ...issue.groups.flatMap((g) => g.stories)].sort((a, b) => b.score - a.score || b.published - a.published);
+}
+
+function sizeCapFinding(cut: IssueStory[], of: number): Finding {
+  const named = cut.slice(0, 5).map((st) => `“${clip(oneLine(st.title), 60)}” (${clip(oneLine(st.source), 30)}, score ${st.score})`);
+  const more = cut.length > named.length ? ` and ${cut.length - named.length} more` : '';
+  return {
+    check: 'html-size',
+    severity: 'warning',
+    expected: `all ${of} stories within ${HTML_ERROR_BYTES.toLocaleString('en-US')} bytes of HTML (Gmail clips beyond)`,
+    found: `${cut.length} lowest-ranked stor${cut.length === 1 ? 'y' : 'ies'} left out to fit: ${named.join(', ')}${more}`,
+  };
 }
 
 /** Runs the email checks on the message a sample recipient would receive. */
 export async function checkIssueEmail(
   config: Config,
-  issue: Pick<IssueMeta, 'id' | 'subject' | 'scheduledAt'>,
+  issue: Pick<IssueMeta, 'id' | 'subject' | 'scheduledAt'> & Partial<IssueMeta>,
   email: { html: string; text: string },
 ): Promise<{ findings: Finding[]; sampleMime: Buffer }> {
   const sample = sampleRecipient(config.baseUrl);
@@ -102,7 +158,16 @@ export async function checkIssueEmail(
     placeholders: { unsubscribe: TOKENS.unsubscribe, preferences: TOKENS.preferences },
     sample,
     webUrl: issueUrls(config, issue.id).web,
-    contentText: textOf([issue, config.title, config.from]),
+    // As written, and as the text part shows it (Markdown and tags taken out).
+    contentText: [config.title, config.from, ...textsOf(issue)].flatMap((t) => [t, markdownToText(t)]).join('\n'),
   });
   return { findings, sampleMime };
+}
+
+/** Every string in the issue's content (titles, summaries, sources, labels …), however deep. */
+function textsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(textsOf);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(textsOf);
+  return [];
 }

@@ -13,8 +13,21 @@ import { TOKENS } from './tokens.ts';
 
 
 /** Characters that pad the preheader so the inbox preview does not run on into the body text. */
-const PREHEADER_FILL = '\u00a0\u200c\u200b\u200d\u200e\u200f\ufeff';
+export const PREHEADER_FILL = ['\u00a0', '\u200c', '\u200b', '\u200d', '\u200e', '\u200f', '\ufeff'];
 export const PREHEADER_WIDTH = 200;
+
+/**
+ * The padding that brings the preheader to PREHEADER_WIDTH characters, as character references.
+ * MJML trims the content of <mj-preview> (String#trim, which removes U+00A0 and U+FEFF), so raw fill
+ * characters at the end would be lost for some lengths; a reference is text to every parser on the way
+ * and a character to the reader's client. Marked as HTML so `{{issue.preheaderPad}}` prints it as is.
+ */
+export function preheaderPad(preheader: string): { toHTML(): string; toString(): string } {
+  const count = Math.max(0, PREHEADER_WIDTH - [...preheader].length);
+  let refs = '';
+  for (let i = 0; i < count; i++) refs += `&#x${PREHEADER_FILL[i % PREHEADER_FILL.length]!.codePointAt(0)!.toString(16).toUpperCase()};`;
+  return { toHTML: () => refs, toString: () => refs };
+}
 
 export interface IssueMeta extends ComposedIssue {
   number: number;
@@ -51,7 +64,6 @@ export function emailView(config: Config, issue: IssueMeta, tagline: string): ob
   });
   const guide = (g: IssueGuide) => ({ ...g, url: `${config.baseUrl}/guides/${g.slug}/`, levelLabel: LEVELS[g.level] ?? g.level });
   const count = 1 + issue.groups.reduce((n, g) => n + g.stories.length, 0);
-  const padding = Math.max(0, PREHEADER_WIDTH - [...issue.preheader].length);
   return {
     site: {
       title: config.title,
@@ -65,7 +77,7 @@ export function emailView(config: Config, issue: IssueMeta, tagline: string): ob
       ...issue,
       count,
       dateLabel: DateTime.fromMillis(issue.scheduledAt, { zone: config.timezone }).toFormat('cccc d LLLL yyyy'),
-      preheaderPad: PREHEADER_FILL.repeat(Math.ceil(padding / PREHEADER_FILL.length)).slice(0, padding),
+      preheaderPad: preheaderPad(issue.preheader),
       webUrl: urls.web,
       archiveUrl: urls.archive,
       top: story(issue.top),

@@ -109,7 +109,8 @@ export function markdownToText(markdown: string): string {
   return markdown
     .replace(/!\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, '$1 ($2)')
     .replace(/\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, (_m, label: string, url: string) => (label === url ? url : `${label} (${url})`))
-    .replace(/<[^>]*>/g, '')
+    // Only what is a tag (or a comment): "3 < 5 and 7 > 2" or "<⟨the title⟩>" is text, and stays.
+    .replace(/<\/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?\/?>|<!--[^]*?-->/g, '')
     .replace(/(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1/g, '$2')
     .replace(/^#+\s*/gm, '')
     // A single line break inside a paragraph is a soft break in Markdown: the text part rewraps it.
