@@ -17,6 +17,13 @@ const SITE_FOLDERS = ['content', 'templates', '.almanac', 'node_modules', '.git'
 /** Files that an output of every earlier Almanac build has, before outputs were marked. */
 const UNMARKED_OUTPUT = ['index.html', '404.html', 'sitemap.xml', 'robots.txt'];
 
+/**
+ * What the top of an earlier output can hold: its folders and its pages, feeds and text files. Anything
+ * else (a `.git`, someone's notes) means the folder is not only an output, however much it looks like one.
+ */
+const OUTPUT_FOLDERS = new Set(['assets', 'guides', 'topics', 'news', 'issues', 'feeds']);
+const OUTPUT_FILE = /^[^.][^/]*\.(?:html|xml|atom|json|txt)$/;
+
 export interface OutputGuard {
   /** The site folder. */
   root: string;
@@ -54,8 +61,10 @@ export function safeOutputFolder({ root, out, databaseFile }: OutputGuard): stri
   const names = readdirSync(target);
   if (names.includes(CONFIG_FILE)) refuse(`a folder with its own ${CONFIG_FILE} (the root of a site)`);
   if (names.length === 0 || names.includes(OUTPUT_MARKER)) return target;
-  if (UNMARKED_OUTPUT.every((name) => names.includes(name)) && existsSync(path.join(target, 'assets'))) return target;
-  const shown = names.sort().slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
+  const foreign = names.filter((name) => !OUTPUT_FOLDERS.has(name) && !OUTPUT_FILE.test(name));
+  if (foreign.length === 0 && UNMARKED_OUTPUT.every((name) => names.includes(name)) && existsSync(path.join(target, 'assets'))) return target;
+  const listed = (foreign.length > 0 ? foreign : names).sort();
+  const shown = listed.slice(0, 3).join(', ') + (listed.length > 3 ? ', …' : '');
   return refuse(
     `a folder that almanac did not write, holding ${shown} (choose a new or empty folder, or empty this one first if nothing in it is needed)`,
     `an empty folder or one that "almanac build" wrote (it holds ${OUTPUT_MARKER})`,
