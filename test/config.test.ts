@@ -27,7 +27,7 @@ const editions = fc.record(
   {
     midweek: edition(false),
     sunday: edition(false),
-    extra: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/).filter((n) => !(n in EDITION_DEFAULTS)), edition(true), { maxKeys: 3 }),
+    extra: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9-]{0,11}$/).filter((n) => !Object.hasOwn(EDITION_DEFAULTS, n)), edition(true), { maxKeys: 3 }),
   },
   { requiredKeys: ['extra'] },
 );
@@ -67,6 +67,17 @@ describe('configuration: editions', () => {
     const list = await almanac(['schedule', '--list', '--root', root, '--now', NOW]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /Midweek/);
+  });
+
+  it('takes an edition named like a property every object has ("constructor") as any other new name', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { constructor: { cron: '0 9 1 * *' } } }));
+    const loaded = await readConfig(root);
+    assert.deepEqual(loaded.problems, []);
+    assert.deepEqual(loaded.config.editions.constructor, { label: 'Constructor', cron: '0 9 1 * *', maxItems: DEFAULT_MAX_ITEMS });
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { constructor: {} } }));
+    const { problems } = await readConfig(root);
+    assert.deepEqual(problems.map((p) => p.field), ['editions.constructor.cron']);
   });
 
   it('names a new edition from its name', () => {

@@ -114,7 +114,7 @@ const editionsSchema = z
     (editions, ctx) => {
       for (const [name, edition] of Object.entries(editions)) {
         // Run even when another edition is wrong (see `when`), so this one may be anything.
-        if (name in EDITION_DEFAULTS || typeof edition !== 'object' || edition === null || edition.cron !== undefined) continue;
+        if (Object.hasOwn(EDITION_DEFAULTS, name) || typeof edition !== 'object' || edition === null || edition.cron !== undefined) continue;
         ctx.addIssue({ code: 'custom', path: [name, 'cron'], message: `a cron expression for the "${name}" edition, e.g. "0 9 1 * *" (only midweek and sunday have a default)` });
       }
     },
@@ -123,10 +123,10 @@ const editionsSchema = z
   )
   .transform((editions): Editions => {
     const out: Record<string, EditionConfig> = {};
-    const names = [...Object.keys(EDITION_DEFAULTS), ...Object.keys(editions).filter((n) => !(n in EDITION_DEFAULTS))];
+    const names = [...Object.keys(EDITION_DEFAULTS), ...Object.keys(editions).filter((n) => !Object.hasOwn(EDITION_DEFAULTS, n))];
     for (const name of names) {
       const given = Object.hasOwn(editions, name) ? editions[name]! : {};
-      const fallback: Partial<EditionConfig> = (EDITION_DEFAULTS as Record<string, EditionConfig>)[name] ?? {};
+      const fallback: Partial<EditionConfig> = Object.hasOwn(EDITION_DEFAULTS, name) ? (EDITION_DEFAULTS as Record<string, EditionConfig>)[name]! : {};
       out[name] = {
         label: given.label ?? fallback.label ?? labelOf(name),
         cron: given.cron ?? fallback.cron!,
