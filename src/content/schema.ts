@@ -136,6 +136,12 @@ const editionsSchema = z
     return out as Editions;
   });
 
+/** An http(s) URL (checked before) that links can be appended to: nothing after its path, no credentials. */
+function isBaseUrl(v: string): boolean {
+  const url = new URL(v);
+  return !v.includes('?') && !v.includes('#') && url.username === '' && url.password === '';
+}
+
 /** "monthly" → "Monthly", "tech-digest" → "Tech digest". */
 export function labelOf(name: string): string {
   const words = name.replace(/-+/g, ' ').trim();
@@ -144,10 +150,15 @@ export function labelOf(name: string): string {
 
 export const configSchema = z.strictObject({
   title: text('a site title (text)').default('Call Me Almanac'),
+  // Written once as the URL standard spells it (a space or quote in the path percent-encoded, the host
+  // in lower case), so that every link built on it (pages, feeds, sitemap, emails) is a valid URL; a
+  // query, fragment or password would end up in the middle of each link.
   baseUrl: z
     .string({ error: 'an absolute http(s) URL' })
-    .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), { error: 'an absolute http(s) URL' })
-    .transform((v) => v.replace(/\/+$/, ''))
+    .trim()
+    .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { error: 'an absolute http(s) URL', abort: true })
+    .refine(isBaseUrl, { error: 'the site\'s address with no query, fragment or user name, e.g. "https://example.org/letters"' })
+    .transform((v) => new URL(v).href.replace(/\/+$/, ''))
     .default('http://localhost:4000'),
   timezone: z
     .string({ error: 'an IANA time zone, e.g. "Europe/Berlin"' })
