@@ -80,6 +80,19 @@ describe('configuration: editions', () => {
     assert.deepEqual(problems.map((p) => p.field), ['editions.constructor.cron']);
   });
 
+  it('refuses a cron with a field too many or too few, which the parser would read with seconds first', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
+    for (const cron of ['0 7 * * 3 *', '0 0 7 * * 3', '7 * * 3', '0 7 * * 3 2026']) {
+      await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { midweek: { cron } } }));
+      const { problems } = await readConfig(root);
+      assert.deepEqual(problems.map((p) => [p.field, p.found]), [['editions.midweek.cron', JSON.stringify(cron)]], cron);
+    }
+    for (const cron of ['0 7 * * 3', ' 30 6 * * 1-5 ', '@weekly']) {
+      await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { midweek: { cron } } }));
+      assert.deepEqual((await readConfig(root)).problems, [], cron);
+    }
+  });
+
   it('names a new edition from its name', () => {
     assert.equal(labelOf('monthly'), 'Monthly');
     assert.equal(labelOf('tech-digest'), 'Tech digest');

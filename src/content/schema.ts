@@ -196,7 +196,13 @@ export const configSchema = z.strictObject({
 });
 export type Config = z.infer<typeof configSchema>;
 
+/**
+ * Five fields (minute hour day month weekday) or a name such as @daily. The parser also reads six or
+ * seven fields, seconds first: "0 7 * * 3 *", one field too many, would be every hour in March.
+ */
 function isCron(expression: string): boolean {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5 && !(fields.length === 1 && fields[0]!.startsWith('@'))) return false;
   try {
     CronExpressionParser.parse(expression);
     return true;
