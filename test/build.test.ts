@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, lstat, readFile, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -88,6 +88,35 @@ describe('build', () => {
       previous = await snapshot(path.join(root, 'dist'));
       assert.ok(isDeepStrictEqual(previous, expected));
     }
+  });
+
+  it('writes and prunes nothing outside the output through a symbolic link left in it or in place of its spare', async () => {
+    const root = await tempSite({ sample: true });
+    const outside = await tempSite();
+    await writeFiles(outside, { 'a/index.html': 'mine\n', 'b/keep.txt': 'mine\n' });
+    const before = await snapshot(outside);
+    const build = async (threads: string) => {
+      const run = await almanac(['build', '--root', root, '--now', NOW, '--threads', threads]);
+      assert.equal(run.code, 0, run.stderr);
+    };
+    await build('1');
+    const expected = await snapshot(path.join(root, 'dist'));
+    // A link in place of a folder of the output: it becomes the spare's, then is written over.
+    for (const threads of ['1', '2']) {
+      await rm(path.join(root, 'dist', 'topics'), { recursive: true });
+      await symlink(path.join(outside, 'a'), path.join(root, 'dist', 'topics'));
+      await build(threads);
+      await build(threads);
+      assert.deepEqual(await snapshot(outside), before, `--threads ${threads}: nothing outside written`);
+      assert.deepEqual(await snapshot(path.join(root, 'dist')), expected);
+    }
+    // A link in place of the spare itself: the spare is written into and pruned.
+    await rm(path.join(root, '.dist.spare'), { recursive: true, force: true });
+    await symlink(path.join(outside, 'b'), path.join(root, '.dist.spare'));
+    await build('1');
+    assert.deepEqual(await snapshot(outside), before, 'nothing outside written or pruned');
+    assert.ok((await lstat(path.join(root, 'dist'))).isDirectory());
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), expected);
   });
 
   it('rebuilds over an output where a file became a folder and a folder a file', async () => {

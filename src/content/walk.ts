@@ -7,6 +7,8 @@ export interface Entry {
   /** Path below the walked folder, with "/" separators. */
   rel: string;
   isDirectory: boolean;
+  /** A symbolic link (never followed: its target's files are not listed). */
+  isSymbolicLink: boolean;
 }
 
 /** Every file and folder below `dir`, parents before children; empty when `dir` does not exist. */
@@ -24,7 +26,7 @@ export function walkTree(dir: string, options: { skipHidden?: boolean } = {}): E
       if (options.skipHidden && e.name.startsWith('.')) continue;
       const rel = prefix + e.name;
       const isDirectory = e.isDirectory();
-      out.push({ rel, isDirectory });
+      out.push({ rel, isDirectory, isSymbolicLink: e.isSymbolicLink() });
       if (isDirectory) visit(path.join(abs, e.name), `${rel}/`);
     }
   };

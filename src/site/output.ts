@@ -51,6 +51,8 @@ export class StagedOutput {
     const release = await lock(`${spare}.lock`, target);
     try {
       recoverSwap(target, spare);
+      // The spare is written into and pruned: a link in its place would take both to wherever it points.
+      if (lstatSync(spare, { throwIfNoEntry: false })?.isDirectory() === false) rmSync(spare, { force: true });
     } catch (err) {
       release();
       throw err;
@@ -115,8 +117,8 @@ function recoverSwap(target: string, spare: string): void {
   const prefix = path.basename(target) + SWAP;
   for (const name of readdirSync(path.dirname(target))) {
     const pid = name.startsWith(prefix) ? name.slice(prefix.length) : '';
-    if (!/^[1-9]\d*$/.test(pid) || isRunning(Number(pid))) continue;
     const swap = path.join(path.dirname(target), name);
+    if (!/^[1-9]\d*$/.test(pid) || isRunning(Number(pid)) || !lstatSync(swap).isDirectory()) continue;
     if (!existsSync(target)) renameSync(swap, target);
     else if (!existsSync(spare)) renameSync(swap, spare);
     else rmSync(swap, { recursive: true, force: true });
@@ -298,10 +300,15 @@ function writeAll(fd: number, bytes: Buffer): number {
 /**
  * Every file and folder below `dir` (none when it does not exist), deepest first so that a folder is
  * judged only after what it holds. Safe to take while files are being written: what existed before
- * is listed either way.
+ * is listed either way. Taken before anything is written, it also removes every symbolic link: a
+ * build writes none, and one left in an older output (`topics -> /somewhere`) would take the pages
+ * written below it out of the output.
  */
 export function listOutput(dir: string): Listing {
-  const entries = walkTree(dir);
+  const entries = walkTree(dir).filter((e) => {
+    if (e.isSymbolicLink) rmSync(path.join(dir, e.rel), { force: true });
+    return !e.isSymbolicLink;
+  });
   return {
     paths: entries.map((e) => e.rel).sort((a, b) => b.length - a.length),
     folders: entries.filter((e) => e.isDirectory).map((e) => e.rel),
