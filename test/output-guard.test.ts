@@ -94,6 +94,8 @@ describe('build --out', () => {
     await refused(root, 'other-site', /its own almanac\.config\.json/);
     await writeFile(path.join(root, 'a-file'), 'not a folder\n');
     await refused(root, 'a-file', /a file, not a folder/);
+    await refused(root, 'a-file/dist', /a path below a file, not a folder/);
+    await refused(root, 'almanac.config.json/dist', /a path below a file, not a folder/);
   });
 
   it('builds into a new folder, an empty one and its own earlier output, and marks what it writes', async () => {

@@ -55,7 +55,13 @@ export function safeOutputFolder({ root, out, databaseFile }: OutputGuard): stri
     const database = realPath(path.resolve(realRoot, databaseFile));
     if (target === path.dirname(database) || isInside(database, target)) refuse(`the folder that holds the subscriber database ${database}`);
   }
-  const stats = statSync(target, { throwIfNoEntry: false });
+  let stats;
+  try {
+    stats = statSync(target, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+    refuse('a path below a file, not a folder');
+  }
   if (!stats) return target;
   if (!stats.isDirectory()) refuse('a file, not a folder');
   const names = readdirSync(target);
@@ -83,7 +89,8 @@ function realPath(p: string): string {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
       // A dangling symbolic link: what it points at is where the output would go.
-      const link = lstatSync(cur, { throwIfNoEntry: false });
+      // Below a file (ENOTDIR) nothing is a link: the caller finds the file in the way.
+      const link = code === 'ENOENT' ? lstatSync(cur, { throwIfNoEntry: false }) : undefined;
       if (link?.isSymbolicLink()) {
         if (++links > 40) throw new ContentError([{ file: p, expected: 'a path that resolves', found: 'a loop of symbolic links' }]);
         cur = path.resolve(path.dirname(cur), readlinkSync(cur));
