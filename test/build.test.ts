@@ -1,10 +1,22 @@
 // The build as a whole: reproducible, atomic, and open to a site's own templates.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFile, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { appendFile, lstat, readFile, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { once } from 'node:events';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { BIN, GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, until, writeFiles } from './helpers/cli.ts';
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await once(child, 'exit');
+  return child.pid!;
+}
+
 
 describe('build', () => {
   it('is reproducible: the same content and --now give byte-identical output', async () => {
@@ -30,6 +42,81 @@ describe('build', () => {
     assert.match(run.stderr, /^templates\/site\/pages\/topic\.hbs: expected a template that renders, found The partial no-such-partial could not be found$/m);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), before);
     assert.deepEqual((await readdir(root)).sort(), ['.almanac', 'content', 'dist', 'templates']);
+  });
+
+  it('a build killed while swapping its output in: the next build puts the previous dist/ back, even when it fails', async () => {
+    const root = await tempSite({ sample: true });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const before = await snapshot(path.join(root, 'dist'));
+    const dead = await deadPid();
+    // Killed after moving the old output aside and before moving the new one in: no dist/ at all.
+    await rename(path.join(root, 'dist'), path.join(root, `dist.swap-${dead}`));
+    await writeFiles(root, { 'templates/site/pages/topic.hbs': '{{> no-such-partial}}' });
+    const failed = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), before);
+    assert.deepEqual((await readdir(root)).filter((n) => n.includes('swap')), []);
+    // Killed after the new output was in place: the old one, left aside, is no one's to keep.
+    await rm(path.join(root, 'templates'), { recursive: true });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    await rename(path.join(root, '.dist.spare'), path.join(root, `dist.swap-${dead}`));
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), before);
+    assert.deepEqual((await readdir(root)).filter((n) => n.includes('swap')), []);
+  });
+
+  it('a build killed at any moment leaves the previous dist/ or the new one, whole, and the next build works', async () => {
+    const root = await tempSite({ sample: true });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    let previous = await snapshot(path.join(root, 'dist'));
+    for (let i = 0; i < 4; i++) {
+      await writeFiles(root, { [`content/news/killed/item-${i}.md`]: GOOD_NEWS.replace('https://example.com/story', `https://example.com/story-${i}`) });
+      const child = spawn(process.execPath, [BIN, 'build', '--root', root, '--now', NOW], { stdio: 'ignore' });
+      const exited = once(child, 'exit');
+      // Killed once the build has begun writing, a little later each time (up to its end).
+      await until(() => existsSync(path.join(root, '.dist.spare.lock')) || child.exitCode !== null, 30_000);
+      await new Promise((resolve) => setTimeout(resolve, i * 40));
+      child.kill('SIGKILL');
+      await exited;
+      const now = await snapshot(path.join(root, 'dist'));
+      const complete = await almanac(['build', '--root', root, '--now', NOW, '--out', `complete-${i}`]);
+      assert.equal(complete.code, 0, complete.stderr);
+      const expected = await snapshot(path.join(root, `complete-${i}`));
+      assert.ok(isDeepStrictEqual(now, previous) || isDeepStrictEqual(now, expected), `kill ${i}: dist/ is neither the previous output nor the new one`);
+      const next = await almanac(['build', '--root', root, '--now', NOW]);
+      assert.equal(next.code, 0, next.stderr);
+      previous = await snapshot(path.join(root, 'dist'));
+      assert.ok(isDeepStrictEqual(previous, expected));
+    }
+  });
+
+  it('writes and prunes nothing outside the output through a symbolic link left in it or in place of its spare', async () => {
+    const root = await tempSite({ sample: true });
+    const outside = await tempSite();
+    await writeFiles(outside, { 'a/index.html': 'mine\n', 'b/keep.txt': 'mine\n' });
+    const before = await snapshot(outside);
+    const build = async (threads: string) => {
+      const run = await almanac(['build', '--root', root, '--now', NOW, '--threads', threads]);
+      assert.equal(run.code, 0, run.stderr);
+    };
+    await build('1');
+    const expected = await snapshot(path.join(root, 'dist'));
+    // A link in place of a folder of the output: it becomes the spare's, then is written over.
+    for (const threads of ['1', '2']) {
+      await rm(path.join(root, 'dist', 'topics'), { recursive: true });
+      await symlink(path.join(outside, 'a'), path.join(root, 'dist', 'topics'));
+      await build(threads);
+      await build(threads);
+      assert.deepEqual(await snapshot(outside), before, `--threads ${threads}: nothing outside written`);
+      assert.deepEqual(await snapshot(path.join(root, 'dist')), expected);
+    }
+    // A link in place of the spare itself: the spare is written into and pruned.
+    await rm(path.join(root, '.dist.spare'), { recursive: true, force: true });
+    await symlink(path.join(outside, 'b'), path.join(root, '.dist.spare'));
+    await build('1');
+    assert.deepEqual(await snapshot(outside), before, 'nothing outside written or pruned');
+    assert.ok((await lstat(path.join(root, 'dist'))).isDirectory());
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), expected);
   });
 
   it('rebuilds over an output where a file became a folder and a folder a file', async () => {

@@ -164,4 +164,34 @@ describe('feeds', () => {
       assert.equal(typeof json.items[0].content_text, 'string');
     }
   });
+
+  it('every link is a valid absolute URL, whatever characters the site\'s address is written with', async () => {
+    const root = await tempSite();
+    await writeFiles(root, {
+      'almanac.config.json': JSON.stringify({ baseUrl: 'HTTPS://Almanac.Example.org/our "letters"' }),
+      'content/guides/rd/guide.md': `---\ntitle: Labs\nlevel: beginner\ntopics: [R]\ntldr: Ideas\ntakeaways: [x]\n---\n\n## S\n\nBody.\n`,
+    });
+    const NOW = '2026-06-05T09:00:00Z';
+    assert.equal((await almanac(['guide', 'publish', 'rd', '--note', 'First', '--root', root, '--now', NOW])).code, 0);
+    const built = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(built.code, 0, built.stderr);
+    const base = 'https://almanac.example.org/our%20%22letters%22';
+    const links: string[] = [];
+    const rss = parseXml(await readFile(path.join(root, 'dist', 'feeds/guides.xml'), 'utf8'), 'guides.xml').rss.channel;
+    links.push(textOf(rss.link), textOf(rss.item[0].link));
+    const atom = parseXml(await readFile(path.join(root, 'dist', 'feeds/guides.atom'), 'utf8'), 'guides.atom').feed;
+    links.push(textOf(atom.id), ...[atom.entry[0].link].flat().map((l: Record<string, string>) => l['@href']!));
+    const json = JSON.parse(await readFile(path.join(root, 'dist', 'feeds/guides.json'), 'utf8'));
+    links.push(json.home_page_url, json.feed_url, json.items[0].url, json.authors[0].url);
+    for (const link of links) {
+      assert.ok(link.startsWith(`${base}/`), link);
+      assert.equal(new URL(link).href, link, 'written as the URL standard spells it');
+    }
+    const refused = await almanac(['check', '--root', root]);
+    assert.equal(refused.code, 0, refused.stderr);
+    await writeFiles(root, { 'almanac.config.json': JSON.stringify({ baseUrl: 'https://almanac.example.org/?ref=feed' }) });
+    const query = await almanac(['check', '--root', root]);
+    assert.equal(query.code, 1);
+    assert.match(query.stderr, /almanac\.config\.json: baseUrl: expected the site's address with no query, fragment or user name/);
+  });
 });

@@ -94,6 +94,8 @@ describe('build --out', () => {
     await refused(root, 'other-site', /its own almanac\.config\.json/);
     await writeFile(path.join(root, 'a-file'), 'not a folder\n');
     await refused(root, 'a-file', /a file, not a folder/);
+    await refused(root, 'a-file/dist', /a path below a file, not a folder/);
+    await refused(root, 'almanac.config.json/dist', /a path below a file, not a folder/);
   });
 
   it('builds into a new folder, an empty one and its own earlier output, and marks what it writes', async () => {
@@ -119,5 +121,23 @@ describe('build --out', () => {
     const run = await almanac(['build', '--root', root, '--now', NOW]);
     assert.equal(run.code, 0, run.stderr);
     assert.ok((await readdir(path.join(root, 'dist'))).includes('.almanac-output'));
+  });
+});
+
+describe('build --out, a folder that only looks like an output', () => {
+  it('refuses a published site with its own repository and files, however much it looks like an output', async () => {
+    const root = await tempSite({ sample: true });
+    // A GitHub Pages checkout (or Jekyll's _site): every file an unmarked output has, and more.
+    await writeFiles(root, {
+      'pages/index.html': '<p>mine</p>\n',
+      'pages/404.html': 'x\n',
+      'pages/sitemap.xml': 'x\n',
+      'pages/robots.txt': 'x\n',
+      'pages/assets/site.css': 'x\n',
+      'pages/.git/HEAD': 'ref: refs/heads/main\n',
+      'pages/CNAME': 'example.org\n',
+    });
+    await refused(root, 'pages', /almanac did not write, holding \.git, CNAME/);
+    assert.ok((await stat(path.join(root, 'pages', '.git', 'HEAD'))).isFile());
   });
 });

@@ -256,6 +256,32 @@ describe('preview: configuration and options', () => {
     }
   });
 
+  it('sends a test to a reader added while it runs, on a site that had no subscribers when it started', async () => {
+    const root = await tempSite({ sample: true });
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ baseUrl: 'https://almanac.example.org', from: 'Almanac <letters@almanac.example.org>' }));
+    const sink = await smtpSink();
+    const running = await startPreview(['--root', root, '--now', NOW], { SMTP_URL: sink.url });
+    try {
+      const own = `127.0.0.1:${running.port}`;
+      const send = () =>
+        rawRequest(running.port, {
+          method: 'POST',
+          target: '/issues/midweek/send-test',
+          headers: [['Host', own], ['Origin', `http://${own}`], ['Sec-Fetch-Site', 'same-origin'], ['Content-Type', 'application/x-www-form-urlencoded']],
+          body: new URLSearchParams({ to: READER }).toString(),
+        });
+      assert.equal((await send()).status, 403, 'not a subscriber yet');
+      const added = await almanac(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
+      assert.equal(added.code, 0, added.stderr);
+      const sent = await send();
+      assert.equal(sent.status, 200, sent.body);
+      assert.equal(sink.messages.at(-1)!.to, READER);
+    } finally {
+      await running.stop();
+      await sink.close();
+    }
+  });
+
   it('listens on loopback', async () => {
     const root = await tempSite({ sample: true });
     const running = await startPreview(['--root', root, '--now', NOW]);

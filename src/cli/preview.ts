@@ -34,11 +34,20 @@ export function registerPreview(program: Command): void {
       const smtp = process.env.SMTP_URL?.trim();
       const mailer = smtp ? (await import('../mail/transport.ts')).smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0 }) : undefined;
       const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
-      // Test copies may go to active subscribers: the list is read only if there is one (the preview never creates it).
-      const dbFile = (await import('../store/database.ts')).databasePath(root);
-      const db = existsSync(dbFile) ? (await import('../store/database.ts')).openDatabase(dbFile) : undefined;
-      const subscribers = db && new (await import('../store/subscribers.ts')).SqliteSubscribers(db);
-      const isSubscriber = (email: string) => subscribers?.find(email)?.status === 'active';
+      // Test copies may go to active subscribers: the list is read only once there is one (the preview
+      // never creates it), so the first reader added while the preview runs counts too.
+      const { databasePath, openDatabase } = await import('../store/database.ts');
+      const { SqliteSubscribers } = await import('../store/subscribers.ts');
+      const dbFile = databasePath(root);
+      let db: ReturnType<typeof openDatabase> | undefined;
+      let subscribers: InstanceType<typeof SqliteSubscribers> | undefined;
+      const isSubscriber = (email: string) => {
+        if (!subscribers && existsSync(dbFile)) {
+          db = openDatabase(dbFile);
+          subscribers = new SqliteSubscribers(db);
+        }
+        return subscribers?.find(email)?.status === 'active';
+      };
       const preview = new Preview({ root, clock, log, mailer, hostNames: opts.hostName, isSubscriber });
       await preview.reload();
       const server = http.createServer((req, res) => {

@@ -98,10 +98,7 @@ export const EDITION_DEFAULTS = {
   sunday: { label: 'Sunday', cron: '0 8 * * 0', maxItems: 20 },
 } as const satisfies Record<string, EditionConfig>;
 
-/** The cap of an edition of a new name that sets none. */
-export const DEFAULT_MAX_ITEMS = 12;
-
-export type Editions = { [E in keyof typeof EDITION_DEFAULTS]: EditionConfig } & Record<string, EditionConfig>;
+export type Editions = { [E in keyof typeof EDITION_DEFAULTS]: EditionConfig };
 
 /** Each key optional: see editionsSchema for the defaults. */
 const editionSchema = z.strictObject(
@@ -116,55 +113,46 @@ const editionSchema = z.strictObject(
   { error: 'an edition: {"label", "cron", "maxItems"}, each optional' },
 );
 
-const EDITION_NAME = /^[a-z][a-z0-9-]{0,39}$/;
-
 /**
- * Editions by name: midweek and sunday always, with their defaults for what they leave out; an edition
- * of another name takes its label from its name and needs a cron of its own.
+ * The editions by name, each key an edition leaves out falling back to its default. Only midweek and
+ * sunday: the scheduler, the subscriber list and the preferences page know these two, so an edition of
+ * another name would be accepted here and then never sent.
  */
 const editionsSchema = z
-  .record(z.string().regex(EDITION_NAME, { error: 'an edition name of lowercase letters, digits and hyphens, e.g. "monthly"' }), editionSchema, {
-    error: 'editions by name, e.g. {"midweek": {"cron": "0 7 * * 3"}}',
-  })
+  .record(z.string(), editionSchema, { error: 'editions by name, e.g. {"midweek": {"cron": "0 7 * * 3"}}' })
   .default({})
   .superRefine(
     (editions, ctx) => {
-      for (const [name, edition] of Object.entries(editions)) {
-        // Run even when another edition is wrong (see `when`), so this one may be anything.
-        if (name in EDITION_DEFAULTS || typeof edition !== 'object' || edition === null || edition.cron !== undefined) continue;
-        ctx.addIssue({ code: 'custom', path: [name, 'cron'], message: `a cron expression for the "${name}" edition, e.g. "0 9 1 * *" (only midweek and sunday have a default)` });
+      for (const name of Object.keys(editions)) {
+        if (Object.hasOwn(EDITION_DEFAULTS, name)) continue;
+        ctx.addIssue({ code: 'custom', path: [name], message: 'an edition this version of Almanac sends: "midweek" or "sunday" (editions of other names are not supported yet)' });
       }
     },
-    // Every problem at once: a missing cron is reported beside a wrong name or value elsewhere.
+    // Every problem at once: an unknown edition is reported beside a wrong value elsewhere.
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
   )
   .transform((editions): Editions => {
-    const out: Record<string, EditionConfig> = {};
-    const names = [...Object.keys(EDITION_DEFAULTS), ...Object.keys(editions).filter((n) => !(n in EDITION_DEFAULTS))];
-    for (const name of names) {
-      const given = Object.hasOwn(editions, name) ? editions[name]! : {};
-      const fallback: Partial<EditionConfig> = (EDITION_DEFAULTS as Record<string, EditionConfig>)[name] ?? {};
-      out[name] = {
-        label: given.label ?? fallback.label ?? labelOf(name),
-        cron: given.cron ?? fallback.cron!,
-        maxItems: given.maxItems ?? fallback.maxItems ?? DEFAULT_MAX_ITEMS,
-      };
-    }
-    return out as Editions;
+    const edition = (name: keyof typeof EDITION_DEFAULTS): EditionConfig => ({ ...EDITION_DEFAULTS[name], ...(Object.hasOwn(editions, name) ? editions[name] : {}) });
+    return { midweek: edition('midweek'), sunday: edition('sunday') };
   });
 
-/** "monthly" → "Monthly", "tech-digest" → "Tech digest". */
-export function labelOf(name: string): string {
-  const words = name.replace(/-+/g, ' ').trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
+/** An http(s) URL (checked before) that links can be appended to: nothing after its path, no credentials. */
+function isBaseUrl(v: string): boolean {
+  const url = new URL(v);
+  return !v.includes('?') && !v.includes('#') && url.username === '' && url.password === '';
 }
 
 export const configSchema = z.strictObject({
   title: text('a site title (text)', LIMITS.name).default('Call Me Almanac'),
+  // Written once as the URL standard spells it (a space or quote in the path percent-encoded, the host
+  // in lower case), so that every link built on it (pages, feeds, sitemap, emails) is a valid URL; a
+  // query, fragment or password would end up in the middle of each link.
   baseUrl: z
     .string({ error: 'an absolute http(s) URL' })
-    .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), { error: 'an absolute http(s) URL' })
-    .transform((v) => v.replace(/\/+$/, ''))
+    .trim()
+    .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { error: 'an absolute http(s) URL', abort: true })
+    .refine(isBaseUrl, { error: 'the site\'s address with no query, fragment or user name, e.g. "https://example.org/letters"' })
+    .transform((v) => new URL(v).href.replace(/\/+$/, ''))
     .default('http://localhost:4000'),
   timezone: z
     .string({ error: 'an IANA time zone, e.g. "Europe/Berlin"' })
@@ -211,7 +199,13 @@ export const configSchema = z.strictObject({
 });
 export type Config = z.infer<typeof configSchema>;
 
+/**
+ * Five fields (minute hour day month weekday) or a name such as @daily. The parser also reads six or
+ * seven fields, seconds first: "0 7 * * 3 *", one field too many, would be every hour in March.
+ */
 function isCron(expression: string): boolean {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5 && !(fields.length === 1 && fields[0]!.startsWith('@'))) return false;
   try {
     CronExpressionParser.parse(expression);
     return true;

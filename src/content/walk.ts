@@ -15,6 +15,8 @@ export interface Entry {
   /** Path below the walked folder, with "/" separators. */
   rel: string;
   isDirectory: boolean;
+  /** A symbolic link (never followed: its target's files are not listed). */
+  isSymbolicLink: boolean;
 }
 
 export interface WalkOptions {
@@ -60,7 +62,7 @@ export function walkTree(dir: string, options: WalkOptions = {}): Entry[] {
           continue;
         }
       }
-      out.push({ rel, isDirectory });
+      out.push({ rel, isDirectory, isSymbolicLink: e.isSymbolicLink() });
       if (isDirectory && (options.depth === undefined || parents.length < options.depth)) visit(child, `${rel}/`, [...parents, real]);
     }
   };

@@ -17,6 +17,13 @@ const SITE_FOLDERS = ['content', 'templates', '.almanac', 'node_modules', '.git'
 /** Files that an output of every earlier Almanac build has, before outputs were marked. */
 const UNMARKED_OUTPUT = ['index.html', '404.html', 'sitemap.xml', 'robots.txt'];
 
+/**
+ * What the top of an earlier output can hold: its folders and its pages, feeds and text files. Anything
+ * else (a `.git`, someone's notes) means the folder is not only an output, however much it looks like one.
+ */
+const OUTPUT_FOLDERS = new Set(['assets', 'guides', 'topics', 'news', 'issues', 'feeds']);
+const OUTPUT_FILE = /^[^.][^/]*\.(?:html|xml|atom|json|txt)$/;
+
 export interface OutputGuard {
   /** The site folder. */
   root: string;
@@ -48,14 +55,22 @@ export function safeOutputFolder({ root, out, databaseFile }: OutputGuard): stri
     const database = realPath(path.resolve(realRoot, databaseFile));
     if (target === path.dirname(database) || isInside(database, target)) refuse(`the folder that holds the subscriber database ${database}`);
   }
-  const stats = statSync(target, { throwIfNoEntry: false });
+  let stats;
+  try {
+    stats = statSync(target, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+    refuse('a path below a file, not a folder');
+  }
   if (!stats) return target;
   if (!stats.isDirectory()) refuse('a file, not a folder');
   const names = readdirSync(target);
   if (names.includes(CONFIG_FILE)) refuse(`a folder with its own ${CONFIG_FILE} (the root of a site)`);
   if (names.length === 0 || names.includes(OUTPUT_MARKER)) return target;
-  if (UNMARKED_OUTPUT.every((name) => names.includes(name)) && existsSync(path.join(target, 'assets'))) return target;
-  const shown = names.sort().slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
+  const foreign = names.filter((name) => !OUTPUT_FOLDERS.has(name) && !OUTPUT_FILE.test(name));
+  if (foreign.length === 0 && UNMARKED_OUTPUT.every((name) => names.includes(name)) && existsSync(path.join(target, 'assets'))) return target;
+  const listed = (foreign.length > 0 ? foreign : names).sort();
+  const shown = listed.slice(0, 3).join(', ') + (listed.length > 3 ? ', …' : '');
   return refuse(
     `a folder that almanac did not write, holding ${shown} (choose a new or empty folder, or empty this one first if nothing in it is needed)`,
     `an empty folder or one that "almanac build" wrote (it holds ${OUTPUT_MARKER})`,
@@ -74,7 +89,8 @@ function realPath(p: string): string {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
       // A dangling symbolic link: what it points at is where the output would go.
-      const link = lstatSync(cur, { throwIfNoEntry: false });
+      // Below a file (ENOTDIR) nothing is a link: the caller finds the file in the way.
+      const link = code === 'ENOENT' ? lstatSync(cur, { throwIfNoEntry: false }) : undefined;
       if (link?.isSymbolicLink()) {
         if (++links > 40) throw new ContentError([{ file: p, expected: 'a path that resolves', found: 'a loop of symbolic links' }]);
         cur = path.resolve(path.dirname(cur), readlinkSync(cur));

@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { walkTree } from '../content/walk.ts';
@@ -49,6 +49,14 @@ export class StagedOutput {
     // The lock sits beside the output, in a folder that may not exist yet (`--out public/site`).
     mkdirSync(path.dirname(target), { recursive: true });
     const release = await lock(`${spare}.lock`, target);
+    try {
+      recoverSwap(target, spare);
+      // The spare is written into and pruned: a link in its place would take both to wherever it points.
+      if (lstatSync(spare, { throwIfNoEntry: false })?.isDirectory() === false) rmSync(spare, { force: true });
+    } catch (err) {
+      release();
+      throw err;
+    }
     return new StagedOutput(target, spare, release);
   }
 
@@ -74,7 +82,7 @@ export class StagedOutput {
 
   /** Swaps the new output in, once everything in `files` is written. */
   async commit(files: ReadonlySet<string>): Promise<void> {
-    const swap = `${this.target}.swap-${process.pid}`;
+    const swap = `${this.target}${SWAP}${process.pid}`;
     try {
       mkdirSync(this.dir, { recursive: true });
       prune(this.dir, files, this.listing ?? listOutput(this.dir));
@@ -94,6 +102,26 @@ export class StagedOutput {
     } finally {
       this.release();
     }
+  }
+}
+
+/** Between `<out>` and the pid of the build that moved the previous output aside while swapping. */
+const SWAP = '.swap-';
+
+/**
+ * Finishes the swap of a build that was killed between its renames (see commit): with the output
+ * moved aside and the new one not yet in place, the previous output goes back; with the new one in
+ * place, the previous one becomes the spare. Called under the lock, so no live build is swapping.
+ */
+function recoverSwap(target: string, spare: string): void {
+  const prefix = path.basename(target) + SWAP;
+  for (const name of readdirSync(path.dirname(target))) {
+    const pid = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+    const swap = path.join(path.dirname(target), name);
+    if (!/^[1-9]\d*$/.test(pid) || isRunning(Number(pid)) || !lstatSync(swap).isDirectory()) continue;
+    if (!existsSync(target)) renameSync(swap, target);
+    else if (!existsSync(spare)) renameSync(swap, spare);
+    else rmSync(swap, { recursive: true, force: true });
   }
 }
 
@@ -272,10 +300,15 @@ function writeAll(fd: number, bytes: Buffer): number {
 /**
  * Every file and folder below `dir` (none when it does not exist), deepest first so that a folder is
  * judged only after what it holds. Safe to take while files are being written: what existed before
- * is listed either way.
+ * is listed either way. Taken before anything is written, it also removes every symbolic link: a
+ * build writes none, and one left in an older output (`topics -> /somewhere`) would take the pages
+ * written below it out of the output.
  */
 export function listOutput(dir: string): Listing {
-  const entries = walkTree(dir);
+  const entries = walkTree(dir).filter((e) => {
+    if (e.isSymbolicLink) rmSync(path.join(dir, e.rel), { force: true });
+    return !e.isSymbolicLink;
+  });
   return {
     paths: entries.map((e) => e.rel).sort((a, b) => b.length - a.length),
     folders: entries.filter((e) => e.isDirectory).map((e) => e.rel),
