@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   const root = await plantedSite();
   const sink = await smtpSink();
   const child = spawn(process.execPath, ['--import', path.join(PROJECT, 'scripts/report-rss.mjs'), path.join(PROJECT, 'bin/almanac.js'), 'serve', '--port', '0', '--root', root], {
-    env: { ...process.env, ALMANAC_SECRET: 'fuzz-secret-0123456789abcdef', SMTP_URL: sink.url },
+    env: { ...process.env, ALMANAC_SECRET: 'fuzz-secret-0123456789abcdef-ghijklmn', SMTP_URL: sink.url },
   });
   let out = '';
   let err = '';

@@ -210,7 +210,7 @@ describe('almanac issue build', () => {
     assert.equal(web.querySelector('h1')!.textContent, 'Midweek #1');
     const archive = parse(await readFile(path.join(root, 'dist/issues/index.html'), 'utf8'));
     assert.equal(archive.querySelectorAll('.issue-list li').length, 1);
-    assert.match(await readFile(path.join(root, 'dist/feeds/issues.xml'), 'utf8'), /<title><!\[CDATA\[Midweek #1: Midweek story\]\]><\/title>/);
+    assert.match(await readFile(path.join(root, 'dist/feeds/issues.xml'), 'utf8'), /<title>Midweek #1: Midweek story<\/title>/);
 
     const sunday = await almanac(['issue', 'build', 'sunday', '--date', '2026-04-19', '--root', root, '--now', '2026-04-19T06:00:00Z']);
     assert.equal(sunday.code, 0, sunday.stderr);

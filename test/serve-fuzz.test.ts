@@ -36,7 +36,7 @@ describe('serve under generated requests', () => {
         distDir: path.join(root, 'dist'),
         config,
         subscribers: new SqliteSubscribers(db),
-        secret: 'fuzz-secret-0123456789abcdef',
+        secret: 'fuzz-secret-0123456789abcdef-ghijklmn',
         templates: await TemplateSet.load(root, 'site'),
         confirmations: { queue: new ConfirmationQueue(db), wake: () => {} },
         health: new DatabaseHealth(() => Date.now()),

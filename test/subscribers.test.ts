@@ -291,7 +291,7 @@ describe('subscribers', () => {
     await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
     assert.equal((await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', NOW])).code, 0);
     const run = await almanac(['issue', 'send', '2026-04-15-midweek', '--to', 'editor\u202E@example.com', '--root', root], {
-      env: { ALMANAC_SECRET: 'to-secret-0123456789abcdef', SMTP_URL: 'smtp://127.0.0.1:9' },
+      env: { ALMANAC_SECRET: 'to-secret-0123456789abcdef-ghijklmn', SMTP_URL: 'smtp://127.0.0.1:9' },
     });
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--to expects an email address, found "editor<U\+202E>@example\.com", which contains an invisible or control character \(U\+202E\)/);

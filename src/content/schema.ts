@@ -204,8 +204,10 @@ export type Config = z.infer<typeof configSchema>;
  * seven fields, seconds first: "0 7 * * 3 *", one field too many, would be every hour in March.
  */
 function isCron(expression: string): boolean {
+  // Five fields, or six with seconds first (as node-cron reads them); a seventh (a year, in some
+  // dialects) is refused rather than read with every field shifted by one.
   const fields = expression.trim().split(/\s+/);
-  if (fields.length !== 5 && !(fields.length === 1 && fields[0]!.startsWith('@'))) return false;
+  if (fields.length !== 5 && fields.length !== 6 && !(fields.length === 1 && fields[0]!.startsWith('@'))) return false;
   try {
     CronExpressionParser.parse(expression);
     return true;
