@@ -1,7 +1,7 @@
 // Serving dist/: the right content type, validators (ETag, Last-Modified) with 304 answers, HEAD,
 // caching for assets, and no way out of the folder however the path is spelled.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
@@ -37,11 +37,21 @@ export function resolvePath(root: string, urlPath: string): string | undefined {
   return full === root || full.startsWith(`${root}${path.sep}`) ? full : undefined;
 }
 
+/**
+ * Whether `file`, with every symbolic link followed, is still below `root` (itself followed, so a
+ * dist/ that is a link to a release folder works): a link inside dist/ that points out is not served.
+ */
+async function inside(root: string, file: string): Promise<boolean> {
+  const [realRoot, realFile] = await Promise.all([realpath(root), realpath(file)]).catch(() => []);
+  return realRoot !== undefined && realFile !== undefined && (realFile === realRoot || realFile.startsWith(`${realRoot}${path.sep}`));
+}
+
 /** Answers a GET or HEAD for a file in `root`; returns false when there is none (the caller answers 404). */
 export async function serveFile(req: IncomingMessage, res: ServerResponse, root: string, urlPath: string, status = 200): Promise<boolean> {
   let file = resolvePath(root, urlPath);
   if (!file) return false;
   let info = await stat(file).catch(() => undefined);
+  if (info && !(await inside(root, file))) return false;
   if (info?.isDirectory()) {
     if (!urlPath.endsWith('/')) {
       // Built from the folder found, never from the request: the raw path may read as another host.
@@ -52,6 +62,7 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, root:
     }
     file = path.join(file, 'index.html');
     info = await stat(file).catch(() => undefined);
+    if (info && !(await inside(root, file))) return false;
   }
   if (!info?.isFile()) return false;
   const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
