@@ -121,6 +121,13 @@ describe('client address', () => {
     );
   });
 
+  it('IPv4-mapped trustProxy entries (which the config accepts) are the IPv4 addresses they map', () => {
+    const mapped = trustList(['::ffff:127.0.0.1', '::FFFF:10.0.0.0/104']);
+    assert.equal(clientAddress('127.0.0.1', '203.0.113.7', mapped), '203.0.113.7');
+    assert.equal(clientAddress('::ffff:10.9.8.7', '203.0.113.8', mapped), '203.0.113.8');
+    assert.equal(clientAddress('11.0.0.1', '203.0.113.9', mapped), '11.0.0.1');
+  });
+
   it('IPv6 clients are limited per /64', () => {
     assert.equal(limitKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
     assert.equal(limitKey('2001:db8:1:2::ffff'), '2001:db8:1:2::/64');

@@ -8,10 +8,13 @@ import { BlockList, isIP } from 'node:net';
 export function trustList(entries: readonly string[]): BlockList {
   const list = new BlockList();
   for (const entry of entries) {
-    const [address, bits] = entry.split('/');
-    const type = isIP(address!) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(normalise(address!), type);
-    else list.addSubnet(normalise(address!), Number(bits), type);
+    const [written, bits] = entry.split('/');
+    // Checked as clients are: an IPv4-mapped entry (`::ffff:10.0.0.0/104`) is the IPv4 block it maps.
+    const address = normalise(written!);
+    const mapped = isIP(written!) === 6 && isIP(address) === 4;
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, mapped ? Math.max(0, Number(bits) - 96) : Number(bits), type);
   }
   return list;
 }
