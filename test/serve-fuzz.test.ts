@@ -3,19 +3,19 @@
 // file from outside dist/ (canaries planted beside dist/, in the site root and above it).
 // Longer runs, against the `serve` process under load: node --import tsx scripts/fuzz-serve.ts --seed N --count N
 import assert from 'node:assert/strict';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/content/config.ts';
 import { TemplateSet } from '../src/render/templates.ts';
-import { createApp } from '../src/server/app.ts';
+import { createApp, createServer } from '../src/server/app.ts';
 import { DatabaseHealth } from '../src/server/db-health.ts';
-import { answerClientError } from '../src/server/guard.ts';
 import { ConfirmationQueue } from '../src/store/confirmations.ts';
 import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
 import { generate, plantedSite, run } from './helpers/fuzz-requests.ts';
+import { rawRequest } from './helpers/serve.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
@@ -31,7 +31,7 @@ describe('serve under generated requests', () => {
     db = openDatabase(databasePath(root));
     db.pragma('busy_timeout = 50');
     const { config } = await loadConfig(root);
-    server = http.createServer(
+    server = createServer(
       createApp({
         distDir: path.join(root, 'dist'),
         config,
@@ -44,7 +44,6 @@ describe('serve under generated requests', () => {
         log: (line) => logs.push(line),
       }),
     );
-    server.on('clientError', answerClientError);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -52,6 +51,21 @@ describe('serve under generated requests', () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     db.close();
+  });
+
+  it('a request Node cannot parse gets its 4xx with the security headers every answer carries', async () => {
+    const requests = [
+      'POST /subscribe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
+      'POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab',
+      `GET /?${'q'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ];
+    for (const request of requests) {
+      const res = await rawRequest(port, request);
+      assert.ok(res.status >= 400 && res.status < 500, `${res.status} for ${request.slice(0, 60)}`);
+      assert.match(res.headers['content-security-policy'] ?? '', /script-src 'none'/, request.slice(0, 60));
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(res.headers['referrer-policy'], 'no-referrer');
+    }
   });
 
   it(`${COUNT} requests (seed ${SEED}): no 5xx, no off-site redirect, nothing from outside dist/, still serving`, async () => {

@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../content/config.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
 import { secretFromEnv } from '../mail/signing.ts';
 import { TemplateSet } from '../render/templates.ts';
-import { createApp } from '../server/app.ts';
+import { createApp, createServer } from '../server/app.ts';
 import { startConfirmationWorker, type Worker } from '../server/confirm-worker.ts';
 import { confirmationComposer } from '../server/confirmation-mail.ts';
 import { DatabaseHealth } from '../server/db-health.ts';
-import { answerClientError } from '../server/guard.ts';
 import { ConfirmationQueue } from '../store/confirmations.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
@@ -69,11 +67,7 @@ export function registerServe(program: Command): void {
         clock,
         log,
       });
-      const server = http.createServer(app);
-      server.on('clientError', answerClientError);
-      // Slow clients hold a socket only so long: headers within 15 s, the whole request within 30 s.
-      server.headersTimeout = 15_000;
-      server.requestTimeout = 30_000;
+      const server = createServer(app);
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, opts.host, resolve));
       const address = server.address() as { port: number };
       // One write, so that whoever waits for the address sees the notice with it.

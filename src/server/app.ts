@@ -1,7 +1,7 @@
 // The HTTP side: dist/ as static files, and the endpoints readers reach from a form or an email —
 // subscribe (double opt-in), confirm, unsubscribe (one page, or RFC 8058 one-click POST) and
 // preferences. Node's own http module; routes are few enough for a switch.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import { EDITIONS, type Edition } from '../compose/slots.ts';
 import type { Config } from '../content/schema.ts';
@@ -12,7 +12,7 @@ import { addressProblem, isEmailAddress, type SubscriberStore } from '../store/s
 import { clientAddress, limitKey, trustList } from './client-address.ts';
 import { isBusyError, type DatabaseHealth } from './db-health.ts';
 import { confirmKey } from './confirmation-mail.ts';
-import { HttpError, isValidHost, readBody } from './guard.ts';
+import { answerClientError, HttpError, isValidHost, readBody } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { serveFile } from './static.ts';
 
@@ -41,6 +41,19 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
 };
+
+/**
+ * The HTTP server for an app: a request Node cannot parse gets a 4xx carrying the same security
+ * headers as every other answer, and slow clients hold a socket only so long (headers within 15 s,
+ * the whole request within 30 s).
+ */
+export function createServer(app: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
+  const server = http.createServer(app);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, SECURITY_HEADERS));
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 30_000;
+  return server;
+}
 
 export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const limiter = new RateLimiter(o.subscribeLimit?.max ?? 5, o.subscribeLimit?.windowMs ?? 10 * 60_000);

@@ -91,9 +91,10 @@ export function isValidHost(host: string | undefined): boolean {
  * Answers a request Node could not parse (bad request line, headers over the limit, a broken chunk):
  * always a 4xx, since the fault is the client's, then closes the connection.
  */
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, headers: Record<string, string> = {}): void {
   if (!socket.writable || (err as { code?: string }).code === 'ECONNRESET') return void socket.destroy();
   const code = (err as { code?: string }).code ?? '';
   const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
 }
