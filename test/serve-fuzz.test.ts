@@ -68,6 +68,18 @@ describe('serve under generated requests', () => {
     }
   });
 
+  it('a request whose body Node cannot parse is not logged with a status it never got', async () => {
+    const before = logs.length;
+    const res = await rawRequest(port, 'POST /subscribe?log-check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\nzz\r\nabc\r\n0\r\n\r\n');
+    assert.equal(res.status, 400);
+    const deadline = Date.now() + 5000;
+    const find = () => logs.slice(before).find((l) => / POST \/subscribe /.test(l));
+    while (!find() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const line = find();
+    assert.ok(line, 'the request is logged');
+    assert.doesNotMatch(line, / POST \/subscribe 200 /);
+  });
+
   it(`${COUNT} requests (seed ${SEED}): no 5xx, no off-site redirect, nothing from outside dist/, still serving`, async () => {
     const statuses = new Map<number, number>();
     const failures = await run(port, generate(SEED, COUNT), 16, (res) => statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1));

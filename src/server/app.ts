@@ -263,8 +263,10 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       // The path only: query strings carry tokens, which are not for logs.
       const where = (req.url ?? '/').split('?')[0]!.slice(0, 200);
       const closed = res.writableFinished ? '' : ' (connection closed early)';
+      // Nothing sent (the client hung up, or Node answered a body it could not parse): no status of ours.
+      const status = res.headersSent ? String(res.statusCode) : '-';
       try {
-        o.log(`${client} ${req.method} ${where} ${res.statusCode} ${(performance.now() - started).toFixed(1)}ms${closed}${note ? ` error: ${note}` : ''}`);
+        o.log(`${client} ${req.method} ${where} ${status} ${(performance.now() - started).toFixed(1)}ms${closed}${note ? ` error: ${note}` : ''}`);
       } catch {
         // A log that cannot be written is no reason to stop serving.
       }
