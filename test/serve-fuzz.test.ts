@@ -68,6 +68,13 @@ describe('serve under generated requests', () => {
     }
   });
 
+  it('Expect: 100-continue with a body over the limit gets its 413 without being invited to send it', async () => {
+    const big = await rawRequest(port, 'POST /subscribe HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000\r\n\r\n');
+    assert.equal(big.status, 413);
+    const small = await rawRequest(port, 'POST /unsubscribe?token=x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
+    assert.equal(small.status, 100, 'a body within the limit is still invited');
+  });
+
   it('a request whose body Node cannot parse is not logged with a status it never got', async () => {
     const before = logs.length;
     const res = await rawRequest(port, 'POST /subscribe?log-check HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\nzz\r\nabc\r\n0\r\n\r\n');

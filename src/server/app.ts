@@ -12,7 +12,7 @@ import { addressProblem, isEmailAddress, type SubscriberStore } from '../store/s
 import { clientAddress, limitKey, trustList } from './client-address.ts';
 import { isBusyError, type DatabaseHealth } from './db-health.ts';
 import { confirmKey } from './confirmation-mail.ts';
-import { answerClientError, HttpError, isValidHost, readBody } from './guard.ts';
+import { answerClientError, HttpError, isValidHost, MAX_BODY, readBody } from './guard.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { serveFile } from './static.ts';
 
@@ -50,6 +50,11 @@ export const SECURITY_HEADERS: Record<string, string> = {
 export function createServer(app: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
   const server = http.createServer(app);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(err, socket, SECURITY_HEADERS));
+  // `Expect: 100-continue`: a body declared over the limit is not invited only to be refused (413).
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > MAX_BODY)) res.writeContinue();
+    app(req, res);
+  });
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
   return server;
