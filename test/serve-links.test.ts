@@ -1,5 +1,6 @@
 // `serve` in-process against files that are not dist/'s own and links opened by machines: a
-// symbolic link inside dist/ that points elsewhere, a dist/ that is itself a link to a release.
+// symbolic link inside dist/ that points elsewhere, a dist/ that is itself a link to a release, and
+// a subscribe answer whose time would tell a known reader from a new address.
 import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -74,6 +75,21 @@ describe('serve: links and dist/ boundaries', () => {
       await new Promise((r) => server.close(r));
     }
     db.close();
+  });
+
+  it('a subscribe answer leaves after the same fixed time for a known reader and a new address', async () => {
+    store.upsert({ email: 'known-timing@example.com', status: 'active' }, now);
+    const floorMs = 100;
+    const timed = await listen({ subscribeAnswerMs: floorMs });
+    for (const email of ['known-timing@example.com', 'new-timing@example.com']) {
+      const started = performance.now();
+      const res = await fetch(`${timed}/subscribe`, { method: 'POST', body: `email=${encodeURIComponent(email)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      await res.text();
+      const ms = performance.now() - started;
+      assert.equal(res.status, 200, email);
+      assert.ok(ms >= floorMs - 1, `${email} answered after ${ms.toFixed(1)} ms, before the fixed ${floorMs} ms`);
+    }
+    assert.equal(store.find('new-timing@example.com')?.status, 'pending', 'the new address was signed up');
   });
 
   it('a symbolic link inside dist/ that points outside it is not served', async () => {
