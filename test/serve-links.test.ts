@@ -1,5 +1,5 @@
 // `serve` in-process against files that are not dist/'s own and links opened by machines: a
-// symbolic link inside dist/ that points elsewhere, a dist/ that is itself a link to a release, and
+// confirmation link opened by a mail scanner, a symbolic link inside dist/ that points elsewhere, a dist/ that is itself a link to a release, and
 // a subscribe answer whose time would tell a known reader from a new address.
 import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
@@ -9,8 +9,10 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/content/config.ts';
 import type { Config } from '../src/content/schema.ts';
+import { signToken } from '../src/mail/signing.ts';
 import { TemplateSet } from '../src/render/templates.ts';
 import { createApp, type AppOptions } from '../src/server/app.ts';
+import { CONFIRM_TTL, confirmKey } from '../src/server/confirmation-mail.ts';
 import { ConfirmationQueue } from '../src/store/confirmations.ts';
 import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
@@ -75,6 +77,35 @@ describe('serve: links and dist/ boundaries', () => {
       await new Promise((r) => server.close(r));
     }
     db.close();
+  });
+
+  /** A sign-up's confirmation link, as the mail for a request made at `requestedAt` carries it. */
+  function signUp(email: string, requestedAt = now): { id: number; link: string } {
+    const { subscriber, nonce } = store.signUp(email, ['midweek', 'sunday'], requestedAt)!;
+    const token = signToken(SECRET, { subscriber: subscriber.id, key: confirmKey(subscriber.tokenKey, nonce), purpose: 'confirm', expires: requestedAt + CONFIRM_TTL });
+    return { id: subscriber.id, link: `${base}/confirm?token=${token}` };
+  }
+
+  it('opening the confirmation link (what a mail scanner or link preview does) subscribes nobody; its button does', async () => {
+    const { id, link } = signUp('scanned@example.com');
+    for (let i = 0; i < 3; i++) {
+      const opened = await fetch(link);
+      assert.equal(opened.status, 200);
+      const page = await opened.text();
+      assert.match(page, /<form class="subscribe-form" method="post" action="\/confirm\?token(?:=|&#x3D;)[^"]+">/);
+      assert.match(page, /<button type="submit">Yes, subscribe me<\/button>/);
+      assert.equal(store.get(id)!.status, 'pending', 'opening the link confirms nothing');
+    }
+    assert.equal((await fetch(link, { method: 'HEAD' })).status, 405);
+    assert.equal(store.get(id)!.status, 'pending');
+    const clicked = await fetch(link, { method: 'POST' });
+    assert.equal(clicked.status, 200);
+    assert.match(await clicked.text(), /You are in/);
+    const reader = store.get(id)!;
+    assert.equal(reader.status, 'active');
+    assert.equal(reader.confirmedAt, now, 'the confirmation is recorded');
+    assert.equal((await fetch(link, { method: 'POST' })).status, 400, 'the button works once');
+    assert.equal((await fetch(link)).status, 400, 'and the link, once used, opens no button');
   });
 
   it('a subscribe answer leaves after the same fixed time for a known reader and a new address', async () => {

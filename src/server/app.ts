@@ -171,6 +171,36 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     });
   }
 
+  /**
+   * The link in the confirmation mail opens a page with one button, and only its POST subscribes: mail
+   * scanners and link previews fetch every link in a message, which must not confirm for the reader.
+   * The GET checks the link without using it up; the POST consumes the sign-up's nonce.
+   */
+  async function confirm(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const token = url.searchParams.get('token') ?? '';
+    let nonce: string | null = null;
+    const who = verifyToken(o.secret, token, 'confirm', o.clock(), (id) => {
+      const s = o.subscribers.get(id);
+      nonce = s?.confirmNonce ?? null;
+      return s && nonce !== null ? confirmKey(s.tokenKey, nonce) : undefined;
+    });
+    if (req.method === 'GET') {
+      const subscriber = who && nonce !== null ? o.subscribers.get(who.subscriber) : undefined;
+      if (!subscriber) return invalidLink(res);
+      return page(res, 200, {
+        title: `Confirm your subscription to ${o.config.title}`,
+        paragraphs: [`${subscriber.email} will receive ${subscriber.editions.map(labels).join(' and ')}.`],
+        form: { action: `/confirm?token=${encodeURIComponent(token)}`, button: 'Yes, subscribe me' },
+      });
+    }
+    await readBody(req);
+    // Single use: the nonce the link was checked against is cleared as the sign-up becomes active,
+    // in one transaction with checking it is still the one waiting, so a replay finds none.
+    const subscriber = who && nonce !== null ? o.subscribers.confirm(who.subscriber, nonce, o.clock()) : undefined;
+    if (!subscriber) return invalidLink(res);
+    page(res, 200, { title: 'You are in', paragraphs: [`${subscriber.email} will receive ${subscriber.editions.map(labels).join(' and ')}.`], links: [{ url: '/', label: `Read ${o.config.title}` }] });
+  }
+
   async function preferences(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const who = claims(url, 'preferences');
     const subscriber = who && o.subscribers.get(who.subscriber);
@@ -215,21 +245,10 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       case '/subscribe':
         if (method !== 'POST') return methodNotAllowed(res, 'POST');
         return subscribe(req, res, wantsJson, client);
-      case '/confirm': {
-        if (method !== 'GET') return methodNotAllowed(res, 'GET');
-        writable();
-        // Single use: the nonce the link was checked against is cleared as the sign-up becomes active,
-        // in one transaction with checking it is still the one waiting, so a replay finds none.
-        let nonce: string | null = null;
-        const who = verifyToken(o.secret, url.searchParams.get('token') ?? '', 'confirm', o.clock(), (id) => {
-          const s = o.subscribers.get(id);
-          nonce = s?.confirmNonce ?? null;
-          return s && nonce !== null ? confirmKey(s.tokenKey, nonce) : undefined;
-        });
-        const subscriber = who && nonce !== null ? o.subscribers.confirm(who.subscriber, nonce, o.clock()) : undefined;
-        if (!subscriber) return invalidLink(res);
-        return page(res, 200, { title: 'You are in', paragraphs: [`${subscriber.email} will receive ${subscriber.editions.map(labels).join(' and ')}.`], links: [{ url: '/', label: `Read ${o.config.title}` }] });
-      }
+      case '/confirm':
+        if (method !== 'GET' && method !== 'POST') return methodNotAllowed(res, 'GET, POST');
+        if (method === 'POST') writable();
+        return confirm(req, res, url);
       case '/unsubscribe':
         if (method !== 'GET' && method !== 'POST') return methodNotAllowed(res, 'GET, POST');
         if (method === 'POST') writable();
