@@ -12,7 +12,7 @@ import { TemplateSet } from '../src/render/templates.ts';
 import { createApp } from '../src/server/app.ts';
 import { confirmationTransport } from '../src/server/confirm-transport.ts';
 import { startConfirmationWorker, type Worker } from '../src/server/confirm-worker.ts';
-import { confirmationComposer } from '../src/server/confirmation-mail.ts';
+import { confirmationComposer, confirmKey } from '../src/server/confirmation-mail.ts';
 import { ConfirmationQueue } from '../src/store/confirmations.ts';
 import { loadConfig } from '../src/content/config.ts';
 import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
@@ -184,9 +184,20 @@ describe('almanac serve', () => {
       const res = await post(`/unsubscribe?token=${encodeURIComponent(token)}`, 'List-Unsubscribe=One-Click');
       assert.equal(res.status, 400, token);
     }
-    const expired = signToken(SECRET, { subscriber: subscriber.id, key: subscriber.tokenKey, purpose: 'confirm', expires: clock - 1000 });
-    assert.equal((await fetch(`${base}/confirm?token=${expired}`)).status, 400);
     assert.equal(store.find('tokens@example.com')!.status, 'active');
+    // An expired confirmation, signed as the mail signs it, on a sign-up it could still activate.
+    const { subscriber: waiting, nonce } = store.signUp('waiting@example.com', ['midweek', 'sunday'], clock)!;
+    const key = confirmKey(waiting.tokenKey, nonce);
+    const expired = signToken(SECRET, { subscriber: waiting.id, key, purpose: 'confirm', expires: clock - 1000 });
+    assert.equal((await fetch(`${base}/confirm?token=${expired}`)).status, 400);
+    assert.equal((await fetch(`${base}/confirm?token=${expired}`, { method: 'POST' })).status, 400);
+    const unsubscribe = signToken(SECRET, { subscriber: waiting.id, key: waiting.unsubscribeKey, purpose: 'unsubscribe', expires: 0 });
+    assert.equal((await fetch(`${base}/confirm?token=${unsubscribe}`, { method: 'POST' })).status, 400, 'an unsubscribe token does not confirm');
+    assert.equal(store.find('waiting@example.com')!.status, 'pending');
+    // The same link before its time is up does confirm: the refusal above was the expiry's.
+    const current = signToken(SECRET, { subscriber: waiting.id, key, purpose: 'confirm', expires: clock + 1000 });
+    assert.equal((await fetch(`${base}/confirm?token=${current}`, { method: 'POST' })).status, 200);
+    assert.equal(store.find('waiting@example.com')!.status, 'active');
   });
 
   it('preferences: choose one edition, or none (which unsubscribes)', async () => {
