@@ -62,6 +62,24 @@ describe('confirmation queue', () => {
     db.close();
   });
 
+  it('one request per inbox per interval, however the address is spelled (tags, Gmail dots)', async () => {
+    const { db } = await freshDb();
+    const queue = new ConfirmationQueue(db);
+    assert.equal(queue.enqueue(1, 'reader@example.com', T0, 600_000), true);
+    for (const variant of ['reader+1@example.com', 'Reader+news@Example.com', 'reader+@example.com']) {
+      assert.equal(queue.enqueue(2, variant, T0 + 1000, 600_000), false, variant);
+    }
+    assert.equal(queue.enqueue(3, 'someone.else@gmail.com', T0, 600_000), true);
+    for (const variant of ['some.one.else@gmail.com', 'SomeoneElse+x@googlemail.com', 's.o.m.e.o.n.e.e.l.s.e@gmail.com']) {
+      assert.equal(queue.enqueue(4, variant, T0 + 1000, 600_000), false, variant);
+    }
+    assert.equal(queue.enqueue(5, 'other.reader@example.com', T0, 600_000), true, 'dots count outside Gmail');
+    assert.equal(queue.enqueue(5, 'otherreader@example.com', T0, 600_000), true);
+    // The mail goes to the address as written in the latest request that queued it.
+    assert.equal(queue.claim(T0 + 1000, 1000)?.email, 'reader@example.com');
+    db.close();
+  });
+
   it('a failed send retries with backoff, is logged without the address, and survives a restart', async () => {
     const { file, db } = await freshDb();
     let clock = T0;

@@ -43,3 +43,22 @@ export function isAddressOrCidr(entry: string): boolean {
   if (!/^\d{1,3}$/.test(bits)) return false;
   return Number(bits) <= (family === 4 ? 32 : 128);
 }
+
+const DOTLESS = new Set(['gmail.com', 'googlemail.com']);
+
+/**
+ * The inbox an address most likely reaches, for limits on how often one inbox is mailed: case
+ * folded, a `+tag` dropped, and Gmail's dots (which it ignores) taken out. Not for storing or sending.
+ */
+export function mailboxKey(address: string): string {
+  const at = address.lastIndexOf('@');
+  let local = address.slice(0, at).toLowerCase();
+  let domain = address.slice(at + 1).toLowerCase();
+  const plus = local.indexOf('+');
+  if (plus > 0) local = local.slice(0, plus);
+  if (DOTLESS.has(domain)) {
+    local = local.replace(/\./g, '');
+    domain = 'gmail.com';
+  }
+  return `${local}@${domain}`;
+}

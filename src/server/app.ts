@@ -30,7 +30,7 @@ export interface AppOptions {
   log: (line: string) => void;
   /** Subscribe requests per client. */
   subscribeLimit?: { max: number; windowMs: number };
-  /** At most one confirmation mail per address in this interval, whoever asks. */
+  /** At most one confirmation mail per inbox (however the address is spelled) in this interval, whoever asks. */
   recipientGapMs?: number;
   /**
    * A subscribe answer with a valid address leaves no sooner than this after the request was read:

@@ -1,6 +1,7 @@
 // The queue of confirmation mails: `POST /subscribe` adds a row and answers at once; a worker in
-// `serve` sends it, with retries, across restarts. A row stays after it is sent, so the same address
-// cannot be mailed again within `gapMs` whoever asks; old rows are pruned.
+// `serve` sends it, with retries, across restarts. A row stays after it is sent, so the same inbox
+// (however the address is spelled) cannot be mailed again within `gapMs` whoever asks; old rows are pruned.
+import { mailboxKey } from '../content/address.ts';
 import type { Db } from './database.ts';
 
 export interface ConfirmationJob {
@@ -30,9 +31,9 @@ export class ConfirmationQueue {
 
   constructor(db: Db) {
     this.upsert = db.prepare(
-      `INSERT INTO confirmations (email, subscriber_id, status, requested_at, attempts, next_at)
-       VALUES (@email, @subscriber, 'queued', @now, 0, @now)
-       ON CONFLICT (email) DO UPDATE SET subscriber_id = @subscriber, status = 'queued', requested_at = @now, attempts = 0, next_at = @now, error = NULL
+      `INSERT INTO confirmations (email, mailbox, subscriber_id, status, requested_at, attempts, next_at)
+       VALUES (@email, @mailbox, @subscriber, 'queued', @now, 0, @now)
+       ON CONFLICT (mailbox) DO UPDATE SET email = @email, subscriber_id = @subscriber, status = 'queued', requested_at = @now, attempts = 0, next_at = @now, error = NULL
        WHERE confirmations.requested_at <= @now - @gap`,
     );
     // Claiming moves next_at forward by a lease: a worker that dies mid-send gives the row back then.
@@ -48,9 +49,10 @@ export class ConfirmationQueue {
     this.nextDue = db.prepare<[], { at: number | null }>(`SELECT min(next_at) AS at FROM confirmations WHERE status = 'queued'`);
   }
 
-  /** Queues a mail to `email`; false (nothing queued) when one was asked for within `gapMs`. */
+  /** Queues a mail to `email`; false (nothing queued) when one was asked for the same inbox within `gapMs`. */
   enqueue(subscriberId: number, email: string, now: number, gapMs: number): boolean {
-    return this.upsert.run({ email: email.trim(), subscriber: subscriberId, now, gap: gapMs }).changes > 0;
+    const address = email.trim();
+    return this.upsert.run({ email: address, mailbox: mailboxKey(address), subscriber: subscriberId, now, gap: gapMs }).changes > 0;
   }
 
   /** The next due job, taken for `leaseMs`; undefined when none is due. */

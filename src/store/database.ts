@@ -75,6 +75,24 @@ const MIGRATIONS: Migration[] = [
   // Subscriber ids are never reused, and every subscriber gets random keys that their signed links
   // are bound to (see rebuildSubscribers).
   rebuildSubscribers,
+  // The interval between confirmation mails holds per inbox (mailboxKey: tags and Gmail's dots do
+  // not make another one), not per spelling of the address. Rows from before keep their address as key.
+  `CREATE TABLE confirmations_by_inbox (
+     id INTEGER PRIMARY KEY,
+     email TEXT NOT NULL,
+     mailbox TEXT NOT NULL UNIQUE,
+     subscriber_id INTEGER NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
+     requested_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL,
+     error TEXT
+   );
+   INSERT INTO confirmations_by_inbox (id, email, mailbox, subscriber_id, status, requested_at, attempts, next_at, error)
+     SELECT id, email, lower(email), subscriber_id, status, requested_at, attempts, next_at, error FROM confirmations;
+   DROP TABLE confirmations;
+   ALTER TABLE confirmations_by_inbox RENAME TO confirmations;
+   CREATE INDEX confirmations_due ON confirmations (status, next_at);`,
 ];
 
 /**
