@@ -112,10 +112,10 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     const floor = new Promise((resolve) => setTimeout(resolve, o.subscribeAnswerMs ?? 25));
     try {
       writable();
-      // The same work and the same answer, sent before any mail is, whether or not the address is
-      // known: nobody learns who is subscribed, by the words or by the time they take. A row is
-      // queued for an active reader too; the worker finds nothing to send for it. An address that
-      // unsubscribed or bounced stays so until its reader uses the link.
+      // The same answer, sent before any mail is and after the same fixed time (`floor`), whether or
+      // not the address is known: nobody learns who is subscribed, by the words or by the time they
+      // take. A row is queued for an active reader too; the worker finds nothing to send for it. An
+      // address that unsubscribed or bounced stays so until its reader uses the link.
       const now = o.clock();
       const queued = o.subscribers.transaction(() => {
         const id = o.subscribers.signUp(email, editions, now)?.subscriber.id ?? o.subscribers.find(email)!.id;
