@@ -34,6 +34,12 @@ export interface SchedulerDeps {
   holderAlive: (holder: string) => boolean;
   catchUpMs: number;
   leaseMs: number;
+  /**
+   * How long stop() waits for the slot runs in flight. Their sends stop within the configured stop
+   * deadline on their own; this bound (a little longer) only guards against anything else hanging,
+   * so a service manager's stop timeout is never reached.
+   */
+  stopMs?: number;
 }
 
 export class Scheduler {
@@ -82,12 +88,25 @@ export class Scheduler {
     for (const { edition, at } of this.nextRuns()) log(`next ${config.editions[edition].label}: ${this.when(at)}`);
   }
 
-  /** Stops taking slots, lets the current send finish the messages in flight, and returns. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking slots, lets the current send finish the messages in flight, and returns within
+   * `stopMs`. Returns whether every slot run ended in time (one that did not keeps its slot open:
+   * its lease lapses and the slot resumes on the next start).
+   */
+  async stop(): Promise<boolean> {
     this.controller.abort();
     clearInterval(this.watchdog);
     await Promise.all(this.tasks.map((t) => t.stop()));
-    await Promise.all(this.running.values());
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      Promise.all(this.running.values()).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.d.stopMs ?? 25_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) this.d.log(`scheduler: ${this.running.size} slot run(s) still busy after ${this.d.stopMs ?? 25_000} ms; leaving them to resume`);
+    return inTime;
   }
 
   /** Waits for every slot run started so far (tests). */

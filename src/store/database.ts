@@ -56,6 +56,9 @@ const MIGRATIONS: string[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX slot_runs_edition ON slot_runs (edition, scheduled_at);`,
+  // The send lease's generation: raised by every take-over and checked by every ledger write, so a
+  // sender that lost its lease can change nothing more.
+  `ALTER TABLE send_locks ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Resolves DATABASE_URL (a file path, `file:` or `sqlite:` URL) or the default under the root. */
