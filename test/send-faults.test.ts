@@ -120,15 +120,15 @@ describe('issue send: deadlines and stops', () => {
 describe('issue send: a sender that lost its lease sends nothing more', () => {
   it('paused (SIGSTOP) past its lease while another sender takes over: nobody gets two copies except rows marked uncertain', async () => {
     const n = 40;
-    const root = await sendSite(n, { leaseSeconds: 1, sending: { concurrency: 2 } });
+    const root = await sendSite(n, { sending: { concurrency: 2 } });
     const sink = await smtpSink({ delayMs: 30 });
     try {
       const first = sendInBackground(root, sink.url);
       await until(() => sink.messages.length >= 4);
       first.child.kill('SIGSTOP');
-      const db = new Database(path.join(root, '.almanac/almanac.db'), { readonly: true });
-      // Wait for the paused sender's lease to lapse (it cannot renew while stopped).
-      await until(() => (db.prepare('SELECT expires_at FROM send_locks WHERE issue_id = ?').get(ISSUE) as { expires_at: number }).expires_at < Date.now(), 10_000);
+      // While it is paused its lease lapses, as seen by a host whose clock runs ahead of it.
+      const db = new Database(path.join(root, '.almanac/almanac.db'));
+      db.prepare('UPDATE send_locks SET expires_at = 0 WHERE issue_id = ?').run(ISSUE);
       db.close();
       const second = await sendNow(root, sink.url);
       assert.equal(second.code, 0, second.stdout + second.stderr);
@@ -147,6 +147,62 @@ describe('issue send: a sender that lost its lease sends nothing more', () => {
       }
       assert.ok(doubled.length <= 2, `${doubled.length} doubled, more than one per connection`);
       assert.ok([...rows.values()].every((r) => r.status === 'sent'));
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
+describe('issue send: retries and bounces', () => {
+  it('--now with a 451: the retry waits on the real clock and the run finishes', async () => {
+    const root = await sendSite(3);
+    let refused = 0;
+    const sink = await smtpSink({ rcpt: (address) => (address === 'reader1@example.com' && refused++ === 0 ? 451 : undefined) });
+    try {
+      const run = await bounded(sendInBackground(root, sink.url, '--now', '2026-04-15T07:00:00Z'), 30_000);
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, /3 sent, 0 failed permanently, 1 retried/);
+      assert.equal(countBy(sink.messages).size, 3);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('a 5xx for one reader is recorded as a bounce even when the same worker\'s next reader is skipped', async () => {
+    const root = await sendSite(4, { sending: { concurrency: 1 } });
+    // First run: reader0 goes out, then a stop leaves the others queued.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = await smtpSink({ hold: () => gate });
+    const first = sendInBackground(root, held.url);
+    try {
+      await until(() => held.arrived.length >= 1);
+      first.child.kill('SIGTERM');
+      await until(() => /Terminated/.test(first.output().stderr));
+      release();
+      await bounded(first, 30_000);
+    } finally {
+      release();
+      await held.close();
+    }
+    assert.deepEqual(ledgerRows(root).map((r) => r.status), ['sent', 'queued', 'queued', 'queued']);
+    // reader2 unsubscribes while queued; reader1 is refused for good: the same worker's next row is the skipped one.
+    const db = new Database(path.join(root, '.almanac/almanac.db'));
+    db.prepare("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'reader2@example.com'").run();
+    db.close();
+    const sink = await smtpSink({ rcpt: (address) => (address === 'reader1@example.com' ? 550 : undefined) });
+    try {
+      const run = await sendNow(root, sink.url);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(ledgerRows(root).map((r) => [r.email, r.status, r.subscriber]), [
+        ['reader0@example.com', 'sent', 'active'],
+        ['reader1@example.com', 'failed', 'bounced'],
+        ['reader2@example.com', 'skipped', 'unsubscribed'],
+        ['reader3@example.com', 'sent', 'active'],
+      ]);
+      const status = await almanac(['issue', 'status', ISSUE, '--root', root, '--failed']);
+      assert.match(status.stdout, /^reader1@example\.com\tfailed\t550 Mailbox unavailable \(at RCPT TO\)$/m);
+      assert.match(status.stdout, /^reader2@example\.com\tskipped\tunsubscribed$/m);
     } finally {
       await sink.close();
     }

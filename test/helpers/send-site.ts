@@ -40,7 +40,7 @@ export function sendInBackground(root: string, url: string, ...args: string[]) {
   const done = new Promise<Run & { ms: number }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - started })),
   );
-  return { child, done };
+  return { child, done, output: () => ({ stdout, stderr }) };
 }
 
 /** Rows of the ledger and subscribers as they stand, read straight from the database file. */
