@@ -109,7 +109,7 @@ describe('issue send', () => {
       child.kill('SIGTERM');
       const first = await done;
       assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stderr, /Terminated: finishing the messages in flight, then stopping/);
+      assert.match(first.stderr, /Terminated: finishing the messages in flight \(at most 20 s\), then stopping/);
       assert.match(first.stdout, /Stopped\. \d+ still queued: run the same command again to finish/);
       const afterStop = sink.messages.length;
       assert.ok(afterStop < 40, `stopped early (${afterStop})`);

@@ -51,7 +51,7 @@ export function registerSend(issue: Command): void {
         if (!isEmailAddress(opts.to.trim())) throw new UsageError(`--to expects an email address, found "${opts.to}"`);
         const template = compileIssueMessage(config, { ...issue, subject: `[Test] ${issue.subject}` }, stored);
         const { smtpTransport } = await transportModule();
-        const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0 });
+        const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config) });
         try {
           await transport.send(template.render({ email: opts.to.trim(), name: '', ...personalise({ subscriberId: 0, name: '' }) }), { from: fromAddress, to: opts.to.trim() });
         } catch (err) {
