@@ -256,3 +256,33 @@ describe('send loop', () => {
     );
   });
 });
+
+describe('SMTP failure classification', () => {
+  it('reads nodemailer\'s code, command and reply code: a reader\'s own refusal, a retry, or the run\'s failure', async () => {
+    const { classify } = await import('../src/mail/outcome.ts');
+    const cases: [Record<string, unknown>, string, boolean?][] = [
+      [{ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: '550 No such user' }, 'permanent'],
+      [{ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 452, response: '452 Mailbox full' }, 'transient'],
+      [{ code: 'EMESSAGE', command: 'DATA', responseCode: 554, response: '554 Rejected as spam' }, 'permanent'],
+      [{ code: 'EMESSAGE', command: 'DATA', responseCode: 451, response: '451 Local error' }, 'transient'],
+      [{ code: 'EENVELOPE', command: 'API' }, 'permanent'],
+      [{ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 Bad credentials' }, 'run', false],
+      [{ code: 'EAUTH', command: 'AUTH LOGIN', responseCode: 530, response: '530 Authentication required' }, 'run', false],
+      [{ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 554, response: '554 Sender rejected' }, 'run', false],
+      [{ code: 'EENVELOPE', command: 'MAIL FROM', responseCode: 451, response: '451 Try later' }, 'run', false],
+      [{ code: 'ETLS', command: 'STARTTLS' }, 'run', false],
+      [{ code: 'ESOCKET', command: 'CONN', originalCode: 'ECONNREFUSED' }, 'run', false],
+      [{ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'GREETING_TIMEOUT' }, 'run', false],
+      [{ code: 'ETIMEDOUT', command: 'CONN', timeoutType: 'SOCKET_TIMEOUT' }, 'run', true],
+      [{ code: 'ECONNECTION', command: 'CONN' }, 'run', true],
+      [{ code: 'ETIMEDOUT', command: 'DATA', timeoutType: 'MESSAGE_TIMEOUT' }, 'run', true],
+      // A 5xx that is not about one recipient must never bounce anyone, whatever the text says.
+      [{ code: 'EPROTOCOL', command: 'CONN', responseCode: 554, response: '554 No SMTP service here' }, 'run', false],
+    ];
+    for (const [err, kind, maybeDelivered] of cases) {
+      const verdict = classify(Object.assign(new Error('x'), err));
+      assert.equal(verdict.kind, kind, JSON.stringify(err));
+      if (verdict.kind === 'run') assert.equal(verdict.maybeDelivered, maybeDelivered, JSON.stringify(err));
+    }
+  });
+});
