@@ -203,6 +203,13 @@ describe('issue send: retries and bounces', () => {
       const status = await almanac(['issue', 'status', ISSUE, '--root', root, '--failed']);
       assert.match(status.stdout, /^reader1@example\.com\tfailed\t550 Mailbox unavailable \(at RCPT TO\)$/m);
       assert.match(status.stdout, /^reader2@example\.com\tskipped\tunsubscribed$/m);
+      assert.match(status.stdout, /: 2 sent, 0 queued, 0 sending, 1 failed, 1 skipped, 0 uncertain/);
+      const json = JSON.parse((await almanac(['issue', 'status', ISSUE, '--root', root, '--failed', '--json'])).stdout);
+      assert.deepEqual(json.counts, { queued: 0, sending: 0, sent: 2, failed: 1, skipped: 1, uncertain: 0, retried: 0 });
+      assert.deepEqual(json.readers.map((r: { email: string; state: string }) => [r.email, r.state]), [
+        ['reader1@example.com', 'failed'],
+        ['reader2@example.com', 'skipped'],
+      ]);
     } finally {
       await sink.close();
     }
