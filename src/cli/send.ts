@@ -149,11 +149,17 @@ export function registerSend(issue: Command): void {
         if (report.stopped === 'failure' || report.stopped === 'lease') {
           const problem =
             report.stopped === 'failure'
-              ? { file: `SMTP ${redactUrl(url)}`, expected: 'a server that accepts the connection, the login and the sender', found: report.failure ?? 'no answer' }
-              : { file: `issue ${issue.id}`, expected: 'the send lease held until the end', found: 'another sender took it over' };
-          process.stderr.write(
-            `${formatProblem({ ...problem, found: `${problem.found}; no reader was marked for it, ${c.queued} still queued: run the same command again to finish` })}\n`,
-          );
+              ? {
+                  file: `SMTP ${redactUrl(url)}`,
+                  expected: 'a server that accepts the connection, the login and the sender',
+                  found: `${report.failure ?? 'no answer'}; no reader was marked for it, ${c.queued} still queued: run the same command again to finish`,
+                }
+              : {
+                  file: `issue ${issue.id}`,
+                  expected: 'the send lease held until the end',
+                  found: 'another sender took it over (this one was paused past its lease, or another host saw it lapse); that sender sends the rest',
+                };
+          process.stderr.write(`${formatProblem(problem)}\n`);
           process.exitCode = 2;
         } else if (report.stopped === 'signal') {
           process.stdout.write(`Stopped. ${c.queued} still queued: run the same command again to finish; nobody gets a second copy${c.uncertain ? ' except those marked uncertain' : ''}.\n`);
