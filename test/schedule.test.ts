@@ -84,6 +84,36 @@ describe('scheduler', () => {
     assert.deepEqual(again, []);
     second.db.close();
   });
+
+  it('stop() returns within its bound even when a slot run never ends, and the slot stays open to resume', async () => {
+    const root = await tempSite();
+    const db = openDatabase(databasePath(root));
+    const logs: string[] = [];
+    let started = false;
+    const s = new Scheduler({
+      config: configSchema.parse({}),
+      slots: new SlotStore(db),
+      // A run stuck for good (a build or a send that ignores the stop): only the bound ends the wait.
+      runner: { run: () => ((started = true), new Promise<SlotOutcome>(() => {})) },
+      cron: noCron,
+      clock: () => Date.parse('2026-04-15T09:00:00Z'),
+      log: (l) => logs.push(l),
+      holder: 'test:1',
+      holderAlive: () => true,
+      catchUpMs: 6 * 3600_000,
+      leaseMs: 60_000,
+      stopMs: 100,
+    });
+    await s.start();
+    await until(() => started, 5000);
+    const t0 = Date.now();
+    const inTime = await Promise.race([s.stop(), new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000).unref())]);
+    assert.equal(inTime, false, 'stop() reports the run it left behind');
+    assert.ok(Date.now() - t0 < 2000, `stop took ${Date.now() - t0} ms`);
+    assert.ok(logs.some((l) => /1 slot run\(s\) still busy after 100 ms; leaving them to resume/.test(l)));
+    assert.equal(new SlotStore(db).get('midweek@2026-04-15T07:00:00.000Z')!.state, 'running');
+    db.close();
+  });
 });
 
 /** A site whose Midweek goes out a few seconds from now (a six-field cron, in UTC), with fresh news. */

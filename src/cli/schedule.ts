@@ -38,23 +38,25 @@ export function registerSchedule(program: Command): void {
       }
       const secret = secretFromEnv();
       const smtp = smtpUrlFromEnv();
-      const [{ Scheduler }, { slotRunner }, { smtpTransport }, { localHolderAlive }, { SqliteSubscribers }, cron] = await Promise.all([
+      const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts }, { localHolderAlive }, { SqliteSubscribers }, cron] = await Promise.all([
         import('../schedule/scheduler.ts'),
         import('../schedule/run-slot.ts'),
         import('../mail/transport.ts'),
+        import('../mail/send-job.ts'),
         import('../mail/send.ts'),
         import('../store/subscribers.ts'),
         import('node-cron'),
       ]);
       const db = openDatabase(databasePath(root));
-      const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: cfg.sending.ratePerSecond });
+      const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: cfg.sending.ratePerSecond, timeouts: smtpTimeouts(cfg) });
       const holder = `${os.hostname()}:${process.pid}`;
+      const subscribers = new SqliteSubscribers(db);
       const holderAlive = localHolderAlive(os.hostname());
       const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
       const scheduler = new Scheduler({
         config: cfg,
         slots: new SlotStore(db),
-        runner: slotRunner({ root, secret, ledger: new SqliteLedger(db), subscribers: new SqliteSubscribers(db), transport, clock: () => Date.now(), holder, holderAlive }),
+        runner: slotRunner({ root, secret, ledger: new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now) }), transport, clock: () => Date.now(), holder, holderAlive }),
         cron: { schedule: (expression, fn, options) => cron.default.schedule(expression, fn, options) },
         clock: () => Date.now(),
         log,
@@ -62,20 +64,24 @@ export function registerSchedule(program: Command): void {
         holderAlive,
         catchUpMs: cfg.catchUpHours * 3600_000,
         leaseMs: cfg.leaseSeconds * 1000,
+        // The send's own stop deadline, plus a margin for closing up.
+        stopMs: cfg.sending.stopTimeoutSeconds * 1000 + 3000,
       });
       log(`scheduler ${holder} started for ${cfg.title} (${cfg.timezone}; catching up slots missed by up to ${cfg.catchUpHours} h)`);
       await scheduler.start();
-      await new Promise<void>((resolve) => {
+      const inTime = await new Promise<boolean>((resolve) => {
         const stop = (name: string) => () => {
-          log(`${name}: finishing the messages in flight, then stopping`);
+          log(`${name}: finishing the messages in flight (at most ${cfg.sending.stopTimeoutSeconds} s), then stopping`);
           void scheduler.stop().then(resolve);
         };
         process.once('SIGINT', stop('SIGINT'));
         process.once('SIGTERM', stop('SIGTERM'));
       });
       transport.close();
-      db.close();
+      if (inTime) db.close(); // a run still busy may yet write; the process ends below either way
       log('stopped');
+      // A connection that never answered may keep the process alive: leave once everything is recorded.
+      setTimeout(() => process.exit(), 1000).unref();
     });
 
   program

@@ -4,14 +4,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../content/config.ts';
-import { ContentError, UsageError } from '../content/problems.ts';
+import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
 import { addressOf, compileIssueMessage } from '../mail/message.ts';
 import { SendRefused, abortableSleep, localHolderAlive, newProgress, sendIssue } from '../mail/send.ts';
-import { personaliser, sendJob, sendSettings } from '../mail/send-job.ts';
+import { personaliser, sendJob, sendSettings, smtpTimeouts } from '../mail/send-job.ts';
 import { secretFromEnv } from '../mail/signing.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
-import { SqliteLedger } from '../store/ledger.ts';
+import { SqliteLedger, type DeliveryProblem } from '../store/ledger.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { addressProblem, newKey } from '../store/subscribers.ts';
 import { globals, redactUrl, resolveNow, smtpUrlFromEnv } from './options.ts';
@@ -52,7 +52,7 @@ export function registerSend(issue: Command): void {
         if (wrong) throw new UsageError(`--to expects an email address, found ${wrong}`);
         const template = compileIssueMessage(config, { ...issue, subject: `[Test] ${issue.subject}` }, stored);
         const { smtpTransport } = await transportModule();
-        const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0 });
+        const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config) });
         try {
           await transport.send(template.render({ email: opts.to.trim(), name: '', ...personalise({ subscriberId: 0, name: '', tokenKey: newKey(), unsubscribeKey: newKey() }) }), { from: fromAddress, to: opts.to.trim() });
         } catch (err) {
@@ -67,10 +67,9 @@ export function registerSend(issue: Command): void {
       const db = openDatabase(databasePath(root));
       try {
         const subscribers = new SqliteSubscribers(db);
-        const ledger = new SqliteLedger(db);
         if (opts.dryRun) {
           const template = compileIssueMessage(config, issue, stored);
-          const already = ledger.counts(issue.id);
+          const already = new SqliteLedger(db).counts(issue.id);
           let count = 0;
           let bytes = 0;
           for (const s of subscribers.list({ edition: issue.edition, status: 'active' })) {
@@ -87,11 +86,13 @@ export function registerSend(issue: Command): void {
         const url = smtpUrlFromEnv();
         const settings = sendSettings(config);
         const { smtpTransport } = await transportModule();
-        const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: config.sending.ratePerSecond });
+        const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: config.sending.ratePerSecond, timeouts: smtpTimeouts(config) });
         const controller = new AbortController();
+        let stopSignal: string | undefined;
         const onSignal = (name: string) => () => {
           if (controller.signal.aborted) process.exit(1); // a second Ctrl-C: leave now; the ledger already knows
-          process.stderr.write(`\n${name}: finishing the messages in flight, then stopping…\n`);
+          stopSignal = name;
+          process.stderr.write(`\n${name}: finishing the messages in flight (at most ${settings.stopMs / 1000} s), then stopping…\n`);
           controller.abort();
         };
         const onInt = onSignal('Interrupted');
@@ -101,12 +102,21 @@ export function registerSend(issue: Command): void {
         const progress = newProgress();
         const started = Date.now();
         const display = progressDisplay(`${issue.editionLabel} #${issue.number}`, progress);
+        const ledger = new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now) });
         let report;
         try {
-          report = await sendIssue(
-            sendJob(config, secret, stored, subscribers),
-            { ledger, transport, settings, clock, holder: `${os.hostname()}:${process.pid}`, holderAlive: localHolderAlive(os.hostname()), signal: controller.signal, sleep: abortableSleep, progress },
-          );
+          report = await sendIssue(sendJob(config, secret, stored), {
+            ledger,
+            transport,
+            settings,
+            clock,
+            realClock: () => Date.now(),
+            holder: `${os.hostname()}:${process.pid}`,
+            holderAlive: localHolderAlive(os.hostname()),
+            signal: controller.signal,
+            sleep: abortableSleep,
+            progress,
+          });
         } catch (err) {
           if (err instanceof SendRefused) throw new UsageError(err.message);
           throw err;
@@ -116,6 +126,8 @@ export function registerSend(issue: Command): void {
           process.off('SIGTERM', onTerm);
           transport.close();
         }
+        // A connection that never answered may keep the process alive: once the report is out, leave.
+        if (report.stopped) setTimeout(() => process.exit(), 1000).unref();
         const c = report.counts;
         const seconds = Math.max(0.001, (Date.now() - started) / 1000);
         process.stdout.write(
@@ -129,18 +141,31 @@ export function registerSend(issue: Command): void {
               'they were sent again and are marked uncertain (those readers may have two copies).\n',
           );
         }
-        if (report.stopped === 'server') {
-          throw new ContentError([
-            {
-              file: `SMTP ${redactUrl(url)}`,
-              expected: 'a server that accepts connections',
-              found: `${report.lastError ?? 'no answer'}; ${c.queued} messages are still queued: run the same command again to finish`,
-            },
-          ]);
+        if (report.abandoned) {
+          process.stdout.write(
+            `  ${report.abandoned} message${report.abandoned === 1 ? ' had' : 's had'} no answer by the stop deadline; ` +
+              'marked uncertain, they go again on the next run (those readers may have two copies).\n',
+          );
         }
-        if (report.stopped === 'signal') {
-          process.stdout.write(`Stopped. ${c.queued} still queued: run the same command again to finish; nobody gets a second copy.\n`);
-          process.exitCode = 1;
+        if (report.stopped === 'failure' || report.stopped === 'lease') {
+          const problem =
+            report.stopped === 'failure'
+              ? {
+                  file: `SMTP ${redactUrl(url)}`,
+                  expected: 'a server that accepts the connection, the login and the sender',
+                  found: `${report.failure ?? 'no answer'}; no reader was marked for it, ${c.queued} still queued: run the same command again to finish`,
+                }
+              : {
+                  file: `issue ${issue.id}`,
+                  expected: 'the send lease held until the end',
+                  found: 'another sender took it over (this one was paused past its lease, or another host saw it lapse); that sender sends the rest',
+                };
+          process.stderr.write(`${formatProblem(problem)}\n`);
+          process.exitCode = 2;
+        } else if (report.stopped === 'signal') {
+          process.stdout.write(`Stopped. ${c.queued} still queued: run the same command again to finish; nobody gets a second copy${c.uncertain ? ' except those marked uncertain' : ''}.\n`);
+          // Stopping on SIGTERM is what a service manager asks for: done as asked. Ctrl-C is an interruption.
+          process.exitCode = stopSignal === 'Terminated' ? 0 : 1;
         }
       } finally {
         db.close();
@@ -149,21 +174,38 @@ export function registerSend(issue: Command): void {
 
   issue
     .command('status <id>')
-    .description("an issue's deliveries by state")
-    .action((id: string, _opts: unknown, cmd: Command) => {
+    .description("an issue's deliveries by state; with --failed, who did not simply get it and why")
+    .option('--failed', 'list every reader not sent (or sent but uncertain): address, state, last error')
+    .option('--json', 'print the counts (and with --failed the readers) as JSON')
+    .action((id: string, opts: { failed?: boolean; json?: boolean }, cmd: Command) => {
       const root = path.resolve(globals(cmd).root);
       const { issue } = loadIssue(root, id);
       const db = openDatabase(databasePath(root));
       try {
-        const c = new SqliteLedger(db).counts(id);
+        const ledger = new SqliteLedger(db);
+        const c = ledger.counts(id);
+        const problems = opts.failed ? ledger.problems(id).map((p) => ({ ...p, state: readerState(p) })) : undefined;
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ issue: id, counts: c, ...(problems ? { readers: problems } : {}) }, null, 2)}\n`);
+          return;
+        }
         process.stdout.write(
           `${issue.editionLabel} #${issue.number} (${id}): ${c.sent} sent, ${c.queued} queued, ${c.sending} sending, ` +
             `${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain, ${c.retried} needed a retry\n`,
         );
+        for (const p of problems ?? []) process.stdout.write(`${p.email}\t${p.state}\t${p.error ?? ''}\n`);
       } finally {
         db.close();
       }
     });
+}
+
+/** A reader's state as `issue status --failed` names it. */
+function readerState(p: DeliveryProblem): string {
+  if (p.state === 'queued') return p.uncertain ? 'queued (uncertain)' : p.attempts > 0 ? 'queued (retry)' : 'queued';
+  if (p.state === 'sending') return 'in flight';
+  if (p.uncertain) return `${p.state} (uncertain: may have two copies)`;
+  return p.state;
 }
 
 /** A bar with rate and ETA on a terminal; a plain line every few seconds otherwise. */

@@ -86,6 +86,12 @@ export const newsSchema = z.strictObject({
 });
 export type NewsFrontMatter = z.infer<typeof newsSchema>;
 
+/** An SMTP or stop deadline: more than 0 and at most an hour. */
+const seconds = z
+  .number({ error: 'a number of seconds from 0.1 to 3600' })
+  .min(0.1, { error: 'a number of seconds from 0.1 to 3600' })
+  .max(3600, { error: 'a number of seconds from 0.1 to 3600' });
+
 export interface EditionConfig {
   label: string;
   cron: string;
@@ -179,8 +185,23 @@ export const configSchema = z.strictObject({
       concurrency: z.number({ error: 'a whole number of SMTP connections from 1 to 50' }).int().min(1).max(50).default(5),
       ratePerSecond: z.number({ error: 'messages per second (0 for no limit)' }).min(0).default(0),
       maxAttempts: z.number({ error: 'a whole number of attempts from 1 to 20' }).int().min(1).max(20).default(5),
+      // Deadlines of each SMTP step, and of a stop: a server that stops answering never hangs a run.
+      connectTimeoutSeconds: seconds.default(30),
+      greetingTimeoutSeconds: seconds.default(30),
+      commandTimeoutSeconds: seconds.default(60),
+      dataTimeoutSeconds: seconds.default(120),
+      stopTimeoutSeconds: seconds.default(20),
     })
-    .default({ concurrency: 5, ratePerSecond: 0, maxAttempts: 5 }),
+    .default({
+      concurrency: 5,
+      ratePerSecond: 0,
+      maxAttempts: 5,
+      connectTimeoutSeconds: 30,
+      greetingTimeoutSeconds: 30,
+      commandTimeoutSeconds: 60,
+      dataTimeoutSeconds: 120,
+      stopTimeoutSeconds: 20,
+    }),
   editions: editionsSchema,
   preview: z
     .strictObject({

@@ -1,12 +1,12 @@
 // What `issue send` and the scheduler hand to the send loop for one stored issue: the compiled
-// message, each reader's own signed links, and what to do with a bounced address.
+// message, each reader's own signed links, and the settings from the configuration.
 import type { Config } from '../content/schema.ts';
 import type { Recipient } from '../render/tokens.ts';
 import type { StoredIssueFiles } from '../store/issues.ts';
-import type { SubscriberStore } from '../store/subscribers.ts';
 import { addressOf, compileIssueMessage, unsubscribeMailto } from './message.ts';
 import { DEFAULT_SEND_SETTINGS, type SendJob, type SendSettings } from './send.ts';
 import { signToken } from './signing.ts';
+import type { SmtpTimeouts } from './transport.ts';
 
 /** A reader's own values: a Message-ID and links signed for them alone. */
 export function personaliser(config: Config, secret: string, issueId: string) {
@@ -20,7 +20,7 @@ export function personaliser(config: Config, secret: string, issueId: string) {
   };
 }
 
-export function sendJob(config: Config, secret: string, stored: StoredIssueFiles, subscribers: SubscriberStore): SendJob {
+export function sendJob(config: Config, secret: string, stored: StoredIssueFiles): SendJob {
   const { issue } = stored;
   return {
     issueId: issue.id,
@@ -28,10 +28,20 @@ export function sendJob(config: Config, secret: string, stored: StoredIssueFiles
     envelopeFrom: addressOf(config.from),
     template: compileIssueMessage(config, issue, stored),
     personalise: personaliser(config, secret, issue.id),
-    bounce: (subscriberId, now) => subscribers.setStatus(subscriberId, 'bounced', now),
   };
 }
 
 export function sendSettings(config: Config): SendSettings {
-  return { ...DEFAULT_SEND_SETTINGS, concurrency: config.sending.concurrency, maxAttempts: config.sending.maxAttempts };
+  return {
+    ...DEFAULT_SEND_SETTINGS,
+    concurrency: config.sending.concurrency,
+    maxAttempts: config.sending.maxAttempts,
+    leaseMs: config.leaseSeconds * 1000,
+    stopMs: config.sending.stopTimeoutSeconds * 1000,
+  };
+}
+
+export function smtpTimeouts(config: Config): SmtpTimeouts {
+  const s = config.sending;
+  return { connectMs: s.connectTimeoutSeconds * 1000, greetingMs: s.greetingTimeoutSeconds * 1000, commandMs: s.commandTimeoutSeconds * 1000, dataMs: s.dataTimeoutSeconds * 1000 };
 }

@@ -1,12 +1,17 @@
 // The send loop. The ledger says who is owed a copy; a fixed number of workers take rows from it,
 // fill the issue's precompiled message with each reader's own links and hand it to the transport.
-// Outcomes go back to the ledger one by one, so stopping at any point loses nothing:
-//   - a graceful stop (signal) finishes the messages in flight and leaves the rest queued;
-//   - 4xx answers and lost connections are retried with backoff; 5xx marks the address bounced;
-//   - if the server stops answering altogether the run ends, the rest still queued for next time.
+// Outcomes go back to the ledger one by one, each fenced by the send lease, so stopping at any
+// point loses nothing and a sender that lost its lease changes nothing:
+//   - a stop (signal) finishes the messages in flight within `stopMs`, records any still unanswered
+//     as uncertain, and leaves the rest queued;
+//   - 4xx answers are retried with backoff; a 5xx for one recipient marks that address bounced;
+//   - a failure of the connection, TLS, login or the sender is the run's: it stops at once and no
+//     reader's state changes (a message cut off mid-transaction is marked uncertain);
+//   - a lost lease (renewal refused, or a write fenced out) stops the sender at once.
 import type { Edition } from '../compose/slots.ts';
-import type { Ledger, Delivery, LedgerCounts, Outcome } from '../store/ledger.ts';
+import { LeaseLost, type Delivery, type Lease, type Ledger, type LedgerCounts, type Outcome } from '../store/ledger.ts';
 import type { MessageTemplate } from './message.ts';
+import { classify } from './outcome.ts';
 import type { Recipient } from '../render/tokens.ts';
 
 /** Where messages go: nodemailer's pooled SMTP in production, anything with this shape in tests. */
@@ -15,22 +20,15 @@ export interface Transport {
   close(): void;
 }
 
-/** An SMTP failure as nodemailer reports it: a reply code when the server answered, none when the connection failed. */
-export interface SendError {
-  responseCode?: number;
-  code?: string;
-  message: string;
-}
-
 export interface SendSettings {
   concurrency: number;
   maxAttempts: number;
   /** Backoff before retry n (1-based): base · 2^(n-1), capped. */
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Consecutive connection failures after which the run gives up (the rest stays queued). */
-  giveUpAfter: number;
   leaseMs: number;
+  /** After a stop signal, how long messages in flight may take before they are recorded uncertain. */
+  stopMs: number;
 }
 
 export const DEFAULT_SEND_SETTINGS: SendSettings = {
@@ -38,8 +36,8 @@ export const DEFAULT_SEND_SETTINGS: SendSettings = {
   maxAttempts: 5,
   retryBaseMs: 2_000,
   retryMaxMs: 5 * 60_000,
-  giveUpAfter: 10,
   leaseMs: 60_000,
+  stopMs: 20_000,
 };
 
 export interface SendJob {
@@ -49,24 +47,31 @@ export interface SendJob {
   template: MessageTemplate;
   /** Each reader's own values: Message-ID, signed links. */
   personalise: (d: Delivery) => { messageId: string; unsubscribeUrl: string; unsubscribeMailto: string; tokens: Recipient };
-  /** Marks an address as bounced after a permanent failure. */
-  bounce: (subscriberId: number, now: number) => void;
 }
 
 export interface SendReport {
   counts: LedgerCounts;
   queuedNow: number;
   recovered: number;
-  /** Why the run ended early, if it did. */
-  stopped?: 'signal' | 'server';
-  lastError?: string;
+  /**
+   * Why the run ended early, if it did: a stop signal; a failure of the run itself (connection,
+   * TLS, login, sender refused); or the lease passing to another sender.
+   */
+  stopped?: 'signal' | 'failure' | 'lease';
+  /** The server's words for a failure of the run. */
+  failure?: string;
+  /** Messages still unanswered when the stop deadline came: recorded uncertain. */
+  abandoned: number;
 }
 
 export interface SendContext {
   ledger: Ledger;
   transport: Transport;
   settings: SendSettings;
+  /** The time recorded in the ledger (may be fixed by --now). */
   clock: () => number;
+  /** The real time, for waits, retries and the lease: never a fixed clock. */
+  realClock: () => number;
   holder: string;
   signal: AbortSignal;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -74,6 +79,8 @@ export interface SendContext {
   holderAlive: (holder: string) => boolean;
   /** Updated as the run goes, for a progress display (read it on a timer). */
   progress?: SendProgress;
+  /** Called with every row this run is about to send (tests pause or steal the lease here). */
+  beforeSend?: (d: Delivery) => void | Promise<void>;
 }
 
 export interface SendProgress {
@@ -96,9 +103,11 @@ export class SendRefused extends Error {
   override name = 'SendRefused';
 }
 
+type Settled = { subscriberId: number; outcome: Outcome };
+
 export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendReport> {
-  const { ledger, settings, clock } = ctx;
-  let lock = ledger.acquire(job.issueId, ctx.holder, clock(), settings.leaseMs);
+  const { ledger, settings, clock, realClock } = ctx;
+  let lock = ledger.acquire(job.issueId, ctx.holder, realClock(), settings.leaseMs);
   if (!lock.ok && !ctx.holderAlive(lock.holder)) {
     // Its process is gone (killed, or the machine restarted): no need to wait for the lease to lapse.
     lock = ledger.acquire(job.issueId, ctx.holder, lock.expiresAt + 1, settings.leaseMs);
@@ -106,100 +115,153 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
   if (!lock.ok) {
     throw new SendRefused(`issue ${job.issueId} is being sent by ${lock.holder} (lease until ${new Date(lock.expiresAt).toISOString()}); wait for it to finish`);
   }
-  const renewal = setInterval(() => {
+  const lease: Lease = lock.lease;
+  let stopped: SendReport['stopped'];
+  let failure: string | undefined;
+  const halt = (why: NonNullable<SendReport['stopped']>, reason?: string) => {
+    if (stopped) return;
+    stopped = why;
+    failure = reason;
+  };
+  const renew = () => {
     try {
-      ledger.renew(job.issueId, ctx.holder, clock(), settings.leaseMs);
+      if (!ledger.renew(lease, realClock(), settings.leaseMs)) halt('lease');
     } catch {
       // A busy database: the next tick renews; the lease is long enough to miss one.
     }
-  }, settings.leaseMs / 4);
+  };
+  const renewal = setInterval(renew, settings.leaseMs / 4);
   renewal.unref();
-  let stopped: SendReport['stopped'];
-  let lastError: string | undefined;
-  let connectionFailures = 0;
+  let lastRenewal = realClock();
   try {
-    const recovered = ledger.recoverInFlight(job.issueId, clock());
+    const recovered = ledger.recoverInFlight(lease, clock());
     const queuedNow = ledger.enqueue(job.issueId, job.edition, clock());
     const progress = ctx.progress ?? newProgress();
     progress.total = ledger.counts(job.issueId).queued;
     const queue: Delivery[] = [];
-    // Rows another worker of this run is sending right now: still 'sending' in the ledger, never picked twice.
-    const taken = new Set<number>();
+    // Rows a worker of this run is sending right now, and past the stop deadline, abandoned to uncertainty.
+    const inFlight = new Map<number, Delivery>();
+    let abandoned = false;
     const stopping = () => ctx.signal.aborted || stopped !== undefined;
 
     /** What became of one message, to be written to the ledger. */
     const outcomeOf = (d: Delivery, err: unknown): Outcome => {
       if (err === undefined) {
-        connectionFailures = 0;
         progress.sent++;
         return { state: 'sent' };
       }
-      const e = err as SendError;
-      lastError = e.message;
-      const code = e.responseCode;
-      if (code !== undefined && code >= 500) {
-        progress.failed++;
-        return { state: 'failed', error: `${code} ${e.message}`, bounce: true };
+      const verdict = classify(err);
+      if (verdict.kind === 'run') {
+        halt('failure', verdict.reason);
+        return verdict.maybeDelivered ? { state: 'uncertain', error: verdict.reason } : { state: 'unsent' };
       }
-      if (code === undefined && ++connectionFailures >= settings.giveUpAfter) stopped = 'server';
-      if (code !== undefined && d.attempts >= settings.maxAttempts) {
+      if (verdict.kind === 'permanent') {
         progress.failed++;
-        return { state: 'failed', error: `${code} ${e.message} (after ${d.attempts} attempts)` };
+        return { state: 'failed', error: verdict.reason, bounce: true };
+      }
+      if (d.attempts >= settings.maxAttempts) {
+        progress.failed++;
+        return { state: 'failed', error: `${verdict.reason} (after ${d.attempts} attempts)` };
       }
       progress.retried++;
       const wait = Math.min(settings.retryBaseMs * 2 ** (d.attempts - 1), settings.retryMaxMs);
-      return { state: 'retry', error: code ? `${code} ${e.message}` : e.message, at: clock() + wait };
+      return { state: 'retry', error: verdict.reason, at: realClock() + wait };
     };
 
-    // Each worker writes the outcome of its last message and the start of its next one in a single
+    /** A fenced write; a lost lease stops the run (and this write changed nothing). */
+    const write = (settled: Settled | undefined, next: number | undefined): boolean => {
+      if (abandoned || (!settled && next === undefined)) return false;
+      try {
+        return ledger.step(lease, settled, next, clock());
+      } catch (err) {
+        if (err instanceof LeaseLost) {
+          halt('lease');
+          return false;
+        }
+        throw err;
+      }
+    };
+
+    // Each worker writes the outcome of its last message and the claim of its next one in a single
     // transaction: one commit per message, and still at most one message per connection whose fate
     // the ledger does not know if the process dies at any instant.
     const worker = async (): Promise<void> => {
-      let settled: { d: Delivery; outcome: Outcome } | undefined;
-      const commit = (next: Delivery | undefined) =>
-        ledger.step(job.issueId, settled && { subscriberId: settled.d.subscriberId, outcome: settled.outcome }, next?.subscriberId, clock());
+      let pending: Settled | undefined;
       for (;;) {
         let next: Delivery | undefined;
         if (!stopping()) {
-          if (queue.length === 0) queue.push(...ledger.due(job.issueId, DUE_BATCH, clock()).filter((d) => !taken.has(d.subscriberId)));
+          if (realClock() - lastRenewal >= settings.leaseMs / 4) {
+            lastRenewal = realClock();
+            renew();
+          }
+          if (queue.length === 0) queue.push(...ledger.due(job.issueId, DUE_BATCH, realClock()).filter((d) => !inFlight.has(d.subscriberId)));
           next = queue.shift();
         }
         if (next && next.subscriberStatus !== 'active') {
           // Unsubscribed (or removed) since it was queued: nothing to send.
-          commit(undefined);
-          settled = { d: next, outcome: { state: 'skipped', reason: next.subscriberStatus } };
+          write(pending, undefined);
+          pending = { subscriberId: next.subscriberId, outcome: { state: 'skipped', reason: next.subscriberStatus } };
           progress.skipped++;
           continue;
         }
-        commit(next);
-        if (settled?.outcome.state === 'failed' && settled.outcome.bounce) job.bounce(settled.d.subscriberId, clock());
-        settled = undefined;
+        const claimed = write(pending, next?.subscriberId);
+        pending = undefined;
+        if (next && !claimed) {
+          if (stopping()) return;
+          continue; // settled or taken since the batch was read: not ours to send
+        }
         if (!next) {
           if (stopping()) return;
           // Nothing due now: wait for the next retry, or finish when nothing is left.
           const retryAt = ledger.nextRetry(job.issueId);
           if (retryAt === undefined) return;
-          await ctx.sleep(Math.max(50, retryAt - clock()), ctx.signal);
+          await ctx.sleep(Math.max(50, retryAt - realClock()), ctx.signal);
           continue;
         }
-        taken.add(next.subscriberId);
-        const raw = job.template.render({ email: next.email, name: next.name, ...job.personalise(next) });
+        inFlight.set(next.subscriberId, next);
         let error: unknown;
         try {
+          await ctx.beforeSend?.(next);
+          const raw = job.template.render({ email: next.email, name: next.name, ...job.personalise(next) });
           await ctx.transport.send(raw, { from: job.envelopeFrom, to: next.email });
         } catch (err) {
           error = err ?? new Error('unknown error');
         }
-        taken.delete(next.subscriberId);
-        settled = { d: next, outcome: outcomeOf(next, error) };
+        inFlight.delete(next.subscriberId);
+        if (abandoned) return; // already recorded uncertain when the stop deadline passed
+        pending = { subscriberId: next.subscriberId, outcome: outcomeOf(next, error) };
       }
     };
-    await Promise.all(Array.from({ length: settings.concurrency }, worker));
+
+    const workers = Promise.all(Array.from({ length: settings.concurrency }, worker));
+    // A stop gives the messages in flight `stopMs` to finish; past that they are abandoned.
+    const deadline = new AbortController();
+    let startDeadline = () => {};
+    const stopDeadline = new Promise<'deadline'>((resolve) => {
+      startDeadline = () => void ctx.sleep(settings.stopMs, deadline.signal).then(() => resolve('deadline'));
+    });
+    if (ctx.signal.aborted) startDeadline();
+    else ctx.signal.addEventListener('abort', startDeadline, { once: true });
+    const ended = await Promise.race([workers, stopDeadline]);
+    ctx.signal.removeEventListener('abort', startDeadline);
+    deadline.abort();
+    let abandonedCount = 0;
+    if (ended === 'deadline') {
+      const left = [...inFlight.values()];
+      for (const d of left) write({ subscriberId: d.subscriberId, outcome: { state: 'uncertain', error: `no answer within ${settings.stopMs} ms of the stop` } }, undefined);
+      abandonedCount = left.length;
+      abandoned = true;
+      workers.catch(() => {}); // they end when the transport closes; nothing of theirs is recorded now
+    }
     if (ctx.signal.aborted && !stopped) stopped = 'signal';
-    return { counts: ledger.counts(job.issueId), queuedNow, recovered, stopped, lastError };
+    return { counts: ledger.counts(job.issueId), queuedNow, recovered, stopped, failure, abandoned: abandonedCount };
   } finally {
     clearInterval(renewal);
-    ledger.release(job.issueId, ctx.holder);
+    try {
+      ledger.release(lease);
+    } catch {
+      // The lease lapses on its own.
+    }
   }
 }
 

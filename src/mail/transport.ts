@@ -1,26 +1,57 @@
 // SMTP through nodemailer's connection pool: `concurrency` connections, at most `ratePerSecond`
 // messages a second (0 for no limit). Messages arrive already encoded (`raw`), so nodemailer only
-// moves bytes.
+// moves bytes. Every step has a deadline: connecting, the greeting, each command's reply
+// (nodemailer's socket inactivity timeout) and the whole message up to the reply after its end.
 import nodemailer from 'nodemailer';
 import type { Transport } from './send.ts';
+
+export interface SmtpTimeouts {
+  connectMs: number;
+  greetingMs: number;
+  commandMs: number;
+  /** From the first command of a message to the server's reply after its final dot. */
+  dataMs: number;
+}
+
+export const DEFAULT_SMTP_TIMEOUTS: SmtpTimeouts = { connectMs: 30_000, greetingMs: 30_000, commandMs: 60_000, dataMs: 120_000 };
 
 export interface SmtpSettings {
   url: string;
   concurrency: number;
   ratePerSecond: number;
+  timeouts?: SmtpTimeouts;
+}
+
+/** The error of a message that got no final answer in time: shaped like nodemailer's own timeouts. */
+function messageTimeout(ms: number): Error {
+  return Object.assign(new Error(`no answer to the message within ${ms} ms`), { code: 'ETIMEDOUT', timeoutType: 'MESSAGE_TIMEOUT', command: 'DATA' });
 }
 
 export function smtpTransport(settings: SmtpSettings): Transport {
+  const t = settings.timeouts ?? DEFAULT_SMTP_TIMEOUTS;
   const transporter = nodemailer.createTransport({
     url: settings.url,
     pool: true,
     maxConnections: settings.concurrency,
     maxMessages: Infinity,
+    connectionTimeout: t.connectMs,
+    greetingTimeout: t.greetingMs,
+    socketTimeout: t.commandMs,
     ...(settings.ratePerSecond > 0 ? { rateDelta: 1000, rateLimit: settings.ratePerSecond } : {}),
   } as Parameters<typeof nodemailer.createTransport>[0]);
   return {
     async send(raw, envelope) {
-      await transporter.sendMail({ envelope, raw });
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          transporter.sendMail({ envelope, raw }),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(messageTimeout(t.dataMs)), t.dataMs);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     close() {
       transporter.close();

@@ -11,16 +11,16 @@ import { sendJob, sendSettings } from '../mail/send-job.ts';
 import { SendRefused, abortableSleep, sendIssue, type Transport } from '../mail/send.ts';
 import { IssueStore } from '../store/issues.ts';
 import type { Ledger } from '../store/ledger.ts';
-import type { SubscriberStore } from '../store/subscribers.ts';
 import type { SlotOutcome, SlotRunner } from './scheduler.ts';
 
 export interface SlotRunnerDeps {
   root: string;
   secret: string;
   ledger: Ledger;
-  subscribers: SubscriberStore;
   transport: Transport;
   clock: () => number;
+  /** The real time for waits and the lease; defaults to `clock`. */
+  realClock?: () => number;
   holder: string;
   holderAlive: (holder: string) => boolean;
 }
@@ -41,11 +41,12 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
       if (!stored) throw new Error(`issue ${id} is not stored`);
       let report;
       try {
-        report = await sendIssue(sendJob(config, d.secret, stored, d.subscribers), {
+        report = await sendIssue(sendJob(config, d.secret, stored), {
           ledger: d.ledger,
           transport: d.transport,
           settings: sendSettings(config),
           clock: d.clock,
+          realClock: d.realClock ?? d.clock,
           holder: d.holder,
           holderAlive: d.holderAlive,
           signal,
@@ -57,7 +58,10 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
       }
       const c = report.counts;
       const detail = `${stored.issue.editionLabel} #${stored.issue.number}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain`;
-      if (report.stopped) return { state: 'interrupted', issueId: id, detail: `${detail}, ${c.queued} still queued` };
+      if (report.stopped) {
+        const why = report.stopped === 'failure' ? ` (${report.failure})` : report.stopped === 'lease' ? ' (lease taken over)' : '';
+        return { state: 'interrupted', issueId: id, detail: `${detail}, ${c.queued} still queued${why}` };
+      }
       return { state: 'done', issueId: id, detail };
     },
   };

@@ -34,11 +34,19 @@ export interface SchedulerDeps {
   holderAlive: (holder: string) => boolean;
   catchUpMs: number;
   leaseMs: number;
+  /**
+   * How long stop() waits for the slot runs in flight. Their sends stop within the configured stop
+   * deadline on their own; this bound (a little longer) only guards against anything else hanging,
+   * so a service manager's stop timeout is never reached.
+   */
+  stopMs?: number;
 }
 
 export class Scheduler {
   private readonly controller = new AbortController();
   private readonly running = new Map<string, Promise<void>>();
+  /** Each running slot's lease renewal: a run left behind at stop must not hold its slot. */
+  private readonly renewals = new Set<NodeJS.Timeout>();
   private readonly tasks: { stop(): void | Promise<void> }[] = [];
   private watchdog?: NodeJS.Timeout;
 
@@ -82,12 +90,29 @@ export class Scheduler {
     for (const { edition, at } of this.nextRuns()) log(`next ${config.editions[edition].label}: ${this.when(at)}`);
   }
 
-  /** Stops taking slots, lets the current send finish the messages in flight, and returns. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking slots, lets the current send finish the messages in flight, and returns within
+   * `stopMs`. Returns whether every slot run ended in time (one that did not keeps its slot open:
+   * its lease lapses and the slot resumes on the next start).
+   */
+  async stop(): Promise<boolean> {
     this.controller.abort();
     clearInterval(this.watchdog);
     await Promise.all(this.tasks.map((t) => t.stop()));
-    await Promise.all(this.running.values());
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      Promise.all(this.running.values()).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.d.stopMs ?? 25_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!inTime) {
+      // Renewing their leases would keep the slots from the next scheduler (and this process alive).
+      for (const renewal of this.renewals) clearInterval(renewal);
+      this.d.log(`scheduler: ${this.running.size} slot run(s) still busy after ${this.d.stopMs ?? 25_000} ms; leaving them to resume`);
+    }
+    return inTime;
   }
 
   /** Waits for every slot run started so far (tests). */
@@ -120,6 +145,7 @@ export class Scheduler {
       return;
     }
     const renewal = setInterval(() => this.guard(() => slots.renew(key, holder, clock(), leaseMs)), Math.max(100, leaseMs / 3));
+    this.renewals.add(renewal);
     log(`${this.label(edition, at)}: building and sending`);
     try {
       const outcome = await this.d.runner.run(edition, at, this.controller.signal);
@@ -135,6 +161,7 @@ export class Scheduler {
       log(`${this.label(edition, at)} failed: ${(err as Error).message.split('\n')[0]}; it will be retried`);
     } finally {
       clearInterval(renewal);
+      this.renewals.delete(renewal);
     }
   }
 

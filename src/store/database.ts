@@ -93,6 +93,9 @@ const MIGRATIONS: Migration[] = [
    DROP TABLE confirmations;
    ALTER TABLE confirmations_by_inbox RENAME TO confirmations;
    CREATE INDEX confirmations_due ON confirmations (status, next_at);`,
+  // The send lease's generation: raised by every take-over and checked by every ledger write, so a
+  // sender that lost its lease can change nothing more.
+  `ALTER TABLE send_locks ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**

@@ -2,6 +2,12 @@
 // any mail leaves. A row is claimed ('sending') before its message goes out and settled after; a
 // row found 'sending' when a sender starts was in flight when the last one died, so it is sent
 // again and marked uncertain (it may have arrived twice). Nothing else is ever sent twice.
+//
+// Every claim and outcome is fenced by the sender's lease: the lease carries a generation number
+// that goes up each time anyone takes it, and each write checks it in the same transaction. A
+// sender that lost its lease (paused past it, or taken over by a host whose clock runs ahead)
+// changes nothing more and learns so at its next write. Only the generation is compared, never a
+// clock, so hosts need not agree on the time for this to hold.
 import type { Edition } from '../compose/slots.ts';
 import type { Db } from './database.ts';
 
@@ -23,59 +29,105 @@ export interface Delivery {
 
 export type LedgerCounts = Record<DeliveryState, number> & { uncertain: number; retried: number };
 
+/** Proof of holding an issue's send lease: valid until someone else takes it. */
+export interface Lease {
+  issueId: string;
+  holder: string;
+  generation: number;
+}
+
+/** A write was refused because the lease passed to another sender: this one must stop at once. */
+export class LeaseLost extends Error {
+  override name = 'LeaseLost';
+  constructor(lease: Lease) {
+    super(`the send lease of issue ${lease.issueId} was taken over by another sender`);
+  }
+}
+
+/** One reader who did not simply get the issue, for `issue status --failed`. */
+export interface DeliveryProblem {
+  email: string;
+  state: 'failed' | 'skipped' | 'queued' | 'sending';
+  uncertain: boolean;
+  attempts: number;
+  error: string | null;
+}
+
 export interface Ledger {
   /** Queues every active subscriber of the edition not queued yet; returns how many were added. */
   enqueue(issueId: string, edition: Edition, now: number): number;
   /** Rows left 'sending' by a sender that died: back to the queue, marked uncertain. */
-  recoverInFlight(issueId: string, now: number): number;
-  /** Up to `limit` rows due now (still 'queued': nothing is marked until a message is about to go). */
+  recoverInFlight(lease: Lease, now: number): number;
+  /** Up to `limit` rows due at `now` (still 'queued': nothing is marked until a message is about to go). */
   due(issueId: string, limit: number, now: number): Delivery[];
   /**
-   * In one transaction: records how the previous message went (if any) and marks the next row
-   * 'sending' (if any) just before its message goes out.
+   * In one transaction, fenced by the lease: records how the previous message went (if any) and
+   * claims the next row (if any) just before its message goes out. Returns whether the claim
+   * succeeded (false: the row is no longer queued). Throws LeaseLost when the lease has passed on.
    */
-  step(issueId: string, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number): void;
+  step(lease: Lease, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number): boolean;
   /** When the next row waiting for a retry becomes due, if any. */
   nextRetry(issueId: string): number | undefined;
   counts(issueId: string): LedgerCounts;
+  /** Every reader not (yet) sent: failed, skipped, still queued or in flight. */
+  problems(issueId: string): DeliveryProblem[];
   /** Whether the issue has started going out (any row at all): such an issue is never rebuilt. */
   hasDeliveries(issueId: string): boolean;
-  /** Takes the issue's send lease, or says who holds it. */
-  acquire(issueId: string, holder: string, now: number, leaseMs: number): { ok: true } | { ok: false; holder: string; expiresAt: number };
-  renew(issueId: string, holder: string, now: number, leaseMs: number): void;
-  release(issueId: string, holder: string): void;
+  /** Takes the issue's send lease (a new generation), or says who holds it. */
+  acquire(issueId: string, holder: string, now: number, leaseMs: number): { ok: true; lease: Lease } | { ok: false; holder: string; expiresAt: number };
+  /** Extends the lease; false when it was taken over (the caller must stop sending). */
+  renew(lease: Lease, now: number, leaseMs: number): boolean;
+  release(lease: Lease): void;
 }
 
 export type Outcome =
   | { state: 'sent' }
   | { state: 'skipped'; reason: string }
+  /** Refused for good; `bounce` also marks the address bounced, in the same transaction. */
   | { state: 'failed'; error: string; bounce?: boolean }
-  | { state: 'retry'; error: string; at: number };
+  | { state: 'retry'; error: string; at: number }
+  /** Its fate is unknown (stopped or cut off mid-message): queued again and marked, it may arrive twice. */
+  | { state: 'uncertain'; error: string }
+  /** Nothing left for it (the run failed before the message went): queued again as it was. */
+  | { state: 'unsent' };
+
+export interface SqliteLedgerOptions {
+  /** Marks an address bounced; called inside the transaction that records the refusal. */
+  bounce?: (subscriberId: number, now: number) => void;
+}
+
+type Settled = { subscriberId: number; outcome: Outcome };
 
 export class SqliteLedger implements Ledger {
-  private readonly beginStmt;
-  private readonly stepTx: (issueId: string, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number) => void;
+  private readonly stepTx: (lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => boolean;
   private readonly dueStmt;
+  private readonly leaseStmt;
+  private readonly claimStmt;
   private readonly settleStmts;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly db: Db, private readonly options: SqliteLedgerOptions = {}) {
     this.dueStmt = db.prepare<[string, number, number], { subscriber_id: number; email: string; attempts: number; uncertain: number; name: string | null; status: string | null; token_key: string | null; unsubscribe_key: string | null }>(
       `SELECT d.subscriber_id, d.email, d.attempts, d.uncertain, s.name, s.status, s.token_key, s.unsubscribe_key
          FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
         WHERE d.issue_id = ? AND d.status = 'queued' AND d.retry_at <= ?
         ORDER BY d.subscriber_id LIMIT ?`,
     );
-    this.beginStmt = db.prepare(`UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE issue_id = ? AND subscriber_id = ?`);
-    const where = 'updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id';
+    this.leaseStmt = db.prepare<[string, string, number], { x: number }>('SELECT 1 AS x FROM send_locks WHERE issue_id = ? AND holder = ? AND generation = ?');
+    // Only a row still queued is claimed: a row read in an earlier batch may have moved on since.
+    this.claimStmt = db.prepare(`UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE issue_id = ? AND subscriber_id = ? AND status = 'queued'`);
+    const where = `updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id AND status = 'sending'`;
     this.settleStmts = {
       sent: db.prepare(`UPDATE deliveries SET status = 'sent', error = NULL, ${where}`),
-      skipped: db.prepare(`UPDATE deliveries SET status = 'skipped', error = @error, ${where}`),
+      skipped: db.prepare(`UPDATE deliveries SET status = 'skipped', error = @error, updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id AND status = 'queued'`),
       failed: db.prepare(`UPDATE deliveries SET status = 'failed', error = @error, ${where}`),
       retry: db.prepare(`UPDATE deliveries SET status = 'queued', error = @error, retry_at = @at, ${where}`),
+      uncertain: db.prepare(`UPDATE deliveries SET status = 'queued', uncertain = 1, error = @error, ${where}`),
+      unsent: db.prepare(`UPDATE deliveries SET status = 'queued', attempts = max(attempts - 1, 0), ${where}`),
     };
-    this.stepTx = db.transaction((issueId: string, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number) => {
-      if (settled) this.settle(issueId, settled.subscriberId, settled.outcome, now);
-      if (next !== undefined) this.beginStmt.run(now, issueId, next);
+    this.stepTx = db.transaction((lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => {
+      if (!this.leaseStmt.get(lease.issueId, lease.holder, lease.generation)) throw new LeaseLost(lease);
+      if (settled) this.settle(lease.issueId, settled, now);
+      return next !== undefined && this.claimStmt.run(now, lease.issueId, next).changes === 1;
     });
   }
 
@@ -90,10 +142,13 @@ export class SqliteLedger implements Ledger {
       .run(issueId, now).changes;
   }
 
-  recoverInFlight(issueId: string, now: number): number {
-    return this.db
-      .prepare(`UPDATE deliveries SET status = 'queued', uncertain = 1, updated_at = ? WHERE issue_id = ? AND status = 'sending'`)
-      .run(now, issueId).changes;
+  recoverInFlight(lease: Lease, now: number): number {
+    return this.db.transaction(() => {
+      if (!this.leaseStmt.get(lease.issueId, lease.holder, lease.generation)) throw new LeaseLost(lease);
+      return this.db
+        .prepare(`UPDATE deliveries SET status = 'queued', uncertain = 1, updated_at = ? WHERE issue_id = ? AND status = 'sending'`)
+        .run(now, lease.issueId).changes;
+    }).immediate();
   }
 
   due(issueId: string, limit: number, now: number): Delivery[] {
@@ -110,13 +165,11 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  step(issueId: string, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number): void {
-    if (!settled && next === undefined) return;
-    this.stepTx(issueId, settled, next, now);
+  step(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number): boolean {
+    return this.stepTx(lease, settled, next, now);
   }
 
-
-  private settle(issueId: string, subscriberId: number, outcome: Outcome, now: number): void {
+  private settle(issueId: string, { subscriberId, outcome }: Settled, now: number): void {
     const key = { now, issue: issueId, id: subscriberId };
     switch (outcome.state) {
       case 'sent':
@@ -126,10 +179,16 @@ export class SqliteLedger implements Ledger {
         this.settleStmts.skipped.run({ ...key, error: outcome.reason });
         break;
       case 'failed':
-        this.settleStmts.failed.run({ ...key, error: outcome.error });
+        if (this.settleStmts.failed.run({ ...key, error: outcome.error }).changes === 1 && outcome.bounce) this.options.bounce?.(subscriberId, now);
         break;
       case 'retry':
         this.settleStmts.retry.run({ ...key, error: outcome.error, at: outcome.at });
+        break;
+      case 'uncertain':
+        this.settleStmts.uncertain.run({ ...key, error: outcome.error });
+        break;
+      case 'unsent':
+        this.settleStmts.unsent.run(key);
         break;
     }
   }
@@ -156,31 +215,46 @@ export class SqliteLedger implements Ledger {
     return counts;
   }
 
+  problems(issueId: string): DeliveryProblem[] {
+    return this.db
+      .prepare<[string], { email: string; status: DeliveryProblem['state']; uncertain: number; attempts: number; error: string | null }>(
+        `SELECT email, status, uncertain, attempts, error FROM deliveries
+          WHERE issue_id = ? AND (status <> 'sent' OR uncertain = 1) ORDER BY status, email`,
+      )
+      .all(issueId)
+      .map((r) => ({ email: r.email, state: r.status, uncertain: r.uncertain === 1, attempts: r.attempts, error: r.error }));
+  }
+
   hasDeliveries(issueId: string): boolean {
     return this.db.prepare<[string], { x: number }>('SELECT 1 AS x FROM deliveries WHERE issue_id = ? LIMIT 1').get(issueId) !== undefined;
   }
 
-  acquire(issueId: string, holder: string, now: number, leaseMs: number): { ok: true } | { ok: false; holder: string; expiresAt: number } {
+  acquire(issueId: string, holder: string, now: number, leaseMs: number): { ok: true; lease: Lease } | { ok: false; holder: string; expiresAt: number } {
     return this.db.transaction(() => {
       const current = this.db
-        .prepare<[string], { holder: string; expires_at: number }>('SELECT holder, expires_at FROM send_locks WHERE issue_id = ?')
+        .prepare<[string], { holder: string; expires_at: number; generation: number }>('SELECT holder, expires_at, generation FROM send_locks WHERE issue_id = ?')
         .get(issueId);
       if (current && current.holder !== holder && current.expires_at > now) {
         return { ok: false as const, holder: current.holder, expiresAt: current.expires_at };
       }
+      // A new generation every time, even for the same holder: whoever held it before is fenced out.
+      const generation = (current?.generation ?? 0) + 1;
       this.db
-        .prepare('INSERT INTO send_locks (issue_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (issue_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at')
-        .run(issueId, holder, now + leaseMs);
-      return { ok: true as const };
+        .prepare(
+          'INSERT INTO send_locks (issue_id, holder, expires_at, generation) VALUES (?, ?, ?, ?) ON CONFLICT (issue_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, generation = excluded.generation',
+        )
+        .run(issueId, holder, now + leaseMs, generation);
+      return { ok: true as const, lease: { issueId, holder, generation } };
     }).immediate(); // read-then-write under contention: wait for the lock rather than fail
   }
 
-  renew(issueId: string, holder: string, now: number, leaseMs: number): void {
-    this.db.prepare('UPDATE send_locks SET expires_at = ? WHERE issue_id = ? AND holder = ?').run(now + leaseMs, issueId, holder);
+  renew(lease: Lease, now: number, leaseMs: number): boolean {
+    return this.db.prepare('UPDATE send_locks SET expires_at = ? WHERE issue_id = ? AND holder = ? AND generation = ?').run(now + leaseMs, lease.issueId, lease.holder, lease.generation).changes === 1;
   }
 
-  release(issueId: string, holder: string): void {
-    this.db.prepare('DELETE FROM send_locks WHERE issue_id = ? AND holder = ?').run(issueId, holder);
+  release(lease: Lease): void {
+    // The row stays (expired) so that the generation only ever goes up.
+    this.db.prepare('UPDATE send_locks SET expires_at = 0 WHERE issue_id = ? AND holder = ? AND generation = ?').run(lease.issueId, lease.holder, lease.generation);
   }
 }
 
