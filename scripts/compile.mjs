@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 // The libraries the site build loads are bundled; every other dependency stays a package of its own
 // (some find data files or spawn helpers relative to their own location, which bundling would break;
 // markdown-it is required on first use, see src/render/markdown.ts).
-const BUNDLED = ['commander', 'cron-parser', 'feed', 'handlebars', 'js-yaml', 'luxon', 'zod'];
+const BUNDLED = ['commander', 'cron-parser', 'handlebars', 'js-yaml', 'luxon', 'zod'];
 
 let esbuild;
 try {
