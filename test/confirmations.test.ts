@@ -9,7 +9,7 @@ import { afterEach, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { configSchema } from '../src/content/schema.ts';
 import { verifyToken } from '../src/mail/signing.ts';
-import { confirmationTransport, type Deadlines } from '../src/server/confirm-transport.ts';
+import { DEFAULT_SMTP_TIMEOUTS, smtpTransport, type SmtpTimeouts } from '../src/mail/transport.ts';
 import type { Transport } from '../src/mail/send.ts';
 import { redactAddresses, startConfirmationWorker } from '../src/server/confirm-worker.ts';
 import { confirmKey, confirmationComposer } from '../src/server/confirmation-mail.ts';
@@ -23,8 +23,8 @@ const SECRET = 'queue-secret-0123456789abcdef';
 
 /** Every transport made here, closed after each test: an idle pooled connection would hold the relay open. */
 const transports: Transport[] = [];
-function transport(url: string, deadlines?: Deadlines): Transport {
-  const t = confirmationTransport(url, deadlines);
+function transport(url: string, timeouts: SmtpTimeouts = DEFAULT_SMTP_TIMEOUTS): Transport {
+  const t = smtpTransport({ url, concurrency: 1, ratePerSecond: 0, timeouts });
   transports.push(t);
   return t;
 }
@@ -152,7 +152,7 @@ describe('confirmation queue', () => {
     const started = Date.now();
     const worker = startConfirmationWorker({
       queue,
-      transport: transport(`smtp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, { connectMs: 300, greetingMs: 300, socketMs: 300 }),
+      transport: transport(`smtp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, { connectMs: 300, greetingMs: 300, commandMs: 300, dataMs: 300 }),
       compose: confirmationComposer({ config, secret: SECRET, subscribers }),
       clock: () => T0,
       log: (l) => logs.push(l),

@@ -10,7 +10,7 @@ import { simpleParser } from 'mailparser';
 import { signToken } from '../src/mail/signing.ts';
 import { TemplateSet } from '../src/render/templates.ts';
 import { createApp } from '../src/server/app.ts';
-import { confirmationTransport } from '../src/server/confirm-transport.ts';
+import { smtpTransport } from '../src/mail/transport.ts';
 import { startConfirmationWorker, type Worker } from '../src/server/confirm-worker.ts';
 import { confirmationComposer, confirmKey } from '../src/server/confirmation-mail.ts';
 import { ConfirmationQueue } from '../src/store/confirmations.ts';
@@ -31,7 +31,7 @@ describe('almanac serve', () => {
   let db: Db;
   let store: SqliteSubscribers;
   let worker: Worker;
-  let mailer: ReturnType<typeof confirmationTransport>;
+  let mailer: ReturnType<typeof smtpTransport>;
   let clock = Date.parse('2026-06-20T09:00:00Z');
 
   before(async () => {
@@ -45,7 +45,7 @@ describe('almanac serve', () => {
     const queue = new ConfirmationQueue(db);
     worker = startConfirmationWorker({
       queue,
-      transport: (mailer = confirmationTransport(sink.url)),
+      transport: (mailer = smtpTransport({ url: sink.url, concurrency: 1, ratePerSecond: 0 })),
       compose: confirmationComposer({ config, secret: SECRET, subscribers: store }),
       clock: () => clock,
       log: () => {},

@@ -48,8 +48,9 @@ export function registerServe(program: Command): void {
       let worker: Worker | undefined;
       let transport: { close(): void } | undefined;
       if (smtp) {
-        const { confirmationTransport } = await import('../server/confirm-transport.ts');
-        const mailer = confirmationTransport(smtp);
+        const [{ smtpTransport }, { smtpTimeouts }] = await Promise.all([import('../mail/transport.ts'), import('../mail/send-job.ts')]);
+        // One connection, with the same deadlines as every send: a relay that hangs cannot hold the queue.
+        const mailer = smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config) });
         transport = mailer;
         worker = startConfirmationWorker({ queue, transport: mailer, compose: confirmationComposer({ config, secret, subscribers }), clock, log, health });
       }
