@@ -186,7 +186,7 @@ describe('preview: hosts, origins and test addresses', () => {
       }),
     );
     const requestArb = fc.oneof({ arbitrary: anyRequest, weight: 3 }, { arbitrary: sendTests, weight: 1 });
-    const requests = fc.sample(requestArb, { seed: 424242, numRuns: 4000 });
+    const requests = fc.sample(requestArb, { seed: Number(process.env.PREVIEW_FUZZ_SEED ?? 424242), numRuns: 4000 });
     const hostOk = (h: string | undefined) => {
       const m = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(h ?? '');
       return !!m && allowedHosts.includes(m[1]!.toLowerCase()) && (m[2] === undefined || Number(m[2]) <= 65535);
