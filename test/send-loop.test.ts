@@ -286,3 +286,35 @@ describe('SMTP failure classification', () => {
     }
   });
 });
+
+describe('SqliteLedger beside another writer', () => {
+  it('a claim made while another process holds the write lock waits its turn instead of failing with SQLITE_BUSY', async () => {
+    const { spawn } = await import('node:child_process');
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'almanac-busy-')), 'almanac.db');
+    const db = openDatabase(file);
+    try {
+      db.prepare("INSERT INTO subscribers (id, email, name, midweek, sunday, status, created_at, updated_at) VALUES (1, 'r1@example.com', '', 1, 1, 'active', 0, 0)").run();
+      const ledger = new SqliteLedger(db);
+      const lock = ledger.acquire(ISSUE, 'here:1', 0, 60_000);
+      assert.ok(lock.ok);
+      ledger.enqueue(ISSUE, 'midweek', 0);
+      // Another process (the server recording an unsubscribe, say) writes for 300 ms.
+      const holder = spawn(
+        process.execPath,
+        ['-e', `const db = new (require('better-sqlite3'))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); db.prepare('UPDATE subscribers SET updated_at = 1').run();
+                console.log('locked'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); db.exec('COMMIT');`, file],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const exited = new Promise((resolve) => holder.on('exit', resolve));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the other writer never took its lock')), 10_000);
+        holder.stdout!.on('data', () => (clearTimeout(timer), resolve()));
+      });
+      assert.equal(ledger.step(lock.lease, undefined, 1, 0), true);
+      assert.equal(ledger.counts(ISSUE).sending, 1);
+      await exited;
+    } finally {
+      db.close();
+    }
+  });
+});

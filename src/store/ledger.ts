@@ -10,6 +10,7 @@
 // clock, so hosts need not agree on the time for this to hold.
 import type { Edition } from '../compose/slots.ts';
 import type { Db } from './database.ts';
+import type { Transaction } from 'better-sqlite3';
 
 export const DELIVERY_STATES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
@@ -99,7 +100,7 @@ export interface SqliteLedgerOptions {
 type Settled = { subscriberId: number; outcome: Outcome };
 
 export class SqliteLedger implements Ledger {
-  private readonly stepTx: (lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => boolean;
+  private readonly stepTx: Transaction<(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => boolean>;
   private readonly dueStmt;
   private readonly leaseStmt;
   private readonly claimStmt;
@@ -166,7 +167,10 @@ export class SqliteLedger implements Ledger {
   }
 
   step(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number): boolean {
-    return this.stepTx(lease, settled, next, now);
+    // IMMEDIATE: the lease is read before the row is written. A deferred transaction would hold a
+    // read snapshot and then fail at once with SQLITE_BUSY, without waiting, whenever another
+    // process (the server recording an unsubscribe, an import) is writing at that moment.
+    return this.stepTx.immediate(lease, settled, next, now);
   }
 
   private settle(issueId: string, { subscriberId, outcome }: Settled, now: number): void {
