@@ -318,3 +318,42 @@ describe('SqliteLedger beside another writer', () => {
     }
   });
 });
+
+describe('send loop on the real clock', () => {
+  it('a run that fails while another reader waits for a retry ends at once, not when that wait is over', async () => {
+    const { abortableSleep } = await import('../src/mail/send.ts');
+    const store = memoryStore(2);
+    const transport: Transport = {
+      async send(_raw, { to }) {
+        if (to === 'r1@example.com') throw smtpError({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 451, response: '451 Try again later' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw smtpError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 Authentication credentials invalid' });
+      },
+      close() {},
+    };
+    const started = Date.now();
+    const report = await sendIssue(
+      {
+        issueId: ISSUE,
+        edition: 'midweek',
+        envelopeFrom: 'almanac@example.org',
+        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
+      },
+      {
+        ledger: store.ledger,
+        transport,
+        settings: { concurrency: 2, maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, leaseMs: 60_000, stopMs: 5000 },
+        clock: () => Date.now(),
+        realClock: () => Date.now(),
+        holder: 'this-host:1',
+        holderAlive: () => true,
+        signal: new AbortController().signal,
+        sleep: abortableSleep,
+      },
+    );
+    assert.equal(report.stopped, 'failure');
+    assert.ok(Date.now() - started < 5000, `the run took ${Date.now() - started} ms to end`);
+    assert.deepEqual(store.rows().map((r) => [r.email, r.status, r.uncertain]), [['r1@example.com', 'queued', false], ['r2@example.com', 'queued', false]]);
+  });
+});

@@ -118,10 +118,14 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
   const lease: Lease = lock.lease;
   let stopped: SendReport['stopped'];
   let failure: string | undefined;
+  // Ends a worker's wait for a retry when the run fails or loses its lease, not only on a stop signal.
+  const halted = new AbortController();
+  const waits = AbortSignal.any([ctx.signal, halted.signal]);
   const halt = (why: NonNullable<SendReport['stopped']>, reason?: string) => {
     if (stopped) return;
     stopped = why;
     failure = reason;
+    halted.abort();
   };
   const renew = () => {
     try {
@@ -215,7 +219,7 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
           // Nothing due now: wait for the next retry, or finish when nothing is left.
           const retryAt = ledger.nextRetry(job.issueId);
           if (retryAt === undefined) return;
-          await ctx.sleep(Math.max(50, retryAt - realClock()), ctx.signal);
+          await ctx.sleep(Math.max(50, retryAt - realClock()), waits);
           continue;
         }
         inFlight.set(next.subscriberId, next);
