@@ -71,6 +71,22 @@ describe('issue send: failures of the run are never a reader\'s', () => {
   });
 });
 
+describe('issue send: a relay that wants a login only at RCPT TO', () => {
+  it('530 at RCPT TO: exit 2, nobody bounced or marked (the missing password is the operator\'s, not the readers\')', async () => {
+    const root = await sendSite(4);
+    const sink = await smtpSink({ rcpt: () => 530 });
+    try {
+      const run = await bounded(sendInBackground(root, sink.url), 30_000);
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.match(run.stderr, /530 .*\(at RCPT TO\)/);
+      const rows = ledgerRows(root);
+      assert.ok(rows.every((r) => r.status === 'queued' && r.subscriber === 'active' && r.uncertain === 0 && r.attempts === 0), JSON.stringify(rows));
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
 describe('issue send: deadlines and stops', () => {
   it('a server that takes the message and never answers: the run ends within the configured deadline, the row uncertain', async () => {
     const root = await sendSite(3, { sending: { concurrency: 1, dataTimeoutSeconds: 1, commandTimeoutSeconds: 1 } });

@@ -278,6 +278,11 @@ describe('SMTP failure classification', () => {
       [{ code: 'ETIMEDOUT', command: 'DATA', timeoutType: 'MESSAGE_TIMEOUT' }, 'run', true],
       // A 5xx that is not about one recipient must never bounce anyone, whatever the text says.
       [{ code: 'EPROTOCOL', command: 'CONN', responseCode: 554, response: '554 No SMTP service here' }, 'run', false],
+      // A relay that asks for a login only at RCPT TO: the operator's missing password, not the reader's address.
+      [{ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 530, response: '530 5.7.0 Authentication required' }, 'run', false],
+      [{ code: 'EMESSAGE', command: 'DATA', responseCode: 535, response: '535 5.7.8 Authentication credentials invalid' }, 'run', false],
+      // A server that says 421 to EHLO and hangs up: no message had started, nobody is uncertain.
+      [{ code: 'ECONNECTION', command: 'EHLO', responseCode: 421, response: '421 Too busy' }, 'run', false],
     ];
     for (const [err, kind, maybeDelivered] of cases) {
       const verdict = classify(Object.assign(new Error('x'), err));
