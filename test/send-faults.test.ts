@@ -231,3 +231,30 @@ describe('issue send: retries and bounces', () => {
     }
   });
 });
+
+describe('SMTP transport: sending.ratePerSecond', () => {
+  it('holds for all connections together, fractions included, and a message\'s deadline starts only when its turn comes', async () => {
+    const { smtpTransport } = await import('../src/mail/transport.ts');
+    const sink = await smtpSink();
+    // Two a second over three connections; each message must be answered within 300 ms of its turn.
+    const transport = smtpTransport({ url: sink.url, concurrency: 3, ratePerSecond: 2, timeouts: { connectMs: 5000, greetingMs: 5000, commandMs: 5000, dataMs: 300 } });
+    try {
+      const started = Date.now();
+      const sent: number[] = [];
+      await Promise.all(
+        Array.from({ length: 3 }, async (_, w) => {
+          for (let i = 0; i < 2; i++) {
+            await transport.send(Buffer.from('Subject: x\r\n\r\nhello\r\n'), { from: 'almanac@example.org', to: `r${w}-${i}@example.com` });
+            sent.push(Date.now() - started);
+          }
+        }),
+      );
+      assert.equal(sink.messages.length, 6);
+      // Six messages at two a second: the last one starts 2.5 s after the first.
+      assert.ok(Math.max(...sent) >= 2300, `all six sent within ${Math.max(...sent)} ms`);
+    } finally {
+      transport.close();
+      await sink.close();
+    }
+  });
+});
