@@ -20,7 +20,7 @@ import { MemoryLedger, type MemoryReader } from './helpers/memory-ledger.ts';
 const ISSUE = '2026-04-15-midweek';
 
 /** What the scripted server does with one message. */
-type Step = 'ok' | '451' | '550' | '535' | '554-from' | 'timeout-before' | 'timeout-after' | 'drop-after' | 'steal' | 'stop';
+type Step = 'ok' | '451' | '550' | '535' | '554-from' | 'timeout-before' | 'timeout-after' | 'drop-after' | 'steal' | 'stop' | 'unsubscribe-last';
 const STEPS: Step[] = ['ok', '451', '550', '535', '554-from', 'timeout-before', 'timeout-after', 'drop-after', 'steal', 'stop'];
 
 const smtpError = (fields: Record<string, unknown>) => Object.assign(new Error(String(fields.response ?? fields.code)), fields);
@@ -132,6 +132,10 @@ async function runScript(store: Store, script: Step[], settings: Partial<SendSet
             incidents++;
             store.steal(real);
             return accept(to);
+          case 'unsubscribe-last':
+            // The last reader unsubscribes (on the web, say) while earlier ones are being sent.
+            store.unsubscribe(Math.max(...store.rows().map((r) => r.subscriberId)));
+            return accept(to);
           case 'stop':
             incidents++;
             controller.abort();
@@ -204,6 +208,14 @@ describe('send loop', () => {
     await runScript(store, ['550'], { concurrency: 1 });
     assert.equal(store.readerStatus(1), 'bounced');
     assert.deepEqual(store.rows().map((r) => r.status), ['failed', 'skipped', 'sent']);
+  });
+
+  it('a reader who unsubscribes while the batch they are in is being sent gets nothing (memory and SQLite ledgers)', async () => {
+    for (const store of [memoryStore(3), await sqliteStore(3)]) {
+      const o = await runScript(store, ['unsubscribe-last'], { concurrency: 1 });
+      assert.equal(o.delivered.get('r3@example.com'), undefined, 'the unsubscribed reader was sent the issue');
+      assert.deepEqual(store.rows().map((r) => r.status), ['sent', 'sent', 'skipped']);
+    }
   });
 
   it('a wrong password or a refused sender changes no reader: the run stops with the server\'s words, the next run sends everyone once', async () => {

@@ -114,8 +114,12 @@ export class SqliteLedger implements Ledger {
         ORDER BY d.subscriber_id LIMIT ?`,
     );
     this.leaseStmt = db.prepare<[string, string, number], { x: number }>('SELECT 1 AS x FROM send_locks WHERE issue_id = ? AND holder = ? AND generation = ?');
-    // Only a row still queued is claimed: a row read in an earlier batch may have moved on since.
-    this.claimStmt = db.prepare(`UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE issue_id = ? AND subscriber_id = ? AND status = 'queued'`);
+    // Only a row still queued, of a reader still active, is claimed: a row read in an earlier batch
+    // may have moved on since, and its reader may have unsubscribed (the next read skips the row).
+    this.claimStmt = db.prepare(
+      `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id AND status = 'queued'
+          AND EXISTS (SELECT 1 FROM subscribers WHERE id = @id AND status = 'active')`,
+    );
     const where = `updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id AND status = 'sending'`;
     this.settleStmts = {
       sent: db.prepare(`UPDATE deliveries SET status = 'sent', error = NULL, ${where}`),
@@ -128,7 +132,7 @@ export class SqliteLedger implements Ledger {
     this.stepTx = db.transaction((lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => {
       if (!this.leaseStmt.get(lease.issueId, lease.holder, lease.generation)) throw new LeaseLost(lease);
       if (settled) this.settle(lease.issueId, settled, now);
-      return next !== undefined && this.claimStmt.run(now, lease.issueId, next).changes === 1;
+      return next !== undefined && this.claimStmt.run({ now, issue: lease.issueId, id: next }).changes === 1;
     });
   }
 
