@@ -87,6 +87,30 @@ describe('issue send: a relay that wants a login only at RCPT TO', () => {
   });
 });
 
+describe('issue send: a relay closing sessions with 421', () => {
+  it('421 at RCPT TO for everyone: exit 2, nobody failed or marked; once the relay recovers everyone gets one copy', async () => {
+    const root = await sendSite(4, { sending: { maxAttempts: 2 } });
+    let busy = true;
+    const sink = await smtpSink({ rcpt: () => (busy ? 421 : undefined) });
+    try {
+      const run = await bounded(sendInBackground(root, sink.url), 30_000);
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.match(run.stderr, /421 Try again later/);
+      const rows = ledgerRows(root);
+      assert.ok(rows.every((r) => r.status === 'queued' && r.subscriber === 'active' && r.uncertain === 0 && r.attempts === 0), JSON.stringify(rows));
+
+      busy = false;
+      const fixed = await sendNow(root, sink.url);
+      assert.equal(fixed.code, 0, fixed.stderr);
+      const counts = countBy(sink.messages);
+      assert.equal(counts.size, 4);
+      assert.ok([...counts.values()].every((n) => n === 1));
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
 describe('issue send: deadlines and stops', () => {
   it('a server that takes the message and never answers: the run ends within the configured deadline, the row uncertain', async () => {
     const root = await sendSite(3, { sending: { concurrency: 1, dataTimeoutSeconds: 1, commandTimeoutSeconds: 1 } });

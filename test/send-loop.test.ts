@@ -295,6 +295,9 @@ describe('SMTP failure classification', () => {
       [{ code: 'EMESSAGE', command: 'DATA', responseCode: 535, response: '535 5.7.8 Authentication credentials invalid' }, 'run', false],
       // A server that says 421 to EHLO and hangs up: no message had started, nobody is uncertain.
       [{ code: 'ECONNECTION', command: 'EHLO', responseCode: 421, response: '421 Too busy' }, 'run', false],
+      // 421 at RCPT TO or after the message: the server closing the session, not a reader's answer.
+      [{ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 421, response: '421 4.7.0 Try again later, closing connection' }, 'run', false],
+      [{ code: 'EMESSAGE', command: 'DATA', responseCode: 421, response: '421 4.3.2 Service shutting down' }, 'run', false],
     ];
     for (const [err, kind, maybeDelivered] of cases) {
       const verdict = classify(Object.assign(new Error('x'), err));

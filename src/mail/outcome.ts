@@ -50,6 +50,10 @@ export function classify(err: unknown): Verdict {
   // Replies about the client's login, wherever a server gives them (some only ask at RCPT TO):
   // never a reader's fault, and no message was taken.
   if (code !== undefined && AUTH_REPLIES.has(code)) return { kind: 'run', reason, maybeDelivered: false };
+  // 421: the server is closing the session (overloaded, rate-limited, shutting down), whatever
+  // command it answered (RFC 5321 4.2.2). Not the reader's: retrying each reader would spend their
+  // attempts on the server's trouble and fail them all for good within a minute.
+  if (code === 421) return { kind: 'run', reason, maybeDelivered: false };
   // Refused or cut off while greeting or securing the session: no message had started.
   if (e.command !== undefined && SESSION_COMMANDS.has(e.command)) return { kind: 'run', reason, maybeDelivered: false };
   if ((e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && code !== undefined) {
