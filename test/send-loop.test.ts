@@ -377,3 +377,47 @@ describe('send loop on the real clock', () => {
     assert.deepEqual(store.rows().map((r) => [r.email, r.status, r.uncertain]), [['r1@example.com', 'queued', false], ['r2@example.com', 'queued', false]]);
   });
 });
+
+describe('send loop: a ledger that cannot be written', () => {
+  it('stops the whole run as a failure: no worker goes on sending what it cannot record', async () => {
+    const store = memoryStore(10);
+    const step = store.ledger.step.bind(store.ledger);
+    let calls = 0;
+    store.ledger.step = (...args) => {
+      if (++calls === 3) throw new Error('database or disk is full');
+      return step(...args);
+    };
+    let sent = 0;
+    const transport: Transport = {
+      async send() {
+        sent++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      },
+      close() {},
+    };
+    const report = await sendIssue(
+      {
+        issueId: ISSUE,
+        edition: 'midweek',
+        envelopeFrom: 'almanac@example.org',
+        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
+      },
+      {
+        ledger: store.ledger,
+        transport,
+        settings: { concurrency: 2, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, leaseMs: 60_000, stopMs: 5000 },
+        clock: () => Date.now(),
+        realClock: () => Date.now(),
+        holder: 'this-host:1',
+        holderAlive: () => true,
+        signal: new AbortController().signal,
+        sleep: async () => {},
+      },
+    );
+    assert.equal(report.stopped, 'failure');
+    assert.match(report.failure!, /database or disk is full/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(sent <= 2, `${sent} messages went out after the ledger failed`);
+  });
+});

@@ -182,7 +182,11 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
           halt('lease');
           return false;
         }
-        throw err;
+        // The database refused the write (locked past its timeout, disk full, read-only): stop the
+        // whole run rather than this worker alone, so that no other worker sends what it cannot record.
+        // A message sent and not recorded stays in flight: the next run sends it again, uncertain.
+        halt('failure', `the send ledger could not be written: ${(err as Error).message}`);
+        return false;
       }
     };
 
