@@ -421,3 +421,45 @@ describe('send loop: a ledger that cannot be written', () => {
     assert.ok(sent <= 2, `${sent} messages went out after the ledger failed`);
   });
 });
+
+describe('send loop: a run that fails while another connection hangs', () => {
+  it('gives the message in flight the stop deadline, then records it uncertain and ends', async () => {
+    const { abortableSleep } = await import('../src/mail/send.ts');
+    const store = memoryStore(2);
+    const transport: Transport = {
+      async send(_raw, { to }) {
+        if (to === 'r1@example.com') return new Promise<void>(() => {}); // a connection that never answers
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw smtpError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 Authentication credentials invalid' });
+      },
+      close() {},
+    };
+    const run = sendIssue(
+      {
+        issueId: ISSUE,
+        edition: 'midweek',
+        envelopeFrom: 'almanac@example.org',
+        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
+      },
+      {
+        ledger: store.ledger,
+        transport,
+        settings: { concurrency: 2, maxAttempts: 5, retryBaseMs: 1000, retryMaxMs: 1000, leaseMs: 60_000, stopMs: 200 },
+        clock: () => Date.now(),
+        realClock: () => Date.now(),
+        holder: 'this-host:1',
+        holderAlive: () => true,
+        signal: new AbortController().signal,
+        sleep: abortableSleep,
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const report = await Promise.race([run, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5000)))]);
+    clearTimeout(timer);
+    assert.ok(report, 'the run never ended');
+    assert.equal(report.stopped, 'failure');
+    assert.equal(report.abandoned, 1);
+    assert.deepEqual(store.rows().map((r) => [r.email, r.status, r.uncertain]), [['r1@example.com', 'queued', true], ['r2@example.com', 'queued', false]]);
+  });
+});

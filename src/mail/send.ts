@@ -242,16 +242,17 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
     };
 
     const workers = Promise.all(Array.from({ length: settings.concurrency }, worker));
-    // A stop gives the messages in flight `stopMs` to finish; past that they are abandoned.
+    // A stop, or the run failing or losing its lease, gives the messages in flight `stopMs` to
+    // finish; past that they are abandoned.
     const deadline = new AbortController();
     let startDeadline = () => {};
     const stopDeadline = new Promise<'deadline'>((resolve) => {
       startDeadline = () => void ctx.sleep(settings.stopMs, deadline.signal).then(() => resolve('deadline'));
     });
-    if (ctx.signal.aborted) startDeadline();
-    else ctx.signal.addEventListener('abort', startDeadline, { once: true });
+    if (waits.aborted) startDeadline();
+    else waits.addEventListener('abort', startDeadline, { once: true });
     const ended = await Promise.race([workers, stopDeadline]);
-    ctx.signal.removeEventListener('abort', startDeadline);
+    waits.removeEventListener('abort', startDeadline);
     deadline.abort();
     let abandonedCount = 0;
     if (ended === 'deadline') {
