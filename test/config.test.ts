@@ -68,6 +68,15 @@ describe('configuration: editions', () => {
     }
   });
 
+  it('refuses a leaseSeconds over a day, whose renewal timer Node would fire every millisecond', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
+    for (const [leaseSeconds, ok] of [[86_400, true], [10_000_000, false]] as const) {
+      await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ leaseSeconds }));
+      const { problems } = await readConfig(root);
+      assert.deepEqual(problems.map((p) => p.field), ok ? [] : ['leaseSeconds'], String(leaseSeconds));
+    }
+  });
+
   it('refuses a cron with a field too few or a year field, which the parser would read shifted', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
     for (const cron of ['7 * * 3', '0 0 7 * * 3 2026', '0 7 * *']) {

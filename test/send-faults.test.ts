@@ -71,6 +71,46 @@ describe('issue send: failures of the run are never a reader\'s', () => {
   });
 });
 
+describe('issue send: a relay that wants a login only at RCPT TO', () => {
+  it('530 at RCPT TO: exit 2, nobody bounced or marked (the missing password is the operator\'s, not the readers\')', async () => {
+    const root = await sendSite(4);
+    const sink = await smtpSink({ rcpt: () => 530 });
+    try {
+      const run = await bounded(sendInBackground(root, sink.url), 30_000);
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.match(run.stderr, /530 .*\(at RCPT TO\)/);
+      const rows = ledgerRows(root);
+      assert.ok(rows.every((r) => r.status === 'queued' && r.subscriber === 'active' && r.uncertain === 0 && r.attempts === 0), JSON.stringify(rows));
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
+describe('issue send: a relay closing sessions with 421', () => {
+  it('421 at RCPT TO for everyone: exit 2, nobody failed or marked; once the relay recovers everyone gets one copy', async () => {
+    const root = await sendSite(4, { sending: { maxAttempts: 2 } });
+    let busy = true;
+    const sink = await smtpSink({ rcpt: () => (busy ? 421 : undefined) });
+    try {
+      const run = await bounded(sendInBackground(root, sink.url), 30_000);
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.match(run.stderr, /421 Try again later/);
+      const rows = ledgerRows(root);
+      assert.ok(rows.every((r) => r.status === 'queued' && r.subscriber === 'active' && r.uncertain === 0 && r.attempts === 0), JSON.stringify(rows));
+
+      busy = false;
+      const fixed = await sendNow(root, sink.url);
+      assert.equal(fixed.code, 0, fixed.stderr);
+      const counts = countBy(sink.messages);
+      assert.equal(counts.size, 4);
+      assert.ok([...counts.values()].every((n) => n === 1));
+    } finally {
+      await sink.close();
+    }
+  });
+});
+
 describe('issue send: deadlines and stops', () => {
   it('a server that takes the message and never answers: the run ends within the configured deadline, the row uncertain', async () => {
     const root = await sendSite(3, { sending: { concurrency: 1, dataTimeoutSeconds: 1, commandTimeoutSeconds: 1 } });
@@ -211,6 +251,33 @@ describe('issue send: retries and bounces', () => {
         ['reader2@example.com', 'skipped'],
       ]);
     } finally {
+      await sink.close();
+    }
+  });
+});
+
+describe('SMTP transport: sending.ratePerSecond', () => {
+  it('holds for all connections together, fractions included, and a message\'s deadline starts only when its turn comes', async () => {
+    const { smtpTransport } = await import('../src/mail/transport.ts');
+    const sink = await smtpSink();
+    // Two a second over three connections; each message must be answered within 300 ms of its turn.
+    const transport = smtpTransport({ url: sink.url, concurrency: 3, ratePerSecond: 2, timeouts: { connectMs: 5000, greetingMs: 5000, commandMs: 5000, dataMs: 300 } });
+    try {
+      const started = Date.now();
+      const sent: number[] = [];
+      await Promise.all(
+        Array.from({ length: 3 }, async (_, w) => {
+          for (let i = 0; i < 2; i++) {
+            await transport.send(Buffer.from('Subject: x\r\n\r\nhello\r\n'), { from: 'almanac@example.org', to: `r${w}-${i}@example.com` });
+            sent.push(Date.now() - started);
+          }
+        }),
+      );
+      assert.equal(sink.messages.length, 6);
+      // Six messages at two a second: the last one starts 2.5 s after the first.
+      assert.ok(Math.max(...sent) >= 2300, `all six sent within ${Math.max(...sent)} ms`);
+    } finally {
+      transport.close();
       await sink.close();
     }
   });

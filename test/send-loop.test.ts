@@ -20,7 +20,7 @@ import { MemoryLedger, type MemoryReader } from './helpers/memory-ledger.ts';
 const ISSUE = '2026-04-15-midweek';
 
 /** What the scripted server does with one message. */
-type Step = 'ok' | '451' | '550' | '535' | '554-from' | 'timeout-before' | 'timeout-after' | 'drop-after' | 'steal' | 'stop';
+type Step = 'ok' | '451' | '550' | '535' | '554-from' | 'timeout-before' | 'timeout-after' | 'drop-after' | 'steal' | 'stop' | 'unsubscribe-last';
 const STEPS: Step[] = ['ok', '451', '550', '535', '554-from', 'timeout-before', 'timeout-after', 'drop-after', 'steal', 'stop'];
 
 const smtpError = (fields: Record<string, unknown>) => Object.assign(new Error(String(fields.response ?? fields.code)), fields);
@@ -132,6 +132,10 @@ async function runScript(store: Store, script: Step[], settings: Partial<SendSet
             incidents++;
             store.steal(real);
             return accept(to);
+          case 'unsubscribe-last':
+            // The last reader unsubscribes (on the web, say) while earlier ones are being sent.
+            store.unsubscribe(Math.max(...store.rows().map((r) => r.subscriberId)));
+            return accept(to);
           case 'stop':
             incidents++;
             controller.abort();
@@ -206,6 +210,14 @@ describe('send loop', () => {
     assert.deepEqual(store.rows().map((r) => r.status), ['failed', 'skipped', 'sent']);
   });
 
+  it('a reader who unsubscribes while the batch they are in is being sent gets nothing (memory and SQLite ledgers)', async () => {
+    for (const store of [memoryStore(3), await sqliteStore(3)]) {
+      const o = await runScript(store, ['unsubscribe-last'], { concurrency: 1 });
+      assert.equal(o.delivered.get('r3@example.com'), undefined, 'the unsubscribed reader was sent the issue');
+      assert.deepEqual(store.rows().map((r) => r.status), ['sent', 'sent', 'skipped']);
+    }
+  });
+
   it('a wrong password or a refused sender changes no reader: the run stops with the server\'s words, the next run sends everyone once', async () => {
     for (const step of ['535', '554-from'] as const) {
       const store = memoryStore(5);
@@ -278,11 +290,176 @@ describe('SMTP failure classification', () => {
       [{ code: 'ETIMEDOUT', command: 'DATA', timeoutType: 'MESSAGE_TIMEOUT' }, 'run', true],
       // A 5xx that is not about one recipient must never bounce anyone, whatever the text says.
       [{ code: 'EPROTOCOL', command: 'CONN', responseCode: 554, response: '554 No SMTP service here' }, 'run', false],
+      // A relay that asks for a login only at RCPT TO: the operator's missing password, not the reader's address.
+      [{ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 530, response: '530 5.7.0 Authentication required' }, 'run', false],
+      [{ code: 'EMESSAGE', command: 'DATA', responseCode: 535, response: '535 5.7.8 Authentication credentials invalid' }, 'run', false],
+      // A server that says 421 to EHLO and hangs up: no message had started, nobody is uncertain.
+      [{ code: 'ECONNECTION', command: 'EHLO', responseCode: 421, response: '421 Too busy' }, 'run', false],
+      // 421 at RCPT TO or after the message: the server closing the session, not a reader's answer.
+      [{ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 421, response: '421 4.7.0 Try again later, closing connection' }, 'run', false],
+      [{ code: 'EMESSAGE', command: 'DATA', responseCode: 421, response: '421 4.3.2 Service shutting down' }, 'run', false],
     ];
     for (const [err, kind, maybeDelivered] of cases) {
       const verdict = classify(Object.assign(new Error('x'), err));
       assert.equal(verdict.kind, kind, JSON.stringify(err));
       if (verdict.kind === 'run') assert.equal(verdict.maybeDelivered, maybeDelivered, JSON.stringify(err));
     }
+  });
+});
+
+describe('SqliteLedger beside another writer', () => {
+  it('a claim made while another process holds the write lock waits its turn instead of failing with SQLITE_BUSY', async () => {
+    const { spawn } = await import('node:child_process');
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'almanac-busy-')), 'almanac.db');
+    const db = openDatabase(file);
+    try {
+      db.prepare("INSERT INTO subscribers (id, email, name, midweek, sunday, status, created_at, updated_at) VALUES (1, 'r1@example.com', '', 1, 1, 'active', 0, 0)").run();
+      const ledger = new SqliteLedger(db);
+      const lock = ledger.acquire(ISSUE, 'here:1', 0, 60_000);
+      assert.ok(lock.ok);
+      ledger.enqueue(ISSUE, 'midweek', 0);
+      // Another process (the server recording an unsubscribe, say) writes for 300 ms.
+      const holder = spawn(
+        process.execPath,
+        ['-e', `const db = new (require('better-sqlite3'))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); db.prepare('UPDATE subscribers SET updated_at = 1').run();
+                console.log('locked'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); db.exec('COMMIT');`, file],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const exited = new Promise((resolve) => holder.on('exit', resolve));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the other writer never took its lock')), 10_000);
+        holder.stdout!.on('data', () => (clearTimeout(timer), resolve()));
+      });
+      assert.equal(ledger.step(lock.lease, undefined, 1, 0), true);
+      assert.equal(ledger.counts(ISSUE).sending, 1);
+      await exited;
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('send loop on the real clock', () => {
+  it('a run that fails while another reader waits for a retry ends at once, not when that wait is over', async () => {
+    const { abortableSleep } = await import('../src/mail/send.ts');
+    const store = memoryStore(2);
+    const transport: Transport = {
+      async send(_raw, { to }) {
+        if (to === 'r1@example.com') throw smtpError({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 451, response: '451 Try again later' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw smtpError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 Authentication credentials invalid' });
+      },
+      close() {},
+    };
+    const started = Date.now();
+    const report = await sendIssue(
+      {
+        issueId: ISSUE,
+        edition: 'midweek',
+        envelopeFrom: 'almanac@example.org',
+        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
+      },
+      {
+        ledger: store.ledger,
+        transport,
+        settings: { concurrency: 2, maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, leaseMs: 60_000, stopMs: 5000 },
+        clock: () => Date.now(),
+        realClock: () => Date.now(),
+        holder: 'this-host:1',
+        holderAlive: () => true,
+        signal: new AbortController().signal,
+        sleep: abortableSleep,
+      },
+    );
+    assert.equal(report.stopped, 'failure');
+    assert.ok(Date.now() - started < 5000, `the run took ${Date.now() - started} ms to end`);
+    assert.deepEqual(store.rows().map((r) => [r.email, r.status, r.uncertain]), [['r1@example.com', 'queued', false], ['r2@example.com', 'queued', false]]);
+  });
+});
+
+describe('send loop: a ledger that cannot be written', () => {
+  it('stops the whole run as a failure: no worker goes on sending what it cannot record', async () => {
+    const store = memoryStore(10);
+    const step = store.ledger.step.bind(store.ledger);
+    let calls = 0;
+    store.ledger.step = (...args) => {
+      if (++calls === 3) throw new Error('database or disk is full');
+      return step(...args);
+    };
+    let sent = 0;
+    const transport: Transport = {
+      async send() {
+        sent++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      },
+      close() {},
+    };
+    const report = await sendIssue(
+      {
+        issueId: ISSUE,
+        edition: 'midweek',
+        envelopeFrom: 'almanac@example.org',
+        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
+      },
+      {
+        ledger: store.ledger,
+        transport,
+        settings: { concurrency: 2, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, leaseMs: 60_000, stopMs: 5000 },
+        clock: () => Date.now(),
+        realClock: () => Date.now(),
+        holder: 'this-host:1',
+        holderAlive: () => true,
+        signal: new AbortController().signal,
+        sleep: async () => {},
+      },
+    );
+    assert.equal(report.stopped, 'failure');
+    assert.match(report.failure!, /database or disk is full/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(sent <= 2, `${sent} messages went out after the ledger failed`);
+  });
+});
+
+describe('send loop: a run that fails while another connection hangs', () => {
+  it('gives the message in flight the stop deadline, then records it uncertain and ends', async () => {
+    const { abortableSleep } = await import('../src/mail/send.ts');
+    const store = memoryStore(2);
+    const transport: Transport = {
+      async send(_raw, { to }) {
+        if (to === 'r1@example.com') return new Promise<void>(() => {}); // a connection that never answers
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw smtpError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 Authentication credentials invalid' });
+      },
+      close() {},
+    };
+    const run = sendIssue(
+      {
+        issueId: ISSUE,
+        edition: 'midweek',
+        envelopeFrom: 'almanac@example.org',
+        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
+      },
+      {
+        ledger: store.ledger,
+        transport,
+        settings: { concurrency: 2, maxAttempts: 5, retryBaseMs: 1000, retryMaxMs: 1000, leaseMs: 60_000, stopMs: 200 },
+        clock: () => Date.now(),
+        realClock: () => Date.now(),
+        holder: 'this-host:1',
+        holderAlive: () => true,
+        signal: new AbortController().signal,
+        sleep: abortableSleep,
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const report = await Promise.race([run, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5000)))]);
+    clearTimeout(timer);
+    assert.ok(report, 'the run never ended');
+    assert.equal(report.stopped, 'failure');
+    assert.equal(report.abandoned, 1);
+    assert.deepEqual(store.rows().map((r) => [r.email, r.status, r.uncertain]), [['r1@example.com', 'queued', true], ['r2@example.com', 'queued', false]]);
   });
 });

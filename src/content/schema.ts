@@ -170,7 +170,13 @@ export const configSchema = z.strictObject({
     .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: 'a language tag, e.g. "en"' })
     .default('en'),
   catchUpHours: z.number({ error: 'a number of hours (0 or more)' }).min(0, { error: 'a number of hours (0 or more)' }).default(6),
-  leaseSeconds: z.number({ error: 'a number of seconds from 1' }).min(1, { error: 'a number of seconds from 1' }).default(60),
+  // At most a day: the lease is renewed on timers of a quarter of it, which Node cannot set past
+  // 2^31 ms (it fires them every millisecond instead), and a dead sender's lease blocks for that long.
+  leaseSeconds: z
+    .number({ error: 'a number of seconds from 1 to 86400' })
+    .min(1, { error: 'a number of seconds from 1 to 86400' })
+    .max(86_400, { error: 'a number of seconds from 1 to 86400' })
+    .default(60),
   // The reverse proxies in front of `serve` whose X-Forwarded-For header is believed.
   trustProxy: z
     .array(

@@ -25,6 +25,10 @@ export type Verdict =
 
 /** Codes that are never about one recipient: the connection, its security, the login, the setup. */
 const RUN_CODES = new Set(['EAUTH', 'ENOAUTH', 'EOAUTH2', 'ETLS', 'EREQUIRETLS', 'EDNS', 'ECONFIG', 'EPROXY', 'EPROTOCOL']);
+/** 530 authentication required, 534 mechanism too weak, 535 credentials invalid, 538 encryption required (RFC 4954). */
+const AUTH_REPLIES = new Set([530, 534, 535, 538]);
+/** Commands of the session's setup, before any message. */
+const SESSION_COMMANDS = new Set(['EHLO', 'HELO', 'LHLO', 'STARTTLS']);
 /** Timeouts while a connection was being set up: no message had started. */
 const SETUP_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT']);
 /** Socket errors that mean the connection was never made. */
@@ -43,6 +47,15 @@ export function classify(err: unknown): Verdict {
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   if (e.code && RUN_CODES.has(e.code)) return { kind: 'run', reason, maybeDelivered: false };
   if (e.command === 'MAIL FROM' || (e.command?.startsWith('AUTH') ?? false)) return { kind: 'run', reason, maybeDelivered: false };
+  // Replies about the client's login, wherever a server gives them (some only ask at RCPT TO):
+  // never a reader's fault, and no message was taken.
+  if (code !== undefined && AUTH_REPLIES.has(code)) return { kind: 'run', reason, maybeDelivered: false };
+  // 421: the server is closing the session (overloaded, rate-limited, shutting down), whatever
+  // command it answered (RFC 5321 4.2.2). Not the reader's: retrying each reader would spend their
+  // attempts on the server's trouble and fail them all for good within a minute.
+  if (code === 421) return { kind: 'run', reason, maybeDelivered: false };
+  // Refused or cut off while greeting or securing the session: no message had started.
+  if (e.command !== undefined && SESSION_COMMANDS.has(e.command)) return { kind: 'run', reason, maybeDelivered: false };
   if ((e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && code !== undefined) {
     // RCPT TO, the DATA command, or the reply after the message: this recipient's answer.
     return code >= 500 ? { kind: 'permanent', reason } : code >= 400 ? { kind: 'transient', reason } : { kind: 'run', reason, maybeDelivered: false };

@@ -118,10 +118,14 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
   const lease: Lease = lock.lease;
   let stopped: SendReport['stopped'];
   let failure: string | undefined;
+  // Ends a worker's wait for a retry when the run fails or loses its lease, not only on a stop signal.
+  const halted = new AbortController();
+  const waits = AbortSignal.any([ctx.signal, halted.signal]);
   const halt = (why: NonNullable<SendReport['stopped']>, reason?: string) => {
     if (stopped) return;
     stopped = why;
     failure = reason;
+    halted.abort();
   };
   const renew = () => {
     try {
@@ -178,7 +182,11 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
           halt('lease');
           return false;
         }
-        throw err;
+        // The database refused the write (locked past its timeout, disk full, read-only): stop the
+        // whole run rather than this worker alone, so that no other worker sends what it cannot record.
+        // A message sent and not recorded stays in flight: the next run sends it again, uncertain.
+        halt('failure', `the send ledger could not be written: ${(err as Error).message}`);
+        return false;
       }
     };
 
@@ -215,7 +223,7 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
           // Nothing due now: wait for the next retry, or finish when nothing is left.
           const retryAt = ledger.nextRetry(job.issueId);
           if (retryAt === undefined) return;
-          await ctx.sleep(Math.max(50, retryAt - realClock()), ctx.signal);
+          await ctx.sleep(Math.max(50, retryAt - realClock()), waits);
           continue;
         }
         inFlight.set(next.subscriberId, next);
@@ -234,16 +242,17 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
     };
 
     const workers = Promise.all(Array.from({ length: settings.concurrency }, worker));
-    // A stop gives the messages in flight `stopMs` to finish; past that they are abandoned.
+    // A stop, or the run failing or losing its lease, gives the messages in flight `stopMs` to
+    // finish; past that they are abandoned.
     const deadline = new AbortController();
     let startDeadline = () => {};
     const stopDeadline = new Promise<'deadline'>((resolve) => {
       startDeadline = () => void ctx.sleep(settings.stopMs, deadline.signal).then(() => resolve('deadline'));
     });
-    if (ctx.signal.aborted) startDeadline();
-    else ctx.signal.addEventListener('abort', startDeadline, { once: true });
+    if (waits.aborted) startDeadline();
+    else waits.addEventListener('abort', startDeadline, { once: true });
     const ended = await Promise.race([workers, stopDeadline]);
-    ctx.signal.removeEventListener('abort', startDeadline);
+    waits.removeEventListener('abort', startDeadline);
     deadline.abort();
     let abandonedCount = 0;
     if (ended === 'deadline') {

@@ -37,10 +37,31 @@ export function smtpTransport(settings: SmtpSettings): Transport {
     connectionTimeout: t.connectMs,
     greetingTimeout: t.greetingMs,
     socketTimeout: t.commandMs,
-    ...(settings.ratePerSecond > 0 ? { rateDelta: 1000, rateLimit: settings.ratePerSecond } : {}),
   } as Parameters<typeof nodemailer.createTransport>[0]);
+  // The rate is kept here, across all connections, one message every 1/ratePerSecond s. (nodemailer's
+  // own limit counts per connection and in whole messages per second: `concurrency` times the rate,
+  // and never under one a second per connection.) A message's deadline starts once its turn comes.
+  const gapMs = settings.ratePerSecond > 0 ? 1000 / settings.ratePerSecond : 0;
+  let nextTurn = 0;
+  let closed = false;
+  const waiting = new Set<() => void>();
+  const turn = async (): Promise<void> => {
+    if (gapMs === 0) return;
+    const now = Date.now();
+    const at = Math.max(now, nextTurn);
+    nextTurn = at + gapMs;
+    if (at > now) {
+      await new Promise<void>((resolve) => {
+        const done = () => (clearTimeout(timer), waiting.delete(done), resolve());
+        const timer = setTimeout(done, at - now);
+        waiting.add(done);
+      });
+    }
+    if (closed) throw Object.assign(new Error('the transport was closed before this message could start'), { code: 'ECONNECTION', command: 'CONN' });
+  };
   return {
     async send(raw, envelope) {
+      await turn();
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
@@ -54,6 +75,8 @@ export function smtpTransport(settings: SmtpSettings): Transport {
       }
     },
     close() {
+      closed = true;
+      for (const done of [...waiting]) done();
       transporter.close();
     },
   };

@@ -10,6 +10,7 @@
 // clock, so hosts need not agree on the time for this to hold.
 import type { Edition } from '../compose/slots.ts';
 import type { Db } from './database.ts';
+import type { Transaction } from 'better-sqlite3';
 
 export const DELIVERY_STATES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
@@ -99,7 +100,7 @@ export interface SqliteLedgerOptions {
 type Settled = { subscriberId: number; outcome: Outcome };
 
 export class SqliteLedger implements Ledger {
-  private readonly stepTx: (lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => boolean;
+  private readonly stepTx: Transaction<(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => boolean>;
   private readonly dueStmt;
   private readonly leaseStmt;
   private readonly claimStmt;
@@ -113,8 +114,12 @@ export class SqliteLedger implements Ledger {
         ORDER BY d.subscriber_id LIMIT ?`,
     );
     this.leaseStmt = db.prepare<[string, string, number], { x: number }>('SELECT 1 AS x FROM send_locks WHERE issue_id = ? AND holder = ? AND generation = ?');
-    // Only a row still queued is claimed: a row read in an earlier batch may have moved on since.
-    this.claimStmt = db.prepare(`UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ? WHERE issue_id = ? AND subscriber_id = ? AND status = 'queued'`);
+    // Only a row still queued, of a reader still active, is claimed: a row read in an earlier batch
+    // may have moved on since, and its reader may have unsubscribed (the next read skips the row).
+    this.claimStmt = db.prepare(
+      `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id AND status = 'queued'
+          AND EXISTS (SELECT 1 FROM subscribers WHERE id = @id AND status = 'active')`,
+    );
     const where = `updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id AND status = 'sending'`;
     this.settleStmts = {
       sent: db.prepare(`UPDATE deliveries SET status = 'sent', error = NULL, ${where}`),
@@ -127,7 +132,7 @@ export class SqliteLedger implements Ledger {
     this.stepTx = db.transaction((lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => {
       if (!this.leaseStmt.get(lease.issueId, lease.holder, lease.generation)) throw new LeaseLost(lease);
       if (settled) this.settle(lease.issueId, settled, now);
-      return next !== undefined && this.claimStmt.run(now, lease.issueId, next).changes === 1;
+      return next !== undefined && this.claimStmt.run({ now, issue: lease.issueId, id: next }).changes === 1;
     });
   }
 
@@ -166,7 +171,10 @@ export class SqliteLedger implements Ledger {
   }
 
   step(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number): boolean {
-    return this.stepTx(lease, settled, next, now);
+    // IMMEDIATE: the lease is read before the row is written. A deferred transaction would hold a
+    // read snapshot and then fail at once with SQLITE_BUSY, without waiting, whenever another
+    // process (the server recording an unsubscribe, an import) is writing at that moment.
+    return this.stepTx.immediate(lease, settled, next, now);
   }
 
   private settle(issueId: string, { subscriberId, outcome }: Settled, now: number): void {

@@ -1,5 +1,5 @@
 // The send ledger in memory, with the same contract as SqliteLedger: a lease with a generation that
-// every claim and outcome checks, claims only of queued rows, outcomes only of rows in flight, and
+// every claim and outcome checks, claims only of queued rows of active readers, outcomes only of rows in flight, and
 // the bounce written with the refusal. Send-loop tests script faults against it; the same checks
 // also run once against SqliteLedger so that the two cannot drift apart.
 import type { Edition } from '../../src/compose/slots.ts';
@@ -71,6 +71,8 @@ export class MemoryLedger implements Ledger {
     if (next === undefined) return false;
     const row = this.rows.get(next);
     if (!row || row.status !== 'queued') return false;
+    // As in SqliteLedger: a reader who left since the batch was read is not claimed.
+    if (this.readers.find((x) => x.id === next)?.status !== 'active') return false;
     row.status = 'sending';
     row.attempts++;
     return true;
