@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { MessageTemplate } from '../src/mail/message.ts';
-import { sendIssue, type SendReport, type SendSettings, type Transport } from '../src/mail/send.ts';
+import { REFUSALS_BEFORE_ACCEPTED, sendIssue, type SendReport, type SendSettings, type Transport } from '../src/mail/send.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { SqliteLedger, type Ledger } from '../src/store/ledger.ts';
 import { MemoryLedger, type MemoryReader } from './helpers/memory-ledger.ts';
@@ -205,9 +205,28 @@ describe('send loop', () => {
     const store = memoryStore(3);
     store.ledger.enqueue(ISSUE, 'midweek', 0);
     store.unsubscribe(2);
-    await runScript(store, ['550'], { concurrency: 1 });
+    // Refused before anything was accepted, reader 1 is held back, then refused again once reader 3 went.
+    await runScript(store, ['550', 'ok', '550'], { concurrency: 1 });
     assert.equal(store.readerStatus(1), 'bounced');
     assert.deepEqual(store.rows().map((r) => r.status), ['failed', 'skipped', 'sent']);
+  });
+
+  it('a relay that refuses every recipient (relay access denied) bounces nobody: the run fails after a few refusals with none accepted', async () => {
+    for (const store of [memoryStore(8), await sqliteStore(8)]) {
+      const o = await runScript(store, Array(REFUSALS_BEFORE_ACCEPTED).fill('550'), { concurrency: 1 });
+      assert.equal(o.reports[0]!.stopped, 'failure');
+      assert.match(o.reports[0]!.failure ?? '', /refused 5 recipients in a row and accepted none/);
+      // Nobody was marked; once the relay accepts, the next run sends everyone one copy.
+      for (let id = 1; id <= 8; id++) assert.equal(store.readerStatus(id), 'active', `reader ${id}`);
+      assert.deepEqual(store.rows().map((r) => r.status), Array(8).fill('sent'));
+    }
+  });
+
+  it('one bad address first in the list is still bounced once another reader was accepted', async () => {
+    const store = memoryStore(3);
+    await runScript(store, ['550', 'ok', 'ok', '550'], { concurrency: 1 });
+    assert.equal(store.readerStatus(1), 'bounced');
+    assert.deepEqual(store.rows().map((r) => r.status), ['failed', 'sent', 'sent']);
   });
 
   it('a reader who unsubscribes while the batch they are in is being sent gets nothing (memory and SQLite ledgers)', async () => {

@@ -96,6 +96,9 @@ export function newProgress(): SendProgress {
   return { total: 0, sent: 0, failed: 0, retried: 0, skipped: 0 };
 }
 
+/** Permanent refusals with no message accepted in between after which a run stops as a failure. */
+export const REFUSALS_BEFORE_ACCEPTED = 5;
+
 /** Rows read from the ledger at a time: large enough that reading is cheap, small enough to stay flat in memory. */
 const DUE_BATCH = 200;
 
@@ -148,9 +151,17 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
     let abandoned = false;
     const stopping = () => ctx.signal.aborted || stopped !== undefined;
 
+    // Until this run has had a message accepted, a permanent refusal is held back (its row queued
+    // again as it was): a relay that refuses every recipient ("relay access denied" when the login is
+    // missing from SMTP_URL) would otherwise bounce the whole list. Refusals in a row with nothing
+    // accepted are the run's failure.
+    let accepted = false;
+    let refusedBeforeAccepted = 0;
+
     /** What became of one message, to be written to the ledger. */
     const outcomeOf = (d: Delivery, err: unknown): Outcome => {
       if (err === undefined) {
+        accepted = true;
         progress.sent++;
         return { state: 'sent' };
       }
@@ -158,6 +169,12 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
       if (verdict.kind === 'run') {
         halt('failure', verdict.reason);
         return verdict.maybeDelivered ? { state: 'uncertain', error: verdict.reason } : { state: 'unsent' };
+      }
+      if (verdict.kind === 'permanent' && !accepted) {
+        if (++refusedBeforeAccepted >= REFUSALS_BEFORE_ACCEPTED) {
+          halt('failure', `the server refused ${refusedBeforeAccepted} recipients in a row and accepted none (nobody was marked bounced): ${verdict.reason}`);
+        }
+        return { state: 'unsent' };
       }
       if (verdict.kind === 'permanent') {
         progress.failed++;
