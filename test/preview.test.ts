@@ -56,12 +56,15 @@ describe('almanac preview', () => {
       (window as unknown as { marker: number }).marker = 42;
       window.scrollTo(0, 600);
     });
+    await page.waitForFunction(() => window.scrollY > 300, undefined, { timeout: 5_000 });
     const file = path.join(root, 'content/guides/meta/guide.md');
     const original = await readFile(file, 'utf8');
     try {
       await writeFile(file, original.replace('title: "Meta AI: The Open-Weights Giant', 'title: "Meta AI, Revised: The Open-Weights Giant'));
       await page.waitForFunction(() => document.querySelector('h1')?.textContent?.includes('Revised'), undefined, { timeout: 10_000 });
       assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'updated in place, not reloaded');
+      // The swap and the scroll happen in one task; a second save's swap may still be on its way.
+      await page.waitForFunction(() => window.scrollY > 300, undefined, { timeout: 5_000 }).catch(() => {});
       assert.ok((await page.evaluate(() => window.scrollY)) > 300, 'scroll position kept');
       assert.match((await page.textContent('.diff'))!, /\+title: "Meta AI, Revised/);
 
