@@ -2,72 +2,36 @@
 // were made for, confirmations that work once. Real SQLite files, real HTTP to the server's app on
 // loopback, a real SMTP server for the confirmation mail.
 import assert from 'node:assert/strict';
-import { copyFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
-import { loadConfig } from '../src/content/config.ts';
 import type { Config } from '../src/content/schema.ts';
 import { personaliser } from '../src/mail/send-job.ts';
-import { TemplateSet } from '../src/render/templates.ts';
-import { createApp } from '../src/server/app.ts';
-import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
+import { databasePath, openDatabase } from '../src/store/database.ts';
 import { importCsv } from '../src/store/import.ts';
 import { SqliteLedger } from '../src/store/ledger.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
-import { PROJECT, tempSite, until } from './helpers/cli.ts';
-import { confirmationWorker } from './helpers/confirmations.ts';
-import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
+import { tempSite, until } from './helpers/cli.ts';
+import { readerServer } from './helpers/confirmations.ts';
+import type { SmtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'identity-secret-0123456789abcdef';
 const T0 = Date.parse('2026-06-20T09:00:00Z');
 
 describe('reader identity: the server', () => {
-  let root: string;
   let base: string;
-  let server: http.Server;
   let sink: SmtpSink;
-  let db: Db;
   let store: SqliteSubscribers;
   let config: Config;
-  let worker: ReturnType<typeof confirmationWorker>;
   let clock = T0;
 
+  let stop: () => Promise<void>;
+
   before(async () => {
-    root = await tempSite();
-    await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
-    sink = await smtpSink();
-    db = openDatabase(databasePath(root));
-    store = new SqliteSubscribers(db);
-    config = (await loadConfig(root)).config;
-    server = http.createServer(
-      createApp({
-        distDir: path.join(root, 'dist'),
-        config,
-        subscribers: store,
-        secret: SECRET,
-        templates: await TemplateSet.load(root, 'site'),
-        confirmations: (worker = confirmationWorker({ db, subscribers: store, config, secret: SECRET, smtpUrl: sink.url, clock: () => clock })).confirmations,
-        // Identity, not pacing, is under test here: every sign-up gets its mail.
-        recipientGapMs: 0,
-        clock: () => clock,
-        log: () => {},
-        subscribeLimit: { max: 1000, windowMs: 60_000 },
-      }),
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ base, sink, store, config, stop } = await readerServer({ secret: SECRET, clock: () => clock, subscribeLimit: { max: 1000, windowMs: 60_000 } }));
   });
-  after(async () => {
-    await worker.stop();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await sink.close();
-    db.close();
-  });
+  after(() => stop());
 
   const post = (pathAndQuery: string, body: string, headers: Record<string, string> = {}) =>
     fetch(`${base}${pathAndQuery}`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, signal: AbortSignal.timeout(5_000) });

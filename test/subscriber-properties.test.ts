@@ -9,24 +9,16 @@
 //     and only while its sign-up waits; an unsubscribe link works for as long as its reader is on
 //     the list (even after a re-subscription), and never for anyone else.
 import assert from 'node:assert/strict';
-import { copyFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
-import { loadConfig } from '../src/content/config.ts';
 import type { Config } from '../src/content/schema.ts';
 import { personaliser } from '../src/mail/send-job.ts';
-import { TemplateSet } from '../src/render/templates.ts';
-import { createApp } from '../src/server/app.ts';
-import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
 import { importCsv } from '../src/store/import.ts';
 import { ConsentError, SqliteSubscribers, hasLeft, type SubscriberStatus } from '../src/store/subscribers.ts';
-import { PROJECT, tempSite, until } from './helpers/cli.ts';
-import { confirmationWorker } from './helpers/confirmations.ts';
-import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
+import { until } from './helpers/cli.ts';
+import { readerServer } from './helpers/confirmations.ts';
+import type { SmtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'property-secret-0123456789abcdef';
 const WHO = fc.integer({ min: 0, max: 2 });
@@ -71,48 +63,18 @@ interface Link {
 }
 
 describe('subscriber operations (property-based)', () => {
-  let root: string;
   let base: string;
-  let server: http.Server;
   let sink: SmtpSink;
-  let db: Db;
   let store: SqliteSubscribers;
   let config: Config;
-  let worker: ReturnType<typeof confirmationWorker>;
   let clock = Date.parse('2026-06-20T09:00:00Z');
 
+  let stop: () => Promise<void>;
+
   before(async () => {
-    root = await tempSite();
-    await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
-    sink = await smtpSink();
-    db = openDatabase(databasePath(root));
-    store = new SqliteSubscribers(db);
-    config = (await loadConfig(root)).config;
-    server = http.createServer(
-      createApp({
-        distDir: path.join(root, 'dist'),
-        config,
-        subscribers: store,
-        secret: SECRET,
-        templates: await TemplateSet.load(root, 'site'),
-        confirmations: (worker = confirmationWorker({ db, subscribers: store, config, secret: SECRET, smtpUrl: sink.url, clock: () => clock })).confirmations,
-        // Identity, not pacing, is under test here: every sign-up gets its mail.
-        recipientGapMs: 0,
-        clock: () => clock,
-        log: () => {},
-        subscribeLimit: { max: 1_000_000, windowMs: 1 },
-      }),
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    ({ base, sink, store, config, stop } = await readerServer({ secret: SECRET, clock: () => clock, subscribeLimit: { max: 1_000_000, windowMs: 1 } }));
   });
-  after(async () => {
-    await worker.stop();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    await sink.close();
-    db.close();
-  });
+  after(() => stop());
 
   it('ids are never reused, consent is the reader’s, links act only on their own reader, confirmations work once', async () => {
     const everIds = new Set<number>();

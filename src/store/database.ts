@@ -59,11 +59,13 @@ const MIGRATIONS: Migration[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE INDEX slot_runs_edition ON slot_runs (edition, scheduled_at);`,
-  // Confirmation mails `serve` owes: one row per address, kept a while after sending so that an
-  // address gets at most one mail per interval, however many clients ask.
+  // Confirmation mails `serve` owes: one row per inbox (mailboxKey: case, tags and Gmail's dots do
+  // not make another one), kept a while after sending so that an inbox gets at most one mail per
+  // interval, however many clients ask and however the address is spelled.
   `CREATE TABLE confirmations (
      id INTEGER PRIMARY KEY,
-     email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     email TEXT NOT NULL,
+     mailbox TEXT NOT NULL UNIQUE,
      subscriber_id INTEGER NOT NULL,
      status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
      requested_at INTEGER NOT NULL,
@@ -75,24 +77,6 @@ const MIGRATIONS: Migration[] = [
   // Subscriber ids are never reused, and every subscriber gets random keys that their signed links
   // are bound to (see rebuildSubscribers).
   rebuildSubscribers,
-  // The interval between confirmation mails holds per inbox (mailboxKey: tags and Gmail's dots do
-  // not make another one), not per spelling of the address. Rows from before keep their address as key.
-  `CREATE TABLE confirmations_by_inbox (
-     id INTEGER PRIMARY KEY,
-     email TEXT NOT NULL,
-     mailbox TEXT NOT NULL UNIQUE,
-     subscriber_id INTEGER NOT NULL,
-     status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed')),
-     requested_at INTEGER NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 0,
-     next_at INTEGER NOT NULL,
-     error TEXT
-   );
-   INSERT INTO confirmations_by_inbox (id, email, mailbox, subscriber_id, status, requested_at, attempts, next_at, error)
-     SELECT id, email, lower(email), subscriber_id, status, requested_at, attempts, next_at, error FROM confirmations;
-   DROP TABLE confirmations;
-   ALTER TABLE confirmations_by_inbox RENAME TO confirmations;
-   CREATE INDEX confirmations_due ON confirmations (status, next_at);`,
   // The send lease's generation: raised by every take-over and checked by every ledger write, so a
   // sender that lost its lease can change nothing more.
   `ALTER TABLE send_locks ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;`,
