@@ -42,21 +42,26 @@ export function walkTree(dir: string, options: WalkOptions = {}): Entry[] {
       problems.push(guard.fsProblem(abs, err));
       return;
     }
+    // Names from readdir hold no separator, so joining is concatenation: path.join would normalise
+    // each of the tens of thousands of paths again.
+    const under = abs.endsWith(path.sep) ? abs : abs + path.sep;
+    const here = parents.at(-1)!;
+    const realUnder = here.endsWith(path.sep) ? here : here + path.sep;
     for (const e of entries) {
       if (options.skipHidden && e.name.startsWith('.')) continue;
       const rel = prefix + e.name;
-      const child = path.join(abs, e.name);
+      const child = under + e.name;
       let isDirectory = e.isDirectory();
-      let real = child;
-      if (guard) {
-        const kind = guard.classify(child, e, path.join(parents.at(-1)!, e.name));
+      let real = realUnder + e.name;
+      if (guard && !e.isFile() && !isDirectory) {
+        // A link (resolved and checked against the root) or something that is no file or folder.
+        const kind = guard.classify(child, e, real);
         if ('problem' in kind) {
           problems.push(kind.problem);
           continue;
         }
         isDirectory = kind.isDirectory;
         real = kind.real;
-        const here = parents.at(-1)!;
         if (isDirectory && (here === real || here.startsWith(real.endsWith(path.sep) ? real : real + path.sep))) {
           problems.push({ file: guard.display(child), expected: 'a folder that does not contain itself', found: 'a link to a folder that contains it' });
           continue;
