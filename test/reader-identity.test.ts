@@ -2,6 +2,7 @@
 // were made for, confirmations that work once. Real SQLite files, real HTTP to the server's app on
 // loopback, a real SMTP server for the confirmation mail.
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -151,13 +152,17 @@ describe('reader identity: the server', () => {
 });
 
 describe('reader identity: the database', () => {
-  it("a database from before: every row and id kept, and new ids start above any id ever used, even one only the ledger remembers", async () => {
-    const root = await tempSite();
-    const file = databasePath(root);
-    const { mkdirSync } = await import('node:fs');
+  /** A database file of a new site at the schema Almanac had before ids were kept unique (version 3 after its rows). */
+  async function previousDatabase(): Promise<{ file: string; raw: Database.Database }> {
+    const file = databasePath(await tempSite());
     mkdirSync(path.dirname(file), { recursive: true });
     const raw = new Database(file);
     raw.exec(PREVIOUS_SCHEMA);
+    return { file, raw };
+  }
+
+  it("a database from before: every row and id kept, and new ids start above any id ever used, even one only the ledger remembers", async () => {
+    const { file, raw } = await previousDatabase();
     raw.exec(`INSERT INTO subscribers (id, email, name, status, created_at, updated_at) VALUES
                 (1, 'ada@example.com', 'Ada', 'active', 1, 1), (2, 'bob@example.com', '', 'unsubscribed', 2, 2), (5, 'cy@example.com', 'Cy', 'pending', 5, 5);
               INSERT INTO deliveries (issue_id, subscriber_id, email, status, updated_at) VALUES ('2026-04-08-midweek', 9, 'gone@example.com', 'sent', 9);`);
@@ -183,12 +188,7 @@ describe('reader identity: the database', () => {
   });
 
   it('rebuilding the table does not touch rows of other tables that point at subscribers', async () => {
-    const root = await tempSite();
-    const file = databasePath(root);
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(path.dirname(file), { recursive: true });
-    const raw = new Database(file);
-    raw.exec(PREVIOUS_SCHEMA);
+    const { file, raw } = await previousDatabase();
     raw.exec(`CREATE TABLE notes (subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE, text TEXT NOT NULL);
               INSERT INTO subscribers (id, email, status, created_at, updated_at) VALUES (3, 'ada@example.com', 'active', 1, 1);
               INSERT INTO notes VALUES (3, 'asked for Sunday only');`);

@@ -12,12 +12,21 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { MessageTemplate } from '../src/mail/message.ts';
-import { REFUSALS_BEFORE_ACCEPTED, sendIssue, type SendReport, type SendSettings, type Transport } from '../src/mail/send.ts';
+import { REFUSALS_BEFORE_ACCEPTED, sendIssue, type SendJob, type SendReport, type SendSettings, type Transport } from '../src/mail/send.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { SqliteLedger, type Ledger } from '../src/store/ledger.ts';
 import { MemoryLedger, type MemoryReader } from './helpers/memory-ledger.ts';
 
 const ISSUE = '2026-04-15-midweek';
+
+/** The issue every script sends: the message and each reader's links are placeholders; the loop is under test. */
+const JOB: SendJob = {
+  issueId: ISSUE,
+  edition: 'midweek',
+  envelopeFrom: 'almanac@example.org',
+  template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+  personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
+};
 
 /** What the scripted server does with one message. */
 type Step = 'ok' | '451' | '550' | '535' | '554-from' | 'timeout-before' | 'timeout-after' | 'drop-after' | 'steal' | 'stop' | 'unsubscribe-last';
@@ -146,13 +155,7 @@ async function runScript(store: Store, script: Step[], settings: Partial<SendSet
       close() {},
     };
     const report = await sendIssue(
-      {
-        issueId: ISSUE,
-        edition: 'midweek',
-        envelopeFrom: 'almanac@example.org',
-        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
-        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
-      },
+      JOB,
       {
         ledger: store.ledger,
         transport,
@@ -372,13 +375,7 @@ describe('send loop on the real clock', () => {
     };
     const started = Date.now();
     const report = await sendIssue(
-      {
-        issueId: ISSUE,
-        edition: 'midweek',
-        envelopeFrom: 'almanac@example.org',
-        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
-        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
-      },
+      JOB,
       {
         ledger: store.ledger,
         transport,
@@ -415,13 +412,7 @@ describe('send loop: a ledger that cannot be written', () => {
       close() {},
     };
     const report = await sendIssue(
-      {
-        issueId: ISSUE,
-        edition: 'midweek',
-        envelopeFrom: 'almanac@example.org',
-        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
-        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
-      },
+      JOB,
       {
         ledger: store.ledger,
         transport,
@@ -454,13 +445,7 @@ describe('send loop: a run that fails while another connection hangs', () => {
       close() {},
     };
     const run = sendIssue(
-      {
-        issueId: ISSUE,
-        edition: 'midweek',
-        envelopeFrom: 'almanac@example.org',
-        template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
-        personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
-      },
+      JOB,
       {
         ledger: store.ledger,
         transport,
