@@ -87,7 +87,7 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   const out: OutputFiles = new Map();
   templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));
   for (const [file, data] of files) out.set(file, data);
-  return { files: out, pages: pages.reduce((n, p) => n + pathsOf(p).length, 0) };
+  return { files: out, pages: pages.flatMap(pathsOf).length };
 }
 
 /** Below this many guides a second thread costs more to start than it saves. */
@@ -153,13 +153,13 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
         if (!helper || helper.claim(i)) templates.renderAll(batches[i]!, write);
       }
       await helper?.done();
-      await staged.commit(new Set([...pages.flatMap(pathsOf), ...files.keys(), OUTPUT_MARKER]));
+      const pagePaths = pages.flatMap(pathsOf);
+      await staged.commit(new Set([...pagePaths, ...files.keys(), OUTPUT_MARKER]));
       markdown.save();
       compiled.save();
-      const pagePaths = pages.reduce((n, p) => n + pathsOf(p).length, 0);
       return {
-        pages: pagePaths,
-        files: pagePaths + files.size,
+        pages: pagePaths.length,
+        files: pagePaths.length + files.size,
         guides: site.guides.filter((g) => g.versions.length > 0).length,
         versions: site.guides.reduce((n, g) => n + g.versions.length, 0),
         news: site.news.length,
