@@ -1,5 +1,4 @@
 // Small pieces both servers (serve and preview) need.
-export { readBody } from './guard.ts';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
