@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { CONFIG_FILE, CONTENT_DIR, TEMPLATES_DIR } from '../content/paths.ts';
 import { UsageError } from '../content/problems.ts';
 import { isHostName } from '../server/origin.ts';
 import { globals, resolveNow } from './options.ts';
@@ -61,7 +62,7 @@ export function registerPreview(program: Command): void {
       let pending = new Set<string>();
       // Reloads run one after another, so an older one can never finish after a newer one.
       let queue = Promise.resolve();
-      const watcher = watch(['content', 'templates', 'almanac.config.json'].map((p) => path.join(root, p)), { ignoreInitial: true });
+      const watcher = watch([CONTENT_DIR, TEMPLATES_DIR, CONFIG_FILE].map((p) => path.join(root, p)), { ignoreInitial: true });
       // The address is printed only once every file is watched: an edit right after it is never missed.
       await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
       /** Each changed file's size and modification time when it was last reloaded. */

@@ -1,7 +1,7 @@
 // Reading and validating almanac.config.json (see config.ts, which loads this module when it must).
 import { ContentError } from './problems.ts';
 import { readTextInsideRoot } from './walk.ts';
-import { CONFIG_FILE } from './config.ts';
+import { CONFIG_FILE } from './paths.ts';
 import { configSchema, validate, type Config } from './schema.ts';
 import type { Problem } from './problems.ts';
 

@@ -3,9 +3,8 @@
 import path from 'node:path';
 import { FileCache } from './cache.ts';
 import type { Problem } from './problems.ts';
+import { CONFIG_FILE } from './paths.ts';
 import type { Config } from './schema.ts';
-
-export const CONFIG_FILE = 'almanac.config.json';
 
 /** Reads `almanac.config.json` at the root; a missing file means every default. */
 export async function loadConfig(root: string, cache = FileCache.disabled()): Promise<{ config: Config; problems: Problem[] }> {

@@ -4,11 +4,11 @@
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
-import { GUIDES_DIR, WORKING_COPY } from './guides.ts';
 import { guideSchema, validate } from './schema.ts';
 import { isSlug } from './slug.ts';
 import { decodeText, type Decoded } from './text.ts';
-import { MANIFEST, VERSIONS_DIR, parseManifest, sha256, tamperProblem, versionFileName } from './versions.ts';
+import { GUIDES_DIR, MANIFEST, VERSIONS_DIR, WORKING_COPY } from './paths.ts';
+import { parseManifest, sha256, tamperProblem, versionFileName } from './versions.ts';
 import type { Guide, GuideDoc, GuideVersion } from './model.ts';
 import { ContentError, type Problem } from './problems.ts';
 import { readInsideRoot, walkTree } from './walk.ts';

@@ -3,11 +3,9 @@
 import path from 'node:path';
 import { FileCache } from './cache.ts';
 import type { Guide } from './model.ts';
+import { GUIDES_DIR } from './paths.ts';
 import type { Problem } from './problems.ts';
 import { walkTree } from './walk.ts';
-
-export const GUIDES_DIR = 'content/guides';
-export const WORKING_COPY = 'guide.md';
 
 export async function listGuideSlugs(root: string): Promise<string[]> {
   // One level is enough; a linked guide folder counts when it stays inside the site (see walk.ts).

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
-import { NEWS_DIR } from './news.ts';
+import { NEWS_DIR } from './paths.ts';
 import { LIMITS, newsSchema, validate } from './schema.ts';
 import { decodeText } from './text.ts';
 import { normaliseUrl } from './url.ts';

@@ -4,9 +4,8 @@ import path from 'node:path';
 import { FileCache } from './cache.ts';
 import { listFiles } from './walk.ts';
 import type { NewsItem } from './model.ts';
+import { NEWS_DIR } from './paths.ts';
 import type { Problem } from './problems.ts';
-
-export const NEWS_DIR = 'content/news';
 
 export async function loadNews(
   root: string,

@@ -5,10 +5,11 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { readTextInsideRoot } from './walk.ts';
 import path from 'node:path';
 import { loadGuide } from './guide-files.ts';
-import { GUIDES_DIR, WORKING_COPY, listGuideSlugs } from './guides.ts';
+import { listGuideSlugs } from './guides.ts';
+import { GUIDES_DIR, MANIFEST, WORKING_COPY } from './paths.ts';
 import { ContentError, ProblemList, UsageError, type Problem } from './problems.ts';
 import { isSlug } from './slug.ts';
-import { MANIFEST, serialiseManifest, sha256, versionFileName, type ManifestEntry } from './versions.ts';
+import { serialiseManifest, sha256, versionFileName, type ManifestEntry } from './versions.ts';
 import type { Guide } from './model.ts';
 
 export async function newGuide(root: string, slug: string): Promise<string> {

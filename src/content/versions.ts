@@ -4,10 +4,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { validate } from './schema.ts';
+import { VERSIONS_DIR } from './paths.ts';
 import type { Problem } from './problems.ts';
-
-export const MANIFEST = 'versions.json';
-export const VERSIONS_DIR = 'versions';
 
 const entrySchema = z.strictObject({
   version: z.number({ error: 'a version number' }).int().min(1, { error: 'a version number from 1' }),

@@ -4,6 +4,7 @@ import { DateTime } from 'luxon';
 import type { Catalog } from '../compose/catalog.ts';
 import { clip, composeIssue, oneLine, preheaderText, subjectLine, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { Edition } from '../compose/slots.ts';
+import { NEWS_DIR } from '../content/paths.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/schema.ts';
@@ -52,7 +53,7 @@ export async function prepareIssue(args: {
     const when = (ms: number) => DateTime.fromMillis(ms, { zone: config.timezone }).toFormat('ccc d LLL yyyy HH:mm');
     throw new ContentError([
       {
-        file: 'content/news',
+        file: NEWS_DIR,
         expected: `news items published after ${when(w.from)} and up to ${when(w.to)} (${config.timezone}) for ${label} ${date}`,
         found: 'none, so no issue was built (an empty email is never sent)',
       },

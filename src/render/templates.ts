@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { FileCache } from '../content/cache.ts';
+import { TEMPLATES_DIR } from '../content/paths.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { listFiles, readInsideRoot, MAX_ASSET_BYTES } from '../content/walk.ts';
 
@@ -32,7 +33,7 @@ export async function listTemplateFiles(root: string, area: string): Promise<Tem
   // Almanac's own folder is trusted, but it is held to the same rules as the site's.
   for (const [base, label, within] of [
     [BUILTIN_TEMPLATES, '(built-in) templates', BUILTIN_TEMPLATES],
-    [path.join(root, 'templates'), 'templates', root],
+    [path.join(root, TEMPLATES_DIR), TEMPLATES_DIR, root],
   ] as const) {
     for (const rel of listFiles(path.join(base, area), within)) {
       const full = `${area}/${rel}`;

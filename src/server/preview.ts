@@ -9,7 +9,7 @@ import { createTwoFilesPatch } from 'diff';
 import { buildCatalog, indexNews, type NewsIndex } from '../compose/catalog.ts';
 import { EDITIONS, isEdition, localDate, nextSlot, type Edition } from '../compose/slots.ts';
 import { loadGuide } from '../content/guide-files.ts';
-import { GUIDES_DIR, WORKING_COPY } from '../content/guides.ts';
+import { GUIDES_DIR, WORKING_COPY } from '../content/paths.ts';
 import { loadSite } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
 import { ContentError, formatProblem, type Problem } from '../content/problems.ts';

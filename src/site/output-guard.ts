@@ -4,7 +4,7 @@
 // above it, nothing the site reads or stores into, and either new, empty, or an earlier output (marked).
 import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { CONFIG_FILE } from '../content/config.ts';
+import { CONFIG_FILE } from '../content/paths.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 
 /** Written into every output: the folder is Almanac's to replace. */

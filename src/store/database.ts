@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { DEFAULT_DATABASE } from '../content/paths.ts';
 import { UsageError } from '../content/problems.ts';
 
 export type Db = Database.Database;
@@ -128,7 +129,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /** Resolves DATABASE_URL (a file path, `file:` or `sqlite:` URL) or the default under the root. */
 export function databasePath(root: string, env: NodeJS.ProcessEnv = process.env): string {
   const url = env.DATABASE_URL?.trim();
-  if (!url) return path.join(root, '.almanac', 'almanac.db');
+  if (!url) return path.join(root, DEFAULT_DATABASE);
   if (/^(postgres|postgresql|mysql):/i.test(url)) {
     throw new UsageError(`DATABASE_URL: only SQLite is supported for now (a file path or sqlite: URL), found a ${url.split(':')[0]} URL`);
   }

@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ComposedIssue } from '../compose/issue.ts';
+import { ISSUES_STORE } from '../content/paths.ts';
 import { SLOT_NONCE, TOKENS, adoptSlots } from '../render/tokens.ts';
 
 export interface StoredIssue extends ComposedIssue {
@@ -28,7 +29,7 @@ export class IssueStore {
   readonly dir: string;
 
   constructor(root: string) {
-    this.dir = path.join(root, '.almanac', 'issues');
+    this.dir = path.join(root, ISSUES_STORE);
   }
 
   /** The issue's number: the one it already has, or the next one. Does not record it. */
