@@ -24,7 +24,7 @@ import { readBody } from './guard.ts';
 import { escapeHtml } from './http.ts';
 import { LOOPBACK_NAMES, checkHost, checkSameOrigin } from './origin.ts';
 import { isEmailAddress } from '../content/address.ts';
-import { workingCopyPage } from '../site/pages.ts';
+import { workingCopyPage } from '../site/guide-pages.ts';
 import { IssueStore } from '../store/issues.ts';
 
 export interface PreviewOptions {

@@ -5,7 +5,7 @@ import { longDate } from '../compose/time.ts';
 import { slugify } from '../content/slug.ts';
 import { renderSummaryText } from '../render/markdown.ts';
 import type { StoredIssue } from '../store/issues.ts';
-import { cardOf, type Page, type PageContext } from './pages.ts';
+import { cardOf, type Page, type PageContext } from './page-context.ts';
 
 export function issuePages(ctx: PageContext, issues: readonly StoredIssue[]): Page[] {
   const { config } = ctx.site;

@@ -17,7 +17,7 @@ import { ContentError, type Problem } from '../content/problems.ts';
 import { renderAhead, type RenderedAhead } from '../render/markdown.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import { OutputWriter, listOutput, type Listing } from './output.ts';
-import type { Page } from './pages.ts';
+import type { Page } from './page-context.ts';
 
 type Request =
   | { type: 'stamps'; index: Uint8Array; checks: Int32Array<SharedArrayBuffer> }

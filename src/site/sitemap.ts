@@ -1,4 +1,4 @@
-import type { Page } from './pages.ts';
+import type { Page } from './page-context.ts';
 
 export function renderSitemap(pages: readonly Page[]): string {
   const urls = pages

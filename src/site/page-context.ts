@@ -1,0 +1,177 @@
+// What every page builder shares: the page shape, the site's metadata, the clock and the cards a
+// story or a guide makes wherever it is listed, each built once.
+import type { Site } from '../content/model.ts';
+import type { Level } from '../content/schema.ts';
+import { slugify } from '../content/slug.ts';
+import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
+import type { Story } from '../compose/stories.ts';
+import { stamp, type Stamp } from '../compose/time.ts';
+import { renderSummary } from '../render/markdown.ts';
+
+/** One document: rendered once, written once at `file`, and linked at each of `also`. */
+export interface Page {
+  /** Output path below dist/, e.g. "guides/meta/index.html". */
+  file: string;
+  /** Other paths of the same document (a guide's latest version page); kept out of the sitemap. */
+  also?: readonly string[];
+  template: string;
+  data: PageData;
+}
+
+/** Every output path of a page, its own first. */
+export function pathsOf(page: Page): string[] {
+  return [page.file, ...(page.also ?? [])];
+}
+
+export interface PageMeta {
+  title: string;
+  description: string;
+  /** Relative prefix from this page back to the site root, e.g. "../../". */
+  root: string;
+  /** Canonical absolute URL. */
+  canonical: string;
+  section: 'home' | 'guides' | 'topics' | 'news' | 'issues' | 'none';
+  jsonLd: object[];
+  /** Last change, for the sitemap; absent for pages that should not be listed. */
+  lastmod?: number;
+  noindex?: boolean;
+}
+
+export interface SiteMeta {
+  title: string;
+  baseUrl: string;
+  language: string;
+  editions: string;
+  editionLabels: { midweek: string; sunday: string };
+  tagline: string;
+  generated: string;
+}
+
+export interface PageData {
+  site: SiteMeta;
+  page: PageMeta;
+  [key: string]: unknown;
+}
+
+export const LEVEL_LABEL: Record<Level, string> = { beginner: 'Beginner', intermediate: 'Intermediate', advanced: 'Advanced' };
+
+/** The context every page builder shares: catalog, clock, and memoised cards. */
+export class PageContext {
+  readonly catalog: Catalog;
+  readonly siteMeta: SiteMeta;
+  private readonly cards = new Map<Story, NewsCard>();
+  private readonly guideCards = new Map<LiveGuide, GuideCard>();
+  // The same instants (a guide's publication, a story's) appear on many pages.
+  private readonly stamps = new Map<number, Stamp>();
+
+  constructor(readonly site: Site, readonly now: number, news?: NewsIndex) {
+    this.catalog = buildCatalog(site, news);
+    const { config } = site;
+    this.siteMeta = {
+      title: config.title,
+      baseUrl: config.baseUrl,
+      language: config.language,
+      editions: `${config.editions.midweek.label} & ${config.editions.sunday.label}`,
+      editionLabels: { midweek: config.editions.midweek.label, sunday: config.editions.sunday.label },
+      tagline: 'The week in AI, paired with guides that explain it.',
+      generated: new Date(now).toISOString(),
+    };
+  }
+
+  stamp(ms: number): Stamp {
+    let known = this.stamps.get(ms);
+    if (!known) this.stamps.set(ms, (known = stamp(ms, this.now, this.site.config.timezone)));
+    return known;
+  }
+
+  meta(path: string, fields: Omit<PageMeta, 'root' | 'canonical' | 'jsonLd'> & { jsonLd?: object[] }): PageMeta {
+    return { jsonLd: [], ...fields, root: rootFor(path), canonical: `${this.site.config.baseUrl}/${path}` };
+  }
+
+  page(path: string, template: string, meta: PageMeta, data: Record<string, unknown>): Page {
+    return { file: `${path}index.html`, template, data: { site: this.siteMeta, page: meta, ...data } };
+  }
+
+  newsCard(story: Story): NewsCard {
+    let card = this.cards.get(story);
+    if (!card) this.cards.set(story, (card = newsCard(story, this)));
+    return card;
+  }
+
+  guideCard(g: LiveGuide): GuideCard {
+    let card = this.guideCards.get(g);
+    if (!card) this.guideCards.set(g, (card = guideCard(g, this)));
+    return card;
+  }
+
+  topicLink(name: string): TopicLink {
+    const slug = slugify(name);
+    return { name: this.catalog.topics.get(slug)?.name ?? name, href: `topics/${slug}/` };
+  }
+}
+
+export interface NewsCard {
+  title: string;
+  url: string;
+  source: string;
+  score: number;
+  age: Stamp;
+  summaryHtml: string;
+  also: { source: string; url: string }[];
+}
+
+export interface GuideCard {
+  href: string;
+  title: string;
+  tldr: string;
+  level: string;
+  topic: TopicLink;
+  version: number;
+  updated: Stamp;
+}
+
+export interface TopicLink {
+  name: string;
+  href: string;
+}
+
+function newsCard(story: Story, ctx: PageContext): NewsCard {
+  const item = story.lead;
+  const also = story.others.filter((o) => o.source !== item.source).map((o) => ({ source: o.source, url: o.url }));
+  return cardOf(item, renderSummary(item), also, ctx);
+}
+
+/** A card from any news item-like record: a story on the site, or a story in an issue. */
+export function cardOf(
+  item: { title: string; url: string; source: string; score: number; published: number },
+  summaryHtml: string,
+  also: { source: string; url: string }[],
+  ctx: PageContext,
+): NewsCard {
+  return {
+    title: item.title,
+    url: item.url,
+    source: item.source,
+    score: item.score,
+    age: ctx.stamp(item.published),
+    summaryHtml,
+    also,
+  };
+}
+
+function guideCard(g: LiveGuide, ctx: PageContext): GuideCard {
+  const front = g.latest.doc.front;
+  return {
+    href: `guides/${g.guide.slug}/`,
+    title: front.title,
+    tldr: front.tldr,
+    level: LEVEL_LABEL[front.level],
+    topic: ctx.topicLink(front.topics[0]!),
+    version: g.latest.version,
+    updated: ctx.stamp(g.latest.published),
+  };
+}
+
+function rootFor(path: string): string {
+  return '../'.repeat(path.split('/').filter(Boolean).length);
+}
