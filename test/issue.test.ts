@@ -10,7 +10,7 @@ import { buildCatalog } from '../src/compose/catalog.ts';
 import { composeIssue, mergeNearDuplicates, subjectLine, type ComposedIssue } from '../src/compose/issue.ts';
 import { issueWindow, slotOn } from '../src/compose/slots.ts';
 import { loadSite } from '../src/content/load.ts';
-import { checkIssueEmail } from '../src/mail/issue.ts';
+import { checkIssueEmail } from '../src/issue/prepare.ts';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
 import { IssueStore } from '../src/store/issues.ts';
 

@@ -7,7 +7,7 @@ import { buildCatalog } from '../src/compose/catalog.ts';
 import { composeIssue } from '../src/compose/issue.ts';
 import { loadSite } from '../src/content/load.ts';
 import type { Site } from '../src/content/model.ts';
-import { checkIssueEmail, TAGLINE } from '../src/mail/issue.ts';
+import { checkIssueEmail, TAGLINE } from '../src/issue/prepare.ts';
 import { PREHEADER_WIDTH, emailView, renderEmail, type IssueMeta } from '../src/render/email.ts';
 import { TemplateSet } from '../src/render/templates.ts';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';

@@ -32,7 +32,7 @@ export function registerCheck(program: Command): void {
       };
 
       // Loaded here, not at start-up: MJML and the mail libraries are slow to load.
-      const { checkIssueEmail, issueId, prepareIssue } = await import('../mail/issue.ts');
+      const { checkIssueEmail, issueId, prepareIssue } = await import('../issue/prepare.ts');
       // Every issue already built, as stored …
       const store = new IssueStore(site.root);
       const built = store.list();

@@ -46,7 +46,7 @@ export function registerIssue(program: Command): void {
       const site = await loadSite(g.root, { cache: true });
       const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
       // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
-      const { buildIssue } = await import('../mail/build-issue.ts');
+      const { buildIssue } = await import('../issue/build.ts');
       refuseIfSending(site.root, `${date}-${edition}`);
       const prepared = await buildIssue(site, edition, date, now);
       const { id, issueSeconds, siteSeconds } = prepared;

@@ -15,7 +15,7 @@ import type { Site } from '../content/model.ts';
 import { ContentError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
 import { readText } from '../content/text.ts';
-import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../mail/issue.ts';
+import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../issue/prepare.ts';
 import { personalise, sampleRecipient } from '../render/tokens.ts';
 import { compileIssueMessage, addressOf } from '../mail/message.ts';
 import type { Transport } from '../mail/send.ts';

@@ -18,7 +18,7 @@ import { loadSite } from '../../src/content/load.ts';
 import { publishGuides } from '../../src/content/publish.ts';
 import { HTML_ERROR_BYTES } from '../../src/mail/checks.ts';
 import { compileIssueMessage } from '../../src/mail/message.ts';
-import { prepareIssue } from '../../src/mail/issue.ts';
+import { prepareIssue } from '../../src/issue/prepare.ts';
 import { PREHEADER_WIDTH, preheaderPad } from '../../src/render/email.ts';
 import { TemplateSet } from '../../src/render/templates.ts';
 

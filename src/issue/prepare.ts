@@ -13,8 +13,8 @@ import { markdownToText } from '../render/markdown.ts';
 import { TOKENS, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
-import { HTML_ERROR_BYTES, checkMessage, type Finding } from './checks.ts';
-import { compileIssueMessage, unsubscribeMailto } from './message.ts';
+import { HTML_ERROR_BYTES, checkMessage, type Finding } from '../mail/checks.ts';
+import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
 
 export const TAGLINE = 'The week in AI, paired with guides that explain it.';
 

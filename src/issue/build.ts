@@ -7,7 +7,7 @@ import { ContentError } from '../content/problems.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { buildSite } from '../site/build.ts';
 import { IssueStore } from '../store/issues.ts';
-import { issueId, prepareIssue, type PreparedIssue } from './issue.ts';
+import { issueId, prepareIssue, type PreparedIssue } from './prepare.ts';
 
 export interface BuiltIssue extends PreparedIssue {
   id: string;
