@@ -1,12 +1,13 @@
 // Import rules for src/: no cycles, and each stage imports only the stages before it
-// (content → compose → render → site / mail → issue → server / schedule → cli).
+// (content → compose → words → render → site / mail → issue → server / schedule → cli).
 // Checked by `npm run deps` and by test/architecture.test.ts.
 
 /** Stage folders, and the folders each may not import: everything after it. */
 const LATER = {
   content: ['words', 'compose', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
-  words: ['compose', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
-  compose: ['render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
+  compose: ['words', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
+  // The product's words and date formats, for every stage that shows text to people.
+  words: ['render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
   render: ['site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
   // The store comes after site and mail in the pipeline but both read it (built issues, the
   // ledger), so it sits below them in imports and may not import them.
@@ -19,7 +20,7 @@ const LATER = {
   schedule: ['server', 'cli'],
   // Infrastructure the stages share: the file cache, the folder walk, the staged output.
   cache: ['site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
-  files: ['compose', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli', 'cache', 'output'],
+  files: ['compose', 'words', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli', 'cache', 'output'],
   output: ['compose', 'render', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
 };
 

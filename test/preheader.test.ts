@@ -7,7 +7,7 @@ import { buildCatalog } from '../src/compose/catalog.ts';
 import { composeIssue } from '../src/compose/issue.ts';
 import { loadSite } from '../src/content/load.ts';
 import type { Site } from '../src/content/model.ts';
-import { checkIssueEmail, TAGLINE } from '../src/issue/prepare.ts';
+import { checkIssueEmail } from '../src/issue/prepare.ts';
 import { PREHEADER_WIDTH, emailView, renderEmail, type IssueMeta } from '../src/render/email.ts';
 import { TemplateSet } from '../src/render/templates.ts';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
@@ -48,7 +48,7 @@ describe('the preheader padding', () => {
     for (let length = 1; length <= 230; length++) {
       const preheader = visibleText(length);
       const issue = { ...base, preheader };
-      const email = await renderEmail(templates, emailView(site.config, issue, TAGLINE));
+      const email = await renderEmail(templates, emailView(site.config, issue));
       const hidden = parse(email.html).querySelector('body')!.childNodes.find((n) => n.nodeType === 1)!;
       const chars = [...hidden.textContent];
       const visible = chars.slice(0, length).join('');

@@ -1,7 +1,9 @@
-// Dates as readers see them: the arithmetic calendar in compose/time.ts against the platform's own.
+// Dates as readers see them: the arithmetic calendar in words/dates.ts against the platform's own,
+// and each kind of date as the email and the command line wrote it with luxon before.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { longDate, stamp } from '../src/compose/time.ts';
+import { DateTime } from 'luxon';
+import { calendarDate, exactTime, longDate, numericTime, stamp, weekdayTime, weekdayTimeZone } from '../src/words/dates.ts';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
@@ -68,3 +70,34 @@ describe('stamp', () => {
     assert.equal(longDate(ms, 'Europe/Berlin'), 'Sunday 3 May 2026');
   });
 });
+
+describe('each kind of date', () => {
+  const zones = ['UTC', 'Europe/Berlin', 'Asia/Kathmandu', 'America/St_Johns', 'Australia/Lord_Howe'];
+  const formats: [string, (ms: number, zone: string) => string, string][] = [
+    ['exactTime', exactTime, "d LLLL yyyy', 'HH:mm ZZZZ"],
+    ['longDate', longDate, 'cccc d LLLL yyyy'],
+    ['weekdayTime', weekdayTime, 'ccc d LLL yyyy HH:mm'],
+    ['weekdayTimeZone', weekdayTimeZone, 'ccc d LLL yyyy HH:mm ZZZZ'],
+    ['numericTime', numericTime, 'yyyy-MM-dd HH:mm ZZZZ'],
+  ];
+
+  it('is written as luxon writes it in English, in every zone, across daylight-saving changes', () => {
+    const from = Date.UTC(2000, 0, 1);
+    const to = Date.UTC(2040, 0, 1);
+    const step = 86_400_000 * 5 + 3_723_457;
+    for (const zone of zones) {
+      for (let ms = from; ms < to; ms += step) {
+        const dt = DateTime.fromMillis(ms, { zone, locale: 'en-US' });
+        for (const [name, format, luxon] of formats) {
+          assert.equal(format(ms, zone), dt.toFormat(luxon), `${name} of ${new Date(ms).toISOString()} in ${zone}`);
+        }
+      }
+    }
+  });
+
+  it('names the day of a calendar date, whatever the zone', () => {
+    assert.equal(calendarDate('2026-04-13'), 'Monday 13 April 2026');
+    assert.equal(calendarDate('2024-02-29'), 'Thursday 29 February 2024');
+  });
+});
+

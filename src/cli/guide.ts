@@ -1,8 +1,8 @@
-import { DateTime } from 'luxon';
 import type { Command } from 'commander';
 import { loadConfig } from '../content/config.ts';
 import { UsageError } from '../content/problems.ts';
 import { guideVersions, newGuide, publishGuides } from '../content/publish.ts';
+import { numericTime } from '../words/dates.ts';
 import { globals, resolveNow } from './options.ts';
 
 export function registerGuide(program: Command): void {
@@ -41,7 +41,7 @@ export function registerGuide(program: Command): void {
       process.stdout.write(`${g.working.front.title} (${g.slug})\n`);
       if (g.versions.length === 0) process.stdout.write('  not published yet\n');
       for (const v of [...g.versions].reverse()) {
-        const when = DateTime.fromMillis(v.published, { zone: config.timezone }).toFormat('yyyy-MM-dd HH:mm ZZZZ');
+        const when = numericTime(v.published, config.timezone);
         const live = v === g.versions.at(-1) ? '  live' : '';
         process.stdout.write(`  v${v.version}  ${when}${live}  ${v.note}\n`);
       }

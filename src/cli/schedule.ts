@@ -1,7 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { DateTime } from 'luxon';
 import { EDITIONS, nextSlot } from '../compose/slots.ts';
 import { loadConfig } from '../content/config.ts';
 import { ContentError } from '../content/problems.ts';
@@ -10,6 +9,7 @@ import { secretFromEnv } from '../mail/signing.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger } from '../store/ledger.ts';
 import { SlotStore } from '../store/slots.ts';
+import { weekdayTimeZone } from '../words/dates.ts';
 import { globals, smtpUrlFromEnv } from './options.ts';
 
 async function config(cmd: Command): Promise<{ root: string; config: Config }> {
@@ -19,7 +19,7 @@ async function config(cmd: Command): Promise<{ root: string; config: Config }> {
   return { root, config };
 }
 
-const local = (config: Config, ms: number) => DateTime.fromMillis(ms, { zone: config.timezone }).toFormat("ccc d LLL yyyy HH:mm ZZZZ");
+const local = (config: Config, ms: number) => weekdayTimeZone(ms, config.timezone);
 
 export function registerSchedule(program: Command): void {
   program

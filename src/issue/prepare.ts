@@ -1,6 +1,5 @@
 // Preparing one issue for the inbox: compose, render once, build a sample recipient's message and
 // run the checks on it. Writes nothing; the caller stores the result.
-import { DateTime } from 'luxon';
 import type { Catalog } from '../compose/catalog.ts';
 import { clip, composeIssue, oneLine, preheaderText, subjectLine, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { Edition } from '../compose/slots.ts';
@@ -15,8 +14,8 @@ import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { HTML_ERROR_BYTES, checkMessage, type Finding } from '../mail/checks.ts';
 import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
-
-export const TAGLINE = 'The week in AI, paired with guides that explain it.';
+import { calendarDate, weekdayTime } from '../words/dates.ts';
+import { editionLabel } from '../words/labels.ts';
 
 export interface PreparedIssue {
   issue: StoredIssue;
@@ -40,21 +39,20 @@ export async function prepareIssue(args: {
 }): Promise<PreparedIssue> {
   const { site, edition, date } = args;
   const { config } = site;
-  const label = config.editions[edition].label;
+  const label = editionLabel(config, edition);
   const composed = composeIssue(site, args.catalog, edition, date);
   if (!composed.ok && composed.reason === 'not-scheduled') {
     throw new UsageError(
-      `${label} is not scheduled on ${DateTime.fromISO(date).toFormat('cccc d LLLL yyyy')} ` +
+      `${label} is not scheduled on ${calendarDate(date)} ` +
         `(cron "${config.editions[edition].cron}" in ${config.timezone}); pick a date it goes out`,
     );
   }
   if (!composed.ok) {
     const w = composed.window!;
-    const when = (ms: number) => DateTime.fromMillis(ms, { zone: config.timezone }).toFormat('ccc d LLL yyyy HH:mm');
     throw new ContentError([
       {
         file: NEWS_DIR,
-        expected: `news items published after ${when(w.from)} and up to ${when(w.to)} (${config.timezone}) for ${label} ${date}`,
+        expected: `news items published after ${weekdayTime(w.from, config.timezone)} and up to ${weekdayTime(w.to, config.timezone)} (${config.timezone}) for ${label} ${date}`,
         found: 'none, so no issue was built (an empty email is never sent)',
       },
     ]);
@@ -78,7 +76,7 @@ export async function prepareIssue(args: {
       subject: subjectLine(issue, args.number),
       preheader: preheaderText(issue),
     };
-    return { meta, email: await renderEmail(args.templates, emailView(config, meta, TAGLINE)) };
+    return { meta, email: await renderEmail(args.templates, emailView(config, meta)) };
   };
   let rendered = await render(composed.issue);
   const full = storiesOf(composed.issue);

@@ -1,15 +1,15 @@
 // An issue as an email: Handlebars fills the MJML template, MJML compiles it once (strict), and the
 // plain-text part comes from the same view model. Per-recipient values stay placeholders, filled in
 // at send time, so this runs once per issue whatever the number of subscribers.
-import { DateTime } from 'luxon';
 import type { ComposedIssue, IssueGuide, IssueStory } from '../compose/issue.ts';
-import { relativeAge } from '../compose/time.ts';
 import type { Config } from '../content/schema.ts';
 import { slugify } from '../content/slug.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { markdownToText, renderSummaryText } from './markdown.ts';
 import type { TemplateSet } from './templates.ts';
 import { TOKENS } from './tokens.ts';
+import { exactTime, longDate, relativeAge } from '../words/dates.ts';
+import { TAGLINE, allEditions, levelLabel } from '../words/labels.ts';
 
 
 /** Characters that pad the preheader so the inbox preview does not run on into the body text. */
@@ -41,20 +41,18 @@ export interface RenderedEmail {
   mjml: string;
 }
 
-const LEVELS: Record<string, string> = { beginner: 'Beginner', intermediate: 'Intermediate', advanced: 'Advanced' };
-
 export function issueUrls(config: Config, id: string): { web: string; archive: string } {
   return { web: `${config.baseUrl}/issues/${id}/`, archive: `${config.baseUrl}/issues/` };
 }
 
 /** The view model both email templates (MJML and text) are filled from. */
-export function emailView(config: Config, issue: IssueMeta, tagline: string): object {
+export function emailView(config: Config, issue: IssueMeta): object {
   const urls = issueUrls(config, issue.id);
   const story = (s: IssueStory) => ({
     ...s,
     badge: scoreColours(s.score),
     ago: relativeAge(s.published, issue.scheduledAt),
-    exact: DateTime.fromMillis(s.published, { zone: config.timezone }).toFormat("d LLLL yyyy', 'HH:mm ZZZZ"),
+    exact: exactTime(s.published, config.timezone),
     summaryHtml: renderSummaryText(s.summary),
     summaryText: markdownToText(s.summary),
     // Tags in a pasted title mean nothing in plain text; the HTML part shows them escaped.
@@ -62,7 +60,7 @@ export function emailView(config: Config, issue: IssueMeta, tagline: string): ob
     sourceText: markdownToText(s.source),
     also: s.also.map((a) => ({ ...a, sourceText: markdownToText(a.source) })),
   });
-  const guide = (g: IssueGuide) => ({ ...g, url: `${config.baseUrl}/guides/${g.slug}/`, levelLabel: LEVELS[g.level] ?? g.level });
+  const guide = (g: IssueGuide) => ({ ...g, url: `${config.baseUrl}/guides/${g.slug}/`, levelLabel: levelLabel(g.level) });
   const count = 1 + issue.groups.reduce((n, g) => n + g.stories.length, 0);
   return {
     site: {
@@ -70,13 +68,13 @@ export function emailView(config: Config, issue: IssueMeta, tagline: string): ob
       baseUrl: config.baseUrl,
       host: new URL(config.baseUrl).host,
       language: config.language,
-      editions: `${config.editions.midweek.label} & ${config.editions.sunday.label}`,
-      tagline,
+      editions: allEditions(config),
+      tagline: TAGLINE,
     },
     issue: {
       ...issue,
       count,
-      dateLabel: DateTime.fromMillis(issue.scheduledAt, { zone: config.timezone }).toFormat('cccc d LLLL yyyy'),
+      dateLabel: longDate(issue.scheduledAt, config.timezone),
       preheaderPad: preheaderPad(issue.preheader),
       webUrl: urls.web,
       archiveUrl: urls.archive,

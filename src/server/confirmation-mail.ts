@@ -1,7 +1,6 @@
 // The confirmation mail for a queued job, built when it is sent: a link valid for seven days from
 // the request, to a sign-up still waiting under the same address, bound to that sign-up's nonce.
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { EDITIONS } from '../compose/slots.ts';
 import type { Config } from '../content/schema.ts';
 import { addressOf } from '../mail/message.ts';
 import { signToken } from '../mail/signing.ts';
@@ -9,6 +8,7 @@ import type { ConfirmationJob } from '../store/confirmations.ts';
 import type { SubscriberStore } from '../store/subscribers.ts';
 import type { ConfirmationMessage } from './confirm-worker.ts';
 import { escapeHtml } from './http.ts';
+import { allEditions } from '../words/labels.ts';
 
 export const CONFIRM_TTL = 7 * 24 * 3600_000;
 
@@ -17,7 +17,7 @@ export const confirmKey = (tokenKey: string, nonce: string) => `${tokenKey}.${no
 
 export function confirmationComposer(o: { config: Config; secret: string; subscribers: SubscriberStore }): (job: ConfirmationJob) => Promise<ConfirmationMessage | undefined> {
   const { config } = o;
-  const editions = EDITIONS.map((e) => config.editions[e].label).join(' & ');
+  const editions = allEditions(config);
   return async (job) => {
     const subscriber = o.subscribers.get(job.subscriberId);
     // Only a sign-up still waiting for its reader (pending, or a reader who left and asked to come

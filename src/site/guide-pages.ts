@@ -3,9 +3,10 @@
 import type { GuideVersion, Site } from '../content/model.ts';
 import { slugify } from '../content/slug.ts';
 import { relatedGuides, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
-import { timelineLabel } from '../compose/time.ts';
 import { plainText, renderGuideBody, renderInline } from '../render/markdown.ts';
-import { LEVEL_LABEL, PageContext, type Page } from './page-context.ts';
+import { timelineLabel } from '../words/dates.ts';
+import { guideKicker, levelLabel } from '../words/labels.ts';
+import { PageContext, type Page } from './page-context.ts';
 
 const MORE_ON_LIMIT = 6;
 const RELATED_LIMIT = 4;
@@ -52,9 +53,9 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
   const page = ctx.page(dir, 'guide', meta, {
     guide: {
       slug,
-      kicker: `Guide · ${LEVEL_LABEL[front.level]}`,
+      kicker: guideKicker(front.level),
       title: front.title,
-      level: LEVEL_LABEL[front.level],
+      level: levelLabel(front.level),
       levelSlug: front.level,
       status: front.status,
       archived: front.status === 'archived',

@@ -1,10 +1,10 @@
 // The issues on the website: an archive of past issues and each issue's web version, the page
 // "view in browser" opens. They show what was sent, from the stored issue, not from today's content.
 import type { IssueGuide } from '../compose/issue.ts';
-import { longDate } from '../compose/time.ts';
 import { slugify } from '../content/slug.ts';
 import { renderSummaryText } from '../render/markdown.ts';
 import type { StoredIssue } from '../store/issues.ts';
+import { longDate } from '../words/dates.ts';
 import { cardOf, type Page, type PageContext } from './page-context.ts';
 
 export function issuePages(ctx: PageContext, issues: readonly StoredIssue[]): Page[] {

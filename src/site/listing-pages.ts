@@ -1,8 +1,9 @@
 // The listings: home, the guides by level, topics, the news in pages, and the page for a missing path.
-import type { Level } from '../content/schema.ts';
+import { LEVELS } from '../content/schema.ts';
 import type { Catalog, Topic } from '../compose/catalog.ts';
 import { byImportance } from '../compose/stories.ts';
-import { LEVEL_LABEL, type Page, type PageContext } from './page-context.ts';
+import { levelLabel } from '../words/labels.ts';
+import type { Page, PageContext } from './page-context.ts';
 
 const NEWS_PER_PAGE = 50;
 const TOPIC_NEWS_LIMIT = 30;
@@ -35,9 +36,9 @@ export function homePage(ctx: PageContext): Page {
 
 export function guidesIndexPages(ctx: PageContext): Page[] {
   const { catalog } = ctx;
-  const levels = (Object.keys(LEVEL_LABEL) as Level[]).map((level) => ({
+  const levels = LEVELS.map((level) => ({
     slug: level,
-    label: LEVEL_LABEL[level],
+    label: levelLabel(level),
     guides: catalog.active.filter((g) => g.latest.doc.front.level === level),
   }));
   const topicFilters = [...catalog.topics.values()]

@@ -1,12 +1,12 @@
 // What every page builder shares: the page shape, the site's metadata, the clock and the cards a
 // story or a guide makes wherever it is listed, each built once.
 import type { Site } from '../content/model.ts';
-import type { Level } from '../content/schema.ts';
 import { slugify } from '../content/slug.ts';
 import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
 import type { Story } from '../compose/stories.ts';
-import { stamp, type Stamp } from '../compose/time.ts';
 import { renderSummary } from '../render/markdown.ts';
+import { stamp, type Stamp } from '../words/dates.ts';
+import { TAGLINE, allEditions, levelLabel } from '../words/labels.ts';
 
 /** One document: rendered once, written once at `file`, and linked at each of `also`. */
 export interface Page {
@@ -53,8 +53,6 @@ export interface PageData {
   [key: string]: unknown;
 }
 
-export const LEVEL_LABEL: Record<Level, string> = { beginner: 'Beginner', intermediate: 'Intermediate', advanced: 'Advanced' };
-
 /** The context every page builder shares: catalog, clock, and memoised cards. */
 export class PageContext {
   readonly catalog: Catalog;
@@ -71,9 +69,9 @@ export class PageContext {
       title: config.title,
       baseUrl: config.baseUrl,
       language: config.language,
-      editions: `${config.editions.midweek.label} & ${config.editions.sunday.label}`,
+      editions: allEditions(config),
       editionLabels: { midweek: config.editions.midweek.label, sunday: config.editions.sunday.label },
-      tagline: 'The week in AI, paired with guides that explain it.',
+      tagline: TAGLINE,
       generated: new Date(now).toISOString(),
     };
   }
@@ -165,7 +163,7 @@ function guideCard(g: LiveGuide, ctx: PageContext): GuideCard {
     href: `guides/${g.guide.slug}/`,
     title: front.title,
     tldr: front.tldr,
-    level: LEVEL_LABEL[front.level],
+    level: levelLabel(front.level),
     topic: ctx.topicLink(front.topics[0]!),
     version: g.latest.version,
     updated: ctx.stamp(g.latest.published),

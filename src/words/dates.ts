@@ -1,5 +1,6 @@
-// Dates as readers see them: a relative age ("5d ago") computed from the build's clock,
-// with the exact date kept for <time datetime> and the tooltip.
+// Dates as readers and editors see them, one formatter for each kind, used by the site, the email
+// and the command line alike: a relative age ("5d ago") computed from the clock given, and exact
+// dates in the site's time zone, always in English whatever the machine's locale.
 
 export interface Stamp {
   /** Machine-readable instant for <time datetime>. */
@@ -13,23 +14,76 @@ export interface Stamp {
 }
 
 export function stamp(ms: number, now: number, zone: string): Stamp {
-  const { offset, name } = zoneAt(ms, zone);
-  const local = new Date(ms + offset * MINUTE);
-  const day = local.getUTCDate();
-  const month = local.getUTCMonth();
-  const year = local.getUTCFullYear();
+  const t = localTime(ms, zone);
   return {
     iso: new Date(ms).toISOString().replace('.000Z', 'Z'),
     ago: relativeAge(ms, now),
-    exact: `${day} ${MONTHS[month]} ${year}, ${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())} ${name}`,
-    date: `${day} ${MONTHS[month]!.slice(0, 3)} ${year}`,
+    exact: exact(t),
+    date: `${t.day} ${MONTHS[t.month]!.slice(0, 3)} ${t.year}`,
   };
+}
+
+/** "8 April 2026, 09:30 UTC": an instant in full, as the tooltip of an age shows it. */
+export function exactTime(ms: number, zone: string): string {
+  return exact(localTime(ms, zone));
 }
 
 /** "Sunday 3 May 2026": the day an instant falls on in the site's time zone. */
 export function longDate(ms: number, zone: string): string {
-  const local = new Date(ms + zoneAt(ms, zone).offset * MINUTE);
-  return `${WEEKDAYS[local.getUTCDay()]} ${local.getUTCDate()} ${MONTHS[local.getUTCMonth()]} ${local.getUTCFullYear()}`;
+  const t = localTime(ms, zone);
+  return `${WEEKDAYS[t.weekday]} ${t.day} ${MONTHS[t.month]} ${t.year}`;
+}
+
+/** "Sunday 3 May 2026": a calendar date (YYYY-MM-DD) in words. */
+export function calendarDate(date: string): string {
+  return longDate(Date.parse(date), 'UTC');
+}
+
+/** "Wed 15 Apr 2026 07:00": an instant in the site's time zone, short, for messages and listings. */
+export function weekdayTime(ms: number, zone: string): string {
+  const t = localTime(ms, zone);
+  return `${WEEKDAYS[t.weekday]!.slice(0, 3)} ${t.day} ${MONTHS[t.month]!.slice(0, 3)} ${t.year} ${pad(t.hour)}:${pad(t.minute)}`;
+}
+
+/** "Wed 15 Apr 2026 07:00 UTC": the same with the zone's short name. */
+export function weekdayTimeZone(ms: number, zone: string): string {
+  return `${weekdayTime(ms, zone)} ${localTime(ms, zone).zoneName}`;
+}
+
+/** "2026-04-15 07:00 UTC": an instant in the site's time zone, in columns that sort. */
+export function numericTime(ms: number, zone: string): string {
+  const t = localTime(ms, zone);
+  return `${t.year}-${pad(t.month + 1)}-${pad(t.day)} ${pad(t.hour)}:${pad(t.minute)} ${t.zoneName}`;
+}
+
+interface LocalTime {
+  year: number;
+  /** 0 for January. */
+  month: number;
+  day: number;
+  /** 0 for Sunday. */
+  weekday: number;
+  hour: number;
+  minute: number;
+  zoneName: string;
+}
+
+function localTime(ms: number, zone: string): LocalTime {
+  const { offset, name } = zoneAt(ms, zone);
+  const local = new Date(ms + offset * MINUTE);
+  return {
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth(),
+    day: local.getUTCDate(),
+    weekday: local.getUTCDay(),
+    hour: local.getUTCHours(),
+    minute: local.getUTCMinutes(),
+    zoneName: name,
+  };
+}
+
+function exact(t: LocalTime): string {
+  return `${t.day} ${MONTHS[t.month]} ${t.year}, ${pad(t.hour)}:${pad(t.minute)} ${t.zoneName}`;
 }
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
