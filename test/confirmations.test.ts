@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
-import { configSchema } from '../src/content/schema.ts';
+import { configSchema } from '../src/content/config-schema.ts';
 import { verifyToken } from '../src/mail/signing.ts';
 import { DEFAULT_SMTP_TIMEOUTS, smtpTransport, type SmtpTimeouts } from '../src/mail/transport.ts';
 import type { Transport } from '../src/mail/send.ts';

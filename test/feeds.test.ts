@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { configSchema } from '../src/content/schema.ts';
+import { configSchema } from '../src/content/config-schema.ts';
 import { renderFeeds, type FeedEntry } from '../src/site/feeds.ts';
 import { feedText } from '../src/site/xml.ts';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
-import type { Config } from '../src/content/schema.ts';
+import type { Config } from '../src/content/config-schema.ts';
 import { personaliser } from '../src/mail/send-job.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { importCsv } from '../src/store/import.ts';

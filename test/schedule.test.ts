@@ -7,7 +7,7 @@ import { copyFile, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { configSchema } from '../src/content/schema.ts';
+import { configSchema } from '../src/content/config-schema.ts';
 import { Scheduler, type SlotOutcome } from '../src/schedule/scheduler.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SlotStore, slotKey } from '../src/store/slots.ts';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/content/config.ts';
-import type { Config } from '../src/content/schema.ts';
+import type { Config } from '../src/content/config-schema.ts';
 import { signToken } from '../src/mail/signing.ts';
 import { TemplateSet } from '../src/render/templates.ts';
 import { createApp, type AppOptions } from '../src/server/app.ts';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
-import type { Config } from '../src/content/schema.ts';
+import type { Config } from '../src/content/config-schema.ts';
 import { personaliser } from '../src/mail/send-job.ts';
 import { importCsv } from '../src/store/import.ts';
 import { ConsentError, SqliteSubscribers, hasLeft, type SubscriberStatus } from '../src/store/subscribers.ts';

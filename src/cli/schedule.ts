@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { EDITIONS, nextSlot } from '../compose/slots.ts';
 import { loadConfig } from '../content/config.ts';
 import { ContentError } from '../content/problems.ts';
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 import { secretFromEnv } from '../mail/signing.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger } from '../store/ledger.ts';

@@ -2,7 +2,7 @@
 // date. It picks the news of the issue's window, merges repeats of one story, ranks, caps, groups by
 // topic and chooses the guides to feature. Rendering is another stage's job.
 import type { Site } from '../content/model.ts';
-import type { Level } from '../content/schema.ts';
+import type { Level } from '../content/guide-schema.ts';
 import { slugify } from '../content/slug.ts';
 import type { Catalog, LiveGuide } from './catalog.ts';
 import { issueWindow, slotOn, type Edition } from './slots.ts';

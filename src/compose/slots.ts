@@ -3,7 +3,7 @@
 // edition, up to its own slot.
 import { CronExpressionParser } from 'cron-parser';
 import { DateTime } from 'luxon';
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 
 export const EDITIONS = ['midweek', 'sunday'] as const;
 export type Edition = (typeof EDITIONS)[number];

@@ -2,7 +2,8 @@
 import { ContentError } from './problems.ts';
 import { readTextInsideRoot } from './walk.ts';
 import { CONFIG_FILE } from './paths.ts';
-import { configSchema, validate, type Config } from './schema.ts';
+import { configSchema, type Config } from './config-schema.ts';
+import { validate } from './validate.ts';
 import type { Problem } from './problems.ts';
 
 export async function readConfig(root: string): Promise<{ config: Config; problems: Problem[] }> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FileCache } from './cache.ts';
 import type { Problem } from './problems.ts';
 import { CONFIG_FILE } from './paths.ts';
-import type { Config } from './schema.ts';
+import type { Config } from './config-schema.ts';
 
 /** Reads `almanac.config.json` at the root; a missing file means every default. */
 export async function loadConfig(root: string, cache = FileCache.disabled()): Promise<{ config: Config; problems: Problem[] }> {

@@ -4,7 +4,8 @@
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
-import { guideSchema, validate } from './schema.ts';
+import { guideSchema } from './guide-schema.ts';
+import { validate } from './validate.ts';
 import { isSlug } from './slug.ts';
 import { decodeText, type Decoded } from './text.ts';
 import { GUIDES_DIR, MANIFEST, VERSIONS_DIR, WORKING_COPY } from './paths.ts';

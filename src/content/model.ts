@@ -1,5 +1,7 @@
 // The typed model every later stage works from. Loading produces it; nothing after loading reads files.
-import type { Config, GuideFrontMatter, NewsFrontMatter } from './schema.ts';
+import type { Config } from './config-schema.ts';
+import type { GuideFrontMatter } from './guide-schema.ts';
+import type { NewsFrontMatter } from './news-schema.ts';
 import type { ManifestEntry } from './versions.ts';
 
 export interface NewsItem extends Omit<NewsFrontMatter, 'published'> {

@@ -3,7 +3,7 @@
 // The hash is what makes a hand edit of a frozen version visible.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { validate } from './schema.ts';
+import { validate } from './validate.ts';
 import { VERSIONS_DIR } from './paths.ts';
 import type { Problem } from './problems.ts';
 

@@ -6,7 +6,7 @@ import type { Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
 import { markdownToText } from '../render/markdown.ts';
 import { TOKENS, sampleRecipient } from '../render/tokens.ts';

@@ -1,6 +1,6 @@
 // What `issue send` and the scheduler hand to the send loop for one stored issue: the compiled
 // message, each reader's own signed links, and the settings from the configuration.
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 import type { Recipient } from '../render/tokens.ts';
 import type { StoredIssueFiles } from '../store/issues.ts';
 import { addressOf, compileIssueMessage, unsubscribeMailto } from './message.ts';

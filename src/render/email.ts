@@ -2,7 +2,7 @@
 // plain-text part comes from the same view model. Per-recipient values stay placeholders, filled in
 // at send time, so this runs once per issue whatever the number of subscribers.
 import type { ComposedIssue, IssueGuide, IssueStory } from '../compose/issue.ts';
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 import { slugify } from '../content/slug.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { markdownToText, renderSummaryText } from './markdown.ts';

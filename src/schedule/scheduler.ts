@@ -5,7 +5,7 @@
 //   - building is idempotent and sending is the ledger's exactly-once, so a taken-over slot resumes;
 //   - at start, a slot missed while nothing ran is caught up if it is within `catchUpMs`, and
 //     recorded as skipped otherwise.
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 import { EDITIONS, localDate, nextSlot, previousSlot, type Edition } from '../compose/slots.ts';
 import { slotKey, type SlotStore } from '../store/slots.ts';
 

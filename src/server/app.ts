@@ -4,7 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import { EDITIONS, type Edition } from '../compose/slots.ts';
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 import { signToken, verifyToken, type Purpose } from '../mail/signing.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { ConfirmationQueue } from '../store/confirmations.ts';

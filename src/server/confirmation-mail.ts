@@ -1,7 +1,7 @@
 // The confirmation mail for a queued job, built when it is sent: a link valid for seven days from
 // the request, to a sign-up still waiting under the same address, bound to that sign-up's nonce.
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 import { addressOf } from '../mail/message.ts';
 import { signToken } from '../mail/signing.ts';
 import type { ConfirmationJob } from '../store/confirmations.ts';

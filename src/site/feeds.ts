@@ -8,7 +8,7 @@
 // any text is feedText(): characters XML 1.0 cannot carry are removed (in the JSON feed too, so all
 // three say the same).
 import type { Catalog } from '../compose/catalog.ts';
-import type { Config } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { feedText, xmlAttr, xmlText } from './xml.ts';
 

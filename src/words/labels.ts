@@ -1,6 +1,7 @@
 // The product's own words, said the same way on the site, in the email and on the command line.
 import { EDITIONS, type Edition } from '../compose/slots.ts';
-import type { Config, Level } from '../content/schema.ts';
+import type { Config } from '../content/config-schema.ts';
+import type { Level } from '../content/guide-schema.ts';
 
 /** The line under the site's title and at the foot of every email. */
 export const TAGLINE = 'The week in AI, paired with guides that explain it.';

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadConfig } from '../../src/content/config.ts';
-import type { Config } from '../../src/content/schema.ts';
+import type { Config } from '../../src/content/config-schema.ts';
 import { confirmationComposer } from '../../src/server/confirmation-mail.ts';
 import { smtpTransport } from '../../src/mail/transport.ts';
 import { startConfirmationWorker } from '../../src/server/confirm-worker.ts';
