@@ -6,7 +6,7 @@ import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex } from '../c
 import type { Story } from '../compose/stories.ts';
 import { renderSummary } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
-import { TAGLINE, allEditions, levelLabel } from '../words/labels.ts';
+import { TAGLINE, allEditions, guideKicker, levelLabel } from '../words/labels.ts';
 
 /** One document: rendered once, written once at `file`, and linked at each of `also`. */
 export interface Page {
@@ -122,6 +122,8 @@ export interface GuideCard {
   href: string;
   title: string;
   tldr: string;
+  /** "Guide · Beginner". */
+  kicker: string;
   level: string;
   topic: TopicLink;
   version: number;
@@ -163,6 +165,7 @@ function guideCard(g: LiveGuide, ctx: PageContext): GuideCard {
     href: `guides/${g.guide.slug}/`,
     title: front.title,
     tldr: front.tldr,
+    kicker: guideKicker(front.level),
     level: levelLabel(front.level),
     topic: ctx.topicLink(front.topics[0]!),
     version: g.latest.version,
