@@ -127,7 +127,7 @@ const STOPWORDS = new Set(
   'a an and are as at be by for from has have in into is it its of on or that the this to with via new its their'.split(' '),
 );
 
-export function titleWords(title: string): Set<string> {
+function titleWords(title: string): Set<string> {
   return new Set(
     title
       .toLowerCase()
@@ -138,7 +138,7 @@ export function titleWords(title: string): Set<string> {
 }
 
 /** Share of distinct title words the two titles have in common. */
-export function similarity(a: Set<string>, b: Set<string>): number {
+function similarity(a: Set<string>, b: Set<string>): number {
   let shared = 0;
   for (const w of a) if (b.has(w)) shared++;
   const union = a.size + b.size - shared;
@@ -146,7 +146,7 @@ export function similarity(a: Set<string>, b: Set<string>): number {
 }
 
 /** Titles this alike, from different outlets, are the same story ("also covered by …"). */
-export const SAME_STORY = 0.5;
+const SAME_STORY = 0.5;
 
 /**
  * Merges stories from different sources whose titles are nearly the same (the launch post and a

@@ -18,7 +18,7 @@ import { readInsideRoot, walkTree } from './walk.ts';
 export type GuideRead = { value: { guide?: Guide; problems: Problem[] }; inputs: string[] };
 
 /** Reads and validates a guide document (working copy or frozen version). */
-export function parseGuideDoc(source: string, file: string): { doc?: GuideDoc; problems: Problem[] } {
+function parseGuideDoc(source: string, file: string): { doc?: GuideDoc; problems: Problem[] } {
   const parsed = parseFrontMatter(source, file);
   if ('problems' in parsed) return { problems: parsed.problems };
   const result = validate(guideSchema, parsed.data, file);

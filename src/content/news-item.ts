@@ -38,7 +38,7 @@ export function readNewsItem(root: string, rel: string, timezone: string): NewsR
   return parseNewsItem(decoded.text, rel, timezone);
 }
 
-export function parseNewsItem(source: string, rel: string, timezone: string): NewsRead {
+function parseNewsItem(source: string, rel: string, timezone: string): NewsRead {
   const file = `${NEWS_DIR}/${rel}`;
   const parsed = parseFrontMatter(source, file);
   if ('problems' in parsed) return { problems: parsed.problems };
@@ -69,7 +69,7 @@ export function parseNewsItem(source: string, rel: string, timezone: string): Ne
 }
 
 /** A date alone means midnight in the site's time zone; a date-time without offset is read there too. */
-export function parsePublished(value: string, timezone: string): number | undefined {
+function parsePublished(value: string, timezone: string): number | undefined {
   const iso = value.replace(' ', 'T');
   // With an explicit offset the zone is irrelevant and Date.parse is exact (and far cheaper than
   // luxon); the round trip through the calendar rejects dates such as 2026-02-30.

@@ -64,6 +64,6 @@ export class ProblemList {
   }
 }
 
-export function sortProblems(ps: readonly Problem[]): Problem[] {
+function sortProblems(ps: readonly Problem[]): Problem[] {
   return [...ps].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }

@@ -44,7 +44,7 @@ function notUtf8(bytes: Uint8Array, file: string): Problem {
  * The offset of the first byte of the first sequence that is not UTF-8, as the WHATWG decoder judges
  * it (no overlong forms, no surrogates, nothing above U+10FFFF, no sequence cut short); -1 if none.
  */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
+function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;

@@ -113,7 +113,7 @@ export async function prepareIssue(args: {
  * The most decoded HTML an issue may have before stories are left out: under the size at which Gmail
  * clips, with room for what each reader's own links add to the sample recipient's.
  */
-export const SIZE_BUDGET = HTML_ERROR_BYTES - 2_000;
+const SIZE_BUDGET = HTML_ERROR_BYTES - 2_000;
 
 function htmlBytes(html: string): number {
   return Buffer.byteLength(html, 'utf8');

@@ -35,7 +35,7 @@ const SETUP_TIMEOUTS = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
 /** The server's own words where it answered, else nodemailer's description. */
-export function reasonOf(err: SmtpFailure): string {
+function reasonOf(err: SmtpFailure): string {
   const text = err.response?.trim() || err.message?.trim() || 'unknown error';
   const where = err.command && err.command !== 'CONN' && err.command !== 'API' ? ` (at ${err.command})` : '';
   return `${text}${where}`;

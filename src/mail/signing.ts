@@ -18,7 +18,7 @@ export interface TokenClaims {
   expires: number;
 }
 
-export const MIN_SECRET_LENGTH = 32;
+const MIN_SECRET_LENGTH = 32;
 /** Fewer different characters than this is not random: "aaaa…", "abababab…", "0000…1". */
 const MIN_DISTINCT = 10;
 

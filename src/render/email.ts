@@ -143,7 +143,7 @@ function locateTag(templates: TemplateSet, e: MjmlError): string {
 }
 
 /** The badge colour rises with the score, as on the site; inline because mail clients need it so. */
-export function scoreColours(score: number): { bg: string; ink: string } {
+function scoreColours(score: number): { bg: string; ink: string } {
   const accent = [0xa6, 0x3c, 0x17];
   const base = [0xf3, 0xef, 0xe6];
   const p = 0.12 + (0.88 * (Math.min(10, Math.max(1, score)) - 1)) / 9;

@@ -8,7 +8,7 @@ import { TEMPLATES_DIR } from '../content/paths.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { listFiles, readInsideRoot, MAX_ASSET_BYTES } from '../content/walk.ts';
 
-export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
+const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 
 export interface TemplateFile {
   /** Path inside the templates folder, e.g. "site/partials/news-card.hbs". */
