@@ -1,27 +1,46 @@
 // The import rules of .dependency-cruiser.cjs: no cycle in src/, and each stage imports only the
-// stages before it. dependency-cruiser runs in its own process: under tsx's loader its swc visitor
-// does not load, and it would quietly find no imports at all.
+// stages before it.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import type { ICruiseResult, IViolation } from 'dependency-cruiser';
+import { Worker } from 'node:worker_threads';
+import type { ISummary, IViolation } from 'dependency-cruiser';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const CLI = path.join(PROJECT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
+const DEADLINE_MS = 60_000;
 
-/** The rules' violations in `src/` of a folder. */
-async function violations(cwd: string): Promise<IViolation[]> {
-  const args = [CLI, 'src', '--config', path.join(PROJECT, '.dependency-cruiser.cjs'), '--output-type', 'json'];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { cwd, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
-  const result = JSON.parse(stdout) as ICruiseResult;
-  assert.ok(result.summary.totalCruised > 0, `dependency-cruiser found no modules in ${cwd}/src`);
-  return result.summary.violations;
+/** dependency-cruiser in a thread of its own (see helpers/cruise-worker.mjs). */
+class Cruiser {
+  private readonly worker = new Worker(new URL('./helpers/cruise-worker.mjs', import.meta.url), {
+    execArgv: [],
+    workerData: { config: path.join(PROJECT, '.dependency-cruiser.cjs') },
+  });
+  private readonly exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+
+  /** The rules' violations in `src/` of a folder. */
+  async violations(baseDir: string): Promise<IViolation[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const reply = await new Promise<{ summary?: ISummary; error?: string }>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`dependency-cruiser took more than ${DEADLINE_MS} ms`)), DEADLINE_MS);
+      this.worker.once('message', resolve);
+      this.worker.once('error', reject);
+      void this.exited.then(() => reject(new Error("dependency-cruiser's thread ended without a result")));
+      this.worker.postMessage(baseDir);
+    }).finally(() => clearTimeout(timer));
+    assert.ok(reply.summary, `dependency-cruiser failed: ${reply.error}`);
+    assert.ok(reply.summary.totalCruised > 0, `dependency-cruiser found no modules in ${baseDir}/src`);
+    return reply.summary.violations;
+  }
+
+  /** Lets the thread end by itself: stopping it from outside can crash the process (swc again). */
+  async close(): Promise<void> {
+    this.worker.postMessage('');
+    await this.exited;
+  }
 }
 
 /** One line per violation: the rule, and the chain of modules for a cycle. */
@@ -32,8 +51,10 @@ function describeAll(found: IViolation[]): string {
 }
 
 describe('imports in src/', () => {
+  const cruiser = new Cruiser();
+  after(() => cruiser.close());
   let project: Promise<IViolation[]> | undefined;
-  const projectViolations = () => (project ??= violations(PROJECT));
+  const projectViolations = () => (project ??= cruiser.violations(PROJECT));
 
   it('form no cycle', async () => {
     const cycles = (await projectViolations()).filter((v) => v.rule.name === 'no-circular');
@@ -59,7 +80,7 @@ describe('imports in src/', () => {
       await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
       await writeFile(path.join(dir, rel), text);
     }
-    const found = describeAll(await violations(dir)).split('\n').sort();
+    const found = describeAll(await cruiser.violations(dir)).split('\n').sort();
     assert.deepEqual(found, [
       'compose-is-pure: src/compose/story.ts → fs',
       'mail-imports-later-stage: src/mail/message.ts → src/site/page.ts',
