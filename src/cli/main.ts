@@ -1,6 +1,7 @@
 // The command line: parses arguments, calls one stage, prints its result. No logic of its own.
 import { Command, CommanderError, Option } from 'commander';
-import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
+import { ContentError, ProblemError, UsageError, formatProblem } from '../content/problems.ts';
+import { describeSystemError, systemError } from './system-error.ts';
 
 type Register = (program: Command) => void;
 
@@ -56,7 +57,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function report(err: unknown): number {
+/** Prints what went wrong (never a stack, unless ALMANAC_DEBUG asks) and returns the exit code. */
+export function report(err: unknown): number {
   if (err instanceof CommanderError) {
     return err.exitCode === 0 ? 0 : 2;
   }
@@ -64,20 +66,29 @@ function report(err: unknown): number {
     process.stderr.write(`almanac: ${err.message}\n`);
     return 2;
   }
-  if (err instanceof ContentError) {
+  if (err instanceof ProblemError) {
     for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
-    const files = new Set(err.problems.map((p) => p.file.replace(/:\d+$/, ''))).size;
-    const n = err.problems.length;
-    process.stderr.write(`\n${n} problem${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; nothing was written.\n`);
+    // The count and "nothing was written" are about content to fix, not about a setting or a server.
+    if (err instanceof ContentError) {
+      const files = new Set(err.problems.map((p) => p.file.replace(/:\d+$/, ''))).size;
+      const n = err.problems.length;
+      process.stderr.write(`\n${n} problem${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; nothing was written.\n`);
+    }
     return 1;
   }
-  // Anything else is a fault of ours or of the system (disk full, permissions): one line, no stack,
-  // unless the user asks for it.
-  let message = err instanceof Error ? err.message : String(err);
-  // Some file-system errors ("EISDIR: illegal operation on a directory, read") do not say which file.
-  const file = (err as NodeJS.ErrnoException).path;
-  if (typeof file === 'string' && !message.includes(file)) message = `${file}: ${message}`;
-  process.stderr.write(`almanac: ${message}\n`);
-  if (process.env.ALMANAC_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  // The system refused a file operation (disk full, permissions): one line naming the file.
+  const io = systemError(err);
+  if (io) {
+    process.stderr.write(`almanac: ${describeSystemError(io)}\n`);
+    debugStack(err);
+    return 1;
+  }
+  // Anything else is a fault of ours: one line, no stack, unless the user asks for it.
+  process.stderr.write(`almanac: ${err instanceof Error ? err.message : String(err)}\n`);
+  debugStack(err);
   return 1;
+}
+
+function debugStack(err: unknown): void {
+  if (process.env.ALMANAC_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
 }

@@ -6,6 +6,7 @@ import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../content/config.ts';
 import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
 import { addressOf, compileIssueMessage } from '../mail/message.ts';
+import { SmtpError } from '../mail/outcome.ts';
 import { SendRefused, abortableSleep, localHolderAlive, newProgress, sendIssue } from '../mail/send.ts';
 import { personaliser, sendJob, sendSettings, smtpTimeouts } from '../mail/send-job.ts';
 import { secretFromEnv } from '../mail/signing.ts';
@@ -56,7 +57,7 @@ export function registerSend(issue: Command): void {
         try {
           await transport.send(template.render({ email: opts.to.trim(), name: '', ...personalise({ subscriberId: 0, name: '', tokenKey: newKey(), unsubscribeKey: newKey() }) }), { from: fromAddress, to: opts.to.trim() });
         } catch (err) {
-          throw new ContentError([{ file: 'SMTP', expected: 'the test copy accepted', found: (err as Error).message }]);
+          throw new SmtpError({ file: 'SMTP', expected: 'the test copy accepted' }, err);
         } finally {
           transport.close();
         }

@@ -4,12 +4,13 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { EDITIONS, isEdition, type Edition } from '../compose/slots.ts';
-import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
+import { ContentError, IoError, UsageError, formatProblem } from '../content/problems.ts';
 import { databasePath, openDatabase, type Db } from '../store/database.ts';
 import { importCsv, parseEditions } from '../store/import.ts';
 import { neutraliseCell } from '../store/csv-cells.ts';
 import { STATUSES, SqliteSubscribers, addressProblem, hasLeft, type SubscriberFilter, type SubscriberStatus } from '../store/subscribers.ts';
 import { globals, resolveNow } from './options.ts';
+import { systemError, systemErrorWords } from './system-error.ts';
 
 function withStore<T>(cmd: Command, fn: (store: SqliteSubscribers, root: string, db: Db) => T): T {
   const { root } = globals(cmd);
@@ -120,7 +121,9 @@ export function registerSubscribers(program: Command): void {
       try {
         source = readFileSync(path.resolve(file));
       } catch (err) {
-        throw new ContentError([{ file, expected: 'a readable CSV file', found: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message }]);
+        const io = systemError(err);
+        if (!io) throw err;
+        throw new IoError([{ file, expected: 'a readable CSV file', found: io.code === 'ENOENT' ? 'no such file' : systemErrorWords(io) }], io.code, { cause: err });
       }
       withStore(cmd, (store) => {
         const report = importCsv(store, source, file, resolveNow(g.now));

@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import type { Catalog } from '../compose/catalog.ts';
 import { clip, composeIssue, oneLine, preheaderText, subjectLine, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { Edition } from '../compose/slots.ts';
-import { ContentError, UsageError } from '../content/problems.ts';
+import { ConfigError, ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/schema.ts';
 import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
@@ -59,7 +59,7 @@ export async function prepareIssue(args: {
     ]);
   }
   if (!config.baseUrl.startsWith('https://')) {
-    throw new ContentError([
+    throw new ConfigError([
       {
         file: 'almanac.config.json',
         field: 'baseUrl',
