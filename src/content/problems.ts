@@ -26,7 +26,13 @@ export abstract class ProblemError extends Error {
 /** Content, templates or a file given as input are wrong; nothing was written. */
 export class ContentError extends ProblemError {
   override name = 'ContentError';
-  readonly code = 'ECONTENT';
+  readonly code: string = 'ECONTENT';
+}
+
+/** An issue's window holds no news, so there is nothing to build or send: not a fault of the content. */
+export class EmptyWindowError extends ContentError {
+  override name = 'EmptyWindowError';
+  override readonly code = 'EEMPTYWINDOW';
 }
 
 /**

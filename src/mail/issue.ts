@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import type { Catalog } from '../compose/catalog.ts';
 import { clip, composeIssue, oneLine, preheaderText, subjectLine, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { Edition } from '../compose/slots.ts';
-import { ConfigError, ContentError, UsageError } from '../content/problems.ts';
+import { ConfigError, EmptyWindowError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/schema.ts';
 import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
@@ -14,6 +14,7 @@ import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { HTML_ERROR_BYTES, checkMessage, type Finding } from './checks.ts';
 import { compileIssueMessage, unsubscribeMailto } from './message.ts';
+import { baseUrlProblem } from './readiness.ts';
 
 export const TAGLINE = 'The week in AI, paired with guides that explain it.';
 
@@ -50,7 +51,7 @@ export async function prepareIssue(args: {
   if (!composed.ok) {
     const w = composed.window!;
     const when = (ms: number) => DateTime.fromMillis(ms, { zone: config.timezone }).toFormat('ccc d LLL yyyy HH:mm');
-    throw new ContentError([
+    throw new EmptyWindowError([
       {
         file: 'content/news',
         expected: `news items published after ${when(w.from)} and up to ${when(w.to)} (${config.timezone}) for ${label} ${date}`,
@@ -58,16 +59,8 @@ export async function prepareIssue(args: {
       },
     ]);
   }
-  if (!config.baseUrl.startsWith('https://')) {
-    throw new ConfigError([
-      {
-        file: 'almanac.config.json',
-        field: 'baseUrl',
-        expected: "the site's public https:// address (every link in an email must be absolute https)",
-        found: JSON.stringify(config.baseUrl),
-      },
-    ]);
-  }
+  const wrongBase = baseUrlProblem(config);
+  if (wrongBase) throw new ConfigError([wrongBase]);
   const id = issueId(edition, date);
   const render = async (issue: Omit<ComposedIssue, 'id'>) => {
     const meta: IssueMeta = {

@@ -1,0 +1,12 @@
+// `--json`: one option and one printer, so every command that reports does it the same way.
+import type { Command } from 'commander';
+
+/** Adds --json to a command that reports. */
+export function withJson(command: Command): Command {
+  return command.option('--json', 'print the result as one JSON value on standard output (problems still go to standard error)');
+}
+
+/** The command's result as JSON: the whole of standard output, one value, two-space indented. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
