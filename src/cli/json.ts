@@ -10,3 +10,16 @@ export function withJson(command: Command): Command {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/**
+ * A list as one JSON array, written an entry at a time: a list of any length is printed without
+ * being held whole in memory.
+ */
+export function printJsonList<T, U>(items: Iterable<T>, entry: (item: T) => U): void {
+  let first = true;
+  for (const item of items) {
+    process.stdout.write(`${first ? '[\n' : ',\n'}  ${JSON.stringify(entry(item))}`);
+    first = false;
+  }
+  process.stdout.write(first ? '[]\n' : '\n]\n');
+}

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   subscribers: async () => (await import('./subscribers.ts')).registerSubscribers,
   serve: async () => (await import('./serve.ts')).registerServe,
   schedule: async () => (await import('./schedule.ts')).registerSchedule,
+  status: async () => (await import('./status.ts')).registerStatus,
   preview: async () => (await import('./preview.ts')).registerPreview,
 };
 
