@@ -11,16 +11,19 @@ export async function runMain(args: string[], env: Record<string, string | undef
   let stderr = '';
   const saved = { out: process.stdout.write, err: process.stderr.write };
   const savedEnv = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  const capture = (append: (s: string) => void): Write =>
+  // The CLI writes strings. The test runner reports to its parent through this process's standard
+  // output in binary chunks, at any moment: those pass through untouched.
+  const capture = (append: (s: string) => void, original: Write, stream: NodeJS.WriteStream): Write =>
     ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      append(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      if (typeof chunk !== 'string') return (original as (...a: unknown[]) => boolean).call(stream, chunk, ...rest);
+      append(chunk);
       const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
       done?.();
       return true;
     }) as Write;
   setEnv(env);
-  process.stdout.write = capture((s) => (stdout += s));
-  process.stderr.write = capture((s) => (stderr += s));
+  process.stdout.write = capture((s) => (stdout += s), saved.out, process.stdout);
+  process.stderr.write = capture((s) => (stderr += s), saved.err, process.stderr);
   try {
     const code = await main(args);
     return { code, stdout, stderr };
