@@ -4,6 +4,7 @@ import { loadConfig } from '../content/config.ts';
 import { UsageError } from '../content/problems.ts';
 import { guideVersions, newGuide, publishGuides } from '../content/publish.ts';
 import { printJson, withJson } from './json.ts';
+import { startsSite } from './site-root.ts';
 import { globals, resolveNow } from './options.ts';
 
 /** What `guide versions --json` prints; versions oldest first, the last one live. */
@@ -17,8 +18,7 @@ export interface GuideVersionsReport {
 export function registerGuide(program: Command): void {
   const guide = program.command('guide').description('start, publish and list guide versions');
 
-  guide
-    .command('new <slug>')
+  startsSite(guide.command('new <slug>'))
     .description('start a guide: creates content/guides/<slug>/guide.md')
     .action(async (slug: string, _opts: unknown, cmd: Command) => {
       const file = await newGuide(globals(cmd).root, slug);

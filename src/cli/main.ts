@@ -1,6 +1,7 @@
 // The command line: parses arguments, calls one stage, prints its result. No logic of its own.
 import { Command, CommanderError, Option } from 'commander';
 import { ContentError, ProblemError, UsageError, formatProblem } from '../content/problems.ts';
+import { requireSite } from './site-root.ts';
 import { describeSystemError, systemError } from './system-error.ts';
 
 type Register = (program: Command) => void;
@@ -40,7 +41,8 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
     .addOption(new Option('--now <iso>', 'fix the clock, e.g. 2026-11-24T09:00:00Z (reproducible output)'))
     .showHelpAfterError('(run "almanac --help" for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .hook('preAction', (_program, action) => requireSite(action, action.optsWithGlobals<{ root: string }>().root));
   const name = commandName(argv);
   const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) && !argv.includes('help') ? [name] : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program);
