@@ -51,12 +51,30 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
 
 /** Runs the CLI and returns the exit code: 0 done, 1 a problem with the input, 2 wrong usage. */
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   try {
     await (await createProgram(argv)).parseAsync(argv, { from: 'user' });
     // A command that finished but did not complete its job (a send stopped early) sets exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return report(err);
+  }
+}
+
+let pipesWatched = false;
+
+/**
+ * A reader that stops early (`almanac subscribers list | head -1`) closes the pipe: that is not an
+ * error, and the command ends as usual with what it did. Writes after it go nowhere. Any other
+ * failure of an output stream cannot be reported on it: the exit code says it.
+ */
+function endQuietlyOnClosedPipe(): void {
+  if (pipesWatched) return;
+  pipesWatched = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') process.exitCode = 1;
+    });
   }
 }
 
