@@ -11,7 +11,7 @@ import type { ScheduleList } from '../src/cli/schedule.ts';
 import type { SendReport } from '../src/cli/send.ts';
 import type { StatusReport } from '../src/cli/status.ts';
 import type { SubscriberEntry } from '../src/cli/subscribers.ts';
-import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
 import { json, runMain } from './helpers/main.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
@@ -130,6 +130,12 @@ describe('--json', () => {
     const r = await run('check');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(json<{ builtIssuesChecked: number }>(r).builtIssuesChecked, 1);
+  });
+
+  it('prints the same from the installed binary', async () => {
+    const r = await almanac(['schedule', '--list', '--json', '--root', root, '--now', NOW]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(json<ScheduleList>(r).editions.length, 2);
   });
 
   it('leaves standard output empty when the command fails, and keeps the exit code', async () => {
