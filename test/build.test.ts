@@ -377,10 +377,12 @@ describe('build', () => {
 
   it('check renders everything in memory, writes nothing, and lists problems like build', async () => {
     const root = await tempSite({ sample: true });
+    // Settings an issue needs to go out: without them check fails (see cli-check.test.ts).
+    await writeFiles(root, { 'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org', from: 'Letters <letters@example.org>' }) });
     const ok = await almanac(['check', '--root', root, '--now', NOW]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^No problems: 5 published guides, 19 news items, \d+ pages \(\d+ files\) rendered, 0 built issues checked\.$/m);
-    assert.deepEqual((await readdir(root)).sort(), ['content'], 'nothing written');
+    assert.deepEqual((await readdir(root)).sort(), ['almanac.config.json', 'content'], 'nothing written');
     await writeFiles(root, { 'content/guides/draft/guide.md': GOOD_GUIDE });
     assert.match((await almanac(['check', '--root', root, '--now', NOW])).stdout, /note: content\/guides\/draft\/guide\.md is not published yet/);
     await writeFiles(root, { 'content/news/bad.md': GOOD_NEWS.replace('score: 5', 'score: 50') });

@@ -168,7 +168,7 @@ describe('feeds', () => {
   it('every link is a valid absolute URL, whatever characters the site\'s address is written with', async () => {
     const root = await tempSite();
     await writeFiles(root, {
-      'almanac.config.json': JSON.stringify({ baseUrl: 'HTTPS://Almanac.Example.org/our "letters"' }),
+      'almanac.config.json': JSON.stringify({ baseUrl: 'HTTPS://Almanac.Example.org/our "letters"', from: 'Almanac <letters@example.org>' }),
       'content/guides/rd/guide.md': `---\ntitle: Labs\nlevel: beginner\ntopics: [R]\ntldr: Ideas\ntakeaways: [x]\n---\n\n## S\n\nBody.\n`,
     });
     const NOW = '2026-06-05T09:00:00Z';

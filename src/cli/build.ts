@@ -1,26 +1,32 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { buildSite } from '../site/build.ts';
+import { buildSite, type BuildSummary } from '../site/build.ts';
+import { printJson, withJson } from './json.ts';
 import { globals, resolveNow } from './options.ts';
 import { tuneForShortRun } from './tuning.ts';
 
+/** What `build --json` prints: the counts, the output folder (absolute) and the wall time. */
+export type BuildReport = BuildSummary & { seconds: number };
+
 export function registerBuild(program: Command): void {
-  program
-    .command('build')
-    .description('render the whole site into dist/')
-    .option('--out <dir>', 'output folder, relative to the root', 'dist')
-    .addOption(new Option('--threads <n>', 'render on 1 or 2 threads (default: 2 for sites of 200 guides or more)').choices(['1', '2']))
-    .action(async (opts: { out: string; threads?: string }, cmd: Command) => {
-      tuneForShortRun();
-      const g = globals(cmd);
-      const started = performance.now();
-      const threads = opts.threads === undefined ? undefined : Number(opts.threads);
-      const summary = await buildSite({ root: g.root, outDir: opts.out, now: resolveNow(g.now), threads });
-      const seconds = ((performance.now() - started) / 1000).toFixed(2);
-      const shown = path.relative(process.cwd(), summary.outDir) || '.';
-      process.stdout.write(
-        `Built ${summary.pages} pages (${summary.files} files) from ${summary.guides} guides ` +
-          `(${summary.versions} versions) and ${summary.news} news items in ${seconds} s → ${shown}/\n`,
-      );
-    });
+  withJson(
+    program
+      .command('build')
+      .description('render the whole site into dist/')
+      .option('--out <dir>', 'output folder, relative to the root', 'dist')
+      .addOption(new Option('--threads <n>', 'render on 1 or 2 threads (default: 2 for sites of 200 guides or more)').choices(['1', '2'])),
+  ).action(async (opts: { out: string; threads?: string; json?: boolean }, cmd: Command) => {
+    tuneForShortRun();
+    const g = globals(cmd);
+    const started = performance.now();
+    const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+    const summary = await buildSite({ root: g.root, outDir: opts.out, now: resolveNow(g.now), threads });
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    if (opts.json) return printJson({ ...summary, seconds: Number(seconds) } satisfies BuildReport);
+    const shown = path.relative(process.cwd(), summary.outDir) || '.';
+    process.stdout.write(
+      `Built ${summary.pages} pages (${summary.files} files) from ${summary.guides} guides ` +
+        `(${summary.versions} versions) and ${summary.news} news items in ${seconds} s → ${shown}/\n`,
+    );
+  });
 }

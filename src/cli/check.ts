@@ -2,69 +2,98 @@ import type { Command } from 'commander';
 import { buildCatalog } from '../compose/catalog.ts';
 import { EDITIONS, localDate, nextSlot } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
-import { ContentError, formatProblem, type Problem } from '../content/problems.ts';
+import { ContentError, EmptyWindowError, ProblemError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
 import type { Finding } from '../mail/checks.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { renderSite } from '../site/build.ts';
 import { IssueStore } from '../store/issues.ts';
+import { printJson, withJson } from './json.ts';
 import { globals, resolveNow } from './options.ts';
 import { tuneForShortRun } from './tuning.ts';
 
+/** What `check --json` prints when there is no problem. */
+export interface CheckReport {
+  publishedGuides: number;
+  newsItems: number;
+  pages: number;
+  files: number;
+  builtIssuesChecked: number;
+  warnings: Problem[];
+  notes: string[];
+}
+
 export function registerCheck(program: Command): void {
-  program
-    .command('check')
-    .description('validate content, configuration and templates, render everything in memory and run the email checks; writes nothing')
-    .action(async (_opts: unknown, cmd: Command) => {
-      tuneForShortRun();
-      const g = globals(cmd);
-      const now = resolveNow(g.now);
-      const site = await loadSite(g.root);
-      const { files, pages } = await renderSite(site, now);
-      const notes: string[] = [];
-      const problems: Problem[] = [];
-      const warnings: string[] = [];
-      const report = (label: string, findings: Finding[]) => {
-        for (const f of findings) {
-          if (f.severity === 'error') problems.push({ file: label, field: f.check, expected: f.expected, found: f.found });
-          else warnings.push(`warning: ${label}: ${f.check}: expected ${f.expected}, found ${f.found}`);
-        }
-      };
-
-      // Loaded here, not at start-up: MJML and the mail libraries are slow to load.
-      const { checkIssueEmail, issueId, prepareIssue } = await import('../issue/prepare.ts');
-      // Every issue already built, as stored …
-      const store = new IssueStore(site.root);
-      const built = store.list();
-      for (const { issue, html, text } of built) report(`issue ${issue.id}`, (await checkIssueEmail(site.config, issue, { html, text })).findings);
-
-      // … and the next Midweek and Sunday as they would be built now.
-      const templates = await TemplateSet.load(site.root, 'email');
-      const catalog = buildCatalog(site);
-      for (const edition of EDITIONS) {
-        const date = localDate(site.config, nextSlot(site.config, edition, now - 1));
-        const label = `next ${site.config.editions[edition].label} (${date})`;
-        try {
-          const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(issueId(edition, date)), now });
-          report(label, prepared.findings);
-        } catch (err) {
-          // An empty window or a local baseUrl is not a fault of today's content: say it, don't fail.
-          if (!(err instanceof ContentError)) throw err;
-          for (const p of err.problems) notes.push(`${label}: ${formatProblem(p)}`);
-        }
+  withJson(
+    program
+      .command('check')
+      .description('validate content, configuration and templates, render everything in memory and run the email checks; writes nothing'),
+  ).action(async (opts: { json?: boolean }, cmd: Command) => {
+    tuneForShortRun();
+    const g = globals(cmd);
+    const now = resolveNow(g.now);
+    const site = await loadSite(g.root);
+    const { files, pages } = await renderSite(site, now);
+    const notes: string[] = [];
+    // Keyed by its line: the next Midweek and the next Sunday can fail for the same reason.
+    const problems = new Map<string, Problem>();
+    const add = (p: Problem) => problems.set(formatProblem(p), p);
+    const warnings: Problem[] = [];
+    const report = (label: string, findings: Finding[]) => {
+      for (const f of findings) {
+        const p = { file: label, field: f.check, expected: f.expected, found: f.found };
+        if (f.severity === 'error') add(p);
+        else warnings.push(p);
       }
-      if (problems.length) throw new ContentError(problems);
+    };
 
-      const published = site.guides.filter((guide) => guide.versions.length > 0);
-      process.stdout.write(
-        `No problems: ${published.length} published guides, ${site.news.length} news items, ` +
-          `${pages} pages (${files.size} files) rendered, ${built.length} built issue${built.length === 1 ? '' : 's'} checked.\n`,
-      );
-      for (const w of warnings) process.stdout.write(`  ${w}\n`);
-      for (const guide of site.guides) {
-        if (guide.versions.length === 0) notes.push(`${guide.file} is not published yet`);
-        else if (differsFromLatest(guide)) notes.push(`${guide.file} has changes not yet published`);
+    // Loaded here, not at start-up: MJML and the mail libraries are slow to load.
+    const [{ checkIssueEmail, issueId, prepareIssue }, { sendingProblems }] = await Promise.all([import('../issue/prepare.ts'), import('../mail/readiness.ts')]);
+    // Settings without which no issue goes out, whatever the news.
+    for (const p of sendingProblems(site.config)) add(p);
+    // Every issue already built, as stored …
+    const store = new IssueStore(site.root);
+    const built = store.list();
+    for (const { issue, html, text } of built) report(`issue ${issue.id}`, (await checkIssueEmail(site.config, issue, { html, text })).findings);
+
+    // … and the next Midweek and Sunday as they would be built now.
+    const templates = await TemplateSet.load(site.root, 'email');
+    const catalog = buildCatalog(site);
+    for (const edition of EDITIONS) {
+      const date = localDate(site.config, nextSlot(site.config, edition, now - 1));
+      const label = `next ${site.config.editions[edition].label} (${date})`;
+      try {
+        const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(issueId(edition, date)), now });
+        report(label, prepared.findings);
+      } catch (err) {
+        // No news in the window yet is not a fault of today's content: say it, don't fail.
+        if (err instanceof EmptyWindowError) for (const p of err.problems) notes.push(`${label}: ${formatProblem(p)}`);
+        // A setting or a template that stops the issue from being built or sent is.
+        else if (err instanceof ProblemError) err.problems.forEach(add);
+        else throw err;
       }
-      for (const n of notes) process.stdout.write(`  note: ${n}\n`);
-    });
+    }
+    if (problems.size) throw new ContentError([...problems.values()]);
+
+    for (const guide of site.guides) {
+      if (guide.versions.length === 0) notes.push(`${guide.file} is not published yet`);
+      else if (differsFromLatest(guide)) notes.push(`${guide.file} has changes not yet published`);
+    }
+    const result: CheckReport = {
+      publishedGuides: site.guides.filter((guide) => guide.versions.length > 0).length,
+      newsItems: site.news.length,
+      pages,
+      files: files.size,
+      builtIssuesChecked: built.length,
+      warnings,
+      notes,
+    };
+    if (opts.json) return printJson(result);
+    process.stdout.write(
+      `No problems: ${result.publishedGuides} published guides, ${result.newsItems} news items, ` +
+        `${pages} pages (${result.files} files) rendered, ${built.length} built issue${built.length === 1 ? '' : 's'} checked.\n`,
+    );
+    for (const w of warnings) process.stdout.write(`  warning: ${formatProblem(w)}\n`);
+    for (const n of notes) process.stdout.write(`  note: ${n}\n`);
+  });
 }

@@ -3,13 +3,22 @@ import { loadConfig } from '../content/config.ts';
 import { UsageError } from '../content/problems.ts';
 import { guideVersions, newGuide, publishGuides } from '../content/publish.ts';
 import { numericTime } from '../words/dates.ts';
+import { printJson, withJson } from './json.ts';
+import { startsSite } from './site-root.ts';
 import { globals, resolveNow } from './options.ts';
+
+/** What `guide versions --json` prints; versions oldest first, the last one live. */
+export interface GuideVersionsReport {
+  slug: string;
+  title: string;
+  versions: { version: number; published: string; note: string; live: boolean }[];
+  unpublishedChanges: boolean;
+}
 
 export function registerGuide(program: Command): void {
   const guide = program.command('guide').description('start, publish and list guide versions');
 
-  guide
-    .command('new <slug>')
+  startsSite(guide.command('new <slug>'))
     .description('start a guide: creates content/guides/<slug>/guide.md')
     .action(async (slug: string, _opts: unknown, cmd: Command) => {
       const file = await newGuide(globals(cmd).root, slug);
@@ -31,13 +40,20 @@ export function registerGuide(program: Command): void {
       if (published.length === 0) process.stdout.write('Nothing to publish.\n');
     });
 
-  guide
-    .command('versions <slug>')
-    .description('list the published versions of a guide')
-    .action(async (slug: string, _opts: unknown, cmd: Command) => {
+  withJson(guide.command('versions <slug>').description('list the published versions of a guide'))
+    .action(async (slug: string, opts: { json?: boolean }, cmd: Command) => {
       const root = globals(cmd).root;
       const { config } = await loadConfig(root);
       const { guide: g, hasUnpublishedChanges } = await guideVersions(root, slug);
+      if (opts.json) {
+        const last = g.versions.at(-1);
+        return printJson({
+          slug: g.slug,
+          title: g.working.front.title,
+          versions: g.versions.map((v) => ({ version: v.version, published: new Date(v.published).toISOString(), note: v.note, live: v === last })),
+          unpublishedChanges: hasUnpublishedChanges,
+        } satisfies GuideVersionsReport);
+      }
       process.stdout.write(`${g.working.front.title} (${g.slug})\n`);
       if (g.versions.length === 0) process.stdout.write('  not published yet\n');
       for (const v of [...g.versions].reverse()) {

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
-import { ContentError, UsageError } from '../content/problems.ts';
+import { ContentError, UsageError, type Problem } from '../content/problems.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger } from '../store/ledger.ts';
 import { globals, resolveNow } from './options.ts';
 import { tuneForShortRun } from './tuning.ts';
 import { registerSend } from './send.ts';
+import { printJson, withJson } from './json.ts';
 
 /** An issue that has started going out is frozen: the rest of its readers get the same message. */
 function refuseIfSending(root: string, id: string): void {
@@ -27,39 +28,74 @@ function refuseIfSending(root: string, id: string): void {
   }
 }
 
+/** What `issue build --json` prints. */
+export interface IssueBuildReport {
+  id: string;
+  edition: string;
+  date: string;
+  number: number;
+  subject: string;
+  preheader: string;
+  /** Stories in the issue (the top story included), of `available` in its window. */
+  stories: number;
+  available: number;
+  guides: number;
+  htmlBytes: number;
+  /** The issue's folder, relative to the root. */
+  dir: string;
+  warnings: Problem[];
+}
+
 export function registerIssue(program: Command): void {
   const issue = program.command('issue').description('build and send email issues');
 
-  issue
-    .command('build <edition>')
-    .description(`compose and render one issue (${EDITIONS.join(' or ')}) into dist/issues/<id>/; prints its id`)
-    .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)")
-    .action(async (edition: string, opts: { date?: string }, cmd: Command) => {
-      if (!isEdition(edition)) throw new UsageError(`edition must be ${EDITIONS.join(' or ')}, found "${edition}"`);
-      if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) {
-        throw new UsageError(`--date expects YYYY-MM-DD, found "${opts.date}"`);
-      }
-      tuneForShortRun();
-      const g = globals(cmd);
-      const now = resolveNow(g.now);
-      // The build cache, as `build` uses it: the site is rebuilt right after.
-      const site = await loadSite(g.root, { cache: true });
-      const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
-      // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
-      const { buildIssue } = await import('../issue/build.ts');
-      refuseIfSending(site.root, `${date}-${edition}`);
-      const prepared = await buildIssue(site, edition, date, now);
-      const { id, issueSeconds, siteSeconds } = prepared;
-      const { issue: built } = prepared;
-      const stories = 1 + built.groups.reduce((n, gr) => n + gr.stories.length, 0);
-      for (const w of prepared.findings) process.stderr.write(`warning: issue ${id}: ${w.check}: expected ${w.expected}, found ${w.found}\n`);
-      process.stderr.write(
-        `${built.editionLabel} #${built.number} · ${date} · ${stories} of ${built.available} stories in the window · ` +
-          `${built.guides.length} guide${built.guides.length === 1 ? '' : 's'} · ` +
-          `${Buffer.byteLength(prepared.email.html).toLocaleString('en-US')} bytes of HTML · ` +
-          `issue ${issueSeconds.toFixed(2)} s, site ${siteSeconds.toFixed(2)} s\n  subject: ${built.subject}\n  → dist/issues/${id}/\n`,
-      );
-      process.stdout.write(`${id}\n`);
-    });
+  withJson(
+    issue
+      .command('build <edition>')
+      .description(`compose and render one issue (${EDITIONS.join(' or ')}) into dist/issues/<id>/; prints its id`)
+      .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)"),
+  ).action(async (edition: string, opts: { date?: string; json?: boolean }, cmd: Command) => {
+    if (!isEdition(edition)) throw new UsageError(`edition must be ${EDITIONS.join(' or ')}, found "${edition}"`);
+    if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) {
+      throw new UsageError(`--date expects YYYY-MM-DD, found "${opts.date}"`);
+    }
+    tuneForShortRun();
+    const g = globals(cmd);
+    const now = resolveNow(g.now);
+    // The build cache, as `build` uses it: the site is rebuilt right after.
+    const site = await loadSite(g.root, { cache: true });
+    const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
+    // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
+    const { buildIssue } = await import('../issue/build.ts');
+    refuseIfSending(site.root, `${date}-${edition}`);
+    const prepared = await buildIssue(site, edition, date, now);
+    const { id, issueSeconds, siteSeconds } = prepared;
+    const { issue: built } = prepared;
+    const stories = 1 + built.groups.reduce((n, gr) => n + gr.stories.length, 0);
+    if (opts.json) {
+      return printJson({
+        id,
+        edition,
+        date,
+        number: built.number,
+        subject: built.subject,
+        preheader: built.preheader,
+        stories,
+        available: built.available,
+        guides: built.guides.length,
+        htmlBytes: Buffer.byteLength(prepared.email.html),
+        dir: `dist/issues/${id}/`,
+        warnings: prepared.findings.map((w) => ({ file: `issue ${id}`, field: w.check, expected: w.expected, found: w.found })),
+      } satisfies IssueBuildReport);
+    }
+    for (const w of prepared.findings) process.stderr.write(`warning: issue ${id}: ${w.check}: expected ${w.expected}, found ${w.found}\n`);
+    process.stderr.write(
+      `${built.editionLabel} #${built.number} · ${date} · ${stories} of ${built.available} stories in the window · ` +
+        `${built.guides.length} guide${built.guides.length === 1 ? '' : 's'} · ` +
+        `${Buffer.byteLength(prepared.email.html).toLocaleString('en-US')} bytes of HTML · ` +
+        `issue ${issueSeconds.toFixed(2)} s, site ${siteSeconds.toFixed(2)} s\n  subject: ${built.subject}\n  → dist/issues/${id}/\n`,
+    );
+    process.stdout.write(`${id}\n`);
+  });
   registerSend(issue);
 }

@@ -1,6 +1,8 @@
 // The command line: parses arguments, calls one stage, prints its result. No logic of its own.
 import { Command, CommanderError, Option } from 'commander';
-import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
+import { ContentError, ProblemError, UsageError, formatProblem } from '../content/problems.ts';
+import { requireSite } from './site-root.ts';
+import { describeSystemError, systemError } from './system-error.ts';
 
 type Register = (program: Command) => void;
 
@@ -14,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   subscribers: async () => (await import('./subscribers.ts')).registerSubscribers,
   serve: async () => (await import('./serve.ts')).registerServe,
   schedule: async () => (await import('./schedule.ts')).registerSchedule,
+  status: async () => (await import('./status.ts')).registerStatus,
   preview: async () => (await import('./preview.ts')).registerPreview,
 };
 
@@ -38,7 +41,8 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
     .addOption(new Option('--now <iso>', 'fix the clock, e.g. 2026-11-24T09:00:00Z (reproducible output)'))
     .showHelpAfterError('(run "almanac --help" for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .hook('preAction', (_program, action) => requireSite(action, action.optsWithGlobals<{ root: string }>().root));
   const name = commandName(argv);
   const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) && !argv.includes('help') ? [name] : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program);
@@ -47,6 +51,7 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
 
 /** Runs the CLI and returns the exit code: 0 done, 1 a problem with the input, 2 wrong usage. */
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   try {
     await (await createProgram(argv)).parseAsync(argv, { from: 'user' });
     // A command that finished but did not complete its job (a send stopped early) sets exitCode.
@@ -56,7 +61,25 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function report(err: unknown): number {
+let pipesWatched = false;
+
+/**
+ * A reader that stops early (`almanac subscribers list | head -1`) closes the pipe: that is not an
+ * error, and the command ends as usual with what it did. Writes after it go nowhere. Any other
+ * failure of an output stream cannot be reported on it: the exit code says it.
+ */
+function endQuietlyOnClosedPipe(): void {
+  if (pipesWatched) return;
+  pipesWatched = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') process.exitCode = 1;
+    });
+  }
+}
+
+/** Prints what went wrong (never a stack, unless ALMANAC_DEBUG asks) and returns the exit code. */
+export function report(err: unknown): number {
   if (err instanceof CommanderError) {
     return err.exitCode === 0 ? 0 : 2;
   }
@@ -64,20 +87,29 @@ function report(err: unknown): number {
     process.stderr.write(`almanac: ${err.message}\n`);
     return 2;
   }
-  if (err instanceof ContentError) {
+  if (err instanceof ProblemError) {
     for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
-    const files = new Set(err.problems.map((p) => p.file.replace(/:\d+$/, ''))).size;
-    const n = err.problems.length;
-    process.stderr.write(`\n${n} problem${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; nothing was written.\n`);
+    // The count and "nothing was written" are about content to fix, not about a setting or a server.
+    if (err instanceof ContentError) {
+      const files = new Set(err.problems.map((p) => p.file.replace(/:\d+$/, ''))).size;
+      const n = err.problems.length;
+      process.stderr.write(`\n${n} problem${n === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; nothing was written.\n`);
+    }
     return 1;
   }
-  // Anything else is a fault of ours or of the system (disk full, permissions): one line, no stack,
-  // unless the user asks for it.
-  let message = err instanceof Error ? err.message : String(err);
-  // Some file-system errors ("EISDIR: illegal operation on a directory, read") do not say which file.
-  const file = (err as NodeJS.ErrnoException).path;
-  if (typeof file === 'string' && !message.includes(file)) message = `${file}: ${message}`;
-  process.stderr.write(`almanac: ${message}\n`);
-  if (process.env.ALMANAC_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  // The system refused a file operation (disk full, permissions): one line naming the file.
+  const io = systemError(err);
+  if (io) {
+    process.stderr.write(`almanac: ${describeSystemError(io)}\n`);
+    debugStack(err);
+    return 1;
+  }
+  // Anything else is a fault of ours: one line, no stack, unless the user asks for it.
+  process.stderr.write(`almanac: ${err instanceof Error ? err.message : String(err)}\n`);
+  debugStack(err);
   return 1;
+}
+
+function debugStack(err: unknown): void {
+  if (process.env.ALMANAC_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ContentError, UsageError } from '../content/problems.ts';
+import { ConfigError, UsageError } from '../content/problems.ts';
 
 export interface GlobalOptions {
   root: string;
@@ -34,7 +34,7 @@ export function redactUrl(url: string): string {
 export function smtpUrlFromEnv(): string {
   const url = process.env.SMTP_URL?.trim();
   if (!url || !/^smtps?:\/\//.test(url)) {
-    throw new ContentError([
+    throw new ConfigError([
       { file: 'environment', field: 'SMTP_URL', expected: 'where mail goes, e.g. smtp://user:password@mail.example.org:587', found: url ? redactUrl(url) : 'nothing' },
     ]);
   }

@@ -4,12 +4,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { EDITIONS, isEdition, type Edition } from '../compose/slots.ts';
-import { ContentError, UsageError, formatProblem } from '../content/problems.ts';
+import { ContentError, IoError, UsageError, formatProblem } from '../content/problems.ts';
 import { databasePath, openDatabase, type Db } from '../store/database.ts';
 import { importCsv, parseEditions } from '../store/import.ts';
 import { neutraliseCell } from '../store/csv-cells.ts';
-import { STATUSES, SqliteSubscribers, addressProblem, hasLeft, type SubscriberFilter, type SubscriberStatus } from '../store/subscribers.ts';
+import { STATUSES, SqliteSubscribers, addressProblem, hasLeft, type Subscriber, type SubscriberFilter, type SubscriberStatus } from '../store/subscribers.ts';
+import { printJsonList, withJson } from './json.ts';
 import { globals, resolveNow } from './options.ts';
+import { systemError, systemErrorWords } from './system-error.ts';
 
 function withStore<T>(cmd: Command, fn: (store: SqliteSubscribers, root: string, db: Db) => T): T {
   const { root } = globals(cmd);
@@ -51,6 +53,17 @@ function osUser(): string {
     return process.env.USER ?? process.env.USERNAME ?? 'unknown user';
   }
 }
+
+/** One entry of `subscribers list --json`. */
+export interface SubscriberEntry {
+  email: string;
+  name: string;
+  editions: Edition[];
+  status: SubscriberStatus;
+  createdAt: string;
+}
+
+const listEntry = (s: Subscriber): SubscriberEntry => ({ email: s.email, name: s.name, editions: [...s.editions], status: s.status, createdAt: new Date(s.createdAt).toISOString() });
 
 const label = (editions: readonly Edition[]) => (editions.length ? editions.join(' ') : 'none');
 
@@ -97,10 +110,11 @@ export function registerSubscribers(program: Command): void {
       });
     });
 
-  withFilterOptions(subscribers.command('list').description('list subscribers, oldest first'))
-    .action((opts: { edition?: string; status?: string }, cmd: Command) => {
+  withJson(withFilterOptions(subscribers.command('list').description('list subscribers, oldest first (tab-separated)')))
+    .action((opts: { edition?: string; status?: string; json?: boolean }, cmd: Command) => {
       const filter = filterOptions(opts);
       withStore(cmd, (store) => {
+        if (opts.json) return printJsonList(store.list(filter), listEntry);
         let n = 0;
         for (const s of store.list(filter)) {
           n++;
@@ -120,7 +134,9 @@ export function registerSubscribers(program: Command): void {
       try {
         source = readFileSync(path.resolve(file));
       } catch (err) {
-        throw new ContentError([{ file, expected: 'a readable CSV file', found: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message }]);
+        const io = systemError(err);
+        if (!io) throw err;
+        throw new IoError([{ file, expected: 'a readable CSV file', found: io.code === 'ENOENT' ? 'no such file' : systemErrorWords(io) }], io.code, { cause: err });
       }
       withStore(cmd, (store) => {
         const report = importCsv(store, source, file, resolveNow(g.now));

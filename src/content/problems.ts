@@ -8,20 +8,57 @@ export interface Problem {
   found: string;
 }
 
-/** Thrown when input (content, configuration, templates, arguments) is wrong; the CLI prints it and exits 1. */
-export class ContentError extends Error {
+/**
+ * An error that is one or more problems for the user to fix, never a fault of Almanac: the CLI prints
+ * its problems (one line each) and exits 1. Each kind has its own class and a stable `code`, as
+ * nodemailer's errors do, so callers tell them apart by type or code, never by their wording.
+ */
+export abstract class ProblemError extends Error {
+  abstract readonly code: string;
   readonly problems: readonly Problem[];
 
-  constructor(problems: readonly Problem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'ContentError';
+  constructor(problems: readonly Problem[], options?: { cause?: unknown }) {
+    super(problems.map(formatProblem).join('\n'), options);
     this.problems = problems;
+  }
+}
+
+/** Content, templates or a file given as input are wrong; nothing was written. */
+export class ContentError extends ProblemError {
+  override name = 'ContentError';
+  readonly code: string = 'ECONTENT';
+}
+
+/** An issue's window holds no news, so there is nothing to build or send: not a fault of the content. */
+export class EmptyWindowError extends ContentError {
+  override name = 'EmptyWindowError';
+  override readonly code = 'EEMPTYWINDOW';
+}
+
+/**
+ * The configuration or the environment cannot do what was asked: a setting the command needs is
+ * missing or wrong (SMTP_URL, ALMANAC_SECRET, an http baseUrl for email), or --root is not a site.
+ */
+export class ConfigError extends ProblemError {
+  override name = 'ConfigError';
+  readonly code = 'ECONFIG';
+}
+
+/** A file or folder could not be read or written (permissions, a full disk); `code` is the system's. */
+export class IoError extends ProblemError {
+  override name = 'IoError';
+  readonly code: string;
+
+  constructor(problems: readonly Problem[], code: string, options?: { cause?: unknown }) {
+    super(problems, options);
+    this.code = code;
   }
 }
 
 /** The command was called wrongly (exit 2), as opposed to the content being wrong (exit 1). */
 export class UsageError extends Error {
   override name = 'UsageError';
+  readonly code = 'EUSAGE';
 }
 
 export function formatProblem(p: Problem): string {

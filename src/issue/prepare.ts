@@ -4,7 +4,7 @@ import type { Catalog } from '../compose/catalog.ts';
 import { clip, composeIssue, oneLine, preheaderText, subjectLine, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
-import { ContentError, UsageError } from '../content/problems.ts';
+import { ConfigError, EmptyWindowError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/config-schema.ts';
 import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
@@ -14,6 +14,7 @@ import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { HTML_ERROR_BYTES, checkMessage, type Finding } from '../mail/checks.ts';
 import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
+import { baseUrlProblem } from '../mail/readiness.ts';
 import { calendarDate, weekdayTime } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
 
@@ -49,7 +50,7 @@ export async function prepareIssue(args: {
   }
   if (!composed.ok) {
     const w = composed.window!;
-    throw new ContentError([
+    throw new EmptyWindowError([
       {
         file: NEWS_DIR,
         expected: `news items published after ${weekdayTime(w.from, config.timezone)} and up to ${weekdayTime(w.to, config.timezone)} (${config.timezone}) for ${label} ${date}`,
@@ -57,16 +58,8 @@ export async function prepareIssue(args: {
       },
     ]);
   }
-  if (!config.baseUrl.startsWith('https://')) {
-    throw new ContentError([
-      {
-        file: 'almanac.config.json',
-        field: 'baseUrl',
-        expected: "the site's public https:// address (every link in an email must be absolute https)",
-        found: JSON.stringify(config.baseUrl),
-      },
-    ]);
-  }
+  const wrongBase = baseUrlProblem(config);
+  if (wrongBase) throw new ConfigError([wrongBase]);
   const id = issueId(edition, date);
   const render = async (issue: Omit<ComposedIssue, 'id'>) => {
     const meta: IssueMeta = {

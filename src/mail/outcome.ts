@@ -7,6 +7,8 @@
 //     `delivered` says whether the message may already have been accepted (a connection that died
 //     or stopped answering in the middle of a transaction), so that its row is marked uncertain.
 
+import { ProblemError, type Problem } from '../content/problems.ts';
+
 /** An SMTP failure as nodemailer reports it. */
 export interface SmtpFailure {
   code?: string;
@@ -69,4 +71,23 @@ export function classify(err: unknown): Verdict {
   // A connection that dropped or went silent mid-transaction (or anything unknown): the message
   // may have been accepted just before, so its fate is uncertain; going on would only repeat it.
   return { kind: 'run', reason, maybeDelivered: true };
+}
+
+/**
+ * The SMTP server refused, or could not be reached, as a problem for the user. `code` is nodemailer's
+ * (EAUTH, EENVELOPE, ECONNECTION, …), `responseCode` the server's reply code where it answered.
+ */
+export class SmtpError extends ProblemError {
+  override name = 'SmtpError';
+  readonly code: string;
+  readonly responseCode: number | undefined;
+  readonly command: string | undefined;
+
+  constructor(problem: Omit<Problem, 'found'>, failure: unknown) {
+    const e = (typeof failure === 'object' && failure !== null ? failure : { message: String(failure) }) as SmtpFailure;
+    super([{ ...problem, found: reasonOf(e) }], { cause: failure });
+    this.code = e.code ?? 'ESMTP';
+    this.responseCode = e.responseCode;
+    this.command = e.command;
+  }
 }

@@ -4,7 +4,7 @@
 // was made for: not on a later subscriber, and not after the key is rotated or the reader removed.
 // Verification compares signatures in constant time; a token for one purpose never works for another.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ContentError } from '../content/problems.ts';
+import { ConfigError } from '../content/problems.ts';
 
 export type Purpose = 'unsubscribe' | 'preferences' | 'confirm';
 const CODES: Record<Purpose, string> = { unsubscribe: 'u', preferences: 'p', confirm: 'c' };
@@ -27,7 +27,7 @@ export function secretFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const secret = env.ALMANAC_SECRET ?? '';
   const weakness = secretWeakness(secret);
   if (weakness) {
-    throw new ContentError([
+    throw new ConfigError([
       {
         file: 'environment',
         field: 'ALMANAC_SECRET',

@@ -12,7 +12,7 @@ import { loadGuide } from '../content/guide-files.ts';
 import { GUIDES_DIR, WORKING_COPY } from '../content/paths.ts';
 import { loadSite } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
-import { ContentError, formatProblem, type Problem } from '../content/problems.ts';
+import { ContentError, ProblemError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
 import { readText } from '../content/text.ts';
 import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../issue/prepare.ts';
@@ -216,7 +216,7 @@ export class Preview {
       this.state.issues[edition] = prepared;
       return prepared;
     } catch (err) {
-      const problems = err instanceof ContentError ? (err.problems as Problem[]) : [{ file: `issue ${id}`, expected: 'an issue that builds', found: (err as Error).message }];
+      const problems = err instanceof ProblemError ? (err.problems as Problem[]) : [{ file: `issue ${id}`, expected: 'an issue that builds', found: (err as Error).message }];
       this.state.issues[edition] = problems;
       return { problems };
     }

@@ -1,6 +1,6 @@
 // Runs the real `almanac` binary in a child process, the way a user does.
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +29,11 @@ export function almanac(args: string[], options: { cwd?: string; env?: NodeJS.Pr
   });
 }
 
-/** A throwaway site folder; with `sample`, a copy of the project's sample content. */
+/** A throwaway site folder (one with content/ is a site); with `sample`, a copy of the project's sample content. */
 export async function tempSite(options: { sample?: boolean } = {}): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'almanac-test-'));
   if (options.sample) await cp(path.join(PROJECT, 'content'), path.join(dir, 'content'), { recursive: true });
+  else await mkdir(path.join(dir, 'content'));
   return dir;
 }
 

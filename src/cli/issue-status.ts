@@ -1,0 +1,50 @@
+// `issue status`: an issue's deliveries from the ledger.
+import path from 'node:path';
+import type { Command } from 'commander';
+import { databasePath, openDatabase } from '../store/database.ts';
+import { SqliteLedger, type DeliveryProblem, type LedgerCounts } from '../store/ledger.ts';
+import { printJson, withJson } from './json.ts';
+import { globals } from './options.ts';
+import { loadIssue } from './stored-issue.ts';
+
+/** What `issue status --json` prints; `readers` only with --failed. */
+export interface IssueStatusReport {
+  issue: string;
+  counts: LedgerCounts;
+  readers?: (Omit<DeliveryProblem, 'state'> & { state: string })[];
+}
+
+export function registerIssueStatus(issue: Command): void {
+  const status = issue
+    .command('status <id>')
+    .description("an issue's deliveries by state; with --failed, who did not simply get it and why")
+    .option('--failed', 'list every reader not sent (or sent but uncertain): address, state, last error');
+  withJson(status).action((id: string, opts: { failed?: boolean; json?: boolean }, cmd: Command) => {
+    const root = path.resolve(globals(cmd).root);
+    const { issue } = loadIssue(root, id);
+    const db = openDatabase(databasePath(root));
+    try {
+      const ledger = new SqliteLedger(db);
+      const c = ledger.counts(id);
+      const problems = opts.failed ? ledger.problems(id).map((p) => ({ ...p, state: readerState(p) })) : undefined;
+      if (opts.json) {
+        return printJson({ issue: id, counts: c, ...(problems ? { readers: problems } : {}) } satisfies IssueStatusReport);
+      }
+      process.stdout.write(
+        `${issue.editionLabel} #${issue.number} (${id}): ${c.sent} sent, ${c.queued} queued, ${c.sending} sending, ` +
+          `${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain, ${c.retried} needed a retry\n`,
+      );
+      for (const p of problems ?? []) process.stdout.write(`${p.email}\t${p.state}\t${p.error ?? ''}\n`);
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/** A reader's state as `issue status --failed` names it. */
+function readerState(p: DeliveryProblem): string {
+  if (p.state === 'queued') return p.uncertain ? 'queued (uncertain)' : p.attempts > 0 ? 'queued (retry)' : 'queued';
+  if (p.state === 'sending') return 'in flight';
+  if (p.uncertain) return `${p.state} (uncertain: may have two copies)`;
+  return p.state;
+}

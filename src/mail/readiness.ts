@@ -1,0 +1,33 @@
+// Whether the configuration lets an issue go out at all: settings every issue needs, whatever its
+// content. `check` reports them before the first real send would fail on them.
+import { isEmailAddress } from '../content/address.ts';
+import { CONFIG_FILE } from '../content/paths.ts';
+import type { Problem } from '../content/problems.ts';
+import type { Config } from '../content/config-schema.ts';
+import { addressOf } from './message.ts';
+
+export function sendingProblems(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  const base = baseUrlProblem(config);
+  if (base) problems.push(base);
+  if (!isEmailAddress(addressOf(config.from))) {
+    problems.push({
+      file: CONFIG_FILE,
+      field: 'from',
+      expected: 'a sender with an address readers can reply to, e.g. "Call Me Almanac <letters@example.org>"',
+      found: JSON.stringify(config.from),
+    });
+  }
+  return problems;
+}
+
+/** Links in an email are absolute https, so the site's address must be one. */
+export function baseUrlProblem(config: Config): Problem | undefined {
+  if (config.baseUrl.startsWith('https://')) return undefined;
+  return {
+    file: CONFIG_FILE,
+    field: 'baseUrl',
+    expected: "the site's public https:// address (every link in an email must be absolute https)",
+    found: JSON.stringify(config.baseUrl),
+  };
+}
