@@ -29,17 +29,20 @@ export function readTemplateFile(file: TemplateFile, maxBytes?: number): Buffer 
 /** Every file below `area` (e.g. "site", "assets"), the site's copy winning over the built-in one. */
 export async function listTemplateFiles(root: string, area: string): Promise<TemplateFile[]> {
   const found = new Map<string, TemplateFile>();
-  // Almanac's own folder is trusted, but it is held to the same rules as the site's.
-  for (const [base, label, within] of [
-    [BUILTIN_TEMPLATES, '(built-in) templates', BUILTIN_TEMPLATES],
-    [path.join(root, 'templates'), 'templates', root],
-  ] as const) {
-    for (const rel of listFiles(path.join(base, area), within)) {
-      const full = `${area}/${rel}`;
-      found.set(full, { rel: full, display: `${label}/${full}`, absolute: path.join(base, area, rel), root: within });
-    }
-  }
+  for (const file of [...builtInFiles(area), ...filesBelow(path.join(root, 'templates'), 'templates', root, area)]) found.set(file.rel, file);
   return [...found.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1));
+}
+
+/** Almanac's own files below `area`; its folder is trusted, but it is held to the same rules as the site's. */
+export function builtInFiles(area: string): TemplateFile[] {
+  return filesBelow(BUILTIN_TEMPLATES, '(built-in) templates', BUILTIN_TEMPLATES, area);
+}
+
+function filesBelow(base: string, label: string, within: string, area: string): TemplateFile[] {
+  return listFiles(path.join(base, area), within).map((rel) => {
+    const full = `${area}/${rel}`;
+    return { rel: full, display: `${label}/${full}`, absolute: path.join(base, area, rel), root: within };
+  });
 }
 
 type Compiled = Handlebars.TemplateDelegate;
@@ -79,8 +82,17 @@ export class TemplateSet {
    * text, under the same name) is not parsed and compiled again: its compiled form is reused.
    */
   static async load(root: string, area: string, cache = FileCache.disabled()): Promise<TemplateSet> {
+    return TemplateSet.compile(area, await listTemplateFiles(root, area), cache);
+  }
+
+  /** Almanac's own templates of `area`, which no site replaces (the preview's pages are the tool's, not the site's). */
+  static builtIn(area: string): TemplateSet {
+    return TemplateSet.compile(area, builtInFiles(area), FileCache.disabled());
+  }
+
+  private static compile(area: string, all: readonly TemplateFile[], cache: FileCache): TemplateSet {
     const set = new TemplateSet(area);
-    const files = (await listTemplateFiles(root, area)).filter((f) => f.rel.endsWith('.hbs'));
+    const files = all.filter((f) => f.rel.endsWith('.hbs'));
     const problems: Problem[] = [];
     for (const file of files) {
       const source = readTemplateFile(file).toString('utf8');
