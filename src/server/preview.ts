@@ -5,25 +5,16 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { buildCatalog, indexNews, type NewsIndex } from '../compose/catalog.ts';
-import { isEdition, localDate, nextSlot, type Edition } from '../compose/slots.ts';
-import { loadGuide } from '../content/guide-files.ts';
-import { GUIDES_DIR, WORKING_COPY } from '../content/guides.ts';
-import { loadSite } from '../content/load.ts';
-import type { Site } from '../content/model.ts';
-import { ContentError, type Problem } from '../content/problems.ts';
-import { readText } from '../content/text.ts';
-import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../mail/issue.ts';
-import { personalise, sampleRecipient } from '../render/tokens.ts';
-import { compileIssueMessage, addressOf } from '../mail/message.ts';
+import { isEmailAddress } from '../content/address.ts';
+import { addressOf, compileIssueMessage } from '../mail/message.ts';
 import type { Transport } from '../mail/send.ts';
-import { TemplateSet, listTemplateFiles } from '../render/templates.ts';
+import { listTemplateFiles } from '../render/templates.ts';
+import { personalise, sampleRecipient } from '../render/tokens.ts';
+import { workingCopyPage } from '../site/pages.ts';
 import { readBody } from './guard.ts';
 import { LOOPBACK_NAMES, checkHost, checkSameOrigin } from './origin.ts';
+import { Drafts } from './preview-drafts.ts';
 import { PreviewPages } from './preview-pages.ts';
-import { isEmailAddress } from '../content/address.ts';
-import { workingCopyPage } from '../site/pages.ts';
-import { IssueStore } from '../store/issues.ts';
 
 export interface PreviewOptions {
   root: string;
@@ -39,57 +30,26 @@ export interface PreviewOptions {
 /** Open live-reload streams at most; each is a socket held open. */
 const MAX_CLIENTS = 64;
 
-interface State {
-  site?: Site;
-  /** The site's stories by topic, kept while only guides change (grouping 10,000 items is the slow part). */
-  news?: NewsIndex;
-  siteTemplates?: TemplateSet;
-  emailTemplates?: TemplateSet;
-  problems?: Problem[];
-  issues: Partial<Record<Edition, PreparedIssue | Problem[]>>;
-}
-
 export class Preview {
-  private state: State = { issues: {} };
   private readonly clients = new Set<ServerResponse>();
-  /** How long the last reload took, in ms (shown in the log, measured by the benchmark). */
-  lastReloadMs = 0;
-
   private readonly hosts: ReadonlySet<string>;
   private readonly pages = PreviewPages.load();
+  private readonly drafts: Drafts;
 
   constructor(private readonly o: PreviewOptions) {
     this.hosts = new Set([...LOOPBACK_NAMES, ...(o.hostNames ?? []).map((n) => n.toLowerCase())]);
+    this.drafts = new Drafts(o.root, o.clock);
   }
 
-  /** Reloads what `changed` touches: one guide when a working copy was saved, everything otherwise. */
+  /** Reloads what `changed` touches, then tells every open page. */
   async reload(changed?: string): Promise<void> {
     const started = performance.now();
     const rel = changed ? path.relative(this.o.root, changed).split(path.sep).join('/') : undefined;
-    const guideMatch = rel && new RegExp(`^${GUIDES_DIR}/([^/]+)/${WORKING_COPY}$`).exec(rel);
-    try {
-      if (guideMatch && this.state.site && !this.state.problems) {
-        const { guide, problems } = loadGuide(this.o.root, guideMatch[1]!);
-        if (!guide) throw new ContentError(problems);
-        const site = this.state.site;
-        this.state.site = { ...site, guides: site.guides.map((g) => (g.slug === guide.slug ? guide : g)) };
-      } else {
-        const [site, siteTemplates, emailTemplates] = await Promise.all([
-          loadSite(this.o.root),
-          TemplateSet.load(this.o.root, 'site'),
-          TemplateSet.load(this.o.root, 'email'),
-        ]);
-        this.state = { site, news: indexNews(site), siteTemplates, emailTemplates, issues: {} };
-      }
-      this.state.problems = undefined;
-      this.state.issues = {};
-    } catch (err) {
-      if (!(err instanceof ContentError)) throw err;
-      this.state.problems = err.problems as Problem[];
-    }
-    this.lastReloadMs = performance.now() - started;
+    await this.drafts.reload(rel);
+    const ms = performance.now() - started;
     this.broadcast();
-    this.o.log(`${rel ?? 'everything'} reloaded in ${this.lastReloadMs.toFixed(0)} ms${this.state.problems ? ` with ${this.state.problems.length} problem(s)` : ''}`);
+    const problems = this.drafts.problems;
+    this.o.log(`${rel ?? 'everything'} reloaded in ${ms.toFixed(0)} ms${problems ? ` with ${problems.length} problem(s)` : ''}`);
   }
 
   private broadcast(): void {
@@ -115,31 +75,24 @@ export class Preview {
     if (url.pathname === '/preview.js') return send(res, 200, this.pages.script, 'text/javascript; charset=utf-8');
     if (url.pathname === '/preview.css') return send(res, 200, this.pages.style, 'text/css; charset=utf-8');
     if (parts[0] === 'assets' && parts.length === 2) return this.asset(res, parts[1]!);
-    if (this.state.problems) return send(res, 200, this.pages.problems(this.state.problems), HTML);
-    if (url.pathname === '/') return send(res, 200, this.pages.index(this.state.site!, new IssueStore(this.o.root).list()), HTML);
+    if (this.drafts.problems) return send(res, 200, this.pages.problems(this.drafts.problems), HTML);
+    if (url.pathname === '/') return send(res, 200, this.pages.index(this.drafts.site, this.drafts.pastIssues()), HTML);
     if (parts[0] === 'guides' && parts.length === 2) return this.guide(res, parts[1]!);
     if (parts[0] === 'issues' && parts.length >= 2 && parts.length <= 3) {
       const key = parts[1]!;
-      const found = await this.issue(key);
+      const found = await this.drafts.issue(key);
       if (!found) return send(res, 404, this.pages.notFound({ issue: key }), HTML);
       const { issue, title } = found;
-      const sample = sampleRecipient(this.state.site!.config.baseUrl);
+      const sample = sampleRecipient(this.drafts.site.config.baseUrl);
       // The email as a sandboxed document: whatever it holds, it runs no script and reads nothing of the preview.
       if (parts[2] === 'email.html') return send(res, 200, 'issue' in issue ? personalise(issue.email.html, sample) : '', HTML, { 'content-security-policy': EMAIL_CSP });
       if (parts[2] === 'email.txt') return send(res, 200, 'issue' in issue ? personalise(issue.email.text, sample) : '', TEXT);
       if (parts[2] === undefined) {
-        const page = 'problems' in issue ? this.pages.unbuildable(title, issue.problems) : this.pages.viewer(key, title, issue, this.state.site!.config.baseUrl);
+        const page = 'problems' in issue ? this.pages.unbuildable(title, issue.problems) : this.pages.viewer(key, title, issue, this.drafts.site.config.baseUrl);
         return send(res, 200, page, HTML);
       }
     }
     send(res, 404, this.pages.notFound(), HTML);
-  }
-
-  /** The next issue of an edition, or a past one by id, with the title the viewer shows. */
-  private async issue(key: string): Promise<{ issue: PreparedIssue | { problems: Problem[] }; title: string } | undefined> {
-    if (isEdition(key)) return { issue: await this.nextIssue(key), title: `Next ${this.state.site!.config.editions[key].label}` };
-    const past = await this.pastIssue(key);
-    return past && { issue: past, title: `${past.issue.editionLabel} #${past.issue.number}, as built` };
   }
 
   private events(req: IncomingMessage, res: ServerResponse): void {
@@ -161,49 +114,14 @@ export class Preview {
   }
 
   private guide(res: ServerResponse, slug: string): void {
-    const site = this.state.site!;
-    const page = workingCopyPage(site, this.o.clock(), slug, this.state.news);
+    const site = this.drafts.site;
+    const page = workingCopyPage(site, this.o.clock(), slug, this.drafts.news);
     if (!page) return send(res, 404, this.pages.notFound({ guide: slug }), HTML);
     const guide = site.guides.find((g) => g.slug === slug)!;
     const latest = guide.versions.at(-1);
-    const banner = this.pages.banner(guide, latest ? this.text(latest.file) : '', latest ? this.text(guide.file) : '');
-    const html = this.state.siteTemplates!.render(page.template, { ...page.data, page: { ...page.data.page, root: '/' } });
+    const banner = this.pages.banner(guide, latest ? this.drafts.text(latest.file) : '', latest ? this.drafts.text(guide.file) : '');
+    const html = this.drafts.siteTemplates.render(page.template, { ...page.data, page: { ...page.data.page, root: '/' } });
     send(res, 200, inject(html.replace('<main id="main" class="wrap">', `<main id="main" class="wrap">${banner}`)), HTML);
-  }
-
-  /** A file below the root as it is now; empty if it is gone (the watcher reloads the guide right after). */
-  private text(file: string): string {
-    try {
-      // Decoded as the loader decodes it, so that a byte order mark is no difference.
-      return readText(path.join(this.o.root, file), file)?.text ?? '';
-    } catch {
-      return '';
-    }
-  }
-
-  private async nextIssue(edition: Edition): Promise<PreparedIssue | { problems: Problem[] }> {
-    const cached = this.state.issues[edition];
-    if (cached) return Array.isArray(cached) ? { problems: cached } : cached;
-    const site = this.state.site!;
-    const date = localDate(site.config, nextSlot(site.config, edition, this.o.clock() - 1));
-    const id = issueId(edition, date);
-    try {
-      const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.o.root).numberFor(id), now: this.o.clock() });
-      this.state.issues[edition] = prepared;
-      return prepared;
-    } catch (err) {
-      const problems = err instanceof ContentError ? (err.problems as Problem[]) : [{ file: `issue ${id}`, expected: 'an issue that builds', found: (err as Error).message }];
-      this.state.issues[edition] = problems;
-      return { problems };
-    }
-  }
-
-  /** A built issue from the store, checked as it was stored. */
-  private async pastIssue(id: string): Promise<PreparedIssue | undefined> {
-    const stored = new IssueStore(this.o.root).get(id);
-    if (!stored) return undefined;
-    const { findings, sampleMime } = await checkIssueEmail(this.state.site!.config, stored.issue, stored);
-    return { issue: stored.issue, email: { html: stored.html, text: stored.text, mjml: '' }, findings, sampleMime };
   }
 
   /** Mails a test copy, only when asked from the preview's own page and only to a known address. */
@@ -220,15 +138,15 @@ export class Preview {
     }
     const to = (new URLSearchParams(body).get('to') ?? '').trim();
     if (!isEmailAddress(to)) return send(res, 400, 'That address does not look right.', TEXT);
-    if (this.state.problems) return send(res, 409, 'The content has problems: fix them first.', TEXT);
+    if (this.drafts.problems) return send(res, 409, 'The content has problems: fix them first.', TEXT);
     if (!this.mayReceiveTests(to)) {
       return send(res, 403, `Test copies go only to the addresses in almanac.config.json (preview.testAddresses) and to active subscribers; ${to} is neither.`, TEXT);
     }
-    const found = await this.issue(key);
+    const found = await this.drafts.issue(key);
     if (!found) return send(res, 404, `No issue "${key}".`, TEXT);
     const { issue, title } = found;
     if ('problems' in issue) return send(res, 409, 'This issue cannot be built now.', TEXT);
-    const config = this.state.site!.config;
+    const config = this.drafts.site.config;
     const sample = sampleRecipient(config.baseUrl);
     const raw = compileIssueMessage(config, { ...issue.issue, subject: `[Test] ${issue.issue.subject}` }, issue.email).render({
       email: to, name: '', messageId: `${issue.issue.id}.test.${Date.now()}@${new URL(config.baseUrl).hostname}`, unsubscribeUrl: sample.unsubscribe, unsubscribeMailto: `mailto:${addressOf(config.from)}?subject=unsubscribe`, tokens: sample,
@@ -243,7 +161,7 @@ export class Preview {
 
   private mayReceiveTests(to: string): boolean {
     const wanted = to.toLowerCase();
-    if (this.state.site!.config.preview.testAddresses.some((a) => a.toLowerCase() === wanted)) return true;
+    if (this.drafts.site.config.preview.testAddresses.some((a) => a.toLowerCase() === wanted)) return true;
     return this.o.isSubscriber?.(to) ?? false;
   }
 }
