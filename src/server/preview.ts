@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { isEmailAddress } from '../content/address.ts';
 import { addressOf, compileIssueMessage } from '../mail/message.ts';
-import type { Transport } from '../mail/send.ts';
+import type { Transport } from '../mail/send-ports.ts';
 import { listTemplateFiles } from '../render/templates.ts';
 import { personalise, sampleRecipient } from '../render/tokens.ts';
 import { workingCopyPage } from '../site/pages.ts';
