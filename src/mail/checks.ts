@@ -4,7 +4,7 @@
 import * as csstree from 'css-tree';
 import { simpleParser } from 'mailparser';
 import { parse, type HTMLElement } from 'node-html-parser';
-import { SUBJECT_MAX } from '../compose/issue.ts';
+import { SUBJECT_MAX } from '../compose/subject.ts';
 import { slotLabel, type SlotName } from '../render/tokens.ts';
 import { PREHEADER_FILL, PREHEADER_WIDTH } from '../render/email.ts';
 

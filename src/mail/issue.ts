@@ -2,7 +2,8 @@
 // run the checks on it. Writes nothing; the caller stores the result.
 import { DateTime } from 'luxon';
 import type { Catalog } from '../compose/catalog.ts';
-import { clip, composeIssue, oneLine, preheaderText, subjectLine, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
+import { composeIssue, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
+import { clip, oneLine, preheaderText, subjectLine } from '../compose/subject.ts';
 import type { Edition } from '../compose/slots.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
 import type { Site } from '../content/model.ts';
