@@ -17,7 +17,7 @@ export interface Finding {
 }
 
 export const HTML_ERROR_BYTES = 102_000;
-export const HTML_WARN_BYTES = 82_000;
+const HTML_WARN_BYTES = 82_000;
 const ENCODED_WARN_BYTES = 105_000;
 
 export interface CheckInput {

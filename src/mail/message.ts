@@ -134,7 +134,7 @@ function header(name: string, value: string): string {
 }
 
 /** "Name <address>" with the name encoded (RFC 2047) or quoted as it needs; header-safe whatever it holds. */
-export function formatAddress(value: string): string {
+function formatAddress(value: string): string {
   const m = /^\s*(.*?)\s*<([^<>]+)>\s*$/.exec(oneLine(value));
   const address = (m ? m[2]! : value).trim().replace(/[\s<>"]/g, '');
   const name = m ? m[1]!.replace(/^"|"$/g, '') : '';

@@ -14,7 +14,7 @@ export function isHostName(name: string): boolean {
 }
 
 /** The host part of a Host header (`name` or `name:port`), lower case; undefined when it is not one. */
-export function hostOf(header: string | undefined): string | undefined {
+function hostOf(header: string | undefined): string | undefined {
   const m = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(\d{1,5}))?$/i.exec(header ?? '');
   if (!m || (m[2] !== undefined && Number(m[2]) > 65535)) return undefined;
   return m[1]!.toLowerCase();

@@ -25,7 +25,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** The file below `root` a URL path names, or undefined when it would leave `root` or is malformed. */
-export function resolvePath(root: string, urlPath: string): string | undefined {
+function resolvePath(root: string, urlPath: string): string | undefined {
   let decoded: string;
   try {
     decoded = decodeURIComponent(urlPath);
