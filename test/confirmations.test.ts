@@ -10,7 +10,7 @@ import { simpleParser } from 'mailparser';
 import { configSchema } from '../src/content/config-schema.ts';
 import { verifyToken } from '../src/mail/signing.ts';
 import { DEFAULT_SMTP_TIMEOUTS, smtpTransport, type SmtpTimeouts } from '../src/mail/transport.ts';
-import type { Transport } from '../src/mail/send.ts';
+import type { Transport } from '../src/mail/send-ports.ts';
 import { redactAddresses, startConfirmationWorker } from '../src/server/confirm-worker.ts';
 import { confirmKey, confirmationComposer } from '../src/server/confirmation-mail.ts';
 import { ConfirmationQueue } from '../src/store/confirmations.ts';

@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildCatalog } from '../src/compose/catalog.ts';
-import { clip, composeIssue, preheaderText, subjectLine, type IssueStory } from '../src/compose/issue.ts';
+import { composeIssue, type IssueStory } from '../src/compose/issue.ts';
+import { clip, preheaderText, subjectLine } from '../src/compose/subject.ts';
 import { loadSite } from '../src/content/load.ts';
 import { markdownToText } from '../src/render/markdown.ts';
-import { wrapText } from '../src/render/templates.ts';
+import { wrapText } from '../src/render/wrap.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';

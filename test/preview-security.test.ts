@@ -3,7 +3,7 @@
 // subscribers, and serves nothing outside what it should: examples first, then a seeded fuzz run of
 // a few thousand raw requests against a real preview on loopback.
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -282,6 +282,32 @@ describe('preview: configuration and options', () => {
     }
   });
 
+  it("serves its own script, style and pages, which a site's templates/ does not replace and a build does not publish", async () => {
+    const root = await tempSite({ sample: true });
+    await writeFiles(root, { 'templates/preview/preview.js': SECRET, 'templates/preview/preview.css': SECRET, 'templates/preview/pages/index.hbs': SECRET });
+    const built = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(built.code, 0, built.stderr);
+    const published = (await readdir(path.join(root, 'dist'), { recursive: true })).filter((f) => f.includes('preview'));
+    assert.deepEqual(published, []);
+    const running = await startPreview(['--root', root, '--now', NOW]);
+    try {
+      const get = (target: string) => rawRequest(running.port, { method: 'GET', target, headers: [['Host', new URL(running.base).host]] });
+      const [script, style, index] = await Promise.all(['/preview.js', '/preview.css', '/'].map(get));
+      for (const res of [script, style, index]) {
+        assert.equal(res!.status, 200);
+        assert.ok(!res!.body.includes(SECRET), 'the built-in file, not the site\'s');
+      }
+      assert.match(script!.headers['content-type']!, /^text\/javascript/);
+      assert.match(script!.body, /new EventSource\('\/events'\)/);
+      assert.match(style!.headers['content-type']!, /^text\/css/);
+      assert.match(style!.body, /#almanac-overlay\{/);
+      const links = parse(index!.body).querySelectorAll('link[rel=stylesheet], script[src]').map((e) => e.getAttribute('href') ?? e.getAttribute('src'));
+      assert.deepEqual(links, ['/assets/style.css', '/preview.css', '/preview.js']);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('listens on loopback', async () => {
     const root = await tempSite({ sample: true });
     const running = await startPreview(['--root', root, '--now', NOW]);
@@ -336,7 +362,7 @@ describe('preview: content is shown as text', () => {
         await new Promise((r) => setTimeout(r, 50));
         body = await page('/');
       }
-      assert.ok(body.includes('&lt;img src=x onerror=alert(1)&gt;'));
+      assert.ok(parse(body).querySelector('#almanac-overlay')!.text.includes('<img src=x onerror=alert(1)>'), 'the problem is shown as text');
     } finally {
       await running.stop();
     }

@@ -6,6 +6,7 @@ import type { Level } from '../content/guide-schema.ts';
 import { slugify } from '../content/slug.ts';
 import type { Catalog, LiveGuide } from './catalog.ts';
 import { issueWindow, slotOn, type Edition } from './slots.ts';
+import { mergeNearDuplicates } from './duplicates.ts';
 import { byImportance, compareText, groupStories, type Story } from './stories.ts';
 
 export interface IssueStory {
@@ -121,56 +122,6 @@ function toIssueStory(story: Story): IssueStory {
   };
 }
 
-// --- one story, told twice ------------------------------------------------------------------------
-
-const STOPWORDS = new Set(
-  'a an and are as at be by for from has have in into is it its of on or that the this to with via new its their'.split(' '),
-);
-
-function titleWords(title: string): Set<string> {
-  return new Set(
-    title
-      .toLowerCase()
-      .split(/[^a-z0-9-]+/)
-      .map((w) => w.replace(/^-+|-+$/g, ''))
-      .filter((w) => w.length > 2 && !STOPWORDS.has(w)),
-  );
-}
-
-/** Share of distinct title words the two titles have in common. */
-function similarity(a: Set<string>, b: Set<string>): number {
-  let shared = 0;
-  for (const w of a) if (b.has(w)) shared++;
-  const union = a.size + b.size - shared;
-  return union === 0 ? 0 : shared / union;
-}
-
-/** Titles this alike, from different outlets, are the same story ("also covered by …"). */
-const SAME_STORY = 0.5;
-
-/**
- * Merges stories from different sources whose titles are nearly the same (the launch post and a
- * newsletter's write-up of it). The more important one leads; the other is listed as also covering it.
- */
-export function mergeNearDuplicates(stories: Story[]): Story[] {
-  const ordered = [...stories].sort(byImportance);
-  const words = ordered.map((s) => titleWords(s.lead.title));
-  const merged: Story[] = [];
-  const leadWords: Set<string>[] = [];
-  ordered.forEach((story, i) => {
-    const twin = merged.findIndex(
-      (m, j) => m.lead.source !== story.lead.source && similarity(leadWords[j]!, words[i]!) >= SAME_STORY,
-    );
-    if (twin === -1) {
-      merged.push({ lead: story.lead, others: [...story.others] });
-      leadWords.push(words[i]!);
-    } else {
-      merged[twin]!.others.push(story.lead, ...story.others);
-    }
-  });
-  return merged;
-}
-
 // --- grouping and guides --------------------------------------------------------------------------
 
 function groupByTopic(stories: IssueStory[]): { topic: string; stories: IssueStory[] }[] {
@@ -220,51 +171,4 @@ function issueGuide(g: LiveGuide, version: number, published: number, kind: Issu
   const v = g.guide.versions[version - 1]!;
   const front = v.doc.front;
   return { slug: g.guide.slug, title: front.title, tldr: front.tldr, level: front.level, version, published, label, kind };
-}
-
-// --- subject and preheader ------------------------------------------------------------------------
-
-export const SUBJECT_MAX = 78;
-export const PREHEADER_MAX = 140;
-
-/** Plain text on one line: whatever the content holds, no line break can reach a header. */
-export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
-}
-
-const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
-
-/**
- * Shortens to `max` characters (code points, as mail clients and the checks count them) at a word
- * boundary, with an ellipsis. It cuts between graphemes only: never inside an emoji, a surrogate
- * pair or a letter and its accent.
- */
-export function clip(text: string, max: number): string {
-  if ([...text].length <= max) return text;
-  let cut = '';
-  let length = 0;
-  for (const { segment } of graphemes.segment(text)) {
-    const size = [...segment].length;
-    if (length + size > max - 1) break;
-    cut += segment;
-    length += size;
-  }
-  const space = cut.lastIndexOf(' ');
-  const shortened = space > 0 && [...cut.slice(0, space)].length > max * 0.6 ? cut.slice(0, space) : cut;
-  return `${shortened.replace(/[\s,;:.–—-]+$/u, '')}…`;
-}
-
-/** "Midweek #12: Meta Introduces Muse Spark…" — at most 78 characters, one line. */
-export function subjectLine(issue: Pick<ComposedIssue, 'editionLabel' | 'top'>, number: number): string {
-  return clip(oneLine(`${issue.editionLabel} #${number}: ${issue.top.title}`), SUBJECT_MAX);
-}
-
-/** The inbox preview line: what else is inside, after the subject's top story. */
-export function preheaderText(issue: Pick<ComposedIssue, 'groups' | 'guides'>): string {
-  const parts: string[] = [];
-  const next = issue.groups.flatMap((g) => g.stories).slice(0, 2).map((s) => oneLine(s.title));
-  if (next.length) parts.push(`Also: ${next.join(' · ')}`);
-  const guide = issue.guides[0];
-  if (guide) parts.push(`${guide.kind === 'related' ? 'Guide' : guide.label.split(' — ')[0]}: ${oneLine(guide.title)}`);
-  return clip(oneLine(parts.join(' — ')) || 'The week in AI, with the guides that explain it.', PREHEADER_MAX);
 }

@@ -1,7 +1,8 @@
 // Preparing one issue for the inbox: compose, render once, build a sample recipient's message and
 // run the checks on it. Writes nothing; the caller stores the result.
 import type { Catalog } from '../compose/catalog.ts';
-import { clip, composeIssue, oneLine, preheaderText, subjectLine, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
+import { composeIssue, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
+import { clip, oneLine, preheaderText, subjectLine } from '../compose/subject.ts';
 import type { Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
 import { ConfigError, EmptyWindowError, UsageError } from '../content/problems.ts';

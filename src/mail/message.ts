@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { encodeWord, encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
-import { oneLine } from '../compose/issue.ts';
+import { oneLine } from '../compose/subject.ts';
 import { SLOT_NAMES, TOKENS, slotHtml, slotText, type Recipient, type SlotName } from '../render/tokens.ts';
 import type { Config } from '../content/config-schema.ts';
 

@@ -4,7 +4,8 @@ import type { Config } from '../content/config-schema.ts';
 import type { Recipient } from '../render/tokens.ts';
 import type { StoredIssueFiles } from '../store/issues.ts';
 import { addressOf, compileIssueMessage, unsubscribeMailto } from './message.ts';
-import { DEFAULT_SEND_SETTINGS, type SendJob, type SendSettings } from './send.ts';
+import type { SendJob, SendSettings } from './send-ports.ts';
+import { DEFAULT_SEND_SETTINGS } from './send.ts';
 import { signToken } from './signing.ts';
 import type { SmtpTimeouts } from './transport.ts';
 

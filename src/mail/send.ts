@@ -1,35 +1,19 @@
 // The send loop. The ledger says who is owed a copy; a fixed number of workers take rows from it,
-// fill the issue's precompiled message with each reader's own links and hand it to the transport.
-// Outcomes go back to the ledger one by one, each fenced by the send lease, so stopping at any
-// point loses nothing and a sender that lost its lease changes nothing:
+// fill the issue's precompiled message with each reader's own links and hand it to the transport
+// (send-pipe.ts). Outcomes go back to the ledger one by one, each fenced by the send lease
+// (send-record.ts), so stopping at any point loses nothing and a sender that lost its lease changes
+// nothing:
 //   - a stop (signal) finishes the messages in flight within `stopMs`, records any still unanswered
 //     as uncertain, and leaves the rest queued;
 //   - 4xx answers are retried with backoff; a 5xx for one recipient marks that address bounced;
 //   - a failure of the connection, TLS, login or the sender is the run's: it stops at once and no
 //     reader's state changes (a message cut off mid-transaction is marked uncertain);
 //   - a lost lease (renewal refused, or a write fenced out) stops the sender at once.
-import type { Edition } from '../compose/slots.ts';
-import { LeaseLost, type Delivery, type Lease, type Ledger, type LedgerCounts, type Outcome } from '../store/ledger.ts';
-import type { MessageTemplate } from './message.ts';
-import { classify } from './outcome.ts';
-import type { Recipient } from '../render/tokens.ts';
-
-/** Where messages go: nodemailer's pooled SMTP in production, anything with this shape in tests. */
-export interface Transport {
-  send(raw: Buffer, envelope: { from: string; to: string }): Promise<void>;
-  close(): void;
-}
-
-export interface SendSettings {
-  concurrency: number;
-  maxAttempts: number;
-  /** Backoff before retry n (1-based): base · 2^(n-1), capped. */
-  retryBaseMs: number;
-  retryMaxMs: number;
-  leaseMs: number;
-  /** After a stop signal, how long messages in flight may take before they are recorded uncertain. */
-  stopMs: number;
-}
+// This file holds the run: its lease, its workers, and the deadline after a stop.
+import type { Delivery, Lease, LedgerCounts } from '../store/ledger.ts';
+import { Pipe } from './send-pipe.ts';
+import type { SendJob, SendLedger, SendProgress, SendSettings, Transport } from './send-ports.ts';
+import { Halt, Recorder, type StopReason } from './send-record.ts';
 
 export const DEFAULT_SEND_SETTINGS: SendSettings = {
   concurrency: 5,
@@ -40,15 +24,6 @@ export const DEFAULT_SEND_SETTINGS: SendSettings = {
   stopMs: 20_000,
 };
 
-export interface SendJob {
-  issueId: string;
-  edition: Edition;
-  envelopeFrom: string;
-  template: MessageTemplate;
-  /** Each reader's own values: Message-ID, signed links. */
-  personalise: (d: Delivery) => { messageId: string; unsubscribeUrl: string; unsubscribeMailto: string; tokens: Recipient };
-}
-
 export interface SendReport {
   counts: LedgerCounts;
   queuedNow: number;
@@ -57,7 +32,7 @@ export interface SendReport {
    * Why the run ended early, if it did: a stop signal; a failure of the run itself (connection,
    * TLS, login, sender refused); or the lease passing to another sender.
    */
-  stopped?: 'signal' | 'failure' | 'lease';
+  stopped?: StopReason;
   /** The server's words for a failure of the run. */
   failure?: string;
   /** Messages still unanswered when the stop deadline came: recorded uncertain. */
@@ -65,7 +40,7 @@ export interface SendReport {
 }
 
 export interface SendContext {
-  ledger: Ledger;
+  ledger: SendLedger;
   transport: Transport;
   settings: SendSettings;
   /** The time recorded in the ledger (may be fixed by --now). */
@@ -83,30 +58,13 @@ export interface SendContext {
   beforeSend?: (d: Delivery) => void | Promise<void>;
 }
 
-export interface SendProgress {
-  /** Rows this run set out to settle. */
-  total: number;
-  sent: number;
-  failed: number;
-  retried: number;
-  skipped: number;
-}
-
 export function newProgress(): SendProgress {
   return { total: 0, sent: 0, failed: 0, retried: 0, skipped: 0 };
 }
 
-/** Permanent refusals with no message accepted in between after which a run stops as a failure. */
-export const REFUSALS_BEFORE_ACCEPTED = 5;
-
-/** Rows read from the ledger at a time: large enough that reading is cheap, small enough to stay flat in memory. */
-const DUE_BATCH = 200;
-
 export class SendRefused extends Error {
   override name = 'SendRefused';
 }
-
-type Settled = { subscriberId: number; outcome: Outcome };
 
 export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendReport> {
   const { ledger, settings, clock, realClock } = ctx;
@@ -119,20 +77,10 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
     throw new SendRefused(`issue ${job.issueId} is being sent by ${lock.holder} (lease until ${new Date(lock.expiresAt).toISOString()}); wait for it to finish`);
   }
   const lease: Lease = lock.lease;
-  let stopped: SendReport['stopped'];
-  let failure: string | undefined;
-  // Ends a worker's wait for a retry when the run fails or loses its lease, not only on a stop signal.
-  const halted = new AbortController();
-  const waits = AbortSignal.any([ctx.signal, halted.signal]);
-  const halt = (why: NonNullable<SendReport['stopped']>, reason?: string) => {
-    if (stopped) return;
-    stopped = why;
-    failure = reason;
-    halted.abort();
-  };
+  const halt = new Halt(ctx.signal);
   const renew = () => {
     try {
-      if (!ledger.renew(lease, realClock(), settings.leaseMs)) halt('lease');
+      if (!ledger.renew(lease, realClock(), settings.leaseMs)) halt.halt('lease');
     } catch {
       // A busy database: the next tick renews; the lease is long enough to miss one.
     }
@@ -140,125 +88,19 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
   const renewal = setInterval(renew, settings.leaseMs / 4);
   renewal.unref();
   let lastRenewal = realClock();
+  const renewIfDue = () => {
+    if (realClock() - lastRenewal < settings.leaseMs / 4) return;
+    lastRenewal = realClock();
+    renew();
+  };
   try {
     const recovered = ledger.recoverInFlight(lease, clock());
     const queuedNow = ledger.enqueue(job.issueId, job.edition, clock());
     const progress = ctx.progress ?? newProgress();
     progress.total = ledger.counts(job.issueId).queued;
-    const queue: Delivery[] = [];
-    // Rows a worker of this run is sending right now, and past the stop deadline, abandoned to uncertainty.
-    const inFlight = new Map<number, Delivery>();
-    let abandoned = false;
-    const stopping = () => ctx.signal.aborted || stopped !== undefined;
-
-    // Until this run has had a message accepted, a permanent refusal is held back (its row queued
-    // again as it was): a relay that refuses every recipient ("relay access denied" when the login is
-    // missing from SMTP_URL) would otherwise bounce the whole list. Refusals in a row with nothing
-    // accepted are the run's failure.
-    let accepted = false;
-    let refusedBeforeAccepted = 0;
-
-    /** What became of one message, to be written to the ledger. */
-    const outcomeOf = (d: Delivery, err: unknown): Outcome => {
-      if (err === undefined) {
-        accepted = true;
-        progress.sent++;
-        return { state: 'sent' };
-      }
-      const verdict = classify(err);
-      if (verdict.kind === 'run') {
-        halt('failure', verdict.reason);
-        return verdict.maybeDelivered ? { state: 'uncertain', error: verdict.reason } : { state: 'unsent' };
-      }
-      if (verdict.kind === 'permanent' && !accepted) {
-        if (++refusedBeforeAccepted >= REFUSALS_BEFORE_ACCEPTED) {
-          halt('failure', `the server refused ${refusedBeforeAccepted} recipients in a row and accepted none (nobody was marked bounced): ${verdict.reason}`);
-        }
-        return { state: 'unsent' };
-      }
-      if (verdict.kind === 'permanent') {
-        progress.failed++;
-        return { state: 'failed', error: verdict.reason, bounce: true };
-      }
-      if (d.attempts >= settings.maxAttempts) {
-        progress.failed++;
-        return { state: 'failed', error: `${verdict.reason} (after ${d.attempts} attempts)` };
-      }
-      progress.retried++;
-      const wait = Math.min(settings.retryBaseMs * 2 ** (d.attempts - 1), settings.retryMaxMs);
-      return { state: 'retry', error: verdict.reason, at: realClock() + wait };
-    };
-
-    /** A fenced write; a lost lease stops the run (and this write changed nothing). */
-    const write = (settled: Settled | undefined, next: number | undefined): boolean => {
-      if (abandoned || (!settled && next === undefined)) return false;
-      try {
-        return ledger.step(lease, settled, next, clock());
-      } catch (err) {
-        if (err instanceof LeaseLost) {
-          halt('lease');
-          return false;
-        }
-        // The database refused the write (locked past its timeout, disk full, read-only): stop the
-        // whole run rather than this worker alone, so that no other worker sends what it cannot record.
-        // A message sent and not recorded stays in flight: the next run sends it again, uncertain.
-        halt('failure', `the send ledger could not be written: ${(err as Error).message}`);
-        return false;
-      }
-    };
-
-    // Each worker writes the outcome of its last message and the claim of its next one in a single
-    // transaction: one commit per message, and still at most one message per connection whose fate
-    // the ledger does not know if the process dies at any instant.
-    const worker = async (): Promise<void> => {
-      let pending: Settled | undefined;
-      for (;;) {
-        let next: Delivery | undefined;
-        if (!stopping()) {
-          if (realClock() - lastRenewal >= settings.leaseMs / 4) {
-            lastRenewal = realClock();
-            renew();
-          }
-          if (queue.length === 0) queue.push(...ledger.due(job.issueId, DUE_BATCH, realClock()).filter((d) => !inFlight.has(d.subscriberId)));
-          next = queue.shift();
-        }
-        if (next && next.subscriberStatus !== 'active') {
-          // Unsubscribed (or removed) since it was queued: nothing to send.
-          write(pending, undefined);
-          pending = { subscriberId: next.subscriberId, outcome: { state: 'skipped', reason: next.subscriberStatus } };
-          progress.skipped++;
-          continue;
-        }
-        const claimed = write(pending, next?.subscriberId);
-        pending = undefined;
-        if (next && !claimed) {
-          if (stopping()) return;
-          continue; // settled or taken since the batch was read: not ours to send
-        }
-        if (!next) {
-          if (stopping()) return;
-          // Nothing due now: wait for the next retry, or finish when nothing is left.
-          const retryAt = ledger.nextRetry(job.issueId);
-          if (retryAt === undefined) return;
-          await ctx.sleep(Math.max(50, retryAt - realClock()), waits);
-          continue;
-        }
-        inFlight.set(next.subscriberId, next);
-        let error: unknown;
-        try {
-          await ctx.beforeSend?.(next);
-          const raw = job.template.render({ email: next.email, name: next.name, ...job.personalise(next) });
-          await ctx.transport.send(raw, { from: job.envelopeFrom, to: next.email });
-        } catch (err) {
-          error = err ?? new Error('unknown error');
-        }
-        inFlight.delete(next.subscriberId);
-        if (abandoned) return; // already recorded uncertain when the stop deadline passed
-        pending = { subscriberId: next.subscriberId, outcome: outcomeOf(next, error) };
-      }
-    };
-
-    const workers = Promise.all(Array.from({ length: settings.concurrency }, worker));
+    const recorder = new Recorder(ledger, lease, settings, progress, halt, clock, realClock);
+    const pipe = new Pipe({ job, ledger, transport: ctx.transport, recorder, halt, progress, realClock, sleep: ctx.sleep, renewIfDue, beforeSend: ctx.beforeSend });
+    const workers = pipe.run(settings.concurrency);
     // A stop, or the run failing or losing its lease, gives the messages in flight `stopMs` to
     // finish; past that they are abandoned.
     const deadline = new AbortController();
@@ -266,21 +108,20 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
     const stopDeadline = new Promise<'deadline'>((resolve) => {
       startDeadline = () => void ctx.sleep(settings.stopMs, deadline.signal).then(() => resolve('deadline'));
     });
-    if (waits.aborted) startDeadline();
-    else waits.addEventListener('abort', startDeadline, { once: true });
+    if (halt.waits.aborted) startDeadline();
+    else halt.waits.addEventListener('abort', startDeadline, { once: true });
     const ended = await Promise.race([workers, stopDeadline]);
-    waits.removeEventListener('abort', startDeadline);
+    halt.waits.removeEventListener('abort', startDeadline);
     deadline.abort();
-    let abandonedCount = 0;
+    let abandoned = 0;
     if (ended === 'deadline') {
-      const left = [...inFlight.values()];
-      for (const d of left) write({ subscriberId: d.subscriberId, outcome: { state: 'uncertain', error: `no answer within ${settings.stopMs} ms of the stop` } }, undefined);
-      abandonedCount = left.length;
-      abandoned = true;
+      const left = [...pipe.inFlight.values()];
+      recorder.abandon(left);
+      abandoned = left.length;
       workers.catch(() => {}); // they end when the transport closes; nothing of theirs is recorded now
     }
-    if (ctx.signal.aborted && !stopped) stopped = 'signal';
-    return { counts: ledger.counts(job.issueId), queuedNow, recovered, stopped, failure, abandoned: abandonedCount };
+    const stopped = halt.reason ?? (ctx.signal.aborted ? 'signal' : undefined);
+    return { counts: ledger.counts(job.issueId), queuedNow, recovered, stopped, failure: halt.failure, abandoned };
   } finally {
     clearInterval(renewal);
     try {

@@ -3,7 +3,7 @@
 // moves bytes. Every step has a deadline: connecting, the greeting, each command's reply
 // (nodemailer's socket inactivity timeout) and the whole message up to the reply after its end.
 import nodemailer from 'nodemailer';
-import type { Transport } from './send.ts';
+import type { Transport } from './send-ports.ts';
 
 export interface SmtpTimeouts {
   connectMs: number;

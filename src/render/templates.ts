@@ -2,11 +2,12 @@
 // one file at a time: a site can replace a single partial and keep everything else.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import { FileCache } from '../content/cache.ts';
 import { TEMPLATES_DIR } from '../content/paths.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { listFiles, readInsideRoot, MAX_ASSET_BYTES } from '../content/walk.ts';
+import { COMPILE_OPTIONS, HELPERS, createHandlebars } from './handlebars.ts';
 
 const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 
@@ -30,32 +31,23 @@ export function readTemplateFile(file: TemplateFile, maxBytes?: number): Buffer 
 /** Every file below `area` (e.g. "site", "assets"), the site's copy winning over the built-in one. */
 export async function listTemplateFiles(root: string, area: string): Promise<TemplateFile[]> {
   const found = new Map<string, TemplateFile>();
-  // Almanac's own folder is trusted, but it is held to the same rules as the site's.
-  for (const [base, label, within] of [
-    [BUILTIN_TEMPLATES, '(built-in) templates', BUILTIN_TEMPLATES],
-    [path.join(root, TEMPLATES_DIR), TEMPLATES_DIR, root],
-  ] as const) {
-    for (const rel of listFiles(path.join(base, area), within)) {
-      const full = `${area}/${rel}`;
-      found.set(full, { rel: full, display: `${label}/${full}`, absolute: path.join(base, area, rel), root: within });
-    }
-  }
+  for (const file of [...builtInFiles(area), ...filesBelow(path.join(root, TEMPLATES_DIR), TEMPLATES_DIR, root, area)]) found.set(file.rel, file);
   return [...found.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1));
 }
 
-type Compiled = Handlebars.TemplateDelegate;
+/** Almanac's own files below `area`; its folder is trusted, but it is held to the same rules as the site's. */
+export function builtInFiles(area: string): TemplateFile[] {
+  return filesBelow(BUILTIN_TEMPLATES, '(built-in) templates', BUILTIN_TEMPLATES, area);
+}
 
-// Declaring our helpers lets Handlebars call them directly instead of resolving each name at run time;
-// and since a template can use no other helpers than these and Handlebars' own, every other name is
-// compiled as a plain lookup in the data (knownHelpersOnly), not as a search for a helper first. A
-// call of a helper that does not exist is then reported when the template is compiled, with its line.
-// preventIndent: a partial on a line of its own is otherwise re-indented line by line after it has
-// rendered (split, prefix, join), which cost more than rendering the partial on listing pages.
-const COMPILE_OPTIONS: Parameters<typeof Handlebars.compile>[1] = {
-  knownHelpers: { href: true, json: true, eq: true, concat: true, plural: true, upper: true, wrap: true },
-  knownHelpersOnly: true,
-  preventIndent: true,
-};
+function filesBelow(base: string, label: string, within: string, area: string): TemplateFile[] {
+  return listFiles(path.join(base, area), within).map((rel) => {
+    const full = `${area}/${rel}`;
+    return { rel: full, display: `${label}/${full}`, absolute: path.join(base, area, rel), root: within };
+  });
+}
+
+type Compiled = Handlebars.TemplateDelegate;
 
 /** Plain-text templates (`*.txt.hbs`) must not HTML-escape what they print. */
 function compileOptions(file: TemplateFile): Parameters<typeof Handlebars.compile>[1] {
@@ -64,24 +56,30 @@ function compileOptions(file: TemplateFile): Parameters<typeof Handlebars.compil
 
 /** The compiled templates of one area: `layout.hbs`, `pages/*.hbs`, `partials/*.hbs`. */
 export class TemplateSet {
-  private readonly hb = Handlebars.create();
+  private readonly hb = createHandlebars();
   private readonly pages = new Map<string, { fn: Compiled; file: TemplateFile }>();
   private layout?: { fn: Compiled; file: TemplateFile };
   /** Every template with its text, for messages that point into them. */
   readonly files: { file: TemplateFile; source: string }[] = [];
 
-  private constructor(private readonly area: string) {
-    registerHelpers(this.hb);
-    readNamesDirectly(this.hb);
-  }
+  private constructor(private readonly area: string) {}
 
   /**
    * Reads and compiles the templates of `area`. With a `cache`, a template compiled before (the same
    * text, under the same name) is not parsed and compiled again: its compiled form is reused.
    */
   static async load(root: string, area: string, cache = FileCache.disabled()): Promise<TemplateSet> {
+    return TemplateSet.compile(area, await listTemplateFiles(root, area), cache);
+  }
+
+  /** Almanac's own templates of `area`, which no site replaces (the preview's pages are the tool's, not the site's). */
+  static builtIn(area: string): TemplateSet {
+    return TemplateSet.compile(area, builtInFiles(area), FileCache.disabled());
+  }
+
+  private static compile(area: string, all: readonly TemplateFile[], cache: FileCache): TemplateSet {
     const set = new TemplateSet(area);
-    const files = (await listTemplateFiles(root, area)).filter((f) => f.rel.endsWith('.hbs'));
+    const files = all.filter((f) => f.rel.endsWith('.hbs'));
     const problems: Problem[] = [];
     for (const file of files) {
       const source = readTemplateFile(file).toString('utf8');
@@ -150,9 +148,6 @@ function precompile(hb: typeof Handlebars, source: string, file: TemplateFile): 
   }
 }
 
-/** Every helper a template can call, for messages. */
-const HELPERS = [...Object.keys(COMPILE_OPTIONS?.knownHelpers ?? {}), 'if', 'unless', 'each', 'with', 'lookup', 'log'].join(', ');
-
 /** The template a precompiled form describes; the same as Handlebars.compile would have made. */
 function revive(spec: string): Parameters<typeof Handlebars.template>[0] {
   return new Function(`return ${spec};`)() as Parameters<typeof Handlebars.template>[0];
@@ -182,96 +177,4 @@ function checkSyntax(hb: typeof Handlebars, source: string, file: TemplateFile):
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'an error';
-}
-
-/** What Handlebars' JavaScript compiler looks like to a subclass (its documented extension point). */
-interface CompilerClass {
-  new (): object;
-  prototype: { nameLookup(parent: unknown, name: string, type: string): unknown; compiler: unknown };
-}
-
-/** Every name a built-in prototype has: `length`, `constructor`, `toString`, `__proto__` … */
-const PROTOTYPE_NAMES = new Set(
-  [Object, Array, String, Number, Boolean, Function, Date, RegExp, Map, Set].flatMap((type) => Object.getOwnPropertyNames(type.prototype)),
-);
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-
-/**
- * Handlebars reads every name in the data through a checked lookup: an own property, or one it
- * allows from a prototype. View models are plain data, so a name that no built-in prototype has can
- * only be an own property or missing, and is read directly: the same answer for one call less at
- * every {{name}} (and every helper a template calls), tens of thousands of times a build. A name a
- * prototype has keeps the check.
- */
-function readNamesDirectly(hb: typeof Handlebars): void {
-  const env = hb as unknown as { JavaScriptCompiler: CompilerClass };
-  const base = env.JavaScriptCompiler;
-  const Direct = function (this: object) {} as unknown as CompilerClass;
-  Direct.prototype = Object.create(base.prototype) as CompilerClass['prototype'];
-  Direct.prototype.compiler = Direct;
-  Direct.prototype.nameLookup = function (this: object, parent: unknown, name: string, type: string): unknown {
-    if ((type === 'context' || type === 'helper') && IDENTIFIER.test(name) && !PROTOTYPE_NAMES.has(name)) return [parent, '.', name];
-    return base.prototype.nameLookup.call(this, parent, name, type);
-  };
-  env.JavaScriptCompiler = Direct;
-}
-
-const SCRIPT_UNSAFE = /[<>&\u2028\u2029]/g;
-const scriptEscape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-
-/** Links are written relative to the page, so dist/ works opened from disk and under any path. */
-function registerHelpers(hb: typeof Handlebars): void {
-  hb.registerHelper('href', function (this: unknown, target: unknown, options: Handlebars.HelperOptions) {
-    const root = String((options.data.root as { page?: { root?: string } }).page?.root ?? '');
-    const t = String(target ?? '');
-    return t === '' || t.endsWith('/') ? `${root}${t}index.html` : `${root}${t}`;
-  });
-  // Safe inside <script>: the characters that could end it or confuse an HTML parser, escaped in one pass.
-  hb.registerHelper('json', (value: unknown) => new hb.SafeString(JSON.stringify(value).replace(SCRIPT_UNSAFE, scriptEscape)));
-  hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
-  hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  hb.registerHelper('upper', (text: unknown) => String(text ?? '').toUpperCase());
-  hb.registerHelper('wrap', (text: unknown) => wrapText(String(text ?? ''), 78));
-  hb.registerHelper('plural', (count: unknown, one: unknown, many: unknown) => (count === 1 ? one : many));
-}
-
-const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
-const columns = (s: string) => [...s].length;
-
-/**
- * Word-wraps plain text at `width` characters. A link longer than that stays whole on its line (it
- * must stay usable); any other word that long (a long compound, text without spaces) is broken
- * between graphemes.
- */
-export function wrapText(text: string, width: number): string {
-  return text
-    .split('\n')
-    .map((paragraph) => {
-      const lines: string[] = [];
-      let line = '';
-      for (const word of paragraph.split(/\s+/).flatMap((w) => (w ? pieces(w, width) : []))) {
-        if (line && columns(line) + 1 + columns(word) > width) {
-          lines.push(line);
-          line = word;
-        } else line = line ? `${line} ${word}` : word;
-      }
-      lines.push(line);
-      return lines.join('\n');
-    })
-    .join('\n');
-}
-
-function pieces(word: string, width: number): string[] {
-  if (columns(word) <= width || /^[(<"'\[]?(https?:\/\/|mailto:)/.test(word)) return [word];
-  const out: string[] = [];
-  let piece = '';
-  for (const { segment } of graphemes.segment(word)) {
-    if (piece && columns(piece) + columns(segment) > width) {
-      out.push(piece);
-      piece = '';
-    }
-    piece += segment;
-  }
-  if (piece) out.push(piece);
-  return out;
 }

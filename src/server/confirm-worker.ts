@@ -2,7 +2,7 @@
 // never waits on SMTP, so its timing says nothing about the address. Transient failures retry with
 // exponential backoff; a permanent refusal (5xx) or the last attempt marks the row failed. Every send
 // has a deadline. Logs name the queue row, never the address.
-import type { Transport } from '../mail/send.ts';
+import type { Transport } from '../mail/send-ports.ts';
 import type { ConfirmationJob, ConfirmationQueue } from '../store/confirmations.ts';
 import { isBusyError, type DatabaseHealth } from './db-health.ts';
 

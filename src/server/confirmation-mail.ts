@@ -7,7 +7,6 @@ import { signToken } from '../mail/signing.ts';
 import type { ConfirmationJob } from '../store/confirmations.ts';
 import type { SubscriberStore } from '../store/subscribers.ts';
 import type { ConfirmationMessage } from './confirm-worker.ts';
-import { escapeHtml } from './http.ts';
 import { allEditions } from '../words/labels.ts';
 
 export const CONFIRM_TTL = 7 * 24 * 3600_000;
@@ -37,4 +36,8 @@ export function confirmationComposer(o: { config: Config; secret: string; subscr
     );
     return { raw, from: addressOf(config.from) };
   };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

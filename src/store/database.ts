@@ -150,7 +150,7 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
-export function migrate(db: Db): void {
+function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`the database is at schema version ${current}, newer than this Almanac knows (${MIGRATIONS.length}); upgrade Almanac`);

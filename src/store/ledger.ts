@@ -12,7 +12,7 @@ import type { Edition } from '../compose/slots.ts';
 import type { Db } from './database.ts';
 import type { Transaction } from 'better-sqlite3';
 
-export const DELIVERY_STATES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
+const DELIVERY_STATES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 export interface Delivery {

@@ -1,0 +1,45 @@
+// What the send loop works with, as listmonk's manager has its Store and Messenger: the ledger that
+// records who is owed a copy and what became of it, and the transport that carries a message, each
+// as the small interface the loop needs; and the job and settings a run is given.
+import type { Edition } from '../compose/slots.ts';
+import type { Recipient } from '../render/tokens.ts';
+import type { Delivery, Ledger } from '../store/ledger.ts';
+import type { MessageTemplate } from './message.ts';
+
+/** The part of the ledger a run uses: its lease, the queue of rows due, and one fenced write per step. */
+export type SendLedger = Pick<Ledger, 'acquire' | 'renew' | 'release' | 'recoverInFlight' | 'enqueue' | 'due' | 'step' | 'nextRetry' | 'counts'>;
+
+/** Where messages go: nodemailer's pooled SMTP in production, anything with this shape in tests. */
+export interface Transport {
+  send(raw: Buffer, envelope: { from: string; to: string }): Promise<void>;
+  close(): void;
+}
+
+export interface SendSettings {
+  concurrency: number;
+  maxAttempts: number;
+  /** Backoff before retry n (1-based): base · 2^(n-1), capped. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  leaseMs: number;
+  /** After a stop signal, how long messages in flight may take before they are recorded uncertain. */
+  stopMs: number;
+}
+
+export interface SendJob {
+  issueId: string;
+  edition: Edition;
+  envelopeFrom: string;
+  template: MessageTemplate;
+  /** Each reader's own values: Message-ID, signed links. */
+  personalise: (d: Delivery) => { messageId: string; unsubscribeUrl: string; unsubscribeMailto: string; tokens: Recipient };
+}
+
+export interface SendProgress {
+  /** Rows this run set out to settle. */
+  total: number;
+  sent: number;
+  failed: number;
+  retried: number;
+  skipped: number;
+}
