@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it, before } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import v8 from 'node:v8';
-import { CACHE_DIR, FileCache, checkShared, type ShareChecks } from '../src/content/cache.ts';
+import { CACHE_DIR, FileCache, checkShared, type ShareChecks } from '../src/cache/file-cache.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 
 const FILES = 40;
@@ -43,7 +43,7 @@ const checkOnWorker: ShareChecks = (index, checks) => {
   const done = new Int32Array(new SharedArrayBuffer(4));
   // The worker registers the TypeScript loader first, as the render helper does when run from src/.
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const module = JSON.stringify(new URL('../src/content/cache.ts', import.meta.url).href);
+  const module = JSON.stringify(new URL('../src/cache/file-cache.ts', import.meta.url).href);
   new Worker(
     `const { workerData } = await import('node:worker_threads'); (await import(${api})).register();
      const { checkShared } = await import(${module}); checkShared(workerData.index, workerData.checks);

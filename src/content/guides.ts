@@ -1,10 +1,10 @@
 // Every guide of the site. A guide is a folder: its working copy, its manifest and its frozen
 // versions; guide-files.ts reads one, and is loaded only for guides that are not in the build cache.
 import path from 'node:path';
-import { FileCache } from './cache.ts';
+import { FileCache } from '../cache/file-cache.ts';
 import type { Guide } from './model.ts';
 import type { Problem } from './problems.ts';
-import { walkTree } from './walk.ts';
+import { walkTree } from '../files/walk.ts';
 
 export const GUIDES_DIR = 'content/guides';
 export const WORKING_COPY = 'guide.md';

@@ -2,7 +2,7 @@
 // With the cache, what is unchanged since the last build is neither read again nor parsed, and the
 // parsing libraries are not even loaded when nothing changed.
 import path from 'node:path';
-import { FileCache, type ShareChecks } from './cache.ts';
+import { FileCache, type ShareChecks } from '../cache/file-cache.ts';
 import { loadConfig } from './config.ts';
 import { loadGuides } from './guides.ts';
 import { loadNews } from './news.ts';

@@ -7,7 +7,7 @@ import { NEWS_DIR } from './news.ts';
 import { LIMITS, newsSchema, validate } from './schema.ts';
 import { decodeText } from './text.ts';
 import { normaliseUrl } from './url.ts';
-import { readListedFile } from './walk.ts';
+import { readListedFile } from '../files/walk.ts';
 import { ContentError } from './problems.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';

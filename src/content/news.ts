@@ -1,8 +1,8 @@
 // Every news item of the site, one Markdown file each below content/news. news-item.ts reads one, and
 // is loaded only for files that are not in the build cache.
 import path from 'node:path';
-import { FileCache } from './cache.ts';
-import { listFiles } from './walk.ts';
+import { FileCache } from '../cache/file-cache.ts';
+import { listFiles } from '../files/walk.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';
 

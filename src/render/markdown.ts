@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type MarkdownIt from 'markdown-it';
 import type anchor from 'markdown-it-anchor';
-import { FileCache } from '../content/cache.ts';
+import { FileCache } from '../cache/file-cache.ts';
 import { slugify } from '../content/slug.ts';
 import type { GuideDoc, NewsItem, RenderedBody, Section } from '../content/model.ts';
 

@@ -3,9 +3,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { FileCache } from '../content/cache.ts';
+import { FileCache } from '../cache/file-cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
-import { listFiles, readInsideRoot, MAX_ASSET_BYTES } from '../content/walk.ts';
+import { listFiles, readInsideRoot, MAX_ASSET_BYTES } from '../files/walk.ts';
 
 export const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));
 

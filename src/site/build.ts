@@ -1,7 +1,7 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
 import path from 'node:path';
 import { indexAt, indexNews, positionsOf, type NewsIndex } from '../compose/catalog.ts';
-import { FileCache } from '../content/cache.ts';
+import { FileCache } from '../cache/file-cache.ts';
 import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
 import { rememberMarkdownIn } from '../render/markdown.ts';
@@ -11,8 +11,8 @@ import { IssueStore } from '../store/issues.ts';
 import { pathsOf, sitePages, type Page } from './pages.ts';
 import { RenderHelper } from './render-helper.ts';
 import { renderSitemap } from './sitemap.ts';
-import { StagedOutput, spareDir, type OutputFiles } from './output.ts';
-import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT, safeOutputFolder } from './output-guard.ts';
+import { StagedOutput, spareDir, type OutputFiles } from '../output/staged.ts';
+import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT, safeOutputFolder } from '../output/guard.ts';
 
 export interface BuildOptions {
   root: string;

@@ -12,11 +12,11 @@
 //
 // The same file is both sides: imported, it exports RenderHelper; run as a worker, it serves one.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { FileCache, checkShared } from '../content/cache.ts';
+import { FileCache, checkShared } from '../cache/file-cache.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
 import { renderAhead, type RenderedAhead } from '../render/markdown.ts';
 import type { TemplateSet } from '../render/templates.ts';
-import { OutputWriter, listOutput, type Listing } from './output.ts';
+import { OutputWriter, listOutput, type Listing } from '../output/staged.ts';
 import type { Page } from './pages.ts';
 
 type Request =

@@ -7,7 +7,7 @@
 import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { walkTree } from '../content/walk.ts';
+import { walkTree } from '../files/walk.ts';
 
 export type OutputFiles = Map<string, string | Buffer>;
 

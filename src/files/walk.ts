@@ -8,8 +8,8 @@
 // - anything that is neither a file nor a folder (FIFO, socket, device) is an error and is never opened.
 import { closeSync, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, constants, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
-import { decodeText } from './text.ts';
-import { ContentError, type Problem } from './problems.ts';
+import { decodeText } from '../content/text.ts';
+import { ContentError, type Problem } from '../content/problems.ts';
 
 export interface Entry {
   /** Path below the walked folder, with "/" separators. */

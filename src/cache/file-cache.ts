@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stat
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import { walkTree } from './walk.ts';
+import { walkTree } from '../files/walk.ts';
 
 export const CACHE_DIR = '.almanac/cache';
 
