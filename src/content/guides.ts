@@ -4,6 +4,7 @@ import path from 'node:path';
 import { FileCache } from '../cache/file-cache.ts';
 import type { Guide } from './model.ts';
 import type { Problem } from './problems.ts';
+import type { RenderQueue } from './render-queue.ts';
 import { walkTree } from '../files/walk.ts';
 
 export const GUIDES_DIR = 'content/guides';
@@ -24,7 +25,7 @@ function shallow(dir: string, root: string) {
 export async function loadGuides(
   root: string,
   cache = FileCache.disabled(),
-  onParsed?: (guide: Guide) => void,
+  markdown?: RenderQueue,
 ): Promise<{ guides: Guide[]; problems: Problem[] }> {
   const slugs = await listGuideSlugs(root);
   // A guide is reused while none of the files and folders it was read from has changed.
@@ -33,10 +34,11 @@ export async function loadGuides(
     const { readGuideFiles } = await import('./guide-files.ts');
     return (slug: string) => {
       const read = readGuideFiles(root, slug);
-      if (read.value.guide) onParsed?.(read.value.guide);
+      // Published versions only: the working copy is shown by the preview alone.
+      for (const v of read.value.guide?.versions ?? []) markdown?.guide(v.doc);
       return read;
     };
-  });
+  }, markdown && (() => markdown.settled()));
   const guides: Guide[] = [];
   const problems: Problem[] = [];
   for (const read of reads) {

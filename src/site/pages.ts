@@ -6,7 +6,7 @@ import { slugify } from '../content/slug.ts';
 import { buildCatalog, relatedGuides, type Catalog, type LiveGuide, type NewsIndex, type Topic } from '../compose/catalog.ts';
 import { byImportance, type Story } from '../compose/stories.ts';
 import { stamp, timelineLabel, type Stamp } from '../compose/time.ts';
-import { plainText, renderGuideBody, renderInline, renderSummary } from '../render/markdown.ts';
+import { plainText, renderGuideBody, renderSummary } from '../render/markdown.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { issuePages } from './issue-pages.ts';
 
@@ -246,12 +246,12 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
       latest: { version: g.latest.version, href: dir, published: ctx.stamp(g.latest.published) },
       published: ctx.stamp(v.published),
       tldr: front.tldr,
-      takeaways: front.takeaways.map((t) => renderInline(t)),
+      takeaways: body.takeaways,
       bodyHtml: body.html,
       toc: body.sections,
-      timeline: front.timeline.map((e) => ({ datetime: e.date, label: timelineLabel(e.date), event: renderInline(e.event) })),
+      timeline: front.timeline.map((e, i) => ({ datetime: e.date, label: timelineLabel(e.date), event: body.timeline[i]! })),
       related: front.related.map((t) => ctx.topicLink(t)),
-      faq: front.faq.map((f) => ({ q: f.q, a: renderInline(f.a) })),
+      faq: front.faq.map((f, i) => ({ q: f.q, a: body.faq[i]! })),
       versions: [...g.guide.versions].reverse().map((other) => ({
         version: other.version,
         href: versionFile(slug, other.version),
