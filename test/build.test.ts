@@ -8,7 +8,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { once } from 'node:events';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { ContentError } from '../src/content/problems.ts';
+import { receivedError, type SentError } from '../src/site/thread-error.ts';
 import { buildSite } from '../src/site/build.ts';
 import { BIN, GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, until, writeFiles } from './helpers/cli.ts';
 
@@ -366,6 +368,37 @@ describe('build', () => {
     assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');
     assert.deepEqual(await snapshot(path.join(two, 'dist')), built);
     assert.equal((await almanac(['build', '--root', two, '--threads', '3'])).code, 2, 'wrong usage');
+  });
+
+  it("keeps a render thread's error whole across the thread: its file, its code, its causes, a content error's problems", async () => {
+    // The worker side throws what a failed write throws; the main side gets it through postMessage.
+    const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+    const module = JSON.stringify(new URL('../src/site/thread-error.ts', import.meta.url).href);
+    const problems = JSON.stringify(new URL('../src/content/problems.ts', import.meta.url).href);
+    const worker = new Worker(
+      `const { parentPort } = await import('node:worker_threads'); (await import(${api})).register();
+       const { sendableError } = await import(${module}); const { ContentError } = await import(${problems});
+       const denied = Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES', path: '/site/.dist.spare/a.html', syscall: 'open', errno: -13 });
+       parentPort.postMessage([
+         sendableError(new Error('could not write a page', { cause: denied })),
+         sendableError(denied),
+         sendableError(new ContentError([{ file: 'templates/site/pages/guide.hbs', expected: 'a template that renders', found: 'an error' }])),
+       ]);`,
+      { eval: true },
+    );
+    const [[wrapped, plain, content]] = (await once(worker, 'message')) as [SentError[]];
+    await worker.terminate();
+    const outer = receivedError(wrapped!);
+    assert.equal(outer.message, 'could not write a page');
+    assert.ok(outer.cause instanceof Error);
+    assert.equal(outer.cause.message, 'EACCES: permission denied, open');
+    assert.equal((outer.cause as NodeJS.ErrnoException).path, '/site/.dist.spare/a.html');
+    const direct = receivedError(plain!) as NodeJS.ErrnoException;
+    assert.deepEqual([direct.code, direct.path, direct.syscall, direct.errno], ['EACCES', '/site/.dist.spare/a.html', 'open', -13]);
+    assert.match(direct.stack ?? '', /EACCES/);
+    const failed = receivedError(content!);
+    assert.ok(failed instanceof ContentError);
+    assert.deepEqual(failed.problems, [{ file: 'templates/site/pages/guide.hbs', expected: 'a template that renders', found: 'an error' }]);
   });
 
   it('writes to --out, relative to the root', async () => {
