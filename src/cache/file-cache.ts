@@ -49,7 +49,7 @@ interface Entry {
 
 /**
  * What identifies the entries, stored ahead of their values: an array per field rather than an object
- * per entry (a rebuild reads some ten thousand entries, and deserialising is paid per object).
+ * per entry (a rebuild reads one entry per content file, and deserialising is paid per object).
  */
 interface StoredIndex {
   fingerprint: string;

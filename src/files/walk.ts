@@ -93,7 +93,7 @@ export function listFiles(dir: string, root?: string): string[] {
 }
 
 /** The largest text file (Markdown, template, configuration) read: checked before reading. */
-export const MAX_TEXT_BYTES = 2 * 1024 * 1024;
+const MAX_TEXT_BYTES = 2 * 1024 * 1024;
 /** The largest asset (image, stylesheet, script) copied into the site. */
 export const MAX_ASSET_BYTES = 20 * 1024 * 1024;
 

@@ -6,7 +6,7 @@
 export type DebugLog = (line: string) => void;
 
 /** Whether `namespace` is named in `setting` (the value of ALMANAC_DEBUG). */
-export function debugEnabled(namespace: string, setting = process.env.ALMANAC_DEBUG): boolean {
+function debugEnabled(namespace: string, setting = process.env.ALMANAC_DEBUG): boolean {
   if (!setting) return false;
   return setting.split(/[\s,]+/).some((name) => name === '1' || name === '*' || name === namespace);
 }

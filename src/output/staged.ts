@@ -13,7 +13,7 @@ import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT } from './guard.ts';
 export type OutputFiles = Map<string, string | Buffer>;
 
 /** The hidden sibling that holds the spare output, e.g. `.dist.spare` beside `dist`. */
-export function spareDir(outDir: string): string {
+function spareDir(outDir: string): string {
   const target = path.resolve(outDir);
   return path.join(path.dirname(target), `.${path.basename(target)}.spare`);
 }

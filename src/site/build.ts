@@ -1,6 +1,6 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
 import path from 'node:path';
-import type { CacheOptions } from '../cache/file-cache.ts';
+import type { CacheOptions, FileCache } from '../cache/file-cache.ts';
 import { cachedNewsIndex } from '../cache/news-index.ts';
 import { indexNews, type NewsIndex } from '../compose/catalog.ts';
 import { listGuideSlugs } from '../content/guides.ts';
@@ -39,7 +39,7 @@ export interface BuildSummary {
  * Every page of the site, the listings among them, and every other file (feeds, sitemap, assets,
  * stored issues), not yet rendered. `onGuidePage` sees each guide's page as soon as it is composed.
  */
-export async function composeSite(
+async function composeSite(
   site: Site,
   now: number,
   onGuidePage?: (page: Page) => void,
@@ -106,9 +106,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     try {
       renderer.start(output);
       const site = await loadSite(root, { cache: content, markdown: renderer.markdown });
-      const fresh = content.readAfresh(newsCachePrefix(root, site.config.timezone));
-      const news = cachedNewsIndex(content, site.news, site.config.timezone, fresh, () => indexNews(site));
-      const composed = await composeSite(site, options.now, (page) => renderer.page(page), news);
+      const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
       await renderer.finish(composed);
       const pages = composed.pages.flatMap(pathsOf);
       await output.commit(new Set([...pages, ...composed.files.keys()]));
@@ -123,6 +121,12 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     content.save();
     await renderer.close();
   }
+}
+
+/** The site's news index, kept in the content cache and reused while no news item was read afresh. */
+function newsIndex(site: Site, content: FileCache): NewsIndex {
+  const fresh = content.readAfresh(newsCachePrefix(site.root, site.config.timezone));
+  return cachedNewsIndex(content, site.news, site.config.timezone, fresh, () => indexNews(site));
 }
 
 /** The renderer for the site at `root`: on `threads` threads (1 or 2), by default 2 for a large site. */
