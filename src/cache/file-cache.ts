@@ -77,7 +77,7 @@ const CHANGED = 2;
 /**
  * The entries a cache file held: their index, and what checking their stamps found, one slot per
  * entry. The slots may be shared with another thread that checks from the first entry on (see
- * checkShared); this one checks from the last entry back, and each takes what the other found.
+ * checkFromFirst); this one checks from the last entry back, and each takes what the other found.
  */
 class PreviousIndex {
   private readonly positions = new Map<string, number>();
