@@ -9,7 +9,10 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { loadSite } from '../src/content/load.ts';
 import { ContentError } from '../src/content/problems.ts';
+import type { MarkdownRenderer } from '../src/content/render-queue.ts';
+import { markdownHere } from '../src/render/markdown.ts';
 import { receivedError, type SentError } from '../src/site/thread-error.ts';
 import { buildSite } from '../src/site/build.ts';
 import { BIN, GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, until, writeFiles } from './helpers/cli.ts';
@@ -323,6 +326,33 @@ describe('build', () => {
     const run = await buildIn(root);
     assert.equal(run.code, 0, run.stderr);
     assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /Muse Spork/);
+  });
+
+  it('keeps what it caches complete: summaries and published guide documents rendered, so a rebuild renders no Markdown', async () => {
+    const root = await tempSite({ sample: true });
+    await buildIn(root);
+    const asked: number[] = [];
+    const counting: MarkdownRenderer = {
+      render: (work) => {
+        asked.push(work.guides.length + work.summaries.length);
+        return markdownHere.render(work);
+      },
+    };
+    const site = await loadSite(root, { cache: true, markdown: counting });
+    assert.deepEqual(asked, [], 'nothing rendered again');
+    assert.ok(site.news.length > 10 && site.news.every((n) => typeof n.summaryHtml === 'string' && n.summaryHtml.startsWith('<p>')));
+    const docs = site.guides.flatMap((g) => g.versions.map((v) => v.doc));
+    assert.ok(docs.length > 0);
+    for (const doc of docs) {
+      assert.ok(doc.rendered, 'each published version is rendered');
+      assert.equal(doc.rendered.takeaways.length, doc.front.takeaways.length);
+      assert.equal(doc.rendered.faq.length, doc.front.faq.length);
+    }
+    // An edited item is parsed, and rendered, alone.
+    await appendFile(path.join(root, 'content/news/2026-04/muse-spark-launch.md'), '\nOne *more* sentence.\n');
+    const edited = await loadSite(root, { cache: true, markdown: counting });
+    assert.deepEqual(asked, [1]);
+    assert.match(edited.news.find((n) => n.id === '2026-04/muse-spark-launch')!.summaryHtml!, /One <em>more<\/em> sentence/);
   });
 
   it('logs, with ALMANAC_DEBUG=cache or --verbose, why it did not reuse what it cached', async () => {
