@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { walkTree } from '../files/walk.ts';
-import type { DebugLog } from '../log/debug.ts';
+import { debugLog, type DebugLog } from '../log/debug.ts';
 
 export const CACHE_DIR = '.almanac/cache';
 
@@ -33,7 +33,7 @@ export interface CacheOptions {
   clock?: () => number;
   /** Files modified less than this long before the cache was opened are not kept. */
   settleMs?: number;
-  /** Told why entries or the whole cache file were discarded. */
+  /** Told why entries or the whole cache file were discarded; by default the debug log of ALMANAC_DEBUG=cache. */
   log?: DebugLog;
 }
 
@@ -245,7 +245,8 @@ export class FileCache {
   static open(root: string, name: string, options: CacheOptions = {}): FileCache {
     const file = path.join(root, CACHE_DIR, `${name}.bin`);
     const fingerprint = codeFingerprint();
-    const { log, stamps } = options;
+    const { stamps } = options;
+    const log = options.log ?? debugLog('cache');
     const afresh = (previous = PreviousIndex.empty(), values: unknown[] = [], remembered: Remembered = new Map()) =>
       new FileCache(file, fingerprint, previous, values, remembered, (options.clock ?? Date.now)(), options.settleMs ?? SETTLE_MS, log);
     let bytes: Buffer;
