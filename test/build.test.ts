@@ -8,7 +8,28 @@ import { isDeepStrictEqual } from 'node:util';
 import { once } from 'node:events';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { loadSite } from '../src/content/load.ts';
+import { ContentError } from '../src/content/problems.ts';
+import type { MarkdownRenderer } from '../src/content/render-queue.ts';
+import { markdownHere } from '../src/render/markdown.ts';
+import { receivedError, type SentError } from '../src/site/thread-error.ts';
+import { buildSite } from '../src/site/build.ts';
 import { BIN, GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, until, writeFiles } from './helpers/cli.ts';
+
+/**
+ * A build in this process, as the CLI runs it (exit code 1 with the problems for bad content), its
+ * cache's clock far enough ahead that files written just now count as settled and are kept.
+ */
+async function buildIn(root: string, log?: (line: string) => void): Promise<{ code: number; stderr: string }> {
+  try {
+    await buildSite({ root, outDir: 'dist', now: Date.parse(NOW), cache: { clock: () => Date.now() + 60_000, log } });
+    return { code: 0, stderr: '' };
+  } catch (err) {
+    if (err instanceof ContentError) return { code: 1, stderr: err.message };
+    throw err;
+  }
+}
 
 /** The pid of a process that has exited. */
 async function deadPid(): Promise<number> {
@@ -234,12 +255,10 @@ describe('build', () => {
   it('reuses what it parsed and rendered while files are unchanged, and sees every edit', async () => {
     const root = await tempSite({ sample: true });
     const fresh = await tempSite({ sample: true });
-    // Files changed in the last two seconds are never cached (they may change again within one clock tick).
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
-    for (let i = 0; i < 2; i++) assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    for (let i = 0; i < 2; i++) assert.equal((await buildIn(root)).code, 0);
     const cache = path.join(root, '.almanac/cache');
-    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'markdown.bin', 'templates.bin']);
-    assert.equal((await almanac(['build', '--root', fresh, '--now', NOW])).code, 0);
+    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'templates.bin']);
+    assert.equal((await buildIn(fresh)).code, 0);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(fresh, 'dist')), 'a cached build equals a fresh one');
 
     // An edit that keeps the file's size: only its times tell the cache it changed.
@@ -247,7 +266,7 @@ describe('build', () => {
     const text = await readFile(item, 'utf8');
     assert.match(text, /score: 9/);
     await writeFiles(root, { 'content/news/2026-04/muse-spark-launch.md': text.replaceAll('Muse Spark', 'Muse Spork').replace('score: 9', 'score: 8') });
-    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    assert.equal((await buildIn(root)).code, 0);
     const news = await readFile(path.join(root, 'dist/news/index.html'), 'utf8');
     assert.match(news, /Muse Spork/);
     // The summary is rendered anew, not taken from the cache with the old item.
@@ -258,10 +277,10 @@ describe('build', () => {
     const removed = path.join(root, 'content/news/2026-04/muse-spark-launch.md');
     const removedText = await readFile(removed, 'utf8');
     await rm(removed);
-    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    assert.equal((await buildIn(root)).code, 0);
     const without = await tempSite({ sample: true });
     await rm(path.join(without, 'content/news/2026-04/muse-spark-launch.md'));
-    assert.equal((await almanac(['build', '--root', without, '--now', NOW])).code, 0);
+    assert.equal((await buildIn(without)).code, 0);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(without, 'dist')), 'the same site as one built without that item');
     await writeFiles(root, { 'content/news/2026-04/muse-spark-launch.md': removedText });
 
@@ -269,44 +288,97 @@ describe('build', () => {
     const frozen = path.join(root, 'content/guides/llama-4/versions/v1.md');
     const frozenText = await readFile(frozen, 'utf8');
     await writeFiles(root, { 'content/guides/llama-4/versions/v1.md': frozenText.replace('Scout for cheap', 'Scout for thrift') });
-    const tampered = await almanac(['build', '--root', root, '--now', NOW]);
+    const tampered = await buildIn(root);
     assert.equal(tampered.code, 1);
     assert.match(tampered.stderr, /^content\/guides\/llama-4\/versions\/v1\.md: expected the text frozen as v1 /m);
     await writeFiles(root, { 'content/guides/llama-4/versions/v1.md': frozenText, 'content/guides/meta/versions/v9.md': 'stray' });
-    const stray = await almanac(['build', '--root', root, '--now', NOW]);
+    const stray = await buildIn(root);
     assert.equal(stray.code, 1);
     assert.match(stray.stderr, /^content\/guides\/meta\/versions\/v9\.md: expected a version listed in .*found a file that was never published$/m);
     assert.doesNotMatch(stray.stderr, /llama-4/);
     await rm(path.join(root, 'content/guides/meta/versions/v9.md'));
-    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    assert.equal((await buildIn(root)).code, 0);
 
     // The configuration is cached too: a new one is seen, a new time zone re-reads the news, a mistake is reported.
     await writeFiles(root, { 'almanac.config.json': JSON.stringify({ title: 'Almanac Under Test', timezone: 'Asia/Kathmandu' }) });
-    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    assert.equal((await buildIn(root)).code, 0);
     const home = await readFile(path.join(root, 'dist/index.html'), 'utf8');
     assert.match(home, /<title>Almanac Under Test<\/title>/);
     assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /title="[^"]*GMT\+5:45"/);
     await writeFiles(root, { 'almanac.config.json': JSON.stringify({ timezone: 'Mars/Olympus_Mons' }) });
-    const badConfig = await almanac(['build', '--root', root, '--now', NOW]);
+    const badConfig = await buildIn(root);
     assert.equal(badConfig.code, 1);
     assert.match(badConfig.stderr, /^almanac\.config\.json: timezone: expected an IANA time zone/m);
     await rm(path.join(root, 'almanac.config.json'));
 
     // Templates are compiled once and reused while their text is the same: an edit is seen, and so is a mistake.
     await writeFiles(root, { 'templates/site/partials/news-card.hbs': '<p class="edited-card">{{title}}</p>' });
-    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    assert.equal((await buildIn(root)).code, 0);
     assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /<p class="edited-card">[^<]*Muse Spork/);
     await writeFiles(root, { 'templates/site/partials/news-card.hbs': '<p>{{#if title}}</p>' });
-    const broken = await almanac(['build', '--root', root, '--now', NOW]);
+    const broken = await buildIn(root);
     assert.equal(broken.code, 1);
     assert.match(broken.stderr, /^templates\/site\/partials\/news-card\.hbs:1: expected a valid Handlebars template/m);
     await rm(path.join(root, 'templates'), { recursive: true });
 
     // A damaged cache is ignored, not trusted.
-    await writeFiles(root, { '.almanac/cache/content.bin': 'not a cache', '.almanac/cache/markdown.bin': '', '.almanac/cache/templates.bin': 'x' });
-    const run = await almanac(['build', '--root', root, '--now', NOW]);
+    await writeFiles(root, { '.almanac/cache/content.bin': 'not a cache', '.almanac/cache/templates.bin': 'x' });
+    const run = await buildIn(root);
     assert.equal(run.code, 0, run.stderr);
     assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /Muse Spork/);
+  });
+
+  it('keeps what it caches complete: summaries and published guide documents rendered, so a rebuild renders no Markdown', async () => {
+    const root = await tempSite({ sample: true });
+    await buildIn(root);
+    const asked: number[] = [];
+    const counting: MarkdownRenderer = {
+      render: (work) => {
+        asked.push(work.guides.length + work.summaries.length);
+        return markdownHere.render(work);
+      },
+    };
+    const site = await loadSite(root, { cache: true, markdown: counting });
+    assert.deepEqual(asked, [], 'nothing rendered again');
+    assert.ok(site.news.length > 10 && site.news.every((n) => typeof n.summaryHtml === 'string' && n.summaryHtml.startsWith('<p>')));
+    const docs = site.guides.flatMap((g) => g.versions.map((v) => v.doc));
+    assert.ok(docs.length > 0);
+    for (const doc of docs) {
+      assert.ok(doc.rendered, 'each published version is rendered');
+      assert.equal(doc.rendered.takeaways.length, doc.front.takeaways.length);
+      assert.equal(doc.rendered.faq.length, doc.front.faq.length);
+    }
+    // An edited item is parsed, and rendered, alone.
+    await appendFile(path.join(root, 'content/news/2026-04/muse-spark-launch.md'), '\nOne *more* sentence.\n');
+    const edited = await loadSite(root, { cache: true, markdown: counting });
+    assert.deepEqual(asked, [1]);
+    assert.match(edited.news.find((n) => n.id === '2026-04/muse-spark-launch')!.summaryHtml!, /One <em>more<\/em> sentence/);
+  });
+
+  it('logs, with ALMANAC_DEBUG=cache or --verbose, why it did not reuse what it cached', async () => {
+    const root = await tempSite({ sample: true });
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    await buildIn(root, log);
+    assert.ok(lines.includes('content: no cache to reuse (ENOENT)'), lines.join('\n'));
+    const item = path.join(root, 'content/news/2026-04/muse-spark-launch.md');
+    await appendFile(item, '\nOne more sentence.\n');
+    lines.length = 0;
+    await buildIn(root, log);
+    assert.deepEqual(lines.filter((l) => l.startsWith('discarded')), [`discarded UTC|${item}: ${item} changed since it was cached`]);
+
+    // From the CLI: the cache removed, so that what it logs does not depend on the files' age.
+    const cacheDir = path.join(root, '.almanac/cache');
+    await rm(cacheDir, { recursive: true });
+    const debug = await almanac(['build', '--root', root, '--now', NOW], { env: { ALMANAC_DEBUG: 'cache' } });
+    assert.equal(debug.code, 0, debug.stderr);
+    assert.match(debug.stderr, /^almanac:cache content: no cache to reuse \(ENOENT\)$/m);
+    await rm(cacheDir, { recursive: true });
+    const quiet = await almanac(['build', '--root', root, '--now', NOW], { env: { ALMANAC_DEBUG: '' } });
+    assert.equal(quiet.stderr, '');
+    await rm(cacheDir, { recursive: true });
+    const verbose = await almanac(['build', '--root', root, '--now', NOW, '--verbose'], { env: { ALMANAC_DEBUG: '' } });
+    assert.match(verbose.stderr, /^almanac:cache content: no cache to reuse \(ENOENT\)$/m);
   });
 
   it('renders the same bytes on two threads as on one, and a template error on either leaves dist/ alone', async () => {
@@ -326,6 +398,37 @@ describe('build', () => {
     assert.doesNotMatch(failed.stderr, /\n\s+at /, 'no stack trace');
     assert.deepEqual(await snapshot(path.join(two, 'dist')), built);
     assert.equal((await almanac(['build', '--root', two, '--threads', '3'])).code, 2, 'wrong usage');
+  });
+
+  it("keeps a render thread's error whole across the thread: its file, its code, its causes, a content error's problems", async () => {
+    // The worker side throws what a failed write throws; the main side gets it through postMessage.
+    const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+    const module = JSON.stringify(new URL('../src/site/thread-error.ts', import.meta.url).href);
+    const problems = JSON.stringify(new URL('../src/content/problems.ts', import.meta.url).href);
+    const worker = new Worker(
+      `const { parentPort } = await import('node:worker_threads'); (await import(${api})).register();
+       const { sendableError } = await import(${module}); const { ContentError } = await import(${problems});
+       const denied = Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES', path: '/site/.dist.spare/a.html', syscall: 'open', errno: -13 });
+       parentPort.postMessage([
+         sendableError(new Error('could not write a page', { cause: denied })),
+         sendableError(denied),
+         sendableError(new ContentError([{ file: 'templates/site/pages/guide.hbs', expected: 'a template that renders', found: 'an error' }])),
+       ]);`,
+      { eval: true },
+    );
+    const [[wrapped, plain, content]] = (await once(worker, 'message')) as [SentError[]];
+    await worker.terminate();
+    const outer = receivedError(wrapped!);
+    assert.equal(outer.message, 'could not write a page');
+    assert.ok(outer.cause instanceof Error);
+    assert.equal(outer.cause.message, 'EACCES: permission denied, open');
+    assert.equal((outer.cause as NodeJS.ErrnoException).path, '/site/.dist.spare/a.html');
+    const direct = receivedError(plain!) as NodeJS.ErrnoException;
+    assert.deepEqual([direct.code, direct.path, direct.syscall, direct.errno], ['EACCES', '/site/.dist.spare/a.html', 'open', -13]);
+    assert.match(direct.stack ?? '', /EACCES/);
+    const failed = receivedError(content!);
+    assert.ok(failed instanceof ContentError);
+    assert.deepEqual(failed.problems, [{ file: 'templates/site/pages/guide.hbs', expected: 'a template that renders', found: 'an error' }]);
   });
 
   it('writes to --out, relative to the root', async () => {

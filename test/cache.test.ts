@@ -1,18 +1,22 @@
 // The build cache on its own: what it keeps, what it notices, and its stamp checks shared with a
 // second thread (a real worker, as the build's render helper is).
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, before } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import v8 from 'node:v8';
-import { CACHE_DIR, FileCache, checkShared, type ShareChecks } from '../src/content/cache.ts';
+import { CACHE_DIR, FileCache, checkFromFirst, type StampChecker } from '../src/cache/file-cache.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 
 const FILES = 40;
 const name = (i: number) => `content/news/item-${i}.md`;
 
-/** Sites of FILES files each, every file kept in a cache (saved) once they are old enough to be kept. */
+/** A clock this far ahead sees every file just written as settled. */
+const LATER = () => Date.now() + 60_000;
+
+/** Sites of FILES files each, every file kept in a cache (saved). */
 async function cachedSites(count: number): Promise<string[]> {
   const roots: string[] = [];
   for (let n = 0; n < count; n++) {
@@ -20,10 +24,8 @@ async function cachedSites(count: number): Promise<string[]> {
     await writeFiles(root, Object.fromEntries(Array.from({ length: FILES }, (_, i) => [name(i), `text ${i}\n`])));
     roots.push(root);
   }
-  // Files changed in the last two seconds are not kept (they may change again within one clock tick).
-  await new Promise((resolve) => setTimeout(resolve, 2_100));
   for (const root of roots) {
-    const cache = FileCache.open(root, 'test');
+    const cache = FileCache.open(root, 'test', { clock: LATER });
     for (let i = 0; i < FILES; i++) cache.keep(path.join(root, name(i)), { text: `value ${i}` });
     cache.save();
   }
@@ -35,24 +37,37 @@ function reuseAll(root: string, cache: FileCache): (string | undefined)[] {
   return Array.from({ length: FILES }, (_, i) => cache.reuse<{ text: string }>(path.join(root, name(i)))?.text);
 }
 
+/** A StampChecker that hands its slots to `check` and keeps them for the test to look at. */
+function checker(check: (index: Uint8Array, checks: Int32Array) => void): StampChecker & { slots?: Int32Array } {
+  const self: StampChecker & { slots?: Int32Array } = {
+    share: (index, entries) => {
+      const checks = new Int32Array(new SharedArrayBuffer(4 * entries));
+      self.slots = checks;
+      check(index, checks);
+      return checks;
+    },
+  };
+  return self;
+}
+
 /**
- * Has a real second thread run checkShared, and waits until it has: every entry is then checked
+ * Has a real second thread run checkFromFirst, and waits until it has: every entry is then checked
  * there, and this thread only reads what it found through the shared slots.
  */
-const checkOnWorker: ShareChecks = (index, checks) => {
+const checkOnWorker = checker((index, checks) => {
   const done = new Int32Array(new SharedArrayBuffer(4));
   // The worker registers the TypeScript loader first, as the render helper does when run from src/.
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const module = JSON.stringify(new URL('../src/content/cache.ts', import.meta.url).href);
+  const module = JSON.stringify(new URL('../src/cache/file-cache.ts', import.meta.url).href);
   new Worker(
     `const { workerData } = await import('node:worker_threads'); (await import(${api})).register();
-     const { checkShared } = await import(${module}); checkShared(workerData.index, workerData.checks);
+     const { checkFromFirst } = await import(${module}); checkFromFirst(workerData.index, workerData.checks);
      Atomics.store(workerData.done, 0, 1); Atomics.notify(workerData.done, 0);`,
     { eval: true, workerData: { index, checks, done } },
   ).unref();
   assert.equal(Atomics.wait(done, 0, 0, 20_000), 'ok', 'the worker checked the stamps');
   assert.ok(checks.every((found) => found !== 0), 'every entry checked by the worker');
-};
+});
 
 describe('build cache', () => {
   let sites: string[];
@@ -77,20 +92,17 @@ describe('build cache', () => {
     const expected = Array.from({ length: FILES }, (_, i) => (edited.includes(i) ? undefined : `value ${i}`));
 
     // The other thread checks everything before this one starts: only its findings are used.
-    let shared: Int32Array | undefined;
-    const all = FileCache.open(root, 'test', (index, checks) => {
-      shared = checks;
-      checkShared(index, checks);
-    });
-    assert.ok(shared && shared.every((found) => found !== 0), 'every entry checked by the other side');
+    const other = checker(checkFromFirst);
+    const all = FileCache.open(root, 'test', { stamps: other });
+    assert.ok(other.slots && other.slots.every((found) => found !== 0), 'every entry checked by the other side');
     assert.deepEqual(reuseAll(root, all), expected);
 
     // The other thread checks nothing (it stopped at once): this one checks every entry.
-    const none = FileCache.open(root, 'test', () => undefined);
+    const none = FileCache.open(root, 'test', { stamps: checker(() => undefined) });
     assert.deepEqual(reuseAll(root, none), expected);
 
     // The same, the other side being a real worker thread.
-    assert.deepEqual(reuseAll(root, FileCache.open(root, 'test', checkOnWorker)), expected);
+    assert.deepEqual(reuseAll(root, FileCache.open(root, 'test', { stamps: checkOnWorker })), expected);
   });
 
   it('ignores a damaged file or one in an older format, and an index the other thread cannot read', async () => {
@@ -102,7 +114,55 @@ describe('build cache', () => {
       assert.deepEqual(reuseAll(root, FileCache.open(root, 'test')), Array(FILES).fill(undefined));
     }
     await writeFile(file, good);
-    const garbled = FileCache.open(root, 'test', (_index, checks) => checkShared(new Uint8Array([1, 2, 3]), checks));
+    const garbled = FileCache.open(root, 'test', { stamps: checker((_index, checks) => checkFromFirst(new Uint8Array([1, 2, 3]), checks)) });
     assert.deepEqual(reuseAll(root, garbled), Array.from({ length: FILES }, (_, i) => `value ${i}`));
+  });
+
+  it('logs why it discarded an entry, and why it did not keep a file modified within its settle window', async () => {
+    const root = await tempSite();
+    await writeFiles(root, { 'content/a.md': 'a\n', 'content/b.md': 'b\n' });
+    const [a, b] = [path.join(root, 'content/a.md'), path.join(root, 'content/b.md')];
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    // The clock is the files' own time: both were modified within the settle window.
+    const now = Math.max(...[a, b].map((f) => statSync(f).mtimeMs));
+    const early = FileCache.open(root, 'log', { clock: () => now, settleMs: 2_000, log });
+    early.keep(a, 'A');
+    assert.deepEqual(lines.slice(1), [`not kept ${a}: modified within 2000 ms of the build's start, it may change again within the same clock tick`]);
+    // With no settle window, the same files are kept.
+    lines.length = 0;
+    const settled = FileCache.open(root, 'log', { clock: () => now, settleMs: -1, log });
+    settled.keep(a, 'A');
+    settled.keep(b, 'B');
+    settled.save();
+    assert.deepEqual(lines, [`log: no cache to reuse (ENOENT)`]);
+
+    lines.length = 0;
+    await writeFile(b, 'b, edited\n');
+    const next = FileCache.open(root, 'log', { log });
+    assert.deepEqual([next.reuse(a), next.reuse(b)], ['A', undefined]);
+    assert.deepEqual(lines, [`discarded ${b}: ${b} changed since it was cached`]);
+  });
+
+  it('logs why it discarded the whole cache', async () => {
+    const root = sites[0]!;
+    const file = path.join(root, CACHE_DIR, 'test.bin');
+    const good = await readFile(file);
+    const lines: string[] = [];
+    await writeFile(file, Buffer.from('not a cache'));
+    FileCache.open(root, 'test', { log: (line) => lines.push(line) });
+    // An index written by other code: same shape, another fingerprint.
+    const length = good.readUInt32LE(0);
+    const index = v8.deserialize(good.subarray(4, 4 + length)) as { fingerprint: string };
+    const head = v8.serialize({ ...index, fingerprint: 'older code' });
+    const other = Buffer.alloc(4);
+    other.writeUInt32LE(head.length);
+    await writeFile(file, Buffer.concat([other, head, good.subarray(4 + length)]));
+    FileCache.open(root, 'test', { log: (line) => lines.push(line) });
+    await writeFile(file, good);
+    assert.deepEqual(lines, [
+      'test: discarded the whole cache: its file is damaged or in another format',
+      "test: discarded the whole cache: Almanac's code or its dependencies changed since it was written",
+    ]);
   });
 });

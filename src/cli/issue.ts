@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
 import { ContentError, UsageError, type Problem } from '../content/problems.ts';
+import { markdownHere } from '../render/markdown.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger } from '../store/ledger.ts';
 import { globals, resolveNow } from './options.ts';
@@ -63,7 +64,7 @@ export function registerIssue(program: Command): void {
     const g = globals(cmd);
     const now = resolveNow(g.now);
     // The build cache, as `build` uses it: the site is rebuilt right after.
-    const site = await loadSite(g.root, { cache: true });
+    const site = await loadSite(g.root, { cache: true, markdown: markdownHere });
     const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
     // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
     const { buildIssue } = await import('../issue/build.ts');

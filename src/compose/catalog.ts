@@ -1,6 +1,6 @@
 // The published side of the content: which guides are live, their topics, and the news per topic.
 // Built once per build and shared by every page (and by the issue composer).
-import type { Guide, GuideVersion, NewsItem, Site } from '../content/model.ts';
+import type { Guide, GuideVersion, Site } from '../content/model.ts';
 import { ContentError } from '../content/problems.ts';
 import { slugify } from '../content/slug.ts';
 import { topicCollisions } from './topic-collisions.ts';
@@ -52,47 +52,6 @@ export function indexNews(site: Site): NewsIndex {
       if (entry.stories.at(-1) !== story) entry.stories.push(story);
     }
   }
-  return { stories, byTopic };
-}
-
-/**
- * A news index as positions in `site.news`, which a build keeps between runs (while no news item
- * changed, the same items give the same index, and rebuilding it from positions needs no sorting).
- */
-export interface NewsIndexPositions {
-  /** The items of every story, newest story first, each story's lead first. */
-  items: Uint32Array;
-  /** Where each story starts in `items` (and, last, where the last one ends). */
-  starts: Uint32Array;
-  /** Each topic's stories as positions in the list of stories. */
-  topics: { slug: string; name: string; stories: Uint32Array }[];
-}
-
-export function positionsOf(index: NewsIndex, news: readonly NewsItem[]): NewsIndexPositions {
-  const itemAt = new Map(news.map((item, i) => [item, i]));
-  const storyAt = new Map(index.stories.map((story, i) => [story, i]));
-  const items: number[] = [];
-  const starts = new Uint32Array(index.stories.length + 1);
-  index.stories.forEach((story, i) => {
-    items.push(itemAt.get(story.lead)!, ...story.others.map((o) => itemAt.get(o)!));
-    starts[i + 1] = items.length;
-  });
-  const topics = [...index.byTopic].map(([slug, { name, stories }]) => ({ slug, name, stories: Uint32Array.from(stories, (s) => storyAt.get(s)!) }));
-  return { items: Uint32Array.from(items), starts, topics };
-}
-
-/** The index `positions` describe, over the same items; undefined when they do not fit the items. */
-export function indexAt(positions: NewsIndexPositions, news: readonly NewsItem[]): NewsIndex | undefined {
-  const { items, starts, topics } = positions;
-  if (items.length !== news.length || starts.length === 0) return undefined;
-  const stories: Story[] = new Array(starts.length - 1);
-  for (let s = 0; s < stories.length; s++) {
-    const others: NewsItem[] = [];
-    for (let i = starts[s]! + 1; i < starts[s + 1]!; i++) others.push(news[items[i]!]!);
-    stories[s] = { lead: news[items[starts[s]!]!]!, others };
-  }
-  const byTopic = new Map<string, { name: string; stories: Story[] }>();
-  for (const t of topics) byTopic.set(t.slug, { name: t.name, stories: Array.from(t.stories, (p) => stories[p]!) });
   return { stories, byTopic };
 }
 

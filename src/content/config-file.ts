@@ -1,6 +1,6 @@
 // Reading and validating almanac.config.json (see config.ts, which loads this module when it must).
 import { ContentError } from './problems.ts';
-import { readTextInsideRoot } from './walk.ts';
+import { readTextInsideRoot } from '../files/walk.ts';
 import { CONFIG_FILE } from './paths.ts';
 import { configSchema, type Config } from './config-schema.ts';
 import { validate } from './validate.ts';

@@ -1,7 +1,7 @@
 // The site's configuration, `almanac.config.json` at the root. Reading it is cheap, but validating it
 // loads the schema library: with a cache, an unchanged file is not validated again.
 import path from 'node:path';
-import { FileCache } from './cache.ts';
+import { FileCache } from '../cache/file-cache.ts';
 import type { Problem } from './problems.ts';
 import { CONFIG_FILE } from './paths.ts';
 import type { Config } from './config-schema.ts';

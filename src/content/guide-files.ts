@@ -12,7 +12,7 @@ import { GUIDES_DIR, MANIFEST, VERSIONS_DIR, WORKING_COPY } from './paths.ts';
 import { parseManifest, sha256, tamperProblem, versionFileName } from './versions.ts';
 import type { Guide, GuideDoc, GuideVersion } from './model.ts';
 import { ContentError, type Problem } from './problems.ts';
-import { readInsideRoot, walkTree } from './walk.ts';
+import { readInsideRoot, walkTree } from '../files/walk.ts';
 
 /** What one guide folder gives (the guide, or the problems that keep it out) and every file and folder read for it. */
 export type GuideRead = { value: { guide?: Guide; problems: Problem[] }; inputs: string[] };

@@ -16,8 +16,8 @@ export interface NewsItem extends Omit<NewsFrontMatter, 'published'> {
   /** Markdown summary, untrusted. */
   summary: string;
   /**
-   * The summary as HTML, once a build has rendered it (see render/markdown.ts). Kept with the item in
-   * the build cache, so a rebuild renders only the summaries of changed files.
+   * The summary as HTML, rendered when the item is parsed for a build (see render-queue.ts) and kept
+   * with it in the build cache, so a rebuild renders only the summaries of changed files.
    */
   summaryHtml?: string;
 }
@@ -25,14 +25,19 @@ export interface NewsItem extends Omit<NewsFrontMatter, 'published'> {
 export interface GuideDoc {
   front: GuideFrontMatter;
   body: string;
-  /** The body as HTML, once a build has rendered it; kept in the build cache like a summary's. */
+  /** The document's Markdown as HTML, rendered when a published version is parsed; kept in the build cache like a summary's. */
   rendered?: RenderedBody;
 }
 
-/** A guide body as HTML, with its `##` sections for the table of contents. */
+/** A guide document's Markdown as HTML: the body with its `##` sections, and the inline fields in order. */
 export interface RenderedBody {
   html: string;
   sections: Section[];
+  takeaways: string[];
+  /** Each timeline entry's event. */
+  timeline: string[];
+  /** Each FAQ entry's answer. */
+  faq: string[];
 }
 
 export interface Section {

@@ -9,7 +9,7 @@ import { newsSchema } from './news-schema.ts';
 import { validate } from './validate.ts';
 import { decodeText } from './text.ts';
 import { normaliseUrl } from './url.ts';
-import { readListedFile } from './walk.ts';
+import { readListedFile } from '../files/walk.ts';
 import { ContentError } from './problems.ts';
 import type { NewsItem } from './model.ts';
 import type { Problem } from './problems.ts';

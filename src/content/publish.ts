@@ -2,7 +2,7 @@
 // manifest, each through a temporary file and a rename, so an interrupted publish leaves either the
 // old state or the new one (at worst an unlisted version file, which the build reports).
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { readTextInsideRoot } from './walk.ts';
+import { readTextInsideRoot } from '../files/walk.ts';
 import path from 'node:path';
 import { loadGuide } from './guide-files.ts';
 import { listGuideSlugs } from './guides.ts';

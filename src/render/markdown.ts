@@ -4,12 +4,12 @@
 import { createRequire } from 'node:module';
 import type MarkdownIt from 'markdown-it';
 import type anchor from 'markdown-it-anchor';
-import { FileCache } from '../content/cache.ts';
 import { slugify } from '../content/slug.ts';
 import type { GuideDoc, NewsItem, RenderedBody, Section } from '../content/model.ts';
+import { guideText, type GuideText, type MarkdownRenderer, type MarkdownWork, type RenderedMarkdown } from '../content/render-queue.ts';
 
 // markdown-it is loaded on first use, not with this module: a rebuild from the cache renders no
-// Markdown at all, and loading it is a sixth of the build command's start-up.
+// Markdown at all, and loading it is a large part of the build command's start-up.
 const loadPackage = createRequire(import.meta.url);
 let renderers: { guide: MarkdownIt; untrusted: MarkdownIt } | undefined;
 
@@ -31,40 +31,29 @@ function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
 
 const SAFE_LINK = /^(https?:|mailto:)/i;
 
-// A rendered guide body or summary is kept on the document itself (see content/model.ts), and so in
-// the build cache with it. Short inline texts and the summaries of stored issues have no document of
-// their own: rendering them is a pure function of the text, so a build may keep those results between
-// runs by lending this module a cache for the length of one render (see site/build.ts).
-let memo = FileCache.disabled();
+// Guide documents and news summaries are rendered when they are parsed and kept with them (see
+// content/render-queue.ts), and so in the build cache. Short texts that belong to no document (the
+// stories of stored issues) are rendered when used.
 
-/** Keep rendered inline Markdown and issue summaries in `cache` until called again with undefined. */
-export function rememberMarkdownIn(cache: FileCache | undefined): void {
-  memo = cache ?? FileCache.disabled();
+/** Renders parsed documents' Markdown on the calling thread. */
+export const markdownHere: MarkdownRenderer = {
+  render: async (work) => renderMarkdown(work),
+};
+
+/** The HTML of guide documents and news summaries, in the order given. */
+export function renderMarkdown(work: MarkdownWork): RenderedMarkdown {
+  return { guides: work.guides.map(renderGuideText), summaries: work.summaries.map(untrustedHtml) };
 }
 
-const INLINE = 'inline';
-const SUMMARY = 'summary';
-
-/** Guide bodies and news summaries rendered on one thread for another, in the order asked for. */
-export interface RenderedAhead {
-  guideBodies: RenderedBody[];
-  summaries: string[];
-}
-
-/** Renders guide bodies and news summaries ahead, on a thread that has time, for the one that composes pages. */
-export function renderAhead(guideBodies: readonly string[], summaries: readonly string[]): RenderedAhead {
-  return { guideBodies: guideBodies.map(parseGuideBody), summaries: summaries.map(untrustedHtml) };
-}
-
-/** A guide body, with the `##` sections it contains for the table of contents; rendered once per document. */
+/** A guide document's HTML, rendered at most once per document (a working copy is rendered when first shown). */
 export function renderGuideBody(doc: GuideDoc): RenderedBody {
-  return (doc.rendered ??= parseGuideBody(doc.body));
+  return (doc.rendered ??= renderGuideText(guideText(doc)));
 }
 
-function parseGuideBody(body: string): RenderedBody {
+function renderGuideText(text: GuideText): RenderedBody {
   const env = {};
   const { guide } = markdownIt();
-  const tokens = guide.parse(body, env);
+  const tokens = guide.parse(text.body, env);
   const sections: Section[] = [];
   tokens.forEach((token, i) => {
     if (token.type === 'heading_open' && token.tag === 'h2') {
@@ -72,17 +61,23 @@ function parseGuideBody(body: string): RenderedBody {
       sections.push({ id: String(token.attrGet('id') ?? ''), title: inline?.content ?? '' });
     }
   });
-  return { html: guide.renderer.render(tokens, guide.options, env), sections };
+  return {
+    html: guide.renderer.render(tokens, guide.options, env),
+    sections,
+    takeaways: text.takeaways.map(renderInline),
+    timeline: text.timeline.map(renderInline),
+    faq: text.faq.map(renderInline),
+  };
 }
 
-/** A news item's untrusted summary; rendered once per item. */
+/** A news item's untrusted summary, rendered at most once per item. */
 export function renderSummary(item: NewsItem): string {
   return (item.summaryHtml ??= untrustedHtml(item.summary));
 }
 
 /** An untrusted summary that belongs to no news item (a story of a stored issue). */
 export function renderSummaryText(text: string): string {
-  return memo.remember(SUMMARY, text, () => untrustedHtml(text));
+  return untrustedHtml(text);
 }
 
 function untrustedHtml(text: string): string {
@@ -90,8 +85,8 @@ function untrustedHtml(text: string): string {
 }
 
 /** One line of trusted inline Markdown (FAQ answers, takeaways): emphasis and links, no paragraphs. */
-export function renderInline(text: string): string {
-  return memo.remember(INLINE, text, () => markdownIt().guide.renderInline(text));
+function renderInline(text: string): string {
+  return markdownIt().guide.renderInline(text);
 }
 
 /** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */

@@ -3,10 +3,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Handlebars from 'handlebars';
-import { FileCache } from '../content/cache.ts';
+import { FileCache } from '../cache/file-cache.ts';
 import { TEMPLATES_DIR } from '../content/paths.ts';
 import { ContentError, type Problem } from '../content/problems.ts';
-import { listFiles, readInsideRoot, MAX_ASSET_BYTES } from '../content/walk.ts';
+import { listFiles, readInsideRoot, MAX_ASSET_BYTES } from '../files/walk.ts';
 import { COMPILE_OPTIONS, HELPERS, createHandlebars } from './handlebars.ts';
 
 const BUILTIN_TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));

@@ -5,6 +5,7 @@ import { buildCatalog } from '../compose/catalog.ts';
 import { composeIssue } from '../compose/issue.ts';
 import { localDate } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
+import { markdownHere } from '../render/markdown.ts';
 import { buildIssue } from '../issue/build.ts';
 import { issueId } from '../issue/prepare.ts';
 import { sendJob, sendSettings } from '../mail/send-job.ts';
@@ -29,7 +30,7 @@ export interface SlotRunnerDeps {
 export function slotRunner(d: SlotRunnerDeps): SlotRunner {
   return {
     async run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome> {
-      const site = await loadSite(d.root, { cache: true });
+      const site = await loadSite(d.root, { cache: true, markdown: markdownHere });
       const { config } = site;
       const date = localDate(config, at);
       const id = issueId(edition, date);

@@ -3,7 +3,7 @@
 import type { GuideVersion, Site } from '../content/model.ts';
 import { slugify } from '../content/slug.ts';
 import { relatedGuides, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
-import { plainText, renderGuideBody, renderInline } from '../render/markdown.ts';
+import { plainText, renderGuideBody } from '../render/markdown.ts';
 import { timelineLabel } from '../words/dates.ts';
 import { guideKicker, levelLabel } from '../words/labels.ts';
 import { PageContext, type Page } from './page-context.ts';
@@ -66,12 +66,12 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
       latest: { version: g.latest.version, href: dir, published: ctx.stamp(g.latest.published) },
       published: ctx.stamp(v.published),
       tldr: front.tldr,
-      takeaways: front.takeaways.map((t) => renderInline(t)),
+      takeaways: body.takeaways,
       bodyHtml: body.html,
       toc: body.sections,
-      timeline: front.timeline.map((e) => ({ datetime: e.date, label: timelineLabel(e.date), event: renderInline(e.event) })),
+      timeline: front.timeline.map((e, i) => ({ datetime: e.date, label: timelineLabel(e.date), event: body.timeline[i]! })),
       related: front.related.map((t) => ctx.topicLink(t)),
-      faq: front.faq.map((f) => ({ q: f.q, a: renderInline(f.a) })),
+      faq: front.faq.map((f, i) => ({ q: f.q, a: body.faq[i]! })),
       versions: [...g.guide.versions].reverse().map((other) => ({
         version: other.version,
         href: versionFile(slug, other.version),

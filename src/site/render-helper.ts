@@ -1,40 +1,43 @@
-// A second thread for the build. While the main thread loads the site, it lists the staged output
-// and renders ahead the Markdown of whatever the main thread had to parse afresh (all of it in a
-// first build). Then the main thread composes the pages and hands the guides' pages over in batches
-// as it goes; this thread renders and writes them while the main thread is still composing. Once it
-// has composed everything and rendered the listings, the main thread renders batches too, from the
-// last one back, while this thread works from the first one on. Each batch is claimed through a
-// shared array, so every batch is rendered once, by whichever thread reaches it first, and both
-// threads finish at about the same time however fast each one runs.
+// The two-thread renderer. A second thread starts with the build: while the main thread reads the
+// build cache, it checks the stamps of the cached files from the first one on while the main thread
+// does from the last one back; while the main thread loads the site, it lists the staged output and
+// renders the Markdown of whatever the main thread parses afresh (all of it in a first build). Then
+// the main thread composes the pages and hands the guides' pages over in batches as it goes; this
+// thread renders and writes them while the main thread is still composing. Once it has composed
+// everything and rendered the listings, the main thread renders batches too, from the last one back,
+// while this thread works from the first one on. Each batch is claimed through a shared array, so
+// every batch is rendered once, by whichever thread reaches it first, and both threads finish at
+// about the same time however fast each one runs.
 //
-// Before any of that, while the main thread reads the build cache, it checks the stamps of the
-// cached files from the first one on while the main thread does from the last one back.
-//
-// The same file is both sides: imported, it exports RenderHelper; run as a worker, it serves one.
+// The same file is both sides: imported, it exports TwoThreadRenderer; run as a worker, it serves one.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { FileCache, checkShared } from '../content/cache.ts';
-import { ContentError, type Problem } from '../content/problems.ts';
-import { renderAhead, type RenderedAhead } from '../render/markdown.ts';
+import { checkFromFirst, type StampChecker } from '../cache/file-cache.ts';
+import type { MarkdownRenderer, MarkdownWork, RenderedMarkdown } from '../content/render-queue.ts';
+import { renderMarkdown } from '../render/markdown.ts';
 import type { TemplateSet } from '../render/templates.ts';
-import { OutputWriter, listOutput, type Listing } from './output.ts';
+import { OutputWriter, listOutput, type Listing, type StagedOutput } from '../output/staged.ts';
 import type { Page } from './page-context.ts';
+import { siteTemplates, writeFiles, type ComposedSite, type SiteRenderer } from './renderer.ts';
+import { receivedError, sendableError, type SentError } from './thread-error.ts';
 
 type Request =
-  | { type: 'stamps'; index: Uint8Array; checks: Int32Array<SharedArrayBuffer> }
+  | { type: 'stamps'; index: Uint8Array; checks: Int32Array }
   | { type: 'output'; dir: string }
-  | { type: 'ahead'; guideBodies: readonly string[]; summaries: readonly string[] }
+  | { type: 'markdown'; work: MarkdownWork }
   | { type: 'batch'; index: number; pages: readonly Page[] }
   | { type: 'done' };
-type Failure = { ok: false; problems?: Problem[]; message: string };
 type Reply =
   | { type: 'listing'; listing: Listing }
-  | { type: 'rendered'; rendered: RenderedAhead }
-  | ({ type: 'done' } & ({ ok: true; written: number } | Failure));
+  | { type: 'markdown'; rendered: RenderedMarkdown }
+  | ({ type: 'done' } & ({ ok: true } | { ok: false; error: SentError }));
 
 /** Batches beyond this many are not shared; the main thread renders them. */
 const SHARED_BATCHES = 1 << 16;
 const MAIN = 1;
 const HELPER = 2;
+
+/** Pages go to rendering in batches of about this many, small enough to share out evenly at the end. */
+const PAGES_PER_BATCH = 24;
 
 interface Setup {
   root: string;
@@ -46,19 +49,41 @@ function claim(claims: Int32Array, index: number, by: number): boolean {
   return index < claims.length && Atomics.compareExchange(claims, index, 0, by) === 0;
 }
 
-/** The main thread's handle on the helper. */
-export class RenderHelper {
+export class TwoThreadRenderer implements SiteRenderer {
+  private readonly root: string;
   private readonly worker: Worker;
   private readonly claims = new Int32Array(new SharedArrayBuffer(SHARED_BATCHES * Int32Array.BYTES_PER_ELEMENT));
-  private readonly finished: Promise<{ written: number }>;
+  private readonly finished: Promise<void>;
   private readonly listed: Promise<Listing | undefined>;
   private gotListing: (listing: Listing) => void = () => undefined;
-  /** Markdown asked for ahead and not yet back, oldest first (the helper answers in order). */
-  private readonly ahead: ((rendered: RenderedAhead) => void)[] = [];
+  /** Markdown asked for and not yet back, oldest first (the helper answers in order). */
+  private readonly rendering: ((rendered: RenderedMarkdown) => void)[] = [];
+  private output: StagedOutput | undefined;
+  private readonly batches: Page[][] = [];
+  private batch: Page[] = [];
   private closed: Promise<void> | undefined;
+
+  readonly stamps: StampChecker = {
+    share: (index, entries) => {
+      const checks = new Int32Array(new SharedArrayBuffer(entries * Int32Array.BYTES_PER_ELEMENT));
+      this.worker.postMessage({ type: 'stamps', index, checks } satisfies Request, [index.buffer as ArrayBuffer]);
+      return checks;
+    },
+  };
+
+  readonly markdown: MarkdownRenderer = {
+    render: async (work) => {
+      const back = new Promise<RenderedMarkdown>((resolve) => this.rendering.push(resolve));
+      this.worker.postMessage({ type: 'markdown', work } satisfies Request);
+      // A thread that stopped answers nothing: then this thread renders it (and the failure is reported by finish).
+      const stopped = this.finished.then(() => undefined, () => undefined);
+      return (await Promise.race([back, stopped])) ?? renderMarkdown(work);
+    },
+  };
 
   /** Starts the thread now, so that it loads its templates while the main thread loads content. */
   constructor(root: string) {
+    this.root = root;
     const self = import.meta.url;
     const options = {
       workerData: { root, claims: this.claims } satisfies Setup,
@@ -76,9 +101,9 @@ export class RenderHelper {
     this.finished = new Promise((resolve, reject) => {
       this.worker.on('message', (reply: Reply) => {
         if (reply.type === 'listing') this.gotListing(reply.listing);
-        else if (reply.type === 'rendered') this.ahead.shift()?.(reply.rendered);
-        else if (reply.ok) resolve(reply);
-        else reject(reply.problems ? new ContentError(reply.problems) : new Error(reply.message));
+        else if (reply.type === 'markdown') this.rendering.shift()?.(reply.rendered);
+        else if (reply.ok) resolve();
+        else reject(receivedError(reply.error));
       });
       this.worker.once('error', reject);
       this.worker.once('exit', (code) => reject(new Error(`the render thread stopped (exit code ${code})`)));
@@ -89,55 +114,49 @@ export class RenderHelper {
     this.listed = Promise.race([listing, this.finished.then(() => undefined, () => undefined)]);
   }
 
-  /**
-   * Has guide bodies and news summaries rendered on the helper; resolves with them, in the order
-   * given, or with undefined if the helper stopped.
-   */
-  renderAhead(guideBodies: readonly string[], summaries: readonly string[]): Promise<RenderedAhead | undefined> {
-    const back = new Promise<RenderedAhead>((resolve) => this.ahead.push(resolve));
-    this.worker.postMessage({ type: 'ahead', guideBodies, summaries } satisfies Request);
-    // A thread that stopped answers nothing: the main thread then renders what is missing itself.
-    return Promise.race([back, this.finished.then(() => undefined, () => undefined)]);
+  /** The helper lists what the staged output holds while it would wait, and writes the batches it renders there. */
+  start(output: StagedOutput): void {
+    this.output = output;
+    this.worker.postMessage({ type: 'output', dir: output.dir } satisfies Request);
   }
 
-  /** Has the helper check the stamps of a cache's entries with the main thread (see FileCache.open). */
-  checkStamps(index: Uint8Array, checks: Int32Array<SharedArrayBuffer>): void {
-    this.worker.postMessage({ type: 'stamps', index, checks } satisfies Request, [index.buffer as ArrayBuffer]);
+  page(page: Page): void {
+    if (this.batch.length >= PAGES_PER_BATCH) this.offer();
+    this.batch.push(page);
   }
 
-  /**
-   * Tells the helper where the staged output is (locked by now): it lists what is there while it
-   * would wait (see `listing`), and writes the batches it renders there.
-   */
-  useOutput(dir: string): void {
-    this.worker.postMessage({ type: 'output', dir } satisfies Request);
-  }
-
-  /** What the staged output held before anything was written (see useOutput); undefined if the helper stopped. */
-  listing(): Promise<Listing | undefined> {
-    return this.listed;
-  }
-
-  /** Offers batch number `index` (numbered from 0 in the order offered) to render and write. */
-  offer(index: number, pages: readonly Page[]): void {
-    if (index < SHARED_BATCHES) this.worker.postMessage({ type: 'batch', index, pages } satisfies Request);
-  }
-
-  /** Claims a batch for the main thread: false when the helper has taken it. */
-  claim(index: number): boolean {
-    return index >= SHARED_BATCHES || claim(this.claims, index, MAIN);
-  }
-
-  /** Waits for every batch the helper claimed to be written; resolves with their count. */
-  async done(): Promise<{ written: number }> {
+  async finish(site: ComposedSite): Promise<void> {
+    this.offer();
+    const output = this.output!;
+    // Loaded only now, so that the helper has pages to render as early as possible.
+    const { templates, save } = await siteTemplates(this.root);
+    // What the output held (listed by the helper meanwhile): what is gone is pruned at the end.
+    output.useListing(await this.listed);
+    writeFiles(output, site.files);
+    const write = (paths: readonly string[], html: string) => output.write(paths, html);
+    templates.renderAll(site.listings, write);
+    // Then guide pages from the last batch back, meeting the helper, which works from the first one on.
+    for (let i = this.batches.length - 1; i >= 0; i--) {
+      if (i >= SHARED_BATCHES || claim(this.claims, i, MAIN)) templates.renderAll(this.batches[i]!, write);
+    }
     this.worker.postMessage({ type: 'done' } satisfies Request);
-    return this.finished;
+    await this.finished;
+    save();
   }
 
-  /** Stops the thread; once this resolves it writes nothing more. */
   async close(): Promise<void> {
     this.closed ??= this.worker.terminate().then(() => undefined);
     return this.closed;
+  }
+
+  /** Offers the batch collected so far to the helper; the main thread renders whatever it leaves. */
+  private offer(): void {
+    if (this.batch.length === 0) return;
+    const index = this.batches.push(this.batch) - 1;
+    this.batch = [];
+    // From here on the helper may write into the staged output.
+    if (index === 0) this.output!.lend();
+    if (index < SHARED_BATCHES) this.worker.postMessage({ type: 'batch', index, pages: this.batches[index]! } satisfies Request);
   }
 }
 
@@ -150,21 +169,18 @@ async function serve({ root, claims }: Setup): Promise<void> {
   const waiting: Request[] = [];
   let handle: ((request: Request) => void) | undefined;
   port.on('message', (request: Request) => {
-    if (request.type === 'stamps') checkShared(request.index, request.checks);
+    if (request.type === 'stamps') checkFromFirst(request.index, request.checks);
     else if (handle) handle(request);
     else waiting.push(request);
   });
   let templates: TemplateSet | undefined;
-  let failed: Failure | undefined;
+  let failed: SentError | undefined;
   try {
-    // Loaded only now: Handlebars is the largest thing this thread loads, and the stamp check needs none of it.
-    const { TemplateSet } = await import('../render/templates.ts');
     // Compiled as the main thread last saved them; this thread only reads that cache.
-    templates = await TemplateSet.load(root, 'site', FileCache.open(root, 'templates'));
+    templates = (await siteTemplates(root)).templates;
   } catch (err) {
-    failed = failure(err);
+    failed = sendableError(err);
   }
-  let written = 0;
   let output: OutputWriter | undefined;
   handle = (request: Request) => {
     switch (request.type) {
@@ -174,33 +190,25 @@ async function serve({ root, claims }: Setup): Promise<void> {
         output = new OutputWriter(request.dir, listing.folders);
         return;
       }
-      case 'ahead':
-        port.postMessage({ type: 'rendered', rendered: renderAhead(request.guideBodies, request.summaries) } satisfies Reply);
+      case 'markdown':
+        port.postMessage({ type: 'markdown', rendered: renderMarkdown(request.work) } satisfies Reply);
         return;
       case 'done':
-        port.postMessage({ type: 'done', ...(failed ?? { ok: true, written }) } satisfies Reply);
+        port.postMessage({ type: 'done', ...(failed ? { ok: false as const, error: failed } : { ok: true as const }) } satisfies Reply);
         return;
       case 'batch': {
         const { index, pages } = request;
         if (failed || !templates || !output || !claim(claims, index, HELPER)) return;
         const writer = output;
         try {
-          templates.renderAll(pages, (paths, html) => {
-            writer.write(paths, html);
-            written += paths.length;
-          });
+          templates.renderAll(pages, (paths, html) => writer.write(paths, html));
         } catch (err) {
-          failed = failure(err);
+          failed = sendableError(err);
         }
       }
     }
   };
   for (const request of waiting.splice(0)) handle(request);
-}
-
-function failure(err: unknown): Failure {
-  if (err instanceof ContentError) return { ok: false, problems: [...err.problems], message: err.message };
-  return { ok: false, message: err instanceof Error ? err.message : String(err) };
 }
 
 if (!isMainThread && parentPort && (workerData as Partial<Setup> | null)?.root) {

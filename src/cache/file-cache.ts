@@ -9,19 +9,33 @@
 // The cache only ever saves work: a missing, stale or unreadable cache file means a full parse.
 //
 // A cache file is two parts: an index (the code's fingerprint, every entry's key, inputs and stamps)
-// and the values. Checking the stamps is a stat per input, some fifteen thousand of them on a large
-// site: another thread can do that from the index while this one deserialises the values (see
-// `shareChecks`). Both threads check entries until they meet, one from each end.
+// and the values. Checking the stamps is a stat per input, one per content file and folder: another
+// thread can do that from the index while this one deserialises the values (see StampChecker). Both
+// threads check entries until they meet, one from each end.
+//
+// Why an entry or a whole cache file was discarded goes to the debug log (ALMANAC_DEBUG=cache).
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import { walkTree } from './walk.ts';
+import { walkTree } from '../files/walk.ts';
+import { debugLog, type DebugLog } from '../log/debug.ts';
 
 export const CACHE_DIR = '.almanac/cache';
 
 /** A file modified this recently may change again within the same clock tick: it is not kept. */
 const SETTLE_MS = 2_000;
+
+export interface CacheOptions {
+  /** Checks the stamps of the cache's entries alongside this thread. */
+  stamps?: StampChecker;
+  /** The wall clock, in milliseconds since the epoch; Date.now by default. */
+  clock?: () => number;
+  /** Files modified less than this long before the cache was opened are not kept. */
+  settleMs?: number;
+  /** Told why entries or the whole cache file were discarded; by default the debug log of ALMANAC_DEBUG=cache. */
+  log?: DebugLog;
+}
 
 /** Four numbers per file: size, modification and change times, inode; a missing file is -1, 0, 0, 0. */
 type Stamp = ArrayLike<number>;
@@ -35,7 +49,7 @@ interface Entry {
 
 /**
  * What identifies the entries, stored ahead of their values: an array per field rather than an object
- * per entry (a rebuild reads some ten thousand entries, and deserialising is paid per object).
+ * per entry (a rebuild reads one entry per content file, and deserialising is paid per object).
  */
 interface StoredIndex {
   fingerprint: string;
@@ -63,7 +77,7 @@ const CHANGED = 2;
 /**
  * The entries a cache file held: their index, and what checking their stamps found, one slot per
  * entry. The slots may be shared with another thread that checks from the first entry on (see
- * checkShared); this one checks from the last entry back, and each takes what the other found.
+ * checkFromFirst); this one checks from the last entry back, and each takes what the other found.
  */
 class PreviousIndex {
   private readonly positions = new Map<string, number>();
@@ -114,6 +128,11 @@ class PreviousIndex {
     return more === null || more === undefined ? undefined : typeof more === 'string' ? [more] : more;
   }
 
+  /** The inputs of entry `i`: the file its key names unless it lists its own. */
+  files(i: number): readonly string[] {
+    return this.inputs(i) ?? [this.stored.keys[i]!];
+  }
+
   /** Whether entry `i`'s inputs are as stamped, checked now unless another thread has. */
   isUnchanged(i: number): boolean {
     const found = Atomics.load(this.checks, i);
@@ -130,7 +149,7 @@ class PreviousIndex {
   }
 
   private check(i: number): number {
-    const found = unchanged(this.stamp(i), this.inputs(i) ?? [this.stored.keys[i]!]) ? UNCHANGED : CHANGED;
+    const found = changedInput(this.stamp(i), this.files(i)) === undefined ? UNCHANGED : CHANGED;
     Atomics.store(this.checks, i, found);
     return found;
   }
@@ -171,16 +190,20 @@ function split(file: Buffer): { index: Uint8Array; values: Uint8Array } | undefi
 }
 
 /**
- * Another thread's share of a cache's stamp checks: given the index as stored and the slots
- * (`checks`, on a SharedArrayBuffer), it checks entries from the first on with checkShared.
+ * Checks the stamps of a cache's entries alongside the cache's own thread. Given the index as stored
+ * and its number of entries, it starts checking from the first entry on (with checkFromFirst,
+ * elsewhere) and returns the slots it records its findings in, one per entry, readable from this
+ * thread while it works; the cache checks from the last entry back until they meet.
  */
-export type ShareChecks = (index: Uint8Array, checks: Int32Array<SharedArrayBuffer>) => void;
+export interface StampChecker {
+  share(index: Uint8Array, entries: number): Int32Array;
+}
 
 /**
- * The other thread's side of ShareChecks: checks entries from the first one on, until it meets those
- * the cache's own thread checked from the last one back.
+ * The other side of a StampChecker: checks entries from the first one on, until it meets those the
+ * cache's own thread checked from the last one back. An index it cannot read is left to the cache.
  */
-export function checkShared(index: Uint8Array, checks: Int32Array<SharedArrayBuffer>): void {
+export function checkFromFirst(index: Uint8Array, checks: Int32Array): void {
   let stored: Partial<StoredIndex>;
   try {
     stored = v8.deserialize(index) as Partial<StoredIndex>;
@@ -207,43 +230,59 @@ export class FileCache {
     private readonly previousValues: readonly unknown[],
     private readonly previousResults: Remembered,
     private readonly startedAt: number,
+    private readonly settleMs: number,
+    private readonly log: DebugLog | undefined,
   ) {
     this.reused = new Uint8Array(previous.size);
   }
 
   /** A cache that keeps nothing: every value is computed. */
   static disabled(): FileCache {
-    return new FileCache(undefined, '', PreviousIndex.empty(), [], new Map(), Date.now());
+    return new FileCache(undefined, '', PreviousIndex.empty(), [], new Map(), 0, SETTLE_MS, undefined);
   }
 
-  /**
-   * The cache `name` under `<root>/.almanac/cache/`, valid for this code. With `shareChecks`, another
-   * thread is given the index to check stamps from while this one deserialises the values.
-   */
-  static open(root: string, name: string, shareChecks?: ShareChecks): FileCache {
+  /** The cache `name` under `<root>/.almanac/cache/`, valid for this code. */
+  static open(root: string, name: string, options: CacheOptions = {}): FileCache {
     const file = path.join(root, CACHE_DIR, `${name}.bin`);
     const fingerprint = codeFingerprint();
-    const startedAt = Date.now();
+    const { stamps } = options;
+    const log = options.log ?? debugLog('cache');
+    const afresh = (previous = PreviousIndex.empty(), values: unknown[] = [], remembered: Remembered = new Map()) =>
+      new FileCache(file, fingerprint, previous, values, remembered, (options.clock ?? Date.now)(), options.settleMs ?? SETTLE_MS, log);
+    let bytes: Buffer;
     try {
-      const parts = split(readFileSync(file));
-      const index = parts && (v8.deserialize(parts.index) as Partial<StoredIndex>);
-      if (parts && PreviousIndex.valid(index) && index.fingerprint === fingerprint) {
-        // Shared only when there are stamps to check: a cache of pure results has none.
-        const shared = shareChecks && index.keys.length > 0 ? new Int32Array(new SharedArrayBuffer(4 * index.keys.length)) : undefined;
-        // A copy of its own: the file's buffer is not handed to another thread whole.
-        if (shared) shareChecks!(new Uint8Array(parts.index), shared);
-        const stored = v8.deserialize(parts.values) as Partial<StoredValues>;
-        if (Array.isArray(stored.values) && stored.values.length === index.keys.length && stored.remembered instanceof Map) {
-          const previous = new PreviousIndex(index, shared);
-          // From the last entry back, to meet the other thread coming from the first.
-          if (shared) previous.checkUntilMet(previous.size - 1, -1);
-          return new FileCache(file, fingerprint, previous, stored.values, stored.remembered, startedAt);
-        }
-      }
-    } catch {
-      // No cache yet, or one this version cannot read: start afresh.
+      bytes = readFileSync(file);
+    } catch (err) {
+      log?.(`${name}: no cache to reuse (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      return afresh();
     }
-    return new FileCache(file, fingerprint, PreviousIndex.empty(), [], new Map(), startedAt);
+    try {
+      const parts = split(bytes);
+      const index = parts && (v8.deserialize(parts.index) as Partial<StoredIndex>);
+      if (!parts || !PreviousIndex.valid(index)) {
+        log?.(`${name}: discarded the whole cache: its file is damaged or in another format`);
+        return afresh();
+      }
+      if (index.fingerprint !== fingerprint) {
+        log?.(`${name}: discarded the whole cache: Almanac's code or its dependencies changed since it was written`);
+        return afresh();
+      }
+      // Shared only when there are stamps to check: a cache of pure results has none.
+      // The index is copied: the file's buffer is not handed to another thread whole.
+      const shared = stamps && index.keys.length > 0 ? stamps.share(new Uint8Array(parts.index), index.keys.length) : undefined;
+      const stored = v8.deserialize(parts.values) as Partial<StoredValues>;
+      if (!Array.isArray(stored.values) || stored.values.length !== index.keys.length || !(stored.remembered instanceof Map)) {
+        log?.(`${name}: discarded the whole cache: its values do not match its index`);
+        return afresh();
+      }
+      const previous = new PreviousIndex(index, shared);
+      // From the last entry back, to meet the other thread coming from the first.
+      if (shared) previous.checkUntilMet(previous.size - 1, -1);
+      return afresh(previous, stored.values, stored.remembered);
+    } catch (err) {
+      log?.(`${name}: discarded the whole cache: it could not be read (${err instanceof Error ? err.message : String(err)})`);
+      return afresh();
+    }
   }
 
   /**
@@ -253,7 +292,11 @@ export class FileCache {
   reuse<T>(key: string): T | undefined {
     if (!this.file) return undefined;
     const i = this.previous.position(key);
-    if (i === undefined || !this.previous.isUnchanged(i)) return undefined;
+    if (i === undefined) return undefined;
+    if (!this.previous.isUnchanged(i)) {
+      if (this.log) this.log(`discarded ${key}: ${changedInput(this.previous.stamp(i), this.previous.files(i)) ?? 'an input'} changed since it was cached`);
+      return undefined;
+    }
     if (this.reused[i] === 0) {
       this.reused[i] = 1;
       this.reusedCount++;
@@ -269,7 +312,14 @@ export class FileCache {
     if (!this.file) return;
     // Stamped after reading: a file changed in between is recent, and recent files are not kept.
     const stamped = stampOf(inputs);
-    if (!stamped || this.startedAt - stamped.newest <= SETTLE_MS) return;
+    if (!stamped) {
+      this.log?.(`not kept ${key}: an input could not be examined`);
+      return;
+    }
+    if (this.startedAt - stamped.newest <= this.settleMs) {
+      this.log?.(`not kept ${key}: modified within ${this.settleMs} ms of the build's start, it may change again within the same clock tick`);
+      return;
+    }
     const single = inputs.length === 1 && inputs[0] === key;
     this.kept.set(key, single ? { stamp: stamped.stamp, value } : { stamp: stamped.stamp, value, inputs });
     this.changed = true;
@@ -278,22 +328,28 @@ export class FileCache {
   /**
    * The value for each item: reused while unchanged (see `reuse`), otherwise read and kept. The reader
    * is asked for only when an item is missing: parsing modules are slow to load, and a rebuild from
-   * the cache needs none.
+   * the cache needs none. Values read are kept once `complete` resolves.
    */
   async reuseOrRead<I, V extends NonNullable<unknown>>(
     items: readonly I[],
     keyOf: (item: I) => string,
     reader: () => Promise<(item: I) => { value: V; inputs: readonly string[] }>,
+    complete?: () => Promise<void>,
   ): Promise<V[]> {
     const values = items.map((item) => this.reuse<V>(keyOf(item)));
     if (!values.includes(undefined)) return values as V[];
     const read = await reader();
+    const fresh: { key: string; value: V; inputs: readonly string[] }[] = [];
     items.forEach((item, i) => {
       if (values[i] !== undefined) return;
       const { value, inputs } = read(item);
       values[i] = value;
-      this.keep(keyOf(item), value, inputs);
+      fresh.push({ key: keyOf(item), value, inputs });
     });
+    // What reading started elsewhere (Markdown rendered on another thread, say) is part of the value:
+    // it is kept complete or not at all.
+    await complete?.();
+    for (const { key, value, inputs } of fresh) this.keep(key, value, inputs);
     return values as V[];
   }
 
@@ -322,9 +378,10 @@ export class FileCache {
     this.changed = true;
   }
 
-  /** Values handed out were completed in place (rendered Markdown added to them): save them too. */
-  touch(): void {
-    this.changed = true;
+  /** Whether any entry whose key starts with `prefix` was read afresh (not reused) in this run. */
+  readAfresh(prefix: string): boolean {
+    for (const key of this.kept.keys()) if (key.startsWith(prefix)) return true;
+    return false;
   }
 
   private resultsOf(kind: string): Map<string, unknown> {
@@ -391,24 +448,27 @@ function stampOf(files: readonly string[]): { stamp: number[]; newest: number } 
   return { stamp, newest };
 }
 
-/** Whether `files` are as `stamp` recorded them (compared as numbers: a build checks thousands). */
-function unchanged(stamp: Stamp, files: readonly string[]): boolean {
-  if (stamp.length !== files.length * 4) return false;
+/**
+ * The first of `files` that is not as `stamp` recorded it, or undefined when all are (compared as
+ * numbers: a build checks thousands).
+ */
+function changedInput(stamp: Stamp, files: readonly string[]): string | undefined {
+  if (stamp.length !== files.length * 4) return files[0] ?? '(no input)';
   for (let i = 0; i < files.length; i++) {
     let stats: Stats | undefined;
     try {
       stats = statSync(files[i]!, { throwIfNoEntry: false });
     } catch {
-      return false;
+      return files[i];
     }
     const at = i * 4;
     if (!stats) {
-      if (stamp[at] !== -1) return false;
+      if (stamp[at] !== -1) return files[i];
     } else if (stamp[at] !== stats.size || stamp[at + 1] !== stats.mtimeMs || stamp[at + 2] !== stats.ctimeMs || stamp[at + 3] !== stats.ino) {
-      return false;
+      return files[i];
     }
   }
-  return true;
+  return undefined;
 }
 
 let fingerprint: string | undefined;

@@ -8,8 +8,8 @@
 // - anything that is neither a file nor a folder (FIFO, socket, device) is an error and is never opened.
 import { closeSync, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync, constants, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
-import { decodeText } from './text.ts';
-import { ContentError, type Problem } from './problems.ts';
+import { decodeText } from '../content/text.ts';
+import { ContentError, type Problem } from '../content/problems.ts';
 
 export interface Entry {
   /** Path below the walked folder, with "/" separators. */
@@ -93,7 +93,7 @@ export function listFiles(dir: string, root?: string): string[] {
 }
 
 /** The largest text file (Markdown, template, configuration) read: checked before reading. */
-export const MAX_TEXT_BYTES = 2 * 1024 * 1024;
+const MAX_TEXT_BYTES = 2 * 1024 * 1024;
 /** The largest asset (image, stylesheet, script) copied into the site. */
 export const MAX_ASSET_BYTES = 20 * 1024 * 1024;
 

@@ -7,12 +7,13 @@
 import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { walkTree } from '../content/walk.ts';
+import { walkTree } from '../files/walk.ts';
+import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT } from './guard.ts';
 
 export type OutputFiles = Map<string, string | Buffer>;
 
 /** The hidden sibling that holds the spare output, e.g. `.dist.spare` beside `dist`. */
-export function spareDir(outDir: string): string {
+function spareDir(outDir: string): string {
   const target = path.resolve(outDir);
   return path.join(path.dirname(target), `.${path.basename(target)}.spare`);
 }
@@ -37,7 +38,8 @@ export class StagedOutput {
 
   private constructor(
     private readonly target: string,
-    private readonly dir: string,
+    /** The spare (see spareDir), where the new output is written. */
+    readonly dir: string,
     private readonly release: () => void,
   ) {
     this.writer = new OutputWriter(dir);
@@ -80,12 +82,16 @@ export class StagedOutput {
     this.writer.write(paths, data);
   }
 
-  /** Swaps the new output in, once everything in `files` is written. */
+  /**
+   * Swaps the new output in, once everything in `files` is written, marked as an output folder (see
+   * guard.ts) so that a later build may replace it.
+   */
   async commit(files: ReadonlySet<string>): Promise<void> {
     const swap = `${this.target}${SWAP}${process.pid}`;
     try {
       mkdirSync(this.dir, { recursive: true });
-      prune(this.dir, files, this.listing ?? listOutput(this.dir));
+      this.write([OUTPUT_MARKER], OUTPUT_MARKER_TEXT);
+      prune(this.dir, new Set([...files, OUTPUT_MARKER]), this.listing ?? listOutput(this.dir));
       const hadOld = existsSync(this.target);
       if (hadOld) await rename(this.target, swap);
       await rename(this.dir, this.target);

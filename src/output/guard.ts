@@ -1,4 +1,4 @@
-// Which folder a build may write its output into. The atomic swap (see output.ts) renames the whole
+// Which folder a build may write its output into. The atomic swap (see staged.ts) renames the whole
 // output folder away and prunes the spare, so a wrong `--out` would take the site itself, its content
 // or its subscriber database with it. The output must be a folder of its own: not the root or a folder
 // above it, nothing the site reads or stores into, and either new, empty, or an earlier output (marked).

@@ -1,0 +1,47 @@
+// How a build turns its composed site into files: one object behind one interface, rendering on one
+// thread (one-thread-renderer.ts) or on two (render-helper.ts), chosen once per build (see build.ts).
+// Only the two-thread renderer knows there is a second thread.
+import { FileCache, type StampChecker } from '../cache/file-cache.ts';
+import type { MarkdownRenderer } from '../content/render-queue.ts';
+import type { TemplateSet } from '../render/templates.ts';
+import type { OutputFiles, StagedOutput } from '../output/staged.ts';
+import type { Page } from './page-context.ts';
+
+/** Every page of the site, the listings among them (the pages that are not a guide's own), and every other file. */
+export interface ComposedSite {
+  pages: Page[];
+  listings: Page[];
+  files: OutputFiles;
+}
+
+export interface SiteRenderer {
+  /** Given to the content cache: checks its stamps alongside it, when there is a thread to spare. */
+  readonly stamps?: StampChecker;
+  /** Given to the loader: renders the Markdown of what it parses. */
+  readonly markdown: MarkdownRenderer;
+  /** The output is staged and locked: pages may be written into it from now on. */
+  start(output: StagedOutput): void;
+  /** A guide's page as soon as it is composed, while the rest of the site is being composed. */
+  page(page: Page): void;
+  /** Writes the site's files and renders every page not rendered yet; resolves once all is written. */
+  finish(site: ComposedSite): Promise<void>;
+  /** Stops whatever is still going on; once this resolves, nothing more is written. */
+  close(): Promise<void>;
+}
+
+/**
+ * The site's templates, compiled as the last build left them in the cache of compiled templates;
+ * `save` keeps what was compiled afresh. Loaded only when needed: Handlebars is a large part of the
+ * build command's code.
+ */
+export async function siteTemplates(root: string): Promise<{ templates: TemplateSet; save(): void }> {
+  const compiled = FileCache.open(root, 'templates');
+  const { TemplateSet } = await import('../render/templates.ts');
+  const templates = await TemplateSet.load(root, 'site', compiled);
+  return { templates, save: () => compiled.save() };
+}
+
+/** Writes the files that are not pages (feeds, sitemap, assets, stored issues). */
+export function writeFiles(output: StagedOutput, files: OutputFiles): void {
+  for (const [file, data] of files) output.write([file], data);
+}
