@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ContentError } from '../src/content/problems.ts';
+import { ConfigError, ContentError } from '../src/content/problems.ts';
 import { guideSchema } from '../src/content/guide-schema.ts';
 import { newsSchema } from '../src/content/news-schema.ts';
 import { validate } from '../src/content/validate.ts';
@@ -20,7 +20,7 @@ function secretProblem(value: string): string | undefined {
     secretFromEnv({ ALMANAC_SECRET: value });
     return undefined;
   } catch (err) {
-    assert.ok(err instanceof ContentError);
+    assert.ok(err instanceof ConfigError, 'a configuration problem, not content');
     return err.message;
   }
 }
