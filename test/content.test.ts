@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, before } from 'node:test';
-import { GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { GOOD_GUIDE, GOOD_NEWS, NOW, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const guide = (front: string, body = '\n## Section\n\nText.\n') => `---\n${front}\n---\n${body}`;
 const validGuideFront = 'title: T\nlevel: beginner\ntopics: [A]\ntldr: Sum.\ntakeaways: [One]';

@@ -11,7 +11,8 @@ import { composeIssue, mergeNearDuplicates, subjectLine, type ComposedIssue } fr
 import { issueWindow, slotOn } from '../src/compose/slots.ts';
 import { loadSite } from '../src/content/load.ts';
 import { checkIssueEmail } from '../src/mail/issue.ts';
-import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 import { IssueStore } from '../src/store/issues.ts';
 
 const GUIDE = (title: string, topics: string) =>
