@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parse } from 'node-html-parser';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac as inProcess } from './helpers/in-process.ts';
 import { rawRequest, startPreview, type RawResponse, type RunningPreview } from './helpers/preview.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
@@ -44,7 +45,7 @@ describe('preview: hosts, origins and test addresses', () => {
     await writeFile(path.join(root, 'secret.txt'), SECRET);
     await mkdir(path.join(root, 'templates'), { recursive: true });
     await writeFile(path.join(root, 'templates', 'secret.txt'), SECRET);
-    const added = await almanac(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
+    const added = await inProcess(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
     assert.equal(added.code, 0, added.stderr);
     sink = await smtpSink();
     preview = await startPreview(['--root', root, '--now', NOW, '--host-name', 'almanac.test'], { SMTP_URL: sink.url });
@@ -242,7 +243,7 @@ describe('preview: configuration and options', () => {
   it('a bad preview.testAddresses entry names the file, field, expected and found', async () => {
     const root = await tempSite();
     await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ preview: { testAddresses: [TESTER, 'editor at example'] } }));
-    const run = await almanac(['check', '--root', root]);
+    const run = await inProcess(['check', '--root', root]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /almanac\.config\.json: preview\.testAddresses\[1\]: expected an email address, e\.g\. "editor@example\.com", found "editor at example"/);
     assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
@@ -271,7 +272,7 @@ describe('preview: configuration and options', () => {
           body: new URLSearchParams({ to: READER }).toString(),
         });
       assert.equal((await send()).status, 403, 'not a subscriber yet');
-      const added = await almanac(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
+      const added = await inProcess(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
       assert.equal(added.code, 0, added.stderr);
       const sent = await send();
       assert.equal(sent.status, 200, sent.body);
@@ -302,7 +303,7 @@ describe('preview: content is shown as text', () => {
       'content/guides/g/guide.md': `---\ntitle: "Guide ${evil}"\nlevel: beginner\ntopics: [Security]\ntldr: "T ${evil}"\ntakeaways: ["K ${evil}"]\n---\n\n## S\n\nBody ${evil}\n`,
       'content/news/n.md': `---\ntitle: "News ${evil}"\nurl: https://example.com/n\nsource: "Wire ${evil}"\npublished: 2026-04-13\nscore: 9\ntopics: [Security]\n---\nSummary ${evil}\n`,
     });
-    const published = await almanac(['guide', 'publish', 'g', '--note', `Note ${evil}`, '--root', root, '--now', NOW]);
+    const published = await inProcess(['guide', 'publish', 'g', '--note', `Note ${evil}`, '--root', root, '--now', NOW]);
     assert.equal(published.code, 0, published.stderr);
     const running = await startPreview(['--root', root, '--now', NOW]);
     const host = new URL(running.base).host;
