@@ -154,6 +154,8 @@ describe('pages in Chromium', () => {
     assert.equal(response?.status(), 404);
     assert.equal(await page.textContent('h1'), 'This page does not exist');
     assert.deepEqual(failed, []);
+    // Its styles applied: the site's background, not the browser's white.
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(251, 250, 247)');
     await page.close();
   });
 });

@@ -4,6 +4,8 @@
 // a few thousand raw requests against a real preview on loopback.
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -288,6 +290,17 @@ describe('preview: configuration and options', () => {
     const running = await startPreview(['--root', root, '--now', NOW]);
     try {
       assert.match(running.output(), /Preview at http:\/\/127\.0\.0\.1:\d+\//);
+      const reach = (host: string) =>
+        new Promise<string>((resolve) => {
+          const socket = net.connect({ host, port: running.port, timeout: 5_000 });
+          socket.once('connect', () => (socket.destroy(), resolve('connected')));
+          socket.once('timeout', () => (socket.destroy(), resolve('timed out')));
+          socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+        });
+      assert.equal(await reach('127.0.0.1'), 'connected');
+      // Every other address of this machine is refused.
+      const others = Object.values(os.networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === 'IPv4');
+      for (const i of others) assert.equal(await reach(i!.address), 'ECONNREFUSED', `reachable on ${i!.address}`);
     } finally {
       await running.stop();
     }

@@ -196,7 +196,7 @@ function checkInvariants(store: Store, o: Outcome, concurrency: number): void {
 }
 
 describe('send loop', () => {
-  it('a retry waits on the real clock: a fixed --now still finishes after a 451', async () => {
+  it('with a fixed --now, a 451 is retried and the run still finishes: every reader sent in one run', async () => {
     const store = memoryStore(3);
     const o = await runScript(store, ['451'], {}, 1);
     assert.equal(o.reports.length, 1);
