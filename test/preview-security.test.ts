@@ -266,13 +266,18 @@ describe('preview: configuration and options', () => {
     const running = await startPreview(['--root', root, '--now', NOW], { SMTP_URL: sink.url });
     try {
       const own = `127.0.0.1:${running.port}`;
+      // The first copy renders the issue with MJML loading cold: slow on a busy machine.
       const send = () =>
-        rawRequest(running.port, {
-          method: 'POST',
-          target: '/issues/midweek/send-test',
-          headers: [['Host', own], ['Origin', `http://${own}`], ['Sec-Fetch-Site', 'same-origin'], ['Content-Type', 'application/x-www-form-urlencoded']],
-          body: new URLSearchParams({ to: READER }).toString(),
-        });
+        rawRequest(
+          running.port,
+          {
+            method: 'POST',
+            target: '/issues/midweek/send-test',
+            headers: [['Host', own], ['Origin', `http://${own}`], ['Sec-Fetch-Site', 'same-origin'], ['Content-Type', 'application/x-www-form-urlencoded']],
+            body: new URLSearchParams({ to: READER }).toString(),
+          },
+          20_000,
+        );
       assert.equal((await send()).status, 403, 'not a subscriber yet');
       const added = await inProcess(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
       assert.equal(added.code, 0, added.stderr);
