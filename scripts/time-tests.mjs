@@ -44,7 +44,7 @@ for (const command of chosen) {
       process.exit(1);
     }
     seconds.push(took);
-    console.log(`npm run ${command.script}  run ${i}/${runs}: ${took.toFixed(1)} s  (load average before: ${load})`);
+    console.log(`npm run ${command.script}, run ${i} of ${runs}: ${took.toFixed(1)} s (load average before it: ${load})`);
   }
   const worst = Math.max(...seconds);
   const fits = worst <= command.budget;

@@ -4,7 +4,7 @@
 // process) is tested through `almanac` in ./cli.ts.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { main } from '../../src/cli/main.ts';
-import type { Run } from './cli.ts';
+import { COMMAND_DEADLINE_MS, type Run } from './cli.ts';
 
 interface Captured {
   stdout: string[];
@@ -50,7 +50,12 @@ async function runOnce(args: string[], options: { cwd?: string; env?: NodeJS.Pro
     }
     if (options.cwd) process.chdir(options.cwd);
     process.exitCode = undefined;
-    const code = await capture.run(into, () => main([...args]));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`almanac ${args.join(' ')} still running after ${COMMAND_DEADLINE_MS} ms`)), COMMAND_DEADLINE_MS);
+      timer.unref();
+    });
+    const code = await Promise.race([capture.run(into, () => main([...args])), deadline]).finally(() => clearTimeout(timer));
     return { code, stdout: into.stdout.join(''), stderr: into.stderr.join('') };
   } finally {
     process.exitCode = undefined;
