@@ -6,7 +6,7 @@
 // than the tests themselves; the other files start servers, browsers and child processes and keep a
 // process each, two at a time.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,14 @@ function shards() {
     lightest.bytes += bytes;
   }
   return out.filter((s) => s.files.length > 0).map((s) => s.files.sort());
+}
+
+// A unit file shares its process and must start no other: one that does belongs in a plain *.test.ts.
+const STARTS_PROCESS = /node:child_process|\blaunchBrowser\b|\bBIN\b|import \{[^}]*\balmanac\b[^}]*\} from '\.\/helpers\/cli\.ts'/;
+const misplaced = unit.filter((f) => STARTS_PROCESS.test(readFileSync(path.join(project, f), 'utf8')));
+if (misplaced.length > 0) {
+  for (const f of misplaced) console.error(`${f}: starts a process or a browser; name it *.test.ts (not *.unit.test.ts), or run the command in-process`);
+  process.exit(1);
 }
 
 let failed = false;
