@@ -22,7 +22,7 @@ if (!Number.isInteger(first) || !Number.isInteger(runs) || runs < 1) {
   process.exit(2);
 }
 const project = fileURLToPath(new URL('../', import.meta.url));
-const files = ['test/serve-fuzz.test.ts', 'test/preview-security.test.ts', 'test/hostile-content.test.ts'];
+const files = ['test/serve-fuzz.test.ts', 'test/preview-security.test.ts', 'test/hostile-content.unit.test.ts'];
 for (let i = 0; i < runs; i++) {
   const seed = first + i;
   process.stderr.write(`seed ${seed} (${i + 1}/${runs})\n`);

@@ -5,7 +5,8 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { NOW, PROJECT, almanac, tempSite } from './helpers/cli.ts';
+import { NOW, PROJECT, tempSite } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 import { launchBrowser, serveStatic } from './helpers/browser.ts';
 
 const ARTIFACTS = path.join(PROJECT, 'test-artifacts/screenshots/site');
@@ -63,7 +64,8 @@ describe('pages in Chromium', () => {
         page.on('response', (r) => {
           if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
         });
-        const response = await page.goto(`${server.url}${route}`, { waitUntil: 'networkidle' });
+        // The pages run no script, so every request they make has ended when 'load' fires.
+        const response = await page.goto(`${server.url}${route}`, { waitUntil: 'load' });
         assert.equal(response?.status(), 200);
 
         const overflow = await page.evaluate(() => {
@@ -92,7 +94,7 @@ describe('pages in Chromium', () => {
         const page = await context.newPage();
         const requests: string[] = [];
         page.on('request', (r) => requests.push(r.url()));
-        await page.goto(`${server.url}/issues/2026-04-12-sunday/email.html`, { waitUntil: 'networkidle' });
+        await page.goto(`${server.url}/issues/2026-04-12-sunday/email.html`, { waitUntil: 'load' });
         const layout = await page.evaluate(() => ({
           scrollWidth: document.documentElement.scrollWidth,
           clientWidth: document.documentElement.clientWidth,
@@ -101,6 +103,8 @@ describe('pages in Chromium', () => {
         }));
         assert.ok(layout.scrollWidth <= layout.clientWidth, JSON.stringify(layout).slice(0, 200));
         assert.deepEqual(requests, [`${server.url}/issues/2026-04-12-sunday/email.html`], 'nothing loaded but the email');
+        // every() holds on an empty list: the buttons must be there before their size means anything.
+        assert.ok(layout.buttonHeights.length > 0, 'the top story has its "Read the story" button');
         assert.ok(layout.buttonHeights.every((h) => h >= 44), `tap targets ≥ 44 px: ${layout.buttonHeights}`);
         assert.match(layout.text, /Meta Introduces Muse Spark/);
         await page.screenshot({ path: path.join(ARTIFACTS, `../email/sunday-${width}-${scheme}.png`), fullPage: true });
@@ -150,6 +154,8 @@ describe('pages in Chromium', () => {
     assert.equal(response?.status(), 404);
     assert.equal(await page.textContent('h1'), 'This page does not exist');
     assert.deepEqual(failed, []);
+    // Its styles applied: the site's background, not the browser's white.
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(251, 250, 247)');
     await page.close();
   });
 });

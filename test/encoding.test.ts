@@ -15,7 +15,8 @@ import { loadSite } from '../src/content/load.ts';
 import { readNewsItem } from '../src/content/news-item.ts';
 import { decodeText } from '../src/content/text.ts';
 import { renderSite } from '../src/site/build.ts';
-import { BIN, GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { BIN, GOOD_GUIDE, GOOD_NEWS, NOW, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 

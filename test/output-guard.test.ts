@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { NOW, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 /** A sample site with a built dist/, a subscriber database and a template override. */
 async function builtSite(env: NodeJS.ProcessEnv = {}): Promise<string> {

@@ -4,11 +4,14 @@
 // a few thousand raw requests against a real preview on loopback.
 import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parse } from 'node-html-parser';
 import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac as inProcess } from './helpers/in-process.ts';
 import { rawRequest, startPreview, type RawResponse, type RunningPreview } from './helpers/preview.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
@@ -44,7 +47,7 @@ describe('preview: hosts, origins and test addresses', () => {
     await writeFile(path.join(root, 'secret.txt'), SECRET);
     await mkdir(path.join(root, 'templates'), { recursive: true });
     await writeFile(path.join(root, 'templates', 'secret.txt'), SECRET);
-    const added = await almanac(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
+    const added = await inProcess(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
     assert.equal(added.code, 0, added.stderr);
     sink = await smtpSink();
     preview = await startPreview(['--root', root, '--now', NOW, '--host-name', 'almanac.test'], { SMTP_URL: sink.url });
@@ -242,7 +245,7 @@ describe('preview: configuration and options', () => {
   it('a bad preview.testAddresses entry names the file, field, expected and found', async () => {
     const root = await tempSite();
     await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ preview: { testAddresses: [TESTER, 'editor at example'] } }));
-    const run = await almanac(['check', '--root', root]);
+    const run = await inProcess(['check', '--root', root]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /almanac\.config\.json: preview\.testAddresses\[1\]: expected an email address, e\.g\. "editor@example\.com", found "editor at example"/);
     assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
@@ -263,15 +266,20 @@ describe('preview: configuration and options', () => {
     const running = await startPreview(['--root', root, '--now', NOW], { SMTP_URL: sink.url });
     try {
       const own = `127.0.0.1:${running.port}`;
+      // The first copy renders the issue with MJML loading cold: slow on a busy machine.
       const send = () =>
-        rawRequest(running.port, {
-          method: 'POST',
-          target: '/issues/midweek/send-test',
-          headers: [['Host', own], ['Origin', `http://${own}`], ['Sec-Fetch-Site', 'same-origin'], ['Content-Type', 'application/x-www-form-urlencoded']],
-          body: new URLSearchParams({ to: READER }).toString(),
-        });
+        rawRequest(
+          running.port,
+          {
+            method: 'POST',
+            target: '/issues/midweek/send-test',
+            headers: [['Host', own], ['Origin', `http://${own}`], ['Sec-Fetch-Site', 'same-origin'], ['Content-Type', 'application/x-www-form-urlencoded']],
+            body: new URLSearchParams({ to: READER }).toString(),
+          },
+          20_000,
+        );
       assert.equal((await send()).status, 403, 'not a subscriber yet');
-      const added = await almanac(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
+      const added = await inProcess(['subscribers', 'add', READER, '--root', root, '--now', NOW]);
       assert.equal(added.code, 0, added.stderr);
       const sent = await send();
       assert.equal(sent.status, 200, sent.body);
@@ -313,6 +321,17 @@ describe('preview: configuration and options', () => {
     const running = await startPreview(['--root', root, '--now', NOW]);
     try {
       assert.match(running.output(), /Preview at http:\/\/127\.0\.0\.1:\d+\//);
+      const reach = (host: string) =>
+        new Promise<string>((resolve) => {
+          const socket = net.connect({ host, port: running.port, timeout: 5_000 });
+          socket.once('connect', () => (socket.destroy(), resolve('connected')));
+          socket.once('timeout', () => (socket.destroy(), resolve('timed out')));
+          socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+        });
+      assert.equal(await reach('127.0.0.1'), 'connected');
+      // Every other address of this machine is refused.
+      const others = Object.values(os.networkInterfaces()).flat().filter((i) => i && !i.internal && i.family === 'IPv4');
+      for (const i of others) assert.equal(await reach(i!.address), 'ECONNREFUSED', `reachable on ${i!.address}`);
     } finally {
       await running.stop();
     }
@@ -328,7 +347,7 @@ describe('preview: content is shown as text', () => {
       'content/guides/g/guide.md': `---\ntitle: "Guide ${evil}"\nlevel: beginner\ntopics: [Security]\ntldr: "T ${evil}"\ntakeaways: ["K ${evil}"]\n---\n\n## S\n\nBody ${evil}\n`,
       'content/news/n.md': `---\ntitle: "News ${evil}"\nurl: https://example.com/n\nsource: "Wire ${evil}"\npublished: 2026-04-13\nscore: 9\ntopics: [Security]\n---\nSummary ${evil}\n`,
     });
-    const published = await almanac(['guide', 'publish', 'g', '--note', `Note ${evil}`, '--root', root, '--now', NOW]);
+    const published = await inProcess(['guide', 'publish', 'g', '--note', `Note ${evil}`, '--root', root, '--now', NOW]);
     assert.equal(published.code, 0, published.stderr);
     const running = await startPreview(['--root', root, '--now', NOW]);
     const host = new URL(running.base).host;

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { simpleParser } from 'mailparser';
-import { BIN, PROJECT, almanac, tempSite } from './helpers/cli.ts';
+import { BIN, PROJECT, tempSite } from './helpers/cli.ts';
+import { almanac as inProcess } from './helpers/in-process.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
@@ -26,7 +27,7 @@ describe('almanac preview', () => {
     const config = JSON.parse(await readFile(path.join(PROJECT, 'almanac.config.json'), 'utf8'));
     await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ ...config, preview: { testAddresses: ['editor@example.com'] } }));
     // A past issue, built before the preview starts (it takes number 1; the next Midweek is #2).
-    const built = await almanac(['issue', 'build', 'sunday', '--date', '2026-04-12', '--root', root, '--now', '2026-04-12T07:00:00Z']);
+    const built = await inProcess(['issue', 'build', 'sunday', '--date', '2026-04-12', '--root', root, '--now', '2026-04-12T07:00:00Z']);
     assert.equal(built.code, 0, built.stderr);
     sink = await smtpSink();
     child = spawn(process.execPath, [BIN, 'preview', '--port', '0', '--root', root, '--now', '2026-04-14T10:00:00Z'], { env: { ...process.env, SMTP_URL: sink.url } });

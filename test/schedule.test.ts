@@ -11,7 +11,8 @@ import { configSchema } from '../src/content/config-schema.ts';
 import { Scheduler, type SlotOutcome } from '../src/schedule/scheduler.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SlotStore, slotKey } from '../src/store/slots.ts';
-import { BIN, PROJECT, almanac, tempSite, writeFiles, until } from './helpers/cli.ts';
+import { BIN, PROJECT, tempSite, writeFiles, until } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 import { smtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'schedule-secret-0123456789abcdef';
@@ -116,10 +117,14 @@ describe('scheduler', () => {
   });
 });
 
-/** A site whose Midweek goes out a few seconds from now (a six-field cron, in UTC), with fresh news. */
-async function siteFiringSoon(subscribers: number, extra: object = {}): Promise<{ root: string; fireAt: number }> {
+/**
+ * A site whose Midweek goes out `inMs` from now, to the second (a six-field cron, in UTC), with fresh
+ * news. A slot a moment ago is one the scheduler missed while it was not running: it catches it up as
+ * soon as it starts, so a test of what happens during a send need not wait for the clock.
+ */
+async function siteWithMidweekIn(inMs: number, subscribers: number, extra: object = {}): Promise<{ root: string; fireAt: number }> {
   const root = await tempSite({ sample: true });
-  const fireAt = Math.ceil((Date.now() + 8000) / 1000) * 1000;
+  const fireAt = Math.ceil((Date.now() + inMs) / 1000) * 1000;
   const t = new Date(fireAt);
   const config = JSON.parse(await readFile(path.join(PROJECT, 'almanac.config.json'), 'utf8'));
   await writeFiles(root, {
@@ -153,7 +158,8 @@ const countBy = (xs: { to: string }[]) => xs.reduce((m, { to }) => m.set(to, (m.
 
 describe('almanac schedule', () => {
   it('builds and sends the edition at its cron, then stops cleanly on SIGTERM; status reports it', async () => {
-    const { root } = await siteFiringSoon(5);
+    // Late enough for the scheduler to be up and waiting when the cron fires.
+    const { root } = await siteWithMidweekIn(3000, 5);
     const sink = await smtpSink();
     const s = startScheduler(root, sink.url);
     try {
@@ -175,14 +181,17 @@ describe('almanac schedule', () => {
   });
 
   it('two schedulers at once send each subscriber one copy', async () => {
-    const { root } = await siteFiringSoon(12);
+    const { root } = await siteWithMidweekIn(-1000, 12);
     const sink = await smtpSink({ delayMs: 20 });
     const a = startScheduler(root, sink.url);
     const b = startScheduler(root, sink.url);
     try {
       await until(() => sink.messages.length >= 12);
       await until(() => /Midweek #1: 12 sent/.test(a.out() + b.out()));
-      await new Promise((r) => setTimeout(r, 500));
+      // Count once both have stopped: neither can send anything more.
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      await Promise.all([a.exit, b.exit]);
       const counts = countBy(sink.messages);
       assert.equal(counts.size, 12);
       assert.ok([...counts.values()].every((n) => n === 1), 'one copy each');
@@ -195,7 +204,7 @@ describe('almanac schedule', () => {
   });
 
   it('when the lease holder is killed mid-send, the other scheduler finishes the slot', async () => {
-    const { root } = await siteFiringSoon(30);
+    const { root } = await siteWithMidweekIn(-1000, 30);
     const sink = await smtpSink({ delayMs: 80 });
     const a = startScheduler(root, sink.url);
     const b = startScheduler(root, sink.url);
@@ -219,7 +228,7 @@ describe('almanac schedule', () => {
   });
 
   it('an empty window logs "nothing to send" and sends nothing', async () => {
-    const { root } = await siteFiringSoon(3);
+    const { root } = await siteWithMidweekIn(-1000, 3);
     await (await import('node:fs/promises')).rm(path.join(root, 'content/news/today'), { recursive: true });
     const sink = await smtpSink();
     const s = startScheduler(root, sink.url);

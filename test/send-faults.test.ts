@@ -6,7 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { almanac, until } from './helpers/cli.ts';
+import { until } from './helpers/cli.ts';
+import { almanac as inProcess } from './helpers/in-process.ts';
 import { smtpSink } from './helpers/smtp.ts';
 import { ISSUE, countBy, ledgerRows, sendInBackground, sendNow, sendSite } from './helpers/send-site.ts';
 
@@ -56,7 +57,7 @@ describe('issue send: failures of the run are never a reader\'s', () => {
       assert.equal(run.code, 2, run.stdout + run.stderr);
       assert.match(run.stderr, /554 .*Sender address rejected.*\(at MAIL FROM\)/);
       assert.ok(ledgerRows(root).every((r) => r.status === 'queued' && r.subscriber === 'active' && r.attempts === 0));
-      const bounced = await almanac(['subscribers', 'list', '--status', 'bounced', '--root', root]);
+      const bounced = await inProcess(['subscribers', 'list', '--status', 'bounced', '--root', root]);
       assert.equal(bounced.stdout.trim(), '');
 
       refuse = false;
@@ -122,7 +123,7 @@ describe('issue send: deadlines and stops', () => {
       assert.equal(sink.arrived.length, 1, 'the run stopped at the first silent message');
       const rows = ledgerRows(root);
       assert.deepEqual(rows.map((r) => [r.status, r.uncertain]), [['queued', 1], ['queued', 0], ['queued', 0]]);
-      const status = await almanac(['issue', 'status', ISSUE, '--root', root, '--failed']);
+      const status = await inProcess(['issue', 'status', ISSUE, '--root', root, '--failed']);
       assert.match(status.stdout, /^reader0@example\.com\tqueued \(uncertain\)\t.+$/m);
     } finally {
       await sink.close();
@@ -240,11 +241,11 @@ describe('issue send: retries and bounces', () => {
         ['reader2@example.com', 'skipped', 'unsubscribed'],
         ['reader3@example.com', 'sent', 'active'],
       ]);
-      const status = await almanac(['issue', 'status', ISSUE, '--root', root, '--failed']);
+      const status = await inProcess(['issue', 'status', ISSUE, '--root', root, '--failed']);
       assert.match(status.stdout, /^reader1@example\.com\tfailed\t550 Mailbox unavailable \(at RCPT TO\)$/m);
       assert.match(status.stdout, /^reader2@example\.com\tskipped\tunsubscribed$/m);
       assert.match(status.stdout, /: 2 sent, 0 queued, 0 sending, 1 failed, 1 skipped, 0 uncertain/);
-      const json = JSON.parse((await almanac(['issue', 'status', ISSUE, '--root', root, '--failed', '--json'])).stdout);
+      const json = JSON.parse((await inProcess(['issue', 'status', ISSUE, '--root', root, '--failed', '--json'])).stdout);
       assert.deepEqual(json.counts, { queued: 0, sending: 0, sent: 2, failed: 1, skipped: 1, uncertain: 0, retried: 0 });
       assert.deepEqual(json.readers.map((r: { email: string; state: string }) => [r.email, r.state]), [
         ['reader1@example.com', 'failed'],

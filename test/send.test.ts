@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
 import { verifyToken } from '../src/mail/signing.ts';
 import { BIN, PROJECT, almanac, tempSite, writeFiles, type Run, until } from './helpers/cli.ts';
+import { almanac as inProcess } from './helpers/in-process.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'test-secret-0123456789abcdef-6f1c9a2e';
@@ -22,11 +23,11 @@ async function siteWithSubscribers(n: number, extraConfig: object = {}): Promise
     'almanac.config.json': JSON.stringify({ ...config, ...extraConfig }),
     'list.csv': ['email,name,editions', ...Array.from({ length: n }, (_, i) => `reader${i}@example.com,Reader ${i},midweek`), 'sundayonly@example.com,,sunday', 'gone@example.com,,midweek'].join('\n'),
   });
-  assert.equal((await almanac(['subscribers', 'import', path.join(root, 'list.csv'), '--root', root])).code, 0);
+  assert.equal((await inProcess(['subscribers', 'import', path.join(root, 'list.csv'), '--root', root])).code, 0);
   const db = new Database(path.join(root, '.almanac/almanac.db'));
   db.prepare("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'gone@example.com'").run();
   db.close();
-  const built = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
+  const built = await inProcess(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
   assert.equal(built.code, 0, built.stderr);
   return root;
 }
@@ -91,10 +92,10 @@ describe('issue send', () => {
       const again = await send(root, sink);
       assert.equal(again.code, 0);
       assert.equal(sink.messages.length, 12, 'running it again sends nothing');
-      const rebuild = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root]);
+      const rebuild = await inProcess(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root]);
       assert.equal(rebuild.code, 1);
       assert.match(rebuild.stderr, /issue 2026-04-15-midweek: expected an issue that has not started going out .*found 12 sent, 0 queued/);
-      const status = await almanac(['issue', 'status', ISSUE, '--root', root]);
+      const status = await inProcess(['issue', 'status', ISSUE, '--root', root]);
       assert.match(status.stdout, /12 sent, 0 queued, 0 sending, 0 failed, 0 skipped, 0 uncertain/);
     } finally {
       await sink.close();
@@ -166,7 +167,7 @@ describe('issue send', () => {
       assert.match(run.stdout, /3 sent, 1 failed permanently, 1 retried/);
       assert.deepEqual([...countBy(sink.messages).keys()].sort(), ['reader0@example.com', 'reader1@example.com', 'reader3@example.com']);
       assert.equal(tries.get('reader2@example.com'), 1, 'a 5xx address is not retried');
-      const bounced = await almanac(['subscribers', 'list', '--status', 'bounced', '--root', root]);
+      const bounced = await inProcess(['subscribers', 'list', '--status', 'bounced', '--root', root]);
       assert.match(bounced.stdout, /^reader2@example\.com\t/);
       const again = await send(root, sink);
       assert.equal(again.code, 0);
@@ -211,7 +212,7 @@ describe('issue send', () => {
       assert.equal(test.code, 0, test.stderr);
       assert.equal(sink.messages.length, 1);
       assert.equal((await simpleParser(sink.messages[0]!.raw)).subject, '[Test] Midweek #1: Meta Introduces Muse Spark: First Closed-Weights Model from…');
-      const status = await almanac(['issue', 'status', ISSUE, '--root', root]);
+      const status = await inProcess(['issue', 'status', ISSUE, '--root', root]);
       assert.match(status.stdout, /0 sent, 0 queued/);
     } finally {
       await sink.close();

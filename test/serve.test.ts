@@ -18,6 +18,7 @@ import { loadConfig } from '../src/content/config.ts';
 import { databasePath, openDatabase, type Db } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
 import { NOW, PROJECT, almanac, tempSite, until } from './helpers/cli.ts';
+import { almanac as inProcess } from './helpers/in-process.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { smtpSink, type SmtpSink } from './helpers/smtp.ts';
 
@@ -37,7 +38,7 @@ describe('almanac serve', () => {
   before(async () => {
     root = await tempSite({ sample: true });
     await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
-    assert.equal((await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', NOW])).code, 0);
+    assert.equal((await inProcess(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', NOW])).code, 0);
     sink = await smtpSink();
     db = openDatabase(databasePath(root));
     store = new SqliteSubscribers(db);
@@ -249,7 +250,7 @@ describe('the serve command', () => {
     const noBuild = await almanac(['serve', '--root', root], { env: { ALMANAC_SECRET: SECRET } });
     assert.equal(noBuild.code, 1);
     assert.match(noBuild.stderr, /^dist\/index\.html: expected a built site \(run "almanac build" first\), found none$/m);
-    assert.equal((await almanac(['build', '--root', root])).code, 0);
+    assert.equal((await inProcess(['build', '--root', root])).code, 0);
     const noSecret = await almanac(['serve', '--root', root], { env: { ALMANAC_SECRET: '' } });
     assert.equal(noSecret.code, 1);
     assert.match(noSecret.stderr, /ALMANAC_SECRET: expected a random secret/);

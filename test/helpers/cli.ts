@@ -15,13 +15,17 @@ export interface Run {
   stderr: string;
 }
 
+/** How long one command may run before it is killed and its test fails: a hang must not stall the suite. */
+export const COMMAND_DEADLINE_MS = 120_000;
+
 export function almanac(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: options.cwd ?? PROJECT, env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: options.cwd ?? PROJECT, env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024, timeout: COMMAND_DEADLINE_MS, killSignal: 'SIGKILL' },
       (err, stdout, stderr) => {
+        if (err?.killed) return reject(new Error(`almanac ${args.join(' ')} still running after ${COMMAND_DEADLINE_MS} ms\n${stderr}`));
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
       },

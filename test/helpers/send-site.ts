@@ -1,11 +1,12 @@
 // A site ready to send: the sample content, one Midweek issue built, and `n` Midweek subscribers;
-// plus the CLI runs of `issue send` and `issue status` against it.
+// plus the CLI runs of `issue send` against it, each in a child process as a user runs it.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { BIN, PROJECT, almanac, tempSite, writeFiles, type Run } from './cli.ts';
+import { almanac as almanacHere } from './in-process.ts';
 
 export const SECRET = 'test-secret-0123456789abcdef-ghijklmn';
 export const ISSUE = '2026-04-15-midweek';
@@ -17,8 +18,9 @@ export async function sendSite(n: number, extraConfig: Record<string, unknown> =
     'almanac.config.json': JSON.stringify({ ...config, ...extraConfig }),
     'list.csv': ['email,name,editions', ...Array.from({ length: n }, (_, i) => `reader${i}@example.com,Reader ${i},midweek`)].join('\n'),
   });
-  assert.equal((await almanac(['subscribers', 'import', path.join(root, 'list.csv'), '--root', root])).code, 0);
-  const built = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
+  // Setting up is not what these tests are about: no need for a process of its own.
+  assert.equal((await almanacHere(['subscribers', 'import', path.join(root, 'list.csv'), '--root', root])).code, 0);
+  const built = await almanacHere(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
   assert.equal(built.code, 0, built.stderr);
   return root;
 }

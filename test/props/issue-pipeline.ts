@@ -1,5 +1,5 @@
 // Properties of the issue pipeline, from generated content to the checked MIME message. Shared by
-// test/issue-props.test.ts (a few hundred seeded cases) and scripts/props.ts (deeper runs).
+// test/issue-props.unit.test.ts (a few hundred seeded cases) and scripts/props.ts (deeper runs).
 //
 // Every generated title carries a tag, ⟨n⟩, that nothing else in the content can contain, so "the
 // story appears exactly once" is a count of that tag in each part. Titles hold no ASCII letters or

@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { checkMessage } from '../src/mail/checks.ts';
-import { PROJECT, almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const MJML = 'templates/email/pages/issue.mjml.hbs';
 const TEXT = 'templates/email/pages/issue.txt.hbs';

@@ -9,7 +9,8 @@ import { parse as parseHtml } from 'node-html-parser';
 import { MessageTemplate } from '../src/mail/message.ts';
 import { TOKENS, personaliseHtml, slotMarkers } from '../src/render/tokens.ts';
 import { IssueStore } from '../src/store/issues.ts';
-import { PROJECT, almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 import { smtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'slots-secret-9c4e1a7b3d5f8e2c6a0b4d9f1e3c7a5b';

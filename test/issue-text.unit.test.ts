@@ -9,7 +9,8 @@ import { markdownToText } from '../src/render/markdown.ts';
 import { wrapText } from '../src/render/wrap.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const story = (title: string) => ({ title }) as IssueStory;
 const codePoints = (s: string) => [...s].length;

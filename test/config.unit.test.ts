@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { readConfig } from '../src/content/config-file.ts';
 import { EDITION_DEFAULTS } from '../src/content/config-schema.ts';
-import { GOOD_GUIDE, NOW, almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { GOOD_GUIDE, NOW, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const CRONS = ['0 7 * * 3', '30 6 * * 3', '0 8 * * 0', '15 9 1 * *', '*/30 * * * *'];
 

@@ -10,7 +10,8 @@ import { newsSchema } from '../src/content/news-schema.ts';
 import { validate } from '../src/content/validate.ts';
 import { slugify, topicKey } from '../src/content/slug.ts';
 import { secretFromEnv } from '../src/mail/signing.ts';
-import { GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { GOOD_GUIDE, GOOD_NEWS, NOW, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const NEWS = { title: 'T', url: 'https://example.com/a', source: 'S', published: '2026-06-01', score: 5 };
 const GUIDE = { title: 'T', level: 'beginner', topics: ['A'], tldr: 'x', takeaways: ['y'] };

@@ -109,7 +109,7 @@ describe('serve: links and dist/ boundaries', () => {
     assert.equal((await fetch(link)).status, 400, 'and the link, once used, opens no button');
   });
 
-  it('a subscribe answer leaves after the same fixed time for a known reader and a new address', async () => {
+  it('a subscribe answer waits out the fixed time, for a known reader and a new address alike', async () => {
     store.upsert({ email: 'known-timing@example.com', status: 'active' }, now);
     const floorMs = 100;
     const timed = await listen({ subscribeAnswerMs: floorMs });

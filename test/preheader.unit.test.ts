@@ -10,7 +10,8 @@ import type { Site } from '../src/content/model.ts';
 import { checkIssueEmail } from '../src/issue/prepare.ts';
 import { PREHEADER_WIDTH, emailView, renderEmail, type IssueMeta } from '../src/render/email.ts';
 import { TemplateSet } from '../src/render/templates.ts';
-import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 /** The characters the padding may use: invisible in every client. */
 const FILL = new Set(['\u00a0', '\u200c', '\u200b', '\u200d', '\u200e', '\u200f', '\ufeff']);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { parse, type HTMLElement } from 'node-html-parser';
-import { NOW, almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { NOW, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 let root: string;
 const page = async (rel: string): Promise<HTMLElement> => parse(await readFile(path.join(root, 'dist', rel), 'utf8'));

@@ -13,7 +13,8 @@ import { subjectLine } from '../src/compose/subject.ts';
 import { issueWindow, slotOn } from '../src/compose/slots.ts';
 import { loadSite } from '../src/content/load.ts';
 import { checkIssueEmail } from '../src/issue/prepare.ts';
-import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 import { IssueStore } from '../src/store/issues.ts';
 
 const GUIDE = (title: string, topics: string) =>

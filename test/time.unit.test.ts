@@ -7,20 +7,30 @@ import { calendarDate, exactTime, longDate, numericTime, stamp, weekdayTime, wee
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
+// One formatter per zone: making one costs more than all the checks it serves.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(zone: string): Intl.DateTimeFormat {
+  let format = formatters.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      timeZoneName: 'short',
+    });
+    formatters.set(zone, format);
+  }
+  return format;
+}
+
 /** What stamp() must say, from Intl and Date. */
 function expected(ms: number, zone: string): { iso: string; exact: string; date: string } {
   const parts: Record<string, string> = {};
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    timeZoneName: 'short',
-  });
-  for (const p of format.formatToParts(ms)) parts[p.type] = p.value;
+  for (const p of formatter(zone).formatToParts(ms)) parts[p.type] = p.value;
   const month = MONTHS[Number(parts.month) - 1]!;
   return {
     iso: new Date(ms).toISOString().replace('.000Z', 'Z'),

@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION, databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteSubscribers, addressProblem, isEmailAddress } from '../src/store/subscribers.ts';
-import { NOW, PROJECT, almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { NOW, PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const CSV = [
   'Email,Name,Editions,Company',

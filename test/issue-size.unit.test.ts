@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const LONG = 'Ünïcödé ' + 'Ωλç '.repeat(95);
 

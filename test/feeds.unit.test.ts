@@ -9,7 +9,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { configSchema } from '../src/content/config-schema.ts';
 import { renderFeeds, type FeedEntry } from '../src/site/feeds.ts';
 import { feedText } from '../src/site/xml.ts';
-import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const PATHS = { rss: 'feeds/t.xml', atom: 'feeds/t.atom', json: 'feeds/t.json' };
 // Characters XML 1.0 cannot carry in any form (not even as a reference).

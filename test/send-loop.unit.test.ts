@@ -198,7 +198,7 @@ function checkInvariants(store: Store, o: Outcome, concurrency: number): void {
 }
 
 describe('send loop', () => {
-  it('a retry waits on the real clock: a fixed --now still finishes after a 451', async () => {
+  it('with a fixed --now, a 451 is retried and the run still finishes: every reader sent in one run', async () => {
     const store = memoryStore(3);
     const o = await runScript(store, ['451'], {}, 1);
     assert.equal(o.reports.length, 1);
@@ -332,8 +332,8 @@ describe('SMTP failure classification', () => {
 });
 
 describe('SqliteLedger beside another writer', () => {
-  it('a claim made while another process holds the write lock waits its turn instead of failing with SQLITE_BUSY', async () => {
-    const { spawn } = await import('node:child_process');
+  it('a claim made while another connection holds the write lock waits its turn instead of failing with SQLITE_BUSY', async () => {
+    const { Worker } = await import('node:worker_threads');
     const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'almanac-busy-')), 'almanac.db');
     const db = openDatabase(file);
     try {
@@ -342,17 +342,19 @@ describe('SqliteLedger beside another writer', () => {
       const lock = ledger.acquire(ISSUE, 'here:1', 0, 60_000);
       assert.ok(lock.ok);
       ledger.enqueue(ISSUE, 'midweek', 0);
-      // Another process (the server recording an unsubscribe, say) writes for 300 ms.
-      const holder = spawn(
-        process.execPath,
-        ['-e', `const db = new (require('better-sqlite3'))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); db.prepare('UPDATE subscribers SET updated_at = 1').run();
-                console.log('locked'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); db.exec('COMMIT');`, file],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+      // Another connection (the server recording an unsubscribe, say) writes for 300 ms. It runs on
+      // a thread of its own, so this one is free to wait for the lock as a second process would.
+      const holder = new Worker(
+        `const { parentPort, workerData } = require('node:worker_threads');
+         const db = new (require('better-sqlite3'))(workerData); db.exec('BEGIN IMMEDIATE'); db.prepare('UPDATE subscribers SET updated_at = 1').run();
+         parentPort.postMessage('locked'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); db.exec('COMMIT'); db.close();`,
+        { eval: true, workerData: file },
       );
       const exited = new Promise((resolve) => holder.on('exit', resolve));
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the other writer never took its lock')), 10_000);
-        holder.stdout!.on('data', () => (clearTimeout(timer), resolve()));
+        holder.once('message', () => (clearTimeout(timer), resolve()));
+        holder.once('error', (err) => (clearTimeout(timer), reject(err)));
       });
       assert.equal(ledger.step(lock.lease, undefined, 1, 0), true);
       assert.equal(ledger.counts(ISSUE).sending, 1);

@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { simpleParser } from 'mailparser';
 import { parse as parseHtml, type HTMLElement } from 'node-html-parser';
-import { PROJECT, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { PROJECT, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 

@@ -1,10 +1,11 @@
 // Bad input: every kind is reported with file, field, expected and found; exit 1; no stack trace;
 // and the previous dist/ stays exactly as it was.
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, before } from 'node:test';
-import { GOOD_GUIDE, GOOD_NEWS, NOW, almanac, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { GOOD_GUIDE, GOOD_NEWS, NOW, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const guide = (front: string, body = '\n## Section\n\nText.\n') => `---\n${front}\n---\n${body}`;
 const validGuideFront = 'title: T\nlevel: beginner\ntopics: [A]\ntldr: Sum.\ntakeaways: [One]';
@@ -163,18 +164,22 @@ const CASES: { name: string; files: Record<string, string>; expect: string[] }[]
 
 describe('bad input', () => {
   let base: string;
+  let built: Map<string, Buffer>;
   before(async () => {
     base = await tempSite();
     await writeFiles(base, { 'content/guides/good/guide.md': GOOD_GUIDE, 'content/news/good.md': GOOD_NEWS });
+    const first = await almanac(['build', '--root', base, '--now', NOW]);
+    assert.equal(first.code, 0, first.stderr);
+    built = await snapshot(path.join(base, 'dist'));
   });
 
   for (const c of CASES) {
     it(`reports ${c.name}, exits 1 and keeps the previous dist/`, async () => {
+      // A copy of the site built once: its dist/ is the output a failed build must leave alone.
       const root = await tempSite();
-      await writeFiles(root, { 'content/guides/good/guide.md': GOOD_GUIDE, 'content/news/good.md': GOOD_NEWS });
-      const first = await almanac(['build', '--root', root, '--now', NOW]);
-      assert.equal(first.code, 0, first.stderr);
+      await cp(base, root, { recursive: true });
       const before = await snapshot(path.join(root, 'dist'));
+      assert.deepEqual(before, built);
 
       await writeFiles(root, c.files);
       const run = await almanac(['build', '--root', root, '--now', NOW]);

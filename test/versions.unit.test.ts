@@ -4,7 +4,8 @@ import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'node-html-parser';
-import { NOW, almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { NOW, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const read = (root: string, rel: string) => readFile(path.join(root, rel), 'utf8');
 /** The part of a version page that comes from the frozen text: header to FAQ. */
