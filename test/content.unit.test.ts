@@ -65,6 +65,11 @@ const CASES: { name: string; files: Record<string, string>; expect: string[] }[]
     expect: ['content/news/w1/plain.md: expected front matter between two "---" lines at the top of the file, found none'],
   },
   {
+    name: 'front matter in another language than YAML, which gray-matter would evaluate',
+    files: { 'content/news/w1/js.md': '---js\n{ title: globalThis.almanacRan = "yes" }\n---\nBody.\n' },
+    expect: ['content/news/w1/js.md: expected YAML front matter opened by a line of only "---", found "---js"'],
+  },
+  {
     name: 'front matter that is never closed',
     files: { 'content/news/w1/open.md': '---\ntitle: An open block\nscore: 5\n\nThe summary.\n' },
     expect: ['content/news/w1/open.md: expected a closing "---" line after the front matter, found none'],
@@ -187,6 +192,7 @@ describe('bad input', () => {
       for (const line of c.expect) assert.ok(run.stderr.includes(line), `missing:\n  ${line}\nin:\n${run.stderr}`);
       assert.doesNotMatch(run.stderr, /^\s+at /m, 'no stack trace');
       assert.match(run.stderr, /nothing was written\.$/m);
+      assert.equal((globalThis as { almanacRan?: string }).almanacRan, undefined, 'no front matter was run as code');
       assert.deepEqual(await snapshot(path.join(root, 'dist')), before, 'dist/ unchanged');
       await rm(root, { recursive: true, force: true });
     });

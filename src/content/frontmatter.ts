@@ -13,8 +13,20 @@ export type Parsed = { data: Record<string, unknown>; body: string } | { problem
 const OPENING = /^---[ \t]*\r?\n/;
 const CLOSING = /\r?\n---[ \t]*(?:\r?\n|$)/;
 
+// gray-matter would run "---js" front matter through eval: the opening-line check above refuses any
+// language name, and these engines make sure no other reaches a parser.
+const refuse = () => {
+  throw new Error('front matter in YAML only');
+};
 const OPTIONS = {
-  engines: { yaml: (text: string) => yaml.load(text, { schema: yaml.CORE_SCHEMA }) as object },
+  language: 'yaml',
+  engines: {
+    yaml: (text: string) => yaml.load(text, { schema: yaml.CORE_SCHEMA }) as object,
+    js: refuse,
+    javascript: refuse,
+    json: refuse,
+    coffee: refuse,
+  },
 };
 
 export function parseFrontMatter(source: string, file: string): Parsed {
@@ -22,6 +34,10 @@ export function parseFrontMatter(source: string, file: string): Parsed {
   // front matter: both are mistakes here.
   const opening = OPENING.exec(source);
   if (!opening) {
+    const language = /^---[ \t]*([^\s-][^\r\n]*)\r?\n/.exec(source)?.[1];
+    if (language) {
+      return { problems: [{ file, expected: 'YAML front matter opened by a line of only "---"', found: `"---${language.slice(0, 40)}"` }] };
+    }
     return { problems: [{ file, expected: 'front matter between two "---" lines at the top of the file', found: 'none' }] };
   }
   if (!CLOSING.test(source.slice(opening[0].length - 1))) {
