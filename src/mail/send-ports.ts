@@ -12,6 +12,12 @@ export type SendLedger = Pick<Ledger, 'acquire' | 'renew' | 'release' | 'recover
 /** Where messages go: nodemailer's pooled SMTP in production, anything with this shape in tests. */
 export interface Transport {
   send(raw: Buffer, envelope: { from: string; to: string }): Promise<void>;
+  /**
+   * Opens one session as a run would (connect, EHLO, STARTTLS if offered, AUTH) and closes it,
+   * within a deadline; rejects with the server's answer. A transport with no session to check
+   * (a scripted one) leaves it out.
+   */
+  verify?(): Promise<void>;
   close(): void;
 }
 

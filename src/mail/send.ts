@@ -11,6 +11,7 @@
 //   - a lost lease (renewal refused, or a write fenced out) stops the sender at once.
 // This file holds the run: its lease, its workers, and the deadline after a stop.
 import type { Delivery, Lease, LedgerCounts } from '../store/ledger.ts';
+import { classify } from './outcome.ts';
 import { Pipe } from './send-pipe.ts';
 import type { SendJob, SendLedger, SendProgress, SendSettings, Transport } from './send-ports.ts';
 import { Halt, Recorder, type StopReason } from './send-record.ts';
@@ -68,6 +69,10 @@ export class SendRefused extends Error {
 
 export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendReport> {
   const { ledger, settings, clock, realClock } = ctx;
+  // Preflight: a wrong password, a refused TLS upgrade or a server that does not answer is found
+  // before anything is written, so such a run changes nobody's state (not even the queue).
+  const refused = await preflight(ctx.transport);
+  if (refused !== undefined) return { counts: ledger.counts(job.issueId), queuedNow: 0, recovered: 0, stopped: 'failure', failure: refused, abandoned: 0 };
   let lock = ledger.acquire(job.issueId, ctx.holder, realClock(), settings.leaseMs);
   if (!lock.ok && !ctx.holderAlive(lock.holder)) {
     // Its process is gone (killed, or the machine restarted): no need to wait for the lease to lapse.
@@ -129,6 +134,16 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
     } catch {
       // The lease lapses on its own.
     }
+  }
+}
+
+/** Why the transport's session cannot be opened (the server's words), or undefined when it can. */
+async function preflight(transport: Transport): Promise<string | undefined> {
+  try {
+    await transport.verify?.();
+    return undefined;
+  } catch (err) {
+    return `before the first message: ${classify(err).reason}`;
   }
 }
 
