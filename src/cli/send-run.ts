@@ -21,7 +21,9 @@ export interface RunReport {
   /** Messages unanswered at the stop deadline, marked uncertain. */
   abandoned: number;
   /** Why the run ended early, or null when it finished. */
-  stopped: 'signal' | 'failure' | 'lease' | null;
+  stopped: 'signal' | 'failure' | 'lease' | 'quota' | null;
+  /** When the sending quota lets a paused run go on (stopped 'quota'), ISO 8601. */
+  pausedUntil: string | null;
   /** The server's words when the run itself failed. */
   failure: string | null;
   messagesPerSecond: number;
@@ -92,6 +94,7 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
     recovered: result.recovered,
     abandoned: result.abandoned,
     stopped: result.stopped ?? null,
+    pausedUntil: result.pausedUntil === undefined ? null : new Date(result.pausedUntil).toISOString(),
     failure: result.failure ?? null,
     messagesPerSecond: Math.round(progress.sent / seconds),
   };

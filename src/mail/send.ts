@@ -23,6 +23,7 @@ export const DEFAULT_SEND_SETTINGS: SendSettings = {
   retryMaxMs: 5 * 60_000,
   leaseMs: 60_000,
   stopMs: 20_000,
+  quotaWaitMs: 60_000,
 };
 
 export interface SendReport {
@@ -31,9 +32,11 @@ export interface SendReport {
   recovered: number;
   /**
    * Why the run ended early, if it did: a stop signal; a failure of the run itself (connection,
-   * TLS, login, sender refused); or the lease passing to another sender.
+   * TLS, login, sender refused); the lease passing to another sender; or the sending quota.
    */
   stopped?: StopReason;
+  /** When the quota lets the paused run go on (stopped 'quota'). */
+  pausedUntil?: number;
   /** The server's words for a failure of the run. */
   failure?: string;
   /** Messages still unanswered when the stop deadline came: recorded uncertain. */
@@ -100,11 +103,11 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
   };
   try {
     const recovered = ledger.recoverInFlight(lease, clock());
-    const queuedNow = ledger.enqueue(job.issueId, job.edition, clock());
+    const queuedNow = job.retry ? ledger.requeue(lease, job.retry, clock()) : ledger.enqueue(job.issueId, job.edition, clock());
     const progress = ctx.progress ?? newProgress();
     progress.total = ledger.counts(job.issueId).queued;
     const recorder = new Recorder(ledger, lease, settings, progress, halt, clock, realClock);
-    const pipe = new Pipe({ job, ledger, transport: ctx.transport, recorder, halt, progress, realClock, sleep: ctx.sleep, renewIfDue, beforeSend: ctx.beforeSend });
+    const pipe = new Pipe({ job, ledger, transport: ctx.transport, recorder, halt, progress, realClock, sleep: ctx.sleep, quotaWaitMs: settings.quotaWaitMs, renewIfDue, beforeSend: ctx.beforeSend });
     const workers = pipe.run(settings.concurrency);
     // A stop, or the run failing or losing its lease, gives the messages in flight `stopMs` to
     // finish; past that they are abandoned.
@@ -126,7 +129,8 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
       workers.catch(() => {}); // they end when the transport closes; nothing of theirs is recorded now
     }
     const stopped = halt.reason ?? (ctx.signal.aborted ? 'signal' : undefined);
-    return { counts: ledger.counts(job.issueId), queuedNow, recovered, stopped, failure: halt.failure, abandoned };
+    if (stopped === 'quota' && halt.pausedUntil !== undefined) ledger.pause(lease, halt.pausedUntil);
+    return { counts: ledger.counts(job.issueId), queuedNow, recovered, stopped, pausedUntil: halt.pausedUntil, failure: halt.failure, abandoned };
   } finally {
     clearInterval(renewal);
     try {
