@@ -60,6 +60,10 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
       }
       const c = report.counts;
       const detail = `${stored.issue.editionLabel} #${stored.issue.number}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain`;
+      if (report.stopped === 'quota' && report.pausedUntil !== undefined) {
+        const until = new Date(report.pausedUntil).toISOString();
+        return { state: 'interrupted', issueId: id, detail: `${detail}, ${c.queued} still queued (paused by the sending quota until ${until})`, resumeAt: report.pausedUntil };
+      }
       if (report.stopped) {
         const why = report.stopped === 'failure' ? ` (${report.failure})` : report.stopped === 'lease' ? ' (lease taken over)' : '';
         return { state: 'interrupted', issueId: id, detail: `${detail}, ${c.queued} still queued${why}` };

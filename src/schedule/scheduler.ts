@@ -11,8 +11,11 @@ import { slotKey, type SlotStore } from '../store/slots.ts';
 
 export type SlotOutcome =
   | { state: 'done' | 'empty'; issueId: string | null; detail: string }
-  /** Stopped before the end (shutdown, SMTP gone): the slot stays open for a later run. */
-  | { state: 'interrupted'; issueId: string | null; detail: string };
+  /**
+   * Stopped before the end (shutdown, SMTP gone): the slot stays open for a later run. `resumeAt`:
+   * paused by the sending quota, to go on at that time.
+   */
+  | { state: 'interrupted'; issueId: string | null; detail: string; resumeAt?: number };
 
 export interface SlotRunner {
   run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome>;
@@ -123,7 +126,8 @@ export class Scheduler {
   private resumeStalled(): void {
     const now = this.d.clock();
     for (const slot of this.d.slots.stalled(now)) {
-      if (now - slot.scheduledAt <= this.d.catchUpMs) this.trigger(slot.edition, slot.scheduledAt);
+      // A send the quota paused has started going out: it is finished, however late the quota allows.
+      if (now - slot.scheduledAt <= this.d.catchUpMs || slot.issueId !== null) this.trigger(slot.edition, slot.scheduledAt);
     }
   }
 
@@ -149,7 +153,10 @@ export class Scheduler {
     log(`${this.label(edition, at)}: building and sending`);
     try {
       const outcome = await this.d.runner.run(edition, at, this.controller.signal);
-      if (outcome.state === 'interrupted') {
+      if (outcome.state === 'interrupted' && outcome.resumeAt !== undefined && outcome.issueId !== null) {
+        slots.pause(key, holder, outcome.resumeAt, outcome.issueId, outcome.detail, clock());
+        log(`${this.label(edition, at)}: paused (${outcome.detail}); it resumes at ${this.when(outcome.resumeAt)}`);
+      } else if (outcome.state === 'interrupted') {
         slots.release(key, holder, clock());
         log(`${this.label(edition, at)}: stopped (${outcome.detail}); it will resume`);
       } else {

@@ -96,6 +96,11 @@ export function sqliteBuckets(db: Db): BucketStore {
   };
 }
 
+/** The quota of the store's database, or undefined when no limit is set. `clock` is the real time. */
+export function sqliteQuota(db: Db, limits: SendLimits, clock: () => number): Quota | undefined {
+  return hasLimits(limits) ? quota(limits, sqliteBuckets(db), clock) : undefined;
+}
+
 /** Bucket counts in memory: one process's own quota (tests). */
 export function memoryBuckets(): BucketStore {
   const rows = new Map<string, { bucketMs: number; start: number; n: number }>();
