@@ -38,7 +38,7 @@ export function registerSend(issue: Command): void {
     const { issue } = stored;
 
     if (opts.to !== undefined) {
-      const report = await sendTestCopy(config, secret, stored, opts.to);
+      const report = await sendTestCopy(config, secret, stored, opts.to, path.resolve(root));
       if (opts.json) return printJson(report);
       process.stdout.write(`Sent a test copy of ${issue.editionLabel} #${issue.number} to ${report.to} ("${report.subject}").\n`);
       return;
