@@ -23,7 +23,9 @@ export const DEFAULT_SEND_SETTINGS: SendSettings = {
   retryMaxMs: 5 * 60_000,
   leaseMs: 60_000,
   stopMs: 20_000,
-  quotaWaitMs: 60_000,
+  // Longer than a minute and its last bucket: a per-minute limit is waited out within the run, an
+  // hourly or daily one pauses it.
+  quotaWaitMs: 90_000,
 };
 
 export interface SendReport {
