@@ -9,9 +9,12 @@ import { describe, it } from 'node:test';
 import type { MessageTemplate } from '../src/mail/message.ts';
 import type { SendJob, SendSettings, Transport } from '../src/mail/send-ports.ts';
 import { DEFAULT_SEND_SETTINGS, sendIssue, type SendContext, type SendReport } from '../src/mail/send.ts';
+import { startConfirmationWorker } from '../src/server/confirm-worker.ts';
+import { ConfirmationQueue } from '../src/store/confirmations.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { SqliteLedger, type Ledger } from '../src/store/ledger.ts';
 import { memoryBuckets, quota, sqliteQuota, takeQuota } from '../src/store/quota.ts';
+import { until } from './helpers/cli.ts';
 import { MemoryLedger, type MemoryReader } from './helpers/memory-ledger.ts';
 
 const ISSUE = '2026-04-15-midweek';
@@ -183,5 +186,34 @@ describe('two senders on one SQLite file share the quota', () => {
     } finally {
       for (const db of dbs) db.close();
     }
+  });
+});
+
+describe('confirmation mails under the quota', () => {
+  it('a confirmation past the quota waits in its queue until the quota allows, without spending an attempt', async () => {
+    const db = openDatabase(path.join(await mkdtemp(path.join(os.tmpdir(), 'almanac-quota-')), 'almanac.db'));
+    const now = 10 * HOUR;
+    const limits = { perHour: 2 };
+    const queue = new ConfirmationQueue(db);
+    for (let i = 0; i < 3; i++) queue.enqueue(i + 1, `c${i}@example.com`, now, 0);
+    const sent: string[] = [];
+    const worker = startConfirmationWorker({
+      queue,
+      transport: { send: async (_raw, { to }) => void sent.push(to), close() {} },
+      compose: async () => ({ raw: Buffer.from('confirm'), from: 'almanac@example.org' }),
+      clock: () => now,
+      log: () => {},
+      quota: () => takeQuota(db, limits, now),
+      idleMs: 20,
+    });
+    try {
+      await until(() => queue.nextAt() !== undefined && queue.nextAt()! > now, 5000);
+    } finally {
+      await worker.stop();
+    }
+    assert.equal(sent.length, 2);
+    const waiting = db.prepare(`SELECT attempts, next_at FROM confirmations WHERE status = 'queued'`).all() as { attempts: number; next_at: number }[];
+    assert.deepEqual(waiting, [{ attempts: 0, next_at: now + HOUR + MINUTE }]);
+    db.close();
   });
 });
