@@ -6,7 +6,9 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { configSchema } from '../src/content/config-schema.ts';
 import type { MessageTemplate } from '../src/mail/message.ts';
+import { pacePerSecond } from '../src/mail/send-job.ts';
 import type { SendJob, SendSettings, Transport } from '../src/mail/send-ports.ts';
 import { DEFAULT_SEND_SETTINGS, sendIssue, type SendContext, type SendReport } from '../src/mail/send.ts';
 import { startConfirmationWorker } from '../src/server/confirm-worker.ts';
@@ -215,5 +217,26 @@ describe('confirmation mails under the quota', () => {
     const waiting = db.prepare(`SELECT attempts, next_at FROM confirmations WHERE status = 'queued'`).all() as { attempts: number; next_at: number }[];
     assert.deepEqual(waiting, [{ attempts: 0, next_at: now + HOUR + MINUTE }]);
     db.close();
+  });
+});
+
+describe('sending.limits in the configuration', () => {
+  it('takes whole numbers of at least one, each optional, and refuses anything else naming the key', () => {
+    assert.deepEqual(configSchema.parse({ sending: { limits: { perDay: 50000 } } }).sending.limits, { perDay: 50000 });
+    assert.deepEqual(configSchema.parse({}).sending.limits, {});
+    for (const limits of [{ perHour: 0 }, { perMinute: 1.5 }, { perweek: 3 }]) {
+      const parsed = configSchema.safeParse({ sending: { limits } });
+      assert.equal(parsed.success, false, JSON.stringify(limits));
+      assert.deepEqual(parsed.error!.issues[0]!.path.slice(0, 2), ['sending', 'limits']);
+    }
+  });
+
+  it('a run is paced at the lower of ratePerSecond and limits.perSecond, or at whichever is set', () => {
+    const pace = (sending: object) => pacePerSecond(configSchema.parse({ sending }));
+    assert.equal(pace({}), 0);
+    assert.equal(pace({ ratePerSecond: 20 }), 20);
+    assert.equal(pace({ limits: { perSecond: 14 } }), 14);
+    assert.equal(pace({ ratePerSecond: 20, limits: { perSecond: 14 } }), 14);
+    assert.equal(pace({ ratePerSecond: 5, limits: { perSecond: 14 } }), 5);
   });
 });
