@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { configSchema } from '../src/content/config-schema.ts';
 import { Scheduler, type SlotOutcome } from '../src/schedule/scheduler.ts';
 import { openDatabase } from '../src/store/database.ts';
-import { SlotStore } from '../src/store/slots.ts';
+import { SqliteLedger } from '../src/store/ledger.ts';
+import { SlotStore, slotKey } from '../src/store/slots.ts';
 import { until } from './helpers/cli.ts';
 
 const HOUR = 3600_000;
@@ -59,5 +60,54 @@ describe('scheduler: a send paused by the quota', () => {
       await s.stop();
       db.close();
     }
+  });
+
+  it('goes on with an issue sent by hand once the quota allows it, and leaves alone one whose slot it runs', async () => {
+    const db = openDatabase(path.join(await mkdtemp(path.join(os.tmpdir(), 'almanac-schedule-quota-')), 'almanac.db'));
+    let now = Date.parse('2026-04-16T12:00:00Z'); // no slot due: nothing else runs
+    const insert = db.prepare(`INSERT INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'active', 0, 0)`);
+    for (let i = 0; i < 3; i++) insert.run(`r${i}@example.com`);
+    const ledger = new SqliteLedger(db);
+    // `issue send` by hand, paused by the quota for an hour with every row still queued.
+    const lock = ledger.acquire('2026-04-15-midweek', 'cli:1', now, 60_000);
+    assert.ok(lock.ok);
+    ledger.enqueue('2026-04-15-midweek', 'midweek', now);
+    ledger.pause(lock.lease, now + HOUR);
+    ledger.release(lock.lease);
+    const resumed: string[] = [];
+    const s = new Scheduler({
+      config: configSchema.parse({}),
+      slots: new SlotStore(db),
+      runner: {
+        run: async (): Promise<SlotOutcome> => ({ state: 'done', issueId: null, detail: 'ok' }),
+        resume: async (id): Promise<SlotOutcome> => (resumed.push(id), { state: 'done', issueId: id, detail: '3 sent' }),
+      },
+      cron: { schedule: () => ({ stop() {} }) },
+      clock: () => now,
+      log: () => {},
+      holder: 'test:1',
+      holderAlive: () => true,
+      pausedByHand: (at) => ledger.pausedByHand(at),
+      catchUpMs: 0,
+      leaseMs: 400,
+    });
+    try {
+      await s.start();
+      assert.deepEqual(ledger.pausedByHand(now + HOUR - 1), [], 'not before the quota allows');
+      now += HOUR;
+      await until(() => resumed.length === 1, 10_000);
+      await s.idle();
+      assert.deepEqual(resumed, ['2026-04-15-midweek']);
+    } finally {
+      await s.stop();
+    }
+    // A scheduled issue's pause is its slot's to resume.
+    // (A slot of its own: the scheduler recorded the 15th's as missed when it started.)
+    const slots = new SlotStore(db);
+    const at = Date.parse('2026-04-22T07:00:00Z');
+    assert.equal(slots.claim('midweek', at, 'test:1', now, 1, () => true), 'claimed');
+    slots.pause(slotKey('midweek', at), 'test:1', now + HOUR, '2026-04-15-midweek', 'paused', now);
+    assert.deepEqual(ledger.pausedByHand(now + 2 * HOUR), []);
+    db.close();
   });
 });

@@ -64,10 +64,12 @@ export function registerSchedule(program: Command): void {
     const subscribers = new SqliteSubscribers(db);
     const holderAlive = localHolderAlive(os.hostname());
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    const ledger = new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now), quota: sqliteQuota(db, cfg.sending.limits, () => Date.now()) });
     const scheduler = new Scheduler({
       config: cfg,
       slots: new SlotStore(db),
-      runner: slotRunner({ root, secret, ledger: new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now), quota: sqliteQuota(db, cfg.sending.limits, () => Date.now()) }), transport, clock: () => Date.now(), holder, holderAlive }),
+      runner: slotRunner({ root, secret, ledger, transport, clock: () => Date.now(), holder, holderAlive }),
+      pausedByHand: (now) => ledger.pausedByHand(now),
       cron: { schedule: (expression, fn, options) => cron.default.schedule(expression, fn, options) },
       clock: () => Date.now(),
       log,

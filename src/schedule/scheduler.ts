@@ -19,6 +19,8 @@ export type SlotOutcome =
 
 export interface SlotRunner {
   run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome>;
+  /** Goes on with an issue sent by hand that the sending quota paused. */
+  resume?(issueId: string, signal: AbortSignal): Promise<SlotOutcome>;
 }
 
 /** The part of node-cron the scheduler uses, so that tests can drive time themselves. */
@@ -35,6 +37,8 @@ export interface SchedulerDeps {
   log: (line: string) => void;
   holder: string;
   holderAlive: (holder: string) => boolean;
+  /** Issues sent by hand that the sending quota paused and now allows (see Ledger.pausedByHand). */
+  pausedByHand?: (now: number) => string[];
   catchUpMs: number;
   leaseMs: number;
   /**
@@ -129,6 +133,20 @@ export class Scheduler {
       // A send the quota paused has started going out: it is finished, however late the quota allows.
       if (now - slot.scheduledAt <= this.d.catchUpMs || slot.issueId !== null) this.trigger(slot.edition, slot.scheduledAt);
     }
+    for (const id of this.d.pausedByHand?.(now) ?? []) this.resumeByHand(id);
+  }
+
+  /** An issue sent by hand and paused by the quota: finished here, under its own send lease. */
+  private resumeByHand(issueId: string): void {
+    const key = `issue:${issueId}`;
+    const resume = this.d.runner.resume?.bind(this.d.runner);
+    if (!resume || this.controller.signal.aborted || this.running.has(key)) return;
+    this.d.log(`${issueId}: the sending quota allows more; going on with the send started by hand`);
+    const run = resume(issueId, this.controller.signal)
+      .then((outcome) => this.d.log(`${issueId}: ${outcome.state === 'done' ? outcome.detail : `stopped (${outcome.detail})`}`))
+      .catch((err: Error) => this.d.log(`${issueId}: ${err.message.split('\n')[0]}; it will be retried`))
+      .finally(() => this.running.delete(key));
+    this.running.set(key, run);
   }
 
   private trigger(edition: Edition, at: number): void {

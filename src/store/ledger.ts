@@ -84,6 +84,11 @@ export interface Ledger {
   pause(lease: Lease, until: number): void;
   /** Until when the issue's send is paused by the quota, if it is. */
   pausedUntil(issueId: string): number | undefined;
+  /**
+   * Issues sent by hand (no scheduler slot) that the quota paused until `now` or earlier, with rows
+   * still queued and nobody holding their lease: for a running scheduler to finish.
+   */
+  pausedByHand(now: number): string[];
   /** When the next row waiting for a retry becomes due, if any. */
   nextRetry(issueId: string): number | undefined;
   counts(issueId: string): LedgerCounts;
@@ -246,6 +251,19 @@ export class SqliteLedger implements Ledger {
   pausedUntil(issueId: string): number | undefined {
     const row = this.db.prepare<[string], { at: number }>('SELECT paused_until AS at FROM send_locks WHERE issue_id = ?').get(issueId);
     return row && row.at > 0 ? row.at : undefined;
+  }
+
+  pausedByHand(now: number): string[] {
+    return this.db
+      .prepare<[number, number], { issue_id: string }>(
+        `SELECT l.issue_id FROM send_locks l
+          WHERE l.paused_until > 0 AND l.paused_until <= ? AND l.expires_at < ?
+            AND EXISTS (SELECT 1 FROM deliveries d WHERE d.issue_id = l.issue_id AND d.status = 'queued')
+            AND NOT EXISTS (SELECT 1 FROM slot_runs s WHERE s.issue_id = l.issue_id)
+          ORDER BY l.paused_until`,
+      )
+      .all(now, now)
+      .map((r) => r.issue_id);
   }
 
   nextRetry(issueId: string): number | undefined {

@@ -100,6 +100,10 @@ export class MemoryLedger implements Ledger {
     if (this.lock && this.lock.holder === lease.holder && this.lock.generation === lease.generation) this.lock.pausedUntil = until;
   }
 
+  pausedByHand(_now: number): string[] {
+    return [];
+  }
+
   pausedUntil(_issueId: string): number | undefined {
     return this.lock?.pausedUntil || undefined;
   }
