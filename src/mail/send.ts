@@ -8,7 +8,11 @@
 //   - 4xx answers are retried with backoff; a 5xx for one recipient marks that address bounced;
 //   - a failure of the connection, TLS, login or the sender is the run's: it stops at once and no
 //     reader's state changes (a message cut off mid-transaction is marked uncertain);
-//   - a lost lease (renewal refused, or a write fenced out) stops the sender at once.
+//   - a lost lease (renewal refused, or a write fenced out) stops the sender at once;
+//   - before anything is written, a preflight opens one session as the run will (connect, EHLO,
+//     STARTTLS, AUTH): a failure there is the run's, and not even the queue changes;
+//   - the sending quota (store/quota.ts) holds claims back: a short wait is waited out, a longer one
+//     pauses the run with the rest queued and records until when.
 // This file holds the run: its lease, its workers, and the deadline after a stop.
 import type { Delivery, Lease, LedgerCounts } from '../store/ledger.ts';
 import { classify } from './outcome.ts';
