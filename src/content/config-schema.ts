@@ -127,6 +127,19 @@ export const configSchema = z.strictObject({
       stopTimeoutSeconds: 20,
     }),
   editions: editionsSchema,
+  // Where bounces and complaints come back (VERP return paths), and when soft bounces add up to one.
+  bounces: z
+    .strictObject({
+      domain: z
+        .string({ error: 'a mail domain, e.g. "bounces.example.org"' })
+        .trim()
+        .toLowerCase()
+        .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: 'a mail domain, e.g. "bounces.example.org"' })
+        .optional(),
+      softLimit: z.number({ error: 'a whole number from 1 to 100' }).int().min(1).max(100).default(3),
+      softWindowDays: z.number({ error: 'a number of days from 1 to 365' }).min(1).max(365).default(30),
+    })
+    .default({ softLimit: 3, softWindowDays: 30 }),
   preview: z
     .strictObject({
       // Where the preview's "send test" may deliver (besides active subscribers): never an address typed into a page.

@@ -31,8 +31,8 @@ export interface SendJob {
   edition: Edition;
   envelopeFrom: string;
   template: MessageTemplate;
-  /** Each reader's own values: Message-ID, signed links. */
-  personalise: (d: Delivery) => { messageId: string; unsubscribeUrl: string; unsubscribeMailto: string; tokens: Recipient };
+  /** Each reader's own values: Message-ID, signed links, and the return path (VERP) when there is one. */
+  personalise: (d: Delivery) => { messageId: string; unsubscribeUrl: string; unsubscribeMailto: string; tokens: Recipient; returnPath?: string };
 }
 
 export interface SendProgress {
