@@ -5,13 +5,9 @@
 // else is ignored with its reason. Nothing here throws: every input gets a verdict.
 import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import type { Verdict } from '../store/mail-events.ts';
 import { readReturnAddress, type ReturnClaims } from './signing.ts';
 
-export type EventKind = 'hard' | 'soft' | 'complaint' | 'unsubscribe';
-
-export type Verdict =
-  | { kind: EventKind; subscriber: number; issueId: string; code: string; text: string; reportId: string }
-  | { kind: 'ignored'; reason: string; reportId: string; subscriber?: number; issueId?: string };
 
 /** Larger than any report; a bigger message is not read. */
 export const MAX_REPORT_BYTES = 10 * 1024 * 1024;

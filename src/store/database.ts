@@ -81,6 +81,23 @@ const MIGRATIONS: Migration[] = [
   // The send lease's generation: raised by every take-over and checked by every ledger write, so a
   // sender that lost its lease can change nothing more.
   `ALTER TABLE send_locks ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;`,
+  // What came back: bounces, complaints and mailto unsubscribes, each kept with its issue, code and
+  // text, and what was ignored with the reason. A complaint is kept on the reader too: it bars `add
+  // --resubscribe` and `import`, and only the reader's own confirmed sign-up lifts it.
+  `ALTER TABLE subscribers ADD COLUMN unsubscribe_reason TEXT;
+   CREATE TABLE mail_events (
+     id INTEGER PRIMARY KEY,
+     received_at INTEGER NOT NULL,
+     subscriber_id INTEGER,
+     issue_id TEXT,
+     kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'complaint', 'unsubscribe', 'ignored')),
+     code TEXT NOT NULL DEFAULT '',
+     text TEXT NOT NULL DEFAULT '',
+     report_id TEXT NOT NULL
+   );
+   CREATE INDEX mail_events_subscriber ON mail_events (subscriber_id, kind, received_at);
+   CREATE INDEX mail_events_issue ON mail_events (issue_id, kind);
+   CREATE INDEX mail_events_report ON mail_events (report_id);`,
 ];
 
 /**
