@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger, type DeliveryProblem, type LedgerCounts } from '../store/ledger.ts';
+import { issueEventCounts, type IssueEventCounts } from '../store/mail-events.ts';
 import { printJson, withJson } from './json.ts';
 import { globals } from './options.ts';
 import { loadIssue } from './stored-issue.ts';
@@ -11,6 +12,8 @@ import { loadIssue } from './stored-issue.ts';
 export interface IssueStatusReport {
   issue: string;
   counts: LedgerCounts;
+  /** What came back: hard and soft bounces, complaints, mailto unsubscribes. */
+  returned: IssueEventCounts;
   readers?: (Omit<DeliveryProblem, 'state'> & { state: string })[];
 }
 
@@ -26,14 +29,16 @@ export function registerIssueStatus(issue: Command): void {
     try {
       const ledger = new SqliteLedger(db);
       const c = ledger.counts(id);
+      const r = issueEventCounts(db, id);
       const problems = opts.failed ? ledger.problems(id).map((p) => ({ ...p, state: readerState(p) })) : undefined;
       if (opts.json) {
-        return printJson({ issue: id, counts: c, ...(problems ? { readers: problems } : {}) } satisfies IssueStatusReport);
+        return printJson({ issue: id, counts: c, returned: r, ...(problems ? { readers: problems } : {}) } satisfies IssueStatusReport);
       }
       process.stdout.write(
         `${issue.editionLabel} #${issue.number} (${id}): ${c.sent} sent, ${c.queued} queued, ${c.sending} sending, ` +
           `${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain, ${c.retried} needed a retry\n`,
       );
+      process.stdout.write(`came back: ${r.hard} hard bounce(s), ${r.soft} soft bounce(s), ${r.complaint} complaint(s), ${r.unsubscribe} mailto unsubscribe(s)\n`);
       for (const p of problems ?? []) process.stdout.write(`${p.email}\t${p.state}\t${p.error ?? ''}\n`);
     } finally {
       db.close();

@@ -134,3 +134,30 @@ export function issueEventCounts(db: Db, issueId: string): IssueEventCounts {
   }
   return counts;
 }
+
+/** Above this share of complaints per message sent, mailbox providers (Gmail, Yahoo) start refusing bulk mail. */
+export const COMPLAINT_RATE_LIMIT = 0.003;
+
+export interface ComplaintRate {
+  issueId: string;
+  sent: number;
+  complaints: number;
+  /** Complaints per message sent (0 when nothing was sent). */
+  rate: number;
+  flagged: boolean;
+}
+
+/** Every issue with at least one complaint, with its rate against the messages it sent. */
+export function complaintRates(db: Db): ComplaintRate[] {
+  return db
+    .prepare<[], { issue_id: string; complaints: number; sent: number }>(
+      `SELECT e.issue_id, count(*) AS complaints,
+              (SELECT count(*) FROM deliveries d WHERE d.issue_id = e.issue_id AND d.status = 'sent') AS sent
+       FROM mail_events e WHERE e.kind = 'complaint' AND e.issue_id IS NOT NULL GROUP BY e.issue_id ORDER BY e.issue_id`,
+    )
+    .all()
+    .map((r) => {
+      const rate = r.sent ? r.complaints / r.sent : 0;
+      return { issueId: r.issue_id, sent: r.sent, complaints: r.complaints, rate, flagged: rate > COMPLAINT_RATE_LIMIT || (r.sent === 0 && r.complaints > 0) };
+    });
+}
