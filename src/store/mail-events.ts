@@ -65,7 +65,8 @@ export class MailEvents {
   apply(verdict: Verdict, now: number): Intake {
     return this.subscribers.transaction(() => {
       const earlier = this.db.prepare<[string], { received_at: number }>('SELECT received_at FROM mail_events WHERE report_id = ? ORDER BY id LIMIT 1').get(verdict.reportId);
-      if (earlier) return this.ignore(verdict, `replayed: the same report was received on ${new Date(earlier.received_at).toISOString()}`, now);
+      // A replay is kept off the reader's history: it is the same event again, not a new one.
+      if (earlier) return this.ignore({ kind: 'ignored', reason: '', reportId: verdict.reportId }, `replayed: the same report was received on ${new Date(earlier.received_at).toISOString()}`, now);
       if (verdict.kind === 'ignored') return this.ignore(verdict, verdict.reason, now);
       const reader = this.subscribers.get(verdict.subscriber);
       if (!reader) return this.ignore(verdict, 'the reader it names is no longer on the list', now);
