@@ -7,6 +7,8 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { classify } from '../src/mail/bounce-classify.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { importCsv } from '../src/store/import.ts';
 import { MailEvents, issueEventCounts, type Verdict } from '../src/store/mail-events.ts';
@@ -92,5 +94,21 @@ describe('mail events', () => {
     const gone = s.events.apply({ ...s.verdict('hard'), subscriber: 9999 }, T0);
     assert.match(gone.text, /no longer on the list/);
     assert.deepEqual(issueEventCounts(s.db, ISSUE), { hard: 0, soft: 1, complaint: 0, unsubscribe: 0 });
+  });
+
+  it('arbitrary bytes through the classifier and the store never throw and never change a reader', async () => {
+    const s = await store();
+    const secret = 'test-secret-0123456789abcdef-6f1c9a2e';
+    let clock = T0;
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 3000 }), async (bytes) => {
+        const intake = s.events.apply(await classify(Buffer.from(bytes), secret), ++clock);
+        assert.equal(intake.kind, 'ignored');
+        assert.equal(intake.changed, undefined);
+        assert.equal(s.status(), 'active');
+      }),
+      { numRuns: Number(process.env.PROPS_RUNS ?? 100) },
+    );
+    assert.deepEqual(s.events.forSubscriber(s.reader.id), []);
   });
 });
