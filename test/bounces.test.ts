@@ -96,6 +96,9 @@ describe('bounces receive and import', () => {
     assert.equal((JSON.parse(forged.stdout) as BounceReport).messages[0]!.kind, 'ignored');
     const garbage = await receive(root, '\u0000\u00ff not a message at all');
     assert.equal(garbage.code, 0);
+    const unset = await receive(root, await report('dsn-hard.eml', messages[1]!), { ALMANAC_SECRET: '' });
+    assert.equal(unset.code, 1, 'without its secret it cannot tell its own return paths: a failure the MTA logs');
+    assert.match(unset.stderr, /ALMANAC_SECRET/);
 
     const list = await almanac(['subscribers', 'list', '--json', '--root', root]);
     const statuses = new Map((JSON.parse(list.stdout) as { email: string; status: string }[]).map((e) => [e.email, e.status]));
