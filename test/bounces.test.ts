@@ -19,7 +19,7 @@ import { smtpSink, type Received } from './helpers/smtp.ts';
 const SECRET = 'test-secret-0123456789abcdef-6f1c9a2e';
 const ISSUE = '2026-04-15-midweek';
 
-async function sentSite(n: number): Promise<{ root: string; messages: Received[] }> {
+async function sentSite(n: number, rcpt?: (address: string) => number | undefined): Promise<{ root: string; messages: Received[] }> {
   const root = await tempSite({ sample: true });
   const config = JSON.parse(await readFile(path.join(PROJECT, 'almanac.config.json'), 'utf8'));
   await writeFiles(root, {
@@ -29,7 +29,7 @@ async function sentSite(n: number): Promise<{ root: string; messages: Received[]
   assert.equal((await almanac(['subscribers', 'import', path.join(root, 'list.csv'), '--root', root])).code, 0);
   const built = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
   assert.equal(built.code, 0, built.stderr);
-  const sink = await smtpSink();
+  const sink = await smtpSink({ rcpt });
   try {
     const run = await almanac(['issue', 'send', ISSUE, '--root', root], { env: { SMTP_URL: sink.url, ALMANAC_SECRET: SECRET } });
     assert.equal(run.code, 0, run.stderr);
@@ -145,6 +145,16 @@ describe('bounces receive and import', () => {
     const overall = await almanac(['status', '--json', '--root', root, '--now', '2026-04-16T12:00:00Z']);
     assert.deepEqual((JSON.parse(overall.stdout) as StatusReport).complaints.map((c) => [c.issueId, c.sent, c.complaints, c.flagged]), [[ISSUE, 4, 1, true]]);
     assert.match((await almanac(['status', '--root', root])).stdout, /^! 2026-04-15-midweek: complaint rate 25\.00 % \(1 of 4 sent\) passes 0\.3 %/m);
+  });
+
+  it('a refusal at send time is a hard bounce in the reader\'s history and the issue\'s counts', async () => {
+    const { root } = await sentSite(4, (address) => (address === 'reader3@example.com' ? 550 : undefined));
+    const shown = JSON.parse((await almanac(['subscribers', 'show', 'reader3@example.com', '--json', '--root', root])).stdout) as SubscriberShow;
+    assert.equal(shown.status, 'bounced');
+    assert.deepEqual(shown.history.map((h) => [h.kind, h.issue, h.code]), [['hard', ISSUE, '550']]);
+    assert.match(shown.history[0]!.text, /^refused when sent: .*550/);
+    const status = JSON.parse((await almanac(['issue', 'status', ISSUE, '--json', '--root', root])).stdout) as IssueStatusReport;
+    assert.deepEqual(status.returned, { hard: 1, soft: 0, complaint: 0, unsubscribe: 0 });
   });
 
   it('a path that is neither a message, an mbox nor a maildir is a problem naming it', async () => {

@@ -48,13 +48,14 @@ export function registerSchedule(program: Command): void {
     if (opts.json) throw new UsageError('--json goes with --list: the running scheduler writes a log');
     const secret = secretFromEnv();
     const smtp = smtpUrlFromEnv();
-    const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts }, { localHolderAlive }, { SqliteSubscribers }, cron] = await Promise.all([
+    const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts }, { localHolderAlive }, { SqliteSubscribers }, { recordRefusal }, cron] = await Promise.all([
       import('../schedule/scheduler.ts'),
       import('../schedule/run-slot.ts'),
       import('../mail/transport.ts'),
       import('../mail/send-job.ts'),
       import('../mail/send.ts'),
       import('../store/subscribers.ts'),
+      import('../store/mail-events.ts'),
       import('node-cron'),
     ]);
     const db = openDatabase(databasePath(root));
@@ -66,7 +67,7 @@ export function registerSchedule(program: Command): void {
     const scheduler = new Scheduler({
       config: cfg,
       slots: new SlotStore(db),
-      runner: slotRunner({ root, secret, ledger: new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now) }), transport, clock: () => Date.now(), holder, holderAlive }),
+      runner: slotRunner({ root, secret, ledger: new SqliteLedger(db, { bounce: (id, now, refusal) => (subscribers.setStatus(id, 'bounced', now), recordRefusal(db, id, refusal.issueId, refusal.error, now)) }), transport, clock: () => Date.now(), holder, holderAlive }),
       cron: { schedule: (expression, fn, options) => cron.default.schedule(expression, fn, options) },
       clock: () => Date.now(),
       log,

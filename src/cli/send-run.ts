@@ -8,6 +8,7 @@ import { sendJob, sendSettings, smtpTimeouts } from '../mail/send-job.ts';
 import type { Db } from '../store/database.ts';
 import type { StoredIssueFiles } from '../store/issues.ts';
 import { SqliteLedger, type LedgerCounts } from '../store/ledger.ts';
+import { recordRefusal } from '../store/mail-events.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { smtpUrlFromEnv } from './options.ts';
 import { progressDisplay } from './send-progress.ts';
@@ -58,7 +59,7 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
   const started = Date.now();
   const display = progressDisplay(`${issue.editionLabel} #${issue.number}`, progress);
   const subscribers = new SqliteSubscribers(db);
-  const ledger = new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now) });
+  const ledger = new SqliteLedger(db, { bounce: (id, now, refusal) => (subscribers.setStatus(id, 'bounced', now), recordRefusal(db, id, refusal.issueId, refusal.error, now)) });
   let result;
   try {
     result = await sendIssue(sendJob(config, secret, stored), {

@@ -162,3 +162,20 @@ export function complaintRates(db: Db): ComplaintRate[] {
       return { issueId: r.issue_id, sent: r.sent, complaints: r.complaints, rate, flagged: rate > COMPLAINT_RATE_LIMIT || (r.sent === 0 && r.complaints > 0) };
     });
 }
+
+/**
+ * A refusal at send time (5xx at RCPT TO or after the message) as a hard bounce in the reader's history
+ * and the issue's counts, so that what `subscribers show` prints explains every bounce. The ledger's
+ * bounce hook calls it in the transaction that marks the address.
+ */
+export function recordRefusal(db: Db, subscriberId: number, issueId: string, error: string, now: number): void {
+  const code = /\b[245]\.\d{1,3}\.\d{1,3}\b/.exec(error)?.[0] ?? /\b[45]\d\d\b/.exec(error)?.[0] ?? '';
+  db.prepare("INSERT INTO mail_events (received_at, subscriber_id, issue_id, kind, code, text, report_id) VALUES (?, ?, ?, 'hard', ?, ?, ?)").run(
+    now,
+    subscriberId,
+    issueId,
+    code,
+    `refused when sent: ${error.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, 500)}`,
+    `refused:${issueId}:${subscriberId}`,
+  );
+}
