@@ -11,6 +11,7 @@ import { confirmationComposer } from '../server/confirmation-mail.ts';
 import { DatabaseHealth } from '../server/db-health.ts';
 import { ConfirmationQueue } from '../store/confirmations.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
+import { MailEvents } from '../store/mail-events.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { globals } from './options.ts';
 
@@ -67,6 +68,7 @@ export function registerServe(program: Command): void {
         health,
         clock,
         log,
+        bounces: { events: new MailEvents(db, subscribers, config.bounces), mailgunKey: process.env.MAILGUN_WEBHOOK_SIGNING_KEY?.trim() || undefined },
       });
       const server = createServer(app);
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, opts.host, resolve));
