@@ -12,7 +12,7 @@ import { loadIssue } from './stored-issue.ts';
 export interface IssueStatusReport {
   issue: string;
   counts: LedgerCounts;
-  /** What came back: hard and soft bounces, complaints, mailto unsubscribes. */
+  /** Bounces (hard ones include refusals at send time), complaints and mailto unsubscribes. */
   returned: IssueEventCounts;
   readers?: (Omit<DeliveryProblem, 'state'> & { state: string })[];
 }
@@ -38,7 +38,7 @@ export function registerIssueStatus(issue: Command): void {
         `${issue.editionLabel} #${issue.number} (${id}): ${c.sent} sent, ${c.queued} queued, ${c.sending} sending, ` +
           `${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain, ${c.retried} needed a retry\n`,
       );
-      process.stdout.write(`came back: ${r.hard} hard bounce(s), ${r.soft} soft bounce(s), ${r.complaint} complaint(s), ${r.unsubscribe} mailto unsubscribe(s)\n`);
+      process.stdout.write(`bounces and complaints: ${r.hard} hard bounce(s), ${r.soft} soft bounce(s), ${r.complaint} complaint(s), ${r.unsubscribe} mailto unsubscribe(s)\n`);
       for (const p of problems ?? []) process.stdout.write(`${p.email}\t${p.state}\t${p.error ?? ''}\n`);
     } finally {
       db.close();
