@@ -1,8 +1,9 @@
-// POST /webhooks/mailgun on `serve`, in-process against a real SQLite file: events signed with a test
-// signing key as Mailgun signs them bounce, soften or unsubscribe the reader their Message-ID names;
-// unsigned, wrongly signed and stale requests get 401 and change nothing; a replay counts once.
+// POST /webhooks/mailgun and /webhooks/ses on `serve`, in-process against a real SQLite file: events
+// signed with test keys as Mailgun and SNS sign them bounce, soften or unsubscribe the reader their
+// Message-ID names; unsigned, wrongly signed, stale or foreign requests get 401 and change nothing; a
+// replay counts once. SNS's signing certificate is served by the test (a key pair made here).
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,9 @@ import { tempSite } from './helpers/cli.ts';
 const KEY = 'key-test-mailgun-signing-0123456789';
 const ISSUE = '2026-04-15-midweek';
 const NOW = Date.parse('2026-04-16T10:00:00Z');
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-bounces';
+const CERT_URL = 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem';
+const SNS_KEYS = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 describe('Mailgun webhook', () => {
   let db: Db;
@@ -26,6 +30,8 @@ describe('Mailgun webhook', () => {
   let base: string;
   let server: http.Server;
   let n = 0;
+  const logged: string[] = [];
+  const asked: string[] = [];
 
   before(async () => {
     const root = await tempSite();
@@ -37,7 +43,12 @@ describe('Mailgun webhook', () => {
     server = http.createServer(
       createApp({
         distDir: path.join(root, 'dist'), config, subscribers: store, secret: 'webhook-secret-0123456789abcdef012345', templates: await TemplateSet.load(root, 'site'),
-        clock: () => NOW, log: () => {}, bounces: { events: new MailEvents(db, store, config.bounces), mailgunKey: KEY },
+        clock: () => NOW, log: (line) => logged.push(line),
+        bounces: {
+          events: new MailEvents(db, store, config.bounces),
+          mailgunKey: KEY,
+          ses: { topicArn: TOPIC, certificates: async (url) => (asked.push(url), SNS_KEYS.publicKey.export({ type: 'spki', format: 'pem' }).toString()) },
+        },
       }),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -102,5 +113,64 @@ describe('Mailgun webhook', () => {
     const res = await post(event({ id: other.id, email: 'someone-else@example.com' }, { event: 'failed', severity: 'permanent' }));
     assert.equal((await res.json() as { kind: string }).kind, 'ignored');
     assert.equal(store.get(other.id)!.status, 'active');
+  });
+
+  /** An SNS message as SNS signs it (SignatureVersion 2), with `change` applied after signing. */
+  function sns(fields: Record<string, string>, change: (m: Record<string, string>) => void = () => {}): string {
+    const m: Record<string, string> = { Type: 'Notification', MessageId: randomBytes(8).toString('hex'), TopicArn: TOPIC, Timestamp: '2026-04-16T09:59:58.000Z', SignatureVersion: '2', SigningCertURL: CERT_URL, ...fields };
+    const order = m.Type === 'Notification' ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+    const text = order.filter((k) => m[k] !== undefined).map((k) => `${k}\n${m[k]}\n`).join('');
+    m.Signature = sign('RSA-SHA256', Buffer.from(text), SNS_KEYS.privateKey).toString('base64');
+    change(m);
+    return JSON.stringify(m);
+  }
+
+  const ses = (r: { id: number; email: string }, type: 'Bounce' | 'Complaint', bounceType = 'Permanent') =>
+    JSON.stringify({
+      notificationType: type,
+      ...(type === 'Bounce'
+        ? { bounce: { bounceType, bouncedRecipients: [{ emailAddress: r.email, status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }], feedbackId: randomBytes(6).toString('hex') } }
+        : { complaint: { complainedRecipients: [{ emailAddress: r.email }], complaintFeedbackType: 'abuse', feedbackId: randomBytes(6).toString('hex') } }),
+      mail: { messageId: 'ses-own-id', commonHeaders: { messageId: `<${ISSUE}.${r.id}@almanac.example.org>` } },
+    });
+
+  const postSes = (body: string) => fetch(`${base}/webhooks/ses`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification' }, body });
+
+  it('SES through SNS: a signed bounce of the configured topic bounces the reader, a complaint unsubscribes; a replay counts once', async () => {
+    const a = reader();
+    const body = sns({ Message: ses(a, 'Bounce') });
+    for (let i = 0; i < 2; i++) assert.equal((await postSes(body)).status, 200);
+    assert.equal(store.get(a.id)!.status, 'bounced');
+    assert.deepEqual(new MailEvents(db, store, { softLimit: 3, softWindowDays: 30 }).forSubscriber(a.id).map((e) => [e.kind, e.code, e.text]), [['hard', '5.1.1', 'smtp; 550 5.1.1 user unknown']]);
+    assert.ok(asked.every((u) => u === CERT_URL));
+    const b = reader();
+    assert.equal((await postSes(sns({ Message: ses(b, 'Complaint'), Subject: 'Amazon SES Email Event Notification' }))).status, 200);
+    assert.equal(store.get(b.id)!.unsubscribeReason, 'complaint');
+  });
+
+  it('SES through SNS: a changed message, another topic, a certificate off AWS or no signature get 401 and change nothing', async () => {
+    const r = reader();
+    const message = ses(r, 'Bounce');
+    const bodies = [
+      sns({ Message: message }, (m) => (m.Message = ses(reader(), 'Bounce'))),
+      sns({ Message: message, TopicArn: 'arn:aws:sns:eu-west-1:999999999999:someone-elses' }),
+      sns({ Message: message, SigningCertURL: 'https://sns.eu-west-1.amazonaws.com.evil.example/cert.pem' }),
+      sns({ Message: message, SigningCertURL: 'http://sns.eu-west-1.amazonaws.com/cert.pem' }),
+      sns({ Message: message }, (m) => delete m.Signature),
+      sns({ Message: message, SignatureVersion: '3' }),
+      'not json',
+    ];
+    for (const body of bodies) {
+      const res = await postSes(body);
+      assert.equal(res.status, 401, body.slice(0, 60));
+      await res.text();
+    }
+    assert.equal(store.get(r.id)!.status, 'active');
+  });
+
+  it('SES through SNS: a subscription confirmation is logged with its address, changing nobody', async () => {
+    const res = await postSes(sns({ Type: 'SubscriptionConfirmation', Message: 'You have chosen to subscribe', Token: 'tok', SubscribeURL: 'https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok' }));
+    assert.equal(res.status, 200);
+    assert.ok(logged.some((l) => l.includes('open https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=tok')));
   });
 });

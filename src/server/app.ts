@@ -15,6 +15,7 @@ import { methodNotAllowed, send } from './routes/respond.ts';
 import { subscribeRoute } from './routes/subscribe.ts';
 import { unsubscribeRoute } from './routes/unsubscribe.ts';
 import { mailgunRoute } from './routes/webhook-mailgun.ts';
+import { sesRoute } from './routes/webhook-ses.ts';
 
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -53,6 +54,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     ['/unsubscribe', unsubscribeRoute(ctx)],
     ['/preferences', preferencesRoute(ctx)],
     ['/webhooks/mailgun', mailgunRoute(ctx)],
+    ['/webhooks/ses', sesRoute(ctx)],
   ]);
   const files = filesRoute(o.distDir);
 
