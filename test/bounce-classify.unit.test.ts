@@ -13,7 +13,7 @@ const ISSUE = '2026-04-15-midweek';
 const READER = 41;
 const DOMAIN = 'bounces.example.org';
 
-export async function fixture(name: string, reader = READER, secret = SECRET): Promise<Buffer> {
+async function fixture(name: string, reader = READER, secret = SECRET): Promise<Buffer> {
   const text = await readFile(new URL(`./fixtures/bounces/${name}`, import.meta.url), 'latin1');
   const filled = text
     .replaceAll('%RETURN%', returnAddress(secret, DOMAIN, { purpose: 'bounce', subscriber: reader, issueId: ISSUE })!)
