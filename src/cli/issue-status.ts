@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger, type DeliveryProblem, type LedgerCounts } from '../store/ledger.ts';
+import { issueEventCounts, type IssueEventCounts } from '../store/mail-events.ts';
 import { printJson, withJson } from './json.ts';
 import { globals } from './options.ts';
 import { loadIssue } from './stored-issue.ts';
@@ -13,6 +14,8 @@ export interface IssueStatusReport {
   counts: LedgerCounts;
   /** When the sending quota lets the paused send go on (ISO 8601), or null when it is not paused. */
   pausedUntil: string | null;
+  /** Bounces (hard ones include refusals at send time), complaints and mailto unsubscribes. */
+  returned: IssueEventCounts;
   readers?: (Omit<DeliveryProblem, 'state'> & { state: string })[];
 }
 
@@ -29,18 +32,20 @@ export function registerIssueStatus(issue: Command): void {
     try {
       const ledger = new SqliteLedger(db);
       const c = ledger.counts(id);
+      const r = issueEventCounts(db, id);
       const listed = opts.failed || opts.uncertain ? ledger.problems(id).filter((p) => opts.failed || p.uncertain) : undefined;
       const problems = listed?.map((p) => ({ ...p, state: readerState(p) }));
       const paused = ledger.pausedUntil(id);
       const pausedUntil = paused !== undefined && c.queued > 0 ? new Date(paused).toISOString() : null;
       if (opts.json) {
-        return printJson({ issue: id, counts: c, pausedUntil, ...(problems ? { readers: problems } : {}) } satisfies IssueStatusReport);
+        return printJson({ issue: id, counts: c, pausedUntil, returned: r, ...(problems ? { readers: problems } : {}) } satisfies IssueStatusReport);
       }
       process.stdout.write(
         `${issue.editionLabel} #${issue.number} (${id}): ${c.sent} sent, ${c.queued} queued, ${c.sending} sending, ` +
           `${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain, ${c.retried} needed a retry\n`,
       );
       if (pausedUntil) process.stdout.write(`  paused by the sending quota until ${pausedUntil}\n`);
+      process.stdout.write(`bounces and complaints: ${r.hard} hard bounce(s), ${r.soft} soft bounce(s), ${r.complaint} complaint(s), ${r.unsubscribe} mailto unsubscribe(s)\n`);
       for (const p of problems ?? []) process.stdout.write(`${p.email}\t${p.state}\t${p.error ?? ''}\n`);
     } finally {
       db.close();

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   schedule: async () => (await import('./schedule.ts')).registerSchedule,
   status: async () => (await import('./status.ts')).registerStatus,
   preview: async () => (await import('./preview.ts')).registerPreview,
+  bounces: async () => (await import('./bounces.ts')).registerBounces,
 };
 
 /** Global options that take a value, to find the command name after them. */

@@ -48,7 +48,7 @@ export function registerSchedule(program: Command): void {
     if (opts.json) throw new UsageError('--json goes with --list: the running scheduler writes a log');
     const secret = secretFromEnv();
     const smtp = smtpUrlFromEnv();
-    const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts, pacePerSecond }, { localHolderAlive }, { SqliteSubscribers }, { sqliteQuota }, cron] = await Promise.all([
+    const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts, pacePerSecond }, { localHolderAlive }, { SqliteSubscribers }, { sqliteQuota }, { recordRefusal }, cron] = await Promise.all([
       import('../schedule/scheduler.ts'),
       import('../schedule/run-slot.ts'),
       import('../mail/transport.ts'),
@@ -56,6 +56,7 @@ export function registerSchedule(program: Command): void {
       import('../mail/send.ts'),
       import('../store/subscribers.ts'),
       import('../store/quota.ts'),
+      import('../store/mail-events.ts'),
       import('node-cron'),
     ]);
     const db = openDatabase(databasePath(root));
@@ -64,7 +65,7 @@ export function registerSchedule(program: Command): void {
     const subscribers = new SqliteSubscribers(db);
     const holderAlive = localHolderAlive(os.hostname());
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    const ledger = new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now), quota: sqliteQuota(db, cfg.sending.limits, () => Date.now()) });
+    const ledger = new SqliteLedger(db, { bounce: (id, now, refusal) => (subscribers.setStatus(id, 'bounced', now), recordRefusal(db, id, refusal.issueId, refusal.error, now)), quota: sqliteQuota(db, cfg.sending.limits, () => Date.now()) });
     const scheduler = new Scheduler({
       config: cfg,
       slots: new SlotStore(db),

@@ -9,6 +9,7 @@ import type { Db } from '../store/database.ts';
 import type { StoredIssueFiles } from '../store/issues.ts';
 import { SqliteLedger, type LedgerCounts, type RetryKind } from '../store/ledger.ts';
 import { sqliteQuota } from '../store/quota.ts';
+import { recordRefusal } from '../store/mail-events.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { smtpUrlFromEnv } from './options.ts';
 import { progressDisplay } from './send-progress.ts';
@@ -64,7 +65,7 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
   const display = progressDisplay(`${issue.editionLabel} #${issue.number}`, progress);
   const subscribers = new SqliteSubscribers(db);
   const quota = sqliteQuota(db, config.sending.limits, () => Date.now());
-  const ledger = new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now), quota });
+  const ledger = new SqliteLedger(db, { bounce: (id, now, refusal) => (subscribers.setStatus(id, 'bounced', now), recordRefusal(db, id, refusal.issueId, refusal.error, now)), quota });
   let result;
   try {
     result = await sendIssue({ ...sendJob(config, secret, stored), retry }, {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../content/config.ts';
 import { ContentError, UsageError } from '../content/problems.ts';
 import { secretFromEnv } from '../mail/signing.ts';
+import { httpsCertificates } from '../mail/sns.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { createApp, createServer } from '../server/app.ts';
 import { startConfirmationWorker, type Worker } from '../server/confirm-worker.ts';
@@ -12,6 +13,7 @@ import { DatabaseHealth } from '../server/db-health.ts';
 import { ConfirmationQueue } from '../store/confirmations.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { hasLimits, takeQuota } from '../store/quota.ts';
+import { MailEvents } from '../store/mail-events.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { globals } from './options.ts';
 
@@ -70,6 +72,11 @@ export function registerServe(program: Command): void {
         health,
         clock,
         log,
+        bounces: {
+          events: new MailEvents(db, subscribers, config.bounces),
+          mailgunKey: process.env.MAILGUN_WEBHOOK_SIGNING_KEY?.trim() || undefined,
+          ses: config.bounces.sesTopicArn ? { topicArn: config.bounces.sesTopicArn, certificates: httpsCertificates() } : undefined,
+        },
       });
       const server = createServer(app);
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, opts.host, resolve));

@@ -4,6 +4,7 @@ import { EDITIONS, nextSlot, type Edition } from '../compose/slots.ts';
 import type { Config } from '../content/config-schema.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger, type LedgerCounts } from '../store/ledger.ts';
+import { COMPLAINT_RATE_LIMIT, complaintRates, type ComplaintRate } from '../store/mail-events.ts';
 import { lastSend } from '../store/send-history.ts';
 import { SlotStore, type SlotState } from '../store/slots.ts';
 import { printJson, withJson } from './json.ts';
@@ -21,6 +22,8 @@ export interface StatusReport {
     /** The last issue of this edition that went out, by the scheduler or by `issue send`. */
     lastSend: { issue: string; scheduled: boolean; lastActivity: string; counts: LedgerCounts; pausedUntil: string | null } | null;
   }[];
+  /** Every issue with complaints; `flagged` when their rate passes 0.3 % of the messages sent. */
+  complaints: ComplaintRate[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -66,6 +69,7 @@ export function registerStatus(program: Command): void {
                 : null,
             };
           }),
+          complaints: complaintRates(db),
         };
       } finally {
         db.close();
@@ -85,6 +89,11 @@ export function registerStatus(program: Command): void {
           const how = sent.scheduled ? 'sent on schedule' : 'sent with issue send';
           process.stdout.write(`  ${sent.issue} (${how}, last delivery ${localTime(config, Date.parse(sent.lastActivity))}): ${countsLine(sent.counts)}${pausedLine(config, sent.pausedUntil)}\n`);
         }
+      }
+      for (const c of report.complaints.filter((r) => r.flagged)) {
+        process.stdout.write(
+          `! ${c.issueId}: complaint rate ${(c.rate * 100).toFixed(2)} % (${c.complaints} of ${c.sent} sent) passes ${COMPLAINT_RATE_LIMIT * 100} %; mailbox providers may start refusing this list's mail\n`,
+        );
       }
     },
   );

@@ -6,10 +6,11 @@ import { stringify } from 'csv-stringify/sync';
 import { EDITIONS, isEdition, type Edition } from '../compose/slots.ts';
 import { ContentError, IoError, UsageError, formatProblem } from '../content/problems.ts';
 import { databasePath, openDatabase, type Db } from '../store/database.ts';
+import { MailEvents, type MailEvent } from '../store/mail-events.ts';
 import { importCsv, parseEditions } from '../store/import.ts';
 import { neutraliseCell } from '../store/csv-cells.ts';
 import { STATUSES, SqliteSubscribers, addressProblem, hasLeft, type Subscriber, type SubscriberFilter, type SubscriberStatus } from '../store/subscribers.ts';
-import { printJsonList, withJson } from './json.ts';
+import { printJson, printJsonList, withJson } from './json.ts';
 import { globals, resolveNow } from './options.ts';
 import { systemError, systemErrorWords } from './system-error.ts';
 
@@ -64,6 +65,29 @@ export interface SubscriberEntry {
 }
 
 const listEntry = (s: Subscriber): SubscriberEntry => ({ email: s.email, name: s.name, editions: [...s.editions], status: s.status, createdAt: new Date(s.createdAt).toISOString() });
+
+/** What `subscribers show --json` prints. */
+export interface SubscriberShow extends SubscriberEntry {
+  confirmedAt: string | null;
+  unsubscribedAt: string | null;
+  unsubscribeReason: string | null;
+  resubscribedAt: string | null;
+  resubscribedBy: string | null;
+  history: { date: string; kind: string; issue: string | null; code: string; text: string }[];
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const showEntry = (s: Subscriber): Omit<SubscriberShow, 'history'> => ({
+  ...listEntry(s),
+  confirmedAt: iso(s.confirmedAt),
+  unsubscribedAt: iso(s.unsubscribedAt),
+  unsubscribeReason: s.unsubscribeReason,
+  resubscribedAt: iso(s.resubscribedAt),
+  resubscribedBy: s.resubscribedBy,
+});
+
+const historyEntry = (e: MailEvent) => ({ date: new Date(e.receivedAt).toISOString(), kind: e.kind, issue: e.issueId, code: e.code, text: e.text });
 
 const label = (editions: readonly Edition[]) => (editions.length ? editions.join(' ') : 'none');
 
@@ -122,6 +146,29 @@ export function registerSubscribers(program: Command): void {
           process.stdout.write(`${s.email}\t${s.name}\t${label(s.editions)}\t${s.status}\t${since}\n`);
         }
         process.stderr.write(`${n} subscriber${n === 1 ? '' : 's'}\n`);
+      });
+    });
+
+  withJson(subscribers.command('show <email>').description("one reader: their state, and every bounce, complaint and mailto unsubscribe that came back"))
+    .action((email: string, opts: { json?: boolean }, cmd: Command) => {
+      withStore(cmd, (store, _root, db) => {
+        const s = store.find(email);
+        if (!s) throw new ContentError([{ file: 'subscribers', field: 'email', expected: 'an address on the list', found: JSON.stringify(email) }]);
+        // The rules only matter when applying a report; reading the history needs none.
+        const history = new MailEvents(db, store, { softLimit: 0, softWindowDays: 0 }).forSubscriber(s.id).map(historyEntry);
+        if (opts.json) return printJson({ ...showEntry(s), history } satisfies SubscriberShow);
+        const e = showEntry(s);
+        process.stdout.write(
+          `${e.email}${e.name ? ` (${e.name})` : ''}\n` +
+            `status\t${e.status}${e.unsubscribeReason ? ` (${e.unsubscribeReason})` : ''}\n` +
+            `editions\t${label(s.editions)}\n` +
+            `since\t${e.createdAt}\n` +
+            (e.confirmedAt ? `confirmed\t${e.confirmedAt}\n` : '') +
+            (e.unsubscribedAt ? `unsubscribed\t${e.unsubscribedAt}\n` : '') +
+            (e.resubscribedAt ? `re-subscribed\t${e.resubscribedAt} by ${e.resubscribedBy}\n` : ''),
+        );
+        process.stdout.write(history.length ? 'history:\n' : 'history: nothing came back\n');
+        for (const h of history) process.stdout.write(`  ${h.date}\t${h.kind}\t${h.issue ?? '-'}\t${h.code || '-'}\t${h.text}\n`);
       });
     });
 

@@ -142,6 +142,24 @@ export const configSchema = z.strictObject({
       limits: {},
     }),
   editions: editionsSchema,
+  // Where bounces and complaints come back (VERP return paths), and when soft bounces add up to one.
+  bounces: z
+    .strictObject({
+      domain: z
+        .string({ error: 'a mail domain, e.g. "bounces.example.org"' })
+        .trim()
+        .toLowerCase()
+        .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, { error: 'a mail domain, e.g. "bounces.example.org"' })
+        .optional(),
+      // The SNS topic that carries Amazon SES's bounce and complaint notifications to /webhooks/ses.
+      sesTopicArn: z
+        .string({ error: 'an SNS topic ARN, e.g. "arn:aws:sns:eu-west-1:123456789012:ses-bounces"' })
+        .regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, { error: 'an SNS topic ARN, e.g. "arn:aws:sns:eu-west-1:123456789012:ses-bounces"' })
+        .optional(),
+      softLimit: z.number({ error: 'a whole number from 1 to 100' }).int().min(1).max(100).default(3),
+      softWindowDays: z.number({ error: 'a number of days from 1 to 365' }).min(1).max(365).default(30),
+    })
+    .default({ softLimit: 3, softWindowDays: 30 }),
   preview: z
     .strictObject({
       // Where the preview's "send test" may deliver (besides active subscribers): never an address typed into a page.

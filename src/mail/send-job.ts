@@ -6,19 +6,35 @@ import type { StoredIssueFiles } from '../store/issues.ts';
 import { addressOf, compileIssueMessage, unsubscribeMailto } from './message.ts';
 import type { SendJob, SendSettings } from './send-ports.ts';
 import { DEFAULT_SEND_SETTINGS } from './send.ts';
-import { signToken } from './signing.ts';
+import { returnAddress, signToken } from './signing.ts';
 import type { SmtpTimeouts } from './transport.ts';
 
 /** A reader's own values: a Message-ID and links signed for them alone. */
 export function personaliser(config: Config, secret: string, issueId: string) {
   const host = new URL(config.baseUrl).hostname;
-  const mailto = unsubscribeMailto(config);
+  const domain = bounceDomain(config);
+  const sharedMailto = unsubscribeMailto(config);
   return (d: { subscriberId: number; name: string; tokenKey: string; unsubscribeKey: string }) => {
     const link = (purpose: 'unsubscribe' | 'preferences') =>
       `${config.baseUrl}/${purpose}?token=${signToken(secret, { subscriber: d.subscriberId, key: purpose === 'unsubscribe' ? d.unsubscribeKey : d.tokenKey, purpose, expires: 0 })}`;
     const tokens: Recipient = { unsubscribe: link('unsubscribe'), preferences: link('preferences'), name: d.name || 'there' };
-    return { messageId: `${issueId}.${d.subscriberId}@${host}`, unsubscribeUrl: tokens.unsubscribe, unsubscribeMailto: mailto, tokens };
+    // The reader's own return path and mailto address: a bounce, or a mail to the mailto address,
+    // names the reader and the issue by a signed token, never by the (forgeable) From of what comes back.
+    const returnPath = returnAddress(secret, domain, { purpose: 'bounce', subscriber: d.subscriberId, issueId });
+    const mailto = returnAddress(secret, domain, { purpose: 'unsubscribe', subscriber: d.subscriberId, issueId });
+    return {
+      messageId: `${issueId}.${d.subscriberId}@${host}`,
+      unsubscribeUrl: tokens.unsubscribe,
+      unsubscribeMailto: mailto ? `mailto:${mailto}?subject=unsubscribe` : sharedMailto,
+      tokens,
+      ...(returnPath ? { returnPath } : {}),
+    };
   };
+}
+
+/** Where bounces come back: `bounces.domain`, or the From address's domain. */
+export function bounceDomain(config: Config): string {
+  return config.bounces.domain ?? addressOf(config.from).split('@').pop()!.toLowerCase();
 }
 
 export function sendJob(config: Config, secret: string, stored: StoredIssueFiles): SendJob {

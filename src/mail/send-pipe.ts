@@ -91,8 +91,9 @@ export class Pipe {
       let error: unknown;
       try {
         await this.o.beforeSend?.(next);
-        const raw = job.template.render({ email: next.email, name: next.name, ...job.personalise(next) });
-        await this.o.transport.send(raw, { from: job.envelopeFrom, to: next.email });
+        const personal = job.personalise(next);
+        const raw = job.template.render({ email: next.email, name: next.name, ...personal });
+        await this.o.transport.send(raw, { from: personal.returnPath ?? job.envelopeFrom, to: next.email });
       } catch (err) {
         error = err ?? new Error('unknown error');
       }

@@ -41,8 +41,8 @@ export interface SendJob {
   template: MessageTemplate;
   /** Set for `issue send --retry`: send again to the readers who failed, or whose copy is uncertain, instead of queuing the edition's readers. */
   retry?: RetryKind;
-  /** Each reader's own values: Message-ID, signed links. */
-  personalise: (d: Delivery) => { messageId: string; unsubscribeUrl: string; unsubscribeMailto: string; tokens: Recipient };
+  /** Each reader's own values: Message-ID, signed links, and the return path (VERP) when there is one. */
+  personalise: (d: Delivery) => { messageId: string; unsubscribeUrl: string; unsubscribeMailto: string; tokens: Recipient; returnPath?: string };
 }
 
 export interface SendProgress {

@@ -86,3 +86,58 @@ export function verifyToken(
   if (expires && expires < now) return undefined;
   return { subscriber };
 }
+
+// Return-path tokens (VERP): `bounces+<token>@<domain>` names one reader and one issue, so a bounce
+// that arrives days later maps to both without guessing. Mail systems may fold the case of a local
+// part, so the token is lower case only (base 36 and hex), and it stays within the 64 characters of
+// a local part for any issue id Almanac makes ("2026-04-15-midweek").
+export type ReturnPurpose = 'bounce' | 'unsubscribe';
+const RETURN_CODES: Record<ReturnPurpose, string> = { bounce: 'b', unsubscribe: 'u' };
+const ISSUE_ID = /^(\d{4})-(\d{2})-(\d{2})-([a-z]{1,20})$/;
+const RETURN_TOKEN = /^([bu])([0-9a-z]{1,10})-(\d{8})([a-z]{1,20})-([0-9a-f]{20})$/;
+
+export interface ReturnClaims {
+  purpose: ReturnPurpose;
+  subscriber: number;
+  issueId: string;
+}
+
+function signReturn(secret: string, body: string): Buffer {
+  // Its own label: no token of another kind can be read as a return token.
+  return createHmac('sha256', secret).update(`return-path\n${body}`).digest().subarray(0, 10);
+}
+
+/** The token of a reader's return path, or undefined for an issue id of another form. */
+export function signReturnToken(secret: string, claims: ReturnClaims): string | undefined {
+  const m = ISSUE_ID.exec(claims.issueId);
+  if (!m || !Number.isSafeInteger(claims.subscriber) || claims.subscriber < 0) return undefined;
+  const body = `${RETURN_CODES[claims.purpose]}${claims.subscriber.toString(36)}-${m[1]}${m[2]}${m[3]}${m[4]}`;
+  return `${body}-${signReturn(secret, body).toString('hex')}`;
+}
+
+/** What a return token names, if it is well formed and signed with `secret`; undefined otherwise. */
+export function verifyReturnToken(secret: string, token: string): ReturnClaims | undefined {
+  const m = RETURN_TOKEN.exec(token.toLowerCase());
+  if (!m) return undefined;
+  const body = `${m[1]}${m[2]}-${m[3]}${m[4]}`;
+  const given = Buffer.from(m[5]!, 'hex');
+  if (!timingSafeEqual(given, signReturn(secret, body))) return undefined;
+  const date = m[3]!;
+  return {
+    purpose: m[1] === 'b' ? 'bounce' : 'unsubscribe',
+    subscriber: parseInt(m[2]!, 36),
+    issueId: `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6)}-${m[4]}`,
+  };
+}
+
+/** `bounces+<token>@<domain>`. */
+export function returnAddress(secret: string, domain: string, claims: ReturnClaims): string | undefined {
+  const token = signReturnToken(secret, claims);
+  return token && `bounces+${token}@${domain}`;
+}
+
+/** The claims of an address `bounces+<token>@…` (any case), when its token is ours. */
+export function readReturnAddress(secret: string, address: string): ReturnClaims | undefined {
+  const m = /^bounces\+([^@\s]{1,64})@[^@\s]+$/i.exec(address.trim());
+  return m ? verifyReturnToken(secret, m[1]!) : undefined;
+}

@@ -14,6 +14,8 @@ import { preferencesRoute } from './routes/preferences.ts';
 import { methodNotAllowed, send } from './routes/respond.ts';
 import { subscribeRoute } from './routes/subscribe.ts';
 import { unsubscribeRoute } from './routes/unsubscribe.ts';
+import { mailgunRoute } from './routes/webhook-mailgun.ts';
+import { sesRoute } from './routes/webhook-ses.ts';
 
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -51,6 +53,8 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     ['/confirm', confirmRoute(ctx)],
     ['/unsubscribe', unsubscribeRoute(ctx)],
     ['/preferences', preferencesRoute(ctx)],
+    ['/webhooks/mailgun', mailgunRoute(ctx)],
+    ['/webhooks/ses', sesRoute(ctx)],
   ]);
   const files = filesRoute(o.distDir);
 

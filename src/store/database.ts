@@ -92,6 +92,23 @@ const MIGRATIONS: Migration[] = [
    ) WITHOUT ROWID;
    ALTER TABLE send_locks ADD COLUMN paused_until INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE deliveries ADD COLUMN retried_at INTEGER;`,
+  // What came back: bounces, complaints and mailto unsubscribes, each kept with its issue, code and
+  // text, and what was ignored with the reason. A complaint is kept on the reader too: it bars `add
+  // --resubscribe` and `import`, and only the reader's own confirmed sign-up lifts it.
+  `ALTER TABLE subscribers ADD COLUMN unsubscribe_reason TEXT;
+   CREATE TABLE mail_events (
+     id INTEGER PRIMARY KEY,
+     received_at INTEGER NOT NULL,
+     subscriber_id INTEGER,
+     issue_id TEXT,
+     kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'complaint', 'unsubscribe', 'ignored')),
+     code TEXT NOT NULL DEFAULT '',
+     text TEXT NOT NULL DEFAULT '',
+     report_id TEXT NOT NULL
+   );
+   CREATE INDEX mail_events_subscriber ON mail_events (subscriber_id, kind, received_at);
+   CREATE INDEX mail_events_issue ON mail_events (issue_id, kind);
+   CREATE INDEX mail_events_report ON mail_events (report_id);`,
 ];
 
 /**

@@ -115,8 +115,8 @@ export type Outcome =
   | { state: 'unsent' };
 
 export interface SqliteLedgerOptions {
-  /** Marks an address bounced; called inside the transaction that records the refusal. */
-  bounce?: (subscriberId: number, now: number) => void;
+  /** Marks an address bounced; called inside the transaction that records the refusal (the server's words in `error`). */
+  bounce?: (subscriberId: number, now: number, refusal: { issueId: string; error: string }) => void;
   /** The sending quota, checked and counted in the transaction of each claim. */
   quota?: Quota;
 }
@@ -216,7 +216,7 @@ export class SqliteLedger implements Ledger {
         this.settleStmts.skipped.run({ ...key, error: outcome.reason });
         break;
       case 'failed':
-        if (this.settleStmts.failed.run({ ...key, error: outcome.error }).changes === 1 && outcome.bounce) this.options.bounce?.(subscriberId, now);
+        if (this.settleStmts.failed.run({ ...key, error: outcome.error }).changes === 1 && outcome.bounce) this.options.bounce?.(subscriberId, now, { issueId, error: outcome.error });
         break;
       case 'retry':
         this.settleStmts.retry.run({ ...key, error: outcome.error, at: outcome.at });

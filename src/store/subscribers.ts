@@ -31,6 +31,8 @@ export interface Subscriber {
   confirmNonce: string | null;
   resubscribedAt: number | null;
   resubscribedBy: string | null;
+  /** Why the reader left, when it was not their own unsubscribe link: "complaint" or "mailto". */
+  unsubscribeReason: string | null;
 }
 
 export interface SubscriberInput {
@@ -58,7 +60,7 @@ export interface SubscriberStore {
   /** Deletes the row and the address from the send ledger (its counts stay); cancels queued rows. */
   remove(email: string): boolean;
   /** Unsubscribes or bounces a reader; an outstanding confirmation link stops working. */
-  setStatus(id: number, status: LeftStatus, now: number): void;
+  setStatus(id: number, status: LeftStatus, now: number, reason?: string): void;
   /**
    * A sign-up from the web form: a new address becomes pending; one that unsubscribed or bounced
    * keeps its status until the reader confirms. Returns the nonce the confirmation link carries,
@@ -83,12 +85,19 @@ export const newKey = (): string => randomBytes(16).toString('base64url');
 export class ConsentError extends ContentError {
   constructor(readonly subscriber: Subscriber) {
     super([
-      {
-        file: 'subscribers',
-        field: 'email',
-        expected: `an address that has not unsubscribed or bounced; only the reader can give consent again. If ${subscriber.email} asked to come back, run "almanac subscribers add ${subscriber.email} --resubscribe" (add --by NAME to record who; the time is recorded too)`,
-        found: `${subscriber.email}, which ${leftSince(subscriber)}`,
-      },
+      subscriber.unsubscribeReason === 'complaint'
+        ? {
+            file: 'subscribers',
+            field: 'email',
+            expected: `an address whose reader has not reported this list as spam; ${subscriber.email} can only come back by signing up again and confirming from their own inbox`,
+            found: `${subscriber.email}, which complained on ${new Date(subscriber.unsubscribedAt ?? subscriber.updatedAt).toISOString().slice(0, 10)}`,
+          }
+        : {
+            file: 'subscribers',
+            field: 'email',
+            expected: `an address that has not unsubscribed or bounced; only the reader can give consent again. If ${subscriber.email} asked to come back, run "almanac subscribers add ${subscriber.email} --resubscribe" (add --by NAME to record who; the time is recorded too)`,
+            found: `${subscriber.email}, which ${leftSince(subscriber)}`,
+          },
     ]);
   }
 }
@@ -114,6 +123,7 @@ interface Row {
   confirm_nonce: string | null;
   resubscribed_at: number | null;
   resubscribed_by: string | null;
+  unsubscribe_reason: string | null;
 }
 
 function fromRow(r: Row): Subscriber {
@@ -135,6 +145,7 @@ function fromRow(r: Row): Subscriber {
     confirmNonce: r.confirm_nonce,
     resubscribedAt: r.resubscribed_at,
     resubscribedBy: r.resubscribed_by,
+    unsubscribeReason: r.unsubscribe_reason,
   };
 }
 
@@ -197,13 +208,14 @@ export class SqliteSubscribers implements SubscriberStore {
       if (!existing) {
         this.insert.run({ ...values, email, key: newKey(), unsubscribeKey: newKey(), nonce: null });
       } else if (hasLeft(existing.status) && !hasLeft(input.status)) {
-        if (!input.resubscribedBy) throw new ConsentError(fromRow(existing));
+        // A complaint is not overridden by anyone's word but the reader's own confirmed sign-up.
+        if (!input.resubscribedBy || existing.unsubscribe_reason === 'complaint') throw new ConsentError(fromRow(existing));
         // A new consent: preferences and confirmation links from before it no longer act (unsubscribe
         // links still do), and who brought the address back is kept.
         this.update.run({ ...values, id: existing.id });
         this.db
           .prepare(
-            `UPDATE subscribers SET token_key = @key, resubscribed_at = @now, resubscribed_by = @by, confirm_nonce = NULL,
+            `UPDATE subscribers SET token_key = @key, resubscribed_at = @now, resubscribed_by = @by, confirm_nonce = NULL, unsubscribe_reason = NULL,
                confirmed_at = CASE WHEN status = 'active' THEN @now ELSE confirmed_at END
              WHERE id = @id`,
           )
@@ -221,18 +233,21 @@ export class SqliteSubscribers implements SubscriberStore {
       if (!row) return false;
       this.db.prepare('DELETE FROM subscribers WHERE id = ?').run(row.id);
       forgetDeliveries(this.db, row.id);
+      // A report's text may quote the address: the counts stay, the words go.
+      this.db.prepare("UPDATE mail_events SET text = '' WHERE subscriber_id = ?").run(row.id);
       return true;
     });
   }
 
-  setStatus(id: number, status: LeftStatus, now: number): void {
+  setStatus(id: number, status: LeftStatus, now: number, reason?: string): void {
     this.db
       .prepare(
         `UPDATE subscribers SET status = @status, updated_at = @now, confirm_nonce = NULL,
-           unsubscribed_at = CASE WHEN @status = 'unsubscribed' THEN COALESCE(unsubscribed_at, @now) ELSE unsubscribed_at END
+           unsubscribed_at = CASE WHEN @status = 'unsubscribed' THEN COALESCE(unsubscribed_at, @now) ELSE unsubscribed_at END,
+           unsubscribe_reason = COALESCE(@reason, unsubscribe_reason)
          WHERE id = @id`,
       )
-      .run({ id, status, now });
+      .run({ id, status, now, reason: reason ?? null });
   }
 
   signUp(email: string, editions: Edition[], now: number): { subscriber: Subscriber; nonce: string } | undefined {
@@ -261,7 +276,7 @@ export class SqliteSubscribers implements SubscriberStore {
       if (hasLeft(row.status)) {
         this.db
           .prepare(
-            `UPDATE subscribers SET status = 'active', confirm_nonce = NULL, updated_at = @now, confirmed_at = @now, unsubscribed_at = NULL,
+            `UPDATE subscribers SET status = 'active', confirm_nonce = NULL, updated_at = @now, confirmed_at = @now, unsubscribed_at = NULL, unsubscribe_reason = NULL,
                token_key = @key, resubscribed_at = @now, resubscribed_by = 'the reader, by confirmation link'
              WHERE id = @id`,
           )

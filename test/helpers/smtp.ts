@@ -7,6 +7,8 @@ import { SMTPServer } from 'smtp-server';
 
 export interface Received {
   to: string;
+  /** The envelope sender (MAIL FROM). */
+  from: string;
   raw: Buffer;
 }
 
@@ -56,7 +58,7 @@ export async function smtpSink(options: {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', async () => {
         const finish = () => {
-          for (const r of session.envelope.rcptTo) messages.push({ to: r.address, raw: Buffer.concat(chunks) });
+          for (const r of session.envelope.rcptTo) messages.push({ to: r.address, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', raw: Buffer.concat(chunks) });
           callback();
         };
         arrived.push(...session.envelope.rcptTo.map((r) => r.address));

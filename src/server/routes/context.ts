@@ -5,8 +5,10 @@ import type { Edition } from '../../compose/slots.ts';
 import { allEditions, editionLabel } from '../../words/labels.ts';
 import type { Config } from '../../content/config-schema.ts';
 import { verifyToken, type Purpose } from '../../mail/signing.ts';
+import type { CertificateSource } from '../../mail/sns.ts';
 import type { TemplateSet } from '../../render/templates.ts';
 import type { ConfirmationQueue } from '../../store/confirmations.ts';
+import type { MailEvents } from '../../store/mail-events.ts';
 import type { SubscriberStore } from '../../store/subscribers.ts';
 import type { DatabaseHealth } from '../db-health.ts';
 import { HttpError } from '../guard.ts';
@@ -22,6 +24,8 @@ export interface AppOptions {
   confirmations?: { queue: ConfirmationQueue; wake: () => void };
   /** The database's state as last seen; writes are refused with a 503 while it is busy. */
   health?: DatabaseHealth;
+  /** Where provider webhooks record bounces and complaints, and what verifies each; a webhook without its part answers 404. */
+  bounces?: { events: MailEvents; mailgunKey?: string; ses?: { topicArn: string; certificates: CertificateSource } };
   clock: () => number;
   log: (line: string) => void;
   /** Subscribe requests per client. */
