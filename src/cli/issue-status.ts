@@ -45,7 +45,10 @@ export function registerIssueStatus(issue: Command): void {
           `${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain, ${c.retried} needed a retry\n`,
       );
       if (pausedUntil) process.stdout.write(`  paused by the sending quota until ${pausedUntil}\n`);
-      process.stdout.write(`bounces and complaints: ${r.hard} hard bounce(s), ${r.soft} soft bounce(s), ${r.complaint} complaint(s), ${r.unsubscribe} mailto unsubscribe(s)\n`);
+      // Only when something came back, so that the lines after the first are the listed readers.
+      if (r.hard + r.soft + r.complaint + r.unsubscribe > 0) {
+        process.stdout.write(`  came back: ${r.hard} hard bounce(s), ${r.soft} soft bounce(s), ${r.complaint} complaint(s), ${r.unsubscribe} mailto unsubscribe(s)\n`);
+      }
       for (const p of problems ?? []) process.stdout.write(`${p.email}\t${p.state}\t${p.error ?? ''}\n`);
     } finally {
       db.close();
