@@ -16,6 +16,11 @@ export function startsSite(command: Command): Command {
 }
 
 export async function requireSite(command: Command, root: string): Promise<void> {
+  // An empty value (a shell variable left unset) names no folder: it is not taken for the current
+  // one, not even by a command that starts a site there.
+  if (root.trim() === '') {
+    throw new ConfigError([{ file: '--root', expected: 'a folder', found: 'an empty value' }]);
+  }
   if (STARTS_SITE.has(command)) return;
   const problem = (found: string) =>
     new ConfigError([{ file: `--root ${path.resolve(root)}`, expected: `a site folder, one that holds content/ or ${CONFIG_FILE}`, found }]);
