@@ -62,6 +62,18 @@ describe('the CLI reports each kind by its type', () => {
     assert.doesNotMatch(run.stderr, CLOSING);
   });
 
+  it('names an SMTP_URL that is not a URL the mail library can read, without its password', async () => {
+    const built = await runMain(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
+    assert.equal(built.code, 0, built.stderr);
+    for (const url of ['smtp://user:hunter2-secret@[bad', 'smtp://user:hunter2%ZZsecret@mail.example.org:587', 'smtp://user:hunter2-secret@']) {
+      const run = await runMain(['issue', 'send', '2026-04-15-midweek', '--to', 'ada@example.com', '--root', root], { ALMANAC_SECRET: SECRET, SMTP_URL: url });
+      assert.equal(run.code, 1, url);
+      assert.match(run.stderr, /^environment: SMTP_URL: expected where mail goes, e\.g\. smtp:\/\/user:password@mail\.example\.org:587, found /, url);
+      assert.doesNotMatch(run.stderr, /hunter2/, url);
+      assert.doesNotMatch(run.stderr, CLOSING);
+    }
+  });
+
   it('reports an SMTP server that cannot be reached without the content closing line', async () => {
     const built = await runMain(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
     assert.equal(built.code, 0, built.stderr);
