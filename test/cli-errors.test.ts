@@ -74,6 +74,17 @@ describe('the CLI reports each kind by its type', () => {
     }
   });
 
+  it('serve names an SMTP_URL that is set but cannot be read before it starts, without its password', async () => {
+    const site = await tempSite({ sample: true });
+    await writeFiles(site, { 'dist/index.html': '<!doctype html><title>x</title>' });
+    for (const url of ['smtp://user:hunter2-secret@[bad', 'ftp://user:hunter2-secret@mail.example.org']) {
+      const run = await runMain(['serve', '--port', '0', '--root', site], { ALMANAC_SECRET: SECRET, SMTP_URL: url });
+      assert.equal(run.code, 1, url);
+      assert.match(run.stderr, /^environment: SMTP_URL: expected where mail goes/, url);
+      assert.doesNotMatch(run.stderr, /hunter2/, url);
+    }
+  });
+
   it('reports an SMTP server that cannot be reached without the content closing line', async () => {
     const built = await runMain(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
     assert.equal(built.code, 0, built.stderr);
