@@ -58,6 +58,15 @@ describe('--root', () => {
     assert.deepEqual(await readdir(dir), ['notes.txt']);
   });
 
+  it('that holds a file named content, not a folder, is no site: nothing is built there', async () => {
+    const dir = await unrelated();
+    await writeFile(path.join(dir, 'content'), 'a file, not a folder\n');
+    const run = await runMain(['build', '--root', dir]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /found a folder with neither content\/ nor almanac\.config\.json\n$/);
+    assert.deepEqual((await readdir(dir)).sort(), ['content', 'notes.txt']);
+  });
+
   it('may be a folder with only almanac.config.json', async () => {
     const dir = await unrelated();
     await writeFile(path.join(dir, 'almanac.config.json'), '{}');

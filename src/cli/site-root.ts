@@ -30,6 +30,9 @@ export async function requireSite(command: Command, root: string): Promise<void>
     throw err;
   });
   if (!kind.isDirectory()) throw problem('a file');
-  const has = async (name: string) => (await stat(path.join(root, name)).catch(() => undefined)) !== undefined;
-  if (!(await has(CONTENT_DIR)) && !(await has(CONFIG_FILE))) throw problem(`a folder with neither content/ nor ${CONFIG_FILE}`);
+  const entry = (name: string) => stat(path.join(root, name)).catch(() => undefined);
+  // A file named "content" makes no site: only a folder of that name holds content. The configuration
+  // counts whatever it is, as reading it names what is wrong with it.
+  const hasContent = (await entry(CONTENT_DIR))?.isDirectory() ?? false;
+  if (!hasContent && !(await entry(CONFIG_FILE))) throw problem(`a folder with neither content/ nor ${CONFIG_FILE}`);
 }
