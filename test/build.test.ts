@@ -330,6 +330,25 @@ describe('build', () => {
     assert.match(await readFile(path.join(root, 'dist/news/index.html'), 'utf8'), /Muse Spork/);
   });
 
+  it('sees a news item edited within the settle window in its stories and topics, not only in the item', async () => {
+    const root = await tempSite({ sample: true });
+    const cold = await tempSite({ sample: true });
+    assert.equal((await buildIn(root)).code, 0);
+    const rel = 'content/news/2026-03/sam-3-1.md';
+    for (const site of [root, cold]) {
+      const text = await readFile(path.join(site, rel), 'utf8');
+      assert.match(text, /topics: \[Meta, Computer vision\]/);
+      await writeFiles(site, { [rel]: text.replace('topics: [Meta, Computer vision]', 'topics: [Meta, Robotics]') });
+    }
+    // The edit is recent to this build's clock: the item is read afresh but not kept.
+    let notKept = false;
+    const log = (line: string) => (notKept ||= line.startsWith('not kept') && line.endsWith(`${rel.slice('content/news/'.length)}: modified within 60000 ms of the build's start, it may change again within the same clock tick`));
+    await buildSite({ root, outDir: 'dist', now: Date.parse(NOW), cache: { clock: Date.now, settleMs: 60_000, log } });
+    assert.ok(notKept, 'the edited item was too recent to keep');
+    assert.equal((await buildIn(cold)).code, 0);
+    assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(cold, 'dist')), 'the same site as a cold build');
+  });
+
   it('keeps what it caches complete: summaries and published guide documents rendered, so a rebuild renders no Markdown', async () => {
     const root = await tempSite({ sample: true });
     await buildIn(root);

@@ -62,6 +62,29 @@ describe('the CLI reports each kind by its type', () => {
     assert.doesNotMatch(run.stderr, CLOSING);
   });
 
+  it('names an SMTP_URL that is not a URL the mail library can read, without its password', async () => {
+    const built = await runMain(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
+    assert.equal(built.code, 0, built.stderr);
+    for (const url of ['smtp://user:hunter2-secret@[bad', 'smtp://user:hunter2%ZZsecret@mail.example.org:587', 'smtp://user:hunter2-secret@']) {
+      const run = await runMain(['issue', 'send', '2026-04-15-midweek', '--to', 'ada@example.com', '--root', root], { ALMANAC_SECRET: SECRET, SMTP_URL: url });
+      assert.equal(run.code, 1, url);
+      assert.match(run.stderr, /^environment: SMTP_URL: expected where mail goes, e\.g\. smtp:\/\/user:password@mail\.example\.org:587, found /, url);
+      assert.doesNotMatch(run.stderr, /hunter2/, url);
+      assert.doesNotMatch(run.stderr, CLOSING);
+    }
+  });
+
+  it('serve names an SMTP_URL that is set but cannot be read before it starts, without its password', async () => {
+    const site = await tempSite({ sample: true });
+    await writeFiles(site, { 'dist/index.html': '<!doctype html><title>x</title>' });
+    for (const url of ['smtp://user:hunter2-secret@[bad', 'ftp://user:hunter2-secret@mail.example.org']) {
+      const run = await runMain(['serve', '--port', '0', '--root', site], { ALMANAC_SECRET: SECRET, SMTP_URL: url });
+      assert.equal(run.code, 1, url);
+      assert.match(run.stderr, /^environment: SMTP_URL: expected where mail goes/, url);
+      assert.doesNotMatch(run.stderr, /hunter2/, url);
+    }
+  });
+
   it('reports an SMTP server that cannot be reached without the content closing line', async () => {
     const built = await runMain(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T06:00:00Z']);
     assert.equal(built.code, 0, built.stderr);

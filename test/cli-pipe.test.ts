@@ -1,6 +1,7 @@
 // Writing to a pipe whose reader has gone (`almanac subscribers list | head -1`) ends quietly, exit 0.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
@@ -48,6 +49,22 @@ describe('a closed pipe', () => {
       assert.equal(run.signal, null);
       assert.equal(run.code, 0, run.stderr);
       assert.doesNotMatch(run.stderr, /EPIPE|Error|\n\s+at /, 'no error and no stack trace');
+    }
+  });
+
+  it('that fails otherwise (a full disk) is told on standard error, once, with exit 1', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, async () => {
+    const root = await siteWithReaders();
+    for (const args of [['subscribers', 'list', '--json'], ['status', '--json']]) {
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(process.execPath, [BIN, ...args, '--root', root], { stdio: ['ignore', full, 'pipe'] });
+      closeSync(full);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d));
+      const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearTimeout(deadline);
+      assert.equal(code, 1, args.join(' '));
+      assert.equal(stderr, 'almanac: standard output: no space left on device (write, ENOSPC); the output is incomplete\n', args.join(' '));
     }
   });
 });

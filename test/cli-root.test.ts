@@ -42,6 +42,31 @@ describe('--root', () => {
     assert.match(run.stderr, /found a file\n$/);
   });
 
+  it('that is empty is an error for every command, guide new included, and nothing is written in the current folder', async () => {
+    const dir = await unrelated();
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      for (const args of [['status'], ['build'], ['guide', 'new', 'first']]) {
+        const run = await runMain([...args, '--root', '']);
+        assert.equal(run.code, 1, args.join(' '));
+        assert.equal(run.stderr, '--root: expected a folder, found an empty value\n', args.join(' '));
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.deepEqual(await readdir(dir), ['notes.txt']);
+  });
+
+  it('that holds a file named content, not a folder, is no site: nothing is built there', async () => {
+    const dir = await unrelated();
+    await writeFile(path.join(dir, 'content'), 'a file, not a folder\n');
+    const run = await runMain(['build', '--root', dir]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /found a folder with neither content\/ nor almanac\.config\.json\n$/);
+    assert.deepEqual((await readdir(dir)).sort(), ['content', 'notes.txt']);
+  });
+
   it('may be a folder with only almanac.config.json', async () => {
     const dir = await unrelated();
     await writeFile(path.join(dir, 'almanac.config.json'), '{}');

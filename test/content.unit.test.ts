@@ -75,6 +75,11 @@ const CASES: { name: string; files: Record<string, string>; expect: string[] }[]
     expect: ['content/news/w1/open.md: expected a closing "---" line after the front matter, found none'],
   },
   {
+    name: 'front matter closed by a line that only starts with "---", a "---" rule further down',
+    files: { 'content/news/w1/dashes.md': `---\n${validNewsFront}\n----\nThe summary.\n\n---\n\nMore.\n` },
+    expect: ['content/news/w1/dashes.md: expected a closing line of only "---" after the front matter, found "----"'],
+  },
+  {
     name: 'guide folder with no guide.md',
     files: { 'content/guides/empty/notes.txt': 'x' },
     expect: ['content/guides/empty/guide.md: expected the guide\'s working copy'],

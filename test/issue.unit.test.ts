@@ -103,6 +103,12 @@ describe('the issue window', () => {
     const notScheduled = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-14', '--root', root]);
     assert.equal(notScheduled.code, 2);
     assert.match(notScheduled.stderr, /Midweek is not scheduled on Tuesday 14 April 2026 \(cron "0 7 \* \* 3" in UTC\)/);
+    // Days past the end of a month are not read as the next month's: 2026-02-29 is not Sunday 1 March.
+    for (const date of ['2026-02-29', '2026-02-30', '2026-04-31', '2026-13-01', '2026-4-15']) {
+      const impossible = await almanac(['issue', 'build', 'sunday', '--date', date, '--root', root]);
+      assert.equal(impossible.code, 2, date);
+      assert.equal(impossible.stderr, `almanac: --date expects a calendar date as YYYY-MM-DD, found "${date}"\n`);
+    }
     const run = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^content\/news: expected news items published after Sun 12 Apr 2026 08:00 and up to Wed 15 Apr 2026 07:00 \(UTC\) for Midweek 2026-04-15, found none, so no issue was built/m);
@@ -242,6 +248,12 @@ describe('almanac issue build', () => {
 
   it('refuses to build emails for an http baseUrl, naming the setting', async () => {
     const root = await siteWith({ baseUrl: 'http://localhost:4000' }, [{ title: 'Story', published: '2026-04-13T08:00:00Z' }]);
+    // Days past the end of a month are not read as the next month's: 2026-02-29 is not Sunday 1 March.
+    for (const date of ['2026-02-29', '2026-02-30', '2026-04-31', '2026-13-01', '2026-4-15']) {
+      const impossible = await almanac(['issue', 'build', 'sunday', '--date', date, '--root', root]);
+      assert.equal(impossible.code, 2, date);
+      assert.equal(impossible.stderr, `almanac: --date expects a calendar date as YYYY-MM-DD, found "${date}"\n`);
+    }
     const run = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^almanac\.config\.json: baseUrl: expected the site's public https:\/\/ address .*found "http:\/\/localhost:4000"$/m);

@@ -218,8 +218,10 @@ export class FileCache {
   /** Which of the previous entries this run reused, by position: marked, not copied (thousands per build). */
   private readonly reused: Uint8Array;
   private reusedCount = 0;
-  /** Entries this run read afresh. */
+  /** Entries this run read afresh and keeps. */
   private readonly kept = new Map<string, Entry>();
+  /** Keys asked for that had no reusable entry: read afresh, whether or not they are then kept. */
+  private readonly missed = new Set<string>();
   private readonly usedResults: Remembered = new Map();
   private changed = false;
 
@@ -292,8 +294,12 @@ export class FileCache {
   reuse<T>(key: string): T | undefined {
     if (!this.file) return undefined;
     const i = this.previous.position(key);
-    if (i === undefined) return undefined;
+    if (i === undefined) {
+      this.missed.add(key);
+      return undefined;
+    }
     if (!this.previous.isUnchanged(i)) {
+      this.missed.add(key);
       if (this.log) this.log(`discarded ${key}: ${changedInput(this.previous.stamp(i), this.previous.files(i)) ?? 'an input'} changed since it was cached`);
       return undefined;
     }
@@ -378,9 +384,14 @@ export class FileCache {
     this.changed = true;
   }
 
-  /** Whether any entry whose key starts with `prefix` was read afresh (not reused) in this run. */
+  /**
+   * Whether any entry whose key starts with `prefix` was read afresh (not reused) in this run, kept or
+   * not: a file edited within the settle window is read afresh but not kept, and what was derived from
+   * the old entry no longer fits it either.
+   */
   readAfresh(prefix: string): boolean {
     for (const key of this.kept.keys()) if (key.startsWith(prefix)) return true;
+    for (const key of this.missed) if (key.startsWith(prefix)) return true;
     return false;
   }
 

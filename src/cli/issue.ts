@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
+import { isCalendarDate, isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
 import { ContentError, UsageError, type Problem } from '../content/problems.ts';
 import { markdownHere } from '../render/markdown.ts';
@@ -57,8 +57,8 @@ export function registerIssue(program: Command): void {
       .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)"),
   ).action(async (edition: string, opts: { date?: string; json?: boolean }, cmd: Command) => {
     if (!isEdition(edition)) throw new UsageError(`edition must be ${EDITIONS.join(' or ')}, found "${edition}"`);
-    if (opts.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) {
-      throw new UsageError(`--date expects YYYY-MM-DD, found "${opts.date}"`);
+    if (opts.date !== undefined && !isCalendarDate(opts.date)) {
+      throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
     }
     tuneForShortRun();
     const g = globals(cmd);

@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ContentError, ProblemError, UsageError, formatProblem } from '../content/problems.ts';
 import { requireSite } from './site-root.ts';
-import { describeSystemError, systemError } from './system-error.ts';
+import { describeSystemError, systemError, systemErrorWords } from './system-error.ts';
 
 type Register = (program: Command) => void;
 
@@ -67,16 +67,24 @@ let pipesWatched = false;
 /**
  * A reader that stops early (`almanac subscribers list | head -1`) closes the pipe: that is not an
  * error, and the command ends as usual with what it did. Writes after it go nowhere. Any other
- * failure of an output stream cannot be reported on it: the exit code says it.
+ * failure of an output stream sets the exit code; one of standard output (a full disk) is also told
+ * on standard error, once, as the output the user asked for is incomplete.
  */
 function endQuietlyOnClosedPipe(): void {
   if (pipesWatched) return;
   pipesWatched = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') process.exitCode = 1;
-    });
-  }
+  let told = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') return;
+    process.exitCode = 1;
+    if (told) return;
+    told = true;
+    const io = systemError(err);
+    process.stderr.write(`almanac: standard output: ${io ? systemErrorWords(io) : err.message}; the output is incomplete\n`);
+  });
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.exitCode = 1;
+  });
 }
 
 /** Prints what went wrong (never a stack, unless ALMANAC_DEBUG asks) and returns the exit code. */

@@ -31,9 +31,24 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * Whether the mail library can read `url`: a host, and a user name and password that decode (it
+ * decodes them itself, and would fail later with a bare "URI malformed").
+ */
+function parsesAsSmtpUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+    return u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 export function smtpUrlFromEnv(): string {
   const url = process.env.SMTP_URL?.trim();
-  if (!url || !/^smtps?:\/\//.test(url)) {
+  if (!url || !/^smtps?:\/\//.test(url) || !parsesAsSmtpUrl(url)) {
     throw new ConfigError([
       { file: 'environment', field: 'SMTP_URL', expected: 'where mail goes, e.g. smtp://user:password@mail.example.org:587', found: url ? redactUrl(url) : 'nothing' },
     ]);

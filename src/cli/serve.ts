@@ -15,7 +15,7 @@ import { databasePath, openDatabase } from '../store/database.ts';
 import { hasLimits, takeQuota } from '../store/quota.ts';
 import { MailEvents } from '../store/mail-events.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
-import { globals } from './options.ts';
+import { globals, smtpUrlFromEnv } from './options.ts';
 
 /** How long a write from the server may wait for another process's lock before answering 503. */
 const SERVER_BUSY_TIMEOUT_MS = 50;
@@ -38,7 +38,9 @@ export function registerServe(program: Command): void {
         throw new ContentError([{ file: 'dist/index.html', expected: 'a built site (run "almanac build" first)', found: 'none' }]);
       }
       const secret = secretFromEnv();
-      const smtp = process.env.SMTP_URL?.trim();
+      // Optional here, but a value that is set must be one the mail library can read, or every
+      // confirmation would fail only once someone subscribes.
+      const smtp = process.env.SMTP_URL?.trim() ? smtpUrlFromEnv() : undefined;
       const db = openDatabase(databasePath(root));
       // better-sqlite3 waits on a lock synchronously, stalling every request meanwhile: the server's
       // connection waits briefly, then answers 503 (see DatabaseHealth).

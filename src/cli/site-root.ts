@@ -16,6 +16,11 @@ export function startsSite(command: Command): Command {
 }
 
 export async function requireSite(command: Command, root: string): Promise<void> {
+  // An empty value (a shell variable left unset) names no folder: it is not taken for the current
+  // one, not even by a command that starts a site there.
+  if (root.trim() === '') {
+    throw new ConfigError([{ file: '--root', expected: 'a folder', found: 'an empty value' }]);
+  }
   if (STARTS_SITE.has(command)) return;
   const problem = (found: string) =>
     new ConfigError([{ file: `--root ${path.resolve(root)}`, expected: `a site folder, one that holds content/ or ${CONFIG_FILE}`, found }]);
@@ -25,6 +30,9 @@ export async function requireSite(command: Command, root: string): Promise<void>
     throw err;
   });
   if (!kind.isDirectory()) throw problem('a file');
-  const has = async (name: string) => (await stat(path.join(root, name)).catch(() => undefined)) !== undefined;
-  if (!(await has(CONTENT_DIR)) && !(await has(CONFIG_FILE))) throw problem(`a folder with neither content/ nor ${CONFIG_FILE}`);
+  const entry = (name: string) => stat(path.join(root, name)).catch(() => undefined);
+  // A file named "content" makes no site: only a folder of that name holds content. The configuration
+  // counts whatever it is, as reading it names what is wrong with it.
+  const hasContent = (await entry(CONTENT_DIR))?.isDirectory() ?? false;
+  if (!hasContent && !(await entry(CONFIG_FILE))) throw problem(`a folder with neither content/ nor ${CONFIG_FILE}`);
 }

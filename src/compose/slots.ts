@@ -26,6 +26,11 @@ export function previousSlot(config: Config, edition: Edition, before: number): 
   return cron(config, edition, before).prev().getTime();
 }
 
+/** Whether `date` (YYYY-MM-DD) is a day of the calendar: "2026-02-30" is not, though Date.parse takes it for 2 March. */
+export function isCalendarDate(date: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(date) && DateTime.fromISO(date, { zone: 'UTC' }).isValid;
+}
+
 /** The edition's slot on a local calendar date (YYYY-MM-DD), or undefined when it is not scheduled that day. */
 export function slotOn(config: Config, edition: Edition, date: string): number | undefined {
   const day = DateTime.fromISO(date, { zone: config.timezone });

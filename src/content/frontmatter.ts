@@ -11,7 +11,8 @@ import type { Problem } from './problems.ts';
 export type Parsed = { data: Record<string, unknown>; body: string } | { problems: Problem[] };
 
 const OPENING = /^---[ \t]*\r?\n/;
-const CLOSING = /\r?\n---[ \t]*(?:\r?\n|$)/;
+/** gray-matter ends the front matter at the first line that starts with "---", whatever follows. */
+const FIRST_DASHES = /\n---([^\r\n]*)/;
 
 // gray-matter would run "---js" front matter through eval: the opening-line check above refuses any
 // language name, and these engines make sure no other reaches a parser.
@@ -40,8 +41,14 @@ export function parseFrontMatter(source: string, file: string): Parsed {
     }
     return { problems: [{ file, expected: 'front matter between two "---" lines at the top of the file', found: 'none' }] };
   }
-  if (!CLOSING.test(source.slice(opening[0].length - 1))) {
+  const closing = FIRST_DASHES.exec(source.slice(opening[0].length - 1));
+  if (!closing) {
     return { problems: [{ file, expected: 'a closing "---" line after the front matter', found: 'none' }] };
+  }
+  // A "----" or "--- x" line would end the front matter there and put the rest of its line in the
+  // body: it is refused rather than read as a closing line.
+  if (closing[1]!.trim() !== '') {
+    return { problems: [{ file, expected: 'a closing line of only "---" after the front matter', found: `"---${closing[1]!.slice(0, 40)}"` }] };
   }
   let data: unknown;
   let body: string;
