@@ -1,9 +1,9 @@
 // A guide's front matter (content/guides/<slug>/guide.md).
 import { z } from 'zod';
 import { LIMITS, list, text, textList } from './fields.ts';
+import { LEVELS, type Level } from './levels.ts';
 
-export const LEVELS = ['beginner', 'intermediate', 'advanced'] as const;
-export type Level = (typeof LEVELS)[number];
+export { LEVELS, type Level };
 
 /** `YYYY`, `YYYY-MM` or `YYYY-MM-DD`; a bare year in YAML arrives as a number. */
 const timelineDate = z

@@ -1,5 +1,5 @@
 // The listings: home, the guides by level, topics, the news in pages, and the page for a missing path.
-import { LEVELS } from '../content/guide-schema.ts';
+import { LEVELS } from '../content/levels.ts';
 import type { Catalog, Topic } from '../compose/catalog.ts';
 import { byImportance } from '../compose/stories.ts';
 import { levelLabel } from '../words/labels.ts';
