@@ -58,7 +58,9 @@ export function registerSchedule(program: Command): void {
       import('node-cron'),
     ]);
     const db = openDatabase(databasePath(root));
-    const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: cfg.sending.ratePerSecond, timeouts: smtpTimeouts(cfg) });
+    const { messageSigner } = await import('../mail/dkim-signer.ts');
+    const signer = messageSigner(cfg, { thread: true });
+    const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: cfg.sending.ratePerSecond, timeouts: smtpTimeouts(cfg), signer });
     const holder = `${os.hostname()}:${process.pid}`;
     const subscribers = new SqliteSubscribers(db);
     const holderAlive = localHolderAlive(os.hostname());

@@ -40,8 +40,10 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
   const url = smtpUrlFromEnv();
   const settings = sendSettings(config);
   // nodemailer is loaded only when a command is about to send.
-  const { smtpTransport } = await import('../mail/transport.ts');
-  const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: config.sending.ratePerSecond, timeouts: smtpTimeouts(config) });
+  const [{ smtpTransport }, { messageSigner }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts')]);
+  // Many messages: the DKIM signatures are made on a second thread.
+  const signer = messageSigner(config, { thread: true });
+  const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: config.sending.ratePerSecond, timeouts: smtpTimeouts(config), signer });
   const controller = new AbortController();
   let signal: Run['signal'];
   const onSignal = (name: NonNullable<Run['signal']>) => () => {

@@ -24,8 +24,9 @@ export async function sendTestCopy(config: Config, secret: string, stored: Store
   const template = compileIssueMessage(config, { ...issue, subject }, stored);
   const personal = personaliser(config, secret, issue.id)({ subscriberId: 0, name: '', tokenKey: newKey(), unsubscribeKey: newKey() });
   // nodemailer is loaded only when a command is about to send.
-  const { smtpTransport } = await import('../mail/transport.ts');
-  const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config) });
+  const [{ smtpTransport }, { messageSigner }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts')]);
+  const signer = messageSigner(config, { thread: false });
+  const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config), signer });
   try {
     await transport.send(template.render({ email: to, name: '', ...personal }), { from: addressOf(config.from), to });
   } catch (err) {

@@ -66,6 +66,14 @@ function isBaseUrl(v: string): boolean {
   return !v.includes('?') && !v.includes('#') && url.username === '' && url.password === '';
 }
 
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+// A selector is one or more DNS labels: "s1", "2026-12.mail".
+const dkimSelector = z
+  .string({ error: 'a DKIM selector, e.g. "s1"' })
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, { error: 'a DKIM selector of letters, digits and hyphens, e.g. "s1"' });
+
 export const configSchema = z.strictObject({
   title: text('a site title (text)', LIMITS.name).default('Call Me Almanac'),
   // Written once as the URL standard spells it (a space or quote in the path percent-encoded, the host
@@ -115,6 +123,14 @@ export const configSchema = z.strictObject({
       commandTimeoutSeconds: seconds.default(60),
       dataTimeoutSeconds: seconds.default(120),
       stopTimeoutSeconds: seconds.default(20),
+      // Who signs: the keys come from the environment (DKIM_PRIVATE_KEY, DKIM_ED25519_PRIVATE_KEY), never from here.
+      dkim: z
+        .strictObject({
+          domain: z.string({ error: 'the signing domain, e.g. "example.org"' }).trim().toLowerCase().regex(DOMAIN, { error: 'a domain name, e.g. "example.org"' }),
+          selector: dkimSelector,
+          ed25519Selector: dkimSelector.optional(),
+        })
+        .optional(),
     })
     .default({
       concurrency: 5,
