@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   schedule: async () => (await import('./schedule.ts')).registerSchedule,
   status: async () => (await import('./status.ts')).registerStatus,
   preview: async () => (await import('./preview.ts')).registerPreview,
+  keys: async () => (await import('./keys.ts')).registerKeys,
 };
 
 /** Global options that take a value, to find the command name after them. */
