@@ -76,7 +76,7 @@ function readKey(slot: KeySlot, env: NodeJS.ProcessEnv, problems: Problem[]): Ke
   }
   const type = key.asymmetricKeyType ?? 'unknown';
   if (!slot.types.includes(type)) {
-    problems.push({ file: 'environment', field: variable, expected: `a ${slot.types.map((t) => (t === 'rsa' ? 'RSA' : 'Ed25519')).join(' or ')} private key`, found: `a key of type ${type}` });
+    problems.push({ file: 'environment', field: variable, expected: `${slot.types.length > 1 ? 'an RSA or Ed25519' : 'an Ed25519'} private key`, found: `a key of type ${type}` });
     return undefined;
   }
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
