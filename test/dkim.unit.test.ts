@@ -74,6 +74,13 @@ describe('DKIM signatures', async () => {
     }
   });
 
+  it('a message with bare LF line ends is signed as SMTP carries it, with CRLF', async () => {
+    const lf = Buffer.from(MESSAGE.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+    const signed = dkimSign(lf, dkimKeys(config(keys.config), keys.env), Date.now());
+    const onTheWire = Buffer.from(signed.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+    assert.deepEqual((await verifyDkim(onTheWire, keys.records)).map((v) => v.result), ['pass', 'pass']);
+  });
+
   it('only one signature with one key, and none without sending.dkim', async () => {
     const rsaOnly = dkimKeys(config({ domain: DKIM_DOMAIN, selector: 's1' }), { DKIM_PRIVATE_KEY: keys.rsaPem });
     const verdicts = await verifyDkim(dkimSign(MESSAGE, rsaOnly, Date.now()), keys.records);

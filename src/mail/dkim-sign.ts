@@ -33,7 +33,8 @@ interface Field {
 /** The DKIM-Signature fields to put in front of `raw`, one per key, each ending in CRLF. */
 export function dkimSignatures(raw: Buffer, keys: readonly DkimKey[], now: number): string {
   if (keys.length === 0) return '';
-  const message = raw.toString('latin1');
+  // Line ends as they go on the wire: SMTP carries every bare LF as CRLF (nodemailer converts them).
+  const message = raw.toString('latin1').replace(/\r?\n/g, '\r\n');
   const end = message.indexOf('\r\n\r\n');
   const head = end < 0 ? message : message.slice(0, end + 2);
   const body = end < 0 ? '' : message.slice(end + 4);
