@@ -19,9 +19,23 @@ export function messageSigner(config: Config, o: { thread: boolean; clock?: () =
   return o.thread ? threadSigner(keys, clock) : inlineSigner(keys, clock);
 }
 
+/**
+ * A message that could not be signed was not sent: the run stops (nodemailer's ECONFIG is one of the
+ * codes that fail a run, not a reader) and nobody's copy is in doubt.
+ */
+function signingFailure(reason: string, cause?: unknown): Error {
+  return Object.assign(new Error(`DKIM signing failed: ${reason}`, { cause }), { code: 'ECONFIG', command: 'DKIM' });
+}
+
 export function inlineSigner(keys: readonly DkimKey[], clock: () => number): MessageSigner {
   return {
-    sign: async (raw) => dkimSign(raw, keys, clock()),
+    async sign(raw) {
+      try {
+        return dkimSign(raw, keys, clock());
+      } catch (err) {
+        throw signingFailure(err instanceof Error ? err.message : String(err), err);
+      }
+    },
     close: () => undefined,
   };
 }
@@ -51,7 +65,7 @@ export function threadSigner(keys: readonly DkimKey[], clock: () => number): Mes
   let next = 0;
   let failure: Error | undefined;
   const failAll = (err: Error) => {
-    failure ??= err;
+    failure ??= signingFailure(err.message, err);
     for (const w of waiting.values()) w.reject(failure);
     waiting.clear();
   };
@@ -59,7 +73,7 @@ export function threadSigner(keys: readonly DkimKey[], clock: () => number): Mes
     const w = waiting.get(reply.id);
     if (!w) return;
     waiting.delete(reply.id);
-    if ('error' in reply) w.reject(new Error(`DKIM signing failed: ${reply.error}`));
+    if ('error' in reply) w.reject(signingFailure(reply.error));
     else w.resolve(Buffer.concat([Buffer.from(reply.signatures, 'latin1'), w.raw]));
   });
   worker.on('error', failAll);
