@@ -116,7 +116,9 @@ function relaxedField(text: string): string {
 
 /** Relaxed body canonicalisation (RFC 6376 3.4.4): no space at line ends, runs of space as one, no empty lines at the end. */
 function relaxedBody(body: string): string {
-  let b = body.replace(/[ \t]+/g, ' ').replace(/ \r\n/g, '\r\n');
+  // Quoted-printable bodies seldom hold a tab, two spaces or a space at a line end: only then is there work.
+  let b = /\t|  /.test(body) ? body.replace(/[ \t]+/g, ' ') : body;
+  if (b.includes(' \r\n')) b = b.replace(/ \r\n/g, '\r\n');
   let end = b.length;
   if (b[end - 1] === ' ') end--;
   while (end >= 2 && b[end - 2] === '\r' && b[end - 1] === '\n') end -= 2;
