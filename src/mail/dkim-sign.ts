@@ -34,11 +34,10 @@ interface Field {
 export function dkimSignatures(raw: Buffer, keys: readonly DkimKey[], now: number): string {
   if (keys.length === 0) return '';
   // Line ends as they go on the wire: SMTP carries every bare LF as CRLF (nodemailer converts them).
-  const message = raw.toString('latin1').replace(/\r?\n/g, '\r\n');
-  const end = message.indexOf('\r\n\r\n');
-  const head = end < 0 ? message : message.slice(0, end + 2);
-  const body = end < 0 ? '' : message.slice(end + 4);
-  const bodyHash = createHash('sha256').update(relaxedBody(body), 'latin1').digest('base64');
+  const wire = hasBareLf(raw) ? Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1') : raw;
+  const end = wire.indexOf('\r\n\r\n');
+  const head = (end < 0 ? wire : wire.subarray(0, end + 2)).toString('latin1');
+  const bodyHash = relaxedBodyHash(end < 0 ? Buffer.alloc(0) : wire.subarray(end + 4));
   const fields = parseFields(head);
   const names = signedNames(fields);
   const signedHead = chooseFields(fields, names).map((f) => relaxedField(f.text) + '\r\n').join('');
@@ -114,11 +113,30 @@ function relaxedField(text: string): string {
   return `${name}:${value}`;
 }
 
+function hasBareLf(b: Buffer): boolean {
+  for (let i = b.indexOf(0x0a); i >= 0; i = b.indexOf(0x0a, i + 1)) if (i === 0 || b[i - 1] !== 0x0d) return true;
+  return false;
+}
+
+/**
+ * The body's hash. A quoted-printable body seldom holds a tab, two spaces or a space at a line end, and
+ * then its canonical form is its own bytes up to its last line: they are hashed as they are, which
+ * costs a fraction of rewriting the body as text.
+ */
+function relaxedBodyHash(body: Buffer): string {
+  const hash = createHash('sha256');
+  if (body.includes(0x09) || body.includes('  ') || body.includes(' \r\n') || body[body.length - 1] === 0x20) {
+    return hash.update(relaxedBody(body.toString('latin1')), 'latin1').digest('base64');
+  }
+  let end = body.length;
+  while (end >= 2 && body[end - 2] === 0x0d && body[end - 1] === 0x0a) end -= 2;
+  if (end > 0) hash.update(body.subarray(0, end)).update('\r\n');
+  return hash.digest('base64');
+}
+
 /** Relaxed body canonicalisation (RFC 6376 3.4.4): no space at line ends, runs of space as one, no empty lines at the end. */
 function relaxedBody(body: string): string {
-  // Quoted-printable bodies seldom hold a tab, two spaces or a space at a line end: only then is there work.
-  let b = /\t|  /.test(body) ? body.replace(/[ \t]+/g, ' ') : body;
-  if (b.includes(' \r\n')) b = b.replace(/ \r\n/g, '\r\n');
+  let b = body.replace(/[ \t]+/g, ' ').replace(/ \r\n/g, '\r\n');
   let end = b.length;
   if (b[end - 1] === ' ') end--;
   while (end >= 2 && b[end - 2] === '\r' && b[end - 1] === '\n') end -= 2;
