@@ -18,6 +18,7 @@ import { PROJECT, almanac, tempSite, until, writeFiles } from './helpers/cli.ts'
 import { confirmationWorker } from './helpers/confirmations.ts';
 import { testKeys, verifyDkim, type TestKeys } from './helpers/dkim.ts';
 import { almanac as inProcess } from './helpers/in-process.ts';
+import { rawRequest, startPreview } from './helpers/preview.ts';
 import { smtpSink } from './helpers/smtp.ts';
 
 const SECRET = 'test-secret-0123456789abcdef-6f1c9a2e';
@@ -75,6 +76,31 @@ describe('DKIM on every message sent', async () => {
       assert.equal(sink.messages.length, 1);
       assert.deepEqual((await verifyDkim(sink.messages[0]!.raw, keys.records)).map((v) => v.result), ['pass', 'pass']);
     } finally {
+      await sink.close();
+    }
+  });
+
+  it('preview: a test copy sent from the editor\'s preview is signed', async () => {
+    const root = await signingSite(keys, ['ada@example.com']);
+    const sink = await smtpSink();
+    const running = await startPreview(['--root', root, '--now', '2026-04-15T06:00:00Z'], { SMTP_URL: sink.url, ...keys.env });
+    try {
+      const own = `127.0.0.1:${running.port}`;
+      const sent = await rawRequest(
+        running.port,
+        {
+          method: 'POST',
+          target: '/issues/midweek/send-test',
+          headers: [['Host', own], ['Origin', `http://${own}`], ['Sec-Fetch-Site', 'same-origin'], ['Content-Type', 'application/x-www-form-urlencoded']],
+          body: new URLSearchParams({ to: 'ada@example.com' }).toString(),
+        },
+        30_000,
+      );
+      assert.equal(sent.status, 200, sent.body);
+      assert.equal(sink.messages.length, 1);
+      assert.deepEqual((await verifyDkim(sink.messages[0]!.raw, keys.records)).map((v) => v.result), ['pass', 'pass']);
+    } finally {
+      await running.stop();
       await sink.close();
     }
   });
