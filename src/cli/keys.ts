@@ -20,6 +20,8 @@ export interface DkimKeyReport {
   /** Where the private key was written; "-" when it went to standard output. */
   keyFile: string;
   record: { name: string; type: 'TXT'; value: string; strings: string[] };
+  /** Only with --out -: the private key, asked for on standard output. */
+  privateKey?: string;
 }
 
 const SELECTOR = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -53,10 +55,10 @@ export function registerKeys(program: Command): void {
       if (!DOMAIN.test(domain)) throw new UsageError(`--domain expects the domain that signs, e.g. example.org, found "${domain}"`);
       const key = newDkimKey(opts.type, selector, domain);
       const keyFile = opts.out === '-' ? '-' : path.resolve(root, opts.out ?? path.join(STATE_DIR, `dkim-${selector}.pem`));
-      if (keyFile === '-') process.stdout.write(key.privatePem);
-      else await writePrivate(keyFile, key.privatePem);
+      if (keyFile !== '-') await writePrivate(keyFile, key.privatePem);
       const report: DkimKeyReport = { type: opts.type, selector, domain, keyFile, record: { ...key.record, type: 'TXT' } };
-      if (opts.json) return printJson(report);
+      if (opts.json) return printJson(keyFile === '-' ? { ...report, privateKey: key.privatePem } : report);
+      if (keyFile === '-') process.stdout.write(key.privatePem);
       const variable = `${opts.type === 'ed25519' ? 'DKIM_ED25519_PRIVATE_KEY' : 'DKIM_PRIVATE_KEY'}${keyFile === '-' ? '' : '_FILE'}`;
       const selectorField = opts.type === 'ed25519' ? 'ed25519Selector' : 'selector';
       const out = keyFile === '-' ? process.stderr : process.stdout;
