@@ -106,7 +106,7 @@ async function runScript(store: Store, script: Step[], settings: Partial<SendSet
   let incidents = 0;
   let i = 0;
   const reports: SendReport[] = [];
-  const full: SendSettings = { concurrency: 3, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 8000, leaseMs: 60_000, stopMs: 5000, ...settings };
+  const full: SendSettings = { concurrency: 3, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 8000, leaseMs: 60_000, stopMs: 5000, quotaWaitMs: 60_000, ...settings };
   for (let run = 0; run < maxRuns; run++) {
     const controller = new AbortController();
     const accept = (to: string): void => void delivered.set(to, (delivered.get(to) ?? 0) + 1);
@@ -356,7 +356,7 @@ describe('SqliteLedger beside another writer', () => {
         holder.once('message', () => (clearTimeout(timer), resolve()));
         holder.once('error', (err) => (clearTimeout(timer), reject(err)));
       });
-      assert.equal(ledger.step(lock.lease, undefined, 1, 0), true);
+      assert.deepEqual(ledger.step(lock.lease, undefined, 1, 0), { claimed: true });
       assert.equal(ledger.counts(ISSUE).sending, 1);
       await exited;
     } finally {
@@ -383,7 +383,7 @@ describe('send loop on the real clock', () => {
       {
         ledger: store.ledger,
         transport,
-        settings: { concurrency: 2, maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, leaseMs: 60_000, stopMs: 5000 },
+        settings: { concurrency: 2, maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, leaseMs: 60_000, stopMs: 5000, quotaWaitMs: 60_000 },
         clock: () => Date.now(),
         realClock: () => Date.now(),
         holder: 'this-host:1',
@@ -420,7 +420,7 @@ describe('send loop: a ledger that cannot be written', () => {
       {
         ledger: store.ledger,
         transport,
-        settings: { concurrency: 2, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, leaseMs: 60_000, stopMs: 5000 },
+        settings: { concurrency: 2, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 1000, leaseMs: 60_000, stopMs: 5000, quotaWaitMs: 60_000 },
         clock: () => Date.now(),
         realClock: () => Date.now(),
         holder: 'this-host:1',
@@ -453,7 +453,7 @@ describe('send loop: a run that fails while another connection hangs', () => {
       {
         ledger: store.ledger,
         transport,
-        settings: { concurrency: 2, maxAttempts: 5, retryBaseMs: 1000, retryMaxMs: 1000, leaseMs: 60_000, stopMs: 200 },
+        settings: { concurrency: 2, maxAttempts: 5, retryBaseMs: 1000, retryMaxMs: 1000, leaseMs: 60_000, stopMs: 200, quotaWaitMs: 60_000 },
         clock: () => Date.now(),
         realClock: () => Date.now(),
         holder: 'this-host:1',

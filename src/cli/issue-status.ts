@@ -7,10 +7,12 @@ import { printJson, withJson } from './json.ts';
 import { globals } from './options.ts';
 import { loadIssue } from './stored-issue.ts';
 
-/** What `issue status --json` prints; `readers` only with --failed. */
+/** What `issue status --json` prints; `readers` only with --failed or --uncertain. */
 export interface IssueStatusReport {
   issue: string;
   counts: LedgerCounts;
+  /** When the sending quota lets the paused send go on (ISO 8601), or null when it is not paused. */
+  pausedUntil: string | null;
   readers?: (Omit<DeliveryProblem, 'state'> & { state: string })[];
 }
 
@@ -18,22 +20,27 @@ export function registerIssueStatus(issue: Command): void {
   const status = issue
     .command('status <id>')
     .description("an issue's deliveries by state; with --failed, who did not simply get it and why")
-    .option('--failed', 'list every reader not sent (or sent but uncertain): address, state, last error');
-  withJson(status).action((id: string, opts: { failed?: boolean; json?: boolean }, cmd: Command) => {
+    .option('--failed', 'list every reader not sent (or sent but uncertain): address, state, last error')
+    .option('--uncertain', 'list only the readers whose copy is uncertain (those --retry uncertain writes to)');
+  withJson(status).action((id: string, opts: { failed?: boolean; uncertain?: boolean; json?: boolean }, cmd: Command) => {
     const root = path.resolve(globals(cmd).root);
     const { issue } = loadIssue(root, id);
     const db = openDatabase(databasePath(root));
     try {
       const ledger = new SqliteLedger(db);
       const c = ledger.counts(id);
-      const problems = opts.failed ? ledger.problems(id).map((p) => ({ ...p, state: readerState(p) })) : undefined;
+      const listed = opts.failed || opts.uncertain ? ledger.problems(id).filter((p) => opts.failed || p.uncertain) : undefined;
+      const problems = listed?.map((p) => ({ ...p, state: readerState(p) }));
+      const paused = ledger.pausedUntil(id);
+      const pausedUntil = paused !== undefined && c.queued > 0 ? new Date(paused).toISOString() : null;
       if (opts.json) {
-        return printJson({ issue: id, counts: c, ...(problems ? { readers: problems } : {}) } satisfies IssueStatusReport);
+        return printJson({ issue: id, counts: c, pausedUntil, ...(problems ? { readers: problems } : {}) } satisfies IssueStatusReport);
       }
       process.stdout.write(
         `${issue.editionLabel} #${issue.number} (${id}): ${c.sent} sent, ${c.queued} queued, ${c.sending} sending, ` +
           `${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain, ${c.retried} needed a retry\n`,
       );
+      if (pausedUntil) process.stdout.write(`  paused by the sending quota until ${pausedUntil}\n`);
       for (const p of problems ?? []) process.stdout.write(`${p.email}\t${p.state}\t${p.error ?? ''}\n`);
     } finally {
       db.close();

@@ -48,27 +48,30 @@ export function registerSchedule(program: Command): void {
     if (opts.json) throw new UsageError('--json goes with --list: the running scheduler writes a log');
     const secret = secretFromEnv();
     const smtp = smtpUrlFromEnv();
-    const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts }, { localHolderAlive }, { SqliteSubscribers }, cron] = await Promise.all([
+    const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts, pacePerSecond }, { localHolderAlive }, { SqliteSubscribers }, { sqliteQuota }, cron] = await Promise.all([
       import('../schedule/scheduler.ts'),
       import('../schedule/run-slot.ts'),
       import('../mail/transport.ts'),
       import('../mail/send-job.ts'),
       import('../mail/send.ts'),
       import('../store/subscribers.ts'),
+      import('../store/quota.ts'),
       import('node-cron'),
     ]);
     const db = openDatabase(databasePath(root));
     const { messageSigner } = await import('../mail/dkim-signer.ts');
     const signer = messageSigner(cfg, { thread: true });
-    const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: cfg.sending.ratePerSecond, timeouts: smtpTimeouts(cfg), signer });
+    const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: pacePerSecond(cfg), timeouts: smtpTimeouts(cfg), signer });
     const holder = `${os.hostname()}:${process.pid}`;
     const subscribers = new SqliteSubscribers(db);
     const holderAlive = localHolderAlive(os.hostname());
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    const ledger = new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now), quota: sqliteQuota(db, cfg.sending.limits, () => Date.now()) });
     const scheduler = new Scheduler({
       config: cfg,
       slots: new SlotStore(db),
-      runner: slotRunner({ root, secret, ledger: new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now) }), transport, clock: () => Date.now(), holder, holderAlive }),
+      runner: slotRunner({ root, secret, ledger, transport, clock: () => Date.now(), holder, holderAlive }),
+      pausedByHand: (now) => ledger.pausedByHand(now),
       cron: { schedule: (expression, fn, options) => cron.default.schedule(expression, fn, options) },
       clock: () => Date.now(),
       log,

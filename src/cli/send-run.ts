@@ -4,10 +4,11 @@ import os from 'node:os';
 import { UsageError } from '../content/problems.ts';
 import type { Config } from '../content/config-schema.ts';
 import { SendRefused, abortableSleep, localHolderAlive, newProgress, sendIssue } from '../mail/send.ts';
-import { sendJob, sendSettings, smtpTimeouts } from '../mail/send-job.ts';
+import { pacePerSecond, sendJob, sendSettings, smtpTimeouts } from '../mail/send-job.ts';
 import type { Db } from '../store/database.ts';
 import type { StoredIssueFiles } from '../store/issues.ts';
-import { SqliteLedger, type LedgerCounts } from '../store/ledger.ts';
+import { SqliteLedger, type LedgerCounts, type RetryKind } from '../store/ledger.ts';
+import { sqliteQuota } from '../store/quota.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { smtpUrlFromEnv } from './options.ts';
 import { progressDisplay } from './send-progress.ts';
@@ -20,8 +21,12 @@ export interface RunReport {
   recovered: number;
   /** Messages unanswered at the stop deadline, marked uncertain. */
   abandoned: number;
+  /** With --retry: how many readers were queued again (those who failed, or whose copy is uncertain); null otherwise. */
+  retrying: number | null;
   /** Why the run ended early, or null when it finished. */
-  stopped: 'signal' | 'failure' | 'lease' | null;
+  stopped: 'signal' | 'failure' | 'lease' | 'quota' | null;
+  /** When the sending quota lets a paused run go on (stopped 'quota'), ISO 8601. */
+  pausedUntil: string | null;
   /** The server's words when the run itself failed. */
   failure: string | null;
   messagesPerSecond: number;
@@ -35,7 +40,7 @@ export interface Run {
   signal?: 'Terminated' | 'Interrupted';
 }
 
-export async function sendToAll(db: Db, config: Config, secret: string, stored: StoredIssueFiles, clock: () => number): Promise<Run> {
+export async function sendToAll(db: Db, config: Config, secret: string, stored: StoredIssueFiles, clock: () => number, retry?: RetryKind): Promise<Run> {
   const { issue } = stored;
   const url = smtpUrlFromEnv();
   const settings = sendSettings(config);
@@ -43,7 +48,7 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
   const [{ smtpTransport }, { messageSigner }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts')]);
   // Many messages: the DKIM signatures are made on a second thread.
   const signer = messageSigner(config, { thread: true });
-  const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: config.sending.ratePerSecond, timeouts: smtpTimeouts(config), signer });
+  const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: pacePerSecond(config), timeouts: smtpTimeouts(config), signer });
   const controller = new AbortController();
   let signal: Run['signal'];
   const onSignal = (name: NonNullable<Run['signal']>) => () => {
@@ -60,10 +65,11 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
   const started = Date.now();
   const display = progressDisplay(`${issue.editionLabel} #${issue.number}`, progress);
   const subscribers = new SqliteSubscribers(db);
-  const ledger = new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now) });
+  const quota = sqliteQuota(db, config.sending.limits, () => Date.now());
+  const ledger = new SqliteLedger(db, { bounce: (id, now) => subscribers.setStatus(id, 'bounced', now), quota });
   let result;
   try {
-    result = await sendIssue(sendJob(config, secret, stored), {
+    result = await sendIssue({ ...sendJob(config, secret, stored), retry }, {
       ledger,
       transport,
       settings,
@@ -93,7 +99,9 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
     counts: result.counts,
     recovered: result.recovered,
     abandoned: result.abandoned,
+    retrying: retry ? result.queuedNow : null,
     stopped: result.stopped ?? null,
+    pausedUntil: result.pausedUntil === undefined ? null : new Date(result.pausedUntil).toISOString(),
     failure: result.failure ?? null,
     messagesPerSecond: Math.round(progress.sent / seconds),
   };

@@ -2,9 +2,10 @@
 // send-test-copy.ts, send-dry-run.ts and send-run.ts; the loop itself is mail/send.ts.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { formatProblem, type Problem } from '../content/problems.ts';
+import { UsageError, formatProblem, type Problem } from '../content/problems.ts';
 import { secretFromEnv } from '../mail/signing.ts';
-import { databasePath, openDatabase } from '../store/database.ts';
+import { databasePath, openDatabase, type Db } from '../store/database.ts';
+import { SqliteLedger, type RetryKind } from '../store/ledger.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { registerIssueStatus } from './issue-status.ts';
 import { printJson, withJson } from './json.ts';
@@ -24,8 +25,11 @@ export function registerSend(issue: Command): void {
       .command('send <id>')
       .description('send a built issue to every subscriber of its edition, exactly once (SMTP_URL, ALMANAC_SECRET)')
       .option('--to <email>', 'send one test copy to this address instead (subject starts with [Test]; not recorded)')
-      .option('--dry-run', 'count and render every message without sending anything'),
-  ).action(async (id: string, opts: { to?: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      .option('--dry-run', 'count and render every message without sending anything')
+      .option('--retry <readers>', 'send again, once, to the readers who failed (failed) or whose copy is uncertain (uncertain); never to those who left since'),
+  ).action(async (id: string, opts: { to?: string; dryRun?: boolean; retry?: string; json?: boolean }, cmd: Command) => {
+    const retry = retryOption(opts.retry);
+    if (retry && (opts.to !== undefined || opts.dryRun)) throw new UsageError('--retry goes alone: not with --to or --dry-run');
     const g = globals(cmd);
     const clock = g.now ? () => resolveNow(g.now) : () => Date.now();
     const { root, config } = await siteConfig(g.root);
@@ -34,7 +38,7 @@ export function registerSend(issue: Command): void {
     const { issue } = stored;
 
     if (opts.to !== undefined) {
-      const report = await sendTestCopy(config, secret, stored, opts.to);
+      const report = await sendTestCopy(config, secret, stored, opts.to, path.resolve(root));
       if (opts.json) return printJson(report);
       process.stdout.write(`Sent a test copy of ${issue.editionLabel} #${issue.number} to ${report.to} ("${report.subject}").\n`);
       return;
@@ -52,7 +56,8 @@ export function registerSend(issue: Command): void {
         );
         return;
       }
-      const run = await sendToAll(db, config, secret, stored, clock);
+      if (retry) refuseUnfinished(db, id);
+      const run = await sendToAll(db, config, secret, stored, clock, retry);
       if (opts.json) printJson(run.report);
       else printRun(issue, run.report);
       finishRun(issue, run);
@@ -63,8 +68,25 @@ export function registerSend(issue: Command): void {
   registerIssueStatus(issue);
 }
 
+function retryOption(value: string | undefined): RetryKind | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'failed' || value === 'uncertain') return value;
+  throw new UsageError(`--retry expects failed or uncertain, found "${value}"`);
+}
+
+/** A retry re-sends to exactly the readers it names: an issue still going out is finished first. */
+function refuseUnfinished(db: Db, id: string): void {
+  const c = new SqliteLedger(db).counts(id);
+  if (c.queued + c.sending > 0) {
+    throw new UsageError(`issue ${id} has not finished going out (${c.queued} queued, ${c.sending} in flight): finish it with "almanac issue send ${id}" before --retry`);
+  }
+}
+
 function printRun(issue: StoredIssue, report: RunReport): void {
   const c = report.counts;
+  if (report.retrying !== null) {
+    process.stdout.write(`Sending again to ${report.retrying} reader${report.retrying === 1 ? '' : 's'} (each once; readers who left since are not written to).\n`);
+  }
   process.stdout.write(
     `${issue.editionLabel} #${issue.number} (${issue.id}): ${c.sent} sent, ${c.failed} failed permanently, ` +
       `${c.retried} retried, ${c.skipped} skipped (unsubscribed since queued), ${c.uncertain} uncertain` +
@@ -80,6 +102,12 @@ function printRun(issue: StoredIssue, report: RunReport): void {
     process.stdout.write(
       `  ${report.abandoned} message${report.abandoned === 1 ? ' had' : 's had'} no answer by the stop deadline; ` +
         'marked uncertain, they go again on the next run (those readers may have two copies).\n',
+    );
+  }
+  if (report.stopped === 'quota' && report.pausedUntil) {
+    process.stdout.write(
+      `Paused: the sending quota (sending.limits) is used up until ${report.pausedUntil}. ${c.queued} still queued: ` +
+        'a running "almanac schedule" resumes the send then, or run the same command again after that time; nobody is skipped or sent twice.\n',
     );
   }
   if (report.stopped === 'signal') {

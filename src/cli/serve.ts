@@ -11,6 +11,7 @@ import { confirmationComposer } from '../server/confirmation-mail.ts';
 import { DatabaseHealth } from '../server/db-health.ts';
 import { ConfirmationQueue } from '../store/confirmations.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
+import { hasLimits, takeQuota } from '../store/quota.ts';
 import { SqliteSubscribers } from '../store/subscribers.ts';
 import { globals } from './options.ts';
 
@@ -52,7 +53,9 @@ export function registerServe(program: Command): void {
         // One connection, with the same deadlines as every send: a relay that hangs cannot hold the queue.
         const mailer = smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config), signer: messageSigner(config, { thread: false, clock }) });
         transport = mailer;
-        worker = startConfirmationWorker({ queue, transport: mailer, compose: confirmationComposer({ config, secret, subscribers }), clock, log, health });
+        const { limits } = config.sending;
+        const quota = hasLimits(limits) ? () => takeQuota(db, limits, Date.now()) : undefined;
+        worker = startConfirmationWorker({ queue, transport: mailer, compose: confirmationComposer({ config, secret, subscribers }), clock, log, health, quota });
       }
       health.probe(db, SERVER_BUSY_TIMEOUT_MS);
       const probe = setInterval(() => health.probe(db, SERVER_BUSY_TIMEOUT_MS), 2000);

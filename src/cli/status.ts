@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EDITIONS, nextSlot, type Edition } from '../compose/slots.ts';
+import type { Config } from '../content/config-schema.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
 import { SqliteLedger, type LedgerCounts } from '../store/ledger.ts';
 import { lastSend } from '../store/send-history.ts';
@@ -16,13 +17,14 @@ export interface StatusReport {
     label: string;
     next: string;
     /** The scheduler's last slot of this edition. */
-    lastRun: { scheduledAt: string; state: SlotState; detail: string | null; issue: string | null; counts: LedgerCounts | null } | null;
+    lastRun: { scheduledAt: string; state: SlotState; detail: string | null; issue: string | null; counts: LedgerCounts | null; pausedUntil: string | null } | null;
     /** The last issue of this edition that went out, by the scheduler or by `issue send`. */
-    lastSend: { issue: string; scheduled: boolean; lastActivity: string; counts: LedgerCounts } | null;
+    lastSend: { issue: string; scheduled: boolean; lastActivity: string; counts: LedgerCounts; pausedUntil: string | null } | null;
   }[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const pausedLine = (config: Config, until: string | null) => (until ? ` · paused by the sending quota until ${localTime(config, Date.parse(until))}` : '');
 const countsLine = (c: LedgerCounts) => `${c.sent} sent, ${c.queued} queued, ${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain`;
 
 export function registerStatus(program: Command): void {
@@ -36,6 +38,11 @@ export function registerStatus(program: Command): void {
       try {
         const slots = new SlotStore(db);
         const ledger = new SqliteLedger(db);
+        // Until when the sending quota holds an issue's rest back, while any of it is still queued.
+        const paused = (issue: string): string | null => {
+          const at = ledger.pausedUntil(issue);
+          return at !== undefined && ledger.counts(issue).queued > 0 ? iso(at) : null;
+        };
         report = {
           editions: EDITIONS.map((edition) => {
             const run = slots.last(edition);
@@ -45,9 +52,18 @@ export function registerStatus(program: Command): void {
               label: config.editions[edition].label,
               next: iso(nextSlot(config, edition, now)),
               lastRun: run
-                ? { scheduledAt: iso(run.scheduledAt), state: run.state, detail: run.detail, issue: run.issueId, counts: run.issueId ? ledger.counts(run.issueId) : null }
+                ? {
+                    scheduledAt: iso(run.scheduledAt),
+                    state: run.state,
+                    detail: run.detail,
+                    issue: run.issueId,
+                    counts: run.issueId ? ledger.counts(run.issueId) : null,
+                    pausedUntil: run.issueId ? paused(run.issueId) : null,
+                  }
                 : null,
-              lastSend: sent ? { issue: sent.issueId, scheduled: sent.scheduled, lastActivity: iso(sent.lastActivity), counts: ledger.counts(sent.issueId) } : null,
+              lastSend: sent
+                ? { issue: sent.issueId, scheduled: sent.scheduled, lastActivity: iso(sent.lastActivity), counts: ledger.counts(sent.issueId), pausedUntil: paused(sent.issueId) }
+                : null,
             };
           }),
         };
@@ -60,14 +76,14 @@ export function registerStatus(program: Command): void {
         const run = e.lastRun;
         if (run) {
           process.stdout.write(`  last ${localTime(config, Date.parse(run.scheduledAt))}: ${run.state}${run.detail ? ` — ${run.detail}` : ''}\n`);
-          if (run.issue && run.counts) process.stdout.write(`  ${run.issue}: ${countsLine(run.counts)}\n`);
+          if (run.issue && run.counts) process.stdout.write(`  ${run.issue}: ${countsLine(run.counts)}${pausedLine(config, run.pausedUntil)}\n`);
         } else {
           process.stdout.write('  no scheduled run yet\n');
         }
         const sent = e.lastSend;
         if (sent && sent.issue !== run?.issue) {
           const how = sent.scheduled ? 'sent on schedule' : 'sent with issue send';
-          process.stdout.write(`  ${sent.issue} (${how}, last delivery ${localTime(config, Date.parse(sent.lastActivity))}): ${countsLine(sent.counts)}\n`);
+          process.stdout.write(`  ${sent.issue} (${how}, last delivery ${localTime(config, Date.parse(sent.lastActivity))}): ${countsLine(sent.counts)}${pausedLine(config, sent.pausedUntil)}\n`);
         }
       }
     },

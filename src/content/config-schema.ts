@@ -10,6 +10,13 @@ const seconds = z
   .min(0.1, { error: 'a number of seconds from 0.1 to 3600' })
   .max(3600, { error: 'a number of seconds from 0.1 to 3600' });
 
+/** A provider's quota over one window: a whole number of messages, left out for no limit. */
+const quotaLimit = z
+  .number({ error: 'a whole number of messages of at least 1' })
+  .int({ error: 'a whole number of messages of at least 1' })
+  .min(1, { error: 'a whole number of messages of at least 1' })
+  .optional();
+
 export interface EditionConfig {
   label: string;
   cron: string;
@@ -131,6 +138,13 @@ export const configSchema = z.strictObject({
           ed25519Selector: dkimSelector.optional(),
         })
         .optional(),
+      // The provider's quotas, shared by every process that sends through the store (store/quota.ts).
+      limits: z
+        .strictObject(
+          { perSecond: quotaLimit, perMinute: quotaLimit, perHour: quotaLimit, perDay: quotaLimit },
+          { error: 'quotas: {"perSecond", "perMinute", "perHour", "perDay"}, each optional' },
+        )
+        .default({}),
     })
     .default({
       concurrency: 5,
@@ -141,6 +155,7 @@ export const configSchema = z.strictObject({
       commandTimeoutSeconds: 60,
       dataTimeoutSeconds: 120,
       stopTimeoutSeconds: 20,
+      limits: {},
     }),
   editions: editionsSchema,
   preview: z

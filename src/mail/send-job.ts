@@ -42,6 +42,18 @@ export function sendSettings(config: Config): SendSettings {
   };
 }
 
+/**
+ * The pace one process keeps (messages a second, 0 for none): `ratePerSecond`, or the shared
+ * `limits.perSecond` when that is lower, so that a run spreads its messages over each second instead
+ * of spending the quota in a burst and waiting out the rest of it.
+ */
+export function pacePerSecond(config: Config): number {
+  const { ratePerSecond, limits } = config.sending;
+  const cap = limits.perSecond ?? 0;
+  if (ratePerSecond > 0 && cap > 0) return Math.min(ratePerSecond, cap);
+  return ratePerSecond || cap;
+}
+
 export function smtpTimeouts(config: Config): SmtpTimeouts {
   const s = config.sending;
   return { connectMs: s.connectTimeoutSeconds * 1000, greetingMs: s.greetingTimeoutSeconds * 1000, commandMs: s.commandTimeoutSeconds * 1000, dataMs: s.dataTimeoutSeconds * 1000 };

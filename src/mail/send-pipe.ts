@@ -21,6 +21,8 @@ export interface PipeOptions {
   /** The real time, for what is due and for retries. */
   realClock: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The longest wait for the quota within a run; a longer one pauses the run. */
+  quotaWaitMs: number;
   /** Renews the lease when it is time to; called between messages. */
   renewIfDue: () => void;
   /** Called with every row about to be sent (tests pause or steal the lease here). */
@@ -59,9 +61,21 @@ export class Pipe {
         this.o.progress.skipped++;
         continue;
       }
-      const claimed = recorder.write(pending, next?.subscriberId);
+      const claim = recorder.write(pending, next?.subscriberId);
       pending = undefined;
-      if (next && !claimed) {
+      if (next && !claim.claimed && claim.quotaUntil !== undefined) {
+        // The quota is used up: the row stays queued. A short wait (the per-second or per-minute
+        // limit) is waited out here; a longer one pauses the run, to be resumed when it allows.
+        this.queue.unshift(next);
+        const wait = claim.quotaUntil - this.o.realClock();
+        if (wait > this.o.quotaWaitMs) {
+          halt.pause(claim.quotaUntil);
+          return;
+        }
+        await this.o.sleep(Math.max(1, wait), halt.waits);
+        continue;
+      }
+      if (next && !claim.claimed) {
         if (halt.stopping) return;
         continue; // settled or taken since the batch was read: not ours to send
       }

@@ -1,15 +1,18 @@
 // What became of each message, and writing it to the ledger. Every write is fenced by the run's
 // lease; a write refused because the lease passed on, or because the database failed, halts the
 // whole run, so that no worker sends what cannot be recorded.
-import { LeaseLost, type Delivery, type Lease, type Outcome } from '../store/ledger.ts';
+import { LeaseLost, type Claim, type Delivery, type Lease, type Outcome } from '../store/ledger.ts';
 import { classify } from './outcome.ts';
 import type { SendLedger, SendProgress, SendSettings } from './send-ports.ts';
 
 /** Permanent refusals with no message accepted in between after which a run stops as a failure. */
 export const REFUSALS_BEFORE_ACCEPTED = 5;
 
-/** Why a run ended early: a stop signal, a failure of the run itself, or the lease passing to another sender. */
-export type StopReason = 'signal' | 'failure' | 'lease';
+/**
+ * Why a run ended early: a stop signal, a failure of the run itself, the lease passing to another
+ * sender, or the sending quota used up for longer than the run waits.
+ */
+export type StopReason = 'signal' | 'failure' | 'lease' | 'quota';
 
 export type Settled = { subscriberId: number; outcome: Outcome };
 
@@ -18,6 +21,8 @@ export class Halt {
   reason?: StopReason;
   /** The server's (or the database's) words for a failure of the run. */
   failure?: string;
+  /** When the quota lets the run go on, when it stopped for the quota. */
+  pausedUntil?: number;
   private readonly halted = new AbortController();
   /** Aborts on a stop signal or a halt: a worker's wait for a retry ends on either. */
   readonly waits: AbortSignal;
@@ -31,6 +36,13 @@ export class Halt {
     this.reason = why;
     this.failure = failure;
     this.halted.abort();
+  }
+
+  /** Stops the run until the quota allows more; the rest stays queued. */
+  pause(until: number): void {
+    if (this.reason) return;
+    this.pausedUntil = until;
+    this.halt('quota');
   }
 
   /** No new message goes out: stopped by a signal, or halted. */
@@ -94,23 +106,24 @@ export class Recorder {
   }
 
   /**
-   * Records `settled` and claims `next` in one fenced transaction; returns whether the claim
-   * succeeded. A lost lease stops the run (and this write changed nothing).
+   * Records `settled` and claims `next` in one fenced transaction; says whether the claim
+   * succeeded, or until when the quota holds it back. A lost lease stops the run (and this write
+   * changed nothing).
    */
-  write(settled: Settled | undefined, next: number | undefined): boolean {
-    if (this.abandoned || (!settled && next === undefined)) return false;
+  write(settled: Settled | undefined, next: number | undefined): Claim {
+    if (this.abandoned || (!settled && next === undefined)) return { claimed: false };
     try {
       return this.ledger.step(this.lease, settled, next, this.clock());
     } catch (err) {
       if (err instanceof LeaseLost) {
         this.halt.halt('lease');
-        return false;
+        return { claimed: false };
       }
       // The database refused the write (locked past its timeout, disk full, read-only): stop the
       // whole run rather than this worker alone, so that no other worker sends what it cannot record.
       // A message sent and not recorded stays in flight: the next run sends it again, uncertain.
       this.halt.halt('failure', `the send ledger could not be written: ${(err as Error).message}`);
-      return false;
+      return { claimed: false };
     }
   }
 

@@ -8,9 +8,14 @@
 //   - 4xx answers are retried with backoff; a 5xx for one recipient marks that address bounced;
 //   - a failure of the connection, TLS, login or the sender is the run's: it stops at once and no
 //     reader's state changes (a message cut off mid-transaction is marked uncertain);
-//   - a lost lease (renewal refused, or a write fenced out) stops the sender at once.
+//   - a lost lease (renewal refused, or a write fenced out) stops the sender at once;
+//   - before anything is written, a preflight opens one session as the run will (connect, EHLO,
+//     STARTTLS, AUTH): a failure there is the run's, and not even the queue changes;
+//   - the sending quota (store/quota.ts) holds claims back: a short wait is waited out, a longer one
+//     pauses the run with the rest queued and records until when.
 // This file holds the run: its lease, its workers, and the deadline after a stop.
 import type { Delivery, Lease, LedgerCounts } from '../store/ledger.ts';
+import { classify } from './outcome.ts';
 import { Pipe } from './send-pipe.ts';
 import type { SendJob, SendLedger, SendProgress, SendSettings, Transport } from './send-ports.ts';
 import { Halt, Recorder, type StopReason } from './send-record.ts';
@@ -22,6 +27,9 @@ export const DEFAULT_SEND_SETTINGS: SendSettings = {
   retryMaxMs: 5 * 60_000,
   leaseMs: 60_000,
   stopMs: 20_000,
+  // Longer than a minute and its last bucket: a per-minute limit is waited out within the run, an
+  // hourly or daily one pauses it.
+  quotaWaitMs: 90_000,
 };
 
 export interface SendReport {
@@ -30,9 +38,11 @@ export interface SendReport {
   recovered: number;
   /**
    * Why the run ended early, if it did: a stop signal; a failure of the run itself (connection,
-   * TLS, login, sender refused); or the lease passing to another sender.
+   * TLS, login, sender refused); the lease passing to another sender; or the sending quota.
    */
   stopped?: StopReason;
+  /** When the quota lets the paused run go on (stopped 'quota'). */
+  pausedUntil?: number;
   /** The server's words for a failure of the run. */
   failure?: string;
   /** Messages still unanswered when the stop deadline came: recorded uncertain. */
@@ -68,6 +78,10 @@ export class SendRefused extends Error {
 
 export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendReport> {
   const { ledger, settings, clock, realClock } = ctx;
+  // Preflight: a wrong password, a refused TLS upgrade or a server that does not answer is found
+  // before anything is written, so such a run changes nobody's state (not even the queue).
+  const refused = await preflight(ctx.transport);
+  if (refused !== undefined) return { counts: ledger.counts(job.issueId), queuedNow: 0, recovered: 0, stopped: 'failure', failure: refused, abandoned: 0 };
   let lock = ledger.acquire(job.issueId, ctx.holder, realClock(), settings.leaseMs);
   if (!lock.ok && !ctx.holderAlive(lock.holder)) {
     // Its process is gone (killed, or the machine restarted): no need to wait for the lease to lapse.
@@ -95,11 +109,11 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
   };
   try {
     const recovered = ledger.recoverInFlight(lease, clock());
-    const queuedNow = ledger.enqueue(job.issueId, job.edition, clock());
+    const queuedNow = job.retry ? ledger.requeue(lease, job.retry, clock()) : ledger.enqueue(job.issueId, job.edition, clock());
     const progress = ctx.progress ?? newProgress();
     progress.total = ledger.counts(job.issueId).queued;
     const recorder = new Recorder(ledger, lease, settings, progress, halt, clock, realClock);
-    const pipe = new Pipe({ job, ledger, transport: ctx.transport, recorder, halt, progress, realClock, sleep: ctx.sleep, renewIfDue, beforeSend: ctx.beforeSend });
+    const pipe = new Pipe({ job, ledger, transport: ctx.transport, recorder, halt, progress, realClock, sleep: ctx.sleep, quotaWaitMs: settings.quotaWaitMs, renewIfDue, beforeSend: ctx.beforeSend });
     const workers = pipe.run(settings.concurrency);
     // A stop, or the run failing or losing its lease, gives the messages in flight `stopMs` to
     // finish; past that they are abandoned.
@@ -121,7 +135,8 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
       workers.catch(() => {}); // they end when the transport closes; nothing of theirs is recorded now
     }
     const stopped = halt.reason ?? (ctx.signal.aborted ? 'signal' : undefined);
-    return { counts: ledger.counts(job.issueId), queuedNow, recovered, stopped, failure: halt.failure, abandoned };
+    if (stopped === 'quota' && halt.pausedUntil !== undefined) ledger.pause(lease, halt.pausedUntil);
+    return { counts: ledger.counts(job.issueId), queuedNow, recovered, stopped, pausedUntil: halt.pausedUntil, failure: halt.failure, abandoned };
   } finally {
     clearInterval(renewal);
     try {
@@ -129,6 +144,16 @@ export async function sendIssue(job: SendJob, ctx: SendContext): Promise<SendRep
     } catch {
       // The lease lapses on its own.
     }
+  }
+}
+
+/** Why the transport's session cannot be opened (the server's words), or undefined when it can. */
+async function preflight(transport: Transport): Promise<string | undefined> {
+  try {
+    await transport.verify?.();
+    return undefined;
+  } catch (err) {
+    return `before the first message: ${classify(err).reason}`;
   }
 }
 

@@ -25,6 +25,11 @@ export interface SmtpSettings {
   signer?: MessageSigner;
 }
 
+/** The error of a preflight that got no answer in time: shaped like nodemailer's own timeouts. */
+function preflightTimeout(ms: number): Error {
+  return Object.assign(new Error(`the server did not finish the greeting and login within ${ms} ms`), { code: 'ETIMEDOUT', timeoutType: 'CONNECT_TIMEOUT', command: 'CONN' });
+}
+
 /** The error of a message that got no final answer in time: shaped like nodemailer's own timeouts. */
 function messageTimeout(ms: number): Error {
   return Object.assign(new Error(`no answer to the message within ${ms} ms`), { code: 'ETIMEDOUT', timeoutType: 'MESSAGE_TIMEOUT', command: 'DATA' });
@@ -72,6 +77,22 @@ export function smtpTransport(settings: SmtpSettings): Transport {
           transporter.sendMail({ envelope, raw: message }),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(messageTimeout(t.dataMs)), t.dataMs);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async verify() {
+      // nodemailer's own timeouts bound each step; this bounds them all together, so a server that
+      // answers each step just in time still cannot hold the run.
+      const ms = t.connectMs + t.greetingMs + t.commandMs;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          transporter.verify(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(preflightTimeout(ms)), ms);
           }),
         ]);
       } finally {

@@ -1,6 +1,7 @@
 // What the scheduler does in a slot: build the edition's issue for that date and send it. An issue
 // that has already started going out is never rebuilt, so a resumed slot sends the same message.
 import type { Edition } from '../compose/slots.ts';
+import type { Config } from '../content/config-schema.ts';
 import { buildCatalog } from '../compose/catalog.ts';
 import { composeIssue } from '../compose/issue.ts';
 import { localDate } from '../compose/slots.ts';
@@ -28,6 +29,40 @@ export interface SlotRunnerDeps {
 }
 
 export function slotRunner(d: SlotRunnerDeps): SlotRunner {
+  /** Sends the stored issue `id` (resuming where its ledger stands) and says how it went. */
+  async function send(config: Config, id: string, signal: AbortSignal): Promise<SlotOutcome> {
+    const stored = new IssueStore(d.root).get(id);
+    if (!stored) throw new Error(`issue ${id} is not stored`);
+    let report;
+    try {
+      report = await sendIssue(sendJob(config, d.secret, stored), {
+        ledger: d.ledger,
+        transport: d.transport,
+        settings: sendSettings(config),
+        clock: d.clock,
+        realClock: d.realClock ?? d.clock,
+        holder: d.holder,
+        holderAlive: d.holderAlive,
+        signal,
+        sleep: abortableSleep,
+      });
+    } catch (err) {
+      if (err instanceof SendRefused) return { state: 'interrupted', issueId: id, detail: err.message };
+      throw err;
+    }
+    const c = report.counts;
+    const detail = `${stored.issue.editionLabel} #${stored.issue.number}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain`;
+    if (report.stopped === 'quota' && report.pausedUntil !== undefined) {
+      const until = new Date(report.pausedUntil).toISOString();
+      return { state: 'interrupted', issueId: id, detail: `${detail}, ${c.queued} still queued (paused by the sending quota until ${until})`, resumeAt: report.pausedUntil };
+    }
+    if (report.stopped) {
+      const why = report.stopped === 'failure' ? ` (${report.failure})` : report.stopped === 'lease' ? ' (lease taken over)' : '';
+      return { state: 'interrupted', issueId: id, detail: `${detail}, ${c.queued} still queued${why}` };
+    }
+    return { state: 'done', issueId: id, detail };
+  }
+
   return {
     async run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome> {
       const site = await loadSite(d.root, { cache: true, markdown: markdownHere });
@@ -39,32 +74,11 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
         if (!composed.ok) return { state: 'empty', issueId: null, detail: 'nothing to send' };
         await buildIssue(site, edition, date, d.clock());
       }
-      const stored = new IssueStore(d.root).get(id);
-      if (!stored) throw new Error(`issue ${id} is not stored`);
-      let report;
-      try {
-        report = await sendIssue(sendJob(config, d.secret, stored), {
-          ledger: d.ledger,
-          transport: d.transport,
-          settings: sendSettings(config),
-          clock: d.clock,
-          realClock: d.realClock ?? d.clock,
-          holder: d.holder,
-          holderAlive: d.holderAlive,
-          signal,
-          sleep: abortableSleep,
-        });
-      } catch (err) {
-        if (err instanceof SendRefused) return { state: 'interrupted', issueId: id, detail: err.message };
-        throw err;
-      }
-      const c = report.counts;
-      const detail = `${stored.issue.editionLabel} #${stored.issue.number}: ${c.sent} sent, ${c.failed} failed, ${c.skipped} skipped, ${c.uncertain} uncertain`;
-      if (report.stopped) {
-        const why = report.stopped === 'failure' ? ` (${report.failure})` : report.stopped === 'lease' ? ' (lease taken over)' : '';
-        return { state: 'interrupted', issueId: id, detail: `${detail}, ${c.queued} still queued${why}` };
-      }
-      return { state: 'done', issueId: id, detail };
+      return send(config, id, signal);
+    },
+    async resume(id: string, signal: AbortSignal): Promise<SlotOutcome> {
+      const { config } = await loadSite(d.root, { cache: true, markdown: markdownHere });
+      return send(config, id, signal);
     },
   };
 }

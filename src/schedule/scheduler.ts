@@ -11,11 +11,16 @@ import { slotKey, type SlotStore } from '../store/slots.ts';
 
 export type SlotOutcome =
   | { state: 'done' | 'empty'; issueId: string | null; detail: string }
-  /** Stopped before the end (shutdown, SMTP gone): the slot stays open for a later run. */
-  | { state: 'interrupted'; issueId: string | null; detail: string };
+  /**
+   * Stopped before the end (shutdown, SMTP gone): the slot stays open for a later run. `resumeAt`:
+   * paused by the sending quota, to go on at that time.
+   */
+  | { state: 'interrupted'; issueId: string | null; detail: string; resumeAt?: number };
 
 export interface SlotRunner {
   run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome>;
+  /** Goes on with an issue sent by hand that the sending quota paused. */
+  resume?(issueId: string, signal: AbortSignal): Promise<SlotOutcome>;
 }
 
 /** The part of node-cron the scheduler uses, so that tests can drive time themselves. */
@@ -32,6 +37,8 @@ export interface SchedulerDeps {
   log: (line: string) => void;
   holder: string;
   holderAlive: (holder: string) => boolean;
+  /** Issues sent by hand that the sending quota paused and now allows (see Ledger.pausedByHand). */
+  pausedByHand?: (now: number) => string[];
   catchUpMs: number;
   leaseMs: number;
   /**
@@ -123,8 +130,23 @@ export class Scheduler {
   private resumeStalled(): void {
     const now = this.d.clock();
     for (const slot of this.d.slots.stalled(now)) {
-      if (now - slot.scheduledAt <= this.d.catchUpMs) this.trigger(slot.edition, slot.scheduledAt);
+      // A send the quota paused has started going out: it is finished, however late the quota allows.
+      if (now - slot.scheduledAt <= this.d.catchUpMs || slot.issueId !== null) this.trigger(slot.edition, slot.scheduledAt);
     }
+    for (const id of this.d.pausedByHand?.(now) ?? []) this.resumeByHand(id);
+  }
+
+  /** An issue sent by hand and paused by the quota: finished here, under its own send lease. */
+  private resumeByHand(issueId: string): void {
+    const key = `issue:${issueId}`;
+    const resume = this.d.runner.resume?.bind(this.d.runner);
+    if (!resume || this.controller.signal.aborted || this.running.has(key)) return;
+    this.d.log(`${issueId}: the sending quota allows more; going on with the send started by hand`);
+    const run = resume(issueId, this.controller.signal)
+      .then((outcome) => this.d.log(`${issueId}: ${outcome.state === 'done' ? outcome.detail : `stopped (${outcome.detail})`}`))
+      .catch((err: Error) => this.d.log(`${issueId}: ${err.message.split('\n')[0]}; it will be retried`))
+      .finally(() => this.running.delete(key));
+    this.running.set(key, run);
   }
 
   private trigger(edition: Edition, at: number): void {
@@ -149,7 +171,10 @@ export class Scheduler {
     log(`${this.label(edition, at)}: building and sending`);
     try {
       const outcome = await this.d.runner.run(edition, at, this.controller.signal);
-      if (outcome.state === 'interrupted') {
+      if (outcome.state === 'interrupted' && outcome.resumeAt !== undefined && outcome.issueId !== null) {
+        slots.pause(key, holder, outcome.resumeAt, outcome.issueId, outcome.detail, clock());
+        log(`${this.label(edition, at)}: paused (${outcome.detail}); it resumes at ${this.when(outcome.resumeAt)}`);
+      } else if (outcome.state === 'interrupted') {
         slots.release(key, holder, clock());
         log(`${this.label(edition, at)}: stopped (${outcome.detail}); it will resume`);
       } else {

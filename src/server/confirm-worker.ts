@@ -26,6 +26,8 @@ export interface WorkerOptions {
   sendTimeoutMs?: number;
   /** How often to look for due rows when not woken (retries, rows queued by another process). */
   idleMs?: number;
+  /** Takes one message from the shared sending quota, or says until when it is used up. */
+  quota?: () => number | undefined;
 }
 
 export interface Worker {
@@ -82,6 +84,12 @@ export function startConfirmationWorker(o: WorkerOptions): Worker {
   async function attempt(job: ConfirmationJob): Promise<void> {
     try {
       const message = await o.compose(job);
+      const until = message ? o.quota?.() : undefined;
+      if (until !== undefined) {
+        await record(() => o.queue.defer(job.id, until));
+        o.log(`confirmation #${job.id} waits for the sending quota until ${new Date(until).toISOString()}`);
+        return;
+      }
       if (message) await withDeadline(o.transport.send(message.raw, { from: message.from, to: job.email }), sendTimeoutMs);
       await record(() => o.queue.sent(job.id));
     } catch (err) {

@@ -28,6 +28,7 @@ export class ConfirmationQueue {
   private readonly markFailed;
   private readonly pruneOld;
   private readonly nextDue;
+  private readonly markDeferred;
 
   constructor(db: Db) {
     this.upsert = db.prepare(
@@ -44,6 +45,7 @@ export class ConfirmationQueue {
     );
     this.markSent = db.prepare(`UPDATE confirmations SET status = 'sent', error = NULL WHERE id = ?`);
     this.markRetry = db.prepare(`UPDATE confirmations SET next_at = @at, error = @error WHERE id = @id AND status = 'queued'`);
+    this.markDeferred = db.prepare(`UPDATE confirmations SET next_at = ?, attempts = max(attempts - 1, 0) WHERE id = ? AND status = 'queued'`);
     this.markFailed = db.prepare(`UPDATE confirmations SET status = 'failed', error = @error WHERE id = @id`);
     this.pruneOld = db.prepare(`DELETE FROM confirmations WHERE status != 'queued' AND requested_at < ?`);
     this.nextDue = db.prepare<[], { at: number | null }>(`SELECT min(next_at) AS at FROM confirmations WHERE status = 'queued'`);
@@ -67,6 +69,11 @@ export class ConfirmationQueue {
 
   retry(id: number, at: number, error: string): void {
     this.markRetry.run({ id, at, error });
+  }
+
+  /** Puts the job off until `at` without spending an attempt (the sending quota is used up). */
+  defer(id: number, at: number): void {
+    this.markDeferred.run(at, id);
   }
 
   failed(id: number, error: string): void {

@@ -81,6 +81,17 @@ const MIGRATIONS: Migration[] = [
   // The send lease's generation: raised by every take-over and checked by every ledger write, so a
   // sender that lost its lease can change nothing more.
   `ALTER TABLE send_locks ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;`,
+  // The provider's quota, counted in time buckets by every process that sends (store/quota.ts); a
+  // run paused by it says until when; and a reader's row re-sent by `issue send --retry` is marked,
+  // so that a second retry does not send again.
+  `CREATE TABLE send_quota (
+     bucket_ms INTEGER NOT NULL,
+     start INTEGER NOT NULL,
+     n INTEGER NOT NULL,
+     PRIMARY KEY (bucket_ms, start)
+   ) WITHOUT ROWID;
+   ALTER TABLE send_locks ADD COLUMN paused_until INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE deliveries ADD COLUMN retried_at INTEGER;`,
 ];
 
 /**

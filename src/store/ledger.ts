@@ -10,6 +10,7 @@
 // clock, so hosts need not agree on the time for this to hold.
 import type { Edition } from '../compose/slots.ts';
 import type { Db } from './database.ts';
+import type { Quota } from './quota.ts';
 import type { Transaction } from 'better-sqlite3';
 
 const DELIVERY_STATES = ['queued', 'sending', 'sent', 'failed', 'skipped'] as const;
@@ -54,6 +55,12 @@ export interface DeliveryProblem {
   error: string | null;
 }
 
+/** What became of a claim: taken; no longer queued (settled or taken elsewhere); or held back by the sending quota until a time. */
+export type Claim = { claimed: true } | { claimed: false; quotaUntil?: number };
+
+/** Readers `issue send --retry` sends to again: those whose row failed, or whose copy is uncertain. */
+export type RetryKind = 'failed' | 'uncertain';
+
 export interface Ledger {
   /** Queues every active subscriber of the edition not queued yet; returns how many were added. */
   enqueue(issueId: string, edition: Edition, now: number): number;
@@ -63,10 +70,25 @@ export interface Ledger {
   due(issueId: string, limit: number, now: number): Delivery[];
   /**
    * In one transaction, fenced by the lease: records how the previous message went (if any) and
-   * claims the next row (if any) just before its message goes out. Returns whether the claim
-   * succeeded (false: the row is no longer queued). Throws LeaseLost when the lease has passed on.
+   * claims the next row (if any) just before its message goes out, counting it against the sending
+   * quota. Says whether the claim succeeded, or until when the quota holds it back. Throws LeaseLost
+   * when the lease has passed on.
    */
-  step(lease: Lease, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number): boolean;
+  step(lease: Lease, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, now: number): Claim;
+  /**
+   * Queues again, once, the rows of readers still active that failed (`failed`) or whose copy is
+   * uncertain and was not re-sent before (`uncertain`); returns how many.
+   */
+  requeue(lease: Lease, kind: RetryKind, now: number): number;
+  /** Records that the run stopped for the quota until `until` (0: not paused). */
+  pause(lease: Lease, until: number): void;
+  /** Until when the issue's send is paused by the quota, if it is. */
+  pausedUntil(issueId: string): number | undefined;
+  /**
+   * Issues sent by hand (no scheduler slot) that the quota paused until `now` or earlier, with rows
+   * still queued and nobody holding their lease: for a running scheduler to finish.
+   */
+  pausedByHand(now: number): string[];
   /** When the next row waiting for a retry becomes due, if any. */
   nextRetry(issueId: string): number | undefined;
   counts(issueId: string): LedgerCounts;
@@ -95,12 +117,14 @@ export type Outcome =
 export interface SqliteLedgerOptions {
   /** Marks an address bounced; called inside the transaction that records the refusal. */
   bounce?: (subscriberId: number, now: number) => void;
+  /** The sending quota, checked and counted in the transaction of each claim. */
+  quota?: Quota;
 }
 
 type Settled = { subscriberId: number; outcome: Outcome };
 
 export class SqliteLedger implements Ledger {
-  private readonly stepTx: Transaction<(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => boolean>;
+  private readonly stepTx: Transaction<(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => Claim>;
   private readonly dueStmt;
   private readonly leaseStmt;
   private readonly claimStmt;
@@ -132,7 +156,12 @@ export class SqliteLedger implements Ledger {
     this.stepTx = db.transaction((lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => {
       if (!this.leaseStmt.get(lease.issueId, lease.holder, lease.generation)) throw new LeaseLost(lease);
       if (settled) this.settle(lease.issueId, settled, now);
-      return next !== undefined && this.claimStmt.run({ now, issue: lease.issueId, id: next }).changes === 1;
+      if (next === undefined) return { claimed: false };
+      const quotaUntil = this.options.quota?.blockedUntil();
+      if (quotaUntil !== undefined) return { claimed: false, quotaUntil };
+      if (this.claimStmt.run({ now, issue: lease.issueId, id: next }).changes !== 1) return { claimed: false };
+      this.options.quota?.record();
+      return { claimed: true };
     });
   }
 
@@ -170,7 +199,7 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  step(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number): boolean {
+  step(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number): Claim {
     // IMMEDIATE: the lease is read before the row is written. A deferred transaction would hold a
     // read snapshot and then fail at once with SQLITE_BUSY, without waiting, whenever another
     // process (the server recording an unsubscribe, an import) is writing at that moment.
@@ -199,6 +228,42 @@ export class SqliteLedger implements Ledger {
         this.settleStmts.unsent.run(key);
         break;
     }
+  }
+
+  requeue(lease: Lease, kind: RetryKind, now: number): number {
+    const which = kind === 'failed' ? `status = 'failed'` : `status = 'sent' AND uncertain = 1 AND retried_at IS NULL`;
+    return this.db.transaction(() => {
+      if (!this.leaseStmt.get(lease.issueId, lease.holder, lease.generation)) throw new LeaseLost(lease);
+      // A reader who unsubscribed, bounced or complained since is not written to again.
+      return this.db
+        .prepare(
+          `UPDATE deliveries SET status = 'queued', attempts = 0, retry_at = 0, retried_at = @now, updated_at = @now
+            WHERE issue_id = @issue AND ${which} AND EXISTS (SELECT 1 FROM subscribers WHERE id = deliveries.subscriber_id AND status = 'active')`,
+        )
+        .run({ now, issue: lease.issueId }).changes;
+    }).immediate();
+  }
+
+  pause(lease: Lease, until: number): void {
+    this.db.prepare('UPDATE send_locks SET paused_until = ? WHERE issue_id = ? AND holder = ? AND generation = ?').run(until, lease.issueId, lease.holder, lease.generation);
+  }
+
+  pausedUntil(issueId: string): number | undefined {
+    const row = this.db.prepare<[string], { at: number }>('SELECT paused_until AS at FROM send_locks WHERE issue_id = ?').get(issueId);
+    return row && row.at > 0 ? row.at : undefined;
+  }
+
+  pausedByHand(now: number): string[] {
+    return this.db
+      .prepare<[number, number], { issue_id: string }>(
+        `SELECT l.issue_id FROM send_locks l
+          WHERE l.paused_until > 0 AND l.paused_until <= ? AND l.expires_at < ?
+            AND EXISTS (SELECT 1 FROM deliveries d WHERE d.issue_id = l.issue_id AND d.status = 'queued')
+            AND NOT EXISTS (SELECT 1 FROM slot_runs s WHERE s.issue_id = l.issue_id)
+          ORDER BY l.paused_until`,
+      )
+      .all(now, now)
+      .map((r) => r.issue_id);
   }
 
   nextRetry(issueId: string): number | undefined {
@@ -249,7 +314,7 @@ export class SqliteLedger implements Ledger {
       const generation = (current?.generation ?? 0) + 1;
       this.db
         .prepare(
-          'INSERT INTO send_locks (issue_id, holder, expires_at, generation) VALUES (?, ?, ?, ?) ON CONFLICT (issue_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, generation = excluded.generation',
+          'INSERT INTO send_locks (issue_id, holder, expires_at, generation) VALUES (?, ?, ?, ?) ON CONFLICT (issue_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, generation = excluded.generation, paused_until = 0',
         )
         .run(issueId, holder, now + leaseMs, generation);
       return { ok: true as const, lease: { issueId, holder, generation } };

@@ -85,6 +85,16 @@ export class SlotStore {
     this.db.prepare('UPDATE slot_runs SET lease_until = 0, holder = NULL, updated_at = ? WHERE slot = ? AND holder = ?').run(now, slot, holder);
   }
 
+  /**
+   * Gives the slot up until `until` (its send paused by the sending quota): no scheduler takes it
+   * before then, and any takes it after, however late (its issue has started going out).
+   */
+  pause(slot: string, holder: string, until: number, issueId: string, detail: string, now: number): void {
+    this.db
+      .prepare('UPDATE slot_runs SET lease_until = ?, holder = NULL, issue_id = ?, detail = ?, updated_at = ? WHERE slot = ? AND holder = ?')
+      .run(until, issueId, detail, now, slot, holder);
+  }
+
   finish(slot: string, state: Exclude<SlotState, 'running'>, issueId: string | null, detail: string, now: number): void {
     this.db.prepare('UPDATE slot_runs SET state = ?, issue_id = ?, detail = ?, lease_until = 0, updated_at = ? WHERE slot = ?').run(state, issueId, detail, now, slot);
   }

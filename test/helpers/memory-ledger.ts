@@ -3,7 +3,8 @@
 // the bounce written with the refusal. Send-loop tests script faults against it; the same checks
 // also run once against SqliteLedger so that the two cannot drift apart.
 import type { Edition } from '../../src/compose/slots.ts';
-import { LeaseLost, type Delivery, type DeliveryProblem, type DeliveryState, type Lease, type Ledger, type LedgerCounts, type Outcome } from '../../src/store/ledger.ts';
+import { LeaseLost, type Claim, type Delivery, type DeliveryProblem, type DeliveryState, type Lease, type Ledger, type LedgerCounts, type Outcome, type RetryKind } from '../../src/store/ledger.ts';
+import type { Quota } from '../../src/store/quota.ts';
 
 export interface MemoryRow {
   subscriberId: number;
@@ -13,6 +14,7 @@ export interface MemoryRow {
   uncertain: boolean;
   retryAt: number;
   error: string | null;
+  retried: boolean;
 }
 
 export interface MemoryReader {
@@ -23,15 +25,16 @@ export interface MemoryReader {
 
 export class MemoryLedger implements Ledger {
   readonly rows = new Map<number, MemoryRow>();
-  lock: { holder: string; expiresAt: number; generation: number } | undefined;
+  lock: { holder: string; expiresAt: number; generation: number; pausedUntil: number } | undefined;
 
-  constructor(readonly readers: MemoryReader[]) {}
+  /** `quota`: checked and counted with each claim, as SqliteLedger does in its transaction. */
+  constructor(readonly readers: MemoryReader[], readonly quota?: Quota) {}
 
   enqueue(_issueId: string, _edition: Edition, _now: number): number {
     let added = 0;
     for (const r of this.readers) {
       if (r.status !== 'active' || this.rows.has(r.id)) continue;
-      this.rows.set(r.id, { subscriberId: r.id, email: r.email, status: 'queued', attempts: 0, uncertain: false, retryAt: 0, error: null });
+      this.rows.set(r.id, { subscriberId: r.id, email: r.email, status: 'queued', attempts: 0, uncertain: false, retryAt: 0, error: null, retried: false });
       added++;
     }
     return added;
@@ -65,17 +68,44 @@ export class MemoryLedger implements Ledger {
     return out;
   }
 
-  step(lease: Lease, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, _now: number): boolean {
+  step(lease: Lease, settled: { subscriberId: number; outcome: Outcome } | undefined, next: number | undefined, _now: number): Claim {
     this.fence(lease);
     if (settled) this.settle(settled.subscriberId, settled.outcome);
-    if (next === undefined) return false;
+    if (next === undefined) return { claimed: false };
+    const quotaUntil = this.quota?.blockedUntil();
+    if (quotaUntil !== undefined) return { claimed: false, quotaUntil };
     const row = this.rows.get(next);
-    if (!row || row.status !== 'queued') return false;
+    if (!row || row.status !== 'queued') return { claimed: false };
     // As in SqliteLedger: a reader who left since the batch was read is not claimed.
-    if (this.readers.find((x) => x.id === next)?.status !== 'active') return false;
+    if (this.readers.find((x) => x.id === next)?.status !== 'active') return { claimed: false };
     row.status = 'sending';
     row.attempts++;
-    return true;
+    this.quota?.record();
+    return { claimed: true };
+  }
+
+  requeue(lease: Lease, kind: RetryKind, _now: number): number {
+    this.fence(lease);
+    let n = 0;
+    for (const r of this.rows.values()) {
+      const wanted = kind === 'failed' ? r.status === 'failed' : r.status === 'sent' && r.uncertain && !r.retried;
+      if (!wanted || this.readers.find((x) => x.id === r.subscriberId)?.status !== 'active') continue;
+      Object.assign(r, { status: 'queued', attempts: 0, retryAt: 0, retried: true });
+      n++;
+    }
+    return n;
+  }
+
+  pause(lease: Lease, until: number): void {
+    if (this.lock && this.lock.holder === lease.holder && this.lock.generation === lease.generation) this.lock.pausedUntil = until;
+  }
+
+  pausedByHand(_now: number): string[] {
+    return [];
+  }
+
+  pausedUntil(_issueId: string): number | undefined {
+    return this.lock?.pausedUntil || undefined;
   }
 
   private settle(id: number, outcome: Outcome): void {
@@ -136,7 +166,7 @@ export class MemoryLedger implements Ledger {
 
   acquire(issueId: string, holder: string, now: number, leaseMs: number): { ok: true; lease: Lease } | { ok: false; holder: string; expiresAt: number } {
     if (this.lock && this.lock.holder !== holder && this.lock.expiresAt > now) return { ok: false, holder: this.lock.holder, expiresAt: this.lock.expiresAt };
-    this.lock = { holder, expiresAt: now + leaseMs, generation: (this.lock?.generation ?? 0) + 1 };
+    this.lock = { holder, expiresAt: now + leaseMs, generation: (this.lock?.generation ?? 0) + 1, pausedUntil: 0 };
     return { ok: true, lease: { issueId, holder, generation: this.lock.generation } };
   }
 
