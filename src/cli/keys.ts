@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { DKIM_SELECTOR, DOMAIN } from '../content/config-schema.ts';
 import { IoError, UsageError } from '../content/problems.ts';
 import { STATE_DIR } from '../content/paths.ts';
 import { newDkimKey, zoneLine, type DkimKeyType } from '../mail/dkim-record.ts';
@@ -24,8 +25,6 @@ export interface DkimKeyReport {
   privateKey?: string;
 }
 
-const SELECTOR = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-const DOMAIN = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 
 interface KeysOptions {
   selector: string;
@@ -49,7 +48,7 @@ export function registerKeys(program: Command): void {
     .action(async (opts: KeysOptions, cmd: Command) => {
       const root = path.resolve(globals(cmd).root);
       const selector = opts.selector.trim().toLowerCase();
-      if (!SELECTOR.test(selector)) throw new UsageError(`--selector expects letters, digits and hyphens, e.g. s1, found "${opts.selector}"`);
+      if (!DKIM_SELECTOR.test(selector)) throw new UsageError(`--selector expects letters, digits and hyphens, e.g. s1, found "${opts.selector}"`);
       if (opts.type !== 'rsa' && opts.type !== 'ed25519') throw new UsageError(`--type expects rsa or ed25519, found "${opts.type}"`);
       const domain = (opts.domain ?? (await configuredDomain(root))).trim().toLowerCase();
       if (!DOMAIN.test(domain)) throw new UsageError(`--domain expects the domain that signs, e.g. example.org, found "${domain}"`);

@@ -73,13 +73,14 @@ function isBaseUrl(v: string): boolean {
   return !v.includes('?') && !v.includes('#') && url.username === '' && url.password === '';
 }
 
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-// A selector is one or more DNS labels: "s1", "2026-12.mail".
+export const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+/** A DKIM selector is one or more DNS labels: "s1", "2026-12.mail". */
+export const DKIM_SELECTOR = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const dkimSelector = z
   .string({ error: 'a DKIM selector, e.g. "s1"' })
   .trim()
   .toLowerCase()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, { error: 'a DKIM selector of letters, digits and hyphens, e.g. "s1"' });
+  .regex(DKIM_SELECTOR, { error: 'a DKIM selector of letters, digits and hyphens, e.g. "s1"' });
 
 export const configSchema = z.strictObject({
   title: text('a site title (text)', LIMITS.name).default('Call Me Almanac'),
