@@ -112,7 +112,7 @@ describe('DKIM on every message sent', async () => {
     const db = openDatabase(path.join(root, '.almanac/almanac.db'));
     const subscribers = new SqliteSubscribers(db);
     const now = Date.now();
-    const worker = confirmationWorker({ db, subscribers, config, secret: SECRET, smtpUrl: sink.url, clock: () => now, signer: messageSigner(config, { thread: false, env: keys.env }) });
+    const worker = confirmationWorker({ db, subscribers, config, secret: SECRET, smtpUrl: sink.url, clock: () => now, signer: messageSigner(config, { env: keys.env }) });
     try {
       const signed = subscribers.signUp('new@example.com', ['midweek'], now)!;
       worker.confirmations.queue.enqueue(signed.subscriber.id, 'new@example.com', now, 0);

@@ -108,5 +108,5 @@ export function registerPreview(program: Command): void {
 async function previewMailer(root: string, smtp: string): Promise<Transport> {
   const [{ smtpTransport }, { messageSigner }, { siteConfig }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts'), import('./site-config.ts')]);
   const { config } = await siteConfig(root);
-  return smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0, signer: messageSigner(config, { thread: false }) });
+  return smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0, signer: messageSigner(config) });
 }

@@ -60,7 +60,7 @@ export function registerSchedule(program: Command): void {
     ]);
     const db = openDatabase(databasePath(root));
     const { messageSigner } = await import('../mail/dkim-signer.ts');
-    const signer = messageSigner(cfg, { thread: true });
+    const signer = messageSigner(cfg);
     const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: pacePerSecond(cfg), timeouts: smtpTimeouts(cfg), signer });
     const holder = `${os.hostname()}:${process.pid}`;
     const subscribers = new SqliteSubscribers(db);

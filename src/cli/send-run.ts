@@ -46,8 +46,8 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
   const settings = sendSettings(config);
   // nodemailer is loaded only when a command is about to send.
   const [{ smtpTransport }, { messageSigner }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts')]);
-  // Many messages: the DKIM signatures are made on a second thread.
-  const signer = messageSigner(config, { thread: true });
+  // The DKIM signatures of many messages are made on libuv's thread pool (see mail/dkim-signer.ts).
+  const signer = messageSigner(config);
   const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: pacePerSecond(config), timeouts: smtpTimeouts(config), signer });
   const controller = new AbortController();
   let signal: Run['signal'];

@@ -41,7 +41,7 @@ export async function sendTestCopy(config: Config, secret: string, stored: Store
   // nodemailer is loaded only when a command is about to send.
   const [{ smtpTransport }, { messageSigner }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts')]);
   // A key setting that cannot sign is found before the copy takes its place in the quota.
-  const signer = messageSigner(config, { thread: false });
+  const signer = messageSigner(config);
   takeOneFromQuota(root, config, Date.now());
   const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config), signer });
   try {

@@ -32,7 +32,35 @@ interface Field {
 
 /** The DKIM-Signature fields to put in front of `raw`, one per key, each ending in CRLF. */
 export function dkimSignatures(raw: Buffer, keys: readonly DkimKey[], now: number): string {
-  if (keys.length === 0) return '';
+  return toSign(raw, keys, now)
+    .map((p) => p.unsigned + fold((p.ed25519 ? sign(null, p.data, p.key) : sign('sha256', p.data, p.key)).toString('base64')) + '\r\n')
+    .join('');
+}
+
+/** The same, with the signatures made on libuv's thread pool: this thread only canonicalises. */
+export async function dkimSignaturesAsync(raw: Buffer, keys: readonly DkimKey[], now: number): Promise<string> {
+  const parts = await Promise.all(
+    toSign(raw, keys, now).map(
+      (p) =>
+        new Promise<string>((resolve, reject) =>
+          sign(p.ed25519 ? null : 'sha256', p.data, p.key, (err, signature) => (err ? reject(err) : resolve(p.unsigned + fold(signature.toString('base64')) + '\r\n'))),
+        ),
+    ),
+  );
+  return parts.join('');
+}
+
+interface ToSign {
+  /** The field up to its empty b= tag. */
+  unsigned: string;
+  /** What the key signs. */
+  data: Buffer;
+  key: KeyObject;
+  ed25519: boolean;
+}
+
+function toSign(raw: Buffer, keys: readonly DkimKey[], now: number): ToSign[] {
+  if (keys.length === 0) return [];
   // Line ends as they go on the wire: SMTP carries every bare LF as CRLF (nodemailer converts them).
   const wire = hasBareLf(raw) ? Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1') : raw;
   const end = wire.indexOf('\r\n\r\n');
@@ -42,19 +70,15 @@ export function dkimSignatures(raw: Buffer, keys: readonly DkimKey[], now: numbe
   const names = signedNames(fields);
   const signedHead = chooseFields(fields, names).map((f) => relaxedField(f.text) + '\r\n').join('');
   const time = Math.floor(now / 1000);
-  let out = '';
-  for (const k of keys) {
-    const type = k.key.asymmetricKeyType;
-    const algorithm = type === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256';
+  return keys.map((k) => {
+    const ed25519 = k.key.asymmetricKeyType === 'ed25519';
     const unsigned =
-      `DKIM-Signature: v=1; a=${algorithm}; c=relaxed/relaxed; d=${k.domain}; s=${k.selector};\r\n` +
+      `DKIM-Signature: v=1; a=${ed25519 ? 'ed25519-sha256' : 'rsa-sha256'}; c=relaxed/relaxed; d=${k.domain}; s=${k.selector};\r\n` +
       ` t=${time}; h=${names.join(':')};\r\n bh=${bodyHash};\r\n b=`;
     const data = Buffer.from(signedHead + relaxedField(unsigned), 'latin1');
     // RFC 8463: Ed25519 signs the SHA-256 hash of the data; RSA hashes as part of signing.
-    const signature = type === 'ed25519' ? sign(null, createHash('sha256').update(data).digest(), k.key) : sign('sha256', data, k.key);
-    out += unsigned + fold(signature.toString('base64')) + '\r\n';
-  }
-  return out;
+    return { unsigned, data: ed25519 ? createHash('sha256').update(data).digest() : data, key: k.key, ed25519 };
+  });
 }
 
 /** `raw` with its signatures in front. */
