@@ -1,10 +1,12 @@
 // npm run bench (second part) — sending speed, both measured here against one loopback SMTP sink:
 //
 //   almanac issue send: the real command (ledger, signed links, per-recipient copies, pooled SMTP);
+//   the same, DKIM-signed:  with an RSA-2048 key (sending.dkim, DKIM_PRIVATE_KEY);
 //   nodemailer alone:   the same pool sending one pre-built raw MIME message over and over.
 //
 // Then the peak memory of `issue send` to BENCH_SEND_RSS subscribers (default 100,000).
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,10 +58,10 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms:
   });
 }
 
-async function siteWith(subscribers: number): Promise<string> {
+async function siteWith(subscribers: number, sending: object = {}): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-bench-send-'));
   await cp(path.join(PROJECT, 'content'), path.join(root, 'content'), { recursive: true });
-  await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ baseUrl: 'https://bench.example.org', sending: { concurrency: CONNECTIONS } }));
+  await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ baseUrl: 'https://bench.example.org', sending: { concurrency: CONNECTIONS, ...sending } }));
   await run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'build', 'sunday', '--date', '2026-04-12', '--now', '2026-04-12T07:00:00Z'], {}, root);
   await run([path.join(PROJECT, 'bin/almanac.js'), 'subscribers', 'list'], {}, root); // creates the database
   const db = new Database(path.join(root, '.almanac/almanac.db'));
@@ -93,6 +95,12 @@ async function main(): Promise<void> {
     const almanac = await run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'send', '2026-04-12-sunday'], env, root);
     const almanacRate = Number(/([\d.]+) messages\/s this run/.exec(almanac.stdout)?.[1]);
 
+    // The same send with every message DKIM-signed (RSA-2048), on an identical site.
+    const signedRoot = await siteWith(MESSAGES, { dkim: { domain: 'bench.example.org', selector: 'bench' } });
+    const rsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const signed = await run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'send', '2026-04-12-sunday'], { ...env, DKIM_PRIVATE_KEY: rsaKey }, signedRoot);
+    const signedRate = Number(/([\d.]+) messages\/s this run/.exec(signed.stdout)?.[1]);
+
     // The same message, pre-built once as raw MIME, through nodemailer's pool alone.
     const sample = path.join(root, 'sample.eml');
     // Through the store, which gives the slot markers of this process.
@@ -120,6 +128,7 @@ async function main(): Promise<void> {
         '',
         `send: ${MESSAGES} messages of a ${Math.round(Buffer.byteLength(html) / 1024)} KB HTML issue to a loopback smtp-server, ${CONNECTIONS} connections`,
         `  almanac issue send (ledger, signed links)  ${almanacRate.toFixed(0).padStart(6)} messages/s`,
+        `  almanac issue send, DKIM-signed (RSA-2048) ${signedRate.toFixed(0).padStart(6)} messages/s  (${(signedRate / almanacRate).toFixed(2)} of unsigned; target ≥ 0.75)`,
         `  nodemailer alone, one pre-built raw MIME   ${baselineRate.toFixed(0).padStart(6)} messages/s`,
         `  ratio ${(almanacRate / baselineRate).toFixed(2)} (target ≥ 0.90)`,
         `  almanac issue send to ${RSS_SUBSCRIBERS.toLocaleString('en-US')} subscribers: peak RSS ${large.rssMb.toFixed(0)} MB, ${largeRate.toFixed(0)} messages/s, ${(large.ms / 1000).toFixed(1)} s`,

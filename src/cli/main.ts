@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   status: async () => (await import('./status.ts')).registerStatus,
   preview: async () => (await import('./preview.ts')).registerPreview,
   bounces: async () => (await import('./bounces.ts')).registerBounces,
+  keys: async () => (await import('./keys.ts')).registerKeys,
 };
 
 /** Global options that take a value, to find the command name after them. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { CONFIG_FILE, CONTENT_DIR, TEMPLATES_DIR } from '../content/paths.ts';
 import { UsageError } from '../content/problems.ts';
+import type { Transport } from '../mail/send-ports.ts';
 import { isHostName } from '../server/origin.ts';
 import { globals, resolveNow } from './options.ts';
 
@@ -33,7 +34,7 @@ export function registerPreview(program: Command): void {
       const clock = g.now ? () => resolveNow(g.now) : () => Date.now();
       const [{ Preview }, { watch }] = await Promise.all([import('../server/preview.ts'), import('chokidar')]);
       const smtp = process.env.SMTP_URL?.trim();
-      const mailer = smtp ? (await import('../mail/transport.ts')).smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0 }) : undefined;
+      const mailer = smtp ? await previewMailer(root, smtp) : undefined;
       const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
       // Test copies may go to active subscribers: the list is read only once there is one (the preview
       // never creates it), so the first reader added while the preview runs counts too.
@@ -101,4 +102,11 @@ export function registerPreview(program: Command): void {
       mailer?.close();
       db?.close();
     });
+}
+
+/** Test copies from the preview are signed as a real send would be, with the configuration as it is at start. */
+async function previewMailer(root: string, smtp: string): Promise<Transport> {
+  const [{ smtpTransport }, { messageSigner }, { siteConfig }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts'), import('./site-config.ts')]);
+  const { config } = await siteConfig(root);
+  return smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0, signer: messageSigner(config) });
 }

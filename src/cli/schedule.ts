@@ -60,7 +60,9 @@ export function registerSchedule(program: Command): void {
       import('node-cron'),
     ]);
     const db = openDatabase(databasePath(root));
-    const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: pacePerSecond(cfg), timeouts: smtpTimeouts(cfg) });
+    const { messageSigner } = await import('../mail/dkim-signer.ts');
+    const signer = messageSigner(cfg);
+    const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: pacePerSecond(cfg), timeouts: smtpTimeouts(cfg), signer });
     const holder = `${os.hostname()}:${process.pid}`;
     const subscribers = new SqliteSubscribers(db);
     const holderAlive = localHolderAlive(os.hostname());

@@ -46,8 +46,10 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
   const url = smtpUrlFromEnv();
   const settings = sendSettings(config);
   // nodemailer is loaded only when a command is about to send.
-  const { smtpTransport } = await import('../mail/transport.ts');
-  const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: pacePerSecond(config), timeouts: smtpTimeouts(config) });
+  const [{ smtpTransport }, { messageSigner }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts')]);
+  // The DKIM signatures of many messages are made on libuv's thread pool (see mail/dkim-signer.ts).
+  const signer = messageSigner(config);
+  const transport = smtpTransport({ url, concurrency: settings.concurrency, ratePerSecond: pacePerSecond(config), timeouts: smtpTimeouts(config), signer });
   const controller = new AbortController();
   let signal: Run['signal'];
   const onSignal = (name: NonNullable<Run['signal']>) => () => {

@@ -39,9 +39,11 @@ export async function sendTestCopy(config: Config, secret: string, stored: Store
   const template = compileIssueMessage(config, { ...issue, subject }, stored);
   const personal = personaliser(config, secret, issue.id)({ subscriberId: 0, name: '', tokenKey: newKey(), unsubscribeKey: newKey() });
   // nodemailer is loaded only when a command is about to send.
+  const [{ smtpTransport }, { messageSigner }] = await Promise.all([import('../mail/transport.ts'), import('../mail/dkim-signer.ts')]);
+  // A key setting that cannot sign is found before the copy takes its place in the quota.
+  const signer = messageSigner(config);
   takeOneFromQuota(root, config, Date.now());
-  const { smtpTransport } = await import('../mail/transport.ts');
-  const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config) });
+  const transport = smtpTransport({ url: smtpUrlFromEnv(), concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config), signer });
   try {
     await transport.send(template.render({ email: to, name: '', ...personal }), { from: addressOf(config.from), to });
   } catch (err) {

@@ -53,9 +53,9 @@ export function registerServe(program: Command): void {
       let worker: Worker | undefined;
       let transport: { close(): void } | undefined;
       if (smtp) {
-        const [{ smtpTransport }, { smtpTimeouts }] = await Promise.all([import('../mail/transport.ts'), import('../mail/send-job.ts')]);
+        const [{ smtpTransport }, { smtpTimeouts }, { messageSigner }] = await Promise.all([import('../mail/transport.ts'), import('../mail/send-job.ts'), import('../mail/dkim-signer.ts')]);
         // One connection, with the same deadlines as every send: a relay that hangs cannot hold the queue.
-        const mailer = smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config) });
+        const mailer = smtpTransport({ url: smtp, concurrency: 1, ratePerSecond: 0, timeouts: smtpTimeouts(config), signer: messageSigner(config, { clock }) });
         transport = mailer;
         const { limits } = config.sending;
         const quota = hasLimits(limits) ? () => takeQuota(db, limits, Date.now()) : undefined;

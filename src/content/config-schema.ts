@@ -73,6 +73,15 @@ function isBaseUrl(v: string): boolean {
   return !v.includes('?') && !v.includes('#') && url.username === '' && url.password === '';
 }
 
+export const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+/** A DKIM selector is one or more DNS labels: "s1", "2026-12.mail". */
+export const DKIM_SELECTOR = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const dkimSelector = z
+  .string({ error: 'a DKIM selector, e.g. "s1"' })
+  .trim()
+  .toLowerCase()
+  .regex(DKIM_SELECTOR, { error: 'a DKIM selector of letters, digits and hyphens, e.g. "s1"' });
+
 export const configSchema = z.strictObject({
   title: text('a site title (text)', LIMITS.name).default('Call Me Almanac'),
   // Written once as the URL standard spells it (a space or quote in the path percent-encoded, the host
@@ -122,6 +131,14 @@ export const configSchema = z.strictObject({
       commandTimeoutSeconds: seconds.default(60),
       dataTimeoutSeconds: seconds.default(120),
       stopTimeoutSeconds: seconds.default(20),
+      // Who signs: the keys come from the environment (DKIM_PRIVATE_KEY, DKIM_ED25519_PRIVATE_KEY), never from here.
+      dkim: z
+        .strictObject({
+          domain: z.string({ error: 'the signing domain, e.g. "example.org"' }).trim().toLowerCase().regex(DOMAIN, { error: 'a domain name, e.g. "example.org"' }),
+          selector: dkimSelector,
+          ed25519Selector: dkimSelector.optional(),
+        })
+        .optional(),
       // The provider's quotas, shared by every process that sends through the store (store/quota.ts).
       limits: z
         .strictObject(

@@ -18,6 +18,6 @@ export const VERSIONS_DIR = 'versions';
 export const TEMPLATES_DIR = 'templates';
 
 /** What Almanac keeps for itself: built issues and, unless DATABASE_URL says otherwise, the database. */
-const STATE_DIR = '.almanac';
+export const STATE_DIR = '.almanac';
 export const ISSUES_STORE = `${STATE_DIR}/issues`;
 export const DEFAULT_DATABASE = `${STATE_DIR}/almanac.db`;

@@ -3,6 +3,7 @@
 // moves bytes. Every step has a deadline: connecting, the greeting, each command's reply
 // (nodemailer's socket inactivity timeout) and the whole message up to the reply after its end.
 import nodemailer from 'nodemailer';
+import type { MessageSigner } from './dkim-signer.ts';
 import type { Transport } from './send-ports.ts';
 
 export interface SmtpTimeouts {
@@ -20,6 +21,8 @@ export interface SmtpSettings {
   concurrency: number;
   ratePerSecond: number;
   timeouts?: SmtpTimeouts;
+  /** Signs each message as it is sent, after every reader's value is in it (DKIM). */
+  signer?: MessageSigner;
 }
 
 /** The error of a preflight that got no answer in time: shaped like nodemailer's own timeouts. */
@@ -67,10 +70,11 @@ export function smtpTransport(settings: SmtpSettings): Transport {
   return {
     async send(raw, envelope) {
       await turn();
+      const message = settings.signer ? await settings.signer.sign(raw) : raw;
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          transporter.sendMail({ envelope, raw }),
+          transporter.sendMail({ envelope, raw: message }),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(messageTimeout(t.dataMs)), t.dataMs);
           }),
@@ -99,6 +103,7 @@ export function smtpTransport(settings: SmtpSettings): Transport {
       closed = true;
       for (const done of [...waiting]) done();
       transporter.close();
+      settings.signer?.close();
     },
   };
 }

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/content/config.ts';
 import type { Config } from '../../src/content/config-schema.ts';
 import { confirmationComposer } from '../../src/server/confirmation-mail.ts';
 import { smtpTransport } from '../../src/mail/transport.ts';
+import type { MessageSigner } from '../../src/mail/dkim-signer.ts';
 import { startConfirmationWorker } from '../../src/server/confirm-worker.ts';
 import { ConfirmationQueue } from '../../src/store/confirmations.ts';
 import { databasePath, openDatabase, type Db } from '../../src/store/database.ts';
@@ -16,9 +17,9 @@ import { createApp } from '../../src/server/app.ts';
 import { PROJECT, tempSite } from './cli.ts';
 import { smtpSink } from './smtp.ts';
 
-export function confirmationWorker(o: { db: Db; subscribers: SubscriberStore; config: Config; secret: string; smtpUrl: string; clock: () => number }) {
+export function confirmationWorker(o: { db: Db; subscribers: SubscriberStore; config: Config; secret: string; smtpUrl: string; clock: () => number; signer?: MessageSigner }) {
   const queue = new ConfirmationQueue(o.db);
-  const transport = smtpTransport({ url: o.smtpUrl, concurrency: 1, ratePerSecond: 0 });
+  const transport = smtpTransport({ url: o.smtpUrl, concurrency: 1, ratePerSecond: 0, signer: o.signer });
   const worker = startConfirmationWorker({
     queue,
     transport,
