@@ -7,7 +7,8 @@ import path from 'node:path';
 import { describe, it, before } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import v8 from 'node:v8';
-import { CACHE_DIR, FileCache, checkFromFirst, type StampChecker } from '../src/cache/file-cache.ts';
+import { CACHE_DIR, FileCache } from '../src/cache/file-cache.ts';
+import { checkFromFirst, type StampChecker } from '../src/cache/stored-index.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 
 const FILES = 40;
@@ -58,7 +59,7 @@ const checkOnWorker = checker((index, checks) => {
   const done = new Int32Array(new SharedArrayBuffer(4));
   // The worker registers the TypeScript loader first, as the render helper does when run from src/.
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const module = JSON.stringify(new URL('../src/cache/file-cache.ts', import.meta.url).href);
+  const module = JSON.stringify(new URL('../src/cache/stored-index.ts', import.meta.url).href);
   new Worker(
     `const { workerData } = await import('node:worker_threads'); (await import(${api})).register();
      const { checkFromFirst } = await import(${module}); checkFromFirst(workerData.index, workerData.checks);

@@ -11,7 +11,7 @@
 //
 // The same file is both sides: imported, it exports TwoThreadRenderer; run as a worker, it serves one.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { checkFromFirst, type StampChecker } from '../cache/file-cache.ts';
+import { checkFromFirst, type StampChecker } from '../cache/stored-index.ts';
 import type { MarkdownRenderer, MarkdownWork, RenderedMarkdown } from '../content/render-queue.ts';
 import { renderMarkdown } from '../render/markdown.ts';
 import type { TemplateSet } from '../render/templates.ts';

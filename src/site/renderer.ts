@@ -1,7 +1,8 @@
 // How a build turns its composed site into files: one object behind one interface, rendering on one
 // thread (one-thread-renderer.ts) or on two (render-helper.ts), chosen once per build (see build.ts).
 // Only the two-thread renderer knows there is a second thread.
-import { FileCache, type StampChecker } from '../cache/file-cache.ts';
+import { FileCache } from '../cache/file-cache.ts';
+import type { StampChecker } from '../cache/stored-index.ts';
 import type { MarkdownRenderer } from '../content/render-queue.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { OutputFiles, StagedOutput } from '../output/staged.ts';
