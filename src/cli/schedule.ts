@@ -5,7 +5,6 @@ import { UsageError } from '../content/problems.ts';
 import type { Config } from '../content/config-schema.ts';
 import { secretFromEnv } from '../mail/signing.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
-import { SqliteLedger } from '../store/ledger.ts';
 import { SlotStore } from '../store/slots.ts';
 import { printJson, withJson } from './json.ts';
 import { globals, resolveNow, smtpUrlFromEnv } from './options.ts';
@@ -48,15 +47,13 @@ export function registerSchedule(program: Command): void {
     if (opts.json) throw new UsageError('--json goes with --list: the running scheduler writes a log');
     const secret = secretFromEnv();
     const smtp = smtpUrlFromEnv();
-    const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts, pacePerSecond }, { localHolderAlive }, { SqliteSubscribers }, { sqliteQuota }, { recordRefusal }, cron] = await Promise.all([
+    const [{ Scheduler }, { slotRunner }, { smtpTransport }, { smtpTimeouts, pacePerSecond }, { localHolderAlive }, { sendingLedger }, cron] = await Promise.all([
       import('../schedule/scheduler.ts'),
       import('../schedule/run-slot.ts'),
       import('../mail/transport.ts'),
       import('../mail/send-job.ts'),
       import('../mail/send.ts'),
-      import('../store/subscribers.ts'),
-      import('../store/quota.ts'),
-      import('../store/mail-events.ts'),
+      import('../store/sending-ledger.ts'),
       import('node-cron'),
     ]);
     const db = openDatabase(databasePath(root));
@@ -64,10 +61,9 @@ export function registerSchedule(program: Command): void {
     const signer = messageSigner(cfg);
     const transport = smtpTransport({ url: smtp, concurrency: cfg.sending.concurrency, ratePerSecond: pacePerSecond(cfg), timeouts: smtpTimeouts(cfg), signer });
     const holder = `${os.hostname()}:${process.pid}`;
-    const subscribers = new SqliteSubscribers(db);
     const holderAlive = localHolderAlive(os.hostname());
     const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    const ledger = new SqliteLedger(db, { bounce: (id, now, refusal) => (subscribers.setStatus(id, 'bounced', now), recordRefusal(db, id, refusal.issueId, refusal.error, now)), quota: sqliteQuota(db, cfg.sending.limits, () => Date.now()) });
+    const ledger = sendingLedger(db, cfg);
     const scheduler = new Scheduler({
       config: cfg,
       slots: new SlotStore(db),

@@ -7,10 +7,8 @@ import { SendRefused, abortableSleep, localHolderAlive, newProgress, sendIssue }
 import { pacePerSecond, sendJob, sendSettings, smtpTimeouts } from '../mail/send-job.ts';
 import type { Db } from '../store/database.ts';
 import type { StoredIssueFiles } from '../store/issues.ts';
-import { SqliteLedger, type LedgerCounts, type RetryKind } from '../store/ledger.ts';
-import { sqliteQuota } from '../store/quota.ts';
-import { recordRefusal } from '../store/mail-events.ts';
-import { SqliteSubscribers } from '../store/subscribers.ts';
+import type { LedgerCounts, RetryKind } from '../store/ledger.ts';
+import { sendingLedger } from '../store/sending-ledger.ts';
 import { smtpUrlFromEnv } from './options.ts';
 import { progressDisplay } from './send-progress.ts';
 
@@ -65,9 +63,7 @@ export async function sendToAll(db: Db, config: Config, secret: string, stored: 
   const progress = newProgress();
   const started = Date.now();
   const display = progressDisplay(`${issue.editionLabel} #${issue.number}`, progress);
-  const subscribers = new SqliteSubscribers(db);
-  const quota = sqliteQuota(db, config.sending.limits, () => Date.now());
-  const ledger = new SqliteLedger(db, { bounce: (id, now, refusal) => (subscribers.setStatus(id, 'bounced', now), recordRefusal(db, id, refusal.issueId, refusal.error, now)), quota });
+  const ledger = sendingLedger(db, config);
   let result;
   try {
     result = await sendIssue({ ...sendJob(config, secret, stored), retry }, {
