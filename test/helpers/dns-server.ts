@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import dns2 from 'dns2';
 
 const { Packet } = dns2;
+const NXDOMAIN = 3;
 
 export interface Zone {
   /** Each record is its strings, as published: ["v=DKIM1; k=rsa; p=…", "…"]. A plain string is one string. */
@@ -45,7 +46,8 @@ export async function startDnsServer(zone: Zone): Promise<DnsServer> {
     const name = question.name.toLowerCase().replace(/\.$/, '');
     const base = { name: question.name, class: Packet.CLASS.IN, ttl: 60 };
     queries.push(`${TYPE_NAMES[question.type] ?? question.type} ${name}`);
-    if (!known.has(name)) response.header.rcode = Packet.RCODE.NXDOMAIN;
+    // dns2 has RCODE but its typings leave it out; 3 is NXDOMAIN (RFC 1035 4.1.1).
+    if (!known.has(name)) response.header.rcode = NXDOMAIN;
     else if (question.type === Packet.TYPE.TXT) for (const data of txt.get(name) ?? []) response.answers.push({ ...base, type: Packet.TYPE.TXT, data } as never);
     else if (question.type === Packet.TYPE.A) for (const address of a.get(name) ?? []) response.answers.push({ ...base, type: Packet.TYPE.A, address } as never);
     else if (question.type === Packet.TYPE.AAAA) for (const address of aaaa.get(name) ?? []) response.answers.push({ ...base, type: Packet.TYPE.AAAA, address } as never);
