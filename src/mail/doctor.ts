@@ -119,9 +119,12 @@ async function addressesOf(dns: DnsLookup, host: string): Promise<{ ips: string[
   return { ips, problem: failed ? `its addresses could not be looked up (${failed.reason})` : 'it has no A or AAAA record' };
 }
 
+/** Ranges whose addresses never send on the internet: a relay there sends through something else. */
+const INTERNAL = new Set(['private', 'loopback', 'linkLocal', 'uniqueLocal', 'carrierGradeNat', 'unspecified']);
+
 function isPublic(ip: string): boolean {
   try {
-    return ipaddr.process(ip).range() === 'unicast';
+    return !INTERNAL.has(ipaddr.process(ip).range());
   } catch {
     return false;
   }

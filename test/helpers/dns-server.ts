@@ -11,7 +11,7 @@ const { Packet } = dns2;
 const NXDOMAIN = 3;
 
 export interface Zone {
-  /** Each record is its strings, as published: ["v=DKIM1; k=rsa; p=…", "…"]. A plain string is one string. */
+  /** Each record is its strings, as published: ["v=DKIM1; k=rsa; p=…", "…"]. A plain string is split into strings of 255 characters. */
   TXT?: Record<string, (string | string[])[]>;
   A?: Record<string, string[]>;
   AAAA?: Record<string, string[]>;
@@ -27,6 +27,13 @@ export interface DnsServer {
 }
 
 const TYPE_NAMES: Record<number, string> = { [Packet.TYPE.A]: 'A', [Packet.TYPE.AAAA]: 'AAAA', [Packet.TYPE.MX]: 'MX', [Packet.TYPE.TXT]: 'TXT' };
+
+/** A DNS character-string holds at most 255 bytes. */
+function characterStrings(value: string): string[] {
+  const strings: string[] = [];
+  for (let i = 0; i < value.length; i += 255) strings.push(value.slice(i, i + 255));
+  return strings.length ? strings : [''];
+}
 
 function lowerKeys<T>(records: Record<string, T> | undefined): Map<string, T> {
   return new Map(Object.entries(records ?? {}).map(([name, value]) => [name.toLowerCase().replace(/\.$/, ''), value]));
@@ -48,7 +55,7 @@ export async function startDnsServer(zone: Zone): Promise<DnsServer> {
     queries.push(`${TYPE_NAMES[question.type] ?? question.type} ${name}`);
     // dns2 has RCODE but its typings leave it out; 3 is NXDOMAIN (RFC 1035 4.1.1).
     if (!known.has(name)) response.header.rcode = NXDOMAIN;
-    else if (question.type === Packet.TYPE.TXT) for (const data of txt.get(name) ?? []) response.answers.push({ ...base, type: Packet.TYPE.TXT, data } as never);
+    else if (question.type === Packet.TYPE.TXT) for (const data of txt.get(name) ?? []) response.answers.push({ ...base, type: Packet.TYPE.TXT, data: typeof data === 'string' ? characterStrings(data) : data } as never);
     else if (question.type === Packet.TYPE.A) for (const address of a.get(name) ?? []) response.answers.push({ ...base, type: Packet.TYPE.A, address } as never);
     else if (question.type === Packet.TYPE.AAAA) for (const address of aaaa.get(name) ?? []) response.answers.push({ ...base, type: Packet.TYPE.AAAA, address } as never);
     else if (question.type === Packet.TYPE.MX) for (const r of mx.get(name) ?? []) response.answers.push({ ...base, type: Packet.TYPE.MX, exchange: r.exchange, priority: r.priority } as never);
