@@ -232,6 +232,24 @@ describe('doctor: SPF', () => {
     assert.match(spf.found, /more than 10 DNS lookups \(the limit was passed at include:i11\.example\.net\)/);
   });
 
+  it('+all authorizes the relay and everyone else: a warning with the record ending ~all', async () => {
+    const spf = one(await doctor({ zone: (z) => (z.TXT['example.org'] = ['v=spf1 mx +all']) }), 'spf', 'example.org');
+    assert.equal(spf.status, 'warning');
+    assert.match(spf.found, /ends with \+all, which authorizes every sender on the internet/);
+    assert.equal(spf.publish, 'example.org. IN TXT "v=spf1 mx ~all"');
+  });
+
+  it('a From domain of its own without SPF is a warning; the return-path domain\'s SPF is the one that decides', async () => {
+    const findings = await doctor({
+      config: { ...CONFIG, from: 'The Letter <letters@letters.example.com>', bounces: { domain: 'example.org' } },
+      zone: (z) => (z.MX['letters.example.com'] = [{ exchange: 'mx.example.org', priority: 10 }]),
+    });
+    assert.equal(one(findings, 'spf', 'example.org').status, 'ok');
+    const from = one(findings, 'spf', 'letters.example.com');
+    assert.equal(from.status, 'warning');
+    assert.match(from.found, /letters\.example\.com has no SPF record \(the From domain\)/);
+  });
+
   it('a relay whose name has no address: cannot tell', async () => {
     const spf = one(await doctor({ relayHost: 'gone.provider.net' }), 'spf', 'example.org');
     assert.equal(spf.status, 'warning');
