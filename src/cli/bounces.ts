@@ -99,7 +99,8 @@ async function fetchImap(cmd: Command, json: boolean): Promise<void> {
     const done = err.handled ? `${err.handled} message(s) recorded and marked before it; the rest wait for the next fetch` : 'nothing was changed';
     process.stderr.write(`${formatProblem({ file: `IMAP ${imap.host}:${imap.port}`, expected: `a server that accepts the login of "${imap.user}" and mailbox "${imap.mailbox}"`, found: `${err.words}; ${done}` })}\n`);
     process.exitCode = 2;
-    if (json) printJson(report);
+    // As a send that stopped early: what was recorded before the failure is still reported.
+    if (json && err.handled) printJson(report);
     return;
   } finally {
     db?.close();
