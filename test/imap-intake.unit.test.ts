@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { FetchReport } from '../src/cli/bounces.ts';
 import { configSchema } from '../src/content/config-schema.ts';
+import { MAX_REPORT_BYTES } from '../src/mail/bounce-classify.ts';
 import { bounceRecorder } from '../src/mail/bounce-intake.ts';
 import { ImapFailure, PROCESSED_KEYWORD, pollMailbox } from '../src/mail/imap-intake.ts';
 import { returnAddress } from '../src/mail/signing.ts';
@@ -178,7 +179,7 @@ describe('bounces fetch (IMAP)', () => {
     it(`a server that ${greet ? 'greets and then' : 'accepts the connection and'} never answers: exit 2 within the deadline, nothing changed`, async () => {
       const hanging = await silentServer(greet);
       const s = await site({});
-      await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(hanging, { timeoutSeconds: 1 }) } }) });
+      await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(hanging, { timeoutSeconds: 0.3 }) } }) });
       await withServer(hanging, async () => {
         const started = Date.now();
         const run = await fetch(s.root);
@@ -186,11 +187,39 @@ describe('bounces fetch (IMAP)', () => {
         assert.equal(run.code, 2, run.stderr);
         assert.equal(hanging.connections(), 1);
         assert.match(run.stderr, /found (Socket timeout \(ETIMEOUT\)|Failed to receive greeting .*\(GREETING_TIMEOUT\)); nothing was changed$/m);
-        assert.ok(took < 5000, `ended after ${took} ms (deadline 1 s)`);
+        assert.ok(took < 5000, `ended after ${took} ms (deadline 0.3 s)`);
         assert.equal(stored(s).events, 0);
       });
     });
   }
+
+  it('a message larger than MAX_REPORT_BYTES is read only that far, recorded as ignored and marked like any other', async () => {
+    const s = await site({});
+    const big = `Subject: a very large report\r\nMessage-ID: <big@mx.example.net>\r\n\r\n${`${'x'.repeat(998)}\r\n`.repeat(10_600)}`;
+    assert.ok(big.length > MAX_REPORT_BYTES);
+    const server = await imapServer({ messages: [big, await fixture('dsn-hard.eml', s.ids[0]!)] });
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server) } }) });
+    await withServer(server, async () => {
+      const run = await fetch(s.root);
+      assert.equal(run.code, 0, run.stderr);
+      const report = JSON.parse(run.stdout) as FetchReport;
+      assert.deepEqual(report.messages.map((m) => [m.kind, m.text]), [['ignored', `larger than ${MAX_REPORT_BYTES} bytes`], ['hard', 'SMTP; 550 5.1.1 <reader@example.com>... User unknown']]);
+      assert.deepEqual(flagsOf(server), [[PROCESSED_KEYWORD, '\\Seen'], [PROCESSED_KEYWORD, '\\Seen']]);
+    });
+  });
+
+  it('"starttls": true and a server that does not offer STARTTLS: exit 2 before the login, nothing changed', async () => {
+    const s = await site({});
+    const server = await imapServer({ messages: await threeReports(s) });
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server, { starttls: true }) } }) });
+    await withServer(server, async () => {
+      const run = await fetch(s.root);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /found Server does not support STARTTLS; nothing was changed$/m);
+      assert.deepEqual(flagsOf(server), [[], [], []]);
+      assert.equal(stored(s).events, 0);
+    });
+  });
 
   it('a mailbox that keeps no keywords is refused in keyword mode (it would be read again every time) and works in move mode', async () => {
     const s = await site({});

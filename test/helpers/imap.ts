@@ -41,7 +41,12 @@ export async function imapServer(options: { messages: string[]; move?: boolean; 
     storage: { INBOX: inbox, '': { separator: '/', folders: {} } },
   });
   const sockets = new Set<net.Socket>();
-  server.server.on('connection', (s: net.Socket) => (sockets.add(s), s.on('close', () => sockets.delete(s))));
+  server.server.on('connection', (s: net.Socket) => {
+    // hoodiecrow writes an answer in pieces: without this each command waits on delayed ACKs.
+    s.setNoDelay(true);
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as net.AddressInfo).port;
   return {
