@@ -344,6 +344,20 @@ describe('IMAP poll faults', () => {
     });
   });
 
+  it('STARTTLS: the connection is upgraded before the login (the server refuses a login in plain text)', async () => {
+    const s = await site({});
+    const server = await imapServer({ messages: await threeReports(s), starttls: true });
+    await withServer(server, async () => {
+      const imap = configSchema.parse({ bounces: { imap: loopback(server, { starttls: true }) } }).bounces.imap!;
+      // The test server's certificate is its own, self-signed: only this test skips its verification.
+      const trusting = { tls: { rejectUnauthorized: false } };
+      const result = await pollMailbox({ imap, password: IMAP_PASSWORD, handle: async (m) => m.source, client: trusting });
+      assert.deepEqual(result.messages.map((m) => m.source), ['imap:INBOX:1', 'imap:INBOX:2', 'imap:INBOX:3']);
+      const plain = configSchema.parse({ bounces: { imap: loopback(server) } }).bounces.imap!;
+      await assert.rejects(pollMailbox({ imap: plain, password: IMAP_PASSWORD, handle: async () => 0 }), ImapFailure, 'without STARTTLS the login is refused');
+    });
+  });
+
   it('an abort (the scheduler stopping) ends a poll that waits on a silent server at once', async () => {
     const hanging = await silentServer(true);
     await withServer(hanging, async () => {

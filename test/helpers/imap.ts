@@ -32,8 +32,9 @@ export interface ImapServer {
   close(): Promise<void>;
 }
 
-export async function imapServer(options: { messages: string[]; move?: boolean; keywords?: boolean }): Promise<ImapServer> {
-  const plugins = ['ID', 'ENABLE', 'UIDPLUS', 'UNSELECT', 'NAMESPACE', 'LITERALPLUS', ...(options.move === false ? [] : ['MOVE'])];
+/** `starttls`: offers STARTTLS (with hoodiecrow's own self-signed certificate) and refuses LOGIN before it. */
+export async function imapServer(options: { messages: string[]; move?: boolean; keywords?: boolean; starttls?: boolean }): Promise<ImapServer> {
+  const plugins = ['ID', 'ENABLE', 'UIDPLUS', 'UNSELECT', 'NAMESPACE', 'LITERALPLUS', ...(options.move === false ? [] : ['MOVE']), ...(options.starttls ? ['STARTTLS', 'LOGINDISABLED'] : [])];
   const inbox = { messages: options.messages.map((raw) => ({ raw, internaldate: '15-Apr-2026 07:03:11 +0000' })), allowPermanentFlags: options.keywords !== false };
   const server = hoodiecrow({
     plugins,
