@@ -96,4 +96,22 @@ describe('almanac doctor (the CLI)', () => {
     assert.equal(setting.code, 1);
     assert.match(setting.stderr, /^environment: ALMANAC_DNS_SERVER: expected a DNS server's IP address .*, found "127\.0\.0\.1:99999"$/m);
   });
+
+  it('a zone\'s control characters reach the terminal as escapes: no colour, no overwritten or forged line', async () => {
+    const dns = await startDnsServer({
+      ...zone(true),
+      TXT: { ...zone(true).TXT, 'example.org': ['v=spf1 ip4:127.0.0.1 \x1b[2J\x1b[31mx\r\nok       SPF    forged -all'], '_dmarc.example.org': ['v=DMARC1; p=\x9b31mreject'] },
+    });
+    try {
+      const run = await almanac(['doctor', '--root', await site()], { env: { ALMANAC_DNS_SERVER: dns.address, SMTP_URL: undefined, DKIM_PRIVATE_KEY: KEY } });
+      assert.equal(run.code, 1, run.stderr);
+      assert.doesNotMatch(run.stdout, /[\x1b\r\x9b]/);
+      assert.doesNotMatch(run.stdout, /^ok {7}SPF {4}forged/m);
+      assert.match(run.stdout, /^error {4}SPF {4}example\.org: "v=spf1 ip4:127\.0\.0\.1 \\x1b\[2J\\x1b\[31mx\\x0d\\x0aok {7}SPF {4}forged -all" is invalid/m);
+      // node:dns gives TXT bytes as Latin-1, so a C1 control such as CSI (0x9b) arrives as one.
+      assert.match(run.stdout, /^error {4}DMARC  _dmarc\.example\.org: "v=DMARC1; p=.?\\x9b31mreject" is invalid/m);
+    } finally {
+      await dns.close();
+    }
+  });
 });

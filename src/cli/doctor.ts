@@ -6,6 +6,7 @@ import { ConfigError, ProblemError, UsageError, formatProblem } from '../content
 import type { Finding } from '../mail/doctor.ts';
 import { DNS_DEADLINE_MS, countingLookup, isResolverAddress, nodeDnsLookup } from '../mail/dns-lookup.ts';
 import { printJson, withJson } from './json.ts';
+import { terminalText } from './terminal-text.ts';
 import { globals, redactUrl, smtpUrlFromEnv } from './options.ts';
 import { siteConfig } from './site-config.ts';
 
@@ -94,10 +95,11 @@ export function registerDoctor(program: Command): void {
 const LABEL: Record<Finding['status'], string> = { ok: 'ok     ', warning: 'warning', error: 'error  ' };
 
 function printText(report: DoctorReport): void {
-  const lines = [`Mail from ${report.from}, DNS from ${report.resolver.length ? report.resolver.join(', ') : "the system's resolvers"}:`];
+  const lines = [`Mail from ${terminalText(report.from)}, DNS from ${report.resolver.length ? report.resolver.join(', ') : "the system's resolvers"}:`];
   for (const f of report.findings) {
-    lines.push(`${LABEL[f.status]}  ${f.check.toUpperCase().padEnd(5)}  ${f.subject}: ${f.found}`);
-    if (f.publish) lines.push(`${' '.repeat(16)}to fix: ${f.publish}`);
+    // Records and the relay's reply are the zone's and the server's words, whoever wrote them.
+    lines.push(`${LABEL[f.status]}  ${f.check.toUpperCase().padEnd(5)}  ${terminalText(f.subject)}: ${terminalText(f.found)}`);
+    if (f.publish) lines.push(`${' '.repeat(16)}to fix: ${terminalText(f.publish)}`);
   }
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   lines.push('', report.errors || report.warnings ? `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}.` : 'No problems.');
