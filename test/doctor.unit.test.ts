@@ -41,6 +41,8 @@ interface Case {
   env?: NodeJS.ProcessEnv;
   relayHost?: string;
   preflight?: () => Promise<string | undefined>;
+  /** Receives the queries the DNS server was asked. */
+  asked?: string[];
 }
 
 async function doctor(c: Case = {}): Promise<Finding[]> {
@@ -58,6 +60,7 @@ async function doctor(c: Case = {}): Promise<Finding[]> {
       preflight: c.preflight ?? (async () => undefined),
     });
   } finally {
+    c.asked?.push(...server.queries);
     await server.close();
   }
 }
@@ -230,6 +233,31 @@ describe('doctor: SPF', () => {
     );
     assert.equal(spf.status, 'error');
     assert.match(spf.found, /more than 10 DNS lookups \(the limit was passed at include:i11\.example\.net\)/);
+  });
+
+  it('more than 2 lookups that find nothing: an error, as receivers give permerror', async () => {
+    const spf = one(await doctor({ zone: (z) => (z.TXT['example.org'] = [`v=spf1 a:n1.example.net mx:n2.example.net exists:n3.example.net ip4:${RELAY_IP} -all`]) }), 'spf', 'example.org');
+    assert.equal(spf.status, 'error');
+    assert.match(spf.found, /permerror, more than 2 lookups that found nothing \(the limit was passed at exists:n3\.example\.net\)/);
+  });
+
+  it('a relay with several addresses: each record is asked of DNS once, however many addresses walk it', async () => {
+    const asked: string[] = [];
+    const spf = one(
+      await doctor({
+        asked,
+        zone: (z) => {
+          z.A['relay.provider.net'] = ['198.51.100.7', '198.51.100.8', '198.51.100.9'];
+          z.TXT['example.org'] = ['v=spf1 include:one.example.net include:_spf.provider.net -all'];
+          z.TXT['one.example.net'] = ['v=spf1 ip4:203.0.113.0/24 -all'];
+        },
+      }),
+      'spf',
+      'example.org',
+    );
+    assert.equal(spf.status, 'ok', spf.found);
+    assert.deepEqual(asked.filter((q) => asked.indexOf(q) !== asked.lastIndexOf(q)), []);
+    assert.ok(asked.includes('TXT one.example.net') && asked.includes('TXT _spf.provider.net'), asked.join(', '));
   });
 
   it('+all authorizes the relay and everyone else: a warning with the record ending ~all', async () => {

@@ -12,7 +12,7 @@ import { dkimKeys } from './dkim-keys.ts';
 import { comparePublishedKey, parseDkimRecord } from './dkim-published.ts';
 import { dkimRecord, zoneLine } from './dkim-record.ts';
 import { aligned, isDmarcRecord, organisationalDomain, parseDmarc, type DmarcRecord, type Mode } from './dmarc.ts';
-import type { Answer, DnsLookup } from './dns-lookup.ts';
+import { cachedLookup, type Answer, type DnsLookup } from './dns-lookup.ts';
 import { addressOf } from './message.ts';
 import { bounceDomain } from './send-job.ts';
 import { checkSpf, parseSpf, spfRecordOf, type SpfVerdict } from './spf.ts';
@@ -44,7 +44,8 @@ export interface DoctorInput {
 const ADVISED_RSA_BITS = 2048;
 const MIN_RSA_BITS = 1024;
 
-export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
+export async function runDoctor(given: DoctorInput): Promise<Finding[]> {
+  const input = { ...given, dns: cachedLookup(given.dns) };
   const fromDomain = addressOf(input.config.from).split('@').pop()!.toLowerCase();
   const returnDomain = bounceDomain(input.config);
   const relayAddresses = 'host' in input.relay ? await addressesOf(input.dns, input.relay.host) : undefined;
