@@ -343,6 +343,27 @@ describe('doctor: DMARC and alignment', () => {
   });
 });
 
+describe('doctor: DMARC for a From subdomain', () => {
+  it('the organisational domain\'s sp=none is what applies: a warning, though its p= is reject', async () => {
+    const findings = await doctor({
+      config: { ...CONFIG, from: 'The Letter <letters@news.example.org>', bounces: { domain: 'example.org' } },
+      zone: (z) => {
+        z.TXT['_dmarc.example.org'] = ['v=DMARC1; p=reject; sp=none'];
+        z.MX['news.example.org'] = [{ exchange: 'mx.example.org', priority: 10 }];
+      },
+    });
+    const dmarc = one(findings, 'dmarc', '_dmarc.example.org');
+    assert.equal(dmarc.status, 'warning');
+    assert.match(dmarc.found, /^p=reject, sp=none \(the policy for news\.example\.org\), adkim=r.*: receivers only report, and act on nothing; move to sp=quarantine/);
+  });
+
+  it('the From domain\'s own record: its sp= is for names below it, and p= applies', async () => {
+    const dmarc = one(await doctor({ zone: (z) => (z.TXT['_dmarc.example.org'] = ['v=DMARC1; p=reject; sp=none']) }), 'dmarc', '_dmarc.example.org');
+    assert.equal(dmarc.status, 'ok');
+    assert.match(dmarc.found, /^p=reject, adkim=r/);
+  });
+});
+
 describe('doctor: MX', () => {
   it('no MX and no A for the bounce domain: an error, as bounces would never arrive', async () => {
     const findings = await doctor({ config: { ...CONFIG, bounces: { domain: 'bounces.example.org' } }, zone: (z) => (z.TXT['bounces.example.org'] = [`v=spf1 ip4:${RELAY_IP} -all`]) });

@@ -210,8 +210,10 @@ async function dmarcFindings(dns: DnsLookup, config: Config, fromDomain: string,
       findings.push({ check: 'dmarc', subject, status: 'error', found: `"${answer.records[0]}" is invalid: ${parsed.error}`, publish });
     } else {
       record = parsed.record;
-      const words = `p=${record.p}, adkim=${record.adkim}, aspf=${record.aspf}${record.pct < 100 ? `, pct=${record.pct}` : ''}${fallback}`;
-      if (record.p === 'none') findings.push({ check: 'dmarc', subject, status: 'warning', found: `${words}: receivers only report, and act on nothing; move to p=quarantine once the reports show your mail aligned` });
+      // Found at the organisational domain, the record's sp= (when given) is what applies to a subdomain (RFC 7489 6.6.3).
+      const sp = fallback && record.sp ? record.sp : undefined;
+      const words = `p=${record.p}${sp ? `, sp=${sp} (the policy for ${fromDomain})` : ''}, adkim=${record.adkim}, aspf=${record.aspf}${record.pct < 100 ? `, pct=${record.pct}` : ''}${fallback}`;
+      if ((sp ?? record.p) === 'none') findings.push({ check: 'dmarc', subject, status: 'warning', found: `${words}: receivers only report, and act on nothing; move to ${sp ? 'sp' : 'p'}=quarantine once the reports show your mail aligned` });
       else findings.push({ check: 'dmarc', subject, status: 'ok', found: words });
     }
   }
