@@ -92,6 +92,10 @@ describe('almanac doctor (the CLI)', () => {
     const usage = await almanac(['doctor', '--resolver', 'dns.example.org', '--root', root]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--resolver expects a DNS server's IP address with an optional port, e\.g\. 127\.0\.0\.1:5353 or \[::1\]:53, found "dns\.example\.org"/);
+    // An empty --resolver (an unset variable) must not fall back to the system's resolvers unsaid.
+    const empty = await almanac(['doctor', '--resolver', ' , ', '--root', root]);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /--resolver expects a DNS server's IP address .*, found nothing/);
     const setting = await almanac(['doctor', '--root', root], { env: { ALMANAC_DNS_SERVER: '127.0.0.1:99999' } });
     assert.equal(setting.code, 1);
     assert.match(setting.stderr, /^environment: ALMANAC_DNS_SERVER: expected a DNS server's IP address .*, found "127\.0\.0\.1:99999"$/m);

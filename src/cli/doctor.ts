@@ -29,11 +29,12 @@ interface DoctorOptions {
 
 /** "127.0.0.1:5353" or a comma-separated list; each entry an IP address with an optional port. */
 function resolverServers(value: string | undefined, source: string): string[] {
-  if (value === undefined || value.trim() === '') return [];
-  const servers = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const expected = 'a DNS server\'s IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53';
+  const servers = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  // An empty --resolver is a variable that was not set ("--resolver $DNS"), not a wish for the system's resolvers.
+  if (source === '--resolver' && servers.length === 0) throw new UsageError(`--resolver expects ${expected}, found nothing`);
   const bad = servers.find((s) => !isResolverAddress(s));
   if (bad === undefined) return servers;
-  const expected = 'a DNS server\'s IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53';
   if (source === '--resolver') throw new UsageError(`--resolver expects ${expected}, found "${bad}"`);
   throw new ConfigError([{ file: 'environment', field: source, expected, found: JSON.stringify(bad) }]);
 }
