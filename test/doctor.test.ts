@@ -118,4 +118,17 @@ describe('almanac doctor (the CLI)', () => {
       await dns.close();
     }
   });
+
+  it('a site whose From address has no domain on the internet (the default almanac@localhost): the setting to fix, exit 1, no DNS asked', async () => {
+    const dns = await startDnsServer(zone(true));
+    try {
+      const run = await almanac(['doctor', '--resolver', dns.address, '--root', await tempSite()], { env: { SMTP_URL: undefined } });
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stdout, '');
+      assert.match(run.stderr, /^almanac\.config\.json: from: expected a sender with an address readers can reply to, .*found "Call Me Almanac <almanac@localhost>"$/m);
+      assert.deepEqual(dns.queries, []);
+    } finally {
+      await dns.close();
+    }
+  });
 });

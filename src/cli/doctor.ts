@@ -47,12 +47,16 @@ export function registerDoctor(program: Command): void {
       const servers = opts.resolver !== undefined ? resolverServers(opts.resolver, '--resolver') : resolverServers(process.env.ALMANAC_DNS_SERVER, 'ALMANAC_DNS_SERVER');
       const { config } = await siteConfig(globals(cmd).root);
       // Loaded here: nodemailer and the key handling are needed by this command only.
-      const [{ runDoctor }, { smtpTransport }, { smtpTimeouts }, { classify }] = await Promise.all([
+      const [{ runDoctor }, { smtpTransport }, { smtpTimeouts }, { classify }, { fromProblem }] = await Promise.all([
         import('../mail/doctor.ts'),
         import('../mail/transport.ts'),
         import('../mail/send-job.ts'),
         import('../mail/outcome.ts'),
+        import('../mail/readiness.ts'),
       ]);
+      // Every DNS check is of the From address's domain: without one (the default almanac@localhost), none means anything.
+      const from = fromProblem(config);
+      if (from) throw new ConfigError([from]);
       let relay: { url: string; host: string } | { problem: string };
       try {
         const url = smtpUrlFromEnv();
