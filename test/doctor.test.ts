@@ -21,6 +21,7 @@ function zone(withKey: boolean): Zone {
       'example.org': ['v=spf1 ip4:127.0.0.1 -all'],
       '_dmarc.example.org': ['v=DMARC1; p=reject'],
     },
+    A: { 'mx.example.org': ['192.0.2.25'] },
     MX: { 'example.org': [{ exchange: 'mx.example.org', priority: 10 }] },
   };
 }

@@ -373,6 +373,14 @@ describe('doctor: MX', () => {
     assert.equal(mx.publish, 'bounces.example.org. IN MX 10 <the host that receives its mail>');
   });
 
+  it('an MX whose hosts have no address: an error, as nothing would receive the mail; one host reachable is enough', async () => {
+    const typo = one(await doctor({ zone: (z) => (z.MX['example.org'] = [{ exchange: 'mx.exampel.org', priority: 10 }]) }), 'mx', /^example\.org/);
+    assert.equal(typo.status, 'error');
+    assert.match(typo.found, /^MX 10 mx\.exampel\.org, but no host of it can be reached \(mx\.exampel\.org: it has no A or AAAA record\), so asynchronous bounces/);
+    const backup = one(await doctor({ zone: (z) => (z.MX['example.org'] = [{ exchange: 'mx.exampel.org', priority: 10 }, { exchange: 'mx.example.org', priority: 20 }]) }), 'mx', /^example\.org/);
+    assert.equal(backup.status, 'ok', backup.found);
+  });
+
   it('no MX but an A record: a warning; a null MX: an error', async () => {
     const implicit = one(await doctor({ zone: (z) => ((z.A['example.org'] = ['192.0.2.80']), delete z.MX['example.org']) }), 'mx', /^example\.org/);
     assert.equal(implicit.status, 'warning');

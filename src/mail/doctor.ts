@@ -256,6 +256,9 @@ async function mxFindings(dns: DnsLookup, fromDomain: string, returnDomain: stri
   return Promise.all([mxFinding(dns, fromDomain, 'replies'), mxFinding(dns, returnDomain, 'bounces')]);
 }
 
+/** MX hosts looked up for an address, in order of preference; a domain with more is unusual. */
+const MX_HOSTS_CHECKED = 10;
+
 async function mxFinding(dns: DnsLookup, domain: string, carries: 'replies' | 'bounces' | 'replies and bounces'): Promise<Finding> {
   const subject = `${domain} (${carries})`;
   const lost = carries === 'replies' ? 'replies to issues are lost' : 'asynchronous bounces and complaints never arrive';
@@ -266,7 +269,12 @@ async function mxFinding(dns: DnsLookup, domain: string, carries: 'replies' | 'b
     if (hosts.length === 1 && (hosts[0]!.exchange === '' || hosts[0]!.exchange === '.')) {
       return { check: 'mx', subject, status: 'error', found: `a null MX: ${domain} accepts no mail, so ${lost}`, publish: `${domain}. IN MX 10 <the host that receives its mail>` };
     }
-    return { check: 'mx', subject, status: 'ok', found: `MX ${hosts.map((h) => `${h.priority} ${h.exchange}`).join(', ')}` };
+    const listed = `MX ${hosts.map((h) => `${h.priority} ${h.exchange}`).join(', ')}`;
+    // A host that DNS cannot find (a typo, a host since removed) receives nothing.
+    const reached = await Promise.all(hosts.slice(0, MX_HOSTS_CHECKED).map((h) => addressesOf(dns, h.exchange)));
+    if (reached.some((r) => r.ips.length > 0)) return { check: 'mx', subject, status: 'ok', found: listed };
+    const why = reached.map((r, i) => `${hosts[i]!.exchange}: ${r.problem ?? 'no address'}`).join('; ');
+    return { check: 'mx', subject, status: 'error', found: `${listed}, but no host of it can be reached (${why}), so ${lost}`, publish: `an A or AAAA record for ${hosts[0]!.exchange}, or an MX naming a host that has one` };
   }
   const a = await dns.a(domain);
   if (a.kind === 'found') return { check: 'mx', subject, status: 'warning', found: `no MX; mail goes to its A address ${a.records.join(', ')} (RFC 5321 5.1), which some senders refuse to do`, publish: `${domain}. IN MX 10 <the host that receives its mail>` };
