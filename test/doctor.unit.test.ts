@@ -145,6 +145,17 @@ describe('doctor: DKIM', () => {
     assert.match(weak.found, /1024 bits matching DKIM_PRIVATE_KEY; 2048 bits are advised/);
   });
 
+  it('a key limited to another hash (h=sha1) or service (s=tlsrpt): an error; h=sha1:sha256 and s=email are fine', async () => {
+    const limited = (tags: string) => doctor({ zone: (z) => (z.TXT[RSA_RECORD.name] = [RSA_RECORD.value.replace('k=rsa;', `k=rsa; ${tags}`)]) });
+    const sha1 = one(await limited('h=sha1;'), 'dkim', RSA_RECORD.name);
+    assert.equal(sha1.status, 'error');
+    assert.match(sha1.found, /^h=sha1 does not allow sha256/);
+    const service = one(await limited('s=tlsrpt;'), 'dkim', RSA_RECORD.name);
+    assert.equal(service.status, 'error');
+    assert.match(service.found, /^s=tlsrpt is not for email/);
+    assert.equal(one(await limited('h=sha1:sha256; s=email;'), 'dkim', RSA_RECORD.name).status, 'ok');
+  });
+
   it('a record published as the bare RSAPublicKey (PKCS#1) some tools print still matches', async () => {
     const pkcs1 = (rsa.publicKey.export({ type: 'pkcs1', format: 'der' }) as Buffer).toString('base64');
     const s1 = one(await doctor({ zone: (z) => (z.TXT[RSA_RECORD.name] = [[`v=DKIM1; k=rsa; p=${pkcs1.slice(0, 200)}`, pkcs1.slice(200)]]) }), 'dkim', RSA_RECORD.name);

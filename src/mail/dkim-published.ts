@@ -11,6 +11,10 @@ export interface DkimTags {
   p: string;
   /** Flags of t=, e.g. ["y"] for a key in test mode. */
   t: string[];
+  /** The hash algorithms h= allows; empty when it is not given (all allowed). */
+  h: string[];
+  /** The service types s= names; empty when it is not given ("*", every service). */
+  s: string[];
 }
 
 export type ParsedDkim = { ok: true; tags: DkimTags } | { ok: false; error: string };
@@ -40,9 +44,16 @@ export function parseDkimRecord(txt: string): ParsedDkim {
       ...(v !== undefined ? { v } : {}),
       k: (tags.get('k') ?? 'rsa').toLowerCase(),
       p: p.replace(/\s+/g, ''),
-      t: (tags.get('t') ?? '').split(':').map((f) => f.trim().toLowerCase()).filter(Boolean),
+      t: list(tags.get('t')),
+      h: list(tags.get('h')),
+      s: list(tags.get('s')),
     },
   };
+}
+
+/** A colon-separated tag value as its lower-case items. */
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(':').map((f) => f.trim().toLowerCase()).filter(Boolean);
 }
 
 export type KeyComparison = { matches: true; bits?: number } | { matches: false; found: string };

@@ -99,6 +99,9 @@ async function dkimKeyFinding(dns: DnsLookup, domain: string, selector: string, 
   if (!parsed.ok) return fail(`a record receivers cannot read: ${parsed.error}`);
   const { tags } = parsed;
   if (tags.p === '') return fail('a revoked key (empty p=): every signature fails');
+  // Signatures are rsa-sha256 and ed25519-sha256, for mail: a key limited otherwise verifies none of them.
+  if (tags.h.length > 0 && !tags.h.includes('sha256')) return fail(`h=${tags.h.join(':')} does not allow sha256, the hash every signature uses`);
+  if (tags.s.length > 0 && !tags.s.includes('email') && !tags.s.includes('*')) return fail(`s=${tags.s.join(':')} is not for email (s=email or *)`);
   const compared = comparePublishedKey(tags, key);
   if (!compared.matches) return fail(`${compared.found}, not the public half of ${variable}`);
   const kind = key.asymmetricKeyType === 'ed25519' ? 'an Ed25519 key' : `an RSA key of ${compared.bits ?? '?'} bits`;
