@@ -310,6 +310,12 @@ describe('doctor: DMARC and alignment', () => {
     assert.match(dmarc.found, /^p=none, adkim=r, aspf=r: receivers only report/);
   });
 
+  it('pct=0 applies the policy to no mail: a warning, however strict p= is', async () => {
+    const dmarc = one(await doctor({ zone: (z) => (z.TXT['_dmarc.example.org'] = ['v=DMARC1; p=reject; pct=0']) }), 'dmarc', '_dmarc.example.org');
+    assert.equal(dmarc.status, 'warning');
+    assert.match(dmarc.found, /^p=reject, adkim=r, aspf=r, pct=0: the policy is applied to 0% of the mail that fails/);
+  });
+
   it('strict SPF alignment with a bounce subdomain: a warning that DMARC rests on DKIM alone; the bounce domain\'s SPF and MX are checked', async () => {
     const findings = await doctor({
       config: { ...CONFIG, bounces: { domain: 'bounces.example.org' } },

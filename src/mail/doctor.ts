@@ -217,6 +217,8 @@ async function dmarcFindings(dns: DnsLookup, config: Config, fromDomain: string,
       const sp = fallback && record.sp ? record.sp : undefined;
       const words = `p=${record.p}${sp ? `, sp=${sp} (the policy for ${fromDomain})` : ''}, adkim=${record.adkim}, aspf=${record.aspf}${record.pct < 100 ? `, pct=${record.pct}` : ''}${fallback}`;
       if ((sp ?? record.p) === 'none') findings.push({ check: 'dmarc', subject, status: 'warning', found: `${words}: receivers only report, and act on nothing; move to ${sp ? 'sp' : 'p'}=quarantine once the reports show your mail aligned` });
+      // pct= below 100 leaves the rest of the failing mail to the next milder policy (RFC 7489 6.6.4).
+      else if (record.pct < 100) findings.push({ check: 'dmarc', subject, status: 'warning', found: `${words}: the policy is applied to ${record.pct}% of the mail that fails, the rest gets the next milder one; remove pct= once the reports show your mail aligned` });
       else findings.push({ check: 'dmarc', subject, status: 'ok', found: words });
     }
   }
