@@ -131,6 +131,14 @@ describe('doctor: DKIM', () => {
     assert.equal(e1.found, 'another Ed25519 key, not the public half of DKIM_ED25519_PRIVATE_KEY');
   });
 
+  it('the Ed25519 key published as its whole SubjectPublicKeyInfo: an error that says so, with the bare key to publish', async () => {
+    const spki = (ed.publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
+    const e1 = one(await doctor({ zone: (z) => (z.TXT[ED_RECORD.name] = [`v=DKIM1; k=ed25519; p=${spki}`]) }), 'dkim', ED_RECORD.name);
+    assert.equal(e1.status, 'error');
+    assert.equal(e1.found, 'the public key as a whole SubjectPublicKeyInfo, where receivers read the bare 32-byte key (RFC 8463): DKIM_ED25519_PRIVATE_KEY\'s key, written so that no signature verifies');
+    assert.equal(e1.publish, zoneLine(ED_RECORD));
+  });
+
   it('a revoked key (empty p=) is an error; test mode (t=y) a warning; a 1024-bit key a warning', async () => {
     const revoked = one(await doctor({ zone: (z) => (z.TXT[RSA_RECORD.name] = ['v=DKIM1; k=rsa; p=']) }), 'dkim', RSA_RECORD.name);
     assert.equal(revoked.status, 'error');

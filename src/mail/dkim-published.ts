@@ -56,7 +56,8 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(':').map((f) => f.trim().toLowerCase()).filter(Boolean);
 }
 
-export type KeyComparison = { matches: true; bits?: number } | { matches: false; found: string };
+/** `written` when the record holds the right key in a form receivers do not read. */
+export type KeyComparison = { matches: true; bits?: number } | { matches: false; found: string; written?: true };
 
 /** Whether the published key is the public half of `privateKey`. */
 export function comparePublishedKey(tags: DkimTags, privateKey: KeyObject): KeyComparison {
@@ -66,6 +67,7 @@ export function comparePublishedKey(tags: DkimTags, privateKey: KeyObject): KeyC
   const der = Buffer.from(tags.p, 'base64');
   if (type === 'ed25519') {
     const spki = own.export({ type: 'spki', format: 'der' });
+    if (der.equals(spki)) return { matches: false, found: 'the public key as a whole SubjectPublicKeyInfo, where receivers read the bare 32-byte key (RFC 8463)', written: true };
     return der.equals(spki.subarray(spki.length - 32)) ? { matches: true } : { matches: false, found: 'another Ed25519 key' };
   }
   const published = rsaPublicKey(der);

@@ -103,7 +103,7 @@ async function dkimKeyFinding(dns: DnsLookup, domain: string, selector: string, 
   if (tags.h.length > 0 && !tags.h.includes('sha256')) return fail(`h=${tags.h.join(':')} does not allow sha256, the hash every signature uses`);
   if (tags.s.length > 0 && !tags.s.includes('email') && !tags.s.includes('*')) return fail(`s=${tags.s.join(':')} is not for email (s=email or *)`);
   const compared = comparePublishedKey(tags, key);
-  if (!compared.matches) return fail(`${compared.found}, not the public half of ${variable}`);
+  if (!compared.matches) return fail(compared.written ? `${compared.found}: ${variable}'s key, written so that no signature verifies` : `${compared.found}, not the public half of ${variable}`);
   const kind = key.asymmetricKeyType === 'ed25519' ? 'an Ed25519 key' : `an RSA key of ${compared.bits ?? '?'} bits`;
   if (compared.bits !== undefined && compared.bits < MIN_RSA_BITS) return fail(`${kind}: receivers ignore RSA keys under ${MIN_RSA_BITS} bits`);
   if (tags.t.includes('y')) return { check: 'dkim', subject, status: 'warning', found: `${kind} matching ${variable}, in test mode (t=y): receivers may treat its signatures as absent`, publish };
