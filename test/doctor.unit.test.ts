@@ -286,6 +286,15 @@ describe('doctor: SPF', () => {
     assert.equal(spf.publish, 'example.org. IN TXT "v=spf1 mx ~all"');
   });
 
+  it('an include ending in +all, or a network as wide as the internet, authorizes every sender: a warning', async () => {
+    const viaInclude = one(await doctor({ zone: (z) => ((z.TXT['example.org'] = ['v=spf1 include:_spf.provider.net include:open.example.net -all']), (z.TXT['open.example.net'] = ['v=spf1 +all'])) }), 'spf', 'example.org');
+    assert.equal(viaInclude.status, 'warning');
+    assert.match(viaInclude.found, /authorizes the relay, and every other sender too: 240\.0\.0\.1, a reserved address, passes \(include:open\.example\.net in example\.org matches\)/);
+    const wide = one(await doctor({ zone: (z) => (z.TXT['example.org'] = ['v=spf1 ip4:0.0.0.0/1 ip4:128.0.0.0/1 -all']) }), 'spf', 'example.org');
+    assert.equal(wide.status, 'warning');
+    assert.match(wide.found, /passes \(ip4:128\.0\.0\.0\/1 in example\.org matches\)/);
+  });
+
   it('a From domain of its own without SPF is a warning; the return-path domain\'s SPF is the one that decides', async () => {
     const findings = await doctor({
       config: { ...CONFIG, from: 'The Letter <letters@letters.example.com>', bounces: { domain: 'example.org' } },

@@ -165,7 +165,13 @@ async function spfFinding(dns: DnsLookup, domain: string, isReturnPath: boolean,
   const notes = [all ? `ends with ${all}${all === '+all' ? ', which authorizes every sender on the internet' : ''}` : 'has no "all" (mail from elsewhere is neutral)', ...(uncertain.length ? [`not evaluated here: ${uncertain.join(', ')}`] : [])].join('; ');
   const passing = verdicts.every(([, v]) => v.result === 'pass');
   if (passing && all === '+all') return { check: 'spf', subject, status: 'warning', found: `"${found.record}" authorizes the relay but ${notes}`, publish: `${domain}. IN TXT "${found.record.replace(/\+?all$/i, '~all')}"` };
-  if (passing) return { check: 'spf', subject, status: 'ok', found: `authorizes the relay ${relayHost} (${verdicts.map(([ip, v]) => `${ip}: ${v.reason}`).join('; ')}); ${notes}` };
+  if (passing) {
+    // Reserved addresses that never send mail: one passing means any sender does (a wide network, or +all in an include).
+    const anyone = relay.ips[0]!.includes(':') ? '100::1' : '240.0.0.1';
+    const open = await checkSpf(dns, domain, anyone);
+    if (open.result === 'pass') return { check: 'spf', subject, status: 'warning', found: `"${found.record}" authorizes the relay, and every other sender too: ${anyone}, a reserved address, passes (${open.reason}); ${notes}` };
+    return { check: 'spf', subject, status: 'ok', found: `authorizes the relay ${relayHost} (${verdicts.map(([ip, v]) => `${ip}: ${v.reason}`).join('; ')}); ${notes}` };
+  }
   const results = verdicts.map(([ip, v]) => `${ip} gets ${v.result} (${v.reason})`).join('; ');
   if (publicIps.length === 0) {
     return { check: 'spf', subject, status: 'warning', found: `cannot tell: the relay ${relayHost} is at a private address (${results}); the address it sends from on the internet is not known here. The record ${notes}` };
