@@ -398,6 +398,31 @@ describe('doctor: DMARC for a From subdomain', () => {
   });
 });
 
+describe('doctor: a From domain of non-ASCII letters', () => {
+  it('is looked up and compared as DNS holds it (xn--…), so a signing domain written so aligns', async () => {
+    const idn = 'xn--bcher-kva.example';
+    const record = dkimRecord(rsa.publicKey, 's1', idn);
+    const findings = await doctor({
+      config: { from: 'Bücher <letters@bücher.example>', sending: { dkim: { domain: idn, selector: 's1' } } },
+      env: { DKIM_PRIVATE_KEY: ENV.DKIM_PRIVATE_KEY },
+      zone: (z) => {
+        z.TXT[record.name] = [record.strings];
+        z.TXT[idn] = [`v=spf1 ip4:${RELAY_IP} -all`];
+        z.TXT[`_dmarc.${idn}`] = ['v=DMARC1; p=reject'];
+        z.MX[idn] = [{ exchange: 'mx.example.org', priority: 10 }];
+      },
+    });
+    assert.deepEqual(findings.map((f) => [f.check, f.subject, f.status]), [
+      ['smtp', 'smtp://relay.provider.net:587', 'ok'],
+      ['dkim', record.name, 'ok'],
+      ['spf', idn, 'ok'],
+      ['dmarc', `_dmarc.${idn}`, 'ok'],
+      ['dmarc', `alignment with ${idn}`, 'ok'],
+      ['mx', `${idn} (replies and bounces)`, 'ok'],
+    ]);
+  });
+});
+
 describe('doctor: MX', () => {
   it('no MX and no A for the bounce domain: an error, as bounces would never arrive', async () => {
     const findings = await doctor({ config: { ...CONFIG, bounces: { domain: 'bounces.example.org' } }, zone: (z) => (z.TXT['bounces.example.org'] = [`v=spf1 ip4:${RELAY_IP} -all`]) });

@@ -5,6 +5,7 @@
 // publish. DNS and the relay are passed in, so every check runs against servers a test starts.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../content/config-schema.ts';
 import { ProblemError, formatProblem } from '../content/problems.ts';
@@ -46,8 +47,8 @@ const MIN_RSA_BITS = 1024;
 
 export async function runDoctor(given: DoctorInput): Promise<Finding[]> {
   const input = { ...given, dns: cachedLookup(given.dns) };
-  const fromDomain = addressOf(input.config.from).split('@').pop()!.toLowerCase();
-  const returnDomain = bounceDomain(input.config);
+  const fromDomain = asciiDomain(addressOf(input.config.from).split('@').pop()!);
+  const returnDomain = asciiDomain(bounceDomain(input.config));
   const relayAddresses = 'host' in input.relay ? await addressesOf(input.dns, input.relay.host) : undefined;
   const [smtp, dkim, spf, dmarc, mx] = await Promise.all([
     smtpFindings(input),
@@ -57,6 +58,14 @@ export async function runDoctor(given: DoctorInput): Promise<Finding[]> {
     mxFindings(input.dns, fromDomain, returnDomain),
   ]);
   return [...smtp, ...dkim, ...spf, ...dmarc, ...mx];
+}
+
+/**
+ * A domain as DNS holds it and receivers compare it: "bücher.example" is "xn--bcher-kva.example", the
+ * form sending.dkim.domain is written in and a zone file takes.
+ */
+function asciiDomain(domain: string): string {
+  return domainToASCII(domain) || domain.toLowerCase();
 }
 
 async function smtpFindings(input: DoctorInput): Promise<Finding[]> {
