@@ -40,6 +40,9 @@ describe('almanac doctor (the CLI)', () => {
       const run = await almanac(['doctor', '--json', '--root', await site()], { env: { ALMANAC_DNS_SERVER: dns.address, SMTP_URL: `smtp://almanac:${PASSWORD}@127.0.0.1:${relay.port}`, DKIM_PRIVATE_KEY: KEY } });
       assert.equal(run.code, 0, run.stderr + run.stdout);
       const report = JSON.parse(run.stdout) as DoctorReport;
+      // The documented shape, and nothing else: scripts read these names.
+      assert.deepEqual(Object.keys(report), ['from', 'resolver', 'findings', 'errors', 'warnings', 'dnsAnswered']);
+      for (const f of report.findings) assert.deepEqual(Object.keys(f).filter((k) => !['check', 'subject', 'status', 'found', 'publish'].includes(k)), [], JSON.stringify(f));
       assert.deepEqual(report.resolver, [dns.address]);
       assert.equal(report.errors, 0);
       assert.equal(report.dnsAnswered, true);
