@@ -372,7 +372,7 @@ describe('doctor: DMARC and alignment', () => {
     });
     const dmarc = one(findings, 'dmarc', '_dmarc.example.org');
     assert.equal(dmarc.status, 'ok');
-    assert.match(dmarc.found, /the organisational domain's record; it is taken as the last two labels of news\.example\.org/);
+    assert.match(dmarc.found, /the organisational domain's record, which receivers apply to news\.example\.org/);
     assert.equal(one(findings, 'dmarc', 'alignment with news.example.org').status, 'ok');
   });
 });
@@ -420,6 +420,25 @@ describe('doctor: a From domain of non-ASCII letters', () => {
       ['dmarc', `alignment with ${idn}`, 'ok'],
       ['mx', `${idn} (replies and bounces)`, 'ok'],
     ]);
+  });
+});
+
+describe('doctor: a From domain under a public suffix of two labels', () => {
+  it('news.example.co.uk falls back to _dmarc.example.co.uk, and a signing domain elsewhere under co.uk does not align', async () => {
+    const findings = await doctor({
+      config: { from: 'The Letter <letters@news.example.co.uk>', sending: { dkim: { domain: 'provider.co.uk', selector: 's1' } }, bounces: { domain: 'bounces.provider.co.uk' } },
+      env: { DKIM_PRIVATE_KEY: ENV.DKIM_PRIVATE_KEY },
+      zone: (z) => {
+        z.TXT['s1._domainkey.provider.co.uk'] = [RSA_RECORD.strings];
+        z.TXT['_dmarc.example.co.uk'] = ['v=DMARC1; p=reject'];
+        z.TXT['_dmarc.co.uk'] = ['v=DMARC1; p=none'];
+      },
+    });
+    const dmarc = one(findings, 'dmarc', '_dmarc.example.co.uk');
+    assert.equal(dmarc.status, 'ok', dmarc.found);
+    const alignment = one(findings, 'dmarc', 'alignment with news.example.co.uk');
+    assert.equal(alignment.status, 'error');
+    assert.match(alignment.found, /DKIM d=provider\.co\.uk does not align.*the return path @bounces\.provider\.co\.uk does not align/);
   });
 });
 

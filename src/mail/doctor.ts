@@ -212,7 +212,7 @@ async function dmarcFindings(dns: DnsLookup, config: Config, fromDomain: string,
   if (answer.kind === 'none' && org !== fromDomain) {
     subject = `_dmarc.${org}`;
     answer = await dmarcAt(dns, subject);
-    fallback = ` (the organisational domain's record; it is taken as the last two labels of ${fromDomain}, which is wrong under a two-label public suffix such as co.uk)`;
+    fallback = ` (the organisational domain's record, which receivers apply to ${fromDomain})`;
   }
   const publish = `_dmarc.${org}. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc-reports@${org}"`;
   const findings: Finding[] = [];
