@@ -454,7 +454,7 @@ describe('doctor: MX', () => {
   it('an MX whose hosts have no address: an error, as nothing would receive the mail; one host reachable is enough', async () => {
     const typo = one(await doctor({ zone: (z) => (z.MX['example.org'] = [{ exchange: 'mx.exampel.org', priority: 10 }]) }), 'mx', /^example\.org/);
     assert.equal(typo.status, 'error');
-    assert.match(typo.found, /^MX 10 mx\.exampel\.org, but no host of it can be reached \(mx\.exampel\.org: it has no A or AAAA record\), so asynchronous bounces/);
+    assert.match(typo.found, /^MX 10 mx\.exampel\.org, but none of its hosts has an address \(mx\.exampel\.org: it has no A or AAAA record\), so asynchronous bounces/);
     const backup = one(await doctor({ zone: (z) => (z.MX['example.org'] = [{ exchange: 'mx.exampel.org', priority: 10 }, { exchange: 'mx.example.org', priority: 20 }]) }), 'mx', /^example\.org/);
     assert.equal(backup.status, 'ok', backup.found);
   });

@@ -294,7 +294,7 @@ async function mxFinding(dns: DnsLookup, domain: string, carries: 'replies' | 'b
     const reached = await Promise.all(hosts.slice(0, MX_HOSTS_CHECKED).map((h) => addressesOf(dns, h.exchange)));
     if (reached.some((r) => r.ips.length > 0)) return { check: 'mx', subject, status: 'ok', found: listed };
     const why = reached.map((r, i) => `${hosts[i]!.exchange}: ${r.problem ?? 'no address'}`).join('; ');
-    return { check: 'mx', subject, status: 'error', found: `${listed}, but no host of it can be reached (${why}), so ${lost}`, publish: `an A or AAAA record for ${hosts[0]!.exchange}, or an MX naming a host that has one` };
+    return { check: 'mx', subject, status: 'error', found: `${listed}, but none of its hosts has an address (${why}), so ${lost}`, publish: `an A or AAAA record for ${hosts[0]!.exchange}, or an MX naming a host that has one` };
   }
   const a = await dns.a(domain);
   if (a.kind === 'found') return { check: 'mx', subject, status: 'warning', found: `no MX; mail goes to its A address ${a.records.join(', ')} (RFC 5321 5.1), which some senders refuse to do`, publish: `${domain}. IN MX 10 <the host that receives its mail>` };
