@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { parseDkimRecord } from '../src/mail/dkim-published.ts';
 import { aligned, parseDmarc } from '../src/mail/dmarc.ts';
 import { nodeDnsLookup, type Answer, type DnsLookup } from '../src/mail/dns-lookup.ts';
-import { SPF_LOOKUP_LIMIT, checkSpf, parseSpf } from '../src/mail/spf.ts';
+import { SPF_LOOKUP_LIMIT, SPF_TIME_LIMIT_MS, checkSpf, parseSpf } from '../src/mail/spf.ts';
 import { startDnsServer } from './helpers/dns-server.ts';
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 300);
@@ -91,6 +91,20 @@ describe('SPF evaluation', () => {
       }),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('SPF time limit', () => {
+  it('a zone that answers each query just in time gives temperror once the check has taken its limit, asking no more', async () => {
+    // Eight includes, each answered 3 s after it was asked: the check stops at the query that would start past 20 s.
+    let now = 0;
+    const records = new Map(Array.from({ length: 9 }, (_, i) => [`s${i}.test`, [i < 8 ? `v=spf1 include:s${i + 1}.test -all` : 'v=spf1 -all']]));
+    const inner = memoryLookup(records);
+    const slow: DnsLookup = { ...inner, txt: async (name) => ((now += 3000), inner.txt(name)) };
+    const verdict = await checkSpf(slow, 's0.test', '192.0.2.1', { now: () => now, timeLimitMs: SPF_TIME_LIMIT_MS });
+    assert.equal(verdict.result, 'temperror');
+    assert.match(verdict.reason, /no result within 20 s/);
+    assert.equal(inner.asked(), 7);
   });
 });
 

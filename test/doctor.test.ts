@@ -21,6 +21,7 @@ function zone(withKey: boolean): Zone {
       'example.org': ['v=spf1 ip4:127.0.0.1 -all'],
       '_dmarc.example.org': ['v=DMARC1; p=reject'],
     },
+    A: { 'mx.example.org': ['192.0.2.25'] },
     MX: { 'example.org': [{ exchange: 'mx.example.org', priority: 10 }] },
   };
 }
@@ -39,6 +40,9 @@ describe('almanac doctor (the CLI)', () => {
       const run = await almanac(['doctor', '--json', '--root', await site()], { env: { ALMANAC_DNS_SERVER: dns.address, SMTP_URL: `smtp://almanac:${PASSWORD}@127.0.0.1:${relay.port}`, DKIM_PRIVATE_KEY: KEY } });
       assert.equal(run.code, 0, run.stderr + run.stdout);
       const report = JSON.parse(run.stdout) as DoctorReport;
+      // The documented shape, and nothing else: scripts read these names.
+      assert.deepEqual(Object.keys(report), ['from', 'resolver', 'findings', 'errors', 'warnings', 'dnsAnswered']);
+      for (const f of report.findings) assert.deepEqual(Object.keys(f).filter((k) => !['check', 'subject', 'status', 'found', 'publish'].includes(k)), [], JSON.stringify(f));
       assert.deepEqual(report.resolver, [dns.address]);
       assert.equal(report.errors, 0);
       assert.equal(report.dnsAnswered, true);
@@ -92,8 +96,43 @@ describe('almanac doctor (the CLI)', () => {
     const usage = await almanac(['doctor', '--resolver', 'dns.example.org', '--root', root]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--resolver expects a DNS server's IP address with an optional port, e\.g\. 127\.0\.0\.1:5353 or \[::1\]:53, found "dns\.example\.org"/);
+    // An empty --resolver (an unset variable) must not fall back to the system's resolvers unsaid.
+    const empty = await almanac(['doctor', '--resolver', ' , ', '--root', root]);
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /--resolver expects a DNS server's IP address .*, found nothing/);
     const setting = await almanac(['doctor', '--root', root], { env: { ALMANAC_DNS_SERVER: '127.0.0.1:99999' } });
     assert.equal(setting.code, 1);
     assert.match(setting.stderr, /^environment: ALMANAC_DNS_SERVER: expected a DNS server's IP address .*, found "127\.0\.0\.1:99999"$/m);
+  });
+
+  it('a zone\'s control characters reach the terminal as escapes: no colour, no overwritten or forged line', async () => {
+    const dns = await startDnsServer({
+      ...zone(true),
+      TXT: { ...zone(true).TXT, 'example.org': ['v=spf1 ip4:127.0.0.1 \x1b[2J\x1b[31mx\r\nok       SPF    forged -all'], '_dmarc.example.org': ['v=DMARC1; p=\x9b31mreject'] },
+    });
+    try {
+      const run = await almanac(['doctor', '--root', await site()], { env: { ALMANAC_DNS_SERVER: dns.address, SMTP_URL: undefined, DKIM_PRIVATE_KEY: KEY } });
+      assert.equal(run.code, 1, run.stderr);
+      assert.doesNotMatch(run.stdout, /[\x1b\r\x9b]/);
+      assert.doesNotMatch(run.stdout, /^ok {7}SPF {4}forged/m);
+      assert.match(run.stdout, /^error {4}SPF {4}example\.org: "v=spf1 ip4:127\.0\.0\.1 \\x1b\[2J\\x1b\[31mx\\x0d\\x0aok {7}SPF {4}forged -all" is invalid/m);
+      // node:dns gives TXT bytes as Latin-1, so a C1 control such as CSI (0x9b) arrives as one.
+      assert.match(run.stdout, /^error {4}DMARC  _dmarc\.example\.org: "v=DMARC1; p=.?\\x9b31mreject" is invalid/m);
+    } finally {
+      await dns.close();
+    }
+  });
+
+  it('a site whose From address has no domain on the internet (the default almanac@localhost): the setting to fix, exit 1, no DNS asked', async () => {
+    const dns = await startDnsServer(zone(true));
+    try {
+      const run = await almanac(['doctor', '--resolver', dns.address, '--root', await tempSite()], { env: { SMTP_URL: undefined } });
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stdout, '');
+      assert.match(run.stderr, /^almanac\.config\.json: from: expected a sender with an address readers can reply to, .*found "Call Me Almanac <almanac@localhost>"$/m);
+      assert.deepEqual(dns.queries, []);
+    } finally {
+      await dns.close();
+    }
   });
 });

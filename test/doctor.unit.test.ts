@@ -41,6 +41,8 @@ interface Case {
   env?: NodeJS.ProcessEnv;
   relayHost?: string;
   preflight?: () => Promise<string | undefined>;
+  /** Receives the queries the DNS server was asked. */
+  asked?: string[];
 }
 
 async function doctor(c: Case = {}): Promise<Finding[]> {
@@ -58,6 +60,7 @@ async function doctor(c: Case = {}): Promise<Finding[]> {
       preflight: c.preflight ?? (async () => undefined),
     });
   } finally {
+    c.asked?.push(...server.queries);
     await server.close();
   }
 }
@@ -128,6 +131,14 @@ describe('doctor: DKIM', () => {
     assert.equal(e1.found, 'another Ed25519 key, not the public half of DKIM_ED25519_PRIVATE_KEY');
   });
 
+  it('the Ed25519 key published as its whole SubjectPublicKeyInfo: an error that says so, with the bare key to publish', async () => {
+    const spki = (ed.publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
+    const e1 = one(await doctor({ zone: (z) => (z.TXT[ED_RECORD.name] = [`v=DKIM1; k=ed25519; p=${spki}`]) }), 'dkim', ED_RECORD.name);
+    assert.equal(e1.status, 'error');
+    assert.equal(e1.found, 'the public key as a whole SubjectPublicKeyInfo, where receivers read the bare 32-byte key (RFC 8463): DKIM_ED25519_PRIVATE_KEY\'s key, written so that no signature verifies');
+    assert.equal(e1.publish, zoneLine(ED_RECORD));
+  });
+
   it('a revoked key (empty p=) is an error; test mode (t=y) a warning; a 1024-bit key a warning', async () => {
     const revoked = one(await doctor({ zone: (z) => (z.TXT[RSA_RECORD.name] = ['v=DKIM1; k=rsa; p=']) }), 'dkim', RSA_RECORD.name);
     assert.equal(revoked.status, 'error');
@@ -140,6 +151,17 @@ describe('doctor: DKIM', () => {
     const weak = one(await doctor({ zone: (z) => (z.TXT[RSA_RECORD.name] = [shortRecord.strings]), env: { ...ENV, DKIM_PRIVATE_KEY: pem(short.privateKey) } }), 'dkim', RSA_RECORD.name);
     assert.equal(weak.status, 'warning');
     assert.match(weak.found, /1024 bits matching DKIM_PRIVATE_KEY; 2048 bits are advised/);
+  });
+
+  it('a key limited to another hash (h=sha1) or service (s=tlsrpt): an error; h=sha1:sha256 and s=email are fine', async () => {
+    const limited = (tags: string) => doctor({ zone: (z) => (z.TXT[RSA_RECORD.name] = [RSA_RECORD.value.replace('k=rsa;', `k=rsa; ${tags}`)]) });
+    const sha1 = one(await limited('h=sha1;'), 'dkim', RSA_RECORD.name);
+    assert.equal(sha1.status, 'error');
+    assert.match(sha1.found, /^h=sha1 does not allow sha256/);
+    const service = one(await limited('s=tlsrpt;'), 'dkim', RSA_RECORD.name);
+    assert.equal(service.status, 'error');
+    assert.match(service.found, /^s=tlsrpt is not for email/);
+    assert.equal(one(await limited('h=sha1:sha256; s=email;'), 'dkim', RSA_RECORD.name).status, 'ok');
   });
 
   it('a record published as the bare RSAPublicKey (PKCS#1) some tools print still matches', async () => {
@@ -232,11 +254,45 @@ describe('doctor: SPF', () => {
     assert.match(spf.found, /more than 10 DNS lookups \(the limit was passed at include:i11\.example\.net\)/);
   });
 
+  it('more than 2 lookups that find nothing: an error, as receivers give permerror', async () => {
+    const spf = one(await doctor({ zone: (z) => (z.TXT['example.org'] = [`v=spf1 a:n1.example.net mx:n2.example.net exists:n3.example.net ip4:${RELAY_IP} -all`]) }), 'spf', 'example.org');
+    assert.equal(spf.status, 'error');
+    assert.match(spf.found, /permerror, more than 2 lookups that found nothing \(the limit was passed at exists:n3\.example\.net\)/);
+  });
+
+  it('a relay with several addresses: each record is asked of DNS once, however many addresses walk it', async () => {
+    const asked: string[] = [];
+    const spf = one(
+      await doctor({
+        asked,
+        zone: (z) => {
+          z.A['relay.provider.net'] = ['198.51.100.7', '198.51.100.8', '198.51.100.9'];
+          z.TXT['example.org'] = ['v=spf1 include:one.example.net include:_spf.provider.net -all'];
+          z.TXT['one.example.net'] = ['v=spf1 ip4:203.0.113.0/24 -all'];
+        },
+      }),
+      'spf',
+      'example.org',
+    );
+    assert.equal(spf.status, 'ok', spf.found);
+    assert.deepEqual(asked.filter((q) => asked.indexOf(q) !== asked.lastIndexOf(q)), []);
+    assert.ok(asked.includes('TXT one.example.net') && asked.includes('TXT _spf.provider.net'), asked.join(', '));
+  });
+
   it('+all authorizes the relay and everyone else: a warning with the record ending ~all', async () => {
     const spf = one(await doctor({ zone: (z) => (z.TXT['example.org'] = ['v=spf1 mx +all']) }), 'spf', 'example.org');
     assert.equal(spf.status, 'warning');
     assert.match(spf.found, /ends with \+all, which authorizes every sender on the internet/);
     assert.equal(spf.publish, 'example.org. IN TXT "v=spf1 mx ~all"');
+  });
+
+  it('an include ending in +all, or a network as wide as the internet, authorizes every sender: a warning', async () => {
+    const viaInclude = one(await doctor({ zone: (z) => ((z.TXT['example.org'] = ['v=spf1 include:_spf.provider.net include:open.example.net -all']), (z.TXT['open.example.net'] = ['v=spf1 +all'])) }), 'spf', 'example.org');
+    assert.equal(viaInclude.status, 'warning');
+    assert.match(viaInclude.found, /authorizes the relay, and every other sender too: 240\.0\.0\.1, a reserved address, passes \(include:open\.example\.net in example\.org matches\)/);
+    const wide = one(await doctor({ zone: (z) => (z.TXT['example.org'] = ['v=spf1 ip4:0.0.0.0/1 ip4:128.0.0.0/1 -all']) }), 'spf', 'example.org');
+    assert.equal(wide.status, 'warning');
+    assert.match(wide.found, /passes \(ip4:128\.0\.0\.0\/1 in example\.org matches\)/);
   });
 
   it('a From domain of its own without SPF is a warning; the return-path domain\'s SPF is the one that decides', async () => {
@@ -269,6 +325,12 @@ describe('doctor: DMARC and alignment', () => {
     const dmarc = one(await doctor({ zone: (z) => (z.TXT['_dmarc.example.org'] = ['v=DMARC1; p=none']) }), 'dmarc', '_dmarc.example.org');
     assert.equal(dmarc.status, 'warning');
     assert.match(dmarc.found, /^p=none, adkim=r, aspf=r: receivers only report/);
+  });
+
+  it('pct=0 applies the policy to no mail: a warning, however strict p= is', async () => {
+    const dmarc = one(await doctor({ zone: (z) => (z.TXT['_dmarc.example.org'] = ['v=DMARC1; p=reject; pct=0']) }), 'dmarc', '_dmarc.example.org');
+    assert.equal(dmarc.status, 'warning');
+    assert.match(dmarc.found, /^p=reject, adkim=r, aspf=r, pct=0: the policy is applied to 0% of the mail that fails/);
   });
 
   it('strict SPF alignment with a bounce subdomain: a warning that DMARC rests on DKIM alone; the bounce domain\'s SPF and MX are checked', async () => {
@@ -310,8 +372,73 @@ describe('doctor: DMARC and alignment', () => {
     });
     const dmarc = one(findings, 'dmarc', '_dmarc.example.org');
     assert.equal(dmarc.status, 'ok');
-    assert.match(dmarc.found, /the organisational domain's record; it is taken as the last two labels of news\.example\.org/);
+    assert.match(dmarc.found, /the organisational domain's record, which receivers apply to news\.example\.org/);
     assert.equal(one(findings, 'dmarc', 'alignment with news.example.org').status, 'ok');
+  });
+});
+
+describe('doctor: DMARC for a From subdomain', () => {
+  it('the organisational domain\'s sp=none is what applies: a warning, though its p= is reject', async () => {
+    const findings = await doctor({
+      config: { ...CONFIG, from: 'The Letter <letters@news.example.org>', bounces: { domain: 'example.org' } },
+      zone: (z) => {
+        z.TXT['_dmarc.example.org'] = ['v=DMARC1; p=reject; sp=none'];
+        z.MX['news.example.org'] = [{ exchange: 'mx.example.org', priority: 10 }];
+      },
+    });
+    const dmarc = one(findings, 'dmarc', '_dmarc.example.org');
+    assert.equal(dmarc.status, 'warning');
+    assert.match(dmarc.found, /^p=reject, sp=none \(the policy for news\.example\.org\), adkim=r.*: receivers only report, and act on nothing; move to sp=quarantine/);
+  });
+
+  it('the From domain\'s own record: its sp= is for names below it, and p= applies', async () => {
+    const dmarc = one(await doctor({ zone: (z) => (z.TXT['_dmarc.example.org'] = ['v=DMARC1; p=reject; sp=none']) }), 'dmarc', '_dmarc.example.org');
+    assert.equal(dmarc.status, 'ok');
+    assert.match(dmarc.found, /^p=reject, adkim=r/);
+  });
+});
+
+describe('doctor: a From domain of non-ASCII letters', () => {
+  it('is looked up and compared as DNS holds it (xn--…), so a signing domain written so aligns', async () => {
+    const idn = 'xn--bcher-kva.example';
+    const record = dkimRecord(rsa.publicKey, 's1', idn);
+    const findings = await doctor({
+      config: { from: 'Bücher <letters@bücher.example>', sending: { dkim: { domain: idn, selector: 's1' } } },
+      env: { DKIM_PRIVATE_KEY: ENV.DKIM_PRIVATE_KEY },
+      zone: (z) => {
+        z.TXT[record.name] = [record.strings];
+        z.TXT[idn] = [`v=spf1 ip4:${RELAY_IP} -all`];
+        z.TXT[`_dmarc.${idn}`] = ['v=DMARC1; p=reject'];
+        z.MX[idn] = [{ exchange: 'mx.example.org', priority: 10 }];
+      },
+    });
+    assert.deepEqual(findings.map((f) => [f.check, f.subject, f.status]), [
+      ['smtp', 'smtp://relay.provider.net:587', 'ok'],
+      ['dkim', record.name, 'ok'],
+      ['spf', idn, 'ok'],
+      ['dmarc', `_dmarc.${idn}`, 'ok'],
+      ['dmarc', `alignment with ${idn}`, 'ok'],
+      ['mx', `${idn} (replies and bounces)`, 'ok'],
+    ]);
+  });
+});
+
+describe('doctor: a From domain under a public suffix of two labels', () => {
+  it('news.example.co.uk falls back to _dmarc.example.co.uk, and a signing domain elsewhere under co.uk does not align', async () => {
+    const findings = await doctor({
+      config: { from: 'The Letter <letters@news.example.co.uk>', sending: { dkim: { domain: 'provider.co.uk', selector: 's1' } }, bounces: { domain: 'bounces.provider.co.uk' } },
+      env: { DKIM_PRIVATE_KEY: ENV.DKIM_PRIVATE_KEY },
+      zone: (z) => {
+        z.TXT['s1._domainkey.provider.co.uk'] = [RSA_RECORD.strings];
+        z.TXT['_dmarc.example.co.uk'] = ['v=DMARC1; p=reject'];
+        z.TXT['_dmarc.co.uk'] = ['v=DMARC1; p=none'];
+      },
+    });
+    const dmarc = one(findings, 'dmarc', '_dmarc.example.co.uk');
+    assert.equal(dmarc.status, 'ok', dmarc.found);
+    const alignment = one(findings, 'dmarc', 'alignment with news.example.co.uk');
+    assert.equal(alignment.status, 'error');
+    assert.match(alignment.found, /DKIM d=provider\.co\.uk does not align.*the return path @bounces\.provider\.co\.uk does not align/);
   });
 });
 
@@ -322,6 +449,14 @@ describe('doctor: MX', () => {
     assert.equal(mx.status, 'error');
     assert.match(mx.found, /no MX and no A record: asynchronous bounces and complaints never arrive/);
     assert.equal(mx.publish, 'bounces.example.org. IN MX 10 <the host that receives its mail>');
+  });
+
+  it('an MX whose hosts have no address: an error, as nothing would receive the mail; one host reachable is enough', async () => {
+    const typo = one(await doctor({ zone: (z) => (z.MX['example.org'] = [{ exchange: 'mx.exampel.org', priority: 10 }]) }), 'mx', /^example\.org/);
+    assert.equal(typo.status, 'error');
+    assert.match(typo.found, /^MX 10 mx\.exampel\.org, but none of its hosts has an address \(mx\.exampel\.org: it has no A or AAAA record\), so asynchronous bounces/);
+    const backup = one(await doctor({ zone: (z) => (z.MX['example.org'] = [{ exchange: 'mx.exampel.org', priority: 10 }, { exchange: 'mx.example.org', priority: 20 }]) }), 'mx', /^example\.org/);
+    assert.equal(backup.status, 'ok', backup.found);
   });
 
   it('no MX but an A record: a warning; a null MX: an error', async () => {

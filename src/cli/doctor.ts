@@ -6,6 +6,7 @@ import { ConfigError, ProblemError, UsageError, formatProblem } from '../content
 import type { Finding } from '../mail/doctor.ts';
 import { DNS_DEADLINE_MS, countingLookup, isResolverAddress, nodeDnsLookup } from '../mail/dns-lookup.ts';
 import { printJson, withJson } from './json.ts';
+import { terminalText } from './terminal-text.ts';
 import { globals, redactUrl, smtpUrlFromEnv } from './options.ts';
 import { siteConfig } from './site-config.ts';
 
@@ -28,11 +29,12 @@ interface DoctorOptions {
 
 /** "127.0.0.1:5353" or a comma-separated list; each entry an IP address with an optional port. */
 function resolverServers(value: string | undefined, source: string): string[] {
-  if (value === undefined || value.trim() === '') return [];
-  const servers = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const expected = 'a DNS server\'s IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53';
+  const servers = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  // An empty --resolver is a variable that was not set ("--resolver $DNS"), not a wish for the system's resolvers.
+  if (source === '--resolver' && servers.length === 0) throw new UsageError(`--resolver expects ${expected}, found nothing`);
   const bad = servers.find((s) => !isResolverAddress(s));
   if (bad === undefined) return servers;
-  const expected = 'a DNS server\'s IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53';
   if (source === '--resolver') throw new UsageError(`--resolver expects ${expected}, found "${bad}"`);
   throw new ConfigError([{ file: 'environment', field: source, expected, found: JSON.stringify(bad) }]);
 }
@@ -45,12 +47,16 @@ export function registerDoctor(program: Command): void {
       const servers = opts.resolver !== undefined ? resolverServers(opts.resolver, '--resolver') : resolverServers(process.env.ALMANAC_DNS_SERVER, 'ALMANAC_DNS_SERVER');
       const { config } = await siteConfig(globals(cmd).root);
       // Loaded here: nodemailer and the key handling are needed by this command only.
-      const [{ runDoctor }, { smtpTransport }, { smtpTimeouts }, { classify }] = await Promise.all([
+      const [{ runDoctor }, { smtpTransport }, { smtpTimeouts }, { classify }, { fromProblem }] = await Promise.all([
         import('../mail/doctor.ts'),
         import('../mail/transport.ts'),
         import('../mail/send-job.ts'),
         import('../mail/outcome.ts'),
+        import('../mail/readiness.ts'),
       ]);
+      // Every DNS check is of the From address's domain: without one (the default almanac@localhost), none means anything.
+      const from = fromProblem(config);
+      if (from) throw new ConfigError([from]);
       let relay: { url: string; host: string } | { problem: string };
       try {
         const url = smtpUrlFromEnv();
@@ -94,10 +100,11 @@ export function registerDoctor(program: Command): void {
 const LABEL: Record<Finding['status'], string> = { ok: 'ok     ', warning: 'warning', error: 'error  ' };
 
 function printText(report: DoctorReport): void {
-  const lines = [`Mail from ${report.from}, DNS from ${report.resolver.length ? report.resolver.join(', ') : "the system's resolvers"}:`];
+  const lines = [`Mail from ${terminalText(report.from)}, DNS from ${report.resolver.length ? report.resolver.join(', ') : "the system's resolvers"}:`];
   for (const f of report.findings) {
-    lines.push(`${LABEL[f.status]}  ${f.check.toUpperCase().padEnd(5)}  ${f.subject}: ${f.found}`);
-    if (f.publish) lines.push(`${' '.repeat(16)}to fix: ${f.publish}`);
+    // Records and the relay's reply are the zone's and the server's words, whoever wrote them.
+    lines.push(`${LABEL[f.status]}  ${f.check.toUpperCase().padEnd(5)}  ${terminalText(f.subject)}: ${terminalText(f.found)}`);
+    if (f.publish) lines.push(`${' '.repeat(16)}to fix: ${terminalText(f.publish)}`);
   }
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   lines.push('', report.errors || report.warnings ? `${plural(report.errors, 'error')}, ${plural(report.warnings, 'warning')}.` : 'No problems.');

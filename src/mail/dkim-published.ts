@@ -11,6 +11,10 @@ export interface DkimTags {
   p: string;
   /** Flags of t=, e.g. ["y"] for a key in test mode. */
   t: string[];
+  /** The hash algorithms h= allows; empty when it is not given (all allowed). */
+  h: string[];
+  /** The service types s= names; empty when it is not given ("*", every service). */
+  s: string[];
 }
 
 export type ParsedDkim = { ok: true; tags: DkimTags } | { ok: false; error: string };
@@ -40,12 +44,20 @@ export function parseDkimRecord(txt: string): ParsedDkim {
       ...(v !== undefined ? { v } : {}),
       k: (tags.get('k') ?? 'rsa').toLowerCase(),
       p: p.replace(/\s+/g, ''),
-      t: (tags.get('t') ?? '').split(':').map((f) => f.trim().toLowerCase()).filter(Boolean),
+      t: list(tags.get('t')),
+      h: list(tags.get('h')),
+      s: list(tags.get('s')),
     },
   };
 }
 
-export type KeyComparison = { matches: true; bits?: number } | { matches: false; found: string };
+/** A colon-separated tag value as its lower-case items. */
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(':').map((f) => f.trim().toLowerCase()).filter(Boolean);
+}
+
+/** `written` when the record holds the right key in a form receivers do not read. */
+export type KeyComparison = { matches: true; bits?: number } | { matches: false; found: string; written?: true };
 
 /** Whether the published key is the public half of `privateKey`. */
 export function comparePublishedKey(tags: DkimTags, privateKey: KeyObject): KeyComparison {
@@ -55,6 +67,7 @@ export function comparePublishedKey(tags: DkimTags, privateKey: KeyObject): KeyC
   const der = Buffer.from(tags.p, 'base64');
   if (type === 'ed25519') {
     const spki = own.export({ type: 'spki', format: 'der' });
+    if (der.equals(spki)) return { matches: false, found: 'the public key as a whole SubjectPublicKeyInfo, where receivers read the bare 32-byte key (RFC 8463)', written: true };
     return der.equals(spki.subarray(spki.length - 32)) ? { matches: true } : { matches: false, found: 'another Ed25519 key' };
   }
   const published = rsaPublicKey(der);

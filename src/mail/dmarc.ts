@@ -1,7 +1,9 @@
 // DMARC (RFC 7489): the policy record of a From domain and whether a message's DKIM signing domain
-// and return-path domain align with it. The organisational domain is taken as the last two labels
-// of a name: right for "news.example.org", wrong for names under a public suffix of two labels
-// ("example.co.uk"), which is said wherever it is used.
+// and return-path domain align with it. The organisational domain is the one registered under a
+// public suffix, as receivers find it with the Public Suffix List (tldts): "example.co.uk" for
+// "news.example.co.uk", not "co.uk".
+import { getDomain } from 'tldts';
+
 export type Policy = 'none' | 'quarantine' | 'reject';
 export type Mode = 'r' | 's';
 
@@ -49,9 +51,10 @@ export function parseDmarc(txt: string): ParsedDmarc {
   };
 }
 
-/** The last two labels of a domain: "news.example.org" → "example.org". */
+/** The registered domain: "news.example.org" → "example.org", "news.example.co.uk" → "example.co.uk"; a name with none (a suffix, "localhost") itself. */
 export function organisationalDomain(domain: string): string {
-  return domain.toLowerCase().replace(/\.$/, '').split('.').slice(-2).join('.');
+  const name = domain.toLowerCase().replace(/\.$/, '');
+  return getDomain(name, { allowPrivateDomains: false }) ?? name;
 }
 
 /** Whether `other` aligns with the From domain: the same name (strict) or the same organisational domain (relaxed). */

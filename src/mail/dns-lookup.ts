@@ -78,6 +78,26 @@ export function nodeDnsLookup(settings: ResolverSettings): DnsLookup {
   };
 }
 
+/**
+ * Each name and type asked of `inner` once: the SPF of every relay address walks the same records, and
+ * a slow resolver would otherwise be waited on again for each. A query still under way is shared.
+ */
+export function cachedLookup(inner: DnsLookup): DnsLookup {
+  const answers = new Map<string, Promise<Answer<unknown>>>();
+  const once = <T>(type: string, name: string, ask: () => Promise<Answer<T>>): Promise<Answer<T>> => {
+    const key = `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
+    let answer = answers.get(key);
+    if (!answer) answers.set(key, (answer = ask()));
+    return answer as Promise<Answer<T>>;
+  };
+  return {
+    txt: (n) => once('TXT', n, () => inner.txt(n)),
+    a: (n) => once('A', n, () => inner.a(n)),
+    aaaa: (n) => once('AAAA', n, () => inner.aaaa(n)),
+    mx: (n) => once('MX', n, () => inner.mx(n)),
+  };
+}
+
 /** Counts the answers and failures of `inner`, so a caller can tell "the resolver answered nothing at all". */
 export function countingLookup(inner: DnsLookup): DnsLookup & { answered: () => number; failed: () => number } {
   let answered = 0;

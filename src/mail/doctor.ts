@@ -5,6 +5,7 @@
 // publish. DNS and the relay are passed in, so every check runs against servers a test starts.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../content/config-schema.ts';
 import { ProblemError, formatProblem } from '../content/problems.ts';
@@ -12,7 +13,7 @@ import { dkimKeys } from './dkim-keys.ts';
 import { comparePublishedKey, parseDkimRecord } from './dkim-published.ts';
 import { dkimRecord, zoneLine } from './dkim-record.ts';
 import { aligned, isDmarcRecord, organisationalDomain, parseDmarc, type DmarcRecord, type Mode } from './dmarc.ts';
-import type { Answer, DnsLookup } from './dns-lookup.ts';
+import { cachedLookup, type Answer, type DnsLookup } from './dns-lookup.ts';
 import { addressOf } from './message.ts';
 import { bounceDomain } from './send-job.ts';
 import { checkSpf, parseSpf, spfRecordOf, type SpfVerdict } from './spf.ts';
@@ -44,9 +45,10 @@ export interface DoctorInput {
 const ADVISED_RSA_BITS = 2048;
 const MIN_RSA_BITS = 1024;
 
-export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
-  const fromDomain = addressOf(input.config.from).split('@').pop()!.toLowerCase();
-  const returnDomain = bounceDomain(input.config);
+export async function runDoctor(given: DoctorInput): Promise<Finding[]> {
+  const input = { ...given, dns: cachedLookup(given.dns) };
+  const fromDomain = asciiDomain(addressOf(input.config.from).split('@').pop()!);
+  const returnDomain = asciiDomain(bounceDomain(input.config));
   const relayAddresses = 'host' in input.relay ? await addressesOf(input.dns, input.relay.host) : undefined;
   const [smtp, dkim, spf, dmarc, mx] = await Promise.all([
     smtpFindings(input),
@@ -56,6 +58,14 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     mxFindings(input.dns, fromDomain, returnDomain),
   ]);
   return [...smtp, ...dkim, ...spf, ...dmarc, ...mx];
+}
+
+/**
+ * A domain as DNS holds it and receivers compare it: "bücher.example" is "xn--bcher-kva.example", the
+ * form sending.dkim.domain is written in and a zone file takes.
+ */
+function asciiDomain(domain: string): string {
+  return domainToASCII(domain) || domain.toLowerCase();
 }
 
 async function smtpFindings(input: DoctorInput): Promise<Finding[]> {
@@ -98,8 +108,11 @@ async function dkimKeyFinding(dns: DnsLookup, domain: string, selector: string, 
   if (!parsed.ok) return fail(`a record receivers cannot read: ${parsed.error}`);
   const { tags } = parsed;
   if (tags.p === '') return fail('a revoked key (empty p=): every signature fails');
+  // Signatures are rsa-sha256 and ed25519-sha256, for mail: a key limited otherwise verifies none of them.
+  if (tags.h.length > 0 && !tags.h.includes('sha256')) return fail(`h=${tags.h.join(':')} does not allow sha256, the hash every signature uses`);
+  if (tags.s.length > 0 && !tags.s.includes('email') && !tags.s.includes('*')) return fail(`s=${tags.s.join(':')} is not for email (s=email or *)`);
   const compared = comparePublishedKey(tags, key);
-  if (!compared.matches) return fail(`${compared.found}, not the public half of ${variable}`);
+  if (!compared.matches) return fail(compared.written ? `${compared.found}: ${variable}'s key, written so that no signature verifies` : `${compared.found}, not the public half of ${variable}`);
   const kind = key.asymmetricKeyType === 'ed25519' ? 'an Ed25519 key' : `an RSA key of ${compared.bits ?? '?'} bits`;
   if (compared.bits !== undefined && compared.bits < MIN_RSA_BITS) return fail(`${kind}: receivers ignore RSA keys under ${MIN_RSA_BITS} bits`);
   if (tags.t.includes('y')) return { check: 'dkim', subject, status: 'warning', found: `${kind} matching ${variable}, in test mode (t=y): receivers may treat its signatures as absent`, publish };
@@ -161,7 +174,13 @@ async function spfFinding(dns: DnsLookup, domain: string, isReturnPath: boolean,
   const notes = [all ? `ends with ${all}${all === '+all' ? ', which authorizes every sender on the internet' : ''}` : 'has no "all" (mail from elsewhere is neutral)', ...(uncertain.length ? [`not evaluated here: ${uncertain.join(', ')}`] : [])].join('; ');
   const passing = verdicts.every(([, v]) => v.result === 'pass');
   if (passing && all === '+all') return { check: 'spf', subject, status: 'warning', found: `"${found.record}" authorizes the relay but ${notes}`, publish: `${domain}. IN TXT "${found.record.replace(/\+?all$/i, '~all')}"` };
-  if (passing) return { check: 'spf', subject, status: 'ok', found: `authorizes the relay ${relayHost} (${verdicts.map(([ip, v]) => `${ip}: ${v.reason}`).join('; ')}); ${notes}` };
+  if (passing) {
+    // Reserved addresses that never send mail: one passing means any sender does (a wide network, or +all in an include).
+    const anyone = relay.ips[0]!.includes(':') ? '100::1' : '240.0.0.1';
+    const open = await checkSpf(dns, domain, anyone);
+    if (open.result === 'pass') return { check: 'spf', subject, status: 'warning', found: `"${found.record}" authorizes the relay, and every other sender too: ${anyone}, a reserved address, passes (${open.reason}); ${notes}` };
+    return { check: 'spf', subject, status: 'ok', found: `authorizes the relay ${relayHost} (${verdicts.map(([ip, v]) => `${ip}: ${v.reason}`).join('; ')}); ${notes}` };
+  }
   const results = verdicts.map(([ip, v]) => `${ip} gets ${v.result} (${v.reason})`).join('; ');
   if (publicIps.length === 0) {
     return { check: 'spf', subject, status: 'warning', found: `cannot tell: the relay ${relayHost} is at a private address (${results}); the address it sends from on the internet is not known here. The record ${notes}` };
@@ -193,7 +212,7 @@ async function dmarcFindings(dns: DnsLookup, config: Config, fromDomain: string,
   if (answer.kind === 'none' && org !== fromDomain) {
     subject = `_dmarc.${org}`;
     answer = await dmarcAt(dns, subject);
-    fallback = ` (the organisational domain's record; it is taken as the last two labels of ${fromDomain}, which is wrong under a two-label public suffix such as co.uk)`;
+    fallback = ` (the organisational domain's record, which receivers apply to ${fromDomain})`;
   }
   const publish = `_dmarc.${org}. IN TXT "v=DMARC1; p=none; rua=mailto:dmarc-reports@${org}"`;
   const findings: Finding[] = [];
@@ -209,8 +228,12 @@ async function dmarcFindings(dns: DnsLookup, config: Config, fromDomain: string,
       findings.push({ check: 'dmarc', subject, status: 'error', found: `"${answer.records[0]}" is invalid: ${parsed.error}`, publish });
     } else {
       record = parsed.record;
-      const words = `p=${record.p}, adkim=${record.adkim}, aspf=${record.aspf}${record.pct < 100 ? `, pct=${record.pct}` : ''}${fallback}`;
-      if (record.p === 'none') findings.push({ check: 'dmarc', subject, status: 'warning', found: `${words}: receivers only report, and act on nothing; move to p=quarantine once the reports show your mail aligned` });
+      // Found at the organisational domain, the record's sp= (when given) is what applies to a subdomain (RFC 7489 6.6.3).
+      const sp = fallback && record.sp ? record.sp : undefined;
+      const words = `p=${record.p}${sp ? `, sp=${sp} (the policy for ${fromDomain})` : ''}, adkim=${record.adkim}, aspf=${record.aspf}${record.pct < 100 ? `, pct=${record.pct}` : ''}${fallback}`;
+      if ((sp ?? record.p) === 'none') findings.push({ check: 'dmarc', subject, status: 'warning', found: `${words}: receivers only report, and act on nothing; move to ${sp ? 'sp' : 'p'}=quarantine once the reports show your mail aligned` });
+      // pct= below 100 leaves the rest of the failing mail to the next milder policy (RFC 7489 6.6.4).
+      else if (record.pct < 100) findings.push({ check: 'dmarc', subject, status: 'warning', found: `${words}: the policy is applied to ${record.pct}% of the mail that fails, the rest gets the next milder one; remove pct= once the reports show your mail aligned` });
       else findings.push({ check: 'dmarc', subject, status: 'ok', found: words });
     }
   }
@@ -253,6 +276,9 @@ async function mxFindings(dns: DnsLookup, fromDomain: string, returnDomain: stri
   return Promise.all([mxFinding(dns, fromDomain, 'replies'), mxFinding(dns, returnDomain, 'bounces')]);
 }
 
+/** MX hosts looked up for an address, in order of preference; a domain with more is unusual. */
+const MX_HOSTS_CHECKED = 10;
+
 async function mxFinding(dns: DnsLookup, domain: string, carries: 'replies' | 'bounces' | 'replies and bounces'): Promise<Finding> {
   const subject = `${domain} (${carries})`;
   const lost = carries === 'replies' ? 'replies to issues are lost' : 'asynchronous bounces and complaints never arrive';
@@ -263,7 +289,12 @@ async function mxFinding(dns: DnsLookup, domain: string, carries: 'replies' | 'b
     if (hosts.length === 1 && (hosts[0]!.exchange === '' || hosts[0]!.exchange === '.')) {
       return { check: 'mx', subject, status: 'error', found: `a null MX: ${domain} accepts no mail, so ${lost}`, publish: `${domain}. IN MX 10 <the host that receives its mail>` };
     }
-    return { check: 'mx', subject, status: 'ok', found: `MX ${hosts.map((h) => `${h.priority} ${h.exchange}`).join(', ')}` };
+    const listed = `MX ${hosts.map((h) => `${h.priority} ${h.exchange}`).join(', ')}`;
+    // A host that DNS cannot find (a typo, a host since removed) receives nothing.
+    const reached = await Promise.all(hosts.slice(0, MX_HOSTS_CHECKED).map((h) => addressesOf(dns, h.exchange)));
+    if (reached.some((r) => r.ips.length > 0)) return { check: 'mx', subject, status: 'ok', found: listed };
+    const why = reached.map((r, i) => `${hosts[i]!.exchange}: ${r.problem ?? 'no address'}`).join('; ');
+    return { check: 'mx', subject, status: 'error', found: `${listed}, but none of its hosts has an address (${why}), so ${lost}`, publish: `an A or AAAA record for ${hosts[0]!.exchange}, or an MX naming a host that has one` };
   }
   const a = await dns.a(domain);
   if (a.kind === 'found') return { check: 'mx', subject, status: 'warning', found: `no MX; mail goes to its A address ${a.records.join(', ')} (RFC 5321 5.1), which some senders refuse to do`, publish: `${domain}. IN MX 10 <the host that receives its mail>` };

@@ -12,15 +12,20 @@ export function sendingProblems(config: Config, env: NodeJS.ProcessEnv = process
   problems.push(...dkimProblems(config, env));
   const base = baseUrlProblem(config);
   if (base) problems.push(base);
-  if (!isEmailAddress(addressOf(config.from))) {
-    problems.push({
-      file: CONFIG_FILE,
-      field: 'from',
-      expected: 'a sender with an address readers can reply to, e.g. "Call Me Almanac <letters@example.org>"',
-      found: JSON.stringify(config.from),
-    });
-  }
+  const from = fromProblem(config);
+  if (from) problems.push(from);
   return problems;
+}
+
+/** The From address must be one at a domain on the internet: receivers, and `doctor`, look that domain up. */
+export function fromProblem(config: Config): Problem | undefined {
+  if (isEmailAddress(addressOf(config.from))) return undefined;
+  return {
+    file: CONFIG_FILE,
+    field: 'from',
+    expected: 'a sender with an address readers can reply to, e.g. "Call Me Almanac <letters@example.org>"',
+    found: JSON.stringify(config.from),
+  };
 }
 
 /** Links in an email are absolute https, so the site's address must be one. */

@@ -1,7 +1,8 @@
 // SPF (RFC 7208): reads a domain's policy and evaluates it for one sending address, as a receiver
-// would: ip4, ip6, a, mx, include, redirect, exists and all, with the limit of 10 DNS lookups
-// (section 4.6.4). What cannot be evaluated from here (macros, ptr) is noted as uncertain and never
-// matches. Parsing never throws: a record in any shape gives terms or a reason it is wrong.
+// would: ip4, ip6, a, mx, include, redirect, exists and all, with the limits of 10 DNS lookups and 2
+// void lookups and a time limit for the whole check (section 4.6.4). What cannot be evaluated from
+// here (macros, ptr) is noted as uncertain and never matches. Parsing never throws: a record in any
+// shape gives terms or a reason it is wrong.
 import ipaddr from 'ipaddr.js';
 import type { Answer, DnsLookup } from './dns-lookup.ts';
 
@@ -33,6 +34,10 @@ export type Parsed = { ok: true; terms: Term[] } | { ok: false; error: string };
 
 /** Lookups a receiver makes at most for one check (RFC 7208 4.6.4). */
 export const SPF_LOOKUP_LIMIT = 10;
+/** Lookups that find nothing (no such name, or no record) a receiver allows before giving up (RFC 7208 4.6.4). */
+export const SPF_VOID_LOOKUP_LIMIT = 2;
+/** How long a receiver lets one check take, at least (RFC 7208 4.6.4); a slow zone must not hold `doctor` past it. */
+export const SPF_TIME_LIMIT_MS = 20_000;
 
 const RESULT_OF: Record<Qualifier, SpfResult> = { '+': 'pass', '-': 'fail', '~': 'softfail', '?': 'neutral' };
 const MECHANISM = /^([+\-~?]?)(all|include|exists|ptr|ip4|ip6|mx|a)(?=$|[:/])(.*)$/i;
@@ -112,7 +117,14 @@ interface Context {
   dns: DnsLookup;
   ip: ipaddr.IPv4 | ipaddr.IPv6;
   lookups: number;
+  voids: number;
   uncertain: string[];
+}
+
+/** The clock the time limit is kept on, passed in so that a test can move it. */
+export interface SpfClock {
+  now: () => number;
+  timeLimitMs: number;
 }
 
 class Stop extends Error {
@@ -122,14 +134,14 @@ class Stop extends Error {
 }
 
 /** The SPF result of `domain` for mail from `ip` (RFC 7208 check_host, without macros). */
-export async function checkSpf(dns: DnsLookup, domain: string, ip: string): Promise<SpfVerdict> {
+export async function checkSpf(dns: DnsLookup, domain: string, ip: string, clock: SpfClock = { now: Date.now, timeLimitMs: SPF_TIME_LIMIT_MS }): Promise<SpfVerdict> {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     parsed = ipaddr.process(ip);
   } catch {
     return { result: 'permerror', reason: `"${ip}" is not an IP address`, lookups: 0, uncertain: [] };
   }
-  const ctx: Context = { dns, ip: parsed, lookups: 0, uncertain: [] };
+  const ctx: Context = { dns: timed(dns, clock), ip: parsed, lookups: 0, voids: 0, uncertain: [] };
   try {
     const r = await checkHost(ctx, domain.toLowerCase(), [domain.toLowerCase()]);
     return { ...r, lookups: ctx.lookups, uncertain: ctx.uncertain };
@@ -147,6 +159,29 @@ export async function spfRecordOf(dns: DnsLookup, domain: string): Promise<{ rec
   if (records.length === 0) return { result: 'none', reason: `${domain} has no SPF record` };
   if (records.length > 1) return { result: 'permerror', reason: `${domain} has ${records.length} SPF records (receivers take none of them)` };
   return { record: records[0]! };
+}
+
+/** `dns` that refuses to start a query once the check's time is up. */
+function timed(dns: DnsLookup, clock: SpfClock): DnsLookup {
+  const deadline = clock.now() + clock.timeLimitMs;
+  const guard = <T>(ask: () => Promise<Answer<T>>): Promise<Answer<T>> => {
+    if (clock.now() > deadline) throw new Stop('temperror', `no result within ${clock.timeLimitMs / 1000} s, after which receivers give up too`);
+    return ask();
+  };
+  return {
+    txt: (n) => guard(() => dns.txt(n)),
+    a: (n) => guard(() => dns.a(n)),
+    aaaa: (n) => guard(() => dns.aaaa(n)),
+    mx: (n) => guard(() => dns.mx(n)),
+  };
+}
+
+/** Counts a lookup of `what` that found nothing against the void lookup limit. */
+function countVoid<T>(ctx: Context, records: T[], what: string): T[] {
+  if (records.length === 0 && ++ctx.voids > SPF_VOID_LOOKUP_LIMIT) {
+    throw new Stop('permerror', `more than ${SPF_VOID_LOOKUP_LIMIT} lookups that found nothing (the limit was passed at ${what})`);
+  }
+  return records;
 }
 
 function count(ctx: Context, what: string): void {
@@ -199,10 +234,10 @@ async function matches(ctx: Context, m: Mechanism, current: string, chain: strin
       return inNetwork(ctx.ip, m.network!, m.name === 'ip4' ? m.cidr4! : m.cidr6!);
     case 'a':
       count(ctx, m.text);
-      return matchesHost(ctx, target, m);
+      return matchesHost(ctx, target, m, true);
     case 'mx': {
       count(ctx, m.text);
-      const mx = answerOf(await ctx.dns.mx(target), `the MX lookup of ${target}`);
+      const mx = countVoid(ctx, answerOf(await ctx.dns.mx(target), `the MX lookup of ${target}`), m.text);
       // Receivers look up at most 10 MX hosts' addresses (RFC 7208 4.6.4).
       if (mx.length > SPF_LOOKUP_LIMIT) throw new Stop('permerror', `${m.text}: ${target} has more than ${SPF_LOOKUP_LIMIT} MX hosts`);
       for (const host of mx) if (await matchesHost(ctx, host.exchange.toLowerCase(), m)) return true;
@@ -214,7 +249,7 @@ async function matches(ctx: Context, m: Mechanism, current: string, chain: strin
       return false;
     case 'exists': {
       count(ctx, m.text);
-      return answerOf(await ctx.dns.a(target), `the A lookup of ${target}`).length > 0;
+      return countVoid(ctx, answerOf(await ctx.dns.a(target), `the A lookup of ${target}`), m.text).length > 0;
     }
     case 'include': {
       count(ctx, m.text);
@@ -227,9 +262,11 @@ async function matches(ctx: Context, m: Mechanism, current: string, chain: strin
   }
 }
 
-async function matchesHost(ctx: Context, host: string, m: Mechanism): Promise<boolean> {
+/** Whether `host` has the sending address; `term` when the lookup is the mechanism's own (a), not one of an mx's hosts. */
+async function matchesHost(ctx: Context, host: string, m: Mechanism, term = false): Promise<boolean> {
   const v4 = ctx.ip.kind() === 'ipv4';
-  const addresses = answerOf(await (v4 ? ctx.dns.a(host) : ctx.dns.aaaa(host)), `the ${v4 ? 'A' : 'AAAA'} lookup of ${host}`);
+  const found = answerOf(await (v4 ? ctx.dns.a(host) : ctx.dns.aaaa(host)), `the ${v4 ? 'A' : 'AAAA'} lookup of ${host}`);
+  const addresses = term ? countVoid(ctx, found, m.text) : found;
   return addresses.some((a) => inNetwork(ctx.ip, a, v4 ? (m.cidr4 ?? 32) : (m.cidr6 ?? 128)));
 }
 
