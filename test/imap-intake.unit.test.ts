@@ -281,6 +281,17 @@ describe('bounces.imap settings', () => {
     for (const host of ['10.0.0.1', '127.example.org', 'localhost.example.org']) assert.equal(parse({ host, user: 'bounces', secure: false, starttls: false }).success, false, host);
   });
 
+  it('processed.moveTo may not be the mailbox itself (each poll would move every processed message onto itself again)', () => {
+    for (const [mailbox, moveTo] of [['INBOX', 'INBOX'], ['INBOX', 'inbox'], [undefined, 'Inbox'], ['Bounces', 'Bounces'], ['Bounces', ' Bounces ']]) {
+      const same = parse({ host: 'imap.example.org', user: 'bounces', mailbox, processed: { moveTo } });
+      assert.equal(same.success, false, `${mailbox} → ${moveTo}`);
+      assert.deepEqual(same.error!.issues.map((i) => [i.path.join('.'), i.message]), [['bounces.imap.processed.moveTo', 'a folder other than the mailbox read ("mailbox"), e.g. "Almanac/Processed"']]);
+    }
+    // Only INBOX is case-insensitive in IMAP: "bounces" and "Bounces" are two folders.
+    assert.ok(parse({ host: 'imap.example.org', user: 'bounces', mailbox: 'Bounces', processed: { moveTo: 'bounces' } }).success);
+    assert.ok(parse({ host: 'imap.example.org', user: 'bounces', processed: { moveTo: 'INBOX/Processed' } }).success);
+  });
+
   it('no password key: an unknown key such as "password" is an error', () => {
     assert.equal(parse({ host: 'imap.example.org', user: 'bounces', password: 'x' }).success, false);
   });
