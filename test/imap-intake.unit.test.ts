@@ -15,7 +15,7 @@ import { returnAddress } from '../src/mail/signing.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
 import { PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
-import { IMAP_PASSWORD, IMAP_USER, imapServer, silentServer, type ImapServer } from './helpers/imap.ts';
+import { IMAP_PASSWORD, IMAP_USER, babblingServer, imapServer, silentServer, type ImapServer } from './helpers/imap.ts';
 import { almanac } from './helpers/in-process.ts';
 
 const SECRET = 'test-secret-0123456789abcdef-6f1c9a2e';
@@ -83,7 +83,7 @@ function stored(s: Site): { statuses: string[]; events: number; history: number[
 
 const flagsOf = (server: ImapServer, box = 'INBOX') => server.messages(box)!.map((m) => [...m.flags].sort());
 
-async function withServer<T>(server: ImapServer | Awaited<ReturnType<typeof silentServer>>, fn: () => Promise<T>): Promise<T> {
+async function withServer<T>(server: ImapServer | Awaited<ReturnType<typeof silentServer>> | Awaited<ReturnType<typeof babblingServer>>, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
@@ -192,6 +192,23 @@ describe('bounces fetch (IMAP)', () => {
       });
     });
   }
+
+  it('a server that keeps sending untagged lines and never completes an answer: exit 2 within timeoutSeconds, nothing changed', async () => {
+    const babbling = await babblingServer(50);
+    const s = await site({});
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(babbling, { timeoutSeconds: 0.3 }) } }) });
+    await withServer(babbling, async () => {
+      const started = Date.now();
+      const run = await fetch(s.root);
+      const took = Date.now() - started;
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(babbling.connections(), 1);
+      assert.match(run.stderr, /found no complete answer within 0\.3 s; nothing was changed$/m);
+      assert.ok(took < 5000, `ended after ${took} ms (0.3 s a command)`);
+      assert.equal(run.stdout, '');
+      assert.equal(stored(s).events, 0);
+    });
+  });
 
   it('a message larger than MAX_REPORT_BYTES is read only that far, recorded as ignored and marked like any other', async () => {
     const s = await site({});

@@ -99,14 +99,30 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
   // Failures also come as events (a socket timeout while idle); the awaited command reports them.
   client.on('error', () => undefined);
   const abort = () => client.close();
+  // The socket timeout only notices silence: a server that keeps sending without ever completing its
+  // answer is cut off when one command (connecting and logging in included) outlasts timeoutSeconds.
+  // A second more, so that a silent server is still reported in the client's own words.
+  let overdue = false;
+  const step = async <R>(command: () => Promise<R>): Promise<R> => {
+    const timer = setTimeout(() => {
+      overdue = true;
+      client.close();
+    }, ms + 1000);
+    try {
+      return await command();
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   if (o.signal?.aborted) throw new ImapFailure('stopped before connecting', 0);
   o.signal?.addEventListener('abort', abort, { once: true });
   const messages: PolledMessage<T>[] = [];
   const handled = () => messages.filter((m) => 'entry' in m).length;
   try {
-    await client.connect();
-    if (imap.processed.moveTo) await ensureMailbox(client, imap.processed.moveTo);
-    const lock = await client.getMailboxLock(imap.mailbox);
+    await step(() => client.connect());
+    const moveTo = imap.processed.moveTo;
+    if (moveTo) await step(() => ensureMailbox(client, moveTo));
+    const lock = await step(() => client.getMailboxLock(imap.mailbox));
     try {
       const box = client.mailbox === false ? undefined : client.mailbox;
       const keeps = !box?.permanentFlags || box.permanentFlags.has('\\*') || box.permanentFlags.has(PROCESSED_KEYWORD);
@@ -114,22 +130,24 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
         throw new ImapFailure(`mailbox "${imap.mailbox}" does not keep keywords such as ${PROCESSED_KEYWORD}; set bounces.imap.processed.moveTo to move processed messages instead`, 0);
       }
       // Recorded and flagged, but the move did not happen (the process ended in between): finish it.
-      if (imap.processed.moveTo) {
-        const stranded = (await client.search({ keyword: PROCESSED_KEYWORD, deleted: false }, { uid: true })) || [];
-        if (stranded.length) await client.messageMove(stranded.join(','), imap.processed.moveTo, { uid: true });
+      if (moveTo) {
+        const stranded = (await step(() => client.search({ keyword: PROCESSED_KEYWORD, deleted: false }, { uid: true }))) || [];
+        if (stranded.length) await step(() => client.messageMove(stranded.join(','), moveTo, { uid: true }));
       }
-      const todo = ((await client.search({ unKeyword: PROCESSED_KEYWORD, deleted: false }, { uid: true })) || []).sort((a, b) => a - b);
+      const todo = ((await step(() => client.search({ unKeyword: PROCESSED_KEYWORD, deleted: false }, { uid: true }))) || []).sort((a, b) => a - b);
       const batch = todo.slice(0, imap.batchSize);
       const sizes = new Map<number, number>();
       if (batch.length) {
-        for await (const m of client.fetch(batch.join(','), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
+        await step(async () => {
+          for await (const m of client.fetch(batch.join(','), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
+        });
       }
       for (const uid of batch) {
         const size = sizes.get(uid);
         if (size === undefined) continue; // expunged meanwhile by another client
         // A bigger message is read only up to the limit: the classifier ignores it by its size.
         const source = size > MAX_REPORT_BYTES ? { start: 0, maxLength: MAX_REPORT_BYTES + 1 } : true;
-        const fetched = await client.fetchOne(String(uid), { uid: true, source }, { uid: true });
+        const fetched = await step(() => client.fetchOne(String(uid), { uid: true, source }, { uid: true }));
         if (!fetched || !fetched.source) continue;
         const where = `imap:${imap.mailbox}:${uid}`;
         let entry: T;
@@ -142,7 +160,7 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
         }
         messages.push({ uid, source: where, entry });
         o.afterRecord?.(uid);
-        await markProcessed(client, uid, imap.processed.moveTo);
+        await step(() => markProcessed(client, uid, moveTo));
       }
       return { messages, waiting: todo.length - batch.length };
     } finally {
@@ -150,7 +168,8 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
     }
   } catch (err) {
     if (err instanceof ImapFailure) throw new ImapFailure(err.words, handled(), { cause: err });
-    throw new ImapFailure(o.signal?.aborted ? 'stopped' : serverWords(err), handled(), { cause: err });
+    const words = overdue ? `no complete answer within ${imap.timeoutSeconds} s` : o.signal?.aborted ? 'stopped' : serverWords(err);
+    throw new ImapFailure(words, handled(), { cause: err });
   } finally {
     o.signal?.removeEventListener('abort', abort);
     await logout(client);

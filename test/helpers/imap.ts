@@ -1,6 +1,6 @@
 // A real IMAP server on 127.0.0.1 for the bounce-mailbox tests: hoodiecrow-imap (an in-memory,
 // scriptable IMAP4rev1 server) loaded with the given messages; and a server that accepts the
-// connection and then says nothing, or greets and then never answers.
+// connection and then says nothing, or greets and then never answers, or never stops talking.
 import { createRequire } from 'node:module';
 import net from 'node:net';
 
@@ -68,6 +68,29 @@ export async function silentServer(greet: boolean): Promise<{ port: number; conn
     s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);
     if (greet) s.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, connections: () => count, close: () => closeServer(server, sockets) };
+}
+
+/**
+ * Greets, then keeps talking without ever finishing an answer: an untagged line every `everyMs`, so
+ * the connection is never idle (a socket timeout never fires) and no command ever completes.
+ */
+export async function babblingServer(everyMs: number): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let count = 0;
+  const server = net.createServer((s) => {
+    count++;
+    sockets.add(s);
+    s.setNoDelay(true);
+    const talk = setInterval(() => s.write('* OK still working\r\n'), everyMs);
+    s.on('close', () => {
+      clearInterval(talk);
+      sockets.delete(s);
+    });
+    s.on('error', () => undefined);
+    s.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as net.AddressInfo).port, connections: () => count, close: () => closeServer(server, sockets) };
