@@ -351,6 +351,40 @@ describe('IMAP poll faults', () => {
     });
   });
 
+  it('a server that refuses to mark a message (no right to store flags): the fetch fails (exit 2) after that message instead of reading it again on every poll unnoticed', async () => {
+    const s = await site({});
+    const server = await imapServer({ messages: await threeReports(s), refuse: ['UID STORE'] });
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server) } }) });
+    await withServer(server, async () => {
+      const run = await fetch(s.root);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /found message 1 was recorded but could not be marked processed: the server refused to store \$AlmanacProcessed; 1 message\(s\) recorded before it; one not yet marked is read again next time and counts once, the rest wait for the next fetch$/m);
+      assert.deepEqual((JSON.parse(run.stdout) as FetchReport).messages.map((m) => m.source), ['imap:INBOX:1'], 'the messages after it are left for later');
+      assert.deepEqual(stored(s), { statuses: ['bounced', 'active', 'active'], events: 1, history: [1, 0, 0] });
+      assert.deepEqual(flagsOf(server), [[], [], []]);
+
+      // Moving is enough where flags cannot be kept: the message leaves the mailbox.
+      await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server, { processed: { moveTo: 'Processed' } }) } }) });
+      const moved = await fetch(s.root);
+      assert.equal(moved.code, 0, moved.stderr);
+      assert.deepEqual([server.messages('INBOX')!.length, server.messages('Processed')!.length], [0, 3]);
+      assert.deepEqual(stored(s), { statuses: ['bounced', 'unsubscribed', 'active'], events: 4, history: [1, 1, 0] }, 'the first message again, as a replay');
+    });
+  });
+
+  it('a server that refuses both the flag and the move: the fetch fails (exit 2) naming the folder', async () => {
+    const s = await site({});
+    const server = await imapServer({ messages: await threeReports(s), refuse: ['UID STORE', 'UID MOVE'] });
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server, { processed: { moveTo: 'Processed' } }) } }) });
+    await withServer(server, async () => {
+      const run = await fetch(s.root);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /found message 1 was recorded but could not be marked processed: the server refused to store \$AlmanacProcessed and to move it to "Processed"; /m);
+      assert.equal(stored(s).events, 1);
+      assert.equal(server.messages('INBOX')!.length, 3);
+    });
+  });
+
   it('one message the intake cannot record is left unmarked for the next poll; the others go on', async () => {
     const s = await site({});
     const server = await imapServer({ messages: await threeReports(s) });

@@ -45,7 +45,7 @@ export class ImapFailure extends Error {
   override name = 'ImapFailure';
   constructor(
     readonly words: string,
-    /** Messages recorded (and marked) in this poll before it failed. */
+    /** Messages recorded in this poll before it failed (the last of them possibly not marked). */
     readonly handled: number,
     options?: { cause?: unknown },
   ) {
@@ -160,7 +160,7 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
         }
         messages.push({ uid, source: where, entry });
         o.afterRecord?.(uid);
-        await step(() => markProcessed(client, uid, moveTo));
+        await step(() => markProcessed(client, uid, moveTo, keeps));
       }
       return { messages, waiting: todo.length - batch.length };
     } finally {
@@ -176,10 +176,18 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
   }
 }
 
-async function markProcessed(client: ImapFlow, uid: number, moveTo: string | undefined): Promise<void> {
-  // The keyword first, even when moving: a move that fails leaves a message that is skipped, and moved next time.
-  await client.messageFlagsAdd(String(uid), [PROCESSED_KEYWORD, '\\Seen'], { uid: true });
-  if (moveTo) await client.messageMove(String(uid), moveTo, { uid: true });
+/**
+ * The keyword first, even when moving: a move that fails leaves a message that is skipped, and moved
+ * next time. imapflow answers a refused STORE or MOVE with false, not an error; a message left with
+ * neither would be read again on every poll, so that ends the poll. `keeps`: whether the mailbox keeps
+ * keywords at all (where it does not, a STORE of \Seen alone succeeds and marks nothing).
+ */
+async function markProcessed(client: ImapFlow, uid: number, moveTo: string | undefined, keeps: boolean): Promise<void> {
+  const flagged = (await client.messageFlagsAdd(String(uid), [PROCESSED_KEYWORD, '\\Seen'], { uid: true })) && keeps;
+  const moved = moveTo ? Boolean(await client.messageMove(String(uid), moveTo, { uid: true })) : false;
+  if (flagged || moved) return;
+  const refused = `the server refused to store ${PROCESSED_KEYWORD}${moveTo ? ` and to move it to "${moveTo}"` : ''}`;
+  throw new ImapFailure(`message ${uid} was recorded but could not be marked processed: ${refused}`, 0);
 }
 
 async function ensureMailbox(client: ImapFlow, path: string): Promise<void> {

@@ -15,6 +15,7 @@ interface StoredMessage {
 
 interface Hoodiecrow {
   server: net.Server;
+  setCommandHandler(command: string, handler: (connection: { send(response: unknown, description: string, parsed: unknown, data: unknown): void }, parsed: { tag: string }, data: unknown, done: () => void) => void): void;
   listen(port: number, host: string, done: () => void): void;
   getMailbox(path: string): { messages: StoredMessage[] } | undefined;
   appendMessage(path: string, flags: string[], internaldate: string, raw: string): void;
@@ -32,8 +33,11 @@ export interface ImapServer {
   close(): Promise<void>;
 }
 
-/** `starttls`: offers STARTTLS (with hoodiecrow's own self-signed certificate) and refuses LOGIN before it. */
-export async function imapServer(options: { messages: string[]; move?: boolean; keywords?: boolean; starttls?: boolean }): Promise<ImapServer> {
+/**
+ * `starttls`: offers STARTTLS (with hoodiecrow's own self-signed certificate) and refuses LOGIN before it.
+ * `refuse`: commands answered NO, as a server does where the login may read but not change the mailbox.
+ */
+export async function imapServer(options: { messages: string[]; move?: boolean; keywords?: boolean; starttls?: boolean; refuse?: string[] }): Promise<ImapServer> {
   const plugins = ['ID', 'ENABLE', 'UIDPLUS', 'UNSELECT', 'NAMESPACE', 'LITERALPLUS', ...(options.move === false ? [] : ['MOVE']), ...(options.starttls ? ['STARTTLS', 'LOGINDISABLED'] : [])];
   const inbox = { messages: options.messages.map((raw) => ({ raw, internaldate: '15-Apr-2026 07:03:11 +0000' })), allowPermanentFlags: options.keywords !== false };
   const server = hoodiecrow({
@@ -41,6 +45,12 @@ export async function imapServer(options: { messages: string[]; move?: boolean; 
     users: { [IMAP_USER]: { password: IMAP_PASSWORD } },
     storage: { INBOX: inbox, '': { separator: '/', folders: {} } },
   });
+  for (const command of options.refuse ?? []) {
+    server.setCommandHandler(command, (connection, parsed, data, done) => {
+      connection.send({ tag: parsed.tag, command: 'NO', attributes: [{ type: 'TEXT', value: 'Permission denied' }] }, `${command} REFUSED`, parsed, data);
+      done();
+    });
+  }
   const sockets = new Set<net.Socket>();
   server.server.on('connection', (s: net.Socket) => {
     // hoodiecrow writes an answer in pieces: without this each command waits on delayed ACKs.
