@@ -15,7 +15,7 @@ import { returnAddress } from '../src/mail/signing.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
 import { PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
-import { IMAP_PASSWORD, IMAP_USER, babblingServer, imapServer, silentServer, type ImapServer } from './helpers/imap.ts';
+import { IMAP_PASSWORD, IMAP_USER, babblingServer, echoingServer, imapServer, silentServer, type ImapServer } from './helpers/imap.ts';
 import { almanac } from './helpers/in-process.ts';
 
 const SECRET = 'test-secret-0123456789abcdef-6f1c9a2e';
@@ -83,7 +83,7 @@ function stored(s: Site): { statuses: string[]; events: number; history: number[
 
 const flagsOf = (server: ImapServer, box = 'INBOX') => server.messages(box)!.map((m) => [...m.flags].sort());
 
-async function withServer<T>(server: ImapServer | Awaited<ReturnType<typeof silentServer>> | Awaited<ReturnType<typeof babblingServer>>, fn: () => Promise<T>): Promise<T> {
+async function withServer<T>(server: { close(): Promise<void> }, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
@@ -172,6 +172,20 @@ describe('bounces fetch (IMAP)', () => {
       assert.doesNotMatch(run.stderr, /wrong/, 'the password never shows');
       assert.deepEqual(stored(s), { statuses: ['active', 'active', 'active'], events: 0, history: [0, 0, 0] });
       assert.deepEqual(flagsOf(server), [[], [], []]);
+    });
+  });
+
+  it('a server that quotes the login command back in its refusal: the password is not printed', async () => {
+    const echoing = await echoingServer();
+    const s = await site({});
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(echoing) } }) });
+    await withServer(echoing, async () => {
+      for (const password of [IMAP_PASSWORD, 'say "hello" \\ friend']) {
+        const run = await fetch(s.root, { BOUNCES_IMAP_PASSWORD: password });
+        assert.equal(run.code, 2, run.stderr);
+        assert.match(run.stderr, /found login refused: refused: \S+ LOGIN "bounces" "…"; nothing was changed$/m);
+        for (const shown of ['correct', 'hello', 'friend']) assert.doesNotMatch(run.stderr + run.stdout, new RegExp(shown));
+      }
     });
   });
 

@@ -169,7 +169,7 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
   } catch (err) {
     if (err instanceof ImapFailure) throw new ImapFailure(err.words, handled(), { cause: err });
     const words = overdue ? `no complete answer within ${imap.timeoutSeconds} s` : o.signal?.aborted ? 'stopped' : serverWords(err);
-    throw new ImapFailure(words, handled(), { cause: err });
+    throw new ImapFailure(withoutPassword(words, imap.user, o.password), handled(), { cause: err });
   } finally {
     o.signal?.removeEventListener('abort', abort);
     await logout(client);
@@ -206,6 +206,16 @@ async function logout(client: ImapFlow): Promise<void> {
   } catch {
     client.close();
   }
+}
+
+/**
+ * The server's words with the password taken out: a server or proxy may quote the login command back
+ * in its refusal, and these words go to the terminal and the scheduler's log. Also as IMAP quotes it,
+ * and inside a SASL PLAIN answer.
+ */
+function withoutPassword(words: string, user: string, password: string): string {
+  const forms = [Buffer.from(`\0${user}\0${password}`).toString('base64'), password.replace(/["\\]/g, (c) => `\\${c}`), password];
+  return forms.reduce((text, form) => text.replaceAll(form, '…'), words);
 }
 
 /** What the server said (a NO or BAD answer's text), or what went wrong on the way to it. */

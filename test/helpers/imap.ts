@@ -106,6 +106,31 @@ export async function babblingServer(everyMs: number): Promise<{ port: number; c
   return { port: (server.address() as net.AddressInfo).port, connections: () => count, close: () => closeServer(server, sockets) };
 }
 
+/** Refuses every login, quoting the client's command back in its answer (as some proxies do). */
+export async function echoingServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    s.write('* OK [CAPABILITY IMAP4rev1] ready\r\n');
+    let text = '';
+    s.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      for (let end = text.indexOf('\r\n'); end >= 0; end = text.indexOf('\r\n')) {
+        const line = text.slice(0, end);
+        text = text.slice(end + 2);
+        const [tag, command] = line.split(' ');
+        if (/^capability$/i.test(command ?? '')) s.write(`* CAPABILITY IMAP4rev1\r\n${tag} OK done\r\n`);
+        else if (/^logout$/i.test(command ?? '')) s.end(`* BYE\r\n${tag} OK bye\r\n`);
+        else s.write(`${tag} NO [AUTHENTICATIONFAILED] refused: ${line}\r\n`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, close: () => closeServer(server, sockets) };
+}
+
 function closeServer(server: net.Server, sockets: Set<net.Socket>): Promise<void> {
   for (const s of sockets) s.destroy();
   return new Promise((resolve) => server.close(() => resolve()));
