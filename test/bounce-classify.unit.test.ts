@@ -84,6 +84,18 @@ describe('bounce classifier', () => {
     }
   });
 
+  it('a Message-ID of any length is kept as a report id of bounded size, still the same for the same id', async () => {
+    const long = `<${'x'.repeat(100_000)}@mx.example.net>`;
+    const raw = (await fixture('dsn-hard.eml')).toString('latin1').replace(/^Message-Id: .*$/m, `Message-Id: ${long}`);
+    const first = await classify(Buffer.from(raw, 'latin1'), SECRET);
+    assert.equal(first.kind, 'hard');
+    assert.ok(first.reportId.length <= 300, `a report id of ${first.reportId.length} characters`);
+    const again = await classify(Buffer.from(raw.replace('Subject: Returned mail', 'Subject: Returned mail again'), 'latin1'), SECRET);
+    assert.equal(again.reportId, first.reportId);
+    const other = await classify(Buffer.from(raw.replace(long, `<y${long.slice(2)}`), 'latin1'), SECRET);
+    assert.notEqual(other.reportId, first.reportId);
+  });
+
   it('a report of a delivery that succeeded changes nothing', async () => {
     const ok = (await fixture('dsn-hard.eml')).toString('latin1').replace('Action: failed', 'Action: delivered').replace('Status: 5.1.1', 'Status: 2.0.0');
     const v = await classify(Buffer.from(ok, 'latin1'), SECRET);

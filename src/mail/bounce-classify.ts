@@ -12,6 +12,8 @@ import { readReturnAddress, type ReturnClaims } from './signing.ts';
 /** Larger than any report; a bigger message is not read. */
 export const MAX_REPORT_BYTES = 10 * 1024 * 1024;
 const MAX_TEXT = 500;
+/** Longer Message-IDs are recorded by their hash. */
+const MAX_ID = 200;
 
 /** Headers where the receiving system writes the address a message was delivered to. */
 const RECIPIENT_HEADERS = new Set(['delivered-to', 'x-original-to', 'envelope-to', 'x-envelope-to', 'to']);
@@ -35,8 +37,9 @@ export async function classify(raw: Buffer, secret: string): Promise<Verdict> {
 
 function judge(mail: ParsedMail, raw: Buffer, secret: string, hashId: string): Verdict {
   const messageId = oneLine(mail.messageId ?? '');
-  // The report's own id, so that the same report fed in twice counts once.
-  const reportId = messageId ? `message-id:${messageId}` : hashId;
+  // The report's own id, so that the same report fed in twice counts once. Anyone can mail the
+  // bounce address, so an id of any length is kept as its hash rather than stored whole.
+  const reportId = !messageId ? hashId : messageId.length > MAX_ID ? `message-id:sha256:${createHash('sha256').update(messageId).digest('hex')}` : `message-id:${messageId}`;
   const recipient = deliveredTo(mail, secret);
   const type = contentType(mail);
   if (type.value === 'multipart/report' && /^delivery-status$/i.test(type.reportType)) return bounce(mail, raw, secret, reportId, recipient);
