@@ -96,6 +96,14 @@ describe('bounce classifier', () => {
     assert.notEqual(other.reportId, first.reportId);
   });
 
+  it('text taken from a report (which anyone can send) carries no C1 control or bidi override to the terminal it is printed on', async () => {
+    const arf = (await fixture('arf-abuse.eml')).toString('utf8');
+    const raw = Buffer.from(arf.replace('Feedback-Type: abuse', 'Feedback-Type: \u009b31mfraud\u202e\u0085x'), 'utf8');
+    const v = await classify(raw, SECRET);
+    assert.equal(v.kind, 'ignored');
+    assert.equal(v.kind === 'ignored' && v.reason, 'a feedback report of type "31mfraud x", not a complaint');
+  });
+
   it('a report of a delivery that succeeded changes nothing', async () => {
     const ok = (await fixture('dsn-hard.eml')).toString('latin1').replace('Action: failed', 'Action: delivered').replace('Status: 5.1.1', 'Status: 2.0.0');
     const v = await classify(Buffer.from(ok, 'latin1'), SECRET);

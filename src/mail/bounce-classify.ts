@@ -154,8 +154,9 @@ function ignored(reportId: string, reason: string, who?: ReturnClaims): Verdict 
   return { kind: 'ignored', reason, reportId, ...(who ? { subscriber: who.subscriber, issueId: who.issueId } : {}) };
 }
 
+/** Printed on a terminal and in logs: no C0 or C1 control (C1 CSI starts an escape sequence), no line or bidi control. */
 function oneLine(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ').trim();
 }
 
 function clip(s: string): string {
