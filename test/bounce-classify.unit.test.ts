@@ -104,6 +104,14 @@ describe('bounce classifier', () => {
     assert.equal(v.kind === 'ignored' && v.reason, 'a feedback report of type "31mfraud x", not a complaint');
   });
 
+  it('a reason that quotes the report is as short as any event text', async () => {
+    const unsub = (await fixture('mailto-unsubscribe.eml')).toString('latin1');
+    const v = await classify(Buffer.from(unsub.replace('Subject: unsubscribe', `Subject: Out of office\r\nAuto-Submitted: auto-replied ${'x'.repeat(50_000)}`), 'latin1'), SECRET);
+    assert.equal(v.kind, 'ignored');
+    assert.match(v.kind === 'ignored' ? v.reason : '', /^an automatic message \(Auto-Submitted: auto-replied x+…$/);
+    assert.equal(v.kind === 'ignored' && v.reason.length, 500);
+  });
+
   it('a report of a delivery that succeeded changes nothing', async () => {
     const ok = (await fixture('dsn-hard.eml')).toString('latin1').replace('Action: failed', 'Action: delivered').replace('Status: 5.1.1', 'Status: 2.0.0');
     const v = await classify(Buffer.from(ok, 'latin1'), SECRET);

@@ -151,7 +151,8 @@ function headerText(mail: ParsedMail, name: string): string {
 }
 
 function ignored(reportId: string, reason: string, who?: ReturnClaims): Verdict {
-  return { kind: 'ignored', reason, reportId, ...(who ? { subscriber: who.subscriber, issueId: who.issueId } : {}) };
+  // Some reasons quote the report (a header, the parser's words): kept as short as any event text.
+  return { kind: 'ignored', reason: clip(reason), reportId, ...(who ? { subscriber: who.subscriber, issueId: who.issueId } : {}) };
 }
 
 /** Printed on a terminal and in logs: no C0 or C1 control (C1 CSI starts an escape sequence), no line or bidi control. */
