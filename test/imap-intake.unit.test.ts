@@ -149,6 +149,22 @@ describe('bounces fetch (IMAP)', () => {
     });
   }
 
+  it('move mode on a server whose folders sit under "INBOX." (Courier, Cyrus): the folder is found again on later polls, not created again', async () => {
+    const s = await site({});
+    const server = await imapServer({ messages: [await fixture('dsn-hard.eml', s.ids[0]!)], prefix: 'INBOX.' });
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server, { processed: { moveTo: 'Processed' } }) } }) });
+    await withServer(server, async () => {
+      const first = await fetch(s.root);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(server.messages('INBOX.Processed')!.length, 1);
+      server.deliver(await fixture('arf-abuse.eml', s.ids[1]!));
+      const second = await fetch(s.root);
+      assert.equal(second.code, 0, second.stderr);
+      assert.deepEqual((JSON.parse(second.stdout) as FetchReport).messages.map((m) => m.kind), ['complaint']);
+      assert.deepEqual([server.messages('INBOX')!.length, server.messages('INBOX.Processed')!.length], [0, 2]);
+    });
+  });
+
   it('takes at most batchSize messages a poll, oldest first; the rest wait for the next', async () => {
     const s = await site({});
     const server = await imapServer({ messages: await threeReports(s) });

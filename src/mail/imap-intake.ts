@@ -191,8 +191,11 @@ async function markProcessed(client: ImapFlow, uid: number, moveTo: string | und
 }
 
 async function ensureMailbox(client: ImapFlow, path: string): Promise<void> {
+  // imapflow creates "Processed" as "INBOX.Processed" where the personal namespace has that prefix
+  // (Courier, Cyrus), and such servers do not all answer a second CREATE with ALREADYEXISTS.
+  const prefix = client.namespace?.prefix ?? '';
   const boxes = await client.list();
-  if (boxes.some((b) => b.path === path)) return;
+  if (boxes.some((b) => b.path === path || b.path === prefix + path)) return;
   await client.mailboxCreate(path);
 }
 

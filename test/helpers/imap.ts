@@ -36,14 +36,15 @@ export interface ImapServer {
 /**
  * `starttls`: offers STARTTLS (with hoodiecrow's own self-signed certificate) and refuses LOGIN before it.
  * `refuse`: commands answered NO, as a server does where the login may read but not change the mailbox.
+ * `prefix`: the personal namespace's prefix, "INBOX." as Courier and Cyrus have it (folders under INBOX, "." between).
  */
-export async function imapServer(options: { messages: string[]; move?: boolean; keywords?: boolean; starttls?: boolean; refuse?: string[] }): Promise<ImapServer> {
+export async function imapServer(options: { messages: string[]; move?: boolean; keywords?: boolean; starttls?: boolean; refuse?: string[]; prefix?: string }): Promise<ImapServer> {
   const plugins = ['ID', 'ENABLE', 'UIDPLUS', 'UNSELECT', 'NAMESPACE', 'LITERALPLUS', ...(options.move === false ? [] : ['MOVE']), ...(options.starttls ? ['STARTTLS', 'LOGINDISABLED'] : [])];
   const inbox = { messages: options.messages.map((raw) => ({ raw, internaldate: '15-Apr-2026 07:03:11 +0000' })), allowPermanentFlags: options.keywords !== false };
   const server = hoodiecrow({
     plugins,
     users: { [IMAP_USER]: { password: IMAP_PASSWORD } },
-    storage: { INBOX: inbox, '': { separator: '/', folders: {} } },
+    storage: { INBOX: inbox, ...(options.prefix ? { [options.prefix]: { separator: '.', type: 'personal', folders: {} } } : { '': { separator: '/', folders: {} } }) },
   });
   for (const command of options.refuse ?? []) {
     server.setCommandHandler(command, (connection, parsed, data, done) => {
