@@ -5,6 +5,8 @@
 // knows its report id and records it as a replay, so its effect is never applied twice.
 import { readFileSync } from 'node:fs';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+// Writes a list of UIDs as ranges ("1:300,305"): servers cap a command line (Dovecot at 64 KB).
+import { packMessageRange } from 'imapflow/lib/tools.js';
 import type { ImapConfig } from '../content/config-schema.ts';
 import { ConfigError } from '../content/problems.ts';
 import { MAX_REPORT_BYTES } from './bounce-classify.ts';
@@ -132,14 +134,14 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
       // Recorded and flagged, but the move did not happen (the process ended in between): finish it.
       if (moveTo) {
         const stranded = (await step(() => client.search({ keyword: PROCESSED_KEYWORD, deleted: false }, { uid: true }))) || [];
-        if (stranded.length) await step(() => client.messageMove(stranded.join(','), moveTo, { uid: true }));
+        if (stranded.length) await step(() => client.messageMove(packMessageRange(stranded), moveTo, { uid: true }));
       }
       const todo = ((await step(() => client.search({ unKeyword: PROCESSED_KEYWORD, deleted: false }, { uid: true }))) || []).sort((a, b) => a - b);
       const batch = todo.slice(0, imap.batchSize);
       const sizes = new Map<number, number>();
       if (batch.length) {
         await step(async () => {
-          for await (const m of client.fetch(batch.join(','), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
+          for await (const m of client.fetch(packMessageRange(batch), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
         });
       }
       for (const uid of batch) {
