@@ -479,6 +479,11 @@ describe('IMAP poll faults', () => {
       setTimeout(() => controller.abort(), 200);
       await assert.rejects(poll, (err: unknown) => err instanceof ImapFailure && err.words === 'stopped');
       assert.ok(Date.now() - started < 5000, 'not the 60 s deadline');
+      // An abort that says why (the scheduler's deadline) is reported in those words.
+      const timed = new AbortController();
+      const late = pollMailbox({ imap, password: IMAP_PASSWORD, handle: async () => 0, signal: timed.signal });
+      setTimeout(() => timed.abort('no end within 5 min'), 200);
+      await assert.rejects(late, (err: unknown) => err instanceof ImapFailure && err.words === 'no end within 5 min');
     });
   });
 });

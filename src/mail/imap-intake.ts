@@ -68,7 +68,7 @@ export interface PollOptions<T> {
   password: string;
   /** Classifies and records one message; its result is reported back. A throw skips the message (not marked). */
   handle: (m: MailboxMessage) => Promise<T>;
-  /** Closes the connection: the poll ends at once with an ImapFailure. */
+  /** Closes the connection: the poll ends at once with an ImapFailure, in the words of a reason given as text. */
   signal?: AbortSignal;
   /** Called after a message is recorded and before it is marked (tests inject a crash there). */
   afterRecord?: (uid: number) => void;
@@ -170,7 +170,7 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
     }
   } catch (err) {
     if (err instanceof ImapFailure) throw new ImapFailure(err.words, handled(), { cause: err });
-    const words = overdue ? `no complete answer within ${imap.timeoutSeconds} s` : o.signal?.aborted ? 'stopped' : serverWords(err);
+    const words = overdue ? `no complete answer within ${imap.timeoutSeconds} s` : o.signal?.aborted ? abortWords(o.signal.reason) : serverWords(err);
     throw new ImapFailure(withoutPassword(words, imap.user, o.password), handled(), { cause: err });
   } finally {
     o.signal?.removeEventListener('abort', abort);
@@ -211,6 +211,11 @@ async function logout(client: ImapFlow): Promise<void> {
   } catch {
     client.close();
   }
+}
+
+/** Why the poll was aborted: a reason given as text (the scheduler's deadline), or 'stopped'. */
+function abortWords(reason: unknown): string {
+  return typeof reason === 'string' ? reason : 'stopped';
 }
 
 /**
