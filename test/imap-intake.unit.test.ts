@@ -15,7 +15,7 @@ import { returnAddress } from '../src/mail/signing.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
 import { PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
-import { IMAP_PASSWORD, IMAP_USER, imapServer, silentServer, type ImapServer } from './helpers/imap.ts';
+import { IMAP_PASSWORD, IMAP_USER, babblingServer, echoingServer, imapServer, silentServer, type ImapServer } from './helpers/imap.ts';
 import { almanac } from './helpers/in-process.ts';
 
 const SECRET = 'test-secret-0123456789abcdef-6f1c9a2e';
@@ -83,7 +83,7 @@ function stored(s: Site): { statuses: string[]; events: number; history: number[
 
 const flagsOf = (server: ImapServer, box = 'INBOX') => server.messages(box)!.map((m) => [...m.flags].sort());
 
-async function withServer<T>(server: ImapServer | Awaited<ReturnType<typeof silentServer>>, fn: () => Promise<T>): Promise<T> {
+async function withServer<T>(server: { close(): Promise<void> }, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
@@ -149,6 +149,22 @@ describe('bounces fetch (IMAP)', () => {
     });
   }
 
+  it('move mode on a server whose folders sit under "INBOX." (Courier, Cyrus): the folder is found again on later polls, not created again', async () => {
+    const s = await site({});
+    const server = await imapServer({ messages: [await fixture('dsn-hard.eml', s.ids[0]!)], prefix: 'INBOX.' });
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server, { processed: { moveTo: 'Processed' } }) } }) });
+    await withServer(server, async () => {
+      const first = await fetch(s.root);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(server.messages('INBOX.Processed')!.length, 1);
+      server.deliver(await fixture('arf-abuse.eml', s.ids[1]!));
+      const second = await fetch(s.root);
+      assert.equal(second.code, 0, second.stderr);
+      assert.deepEqual((JSON.parse(second.stdout) as FetchReport).messages.map((m) => m.kind), ['complaint']);
+      assert.deepEqual([server.messages('INBOX')!.length, server.messages('INBOX.Processed')!.length], [0, 2]);
+    });
+  });
+
   it('takes at most batchSize messages a poll, oldest first; the rest wait for the next', async () => {
     const s = await site({});
     const server = await imapServer({ messages: await threeReports(s) });
@@ -175,6 +191,20 @@ describe('bounces fetch (IMAP)', () => {
     });
   });
 
+  it('a server that quotes the login command back in its refusal: the password is not printed', async () => {
+    const echoing = await echoingServer();
+    const s = await site({});
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(echoing) } }) });
+    await withServer(echoing, async () => {
+      for (const password of [IMAP_PASSWORD, 'say "hello" \\ friend']) {
+        const run = await fetch(s.root, { BOUNCES_IMAP_PASSWORD: password });
+        assert.equal(run.code, 2, run.stderr);
+        assert.match(run.stderr, /found login refused: refused: \S+ LOGIN "bounces" "…"; nothing was changed$/m);
+        for (const shown of ['correct', 'hello', 'friend']) assert.doesNotMatch(run.stderr + run.stdout, new RegExp(shown));
+      }
+    });
+  });
+
   for (const greet of [false, true]) {
     it(`a server that ${greet ? 'greets and then' : 'accepts the connection and'} never answers: exit 2 within the deadline, nothing changed`, async () => {
       const hanging = await silentServer(greet);
@@ -192,6 +222,23 @@ describe('bounces fetch (IMAP)', () => {
       });
     });
   }
+
+  it('a server that keeps sending untagged lines and never completes an answer: exit 2 within timeoutSeconds, nothing changed', async () => {
+    const babbling = await babblingServer(50);
+    const s = await site({});
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(babbling, { timeoutSeconds: 0.3 }) } }) });
+    await withServer(babbling, async () => {
+      const started = Date.now();
+      const run = await fetch(s.root);
+      const took = Date.now() - started;
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(babbling.connections(), 1);
+      assert.match(run.stderr, /found no complete answer within 0\.3 s; nothing was changed$/m);
+      assert.ok(took < 5000, `ended after ${took} ms (0.3 s a command)`);
+      assert.equal(run.stdout, '');
+      assert.equal(stored(s).events, 0);
+    });
+  });
 
   it('a message larger than MAX_REPORT_BYTES is read only that far, recorded as ignored and marked like any other', async () => {
     const s = await site({});
@@ -281,6 +328,17 @@ describe('bounces.imap settings', () => {
     for (const host of ['10.0.0.1', '127.example.org', 'localhost.example.org']) assert.equal(parse({ host, user: 'bounces', secure: false, starttls: false }).success, false, host);
   });
 
+  it('processed.moveTo may not be the mailbox itself (each poll would move every processed message onto itself again)', () => {
+    for (const [mailbox, moveTo] of [['INBOX', 'INBOX'], ['INBOX', 'inbox'], [undefined, 'Inbox'], ['Bounces', 'Bounces'], ['Bounces', ' Bounces ']]) {
+      const same = parse({ host: 'imap.example.org', user: 'bounces', mailbox, processed: { moveTo } });
+      assert.equal(same.success, false, `${mailbox} → ${moveTo}`);
+      assert.deepEqual(same.error!.issues.map((i) => [i.path.join('.'), i.message]), [['bounces.imap.processed.moveTo', 'a folder other than the mailbox read ("mailbox"), e.g. "Almanac/Processed"']]);
+    }
+    // Only INBOX is case-insensitive in IMAP: "bounces" and "Bounces" are two folders.
+    assert.ok(parse({ host: 'imap.example.org', user: 'bounces', mailbox: 'Bounces', processed: { moveTo: 'bounces' } }).success);
+    assert.ok(parse({ host: 'imap.example.org', user: 'bounces', processed: { moveTo: 'INBOX/Processed' } }).success);
+  });
+
   it('no password key: an unknown key such as "password" is an error', () => {
     assert.equal(parse({ host: 'imap.example.org', user: 'bounces', password: 'x' }).success, false);
   });
@@ -320,6 +378,59 @@ describe('IMAP poll faults', () => {
       } finally {
         db.close();
       }
+    });
+  });
+
+  it('a server that refuses to mark a message (no right to store flags): the fetch fails (exit 2) after that message instead of reading it again on every poll unnoticed', async () => {
+    const s = await site({});
+    const server = await imapServer({ messages: await threeReports(s), refuse: ['UID STORE'] });
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server) } }) });
+    await withServer(server, async () => {
+      const run = await fetch(s.root);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /found message 1 was recorded but could not be marked processed: the server refused to store \$AlmanacProcessed; 1 message\(s\) recorded before it; one not yet marked is read again next time and counts once, the rest wait for the next fetch$/m);
+      assert.deepEqual((JSON.parse(run.stdout) as FetchReport).messages.map((m) => m.source), ['imap:INBOX:1'], 'the messages after it are left for later');
+      assert.deepEqual(stored(s), { statuses: ['bounced', 'active', 'active'], events: 1, history: [1, 0, 0] });
+      assert.deepEqual(flagsOf(server), [[], [], []]);
+
+      // Moving is enough where flags cannot be kept: the message leaves the mailbox.
+      await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server, { processed: { moveTo: 'Processed' } }) } }) });
+      const moved = await fetch(s.root);
+      assert.equal(moved.code, 0, moved.stderr);
+      assert.deepEqual([server.messages('INBOX')!.length, server.messages('Processed')!.length], [0, 3]);
+      assert.deepEqual(stored(s), { statuses: ['bounced', 'unsubscribed', 'active'], events: 4, history: [1, 1, 0] }, 'the first message again, as a replay');
+    });
+  });
+
+  it('a server that refuses both the flag and the move: the fetch fails (exit 2) naming the folder', async () => {
+    const s = await site({});
+    const server = await imapServer({ messages: await threeReports(s), refuse: ['UID STORE', 'UID MOVE'] });
+    await writeFiles(s.root, { 'almanac.config.json': JSON.stringify({ bounces: { domain: DOMAIN, imap: loopback(server, { processed: { moveTo: 'Processed' } }) } }) });
+    await withServer(server, async () => {
+      const run = await fetch(s.root);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /found message 1 was recorded but could not be marked processed: the server refused to store \$AlmanacProcessed and to move it to "Processed"; /m);
+      assert.equal(stored(s).events, 1);
+      assert.equal(server.messages('INBOX')!.length, 3);
+    });
+  });
+
+  it('UIDs go to the server as ranges: a big batch, or many messages left to move, stay one short command (servers cap a line, Dovecot at 64 KB)', async () => {
+    const messages = Array.from({ length: 120 }, (_, i) => `Subject: ${i}\r\nMessage-ID: <${i}@example.net>\r\n\r\nnot a report\r\n`);
+    const server = await imapServer({ messages });
+    await withServer(server, async () => {
+      const commands: string[] = [];
+      const logger = { debug: (e: { src?: string; msg?: string }) => e.src === 'c' && commands.push(e.msg ?? ''), info: () => undefined, warn: () => undefined, error: () => undefined };
+      const poll = async (more: Record<string, unknown>) =>
+        pollMailbox({ imap: configSchema.parse({ bounces: { imap: loopback(server, { batchSize: 10_000, ...more }) } }).bounces.imap!, password: IMAP_PASSWORD, handle: async () => 'seen', client: { logger } });
+      assert.equal((await poll({})).messages.length, 120);
+      // Flagged in keyword mode; moveTo set later moves them all at the next poll.
+      assert.equal((await poll({ processed: { moveTo: 'Processed' } })).messages.length, 0);
+      assert.equal(server.messages('Processed')!.length, 120);
+      const uidCommands = commands.filter((c) => /^\S+ UID (FETCH|MOVE)/.test(c));
+      assert.ok(uidCommands.some((c) => / UID MOVE 1:120 /.test(c)), uidCommands.join('\n'));
+      assert.ok(uidCommands.some((c) => / UID FETCH 1:120 /.test(c)), uidCommands.join('\n'));
+      assert.ok(uidCommands.every((c) => c.length < 200), `the longest command has ${Math.max(...uidCommands.map((c) => c.length))} characters`);
     });
   });
 
@@ -368,6 +479,11 @@ describe('IMAP poll faults', () => {
       setTimeout(() => controller.abort(), 200);
       await assert.rejects(poll, (err: unknown) => err instanceof ImapFailure && err.words === 'stopped');
       assert.ok(Date.now() - started < 5000, 'not the 60 s deadline');
+      // An abort that says why (the scheduler's deadline) is reported in those words.
+      const timed = new AbortController();
+      const late = pollMailbox({ imap, password: IMAP_PASSWORD, handle: async () => 0, signal: timed.signal });
+      setTimeout(() => timed.abort('no end within 5 min'), 200);
+      await assert.rejects(late, (err: unknown) => err instanceof ImapFailure && err.words === 'no end within 5 min');
     });
   });
 });

@@ -96,7 +96,7 @@ async function fetchImap(cmd: Command, json: boolean): Promise<void> {
     report.waiting = result.waiting;
   } catch (err) {
     if (!(err instanceof ImapFailure)) throw err;
-    const done = err.handled ? `${err.handled} message(s) recorded and marked before it; the rest wait for the next fetch` : 'nothing was changed';
+    const done = err.handled ? `${err.handled} message(s) recorded before it; one not yet marked is read again next time and counts once, the rest wait for the next fetch` : 'nothing was changed';
     process.stderr.write(`${formatProblem({ file: `IMAP ${imap.host}:${imap.port}`, expected: `a server that accepts the login of "${imap.user}" and mailbox "${imap.mailbox}"`, found: `${err.words}; ${done}` })}\n`);
     process.exitCode = 2;
     // As a send that stopped early: what was recorded before the failure is still reported.

@@ -90,6 +90,12 @@ const mailboxName = z
   .max(200, { error: 'a mailbox name of at most 200 characters' })
   .refine((v) => !/[\u0000-\u001f\u007f*%]/.test(v), { error: 'a mailbox name without control characters, "*" or "%"' });
 
+/** Whether two mailbox names are one folder: INBOX is case-insensitive (RFC 3501 §5.1), other names are not. */
+function sameMailbox(a: string, b: string): boolean {
+  const inbox = (name: string) => (name.toUpperCase() === 'INBOX' ? 'INBOX' : name);
+  return inbox(a) === inbox(b);
+}
+
 /**
  * The mailbox `bounces fetch` and `schedule` poll for bounces. The password comes from the
  * environment (BOUNCES_IMAP_PASSWORD or _FILE), never from here. Without TLS the login and every
@@ -123,6 +129,11 @@ const imapSchema = z
     return { ...imap, secure, port, starttls };
   })
   .superRefine((imap, ctx) => {
+    // Moving a message onto its own folder gives it a new UID and keeps its keyword: every poll would
+    // move every processed message again, for ever.
+    if (imap.processed.moveTo !== undefined && sameMailbox(imap.processed.moveTo, imap.mailbox)) {
+      ctx.addIssue({ code: 'custom', path: ['processed', 'moveTo'], message: 'a folder other than the mailbox read ("mailbox"), e.g. "Almanac/Processed"' });
+    }
     if (imap.secure || imap.starttls || imap.allowPlainText || isLoopbackHost(imap.host)) return;
     ctx.addIssue({
       code: 'custom',

@@ -5,6 +5,8 @@
 // knows its report id and records it as a replay, so its effect is never applied twice.
 import { readFileSync } from 'node:fs';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+// Writes a list of UIDs as ranges ("1:300,305"): servers cap a command line (Dovecot at 64 KB).
+import { packMessageRange } from 'imapflow/lib/tools.js';
 import type { ImapConfig } from '../content/config-schema.ts';
 import { ConfigError } from '../content/problems.ts';
 import { MAX_REPORT_BYTES } from './bounce-classify.ts';
@@ -45,7 +47,7 @@ export class ImapFailure extends Error {
   override name = 'ImapFailure';
   constructor(
     readonly words: string,
-    /** Messages recorded (and marked) in this poll before it failed. */
+    /** Messages recorded in this poll before it failed (the last of them possibly not marked). */
     readonly handled: number,
     options?: { cause?: unknown },
   ) {
@@ -66,7 +68,7 @@ export interface PollOptions<T> {
   password: string;
   /** Classifies and records one message; its result is reported back. A throw skips the message (not marked). */
   handle: (m: MailboxMessage) => Promise<T>;
-  /** Closes the connection: the poll ends at once with an ImapFailure. */
+  /** Closes the connection: the poll ends at once with an ImapFailure, in the words of a reason given as text. */
   signal?: AbortSignal;
   /** Called after a message is recorded and before it is marked (tests inject a crash there). */
   afterRecord?: (uid: number) => void;
@@ -99,14 +101,30 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
   // Failures also come as events (a socket timeout while idle); the awaited command reports them.
   client.on('error', () => undefined);
   const abort = () => client.close();
+  // The socket timeout only notices silence: a server that keeps sending without ever completing its
+  // answer is cut off when one command (connecting and logging in included) outlasts timeoutSeconds.
+  // A second more, so that a silent server is still reported in the client's own words.
+  let overdue = false;
+  const step = async <R>(command: () => Promise<R>): Promise<R> => {
+    const timer = setTimeout(() => {
+      overdue = true;
+      client.close();
+    }, ms + 1000);
+    try {
+      return await command();
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   if (o.signal?.aborted) throw new ImapFailure('stopped before connecting', 0);
   o.signal?.addEventListener('abort', abort, { once: true });
   const messages: PolledMessage<T>[] = [];
   const handled = () => messages.filter((m) => 'entry' in m).length;
   try {
-    await client.connect();
-    if (imap.processed.moveTo) await ensureMailbox(client, imap.processed.moveTo);
-    const lock = await client.getMailboxLock(imap.mailbox);
+    await step(() => client.connect());
+    const moveTo = imap.processed.moveTo;
+    if (moveTo) await step(() => ensureMailbox(client, moveTo));
+    const lock = await step(() => client.getMailboxLock(imap.mailbox));
     try {
       const box = client.mailbox === false ? undefined : client.mailbox;
       const keeps = !box?.permanentFlags || box.permanentFlags.has('\\*') || box.permanentFlags.has(PROCESSED_KEYWORD);
@@ -114,22 +132,24 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
         throw new ImapFailure(`mailbox "${imap.mailbox}" does not keep keywords such as ${PROCESSED_KEYWORD}; set bounces.imap.processed.moveTo to move processed messages instead`, 0);
       }
       // Recorded and flagged, but the move did not happen (the process ended in between): finish it.
-      if (imap.processed.moveTo) {
-        const stranded = (await client.search({ keyword: PROCESSED_KEYWORD, deleted: false }, { uid: true })) || [];
-        if (stranded.length) await client.messageMove(stranded.join(','), imap.processed.moveTo, { uid: true });
+      if (moveTo) {
+        const stranded = (await step(() => client.search({ keyword: PROCESSED_KEYWORD, deleted: false }, { uid: true }))) || [];
+        if (stranded.length) await step(() => client.messageMove(packMessageRange(stranded), moveTo, { uid: true }));
       }
-      const todo = ((await client.search({ unKeyword: PROCESSED_KEYWORD, deleted: false }, { uid: true })) || []).sort((a, b) => a - b);
+      const todo = ((await step(() => client.search({ unKeyword: PROCESSED_KEYWORD, deleted: false }, { uid: true }))) || []).sort((a, b) => a - b);
       const batch = todo.slice(0, imap.batchSize);
       const sizes = new Map<number, number>();
       if (batch.length) {
-        for await (const m of client.fetch(batch.join(','), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
+        await step(async () => {
+          for await (const m of client.fetch(packMessageRange(batch), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
+        });
       }
       for (const uid of batch) {
         const size = sizes.get(uid);
         if (size === undefined) continue; // expunged meanwhile by another client
         // A bigger message is read only up to the limit: the classifier ignores it by its size.
         const source = size > MAX_REPORT_BYTES ? { start: 0, maxLength: MAX_REPORT_BYTES + 1 } : true;
-        const fetched = await client.fetchOne(String(uid), { uid: true, source }, { uid: true });
+        const fetched = await step(() => client.fetchOne(String(uid), { uid: true, source }, { uid: true }));
         if (!fetched || !fetched.source) continue;
         const where = `imap:${imap.mailbox}:${uid}`;
         let entry: T;
@@ -142,7 +162,7 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
         }
         messages.push({ uid, source: where, entry });
         o.afterRecord?.(uid);
-        await markProcessed(client, uid, imap.processed.moveTo);
+        await step(() => markProcessed(client, uid, moveTo, keeps));
       }
       return { messages, waiting: todo.length - batch.length };
     } finally {
@@ -150,22 +170,34 @@ export async function pollMailbox<T>(o: PollOptions<T>): Promise<PollResult<T>> 
     }
   } catch (err) {
     if (err instanceof ImapFailure) throw new ImapFailure(err.words, handled(), { cause: err });
-    throw new ImapFailure(o.signal?.aborted ? 'stopped' : serverWords(err), handled(), { cause: err });
+    const words = overdue ? `no complete answer within ${imap.timeoutSeconds} s` : o.signal?.aborted ? abortWords(o.signal.reason) : serverWords(err);
+    throw new ImapFailure(withoutPassword(words, imap.user, o.password), handled(), { cause: err });
   } finally {
     o.signal?.removeEventListener('abort', abort);
     await logout(client);
   }
 }
 
-async function markProcessed(client: ImapFlow, uid: number, moveTo: string | undefined): Promise<void> {
-  // The keyword first, even when moving: a move that fails leaves a message that is skipped, and moved next time.
-  await client.messageFlagsAdd(String(uid), [PROCESSED_KEYWORD, '\\Seen'], { uid: true });
-  if (moveTo) await client.messageMove(String(uid), moveTo, { uid: true });
+/**
+ * The keyword first, even when moving: a move that fails leaves a message that is skipped, and moved
+ * next time. imapflow answers a refused STORE or MOVE with false, not an error; a message left with
+ * neither would be read again on every poll, so that ends the poll. `keeps`: whether the mailbox keeps
+ * keywords at all (where it does not, a STORE of \Seen alone succeeds and marks nothing).
+ */
+async function markProcessed(client: ImapFlow, uid: number, moveTo: string | undefined, keeps: boolean): Promise<void> {
+  const flagged = (await client.messageFlagsAdd(String(uid), [PROCESSED_KEYWORD, '\\Seen'], { uid: true })) && keeps;
+  const moved = moveTo ? Boolean(await client.messageMove(String(uid), moveTo, { uid: true })) : false;
+  if (flagged || moved) return;
+  const refused = `the server refused to store ${PROCESSED_KEYWORD}${moveTo ? ` and to move it to "${moveTo}"` : ''}`;
+  throw new ImapFailure(`message ${uid} was recorded but could not be marked processed: ${refused}`, 0);
 }
 
 async function ensureMailbox(client: ImapFlow, path: string): Promise<void> {
+  // imapflow creates "Processed" as "INBOX.Processed" where the personal namespace has that prefix
+  // (Courier, Cyrus), and such servers do not all answer a second CREATE with ALREADYEXISTS.
+  const prefix = client.namespace?.prefix ?? '';
   const boxes = await client.list();
-  if (boxes.some((b) => b.path === path)) return;
+  if (boxes.some((b) => b.path === path || b.path === prefix + path)) return;
   await client.mailboxCreate(path);
 }
 
@@ -179,6 +211,21 @@ async function logout(client: ImapFlow): Promise<void> {
   } catch {
     client.close();
   }
+}
+
+/** Why the poll was aborted: a reason given as text (the scheduler's deadline), or 'stopped'. */
+function abortWords(reason: unknown): string {
+  return typeof reason === 'string' ? reason : 'stopped';
+}
+
+/**
+ * The server's words with the password taken out: a server or proxy may quote the login command back
+ * in its refusal, and these words go to the terminal and the scheduler's log. Also as IMAP quotes it,
+ * and inside a SASL PLAIN answer.
+ */
+function withoutPassword(words: string, user: string, password: string): string {
+  const forms = [Buffer.from(`\0${user}\0${password}`).toString('base64'), password.replace(/["\\]/g, (c) => `\\${c}`), password];
+  return forms.reduce((text, form) => text.replaceAll(form, '…'), words);
 }
 
 /** What the server said (a NO or BAD answer's text), or what went wrong on the way to it. */

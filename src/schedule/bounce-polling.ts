@@ -74,8 +74,10 @@ export class BouncePolling {
     const startedAt = this.d.clock();
     const controller = new AbortController();
     this.controller = controller;
-    const deadline = this.timers.set(() => controller.abort(), this.d.deadlineMs ?? this.d.intervalMs);
     const minutes = Math.round((this.d.intervalMs / 60_000) * 10) / 10;
+    const deadlineMs = this.d.deadlineMs ?? this.d.intervalMs;
+    // The reason is what the log says the poll ended with.
+    const deadline = this.timers.set(() => controller.abort(`no end within ${Math.round((deadlineMs / 60_000) * 10) / 10} min`), deadlineMs);
     this.current = this.d
       .poll(controller.signal)
       .then(
