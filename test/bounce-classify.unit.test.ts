@@ -118,6 +118,12 @@ describe('bounce classifier', () => {
     assert.equal(v.kind, 'ignored');
   });
 
+  it('a delay notice is no bounce: the server is still trying, the message may yet arrive', async () => {
+    const v = await classify(await fixture('dsn-delayed.eml'), SECRET);
+    assert.equal(v.kind, 'ignored');
+    assert.match(v.kind === 'ignored' ? v.reason : '', /delay notice/);
+  });
+
   it('arbitrary bytes, and fixtures with bytes changed, never throw and name no reader unless signed', async () => {
     const fixtures = await Promise.all(['dsn-hard.eml', 'dsn-soft.eml', 'arf-abuse.eml', 'mailto-unsubscribe.eml'].map((f) => fixture(f)));
     await fc.assert(

@@ -64,6 +64,8 @@ function bounce(mail: ParsedMail, raw: Buffer, secret: string, reportId: string,
   const diagnostic = target.get('diagnostic-code') ?? '';
   const status = /^\s*([245])\.\d{1,3}\.\d{1,3}/.exec(target.get('status') ?? '')?.[0]?.trim() ?? /\b([245])\.\d{1,3}\.\d{1,3}\b/.exec(diagnostic)?.[0];
   if (['delivered', 'relayed', 'expanded'].includes(action)) return ignored(reportId, `a report of success (Action: ${action})`, recipient);
+  // A delay notice says the server is still trying: the message may yet arrive, so it is no bounce.
+  if (action === 'delayed') return ignored(reportId, 'a delay notice (Action: delayed): the server is still trying', recipient);
   if (!status) return ignored(reportId, 'a delivery report without a status code', recipient);
   if (status.startsWith('2')) return ignored(reportId, `a report of success (Status: ${status})`, recipient);
   const who = recipient ?? innerToken(mail, raw, secret);
