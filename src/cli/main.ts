@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   preview: async () => (await import('./preview.ts')).registerPreview,
   bounces: async () => (await import('./bounces.ts')).registerBounces,
   keys: async () => (await import('./keys.ts')).registerKeys,
+  news: async () => (await import('./news.ts')).registerNews,
 };
 
 /** Global options that take a value, to find the command name after them. */

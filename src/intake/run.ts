@@ -1,0 +1,205 @@
+// `news fetch`: every source read (a few at a time), each new entry written as a news item. What a
+// run skips, and why, is reported: a story already present (same normalised URL), one written before
+// and since removed by the editor, a near-duplicate of an existing headline, an entry the source's
+// filters leave out. One source failing never stops the others.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Config, SourceConfig } from '../content/config-schema.ts';
+import { loadNews } from '../content/news.ts';
+import { normaliseUrl } from '../content/url.ts';
+import { HeadlineIndex } from '../compose/duplicates.ts';
+import type { IntakeStore, Arrival } from '../store/intake.ts';
+import { rangesForSource } from './address-guard.ts';
+import { parseFeedBytes, type FeedEntry } from './feeds.ts';
+import { FetchFailed, HttpClient } from './http.ts';
+import { compileRules, draftFile, draftPath, entryToDraft, type Draft, type Rules } from './items.ts';
+import { freeName, writeNewFile } from './write.ts';
+
+export interface FetchRunOptions {
+  root: string;
+  config: Config;
+  now: number;
+  /** Only the source of this name. */
+  source?: string;
+  /** Entries published before this instant are left out. */
+  since?: number;
+  dryRun?: boolean;
+  store: IntakeStore;
+  client?: HttpClient;
+}
+
+export interface AddedItem {
+  file: string;
+  title: string;
+  url: string;
+  source: string;
+  published: string;
+}
+
+export interface SkippedEntry {
+  source: string;
+  title: string;
+  url?: string;
+  reason: string;
+}
+
+export interface SourceOutcome {
+  name: string;
+  url: string;
+  status: 'fetched' | 'unchanged' | 'failed';
+  entries: number;
+  error?: string;
+}
+
+/** What `news fetch --json` prints. */
+export interface FetchReport {
+  dryRun: boolean;
+  added: AddedItem[];
+  skipped: SkippedEntry[];
+  sources: SourceOutcome[];
+}
+
+const ACCEPT_FEEDS = 'application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5';
+
+const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/** "Almanac/0.1.0 (+https://example.org)": who is asking, and where to find out more. */
+export function userAgent(config: Config): string {
+  return `Almanac/${version} (+${config.baseUrl})`;
+}
+
+type Fetched = { source: SourceConfig; outcome: SourceOutcome; entries: FeedEntry[]; feedUrl: string; validators?: { etag?: string; lastModified?: string } };
+
+export async function fetchNews(o: FetchRunOptions): Promise<FetchReport> {
+  const sources = o.source === undefined ? o.config.sources : o.config.sources.filter((s) => s.name.toLowerCase() === o.source!.toLowerCase());
+  const client = o.client ?? new HttpClient();
+  let fetched: Fetched[];
+  try {
+    fetched = await inParallel(sources, o.config.intake.concurrency, (s) => fetchSource(s, o, client));
+  } finally {
+    if (!o.client) await client.close();
+  }
+  const report: FetchReport = { dryRun: o.dryRun === true, added: [], skipped: [], sources: fetched.map((f) => f.outcome) };
+  if (fetched.some((f) => f.entries.length > 0)) {
+    await addEntries(fetched, o, report);
+  }
+  if (!o.dryRun) {
+    for (const f of fetched) if (f.outcome.status === 'fetched' && f.validators) o.store.saveValidators(f.source.name, f.source.url, f.validators, o.now);
+  }
+  return report;
+}
+
+async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: HttpClient): Promise<Fetched> {
+  const outcome: SourceOutcome = { name: source.name, url: source.url, status: 'failed', entries: 0 };
+  const { intake } = o.config;
+  try {
+    const allowed = await rangesForSource(new URL(source.url), intake.allowPrivateSources);
+    const known = o.store.validators(source.name, source.url);
+    const res = await client.get(source.url, {
+      timeoutMs: intake.timeoutSeconds * 1000,
+      maxBytes: intake.maxFeedBytes,
+      userAgent: userAgent(o.config),
+      accept: ACCEPT_FEEDS,
+      allowed,
+      ...known,
+    });
+    if (res.status === 'not-modified') {
+      outcome.status = 'unchanged';
+      return { source, outcome, entries: [], feedUrl: res.url };
+    }
+    const { entries } = parseFeedBytes(res.body, res.contentType);
+    outcome.status = 'fetched';
+    outcome.entries = entries.length;
+    return { source, outcome, entries, feedUrl: res.url, validators: { etag: res.etag, lastModified: res.lastModified } };
+  } catch (err) {
+    outcome.error = err instanceof Error ? err.message : String(err);
+    if (!(err instanceof FetchFailed) && !(err instanceof Error && err.name === 'NotAFeed') && process.env.ALMANAC_DEBUG && err instanceof Error) {
+      process.stderr.write(`${err.stack}\n`);
+    }
+    return { source, outcome, entries: [], feedUrl: source.url };
+  }
+}
+
+/** What is already there: stories by normalised URL, and headlines, from the site's news files. */
+async function existingNews(o: FetchRunOptions): Promise<{ stories: Map<string, string>; headlines: HeadlineIndex<string> }> {
+  const { news } = await loadNews(o.root, o.config.timezone);
+  const stories = new Map<string, string>();
+  const headlines = new HeadlineIndex<string>();
+  for (const item of news) {
+    stories.set(item.storyKey, item.file);
+    headlines.add(item.title, item.file);
+  }
+  return { stories, headlines };
+}
+
+async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchReport): Promise<void> {
+  const { stories, headlines } = await existingNews(o);
+  const rules: Rules = compileRules(o.config);
+  const taken = new Set<string>();
+  const arrivals: Arrival[] = [];
+  for (const f of fetched) {
+    for (const entry of f.entries) {
+      const result = entryToDraft(entry, { source: f.source, feedUrl: f.feedUrl, rules, now: o.now, summaryMaxChars: o.config.intake.summaryMaxChars });
+      if ('skip' in result) {
+        report.skipped.push({ source: f.source.name, title: result.title, url: result.url, reason: result.skip });
+        continue;
+      }
+      const d = result.draft;
+      const skip = (reason: string) => report.skipped.push({ source: d.source, title: d.title, url: d.url, reason });
+      if (o.since !== undefined && !d.undated && d.published < o.since) {
+        skip('published before --since');
+        continue;
+      }
+      const story = normaliseUrl(d.url);
+      const present = stories.get(story);
+      if (present) {
+        skip(`already present: ${present}`);
+        continue;
+      }
+      const before = o.store.arrival(story);
+      if (before) {
+        skip(existsSync(path.join(o.root, before.file)) ? `fetched before into ${before.file}` : `fetched before into ${before.file}, since removed`);
+        continue;
+      }
+      const twin = headlines.sameStory(d.title);
+      if (twin) {
+        skip(`near-duplicate of the headline of ${twin}`);
+        continue;
+      }
+      const file = place(d, o, taken);
+      if (!file) {
+        skip('a file of its name appeared while writing; run again');
+        continue;
+      }
+      stories.set(story, file);
+      headlines.add(d.title, file);
+      arrivals.push({ story, file, source: d.source, arrivedAt: o.now });
+      report.added.push({ file, title: d.title, url: d.url, source: d.source, published: new Date(d.published).toISOString() });
+    }
+  }
+  if (!o.dryRun) o.store.recordArrivals(arrivals);
+}
+
+/** Chooses the draft's file and writes it (unless a dry run); undefined if the name was taken meanwhile. */
+function place(d: Draft, o: FetchRunOptions, taken: Set<string>): string | undefined {
+  const { dir, slug } = draftPath(d, o.config.timezone);
+  const rel = freeName(o.root, dir, slug, taken);
+  taken.add(rel);
+  if (o.dryRun) return rel;
+  return writeNewFile(o.root, rel, draftFile(d)) ? rel : undefined;
+}
+
+/** Runs `task` over `items`, at most `limit` at once; results in the order of `items`. */
+async function inParallel<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
