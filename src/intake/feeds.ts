@@ -2,6 +2,7 @@
 // by feedsmith. The text is decoded first: a byte-order mark, then the charset the server names,
 // then the XML declaration's encoding, else UTF-8 (iconv-lite knows the legacy ones).
 import iconv from 'iconv-lite';
+import { XMLValidator } from 'fast-xml-parser';
 import { parseFeed } from 'feedsmith';
 
 /** One entry as the feed gave it; every text is untrusted. */
@@ -37,12 +38,20 @@ export function parseFeedBytes(body: Buffer, contentType: string): { format: Fee
     }
   } else if (!trimmed.startsWith('<')) {
     throw new NotAFeed(`expected an RSS, Atom or JSON feed, found ${trimmed === '' ? 'an empty body' : 'text that is neither XML nor JSON'}`);
+  } else if (looksLikeHtml(trimmed)) {
+    throw new NotAFeed('expected an RSS, Atom or JSON feed, found an HTML page');
+  } else {
+    // feedsmith's parser reads broken XML leniently and would give part of a cut-off feed.
+    const valid = XMLValidator.validate(trimmed);
+    if (valid !== true) {
+      throw new NotAFeed(`expected an RSS, Atom or JSON feed, found XML that is not well-formed (line ${valid.err.line}: ${valid.err.msg.replace(/\s+/g, ' ').slice(0, 120)})`);
+    }
   }
   let parsed: { format: string; feed: unknown };
   try {
     parsed = parseFeed(input) as { format: string; feed: unknown };
   } catch (err) {
-    const what = typeof input === 'string' ? (looksLikeHtml(trimmed) ? 'an HTML page' : 'XML that is not a well-formed feed') : 'JSON that is not a JSON Feed';
+    const what = typeof input === 'string' ? 'XML that is not a feed' : 'JSON that is not a JSON Feed';
     throw new NotAFeed(`expected an RSS, Atom or JSON feed, found ${what} (${err instanceof Error ? err.message : String(err)})`);
   }
   const feed = parsed.feed as Loose;

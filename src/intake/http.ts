@@ -66,9 +66,10 @@ export class HttpClient {
       const literal = literalAddress(url);
       if (literal !== undefined) checkLiteral(literal, o.allowed);
       const headers: Record<string, string> = { 'user-agent': o.userAgent, accept: o.accept, 'accept-encoding': 'gzip, deflate, br' };
-      // Validators belong to the source's own URL, where they were given.
-      if (hop === 0 && o.etag) headers['if-none-match'] = o.etag;
-      if (hop === 0 && o.lastModified) headers['if-modified-since'] = o.lastModified;
+      // The validators came from the feed at the end of the redirects: each hop gets them, and only
+      // that feed can match them.
+      if (o.etag) headers['if-none-match'] = o.etag;
+      if (o.lastModified) headers['if-modified-since'] = o.lastModified;
       const res = await request(url, { method: 'GET', headers, signal, dispatcher: this.agent(o.allowed) });
       if (REDIRECTS.has(res.statusCode)) {
         await res.body.dump();
