@@ -63,4 +63,28 @@ export function registerNews(program: Command): void {
     else printFetchReport(report);
     if (!report.sources.some((s) => s.status !== 'failed')) process.exitCode = 1;
   });
+
+  withJson(
+    news
+      .command('add <url>')
+      .description('fetch one page and write a news item from its title, description, date and site name, for you to finish')
+      .option('--score <n>', 'the importance, 1 to 10', '5'),
+  ).action(async (url: string, opts: { score: string; json?: boolean }, cmd: Command) => {
+    const g = globals(cmd);
+    const score = Number(opts.score);
+    if (!Number.isInteger(score) || score < 1 || score > 10) throw new UsageError(`--score expects a whole number from 1 to 10, found "${opts.score}"`);
+    const { root, config } = await siteConfig(g.root);
+    const { addPage } = await import('../intake/page.ts');
+    const db = openDatabase(databasePath(root));
+    let added;
+    try {
+      added = await addPage({ root, config, url, now: resolveNow(g.now), score, store: new IntakeStore(db) });
+    } finally {
+      db.close();
+    }
+    if (opts.json) return printJson(added);
+    process.stdout.write(`Created ${added.file}  ${JSON.stringify(added.title)} (${added.source})\n`);
+    if (added.undated) process.stdout.write('The page gives no publication date: it is dated now; correct "published" if need be.\n');
+    process.stdout.write('Check its title, summary, score and topics, then preview it.\n');
+  });
 }
