@@ -78,3 +78,39 @@ describe('fetch before each issue', () => {
     assert.deepEqual(offLogs, []);
   });
 });
+
+describe('the preview lists what arrived since the last issue', () => {
+  it('shows items news fetch wrote after the last scheduled issue, not older ones nor hand-written ones', async () => {
+    const http = await import('node:http');
+    const { Preview } = await import('../src/server/preview.ts');
+    const root = await site({});
+    const item = (slug: string, title: string) => ({
+      [`content/news/2026/12/${slug}.md`]: `---\ntitle: ${JSON.stringify(title)}\nurl: https://x.example/${slug}\nsource: Wire\npublished: 2026-12-04T10:00:00Z\nscore: 6\n---\n\nA summary.\n`,
+    });
+    await writeFiles(root, { ...item('fresh', 'Fresh <b>from</b> the feed'), ...item('older', 'Fetched before the last issue'), ...item('hand', 'Written by hand') });
+    const db = openDatabase(databasePath(root));
+    const store = new IntakeStore(db);
+    // The last scheduled issue before the clock is the Midweek of Wednesday 2 December, 07:00 UTC.
+    store.recordArrivals([
+      { story: 'https://x.example/fresh', file: 'content/news/2026/12/fresh.md', source: 'Wire', arrivedAt: Date.parse('2026-12-04T09:00:00Z') },
+      { story: 'https://x.example/older', file: 'content/news/2026/12/older.md', source: 'Wire', arrivedAt: Date.parse('2026-12-02T06:00:00Z') },
+    ]);
+    const preview = new Preview({ root, clock: () => Date.parse('2026-12-05T12:00:00Z'), log: () => undefined, arrivals: (since) => store.arrivedSince(since) });
+    await preview.reload();
+    const server = http.createServer((req, res) => void preview.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as import('node:net').AddressInfo).port;
+      const page = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      const section = /<h2>News arrived since the last issue \(([^)]*)\)<\/h2><ul class="plain">(.*?)<\/ul>/s.exec(page);
+      assert.ok(section, page);
+      assert.match(section[1]!, /Wed 2 Dec 2026 07:00/);
+      assert.match(section[2]!, /<a href="https:\/\/x\.example\/fresh" rel="noopener noreferrer">Fresh &lt;b&gt;from&lt;\/b&gt; the feed<\/a>/);
+      assert.match(section[2]!, /Wire · score 6 · content\/news\/2026\/12\/fresh\.md/);
+      assert.doesNotMatch(section[2]!, /older|hand/);
+    } finally {
+      server.close();
+      db.close();
+    }
+  });
+});
