@@ -12,12 +12,12 @@ import { readNewsItem } from '../src/content/news-item.ts';
 import { renderSummaryText } from '../src/render/markdown.ts';
 import { isAllowedAddress, PUBLIC_ONLY } from '../src/intake/address-guard.ts';
 import { parseFeedBytes } from '../src/intake/feeds.ts';
-import { compileRules, draftFile, entryToDraft, matcher, TITLE_MAX } from '../src/intake/items.ts';
+import { compileRules, draftFile, entryToDraft, matcher, parseEntryDate, TITLE_MAX } from '../src/intake/items.ts';
 import { htmlToMarkdown, htmlToText } from '../src/intake/summary.ts';
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 150);
 const config = configSchema.parse({ sources: [{ name: 'Feed', url: 'https://feed.example/rss' }] });
-const context = { source: config.sources[0]!, feedUrl: 'https://feed.example/rss', rules: compileRules(config), now: Date.parse('2026-12-05T12:00:00Z'), summaryMaxChars: 1200 };
+const context = { source: config.sources[0]!, feedUrl: 'https://feed.example/rss', rules: compileRules(config), now: Date.parse('2026-12-05T12:00:00Z'), summaryMaxChars: 1200, timezone: 'UTC' };
 
 /** Writes the draft's file into a throwaway site and reads it back as the build does. */
 function roundTrip(text: string) {
@@ -88,6 +88,16 @@ describe('feed entry → news item file', () => {
     assert.equal(htmlToMarkdown(para(20) + para(400), 200), 'word '.repeat(20).trim());
     const cut = htmlToMarkdown(para(400), 200);
     assert.ok(cut.length <= 200 && cut.endsWith('…'), cut);
+  });
+
+  it('a huge title is cut at a word to one line; a date without an offset is read in the site\'s time zone', () => {
+    const result = entryToDraft({ title: `${'headline '.repeat(50_000)}end`, titleIsHtml: false, link: 'https://x.example/a', date: '2026-12-01T09:00:00', html: '' }, { ...context, timezone: 'Europe/Berlin' });
+    assert.ok('draft' in result);
+    assert.ok(result.draft.title.length <= TITLE_MAX && result.draft.title.endsWith('headline…'), result.draft.title.slice(-20));
+    assert.equal(result.draft.published, Date.parse('2026-12-01T08:00:00Z'));
+    assert.equal(parseEntryDate('Tue, 01 Dec 2026 10:00:00 GMT', 'Europe/Berlin'), Date.parse('2026-12-01T10:00:00Z'));
+    assert.equal(parseEntryDate('2026-12-01', 'America/New_York'), Date.parse('2026-12-01T05:00:00Z'));
+    assert.ok(Number.isNaN(parseEntryDate('2026-02-30', 'UTC')));
   });
 
   it('HTML titles become text: tags gone, entities decoded, script content dropped', () => {

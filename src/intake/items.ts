@@ -57,20 +57,29 @@ export interface EntryContext {
   rules: Rules;
   now: number;
   summaryMaxChars: number;
+  /** Where a date without an offset is read. */
+  timezone: string;
+}
+
+/** An entry's title as text and its link made absolute: what tells whether its story is new. */
+export function entryIdentity(entry: FeedEntry, feedUrl: string): { title: string; url?: string } {
+  const title = shorten(entry.titleIsHtml ? htmlToText(entry.title) : oneLine(entry.title), TITLE_MAX);
+  return { title, url: absoluteHttpUrl(entry.link, feedUrl) };
 }
 
 export function entryToDraft(entry: FeedEntry, c: EntryContext): EntryResult {
-  const title = shorten(entry.titleIsHtml ? htmlToText(entry.title) : oneLine(entry.title), TITLE_MAX);
-  const url = absoluteHttpUrl(entry.link, c.feedUrl);
+  const { title, url } = entryIdentity(entry, c.feedUrl);
   if (!url) return { skip: entry.link ? 'a link that is not an absolute http(s) URL' : 'no link', title: title || '(untitled)' };
   if (!title) return { skip: 'no title', title: '(untitled)', url };
   const summary = htmlToMarkdown(entry.html, c.summaryMaxChars, url) || htmlToMarkdown(escapeHtml(title), c.summaryMaxChars);
-  const text = `${title}\n${htmlToText(entry.html)}`;
   const filters = c.rules.sources.get(c.source.name);
+  // The summary's text is only needed when there are words to look for in it.
+  const wanted = (filters && filters.include.length + filters.exclude.length > 0) || c.rules.topicRules.length > 0;
+  const text = wanted ? `${title}\n${htmlToText(entry.html)}` : title;
   const excluded = filters?.exclude.find((r) => r.test(text));
   if (excluded) return { skip: `excluded by ${excluded.source}`, title, url };
   if (filters && filters.include.length > 0 && !filters.include.some((r) => r.test(text))) return { skip: 'matches none of the source\'s include words', title, url };
-  const date = entry.date === undefined ? Number.NaN : Date.parse(entry.date.trim());
+  const date = entry.date === undefined ? Number.NaN : parseEntryDate(entry.date, c.timezone);
   const undated = Number.isNaN(date);
   // An entry dated later than now (a wrong clock at the source) is taken as published now.
   const published = undated ? c.now : Math.min(date, c.now);
@@ -79,6 +88,19 @@ export function entryToDraft(entry: FeedEntry, c: EntryContext): EntryResult {
     if (rule.test.test(text) && !topics.some((t) => t.toLowerCase() === rule.topic.toLowerCase())) topics.push(rule.topic);
   }
   return { draft: { title, url, source: c.source.name, published, undated, score: c.source.score, topics: topics.slice(0, LIMITS.topics), summary } };
+}
+
+/**
+ * RFC 822 dates (RSS) and ISO 8601 ones (Atom, JSON Feed, Dublin Core); an ISO date or date-time
+ * without an offset is read in the site's time zone, not the machine's.
+ */
+export function parseEntryDate(value: string, timezone: string): number {
+  const text = value.trim();
+  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/.test(text)) {
+    const dt = DateTime.fromISO(text.replace(' ', 'T'), { zone: timezone });
+    return dt.isValid ? dt.toMillis() : Number.NaN;
+  }
+  return Date.parse(text);
 }
 
 function absoluteHttpUrl(link: string | undefined, base: string): string | undefined {

@@ -114,7 +114,7 @@ export async function addPage(o: AddPageOptions): Promise<AddedPage> {
   const source = { name: siteName, url: given, topics: [], score: o.score ?? 5, include: [], exclude: [] };
   const result = entryToDraft(
     { title: meta.title ?? '', titleIsHtml: false, link: given, date: meta.published, html: meta.description ? escapeHtml(meta.description) : '' },
-    { source, feedUrl: given, rules: compileRules(o.config), now: o.now, summaryMaxChars: o.config.intake.summaryMaxChars },
+    { source, feedUrl: given, rules: compileRules(o.config), now: o.now, summaryMaxChars: o.config.intake.summaryMaxChars, timezone: o.config.timezone },
   );
   if ('skip' in result) {
     throw new ContentError([{ file: 'news add', field: given, expected: 'a page with a title (og:title or <title>)', found: result.skip }]);

@@ -13,7 +13,7 @@ import type { IntakeStore, Arrival } from '../store/intake.ts';
 import { rangesForSource } from './address-guard.ts';
 import { parseFeedBytes, type FeedEntry } from './feeds.ts';
 import { FetchFailed, HttpClient } from './http.ts';
-import { compileRules, draftFile, draftPath, entryToDraft, type Draft, type Rules } from './items.ts';
+import { compileRules, draftFile, draftPath, entryIdentity, entryToDraft, type Draft, type Rules } from './items.ts';
 import { freeName, writeNewFile } from './write.ts';
 
 export interface FetchRunOptions {
@@ -137,10 +137,18 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
   const { stories, headlines } = await existingNews(o);
   const rules: Rules = compileRules(o.config);
   const taken = new Set<string>();
+  const folders = new Set<string>();
   const arrivals: Arrival[] = [];
   for (const f of fetched) {
     for (const entry of f.entries) {
-      const result = entryToDraft(entry, { source: f.source, feedUrl: f.feedUrl, rules, now: o.now, summaryMaxChars: o.config.intake.summaryMaxChars });
+      // A story already there is told apart by its link alone, before its summary is converted.
+      const known = entryIdentity(entry, f.feedUrl);
+      const there = known.url && stories.get(normaliseUrl(known.url));
+      if (known.url && known.title && there) {
+        report.skipped.push({ source: f.source.name, title: known.title, url: known.url, reason: `already present: ${there}` });
+        continue;
+      }
+      const result = entryToDraft(entry, { source: f.source, feedUrl: f.feedUrl, rules, now: o.now, summaryMaxChars: o.config.intake.summaryMaxChars, timezone: o.config.timezone });
       if ('skip' in result) {
         report.skipped.push({ source: f.source.name, title: result.title, url: result.url, reason: result.skip });
         continue;
@@ -167,7 +175,7 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
         skip(`near-duplicate of the headline of ${twin}`);
         continue;
       }
-      const file = place(d, o, taken);
+      const file = place(d, o, taken, folders);
       if (!file) {
         skip('a file of its name appeared while writing; run again');
         continue;
@@ -182,12 +190,12 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
 }
 
 /** Chooses the draft's file and writes it (unless a dry run); undefined if the name was taken meanwhile. */
-function place(d: Draft, o: FetchRunOptions, taken: Set<string>): string | undefined {
+function place(d: Draft, o: FetchRunOptions, taken: Set<string>, folders: Set<string>): string | undefined {
   const { dir, slug } = draftPath(d, o.config.timezone);
   const rel = freeName(o.root, dir, slug, taken);
   taken.add(rel);
   if (o.dryRun) return rel;
-  return writeNewFile(o.root, rel, draftFile(d)) ? rel : undefined;
+  return writeNewFile(o.root, rel, draftFile(d), folders) ? rel : undefined;
 }
 
 /** Runs `task` over `items`, at most `limit` at once; results in the order of `items`. */

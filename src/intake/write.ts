@@ -13,15 +13,21 @@ export function freeName(root: string, dir: string, slug: string, taken: Set<str
   }
 }
 
-/** Writes `text` as the new file `rel`; false if a file of that name appeared meanwhile. */
-export function writeNewFile(root: string, rel: string, text: string): boolean {
+/**
+ * Writes `text` as the new file `rel`; false if a file of that name appeared meanwhile. `checked`
+ * holds the folders already made and found inside the root during this run.
+ */
+export function writeNewFile(root: string, rel: string, text: string, checked = new Set<string>()): boolean {
   const file = path.join(root, rel);
   const dir = path.dirname(file);
-  mkdirSync(dir, { recursive: true });
-  const real = realpathSync(dir);
-  const realRoot = realpathSync(root);
-  if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
-    throw new ContentError([{ file: path.dirname(rel), expected: 'a folder inside the site folder', found: `a link to ${real}` }]);
+  if (!checked.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    const real = realpathSync(dir);
+    const realRoot = realpathSync(root);
+    if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
+      throw new ContentError([{ file: path.dirname(rel), expected: 'a folder inside the site folder', found: `a link to ${real}` }]);
+    }
+    checked.add(dir);
   }
   const temporary = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
   writeFileSync(temporary, text, { flag: 'w' });

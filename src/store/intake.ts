@@ -14,14 +14,21 @@ export interface Arrival {
   arrivedAt: number;
 }
 
+type ArrivalRow = { story: string; file: string; source: string; arrived_at: number };
+
 export class IntakeStore {
-  constructor(private readonly db: Db) {}
+  // Prepared once: a run asks about every entry of every feed.
+  private readonly selectValidators;
+  private readonly selectArrival;
+
+  constructor(private readonly db: Db) {
+    this.selectValidators = db.prepare<[string], { url: string; etag: string | null; last_modified: string | null }>('SELECT url, etag, last_modified FROM feed_state WHERE source = ?');
+    this.selectArrival = db.prepare<[string], ArrivalRow>('SELECT story, file, source, arrived_at FROM news_arrivals WHERE story = ?');
+  }
 
   /** The validators last given for `source`, if it was read from the same URL. */
   validators(source: string, url: string): FeedValidators {
-    const row = this.db
-      .prepare<[string], { url: string; etag: string | null; last_modified: string | null }>('SELECT url, etag, last_modified FROM feed_state WHERE source = ?')
-      .get(source);
+    const row = this.selectValidators.get(source);
     if (!row || row.url !== url) return {};
     return { etag: row.etag ?? undefined, lastModified: row.last_modified ?? undefined };
   }
@@ -37,9 +44,7 @@ export class IntakeStore {
 
   /** The file a story was written to, if intake ever wrote it. */
   arrival(story: string): Arrival | undefined {
-    const row = this.db
-      .prepare<[string], { story: string; file: string; source: string; arrived_at: number }>('SELECT story, file, source, arrived_at FROM news_arrivals WHERE story = ?')
-      .get(story);
+    const row = this.selectArrival.get(story);
     return row && { story: row.story, file: row.file, source: row.source, arrivedAt: row.arrived_at };
   }
 
@@ -53,7 +58,7 @@ export class IntakeStore {
   /** Files written by intake at or after `since`, newest first. */
   arrivedSince(since: number): Arrival[] {
     return this.db
-      .prepare<[number], { story: string; file: string; source: string; arrived_at: number }>('SELECT story, file, source, arrived_at FROM news_arrivals WHERE arrived_at >= ? ORDER BY arrived_at DESC, file')
+      .prepare<[number], ArrivalRow>('SELECT story, file, source, arrived_at FROM news_arrivals WHERE arrived_at >= ? ORDER BY arrived_at DESC, file')
       .all(since)
       .map((r) => ({ story: r.story, file: r.file, source: r.source, arrivedAt: r.arrived_at }));
   }
