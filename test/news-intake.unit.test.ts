@@ -30,7 +30,7 @@ function roundTrip(text: string) {
 /** Text of every kind a feed sends: markup, entities, front-matter breakers, controls, astral characters. */
 const feedText = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 80 }),
-  fc.array(fc.constantFrom('<script>alert(1)</script>', '<b>', '</b>', '&amp;', '&lt;', '&#0;', '---', '\n---\n', '"', "'", ': ', '# ', '[x](javascript:alert(1))', '![i](data:x)', '<a href="javascript:alert(1)">', '<img src=x onerror=alert(1)>', '\u0000', '\u001b', '\u2028', '\ud800', '😀', 'é', ' ', 'word', '{{x}}', '<!--', '-->', '`'), { maxLength: 20 }).map((a) => a.join('')),
+  fc.array(fc.constantFrom('<script>alert(1)</script>', '<b>', '</b>', '&amp;', '&lt;', '&#0;', '---', '\n---\n', '"', "'", ': ', '# ', '[x](javascript:alert(1))', '![i](data:x)', '<a href="javascript:alert(1)">', '<img src=x onerror=alert(1)>', '\u0000', '\u001b', '\u2028', '\ud800', '😀', 'é', ' ', 'word', '{{x}}', '<!--', '-->', '`', '1. ', '2)', '+', '*', '_', '|', '~~', ':', '=', '***', '\t', '    ', '<br>', '<p>', '</p>', '<ul><li>', '</li>', '<pre>', '<h1>', '<blockquote>', '<table><tr><td>', '\u00a0', '<', '>', '\\', '!['), { maxLength: 24 }).map((a) => a.join('')),
 );
 
 const ALLOWED = /^<\/?(p|a|strong|em|ul|ol|li|code|pre|blockquote|br)\b/;
@@ -81,6 +81,12 @@ describe('feed entry → news item file', () => {
       'https://site.example/post/1',
     );
     assert.equal(md, 'Head\n\nA **bold** [mail](mailto:a@b.example) ftp [rel](https://site.example/rel)\n\n-   one');
+  });
+
+  it('a line separator or no-break space before "---" does not make a rule once trimmed', () => {
+    for (const space of ['\u2028', '\u2029', '\u00a0', '\u3000', '\ufeff']) {
+      assert.equal(renderSummaryText(htmlToMarkdown(`${space}---`, 1000)), '<p>-–</p>\n', JSON.stringify(space));
+    }
   });
 
   it('a long summary keeps whole paragraphs while they fit, else the first cut at a word', () => {

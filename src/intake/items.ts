@@ -71,7 +71,8 @@ export function entryToDraft(entry: FeedEntry, c: EntryContext): EntryResult {
   const { title, url } = entryIdentity(entry, c.feedUrl);
   if (!url) return { skip: entry.link ? 'a link that is not an absolute http(s) URL' : 'no link', title: title || '(untitled)' };
   if (!title) return { skip: 'no title', title: '(untitled)', url };
-  const summary = htmlToMarkdown(entry.html, c.summaryMaxChars, url) || htmlToMarkdown(escapeHtml(title), c.summaryMaxChars);
+  // An item needs a summary: the entry's, else its title, for the editor to replace.
+  const summary = htmlToMarkdown(entry.html, c.summaryMaxChars, url) || htmlToMarkdown(escapeHtml(title), c.summaryMaxChars) || 'No summary in the feed.';
   const filters = c.rules.sources.get(c.source.name);
   // The summary's text is only needed when there are words to look for in it.
   const wanted = (filters && filters.include.length + filters.exclude.length > 0) || c.rules.topicRules.length > 0;

@@ -2,6 +2,9 @@
 // renders for news (paragraphs, emphasis, links, lists, quotes, code). sanitize-html keeps only those
 // elements and http(s)/mailto links; turndown writes the rest as Markdown, escaping any text that
 // would read as Markdown. Scripts, styles, images, frames and forms are dropped with their content.
+import { createRequire } from 'node:module';
+import type MarkdownIt from 'markdown-it';
+import type Token from 'markdown-it/lib/token.mjs';
 import sanitizeHtml from 'sanitize-html';
 import TurndownService from 'turndown';
 
@@ -46,7 +49,23 @@ let turndown: TurndownService | undefined;
 function markdownWriter(): TurndownService {
   if (turndown) return turndown;
   turndown = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-', emDelimiter: '_', strongDelimiter: '**' });
+  const escape = turndown.escape.bind(turndown);
+  turndown.escape = (text: string) => escapeMore(escape(text));
   return turndown;
+}
+
+/**
+ * What turndown's escaping leaves that the site's Markdown would still read as markup: a "#", "1."
+ * or "+" at the start of a text whose following space was collapsed away (an empty heading or list),
+ * a leading ":" or any "|" (a table), and "~" (strikethrough).
+ */
+function escapeMore(escaped: string): string {
+  return escaped
+    .replace(/(?<!\\)~/g, '\\~')
+    .replace(/\|/g, '\\|')
+    .replace(/^(\s*)(#{1,6})(?=\s|$)/, '$1\\$2')
+    .replace(/^(\s*)(\d+)([.)])(?=\s|$)/, '$1$2\\$3')
+    .replace(/^(\s*)([+:])/, '$1\\$2');
 }
 
 /**
@@ -55,7 +74,9 @@ function markdownWriter(): TurndownService {
  * (the entry's own URL); a link that is not http(s) or mailto keeps its text and loses its target.
  */
 export function htmlToMarkdown(html: string, max: number, base?: string): string {
-  const clean = sanitizeHtml(cleanText(html), {
+  // Unicode spaces and line separators become plain spaces: a trim (the content reader's too) would
+  // drop one at the start of a line, and "\u2028---" would turn into "---", a rule, after escaping.
+  const clean = sanitizeHtml(cleanText(html).replace(/[^\S \t\r\n]/g, ' '), {
     allowedTags: SUMMARY_TAGS,
     allowedAttributes: { a: ['href'] },
     allowedSchemes: ['http', 'https', 'mailto'],
@@ -70,20 +91,44 @@ export function htmlToMarkdown(html: string, max: number, base?: string): string
       },
     },
   });
+  // turndown writes only <pre><code> as a code block; a bare <pre>'s text would go out unescaped.
+  const coded = clean.replace(/<pre>(?!<code>)/g, '<pre><code>').replace(/(?<!<\/code>)<\/pre>/g, '</code></pre>');
   const markdown = markdownWriter()
-    .turndown(clean)
+    .turndown(coded)
     .replace(/\n{3,}/g, '\n\n')
     .trim();
-  if (markdown.length <= max) return markdown;
-  const blocks = markdown.split(/\n{2,}/);
-  let kept = '';
-  for (const block of blocks) {
-    const next = kept ? `${kept}\n\n${block}` : block;
-    if (next.length > max) break;
-    kept = next;
+  let kept = markdown;
+  if (markdown.length > max) {
+    kept = '';
+    for (const block of markdown.split(/\n{2,}/)) {
+      const next = kept ? `${kept}\n\n${block}` : block;
+      if (next.length > max) break;
+      kept = next;
+    }
   }
-  if (kept) return kept;
-  return markdownWriter().escape(shorten(htmlToText(clean), max));
+  // Markup nested in ways Markdown cannot say (a block inside bold, an empty nested list item) can
+  // come out as a heading or a rule: such a summary is kept as its plain text instead.
+  if (kept && onlySummaryMarkup(kept)) return kept;
+  const text = markdownWriter().escape(shorten(htmlToText(clean), max));
+  return onlySummaryMarkup(text) ? text : '';
+}
+
+/** What a news summary may be made of, as markdown-it's tokens (see render/markdown.ts). */
+const SUMMARY_TOKENS = new Set([
+  'paragraph_open', 'paragraph_close', 'inline', 'text', 'softbreak', 'hardbreak', 'strong_open', 'strong_close', 'em_open', 'em_close',
+  'link_open', 'link_close', 'bullet_list_open', 'bullet_list_close', 'ordered_list_open', 'ordered_list_close', 'list_item_open',
+  'list_item_close', 'code_inline', 'code_block', 'fence', 'blockquote_open', 'blockquote_close',
+]);
+
+const loadPackage = createRequire(import.meta.url);
+let summaryParser: MarkdownIt | undefined;
+
+/** Whether Markdown, parsed as the site parses summaries, holds only what a summary may hold. */
+export function onlySummaryMarkup(markdown: string): boolean {
+  summaryParser ??= new (loadPackage('markdown-it') as typeof MarkdownIt)({ html: false, linkify: false });
+  const ok = (tokens: readonly Token[] | null): boolean =>
+    (tokens ?? []).every((t) => SUMMARY_TOKENS.has(t.type) && (t.type !== 'fence' || t.info === '') && ok(t.children));
+  return ok(summaryParser.parse(markdown, {}));
 }
 
 function absoluteLink(href: string | undefined, base: string | undefined): string | undefined {
