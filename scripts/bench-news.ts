@@ -50,13 +50,16 @@ await writeFile(
 
 async function timed(label: string): Promise<number> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const quiet = process.stdout.write.bind(process.stdout);
   let out = '';
   process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
   const code = await main(['news', 'fetch', '--root', root, '--now', '2026-12-05T12:00:00Z']).finally(() => (process.stdout.write = quiet));
   const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
   const summary = out.trim().split('\n').at(-1);
-  console.log(`${label.padEnd(34)} ${(ms / 1000).toFixed(2)} s   (exit ${code}; ${summary})`);
+  // CPU time beside the wall time: on a busy machine the wall time measures the neighbours too.
+  console.log(`${label.padEnd(34)} ${(ms / 1000).toFixed(2)} s (${((used.user + used.system) / 1e6).toFixed(2)} s CPU)   (exit ${code}; ${summary})`);
   return ms;
 }
 

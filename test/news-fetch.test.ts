@@ -243,10 +243,10 @@ describe('news fetch', () => {
     const { report } = await fetchNews(root);
     assert.deepEqual(report!.added.map((a) => `${a.source}: ${a.title}`), ['Outlet A: Meta releases new open model family', 'Outlet A: Shared story told twice']);
     assert.deepEqual(
-      report!.skipped.map((s) => `${s.source}: ${s.reason}`),
+      report!.skipped.map((s) => `${s.source}: ${s.reason}`).sort(),
       [
-        'Outlet B: near-duplicate of the headline of content/news/2026/12/meta-releases-new-open-model-family.md',
         'Outlet B: already present: content/news/2026/12/shared-story-told-twice.md',
+        'Outlet B: near-duplicate of the headline of content/news/2026/12/meta-releases-new-open-model-family.md',
       ],
     );
   });

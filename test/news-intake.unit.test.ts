@@ -13,7 +13,7 @@ import { renderSummaryText } from '../src/render/markdown.ts';
 import { isAllowedAddress, PUBLIC_ONLY } from '../src/intake/address-guard.ts';
 import { parseFeedBytes } from '../src/intake/feeds.ts';
 import { compileRules, draftFile, entryToDraft, matcher, parseEntryDate, TITLE_MAX } from '../src/intake/items.ts';
-import { htmlToMarkdown, htmlToText } from '../src/intake/summary.ts';
+import { htmlToMarkdown, htmlToMarkdownMany, htmlToText } from '../src/intake/summary.ts';
 
 const RUNS = Number(process.env.PROPS_RUNS ?? 150);
 const config = configSchema.parse({ sources: [{ name: 'Feed', url: 'https://feed.example/rss' }] });
@@ -56,6 +56,16 @@ describe('feed entry → news item file', () => {
         const rendered = renderSummaryText(read.item.summary);
         for (const tag of rendered.match(/<[^>]*>/g) ?? []) assert.match(tag, ALLOWED, `unexpected markup ${tag}`);
         assert.doesNotMatch(rendered, /href="(?!https?:|mailto:)/i);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('summaries converted together are the ones converted one by one', () => {
+    fc.assert(
+      fc.property(fc.array(feedText, { maxLength: 8 }), fc.integer({ min: 100, max: 400 }), (htmls, max) => {
+        const together = htmlToMarkdownMany(htmls.map((html) => ({ html, base: 'https://x.example/a/' })), max);
+        assert.deepEqual(together, htmls.map((html) => htmlToMarkdown(html, max, 'https://x.example/a/')));
       }),
       { numRuns: RUNS },
     );

@@ -67,12 +67,14 @@ export function entryIdentity(entry: FeedEntry, feedUrl: string): { title: strin
   return { title, url: absoluteHttpUrl(entry.link, feedUrl) };
 }
 
-export function entryToDraft(entry: FeedEntry, c: EntryContext): EntryResult {
+/** `summary`: the entry's summary if already converted (see htmlToMarkdownMany). */
+export function entryToDraft(entry: FeedEntry, c: EntryContext, summary?: string): EntryResult {
   const { title, url } = entryIdentity(entry, c.feedUrl);
   if (!url) return { skip: entry.link ? 'a link that is not an absolute http(s) URL' : 'no link', title: title || '(untitled)' };
   if (!title) return { skip: 'no title', title: '(untitled)', url };
   // An item needs a summary: the entry's, else its title, for the editor to replace.
-  const summary = htmlToMarkdown(entry.html, c.summaryMaxChars, url) || htmlToMarkdown(escapeHtml(title), c.summaryMaxChars) || 'No summary in the feed.';
+  const given = summary ?? htmlToMarkdown(entry.html, c.summaryMaxChars, url);
+  const body = given || htmlToMarkdown(escapeHtml(title), c.summaryMaxChars) || 'No summary in the feed.';
   const filters = c.rules.sources.get(c.source.name);
   // The summary's text is only needed when there are words to look for in it.
   const wanted = (filters && filters.include.length + filters.exclude.length > 0) || c.rules.topicRules.length > 0;
@@ -88,7 +90,7 @@ export function entryToDraft(entry: FeedEntry, c: EntryContext): EntryResult {
   for (const rule of c.rules.topicRules) {
     if (rule.test.test(text) && !topics.some((t) => t.toLowerCase() === rule.topic.toLowerCase())) topics.push(rule.topic);
   }
-  return { draft: { title, url, source: c.source.name, published, undated, score: c.source.score, topics: topics.slice(0, LIMITS.topics), summary } };
+  return { draft: { title, url, source: c.source.name, published, undated, score: c.source.score, topics: topics.slice(0, LIMITS.topics), summary: body } };
 }
 
 /**

@@ -12,6 +12,7 @@ import { HeadlineIndex } from '../compose/duplicates.ts';
 import type { IntakeStore, Arrival } from '../store/intake.ts';
 import { rangesForSource } from './address-guard.ts';
 import { parseFeedBytes, type FeedEntry } from './feeds.ts';
+import { htmlToMarkdownMany } from './summary.ts';
 import { FetchFailed, HttpClient } from './http.ts';
 import { compileRules, draftFile, draftPath, entryIdentity, entryToDraft, type Draft, type Rules } from './items.ts';
 import { freeName, writeNewFile } from './write.ts';
@@ -140,15 +141,24 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
   const folders = new Set<string>();
   const arrivals: Arrival[] = [];
   for (const f of fetched) {
+    // A story already there is told apart by its link alone; the summaries of the others are
+    // converted together.
+    const fresh: { entry: FeedEntry; url: string }[] = [];
     for (const entry of f.entries) {
-      // A story already there is told apart by its link alone, before its summary is converted.
       const known = entryIdentity(entry, f.feedUrl);
       const there = known.url && stories.get(normaliseUrl(known.url));
       if (known.url && known.title && there) {
         report.skipped.push({ source: f.source.name, title: known.title, url: known.url, reason: `already present: ${there}` });
-        continue;
+      } else if (known.url && known.title) {
+        fresh.push({ entry, url: known.url });
+      } else {
+        fresh.push({ entry, url: '' });
       }
-      const result = entryToDraft(entry, { source: f.source, feedUrl: f.feedUrl, rules, now: o.now, summaryMaxChars: o.config.intake.summaryMaxChars, timezone: o.config.timezone });
+    }
+    const summaries = htmlToMarkdownMany(fresh.map((e) => ({ html: e.url ? e.entry.html : '', base: e.url || undefined })), o.config.intake.summaryMaxChars);
+    for (const [i, { entry }] of fresh.entries()) {
+      const context = { source: f.source, feedUrl: f.feedUrl, rules, now: o.now, summaryMaxChars: o.config.intake.summaryMaxChars, timezone: o.config.timezone };
+      const result = entryToDraft(entry, context, summaries[i]);
       if ('skip' in result) {
         report.skipped.push({ source: f.source.name, title: result.title, url: result.url, reason: result.skip });
         continue;

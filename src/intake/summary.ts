@@ -74,6 +74,30 @@ function escapeMore(escaped: string): string {
  * (the entry's own URL); a link that is not http(s) or mailto keeps its text and loses its target.
  */
 export function htmlToMarkdown(html: string, max: number, base?: string): string {
+  const clean = sanitizeSummary(html, base);
+  return finish(markdownWriter().turndown(clean), clean, max);
+}
+
+/** Separates summaries converted together: control characters never survive cleanText. */
+const MARK = '\u0001\u0002';
+
+/**
+ * The summaries of many entries, as htmlToMarkdown gives them one by one, converted in one document:
+ * turndown builds a DOM for each call, which costs more than converting the text itself.
+ */
+export function htmlToMarkdownMany(entries: readonly { html: string; base?: string }[], max: number): string[] {
+  if (entries.length === 0) return [];
+  const cleans = entries.map((e) => sanitizeSummary(e.html, e.base));
+  // Each summary is balanced markup of its own (sanitize-html closes what it opens), in a block of
+  // its own, followed by a paragraph holding only the mark.
+  const parts = markdownWriter()
+    .turndown(cleans.map((c) => `<div>${c}</div><p>${MARK}</p>`).join(''))
+    .split(MARK);
+  if (parts.length !== cleans.length + 1) return entries.map((e) => htmlToMarkdown(e.html, max, e.base));
+  return cleans.map((clean, i) => finish(parts[i]!, clean, max));
+}
+
+function sanitizeSummary(html: string, base: string | undefined): string {
   // Unicode spaces and line separators become plain spaces: a trim (the content reader's too) would
   // drop one at the start of a line, and "\u2028---" would turn into "---", a rule, after escaping.
   const clean = sanitizeHtml(cleanText(html).replace(/[^\S \t\r\n]/g, ' '), {
@@ -92,11 +116,12 @@ export function htmlToMarkdown(html: string, max: number, base?: string): string
     },
   });
   // turndown writes only <pre><code> as a code block; a bare <pre>'s text would go out unescaped.
-  const coded = clean.replace(/<pre>(?!<code>)/g, '<pre><code>').replace(/(?<!<\/code>)<\/pre>/g, '</code></pre>');
-  const markdown = markdownWriter()
-    .turndown(coded)
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+  return clean.replace(/<pre>(?!<code>)/g, '<pre><code>').replace(/(?<!<\/code>)<\/pre>/g, '</code></pre>');
+}
+
+/** turndown's Markdown of `clean`, cut to `max` and checked. */
+function finish(converted: string, clean: string, max: number): string {
+  const markdown = converted.replace(/\n{3,}/g, '\n\n').trim();
   let kept = markdown;
   if (markdown.length > max) {
     kept = '';
