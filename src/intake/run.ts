@@ -11,11 +11,9 @@ import { normaliseUrl } from '../content/url.ts';
 import { HeadlineIndex } from '../compose/duplicates.ts';
 import type { IntakeStore, Arrival } from '../store/intake.ts';
 import { rangesForSource } from './address-guard.ts';
-import { parseFeedBytes, type FeedEntry } from './feeds.ts';
-import { htmlToMarkdownMany } from './summary.ts';
+import type { FeedEntry } from './feeds.ts';
 import { FetchFailed, HttpClient } from './http.ts';
-import { compileRules, draftFile, draftPath, entryIdentity, entryToDraft, type Draft, type Rules } from './items.ts';
-import { freeName, writeNewFile } from './write.ts';
+import type { Draft } from './items.ts';
 
 export interface FetchRunOptions {
   root: string;
@@ -109,6 +107,8 @@ async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: Htt
       outcome.status = 'unchanged';
       return { source, outcome, entries: [], feedUrl: res.url };
     }
+    // The parsing libraries are loaded only once a feed has something new: a run of 304s needs none.
+    const { parseFeedBytes } = await import('./feeds.ts');
     const { entries } = parseFeedBytes(res.body, res.contentType);
     outcome.status = 'fetched';
     outcome.entries = entries.length;
@@ -135,8 +135,14 @@ async function existingNews(o: FetchRunOptions): Promise<{ stories: Map<string, 
 }
 
 async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchReport): Promise<void> {
-  const { stories, headlines } = await existingNews(o);
-  const rules: Rules = compileRules(o.config);
+  const [{ stories, headlines }, { compileRules, draftFile, draftPath, entryIdentity, entryToDraft }, { htmlToMarkdownMany }, { freeName, writeNewFile }] = await Promise.all([
+    existingNews(o),
+    import('./items.ts'),
+    import('./summary.ts'),
+    import('./write.ts'),
+  ]);
+  const rules = compileRules(o.config);
+  const write = { draftFile, draftPath, freeName, writeNewFile };
   const taken = new Set<string>();
   const folders = new Set<string>();
   const arrivals: Arrival[] = [];
@@ -185,7 +191,7 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
         skip(`near-duplicate of the headline of ${twin}`);
         continue;
       }
-      const file = place(d, o, taken, folders);
+      const file = place(d, o, taken, folders, write);
       if (!file) {
         skip('a file of its name appeared while writing; run again');
         continue;
@@ -200,7 +206,9 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
 }
 
 /** Chooses the draft's file and writes it (unless a dry run); undefined if the name was taken meanwhile. */
-function place(d: Draft, o: FetchRunOptions, taken: Set<string>, folders: Set<string>): string | undefined {
+type Writers = Pick<typeof import('./items.ts'), 'draftFile' | 'draftPath'> & typeof import('./write.ts');
+
+function place(d: Draft, o: FetchRunOptions, taken: Set<string>, folders: Set<string>, { draftFile, draftPath, freeName, writeNewFile }: Writers): string | undefined {
   const { dir, slug } = draftPath(d, o.config.timezone);
   const rel = freeName(o.root, dir, slug, taken);
   taken.add(rel);
