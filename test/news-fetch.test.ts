@@ -235,18 +235,24 @@ describe('news fetch', () => {
     assert.match(refused.report!.sources[1]!.error!, /refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
   });
 
-  it('keeps one copy of a story told by two sources: same URL, or nearly the same headline', async () => {
+  it('keeps one copy of a story told by two sources: same URL, or nearly the same headline the same week', async () => {
     const root = await siteWith([
       { name: 'Outlet A', url: server.url('/dup-a.xml') },
       { name: 'Outlet B', url: server.url('/dup-b.xml') },
     ]);
     const { report } = await fetchNews(root);
-    assert.deepEqual(report!.added.map((a) => `${a.source}: ${a.title}`), ['Outlet A: Meta releases new open model family', 'Outlet A: Shared story told twice']);
+    assert.deepEqual(report!.added.map((a) => `${a.source}: ${a.title}`), [
+      'Outlet A: Meta releases new open model family',
+      'Outlet A: Shared story told twice',
+      // A source's own similar headline, and another's months apart, are stories of their own.
+      'Outlet A: Meta releases new open model family, part two',
+      'Outlet B: Meta releases a new open model family',
+    ]);
     assert.deepEqual(
       report!.skipped.map((s) => `${s.source}: ${s.reason}`).sort(),
       [
         'Outlet B: already present: content/news/2026/12/shared-story-told-twice.md',
-        'Outlet B: near-duplicate of the headline of content/news/2026/12/meta-releases-new-open-model-family.md',
+        'Outlet B: near-duplicate of the headline of content/news/2026/12/meta-releases-new-open-model-family.md (Outlet A)',
       ],
     );
   });

@@ -69,15 +69,16 @@ export class HeadlineIndex<T> {
     }
   }
 
-  /** The first known headline that is the same story as `title`, if any. */
-  sameStory(title: string): T | undefined {
+  /** The first known headline that is the same story as `title` (among those `accept` takes), if any. */
+  sameStory(title: string, accept: (value: T) => boolean = () => true): T | undefined {
     const words = titleWords(title);
     const seen = new Set<number>();
     for (const w of words) {
       for (const at of this.byWord.get(w) ?? []) {
         if (seen.has(at)) continue;
         seen.add(at);
-        if (similarity(this.entries[at]!.words, words) >= SAME_STORY) return this.entries[at]!.value;
+        const entry = this.entries[at]!;
+        if (similarity(entry.words, words) >= SAME_STORY && accept(entry.value)) return entry.value;
       }
     }
     return undefined;

@@ -122,14 +122,32 @@ async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: Htt
   }
 }
 
+/** A known headline: whose, when, and in which file. */
+interface Headline {
+  file: string;
+  source: string;
+  published: number;
+}
+
+/**
+ * Headlines this close in time, from another source, tell the same story. As when an issue merges
+ * stories, a source's own similar headlines ("Weekly roundup #12", "#13") are different stories,
+ * and so is the same headline months apart.
+ */
+const SAME_STORY_MS = 7 * 24 * 3600_000;
+
+function sameStoryAs(d: Draft): (h: Headline) => boolean {
+  return (h) => h.source !== d.source && Math.abs(h.published - d.published) <= SAME_STORY_MS;
+}
+
 /** What is already there: stories by normalised URL, and headlines, from the site's news files. */
-async function existingNews(o: FetchRunOptions): Promise<{ stories: Map<string, string>; headlines: HeadlineIndex<string> }> {
+async function existingNews(o: FetchRunOptions): Promise<{ stories: Map<string, string>; headlines: HeadlineIndex<Headline> }> {
   const { news } = await loadNews(o.root, o.config.timezone);
   const stories = new Map<string, string>();
-  const headlines = new HeadlineIndex<string>();
+  const headlines = new HeadlineIndex<Headline>();
   for (const item of news) {
     stories.set(item.storyKey, item.file);
-    headlines.add(item.title, item.file);
+    headlines.add(item.title, { file: item.file, source: item.source, published: item.published });
   }
   return { stories, headlines };
 }
@@ -186,9 +204,9 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
         skip(existsSync(path.join(o.root, before.file)) ? `fetched before into ${before.file}` : `fetched before into ${before.file}, since removed`);
         continue;
       }
-      const twin = headlines.sameStory(d.title);
+      const twin = headlines.sameStory(d.title, sameStoryAs(d));
       if (twin) {
-        skip(`near-duplicate of the headline of ${twin}`);
+        skip(`near-duplicate of the headline of ${twin.file} (${twin.source})`);
         continue;
       }
       const file = place(d, o, taken, folders, write);
@@ -197,7 +215,7 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
         continue;
       }
       stories.set(story, file);
-      headlines.add(d.title, file);
+      headlines.add(d.title, { file, source: d.source, published: d.published });
       arrivals.push({ story, file, source: d.source, arrivedAt: o.now });
       report.added.push({ file, title: d.title, url: d.url, source: d.source, published: new Date(d.published).toISOString() });
     }
