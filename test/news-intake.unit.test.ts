@@ -2,10 +2,10 @@
 // reads back with the same title and link, and whose summaries render to nothing but what a news
 // summary may hold; the address guard's judgement of addresses; the configuration of sources.
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { configSchema } from '../src/content/config-schema.ts';
 import { readNewsItem } from '../src/content/news-item.ts';
@@ -19,12 +19,15 @@ const RUNS = Number(process.env.PROPS_RUNS ?? 150);
 const config = configSchema.parse({ sources: [{ name: 'Feed', url: 'https://feed.example/rss' }] });
 const context = { source: config.sources[0]!, feedUrl: 'https://feed.example/rss', rules: compileRules(config), now: Date.parse('2026-12-05T12:00:00Z'), summaryMaxChars: 1200, timezone: 'UTC' };
 
-/** Writes the draft's file into a throwaway site and reads it back as the build does. */
+/** One throwaway site for every round trip. */
+const site = mkdtempSync(path.join(os.tmpdir(), 'almanac-intake-'));
+mkdirSync(path.join(site, 'content/news'), { recursive: true });
+after(() => rmSync(site, { recursive: true, force: true }));
+
+/** Writes the draft's file into the site and reads it back as the build does. */
 function roundTrip(text: string) {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'almanac-intake-'));
-  mkdirSync(path.join(root, 'content/news'), { recursive: true });
-  writeFileSync(path.join(root, 'content/news/item.md'), text);
-  return readNewsItem(root, 'item.md', 'UTC');
+  writeFileSync(path.join(site, 'content/news/item.md'), text);
+  return readNewsItem(site, 'item.md', 'UTC');
 }
 
 /** Text of every kind a feed sends: markup, entities, front-matter breakers, controls, astral characters. */
