@@ -215,7 +215,7 @@ export const configSchema = z.strictObject({
       const seen = new Set<string>();
       sources.forEach((s, i) => {
         const key = s.name.toLowerCase();
-        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `a name no other source has (found "${s.name}" twice)` });
+        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'a name no other source has (names differing only in case are the same)' });
         seen.add(key);
       });
     }),
