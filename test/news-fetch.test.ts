@@ -152,6 +152,18 @@ describe('news fetch', () => {
     assert.equal(second.report!.sources[0]!.status, 'fetched');
     assert.deepEqual(second.report!.added, []);
     assert.equal(second.report!.skipped.filter((s) => s.reason.startsWith('already present: content/news/')).length, 2);
+    const text = await runMain(['news', 'fetch', '--root', root, '--now', NOW]);
+    assert.equal(text.code, 0);
+    assert.equal(
+      text.stdout,
+      [
+        'Skipped "An entry without a link" (Sloppy): no link',
+        'Skipped "(untitled)" (Sloppy): no title',
+        'Skipped 2 entries already present (--json lists them)',
+        '0 added, 4 skipped; 1 source: 1 read, 0 unchanged, 0 failed',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('never overwrites an edited file and does not bring back one the editor deleted', async () => {

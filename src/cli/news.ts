@@ -21,7 +21,10 @@ function parseSince(value: string, config: Config): number {
 function printFetchReport(r: FetchReport): void {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   for (const a of r.added) out(`${r.dryRun ? 'Would add' : 'Added'} ${a.file}  ${JSON.stringify(a.title)} (${a.source})`);
-  for (const s of r.skipped) out(`Skipped ${JSON.stringify(s.title)} (${s.source}): ${s.reason}`);
+  // A feed re-read in full repeats every story it had: those are counted, the other skips listed.
+  const present = new Set(r.skipped.filter((s) => s.reason.startsWith('already present')));
+  for (const s of r.skipped) if (!present.has(s)) out(`Skipped ${JSON.stringify(s.title)} (${s.source}): ${s.reason}`);
+  if (present.size) out(`Skipped ${present.size.toLocaleString('en')} ${present.size === 1 ? 'entry' : 'entries'} already present (--json lists them)`);
   for (const s of r.sources) if (s.status === 'failed') out(`Failed ${s.name} (${s.url}): ${s.error}`);
   const count = (status: string) => r.sources.filter((s) => s.status === status).length;
   const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
