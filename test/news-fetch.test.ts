@@ -279,7 +279,7 @@ describe('news fetch', () => {
     assert.equal(dry.report!.added.length, 4);
     assert.equal((await items(root)).size, 0);
     const one = await fetchNews(root, '--source', 'lab blog', '--since', '2026-12-01');
-    assert.deepEqual(one.report!.sources.map((s) => s.name), ['Lab Blog']);
+    assert.deepEqual(one.report!.sources.map((s) => [s.name, s.status]), [['Lab Blog', 'fetched']], 'the dry run kept no ETag to answer 304 to');
     assert.deepEqual(one.report!.added.map((a) => a.title), ['Only content:encoded here']);
     assert.deepEqual(one.report!.skipped.map((s) => s.reason), ['published before --since']);
     const unknown = await runMain(['news', 'fetch', '--root', root, '--source', 'Nope']);
