@@ -2,7 +2,7 @@
 // second thread (a real worker, as the build's render helper is).
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it, before } from 'node:test';
 import { Worker } from 'node:worker_threads';
@@ -143,6 +143,20 @@ describe('build cache', () => {
     const next = FileCache.open(root, 'log', { log });
     assert.deepEqual([next.reuse(a), next.reuse(b)], ['A', undefined]);
     assert.deepEqual(lines, [`discarded ${b}: ${b} changed since it was cached`]);
+  });
+
+  it('clears the temporary file of a build killed while saving, and leaves one a running build is writing', async () => {
+    const [root] = await cachedSites(1);
+    const dir = path.join(root!, CACHE_DIR);
+    // A pid past the kernel's limit (2^22) is one no process has.
+    const dead = path.join(dir, 'test.bin.tmp-4194999');
+    const live = path.join(dir, `test.bin.tmp-${process.ppid}`);
+    await writeFile(dead, 'half a cache');
+    await writeFile(live, 'being written');
+    const cache = FileCache.open(root!, 'test', { clock: LATER });
+    cache.keep(path.join(root!, name(0)), { text: 'changed' });
+    cache.save();
+    assert.deepEqual((await readdir(dir)).sort(), ['test.bin', path.basename(live)]);
   });
 
   it('logs why it discarded the whole cache', async () => {

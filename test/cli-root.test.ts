@@ -74,6 +74,15 @@ describe('--root', () => {
     assert.equal(run.code, 0, run.stderr);
   });
 
+  it('may be a site that has never sent: status reports nothing sent and leaves no database behind', async () => {
+    const dir = await unrelated();
+    await writeFile(path.join(dir, 'almanac.config.json'), '{}');
+    const run = await runMain(['status', '--root', dir, '--now', '2026-04-13T09:00:00Z']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Midweek/);
+    assert.deepEqual((await readdir(dir)).sort(), ['almanac.config.json', 'notes.txt']);
+  });
+
   it('may hold no site yet for guide new, which starts one', async () => {
     const dir = await unrelated();
     const run = await runMain(['guide', 'new', 'first', '--root', dir]);

@@ -12,10 +12,11 @@
 // (stamps.ts) from the index while this one deserialises the values (see StampChecker).
 //
 // Why an entry or a whole cache file was discarded goes to the debug log (ALMANAC_DEBUG=cache).
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
+import { processRunning } from '../files/pid.ts';
 import { walkTree } from '../files/walk.ts';
 import { debugLog, type DebugLog } from '../log/debug.ts';
 import { changedInput, stampOf, type Stamp } from './stamps.ts';
@@ -247,15 +248,28 @@ export class FileCache {
   save(): void {
     if (!this.file) return;
     if (!this.changed && this.reusedCount === this.previous.size && count(this.usedResults) === count(this.previousResults)) return;
+    const temporary = `${this.file}.tmp-${process.pid}`;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
-      const temporary = `${this.file}.tmp-${process.pid}`;
+      removeLeftovers(this.file);
       const { index, values } = storedForm(this.fingerprint, this.entriesUsed(), this.usedResults);
       writeFileSync(temporary, encode(index, values));
       renameSync(temporary, this.file);
     } catch {
       // A cache that cannot be written (read-only checkout, full disk) costs speed, not correctness.
+      rmSync(temporary, { force: true });
     }
+  }
+}
+
+/** Temporary files of builds that were killed while saving: those whose process is gone. */
+function removeLeftovers(file: string): void {
+  const prefix = `${path.basename(file)}.tmp-`;
+  for (const name of readdirSync(path.dirname(file))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (pid !== process.pid && processRunning(pid)) continue;
+    rmSync(path.join(path.dirname(file), name), { force: true });
   }
 }
 

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   preview: async () => (await import('./preview.ts')).registerPreview,
   bounces: async () => (await import('./bounces.ts')).registerBounces,
   keys: async () => (await import('./keys.ts')).registerKeys,
+  doctor: async () => (await import('./doctor.ts')).registerDoctor,
   news: async () => (await import('./news.ts')).registerNews,
 };
 

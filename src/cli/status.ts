@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { EDITIONS, nextSlot, type Edition } from '../compose/slots.ts';
 import type { Config } from '../content/config-schema.ts';
-import { databasePath, openDatabase } from '../store/database.ts';
+import { databasePath, openForReading } from '../store/database.ts';
 import { SqliteLedger, type LedgerCounts } from '../store/ledger.ts';
 import { COMPLAINT_RATE_LIMIT, complaintRates, type ComplaintRate } from '../store/mail-events.ts';
 import { lastSend } from '../store/send-history.ts';
@@ -36,7 +36,7 @@ export function registerStatus(program: Command): void {
       const g = globals(cmd);
       const now = resolveNow(g.now);
       const { root, config } = await siteConfig(g.root);
-      const db = openDatabase(databasePath(path.resolve(root)));
+      const db = openForReading(databasePath(path.resolve(root)));
       let report: StatusReport;
       try {
         const slots = new SlotStore(db);

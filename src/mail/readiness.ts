@@ -2,12 +2,14 @@
 // content. `check` reports them before the first real send would fail on them.
 import { isEmailAddress } from '../content/address.ts';
 import { CONFIG_FILE } from '../content/paths.ts';
-import type { Problem } from '../content/problems.ts';
+import { ConfigError, type Problem } from '../content/problems.ts';
 import type { Config } from '../content/config-schema.ts';
+import { dkimKeys } from './dkim-keys.ts';
 import { addressOf } from './message.ts';
 
-export function sendingProblems(config: Config): Problem[] {
+export function sendingProblems(config: Config, env: NodeJS.ProcessEnv = process.env): Problem[] {
   const problems: Problem[] = [];
+  problems.push(...dkimProblems(config, env));
   const base = baseUrlProblem(config);
   if (base) problems.push(base);
   if (!isEmailAddress(addressOf(config.from))) {
@@ -30,4 +32,18 @@ export function baseUrlProblem(config: Config): Problem | undefined {
     expected: "the site's public https:// address (every link in an email must be absolute https)",
     found: JSON.stringify(config.baseUrl),
   };
+}
+
+/**
+ * The DKIM keys as a send would read them, without the network: a selector without its key, a key
+ * file that cannot be read, a key of the wrong type or too short. Problems name the variable, never the key.
+ */
+export function dkimProblems(config: Config, env: NodeJS.ProcessEnv = process.env): Problem[] {
+  try {
+    dkimKeys(config, env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
 }

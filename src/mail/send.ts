@@ -14,6 +14,7 @@
 //   - the sending quota (store/quota.ts) holds claims back: a short wait is waited out, a longer one
 //     pauses the run with the rest queued and records until when.
 // This file holds the run: its lease, its workers, and the deadline after a stop.
+import { processRunning } from '../files/pid.ts';
 import type { Delivery, Lease, LedgerCounts } from '../store/ledger.ts';
 import { classify } from './outcome.ts';
 import { Pipe } from './send-pipe.ts';
@@ -176,11 +177,6 @@ export function localHolderAlive(hostname: string): (holder: string) => boolean 
   return (holder) => {
     const m = /^(.*):(\d+)$/.exec(holder);
     if (!m || m[1] !== hostname) return true;
-    try {
-      process.kill(Number(m[2]), 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
+    return processRunning(Number(m[2]));
   };
 }

@@ -7,6 +7,7 @@
 import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { processRunning } from '../files/pid.ts';
 import { walkTree } from '../files/walk.ts';
 import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT } from './guard.ts';
 
@@ -124,7 +125,7 @@ function recoverSwap(target: string, spare: string): void {
   for (const name of readdirSync(path.dirname(target))) {
     const pid = name.startsWith(prefix) ? name.slice(prefix.length) : '';
     const swap = path.join(path.dirname(target), name);
-    if (!/^[1-9]\d*$/.test(pid) || isRunning(Number(pid)) || !lstatSync(swap).isDirectory()) continue;
+    if (!/^[1-9]\d*$/.test(pid) || processRunning(Number(pid)) || !lstatSync(swap).isDirectory()) continue;
     if (!existsSync(target)) renameSync(swap, target);
     else if (!existsSync(spare)) renameSync(swap, spare);
     else rmSync(swap, { recursive: true, force: true });
@@ -153,22 +154,12 @@ async function lock(file: string, target: string): Promise<() => void> {
       continue; // released between our attempts
     }
     // An empty lock is one being written this instant: its owner is alive.
-    if (holder && !isRunning(holder)) {
+    if (holder && !processRunning(holder)) {
       rmSync(file, { force: true });
       continue;
     }
     if (Date.now() > deadline) throw new Error(`another almanac process (pid ${holder}) is still writing ${target}; try again when it has finished`);
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function isRunning(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -8,6 +8,7 @@ import type { ConfirmationJob } from '../store/confirmations.ts';
 import type { SubscriberStore } from '../store/subscribers.ts';
 import type { ConfirmationMessage } from './confirm-worker.ts';
 import { allEditions } from '../words/labels.ts';
+import { htmlText } from '../render/html-text.ts';
 
 export const CONFIRM_TTL = 7 * 24 * 3600_000;
 
@@ -31,13 +32,9 @@ export function confirmationComposer(o: { config: Config; secret: string; subscr
         to: subscriber.email,
         subject: `Confirm your subscription to ${config.title}`,
         text: `Please confirm that you want ${config.title} (${editions}) by email:\n\n${link}\n\nIf you did not ask for this, ignore this message: nothing happens unless you click.\n`,
-        html: `<p>Please confirm that you want <strong>${escapeHtml(config.title)}</strong> by email:</p><p><a href="${escapeHtml(link)}">Yes, subscribe me</a></p><p>If you did not ask for this, ignore this message: nothing happens unless you click.</p>`,
+        html: `<p>Please confirm that you want <strong>${htmlText(config.title)}</strong> by email:</p><p><a href="${htmlText(link)}">Yes, subscribe me</a></p><p>If you did not ask for this, ignore this message: nothing happens unless you click.</p>`,
       }).compile().build((err, message) => (err ? reject(err) : resolve(message))),
     );
     return { raw, from: addressOf(config.from) };
   };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -11,6 +11,7 @@ import type { Catalog } from '../compose/catalog.ts';
 import type { Config } from '../content/config-schema.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { feedText, xmlAttr, xmlText } from './xml.ts';
+import { htmlText } from '../render/html-text.ts';
 
 export const GUIDE_FEEDS = { rss: 'feeds/guides.xml', atom: 'feeds/guides.atom', json: 'feeds/guides.json' } as const;
 export const ISSUE_FEEDS = { rss: 'feeds/issues.xml', atom: 'feeds/issues.atom', json: 'feeds/issues.json' } as const;
@@ -62,10 +63,6 @@ export function renderFeeds(
   ]);
 }
 
-/** Text as HTML that shows exactly that text, for the fields that readers treat as HTML. */
-function htmlOfText(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
 
 /** RFC 822 date-time, as RSS 2.0 wants it (`toUTCString` writes exactly that form, in GMT). */
 const rfc822 = (ms: number) => new Date(ms).toUTCString();
@@ -79,7 +76,7 @@ function rss({ config, links, meta, updated, entries }: FeedContext): string {
       `      <link>${xmlText(e.url)}</link>`,
       `      <guid isPermaLink="true">${xmlText(e.url)}</guid>`,
       `      <pubDate>${rfc822(e.date)}</pubDate>`,
-      `      <description>${xmlText(htmlOfText(e.summary))}</description>`,
+      `      <description>${xmlText(htmlText(e.summary))}</description>`,
       ...e.categories.map((c) => `      <category>${xmlText(c)}</category>`),
       '    </item>',
     ].join('\n'),
@@ -90,7 +87,7 @@ function rss({ config, links, meta, updated, entries }: FeedContext): string {
     '  <channel>',
     `    <title>${xmlText(meta.title)}</title>`,
     `    <link>${xmlText(links.home)}</link>`,
-    `    <description>${xmlText(htmlOfText(meta.description))}</description>`,
+    `    <description>${xmlText(htmlText(meta.description))}</description>`,
     `    <language>${xmlText(config.language)}</language>`,
     `    <copyright>${xmlText(`© ${config.title}`)}</copyright>`,
     `    <lastBuildDate>${rfc822(updated)}</lastBuildDate>`,

@@ -1,7 +1,7 @@
 // The SQLite database (better-sqlite3): where DATABASE_URL points, or .almanac/almanac.db under the
 // site root. WAL mode so that readers (the server) and a writer (a send) do not block each other;
 // versioned migrations recorded in PRAGMA user_version, applied in one transaction each.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DEFAULT_DATABASE } from '../content/paths.ts';
@@ -183,7 +183,7 @@ export function databasePath(root: string, env: NodeJS.ProcessEnv = process.env)
 }
 
 export function openDatabase(file: string): Db {
-  mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -193,6 +193,14 @@ export function openDatabase(file: string): Db {
   db.pragma('secure_delete = ON');
   migrate(db);
   return db;
+}
+
+/**
+ * The store for a command that only reads: the file when it exists, else an empty store in memory,
+ * so that asking for a status does not leave a database behind in a site that has never sent.
+ */
+export function openForReading(file: string): Db {
+  return existsSync(file) ? openDatabase(file) : openDatabase(':memory:');
 }
 
 function migrate(db: Db): void {
