@@ -279,6 +279,13 @@ describe('news fetch', () => {
     assert.equal(dry.report!.added.length, 4);
     assert.equal((await items(root)).size, 0);
     const one = await fetchNews(root, '--source', 'lab blog', '--since', '2026-12-01');
+    const capped = await siteWith([{ name: 'JSON Newsroom', url: server.url('/feed.json') }], { intake: { maxNewPerSource: 1 } });
+    const limited = await fetchNews(capped);
+    assert.equal(limited.report!.added.length, 1);
+    assert.deepEqual(limited.report!.skipped.map((s) => s.reason), ['over the limit of 1 new items from one source in a run (intake.maxNewPerSource)']);
+    const rest = await fetchNews(capped);
+    assert.equal(rest.report!.sources[0]!.status, 'fetched', 'read in full again, not answered 304');
+    assert.equal(rest.report!.added.length, 1);
     assert.deepEqual(one.report!.sources.map((s) => [s.name, s.status]), [['Lab Blog', 'fetched']], 'the dry run kept no ETag to answer 304 to');
     assert.deepEqual(one.report!.added.map((a) => a.title), ['Only content:encoded here']);
     assert.deepEqual(one.report!.skipped.map((s) => s.reason), ['published before --since']);

@@ -188,5 +188,6 @@ describe('sources in the configuration', () => {
     assert.equal(c.fetchBeforeIssue, true);
     assert.equal(c.intake.allowPrivateSources, false);
     assert.equal(c.intake.concurrency, 4);
+    assert.equal(c.intake.maxNewPerSource, 100);
   });
 });

@@ -279,11 +279,13 @@ export const configSchema = z.strictObject({
       maxFeedBytes: z.number({ error: 'a whole number of bytes from 1,000 to 100,000,000' }).int().min(1000).max(100_000_000).default(5_000_000),
       concurrency: z.number({ error: 'a whole number of requests from 1 to 16' }).int().min(1).max(16).default(4),
       summaryMaxChars: z.number({ error: 'a whole number of characters from 100 to 20,000' }).int().min(100).max(LIMITS.summary).default(1200),
+      // A feed of fifty thousand tiny entries must not become fifty thousand files.
+      maxNewPerSource: z.number({ error: 'a whole number of items from 1 to 10,000' }).int().min(1).max(10_000).default(100),
       // For local tests only: a source on a loopback or private address may be fetched (and only
       // addresses of the same kind after its redirects).
       allowPrivateSources: z.boolean({ error: 'true or false' }).default(false),
     })
-    .default({ timeoutSeconds: 20, maxFeedBytes: 5_000_000, concurrency: 4, summaryMaxChars: 1200, allowPrivateSources: false }),
+    .default({ timeoutSeconds: 20, maxFeedBytes: 5_000_000, concurrency: 4, summaryMaxChars: 1200, maxNewPerSource: 100, allowPrivateSources: false }),
   preview: z
     .strictObject({
       // Where the preview's "send test" may deliver (besides active subscribers): never an address typed into a page.

@@ -80,11 +80,12 @@ export async function fetchNews(o: FetchRunOptions): Promise<FetchReport> {
     if (!o.client) await client.close();
   }
   const report: FetchReport = { dryRun: o.dryRun === true, added: [], skipped: [], sources: fetched.map((f) => f.outcome) };
-  if (fetched.some((f) => f.entries.length > 0)) {
-    await addEntries(fetched, o, report);
-  }
+  const unfinished = fetched.some((f) => f.entries.length > 0) ? await addEntries(fetched, o, report) : new Set<string>();
   if (!o.dryRun) {
-    for (const f of fetched) if (f.outcome.status === 'fetched' && f.validators) o.store.saveValidators(f.source.name, f.source.url, f.validators, o.now);
+    // A source cut off by maxNewPerSource keeps no validators: the next run reads it in full again.
+    for (const f of fetched) {
+      if (f.outcome.status === 'fetched' && f.validators && !unfinished.has(f.source.name)) o.store.saveValidators(f.source.name, f.source.url, f.validators, o.now);
+    }
   }
   return report;
 }
@@ -152,7 +153,9 @@ async function existingNews(o: FetchRunOptions): Promise<{ stories: Map<string, 
   return { stories, headlines };
 }
 
-async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchReport): Promise<void> {
+/** Writes the new entries; returns the sources with entries left for a later run. */
+async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchReport): Promise<Set<string>> {
+  const unfinished = new Set<string>();
   const [{ stories, headlines }, { compileRules, draftFile, draftPath, entryIdentity, entryToDraft }, { htmlToMarkdownMany }, { freeName, writeNewFile }] = await Promise.all([
     existingNews(o),
     import('./items.ts'),
@@ -180,7 +183,15 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
       }
     }
     const summaries = htmlToMarkdownMany(fresh.map((e) => ({ html: e.url ? e.entry.html : '', base: e.url || undefined })), o.config.intake.summaryMaxChars);
+    const limit = o.config.intake.maxNewPerSource;
+    let added = 0;
     for (const [i, { entry }] of fresh.entries()) {
+      if (added >= limit) {
+        unfinished.add(f.source.name);
+        const over = entryIdentity(entry, f.feedUrl);
+        report.skipped.push({ source: f.source.name, title: over.title || '(untitled)', url: over.url, reason: `over the limit of ${limit} new items from one source in a run (intake.maxNewPerSource)` });
+        continue;
+      }
       const context = { source: f.source, feedUrl: f.feedUrl, rules, now: o.now, summaryMaxChars: o.config.intake.summaryMaxChars, timezone: o.config.timezone };
       const result = entryToDraft(entry, context, summaries[i]);
       if ('skip' in result) {
@@ -218,9 +229,11 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
       headlines.add(d.title, { file, source: d.source, published: d.published });
       arrivals.push({ story, file, source: d.source, arrivedAt: o.now });
       report.added.push({ file, title: d.title, url: d.url, source: d.source, published: new Date(d.published).toISOString() });
+      added++;
     }
   }
   if (!o.dryRun) o.store.recordArrivals(arrivals);
+  return unfinished;
 }
 
 /** Chooses the draft's file and writes it (unless a dry run); undefined if the name was taken meanwhile. */
