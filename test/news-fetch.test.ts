@@ -278,6 +278,7 @@ describe('news fetch', () => {
     assert.equal(dry.report!.dryRun, true);
     assert.equal(dry.report!.added.length, 4);
     assert.equal((await items(root)).size, 0);
+    assert.ok(!existsSync(path.join(root, '.almanac')), 'no database left behind');
     const one = await fetchNews(root, '--source', 'lab blog', '--since', '2026-12-01');
     const capped = await siteWith([{ name: 'JSON Newsroom', url: server.url('/feed.json') }], { intake: { maxNewPerSource: 1 } });
     const limited = await fetchNews(capped);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import { ConfigError, UsageError } from '../content/problems.ts';
 import type { Config } from '../content/config-schema.ts';
-import { databasePath, openDatabase } from '../store/database.ts';
+import { databasePath, openDatabase, openForReading } from '../store/database.ts';
 import { IntakeStore } from '../store/intake.ts';
 import { printJson, withJson } from './json.ts';
 import { globals, resolveNow } from './options.ts';
@@ -55,7 +55,8 @@ export function registerNews(program: Command): void {
     }
     const since = opts.since === undefined ? undefined : parseSince(opts.since, config);
     const { fetchNews } = await import('../intake/run.ts');
-    const db = openDatabase(databasePath(root));
+    // A dry run changes nothing, the store included: it leaves no database behind in a new site.
+    const db = opts.dryRun ? openForReading(databasePath(root)) : openDatabase(databasePath(root));
     let report: FetchReport;
     try {
       report = await fetchNews({ root, config, now, source: opts.source, since, dryRun: opts.dryRun, store: new IntakeStore(db) });
