@@ -40,13 +40,13 @@ export function matcher(rule: string): RegExp {
 /** The site's rules, compiled once per run. */
 export interface Rules {
   topicRules: { test: RegExp; topic: string }[];
-  sources: Map<string, { include: RegExp[]; exclude: RegExp[] }>;
+  sources: Map<string, { include: RegExp[]; exclude: { rule: string; test: RegExp }[] }>;
 }
 
 export function compileRules(config: Config): Rules {
   return {
     topicRules: Object.entries(config.topicRules).map(([rule, topic]) => ({ test: matcher(rule), topic })),
-    sources: new Map(config.sources.map((s) => [s.name, { include: s.include.map(matcher), exclude: s.exclude.map(matcher) }])),
+    sources: new Map(config.sources.map((s) => [s.name, { include: s.include.map(matcher), exclude: s.exclude.map((rule) => ({ rule, test: matcher(rule) })) }])),
   };
 }
 
@@ -79,8 +79,8 @@ export function entryToDraft(entry: FeedEntry, c: EntryContext, summary?: string
   // The summary's text is only needed when there are words to look for in it.
   const wanted = (filters && filters.include.length + filters.exclude.length > 0) || c.rules.topicRules.length > 0;
   const text = wanted ? `${title}\n${htmlToText(entry.html)}` : title;
-  const excluded = filters?.exclude.find((r) => r.test(text));
-  if (excluded) return { skip: `excluded by ${excluded.source}`, title, url };
+  const excluded = filters?.exclude.find((r) => r.test.test(text));
+  if (excluded) return { skip: `excluded by ${JSON.stringify(excluded.rule)}`, title, url };
   if (filters && filters.include.length > 0 && !filters.include.some((r) => r.test(text))) return { skip: 'matches none of the source\'s include words', title, url };
   const date = entry.date === undefined ? Number.NaN : parseEntryDate(entry.date, c.timezone);
   const undated = Number.isNaN(date);
