@@ -60,6 +60,8 @@ describe('news fetch', () => {
     '/html-page': serve('<!doctype html><html><body>Not a feed</body></html>', 'text/html'),
     '/hang.xml': hang,
     '/huge.xml': huge(50 * 1024 * 1024, sent),
+    // 5 MB of feed in 5 kB of gzip: the limit counts what it decodes to.
+    '/bomb.xml': serve(`<rss version="2.0"><channel><title>${' '.repeat(5_000_000)}</title></channel></rss>`, RSS, { encoding: 'gzip' }),
     '/dup-a.xml': serve(fixture('dup-a.xml'), RSS),
     '/dup-b.xml': serve(fixture('dup-b.xml'), RSS),
     '/hostile.xml': serve(fixture('hostile.xml'), RSS),
@@ -187,6 +189,7 @@ describe('news fetch', () => {
       [
         { name: 'Hangs', url: server.url('/hang.xml') },
         { name: 'Huge', url: server.url('/huge.xml') },
+        { name: 'Bomb', url: server.url('/bomb.xml') },
         { name: 'Broken', url: server.url('/malformed.xml') },
         { name: 'Page', url: server.url('/html-page') },
         { name: 'Gone', url: server.url('/nothing-here.xml') },
@@ -202,6 +205,7 @@ describe('news fetch', () => {
     assert.match(error('Hangs'), /no complete answer within 0\.5 s/);
     assert.match(error('Huge'), /larger than the limit of 1,000,000 bytes/);
     assert.ok(sent.bytes < 20 * 1024 * 1024, `the server stopped being read early (${sent.bytes} bytes sent)`);
+    assert.match(error('Bomb'), /larger than the limit of 1,000,000 bytes/);
     assert.match(error('Broken'), /expected an RSS, Atom or JSON feed, found XML that is not well-formed \(line \d+/);
     assert.match(error('Page'), /found an HTML page/);
     assert.match(error('Gone'), /HTTP 404/);
