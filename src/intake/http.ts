@@ -154,8 +154,15 @@ async function readBody(body: Readable, encoding: string, max: number, signal: A
       chunks.push(chunk);
     }
   };
-  if (decode) await pipeline(body, decode, collect, { signal });
-  else await pipeline(body, collect, { signal });
+  try {
+    if (decode) await pipeline(body, decode, collect, { signal });
+    else await pipeline(body, collect, { signal });
+  } catch (err) {
+    // Stopping at the limit tears the other streams down, and their "aborted" may be what the
+    // pipeline reports: the limit is the reason.
+    if (total > max) throw tooLarge(max);
+    throw err;
+  }
   return Buffer.concat(chunks, total);
 }
 
