@@ -109,6 +109,14 @@ describe('feed entry → news item file', () => {
     assert.ok(cut.length <= 200 && cut.endsWith('…'), cut);
   });
 
+  it('markup nested thousands deep becomes the plain text of the summary, alone or among others', () => {
+    for (const [open, close] of [['<b>', '</b>'], ['<blockquote>', '</blockquote>'], ['<ul><li>', '</li></ul>']]) {
+      const html = `${open!.repeat(3000)}deep text${close!.repeat(3000)}`;
+      assert.equal(htmlToMarkdown(html, 1200), 'deep text', open);
+      assert.deepEqual(htmlToMarkdownMany([{ html: '<p>before</p>' }, { html }, { html: '<em>after</em>' }], 1200), ['before', 'deep text', '_after_'], open);
+    }
+  });
+
   it('a huge title is cut at a word to one line; a date without an offset is read in the site\'s time zone', () => {
     const result = entryToDraft({ title: `${'headline '.repeat(50_000)}end`, titleIsHtml: false, link: 'https://x.example/a', date: '2026-12-01T09:00:00', html: '' }, { ...context, timezone: 'Europe/Berlin' });
     assert.ok('draft' in result);

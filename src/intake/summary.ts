@@ -75,7 +75,25 @@ function escapeMore(escaped: string): string {
  */
 export function htmlToMarkdown(html: string, max: number, base?: string): string {
   const clean = sanitizeSummary(html, base);
+  if (tooDeep(clean)) return plainSummary(clean, max);
   return finish(markdownWriter().turndown(clean), clean, max);
+}
+
+/**
+ * Deeper than any summary needs: turndown walks the tree recursively, and a feed nesting a few
+ * thousand elements would overflow the stack and end the whole run. Such a summary is kept as text.
+ */
+const MAX_DEPTH = 100;
+
+/** Whether sanitised summary markup (only SUMMARY_TAGS, balanced, "<" in text escaped) nests past MAX_DEPTH. */
+function tooDeep(clean: string): boolean {
+  let depth = 0;
+  for (const [, closing, tag] of clean.matchAll(/<(\/?)([a-z]+)\b[^>]*>/g)) {
+    if (tag === 'br') continue;
+    depth += closing ? -1 : 1;
+    if (depth > MAX_DEPTH) return true;
+  }
+  return false;
 }
 
 /** Separates summaries converted together: control characters never survive cleanText. */
@@ -88,13 +106,14 @@ const MARK = '\u0001\u0002';
 export function htmlToMarkdownMany(entries: readonly { html: string; base?: string }[], max: number): string[] {
   if (entries.length === 0) return [];
   const cleans = entries.map((e) => sanitizeSummary(e.html, e.base));
+  const deep = cleans.map(tooDeep);
   // Each summary is balanced markup of its own (sanitize-html closes what it opens), in a block of
   // its own, followed by a paragraph holding only the mark.
   const parts = markdownWriter()
-    .turndown(cleans.map((c) => `<div>${c}</div><p>${MARK}</p>`).join(''))
+    .turndown(cleans.map((c, i) => `<div>${deep[i] ? '' : c}</div><p>${MARK}</p>`).join(''))
     .split(MARK);
   if (parts.length !== cleans.length + 1) return entries.map((e) => htmlToMarkdown(e.html, max, e.base));
-  return cleans.map((clean, i) => finish(parts[i]!, clean, max));
+  return cleans.map((clean, i) => (deep[i] ? plainSummary(clean, max) : finish(parts[i]!, clean, max)));
 }
 
 function sanitizeSummary(html: string, base: string | undefined): string {
@@ -134,6 +153,11 @@ function finish(converted: string, clean: string, max: number): string {
   // Markup nested in ways Markdown cannot say (a block inside bold, an empty nested list item) can
   // come out as a heading or a rule: such a summary is kept as its plain text instead.
   if (kept && onlySummaryMarkup(kept)) return kept;
+  return plainSummary(clean, max);
+}
+
+/** The text of `clean` as one escaped Markdown paragraph, cut to `max`. */
+function plainSummary(clean: string, max: number): string {
   const text = markdownWriter().escape(shorten(htmlToText(clean), max));
   return onlySummaryMarkup(text) ? text : '';
 }
