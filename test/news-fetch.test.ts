@@ -70,6 +70,8 @@ describe('news fetch', () => {
     '/to-file': redirect('file:///etc/passwd'),
     '/to-ftp': redirect('ftp://127.0.0.1/feed.xml'),
     '/loop': redirect('/loop'),
+    // JSON.parse quotes the start of the body in its error: here an escape that retitles the terminal.
+    '/escapes.json': serve('{"title": \u001b]0;owned\u0007\u001b[2J', 'application/feed+json'),
   };
 
   before(async () => {
@@ -215,6 +217,15 @@ describe('news fetch', () => {
     const text = await runMain(['news', 'fetch', '--root', root, '--now', NOW, '--source', 'Broken']);
     assert.equal(text.code, 1, 'no source worked');
     assert.match(text.stdout, new RegExp(`Failed Broken \\(${server.url('/malformed.xml').replace(/[.]/g, '\\.')}\\): expected an RSS`));
+  });
+
+  it('a feed\'s own words in an error reach the terminal as escapes, not as control characters', async () => {
+    const root = await siteWith([{ name: 'Escapes', url: server.url('/escapes.json') }]);
+    const text = await runMain(['news', 'fetch', '--root', root, '--now', NOW]);
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, /Failed Escapes .*found JSON that does not parse/);
+    assert.doesNotMatch(text.stdout, /[\u0000-\u0009\u000b-\u001f\u007f]/);
+    assert.match(text.stdout, /\\x1b\]0;owned\\x07/);
   });
 
   it('refuses redirects to private, link-local and non-http addresses, private sources unless allowed, and redirect loops', async () => {

@@ -115,12 +115,24 @@ async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: Htt
     outcome.entries = entries.length;
     return { source, outcome, entries, feedUrl: res.url, validators: { etag: res.etag, lastModified: res.lastModified } };
   } catch (err) {
-    outcome.error = err instanceof Error ? err.message : String(err);
+    outcome.error = shownAsEscapes(err instanceof Error ? err.message : String(err));
     if (!(err instanceof FetchFailed) && !(err instanceof Error && err.name === 'NotAFeed') && process.env.ALMANAC_DEBUG && err instanceof Error) {
       process.stderr.write(`${err.stack}\n`);
     }
     return { source, outcome, entries: [], feedUrl: source.url };
   }
+}
+
+/**
+ * An error may quote what the server sent (JSON.parse quotes the body): its control characters and
+ * bidirectional overrides are written as escapes, so that it cannot recolour, clear or retitle the
+ * terminal or the scheduler's log, nor forge a line of its own.
+ */
+function shownAsEscapes(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** A known headline: whose, when, and in which file. */
