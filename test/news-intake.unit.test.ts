@@ -87,13 +87,13 @@ describe('feed entry → news item file', () => {
     );
   });
 
-  it('summaries keep paragraphs, emphasis, lists and http(s)/mailto links, and drop the rest with scripts and styles', () => {
+  it('summaries keep paragraphs, emphasis, lists and https/mailto links, and drop the rest with scripts and styles', () => {
     const md = htmlToMarkdown(
-      '<h1>Head</h1><p style="x" onclick="y">A <b>bold</b> <a href="mailto:a@b.example">mail</a> <a href="ftp://x">ftp</a> <a href="/rel">rel</a></p><script>bad()</script><style>.x{}</style><ul><li>one</li></ul><img src="https://x/y.png" alt="pic">',
+      '<h1>Head</h1><p style="x" onclick="y">A <b>bold</b> <a href="mailto:a@b.example">mail</a> <a href="ftp://x">ftp</a> <a href="http://plain.example/">plain</a> <a href="/rel">rel</a></p><script>bad()</script><style>.x{}</style><ul><li>one</li></ul><img src="https://x/y.png" alt="pic">',
       1000,
       'https://site.example/post/1',
     );
-    assert.equal(md, 'Head\n\nA **bold** [mail](mailto:a@b.example) ftp [rel](https://site.example/rel)\n\n-   one');
+    assert.equal(md, 'Head\n\nA **bold** [mail](mailto:a@b.example) ftp plain [rel](https://site.example/rel)\n\n-   one');
   });
 
   it('a line separator or no-break space before "---" does not make a rule once trimmed', () => {

@@ -1,6 +1,6 @@
 // Feed HTML → what an item may hold: a title as plain text, and a summary in the Markdown the site
 // renders for news (paragraphs, emphasis, links, lists, quotes, code). sanitize-html keeps only those
-// elements and http(s)/mailto links; turndown writes the rest as Markdown, escaping any text that
+// elements and https/mailto links; turndown writes the rest as Markdown, escaping any text that
 // would read as Markdown. Scripts, styles, images, frames and forms are dropped with their content.
 import { createRequire } from 'node:module';
 import type MarkdownIt from 'markdown-it';
@@ -11,7 +11,9 @@ import TurndownService from 'turndown';
 const SUMMARY_TAGS = ['p', 'br', 'strong', 'b', 'em', 'i', 'a', 'ul', 'ol', 'li', 'code', 'pre', 'blockquote'];
 /** Elements whose content is not text a reader should see. */
 const DROPPED_WITH_CONTENT = ['script', 'style', 'textarea', 'option', 'noscript', 'iframe', 'frame', 'object', 'embed', 'template', 'svg', 'math', 'head', 'title', 'select', 'button'];
-const LINK_SCHEMES = /^(https?:|mailto:)/i;
+// Emails link only to https and mailto (the issue's checks refuse anything else): an http link in
+// a summary keeps its text and loses its target, so that a fetched item never stops an issue.
+const LINK_SCHEMES = /^(https:|mailto:)/i;
 
 /** Removes what no text field should carry: control characters, unpaired surrogates, non-characters. */
 export function cleanText(text: string): string {
@@ -71,7 +73,7 @@ function escapeMore(escaped: string): string {
 /**
  * A summary in Markdown from an entry's HTML, at most `max` characters: whole paragraphs while they
  * fit, else the text of the first cut at a word. Relative links are made absolute against `base`
- * (the entry's own URL); a link that is not http(s) or mailto keeps its text and loses its target.
+ * (the entry's own URL); a link that is not https or mailto keeps its text and loses its target.
  */
 export function htmlToMarkdown(html: string, max: number, base?: string): string {
   const clean = sanitizeSummary(html, base);
@@ -122,7 +124,7 @@ function sanitizeSummary(html: string, base: string | undefined): string {
   const clean = sanitizeHtml(cleanText(html).replace(/[^\S \t\r\n]/g, ' '), {
     allowedTags: SUMMARY_TAGS,
     allowedAttributes: { a: ['href'] },
-    allowedSchemes: ['http', 'https', 'mailto'],
+    allowedSchemes: ['https', 'mailto'],
     allowedSchemesAppliedToAttributes: ['href'],
     allowProtocolRelative: false,
     nonTextTags: DROPPED_WITH_CONTENT,
