@@ -338,6 +338,8 @@ describe('news fetch', () => {
     // Emails link only to https: an http link keeps its text, or the issue would not build.
     assert.match(hostile.summary, /\bplain http\b/);
     assert.doesNotMatch(hostile.summary, /http:\/\/plain/);
+    assert.match(hostile.summary, /\bthe admin page\b/);
+    assert.doesNotMatch(hostile.summary, /127\.0\.0\.1/);
 
     const built = await runMain(['build', '--root', root, '--now', NOW]);
     assert.equal(built.code, 0, built.stderr);

@@ -96,6 +96,12 @@ describe('feed entry → news item file', () => {
     assert.equal(md, 'Head\n\nA **bold** [mail](mailto:a@b.example) ftp plain [rel](https://site.example/rel)\n\n-   one');
   });
 
+  it('a summary links to no loopback or private host: the link keeps its text', () => {
+    const links = ['https://localhost:8443/', 'https://app.localhost/', 'https://127.0.0.1/x', 'https://[::1]/', 'https://10.0.0.1/', 'https://[::ffff:127.0.0.1]/'];
+    const md = htmlToMarkdown(links.map((href, i) => `<a href="${href}">link${i}</a>`).join(' ') + ' <a href="https://public.example/">public</a>', 1000);
+    assert.equal(md, 'link0 link1 link2 link3 link4 link5 [public](https://public.example/)');
+  });
+
   it('a line separator or no-break space before "---" does not make a rule once trimmed', () => {
     for (const space of ['\u2028', '\u2029', '\u00a0', '\u3000', '\ufeff']) {
       assert.equal(renderSummaryText(htmlToMarkdown(`${space}---`, 1000)), '<p>-–</p>\n', JSON.stringify(space));

@@ -7,6 +7,7 @@ import type MarkdownIt from 'markdown-it';
 import type Token from 'markdown-it/lib/token.mjs';
 import sanitizeHtml from 'sanitize-html';
 import TurndownService from 'turndown';
+import { isAllowedAddress, literalAddress, PUBLIC_ONLY } from './address-guard.ts';
 
 const SUMMARY_TAGS = ['p', 'br', 'strong', 'b', 'em', 'i', 'a', 'ul', 'ol', 'li', 'code', 'pre', 'blockquote'];
 /** Elements whose content is not text a reader should see. */
@@ -186,8 +187,20 @@ function absoluteLink(href: string | undefined, base: string | undefined): strin
   if (!href) return undefined;
   try {
     const url = base ? new URL(href, base) : new URL(href);
-    return LINK_SCHEMES.test(url.protocol) ? url.href : undefined;
+    if (!LINK_SCHEMES.test(url.protocol) || localHost(url)) return undefined;
+    return url.href;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A link to the reader's own machine or network (localhost, a loopback or private address) leads a
+ * reader nowhere, and the issue's link check refuses it: the link keeps its text.
+ */
+function localHost(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const literal = literalAddress(url);
+  return literal !== undefined && !isAllowedAddress(literal, PUBLIC_ONLY);
 }
