@@ -320,6 +320,10 @@ describe('news fetch', () => {
     const { run, report } = await fetchNews(root);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(report!.skipped.some((s) => s.reason === 'a link that is not an absolute http(s) URL'));
+    // Stories an email could not link to would stop the issue at its link check.
+    for (const url of ['http://plain.example/story', 'https://127.0.0.1/story']) {
+      assert.match(report!.skipped.find((s) => s.url === url)?.reason ?? 'not skipped', /a link an email cannot carry/, url);
+    }
     const all = await items(root);
     const titles = [...all.values()].map((i) => i.title).sort();
     assert.ok(titles.includes('--- injected: true ---'), titles.join('\n'));

@@ -168,7 +168,7 @@ async function existingNews(o: FetchRunOptions): Promise<{ stories: Map<string, 
 /** Writes the new entries; returns the sources with entries left for a later run. */
 async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchReport): Promise<Set<string>> {
   const unfinished = new Set<string>();
-  const [{ stories, headlines }, { compileRules, draftFile, draftPath, entryIdentity, entryToDraft }, { htmlToMarkdownMany }, { freeName, writeNewFile }] = await Promise.all([
+  const [{ stories, headlines }, { compileRules, draftFile, draftPath, entryIdentity, entryToDraft }, { htmlToMarkdownMany, readerLink }, { freeName, writeNewFile }] = await Promise.all([
     existingNews(o),
     import('./items.ts'),
     import('./summary.ts'),
@@ -212,6 +212,11 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
       }
       const d = result.draft;
       const skip = (reason: string) => report.skipped.push({ source: d.source, title: d.title, url: d.url, reason });
+      // The issue's link check refuses such a story's link, and one such item would stop the issue.
+      if (!readerLink(new URL(d.url))) {
+        skip('a link an email cannot carry (emails link only to https, and not to localhost or a private address)');
+        continue;
+      }
       if (o.since !== undefined && !d.undated && d.published < o.since) {
         skip('published before --since');
         continue;

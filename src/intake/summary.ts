@@ -187,16 +187,20 @@ function absoluteLink(href: string | undefined, base: string | undefined): strin
   if (!href) return undefined;
   try {
     const url = base ? new URL(href, base) : new URL(href);
-    if (!LINK_SCHEMES.test(url.protocol) || localHost(url)) return undefined;
-    return url.href;
+    return readerLink(url) ? url.href : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** Whether an email may link to `url`: https or mailto, and not to a local host (see localHost). */
+export function readerLink(url: URL): boolean {
+  return LINK_SCHEMES.test(url.protocol) && !localHost(url);
+}
+
 /**
  * A link to the reader's own machine or network (localhost, a loopback or private address) leads a
- * reader nowhere, and the issue's link check refuses it: the link keeps its text.
+ * reader nowhere, and the issue's link check refuses it.
  */
 function localHost(url: URL): boolean {
   const host = url.hostname.toLowerCase();
