@@ -177,6 +177,8 @@ describe('address guard', () => {
     for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '224.0.0.1', '255.255.255.255', 'not-an-ip']) {
       assert.ok(!isAllowedAddress(a, PUBLIC_ONLY), a);
     }
+    // IPv4-compatible IPv6 (deprecated) and other IPv6 outside the global unicast block 2000::/3.
+    for (const a of ['::7f00:1', '::a00:1', '::127.0.0.1', '4000::1', 'e000::1']) assert.ok(!isAllowedAddress(a, PUBLIC_ONLY), a);
     assert.ok(isAllowedAddress('127.0.0.1', new Set(['loopback'])));
     assert.ok(!isAllowedAddress('10.0.0.1', new Set(['loopback'])));
   });
