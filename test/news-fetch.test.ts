@@ -8,8 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readNewsItem } from '../src/content/news-item.ts';
 import { renderSummaryText } from '../src/render/markdown.ts';
-import { tempSite, writeFiles } from './helpers/cli.ts';
-import { fixture, hang, huge, redirect, serve, startFeedServer, type FeedServer, type Handler } from './helpers/feed-server.ts';
+import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { fixture, hang, huge, redirect, serve, startFeedServer, together, type FeedServer, type Handler } from './helpers/feed-server.ts';
 import { json, runMain } from './helpers/main.ts';
 import type { FetchReport } from '../src/intake/run.ts';
 
@@ -71,6 +71,8 @@ describe('news fetch', () => {
     '/to-ftp': redirect('ftp://127.0.0.1/feed.xml'),
     '/loop': redirect('/loop'),
     // JSON.parse quotes the start of the body in its error: here an escape that retitles the terminal.
+    // Answers two readers at the same instant, once both have asked: two runs then write at once.
+    '/together.xml': together(2, serve(`<rss version="2.0"><channel><title>Busy</title>${Array.from({ length: 200 }, (_, i) => `<item><title>Busy story ${i} of the day</title><link>https://busy.example/${i}</link><pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate></item>`).join('')}</channel></rss>`, RSS, { validators: false })),
     '/escapes.json': serve('{"title": \u001b]0;owned\u0007\u001b[2J', 'application/feed+json'),
   };
 
@@ -217,6 +219,17 @@ describe('news fetch', () => {
     const text = await runMain(['news', 'fetch', '--root', root, '--now', NOW, '--source', 'Broken']);
     assert.equal(text.code, 1, 'no source worked');
     assert.match(text.stdout, new RegExp(`Failed Broken \\(${server.url('/malformed.xml').replace(/[.]/g, '\\.')}\\): expected an RSS`));
+  });
+
+  it('two runs at once write each story once: the second waits for the first and finds its files', async () => {
+    const root = await siteWith([{ name: 'Busy', url: server.url('/together.xml') }], { intake: { maxNewPerSource: 500 } });
+    const run = () => almanac(['news', 'fetch', '--root', root, '--now', NOW, '--json']);
+    const [a, b] = await Promise.all([run(), run()]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const added = [JSON.parse(a.stdout) as FetchReport, JSON.parse(b.stdout) as FetchReport].map((r) => r.added.length).sort((x, y) => x - y);
+    assert.deepEqual(added, [0, 200]);
+    assert.equal((await items(root)).size, 200);
   });
 
   it('a feed\'s own words in an error reach the terminal as escapes, not as control characters', async () => {

@@ -2,13 +2,15 @@
 // run skips, and why, is reported: a story already present (same normalised URL), one written before
 // and since removed by the editor, a near-duplicate of an existing headline, an entry the source's
 // filters leave out. One source failing never stops the others.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Config, SourceConfig } from '../content/config-schema.ts';
 import { loadNews } from '../content/news.ts';
+import { NEWS_DIR, STATE_DIR } from '../content/paths.ts';
 import { normaliseUrl } from '../content/url.ts';
 import { HeadlineIndex } from '../compose/duplicates.ts';
+import { lock } from '../files/lock.ts';
 import type { IntakeStore, Arrival } from '../store/intake.ts';
 import { rangesForSource } from './address-guard.ts';
 import type { FeedEntry } from './feeds.ts';
@@ -80,14 +82,27 @@ export async function fetchNews(o: FetchRunOptions): Promise<FetchReport> {
     if (!o.client) await client.close();
   }
   const report: FetchReport = { dryRun: o.dryRun === true, added: [], skipped: [], sources: fetched.map((f) => f.outcome) };
-  const unfinished = fetched.some((f) => f.entries.length > 0) ? await addEntries(fetched, o, report) : new Set<string>();
-  if (!o.dryRun) {
-    // A source cut off by maxNewPerSource keeps no validators: the next run reads it in full again.
-    for (const f of fetched) {
-      if (f.outcome.status === 'fetched' && f.validators && !unfinished.has(f.source.name)) o.store.saveValidators(f.source.name, f.source.url, f.validators, o.now);
+  // One run writes at a time (the scheduler's and an editor's, say): a second one, reading the news
+  // there is while the first writes, would write the same stories again under "-2" names.
+  const release = o.dryRun ? () => undefined : await writerLock(o.root);
+  try {
+    const unfinished = fetched.some((f) => f.entries.length > 0) ? await addEntries(fetched, o, report) : new Set<string>();
+    if (!o.dryRun) {
+      // A source cut off by maxNewPerSource keeps no validators: the next run reads it in full again.
+      for (const f of fetched) {
+        if (f.outcome.status === 'fetched' && f.validators && !unfinished.has(f.source.name)) o.store.saveValidators(f.source.name, f.source.url, f.validators, o.now);
+      }
     }
+  } finally {
+    release();
   }
   return report;
+}
+
+async function writerLock(root: string): Promise<() => void> {
+  const dir = path.join(root, STATE_DIR);
+  mkdirSync(dir, { recursive: true });
+  return lock(path.join(dir, 'news-fetch.lock'), NEWS_DIR);
 }
 
 async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: HttpClient): Promise<Fetched> {
