@@ -96,6 +96,17 @@ describe('feed entry → news item file', () => {
     assert.equal(md, 'Head\n\nA **bold** [mail](mailto:a@b.example) ftp plain [rel](https://site.example/rel)\n\n-   one');
   });
 
+  it('a summary or title of megabytes of nested markup is read in bounded time, from its start', () => {
+    const bomb = `${'<b>'.repeat(150_000)}x${'</b>'.repeat(150_000)}`;
+    const started = Date.now();
+    const [summary] = htmlToMarkdownMany([{ html: `<p>First words.</p>${bomb}` }], 1200);
+    assert.equal(htmlToMarkdown(`<p>First words.</p>${bomb}`, 1200), summary);
+    assert.equal(htmlToText(`Title${bomb}`), 'Title');
+    const took = Date.now() - started;
+    assert.ok(took < 10_000, `${took} ms`);
+    assert.match(summary!, /^First words\./);
+  });
+
   it('a summary links to no loopback or private host: the link keeps its text', () => {
     const links = ['https://localhost:8443/', 'https://app.localhost/', 'https://127.0.0.1/x', 'https://[::1]/', 'https://10.0.0.1/', 'https://[::ffff:127.0.0.1]/'];
     const md = htmlToMarkdown(links.map((href, i) => `<a href="${href}">link${i}</a>`).join(' ') + ' <a href="https://public.example/">public</a>', 1000);
