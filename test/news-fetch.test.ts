@@ -73,6 +73,10 @@ describe('news fetch', () => {
     // JSON.parse quotes the start of the body in its error: here an escape that retitles the terminal.
     // Answers two readers at the same instant, once both have asked: two runs then write at once.
     '/together.xml': together(2, serve(`<rss version="2.0"><channel><title>Busy</title>${Array.from({ length: 200 }, (_, i) => `<item><title>Busy story ${i} of the day</title><link>https://busy.example/${i}</link><pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate></item>`).join('')}</channel></rss>`, RSS, { validators: false })),
+    '/always-304': (_req, res) => {
+      res.writeHead(304);
+      res.end();
+    },
     '/escapes.json': serve('{"title": \u001b]0;owned\u0007\u001b[2J', 'application/feed+json'),
   };
 
@@ -197,6 +201,7 @@ describe('news fetch', () => {
         { name: 'Broken', url: server.url('/malformed.xml') },
         { name: 'Page', url: server.url('/html-page') },
         { name: 'Gone', url: server.url('/nothing-here.xml') },
+        { name: 'Stale', url: server.url('/always-304') },
         { name: 'JSON Newsroom', url: server.url('/feed.json') },
       ],
       { intake: { timeoutSeconds: 0.5, maxFeedBytes: 1_000_000 } },
@@ -213,6 +218,7 @@ describe('news fetch', () => {
     assert.match(error('Broken'), /expected an RSS, Atom or JSON feed, found XML that is not well-formed \(line \d+/);
     assert.match(error('Page'), /found an HTML page/);
     assert.match(error('Gone'), /HTTP 404/);
+    assert.match(error('Stale'), /HTTP 304 \(not modified\) to a request that named no version/);
     assert.equal(report!.added.length, 2);
     assert.ok(took < 4000, `bounded by the deadline (${took} ms)`);
 
