@@ -55,6 +55,7 @@ export class HttpClient {
       return await this.follow(url, o, signal);
     } catch (err) {
       if (deadline.aborted) throw new FetchFailed(`no complete answer within ${o.timeoutMs / 1000} s`);
+      if (o.signal?.aborted) throw new FetchFailed('stopped');
       throw asFetchFailed(err);
     }
   }

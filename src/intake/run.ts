@@ -28,6 +28,8 @@ export interface FetchRunOptions {
   dryRun?: boolean;
   store: IntakeStore;
   client?: HttpClient;
+  /** Stops the reading of sources (the scheduler's stop): those not yet read fail as "stopped". */
+  signal?: AbortSignal;
 }
 
 export interface AddedItem {
@@ -117,6 +119,7 @@ async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: Htt
       userAgent: userAgent(o.config),
       accept: ACCEPT_FEEDS,
       allowed,
+      signal: o.signal,
       ...known,
     });
     if (res.status === 'not-modified') {
