@@ -12,6 +12,7 @@ import { readNewsItem } from '../src/content/news-item.ts';
 import { renderSummaryText } from '../src/render/markdown.ts';
 import { isAllowedAddress, PUBLIC_ONLY } from '../src/intake/address-guard.ts';
 import { parseFeedBytes } from '../src/intake/feeds.ts';
+import { pageMetadata } from '../src/intake/page.ts';
 import { compileRules, draftFile, entryToDraft, matcher, parseEntryDate, TITLE_MAX } from '../src/intake/items.ts';
 import { htmlToMarkdown, htmlToMarkdownMany, htmlToText } from '../src/intake/summary.ts';
 
@@ -162,6 +163,18 @@ describe('feed entry → news item file', () => {
     assert.equal((entry('Llamas are animals') as { skip: string }).skip, "matches none of the source's include words");
     assert.equal((entry('Llama rumour mill') as { skip: string }).skip, 'excluded by "rumour"');
     assert.ok(matcher('c++').test('news on C++ today'));
+  });
+});
+
+describe('a page\'s metadata (news add)', () => {
+  it('is read from the head, in bounded time whatever the body holds', () => {
+    const head = '<html><head><title>Page &amp; title</title><meta property="og:description" content="What it says"><meta property="article:published_time" content="2026-12-01T10:00:00Z"></head>';
+    const started = Date.now();
+    const meta = pageMetadata(`${head}<body>${'<div>'.repeat(150_000)}<meta property="og:title" content="Not from the body"></body></html>`);
+    const took = Date.now() - started;
+    assert.deepEqual(meta, { title: 'Page & title', description: 'What it says', published: '2026-12-01T10:00:00Z', siteName: undefined });
+    assert.ok(took < 5_000, `${took} ms`);
+    assert.equal(pageMetadata('<title>No head or body tags</title><meta name="description" content="d">').title, 'No head or body tags');
   });
 });
 

@@ -25,10 +25,24 @@ export interface PageMetadata {
 
 const TEXT_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' };
 
+/**
+ * How much of a page is read for its metadata, which sits in its head. The HTML parser's work grows
+ * with the square of the nesting depth: a page of megabytes of nested elements held it for minutes.
+ */
+const MAX_HEAD_CHARS = 500_000;
+
+/** The page up to its <body> (a tag in the body is no metadata of the page), at most MAX_HEAD_CHARS. */
+function headOf(html: string): string {
+  const body = html.search(/<body[\s>]/i);
+  const head = html.slice(0, Math.min(body === -1 ? html.length : body, MAX_HEAD_CHARS));
+  const open = head.lastIndexOf('<');
+  return head.length < html.length && open > head.lastIndexOf('>') ? head.slice(0, open) : head;
+}
+
 export function pageMetadata(html: string): PageMetadata {
   const meta = new Map<string, string>();
   let title = '';
-  sanitizeHtml(html, {
+  sanitizeHtml(headOf(html), {
     allowedTags: ['title', 'meta'],
     allowedAttributes: { meta: ['property', 'name', 'content'] },
     nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'template', 'svg'],
