@@ -2,6 +2,7 @@
 // (`-L`: no DNS blocklists, Razor or Pyzor), no Bayes database, no user preferences written, and a
 // deadline. SpamAssassin is optional: when it is not installed the caller says so once.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { Finding } from './checks.ts';
 
 export interface SpamRule {
@@ -33,7 +34,23 @@ export function spamCommand(): string {
   return process.env.SPAMASSASSIN_PATH || 'spamassassin';
 }
 
-export function scoreMessage(mime: Buffer, timeoutSeconds: number, command = spamCommand()): Promise<SpamResult> {
+// The preview asks again for a message it has scored: the same bytes get the same score.
+const scored = new Map<string, SpamResult>();
+const KEPT = 32;
+
+export async function scoreMessage(mime: Buffer, timeoutSeconds: number, command = spamCommand()): Promise<SpamResult> {
+  const key = `${command}\u0000${createHash('sha256').update(mime).digest('hex')}`;
+  const held = scored.get(key);
+  if (held) return held;
+  const result = await runSpamAssassin(mime, timeoutSeconds, command);
+  if (result.kind === 'scored') {
+    if (scored.size >= KEPT) scored.delete(scored.keys().next().value!);
+    scored.set(key, result);
+  }
+  return result;
+}
+
+function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string): Promise<SpamResult> {
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(command, ARGS, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutSeconds * 1000, killSignal: 'SIGKILL' });

@@ -11,6 +11,7 @@ import type { Site } from '../content/model.ts';
 import { ContentError, ProblemError, type Problem } from '../content/problems.ts';
 import { readText } from '../content/text.ts';
 import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../issue/prepare.ts';
+import { thoroughChecks } from '../issue/thorough-checks.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 
@@ -106,7 +107,9 @@ export class Drafts {
     const date = localDate(site.config, nextSlot(site.config, edition, this.clock() - 1));
     const id = issueId(edition, date);
     try {
-      const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.root).numberFor(id), now: this.clock() });
+      const ready = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.root).numberFor(id), now: this.clock() });
+      const more = await thoroughChecks(site.config, ready.sampleMime, this.state.emailTemplates);
+      const prepared = { ...ready, findings: [...ready.findings, ...more.findings], notes: more.notes };
       this.state.issues[edition] = prepared;
       return prepared;
     } catch (err) {
@@ -121,6 +124,7 @@ export class Drafts {
     const stored = new IssueStore(this.root).get(id);
     if (!stored) return undefined;
     const { findings, sampleMime } = await checkIssueEmail(this.site.config, stored.issue, stored);
-    return { issue: stored.issue, email: { html: stored.html, text: stored.text, mjml: '' }, findings, sampleMime };
+    const more = await thoroughChecks(this.site.config, sampleMime);
+    return { issue: stored.issue, email: { html: stored.html, text: stored.text, mjml: '' }, findings: [...findings, ...more.findings], sampleMime, notes: more.notes };
   }
 }
