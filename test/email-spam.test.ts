@@ -52,13 +52,16 @@ describe('the spam score', { skip }, () => {
     assert.match(finding!.found, /^\d+(\.\d+)? points: .*DEAR_FRIEND \+\d/);
   });
 
-  it('scores the sample issue low, and `check` shows its score as a note', async () => {
+  it('scores the sample issue low, and `check` shows its score as a note, beside the templates\' client support', async () => {
     const root = await sampleSite();
     const run = await almanac(['check', '--root', root, '--now', '2026-04-14T09:00:00Z']);
     assert.equal(run.code, 0, run.stderr);
     const note = /note: next Midweek \(2026-04-15\): spam score (-?[\d.]+) points/.exec(run.stdout);
     assert.ok(note, run.stdout);
     assert.ok(Number(note[1]) <= LIMITS.warn, `the sample issue scores ${note[1]}`);
+    // Said of the template, once, not of each edition.
+    const corners = run.stdout.match(/warning: \(built-in\) templates\/email\/partials\/story\.hbs:2: client-support: expected features every client family supports, found border-radius, not supported by Outlook Windows\n/g);
+    assert.equal(corners?.length, 1, run.stdout);
   });
 
   it('fails `check` above the configured limit', async () => {
