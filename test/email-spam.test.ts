@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseReport, scoreMessage, spamCommand, spamFinding } from '../src/mail/spam-score.ts';
+import { parseReport, scoreMessage, spamFinding } from '../src/mail/spam-score.ts';
 import { PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
@@ -75,17 +75,9 @@ describe('the spam score', { skip }, () => {
 describe('without SpamAssassin', () => {
   it('`check` says so once, as a note, and passes', async () => {
     const root = await sampleSite();
-    const before = process.env.SPAMASSASSIN_PATH;
-    process.env.SPAMASSASSIN_PATH = '/nonexistent/spamassassin';
-    try {
-      const run = await almanac(['check', '--root', root, '--now', '2026-06-12T09:00:00Z']);
-      assert.equal(run.code, 0, run.stderr);
-      assert.equal(run.stdout.match(/note: no spam score: SpamAssassin is not installed \(\/nonexistent\/spamassassin not found/g)?.length, 1, run.stdout);
-    } finally {
-      if (before === undefined) delete process.env.SPAMASSASSIN_PATH;
-      else process.env.SPAMASSASSIN_PATH = before;
-    }
-    assert.equal(spamCommand(), before ?? 'spamassassin');
+    const run = await almanac(['check', '--root', root, '--now', '2026-06-12T09:00:00Z'], { env: { SPAMASSASSIN_PATH: '/nonexistent/spamassassin' } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.match(/note: no spam score: SpamAssassin is not installed \(\/nonexistent\/spamassassin not found/g)?.length, 1, run.stdout);
   });
 
   it('reads the score and the rules from test-mode output, folded lines and all', () => {

@@ -48,7 +48,7 @@ export function registerCheck(program: Command): void {
     };
 
     // Loaded here, not at start-up: MJML and the mail libraries are slow to load.
-    const [{ checkIssueEmail, issueId, prepareIssue }, { sendingProblems }, { clientWarnings, spamCheck }] = await Promise.all([
+    const [{ checkIssueEmail, issueId, prepareIssue }, { sendingProblems }, { clientSupport, spamCheck }] = await Promise.all([
       import('../issue/prepare.ts'),
       import('../mail/readiness.ts'),
       import('../issue/thorough-checks.ts'),
@@ -63,8 +63,15 @@ export function registerCheck(program: Command): void {
     // … and the next Midweek and Sunday as they would be built now.
     const templates = await TemplateSet.load(site.root, 'email');
     // What the templates use that a client family lacks: said of the template, once for every edition.
-    for (const gap of clientWarnings(templates)) {
-      warnings.push({ file: `${gap.file}:${[...gap.lines].join(', ')}`, field: 'client-support', expected: 'features every client family supports', found: `${gap.feature}, not supported by ${gap.families.join(', ')}` });
+    for (const gap of clientSupport(templates)) {
+      const p = {
+        file: `${gap.file}:${[...gap.lines].join(', ')}`,
+        field: 'client-support',
+        expected: gap.critical ? 'layout that every client family supports' : 'features every client family supports',
+        found: `${gap.feature}, not supported by ${gap.families.join(', ')}`,
+      };
+      if (gap.critical) add(p);
+      else warnings.push(p);
     }
     const catalog = buildCatalog(site);
     for (const edition of EDITIONS) {

@@ -14,12 +14,10 @@ import { TOKENS, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { HTML_ERROR_BYTES, checkMessage, type Finding } from '../mail/checks.ts';
-import { clientFindings, clientGaps } from '../mail/client-support.ts';
 import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
 import { baseUrlProblem } from '../mail/readiness.ts';
 import { calendarDate, weekdayTime } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
-import { emailTemplateSources } from './thorough-checks.ts';
 
 export interface PreparedIssue {
   issue: StoredIssue;
@@ -104,8 +102,6 @@ export async function prepareIssue(args: {
   const { meta, email } = rendered;
   const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
   if (cut.length) findings.unshift(sizeCapFinding(cut, full.length));
-  // A feature the layout depends on that a client family lacks stops the issue; the rest `check` lists.
-  findings.push(...clientFindings(clientGaps(emailTemplateSources(args.templates))).filter((f) => f.severity === 'error'));
   return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
 }
 

@@ -1,6 +1,7 @@
-// The checks that `almanac check` and the preview run besides those of every build: client-support
-// warnings (the errors stop every build already) and the spam score from a local SpamAssassin. They
-// are slower and say how an issue will fare rather than whether it may go out.
+// The checks that `almanac check` and the preview run besides those of every build: client support
+// and the spam score from a local SpamAssassin. They take longer (caniemail's data, a Perl process)
+// and judge the templates and the wording rather than one issue's markup, so `issue build` and the
+// scheduler leave them out.
 import type { Config } from '../content/config-schema.ts';
 import type { Finding } from '../mail/checks.ts';
 import { clientFindings, clientGaps, type ClientGap, type TemplateSource } from '../mail/client-support.ts';
@@ -20,9 +21,9 @@ export function emailTemplateSources(templates: TemplateSet): TemplateSource[] {
     .map(({ file, source }) => ({ display: file.display, source }));
 }
 
-/** The client-support gaps that warn (those that stop a build are among every build's findings). */
-export function clientWarnings(templates: TemplateSet): ClientGap[] {
-  return clientGaps(emailTemplateSources(templates)).filter((g) => !g.critical);
+/** What the email templates use that a client family lacks (errors for layout, the rest warnings). */
+export function clientSupport(templates: TemplateSet): ClientGap[] {
+  return clientGaps(emailTemplateSources(templates));
 }
 
 /** The spam score of the message as sent, as a finding above the limits and as a note below them. */
@@ -41,6 +42,6 @@ export const SPAM_ABSENT = (command: string) => `no spam score: SpamAssassin is 
 /** Both, for the preview: `templates` is left out for an issue already built (today's templates did not make it). */
 export async function thoroughChecks(config: Config, sampleMime: Buffer, templates?: TemplateSet): Promise<ThoroughResult> {
   const spam = await spamCheck(config, sampleMime);
-  const client = templates ? clientFindings(clientWarnings(templates)) : [];
+  const client = templates ? clientFindings(clientSupport(templates)) : [];
   return { findings: [...client, ...spam.findings], notes: spam.notes };
 }

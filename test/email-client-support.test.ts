@@ -1,6 +1,6 @@
 // Client support from caniemail's data, on what the templates' authors wrote: a feature a client
-// family lacks is named with the family and the template line; one the layout depends on stops the
-// build, the rest are warnings in `check`. MJML's own scaffolding is not reported.
+// family lacks is named with the family and the template line; one the layout depends on fails
+// `check`, the rest are warnings there. MJML's own scaffolding is not reported.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -58,17 +58,23 @@ describe('client support', () => {
     assert.ok(gaps.some((g) => g.feature === 'border-radius' && g.families.includes('Outlook Windows')), 'the buttons\' rounded corners are a known gap');
   });
 
-  it('stops issue build for a layout feature a family lacks', async () => {
+  it('fails `check` for a layout feature a family lacks, and lists the rest as warnings', async () => {
     const root = await tempSite();
     const story = await readFile(path.join(PROJECT, STORY), 'utf8');
     await writeFiles(root, {
       'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org', from: 'Letters <letters@letters.example.org>' }),
       'content/news/a.md': '---\ntitle: A story\nurl: https://news.example.com/a\nsource: Wire\npublished: 2026-04-13T08:00:00Z\nscore: 7\n---\nA summary.\n',
-      [STORY]: story.replace('<h3 class="title" style="', '<h3 class="title" style="display:flex;'),
+      [STORY]: story.replace('<h3 class="title" style="', '<h3 class="title" style="background-image:url(https://x.example/h.png);'),
     });
-    const built = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root]);
-    assert.equal(built.code, 1, built.stderr);
-    assert.match(built.stderr, /client-support: expected layout that every client family supports, found display:flex \(templates\/email\/partials\/story\.hbs:3\) is not supported by Outlook Windows/);
-    assert.equal(built.stdout, '', 'nothing built');
+    // About client support only: no spam score.
+    const env = { SPAMASSASSIN_PATH: '/nonexistent/spamassassin' };
+    const checked = await almanac(['check', '--root', root, '--now', '2026-04-14T09:00:00Z'], { env });
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.match(checked.stdout, /warning: templates\/email\/partials\/story\.hbs:3: client-support: expected features every client family supports, found background-image, not supported by Outlook Windows\n/);
+
+    await writeFiles(root, { [STORY]: story.replace('<h3 class="title" style="', '<h3 class="title" style="display:flex;') });
+    const refused = await almanac(['check', '--root', root, '--now', '2026-04-14T09:00:00Z'], { env });
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /templates\/email\/partials\/story\.hbs:3: client-support: expected layout that every client family supports, found display:flex, not supported by Outlook Windows/);
   });
 });
