@@ -16,12 +16,23 @@ const NAMED: Record<string, string> = {
   darkgray: '#a9a9a9', darkgrey: '#a9a9a9', lightgray: '#d3d3d3', lightgrey: '#d3d3d3', whitesmoke: '#f5f5f5',
 };
 
+const parsed = new Map<string, Rgba | undefined>();
+
 /** A CSS colour value (hex, rgb()/rgba(), a common name, transparent); undefined when not one of those. */
 export function parseColour(value: string): Rgba | undefined {
+  // An email repeats a handful of colours thousands of times.
+  if (parsed.has(value)) return parsed.get(value);
+  if (parsed.size > 1000) parsed.clear();
+  const c = readColour(value);
+  parsed.set(value, c);
+  return c;
+}
+
+function readColour(value: string): Rgba | undefined {
   const v = value.trim().toLowerCase();
   if (v === 'transparent') return { r: 0, g: 0, b: 0, a: 0 };
   const named = NAMED[v];
-  if (named) return parseColour(named);
+  if (named) return readColour(named);
   const hex = /^#([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/.exec(v)?.[1];
   if (hex) {
     const full = hex.length <= 4 ? [...hex].map((c) => c + c).join('') : hex;

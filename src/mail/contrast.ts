@@ -40,8 +40,9 @@ export function contrastPairs(doc: HTMLElement): ContrastPair[] {
   const rules = collectRules(doc);
   const darkDeclared = declaresDark(doc);
   const pairs: ContrastPair[] = [];
+  const matched = matchRules(doc, rules);
   for (const scheme of ['light', 'dark'] as const) {
-    const styles = cascade(doc, rules, scheme);
+    const styles = cascade(doc, matched, scheme);
     const dark = scheme === 'dark' && darkDeclared;
     const canvas = parseColour(dark ? '#121212' : '#ffffff')!;
     const ink = parseColour(dark ? '#ffffff' : '#000000')!;
@@ -125,7 +126,20 @@ function declaresDark(doc: HTMLElement): boolean {
   return /\bdark\b/.test(meta) || doc.querySelectorAll('style').some((s) => /color-scheme\s*:[^;}]*\bdark\b/.test(s.textContent));
 }
 
-function cascade(doc: HTMLElement, rules: Rule[], scheme: Scheme): Styles {
+/** The elements each rule selects: the same in both schemes, so looked up once. */
+function matchRules(doc: HTMLElement, rules: Rule[]): { rule: Rule; elements: HTMLElement[] }[] {
+  const out: { rule: Rule; elements: HTMLElement[] }[] = [];
+  for (const rule of rules) {
+    try {
+      out.push({ rule, elements: doc.querySelectorAll(rule.selector) });
+    } catch {
+      // a selector the engine does not know cannot be judged here
+    }
+  }
+  return out;
+}
+
+function cascade(doc: HTMLElement, matched: { rule: Rule; elements: HTMLElement[] }[], scheme: Scheme): Styles {
   const styles: Styles = new Map();
   const declare = (el: HTMLElement, property: string, value: string, rank: Declared['rank']) => {
     // `background` sets the background colour too (transparent when it names none).
@@ -137,15 +151,9 @@ function cascade(doc: HTMLElement, rules: Rule[], scheme: Scheme): Styles {
     if (!held || outranks(rank, held.rank)) own.set(prop, { value: val, rank });
   };
   for (const el of doc.querySelectorAll('[bgcolor]')) declare(el, 'background-color', el.getAttribute('bgcolor')!, [0, 0, -1, 0]);
-  for (const rule of rules) {
+  for (const { rule, elements } of matched) {
     if (rule.scheme !== 'both' && rule.scheme !== scheme) continue;
-    let matched: HTMLElement[];
-    try {
-      matched = doc.querySelectorAll(rule.selector);
-    } catch {
-      continue; // a selector the engine does not know cannot be judged here
-    }
-    for (const el of matched) for (const d of rule.declarations) declare(el, d.property, d.value, [d.important ? 1 : 0, 0, rule.specificity, rule.order]);
+    for (const el of elements) for (const d of rule.declarations) declare(el, d.property, d.value, [d.important ? 1 : 0, 0, rule.specificity, rule.order]);
   }
   for (const el of doc.querySelectorAll('[style]')) {
     for (const part of (el.getAttribute('style') ?? '').split(';')) {
@@ -217,7 +225,7 @@ function walk(node: HTMLElement, styles: Styles, up: Inherited, out: ContrastPai
     out.push({
       scheme: up.scheme,
       element: classes.length || !up.label ? name : `${name} in ${up.label}`,
-      text: excerpt(node.textContent),
+      text: excerpt(node),
       colour: hex(fg),
       background: hex(background),
       ratio: contrastRatio(fg, background),
@@ -245,7 +253,17 @@ function fontSize(value: string | undefined, parentPx: number, tag: string): num
   }
 }
 
-function excerpt(text: string): string {
-  const t = text.replace(/[\s\u00a0\u200b-\u200f\ufeff]+/g, ' ').trim();
+/** The start of an element's text, read only as far as needed (a whole card's text is long). */
+function excerpt(node: HTMLElement): string {
+  let raw = '';
+  const read = (n: Node): void => {
+    for (const child of n.childNodes) {
+      if (raw.length > 200) return;
+      if (child.nodeType === 3) raw += child.text;
+      else if (child.nodeType === 1) read(child);
+    }
+  };
+  read(node);
+  const t = raw.replace(/[\s\u00a0\u200b-\u200f\ufeff]+/g, ' ').trim();
   return t.length > 40 ? `${t.slice(0, 40)}…` : t;
 }
