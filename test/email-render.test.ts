@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as csstree from 'css-tree';
 import { parse } from 'node-html-parser';
 import type { Browser } from 'playwright-core';
 import { contrastPairs } from '../src/mail/contrast.ts';
@@ -46,6 +47,23 @@ describe('the sample emails in Chromium', () => {
   after(async () => {
     await browser?.close();
     await server?.close();
+  });
+
+  it('every dark-mode rule of the templates styles something in the sample emails', async () => {
+    const docs = await Promise.all(ISSUES.map(async ([edition, date]) => parse(await readFile(path.join(root, 'dist/issues', `${date}-${edition}`, 'email.html'), 'utf8'), { comment: true })));
+    const selectors: string[] = [];
+    for (const style of docs[0]!.querySelectorAll('style')) {
+      csstree.walk(csstree.parse(style.textContent), {
+        visit: 'Atrule',
+        enter(node) {
+          if (node.name === 'media' && node.prelude && /prefers-color-scheme:\s*dark/.test(csstree.generate(node.prelude))) {
+            csstree.walk(node, { visit: 'Selector', enter: (sel) => void selectors.push(csstree.generate(sel)) });
+          }
+        },
+      });
+    }
+    assert.ok(selectors.length > 5, selectors.join(', '));
+    assert.deepEqual(selectors.filter((sel) => docs.every((doc) => doc.querySelectorAll(sel).length === 0)), []);
   });
 
   for (const [edition, date] of ISSUES) {
