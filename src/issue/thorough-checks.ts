@@ -4,7 +4,7 @@
 // scheduler leave them out.
 import type { Config } from '../content/config-schema.ts';
 import type { Finding } from '../mail/checks.ts';
-import { clientFindings, clientGaps, type ClientGap, type TemplateSource } from '../mail/client-support.ts';
+import { clientGaps, type ClientGap, type TemplateSource } from '../mail/client-support.ts';
 import { scoreMessage, spamFinding } from '../mail/spam-score.ts';
 import type { TemplateSet } from '../render/templates.ts';
 
@@ -38,10 +38,3 @@ export async function spamCheck(config: Config, sampleMime: Buffer): Promise<Tho
 }
 
 export const SPAM_ABSENT = (command: string) => `no spam score: SpamAssassin is not installed (${command} not found; on Debian: apt-get install spamassassin)`;
-
-/** Both, for the preview: `templates` is left out for an issue already built (today's templates did not make it). */
-export async function thoroughChecks(config: Config, sampleMime: Buffer, templates?: TemplateSet): Promise<ThoroughResult> {
-  const spam = await spamCheck(config, sampleMime);
-  const client = templates ? clientFindings(clientSupport(templates)) : [];
-  return { findings: [...client, ...spam.findings], notes: spam.notes };
-}
