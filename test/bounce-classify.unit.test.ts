@@ -84,10 +84,44 @@ describe('bounce classifier', () => {
     }
   });
 
+  it('a Message-ID of any length is kept as a report id of bounded size, still the same for the same id', async () => {
+    const long = `<${'x'.repeat(100_000)}@mx.example.net>`;
+    const raw = (await fixture('dsn-hard.eml')).toString('latin1').replace(/^Message-Id: .*$/m, `Message-Id: ${long}`);
+    const first = await classify(Buffer.from(raw, 'latin1'), SECRET);
+    assert.equal(first.kind, 'hard');
+    assert.ok(first.reportId.length <= 300, `a report id of ${first.reportId.length} characters`);
+    const again = await classify(Buffer.from(raw.replace('Subject: Returned mail', 'Subject: Returned mail again'), 'latin1'), SECRET);
+    assert.equal(again.reportId, first.reportId);
+    const other = await classify(Buffer.from(raw.replace(long, `<y${long.slice(2)}`), 'latin1'), SECRET);
+    assert.notEqual(other.reportId, first.reportId);
+  });
+
+  it('text taken from a report (which anyone can send) carries no C1 control or bidi override to the terminal it is printed on', async () => {
+    const arf = (await fixture('arf-abuse.eml')).toString('utf8');
+    const raw = Buffer.from(arf.replace('Feedback-Type: abuse', 'Feedback-Type: \u009b31mfraud\u202e\u0085x'), 'utf8');
+    const v = await classify(raw, SECRET);
+    assert.equal(v.kind, 'ignored');
+    assert.equal(v.kind === 'ignored' && v.reason, 'a feedback report of type "31mfraud x", not a complaint');
+  });
+
+  it('a reason that quotes the report is as short as any event text', async () => {
+    const unsub = (await fixture('mailto-unsubscribe.eml')).toString('latin1');
+    const v = await classify(Buffer.from(unsub.replace('Subject: unsubscribe', `Subject: Out of office\r\nAuto-Submitted: auto-replied ${'x'.repeat(50_000)}`), 'latin1'), SECRET);
+    assert.equal(v.kind, 'ignored');
+    assert.match(v.kind === 'ignored' ? v.reason : '', /^an automatic message \(Auto-Submitted: auto-replied x+…$/);
+    assert.equal(v.kind === 'ignored' && v.reason.length, 500);
+  });
+
   it('a report of a delivery that succeeded changes nothing', async () => {
     const ok = (await fixture('dsn-hard.eml')).toString('latin1').replace('Action: failed', 'Action: delivered').replace('Status: 5.1.1', 'Status: 2.0.0');
     const v = await classify(Buffer.from(ok, 'latin1'), SECRET);
     assert.equal(v.kind, 'ignored');
+  });
+
+  it('a delay notice is no bounce: the server is still trying, the message may yet arrive', async () => {
+    const v = await classify(await fixture('dsn-delayed.eml'), SECRET);
+    assert.equal(v.kind, 'ignored');
+    assert.match(v.kind === 'ignored' ? v.reason : '', /delay notice/);
   });
 
   it('arbitrary bytes, and fixtures with bytes changed, never throw and name no reader unless signed', async () => {

@@ -78,6 +78,28 @@ describe('mail events', () => {
     assert.equal(s.subscribers.upsert({ email: 'reader@example.com', status: 'active', resubscribedBy: 'editor' }, T0 + DAY).subscriber.status, 'active');
   });
 
+  it('a report about an issue sent before the reader re-subscribed is kept in their history and changes nothing; one about a later issue does', async () => {
+    const s = await store();
+    const LATER = '2026-04-22-midweek';
+    const sent = (issueId: string, at: number) =>
+      s.db.prepare("INSERT INTO deliveries (issue_id, subscriber_id, email, status, updated_at) VALUES (?, ?, 'reader@example.com', 'sent', ?)").run(issueId, s.reader.id, at);
+    sent(ISSUE, T0);
+    assert.deepEqual(s.events.apply(s.verdict('soft', '4.2.2'), T0 + DAY).changed, undefined);
+    assert.deepEqual(s.events.apply(s.verdict('hard', '5.2.2'), T0 + DAY).changed, { from: 'active', to: 'bounced' });
+    s.subscribers.upsert({ email: 'reader@example.com', status: 'active', resubscribedBy: 'editor' }, T0 + 2 * DAY);
+    // The final report of the same delivery, days later (another Message-ID): the reader fixed their mailbox meanwhile.
+    for (const [kind, code] of [['hard', '5.2.2'], ['soft', '4.2.2'], ['complaint', 'abuse'], ['unsubscribe', '']] as const) {
+      const late = s.events.apply(s.verdict(kind, code), T0 + 3 * DAY);
+      assert.equal(late.kind, 'ignored', kind);
+      assert.equal(late.changed, undefined, kind);
+      assert.equal(late.text, 'about an issue sent before the reader re-subscribed on 2026-04-17T08:00:00.000Z', kind);
+      assert.equal(s.status(), 'active', kind);
+    }
+    assert.deepEqual(s.events.forSubscriber(s.reader.id).map((e) => e.kind), ['soft', 'hard', 'ignored', 'ignored', 'ignored', 'ignored']);
+    sent(LATER, T0 + 7 * DAY);
+    assert.deepEqual(s.events.apply({ ...s.verdict('hard', '5.1.1'), issueId: LATER }, T0 + 8 * DAY).changed, { from: 'active', to: 'bounced' });
+  });
+
   it('ignored and replayed reports are recorded with their reason and change nobody', async () => {
     const s = await store();
     const ignored = s.events.apply({ kind: 'ignored', reason: 'not addressed to a return path this site signed', reportId: 'x1' }, T0);

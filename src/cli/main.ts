@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   preview: async () => (await import('./preview.ts')).registerPreview,
   bounces: async () => (await import('./bounces.ts')).registerBounces,
   keys: async () => (await import('./keys.ts')).registerKeys,
+  doctor: async () => (await import('./doctor.ts')).registerDoctor,
 };
 
 /** Global options that take a value, to find the command name after them. */

@@ -4,7 +4,7 @@ import { EDITIONS, nextSlot, type Edition } from '../compose/slots.ts';
 import { UsageError } from '../content/problems.ts';
 import type { Config } from '../content/config-schema.ts';
 import { secretFromEnv } from '../mail/signing.ts';
-import { databasePath, openDatabase } from '../store/database.ts';
+import { databasePath, openDatabase, type Db } from '../store/database.ts';
 import { SlotStore } from '../store/slots.ts';
 import { printJson, withJson } from './json.ts';
 import { globals, resolveNow, smtpUrlFromEnv } from './options.ts';
@@ -79,12 +79,14 @@ export function registerSchedule(program: Command): void {
       // The send's own stop deadline, plus a margin for closing up.
       stopMs: cfg.sending.stopTimeoutSeconds * 1000 + 3000,
     });
+    const polling = await bouncePolling(cfg, db, secret, log);
     log(`scheduler ${holder} started for ${cfg.title} (${cfg.timezone}; catching up slots missed by up to ${cfg.catchUpHours} h)`);
     await scheduler.start();
+    polling?.start();
     const inTime = await new Promise<boolean>((resolve) => {
       const stop = (name: string) => () => {
         log(`${name}: finishing the messages in flight (at most ${cfg.sending.stopTimeoutSeconds} s), then stopping`);
-        void scheduler.stop().then(resolve);
+        void Promise.all([scheduler.stop(), polling?.stop() ?? true]).then((ended) => resolve(ended.every(Boolean)));
       };
       process.once('SIGINT', stop('SIGINT'));
       process.once('SIGTERM', stop('SIGTERM'));
@@ -94,5 +96,22 @@ export function registerSchedule(program: Command): void {
     log('stopped');
     // A connection that never answered may keep the process alive: leave once everything is recorded.
     setTimeout(() => process.exit(), 1000).unref();
+  });
+}
+
+/** Polling of the bounces.imap mailbox every `intervalMinutes`, when one is configured. */
+async function bouncePolling(cfg: Config, db: Db, secret: string, log: (line: string) => void) {
+  const imap = cfg.bounces.imap;
+  if (!imap) return undefined;
+  const [{ BouncePolling, imapBouncePoll }, { imapPasswordFromEnv }] = await Promise.all([import('../schedule/bounce-polling.ts'), import('../mail/imap-intake.ts')]);
+  const password = imapPasswordFromEnv();
+  log(`bounces: polling ${imap.user}@${imap.host}:${imap.port} "${imap.mailbox}" every ${imap.intervalMinutes} min`);
+  return new BouncePolling({
+    poll: imapBouncePoll(db, { ...cfg, bounces: { ...cfg.bounces, imap } }, secret, password, () => Date.now(), log),
+    intervalMs: imap.intervalMinutes * 60_000,
+    // A poll aborted at stop ends as soon as its connection closes; this only bounds a hang.
+    stopMs: 3000,
+    clock: () => Date.now(),
+    log,
   });
 }

@@ -1,6 +1,7 @@
 // What counts as an email address or a network address, in one place: the config (test addresses,
 // trusted proxies), the subscriber list, the forms and `--to` all check with it.
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * Characters that show as nothing, or reorder what is around them: C0 and C1 controls, DEL, the soft
@@ -61,4 +62,11 @@ export function mailboxKey(address: string): string {
     domain = 'gmail.com';
   }
   return `${local}@${domain}`;
+}
+
+/** "localhost" or a loopback address (127.0.0.0/8, ::1): a host whose traffic never leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  return ipaddr.isValid(name) && ipaddr.process(name).range() === 'loopback';
 }

@@ -1,7 +1,7 @@
 // The site's configuration (almanac.config.json): every key optional, each with its default.
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { isAddressOrCidr, isEmailAddress } from './address.ts';
+import { isAddressOrCidr, isEmailAddress, isLoopbackHost } from './address.ts';
 import { LIMITS, text } from './fields.ts';
 
 /** An SMTP or stop deadline: more than 0 and at most an hour. */
@@ -81,6 +81,68 @@ const dkimSelector = z
   .trim()
   .toLowerCase()
   .regex(DKIM_SELECTOR, { error: 'a DKIM selector of letters, digits and hyphens, e.g. "s1"' });
+
+/** A mailbox name as IMAP lists it ("INBOX", "Almanac/Processed"): printable, no control characters. */
+const mailboxName = z
+  .string({ error: 'a mailbox name, e.g. "INBOX"' })
+  .trim()
+  .min(1, { error: 'a mailbox name, e.g. "INBOX"' })
+  .max(200, { error: 'a mailbox name of at most 200 characters' })
+  .refine((v) => !/[\u0000-\u001f\u007f*%]/.test(v), { error: 'a mailbox name without control characters, "*" or "%"' });
+
+/** Whether two mailbox names are one folder: INBOX is case-insensitive (RFC 3501 §5.1), other names are not. */
+function sameMailbox(a: string, b: string): boolean {
+  const inbox = (name: string) => (name.toUpperCase() === 'INBOX' ? 'INBOX' : name);
+  return inbox(a) === inbox(b);
+}
+
+/**
+ * The mailbox `bounces fetch` and `schedule` poll for bounces. The password comes from the
+ * environment (BOUNCES_IMAP_PASSWORD or _FILE), never from here. Without TLS the login and every
+ * report would cross the network readable, so plain text is only for a server on this machine
+ * unless `allowPlainText` says otherwise.
+ */
+const imapSchema = z
+  .strictObject(
+    {
+      host: z.string({ error: 'the IMAP server\'s host name, e.g. "imap.example.org"' }).trim().min(1, { error: 'the IMAP server\'s host name, e.g. "imap.example.org"' }),
+      port: z.number({ error: 'a port number from 1 to 65535' }).int({ error: 'a port number from 1 to 65535' }).min(1).max(65535).optional(),
+      secure: z.boolean({ error: 'true (TLS from the start, port 993) or false' }).optional(),
+      starttls: z.boolean({ error: 'true (upgrade with STARTTLS, required) or false' }).optional(),
+      allowPlainText: z.boolean({ error: 'true or false' }).default(false),
+      user: z.string({ error: 'the IMAP user name' }).min(1, { error: 'the IMAP user name' }),
+      mailbox: mailboxName.default('INBOX'),
+      processed: z
+        .strictObject({ moveTo: mailboxName.optional() }, { error: 'what to do with a processed message: {"moveTo": "Almanac/Processed"}, or {} to flag it' })
+        .default({}),
+      intervalMinutes: z.number({ error: 'a number of minutes from 1 to 1440' }).min(1, { error: 'a number of minutes from 1 to 1440' }).max(1440, { error: 'a number of minutes from 1 to 1440' }).default(5),
+      batchSize: z.number({ error: 'a whole number of messages from 1 to 10000' }).int({ error: 'a whole number of messages from 1 to 10000' }).min(1).max(10_000).default(200),
+      timeoutSeconds: seconds.default(30),
+    },
+    { error: 'an IMAP mailbox: {"host", "user", "port", "secure", "starttls", "mailbox", "processed", "intervalMinutes"}' },
+  )
+  .transform((imap) => {
+    // Implicit TLS unless a port other than 993 is named without saying so.
+    const secure = imap.secure ?? (imap.port === undefined || imap.port === 993);
+    const port = imap.port ?? (secure ? 993 : 143);
+    const starttls = secure ? false : (imap.starttls ?? true);
+    return { ...imap, secure, port, starttls };
+  })
+  .superRefine((imap, ctx) => {
+    // Moving a message onto its own folder gives it a new UID and keeps its keyword: every poll would
+    // move every processed message again, for ever.
+    if (imap.processed.moveTo !== undefined && sameMailbox(imap.processed.moveTo, imap.mailbox)) {
+      ctx.addIssue({ code: 'custom', path: ['processed', 'moveTo'], message: 'a folder other than the mailbox read ("mailbox"), e.g. "Almanac/Processed"' });
+    }
+    if (imap.secure || imap.starttls || imap.allowPlainText || isLoopbackHost(imap.host)) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['starttls'],
+      message: `TLS to "${imap.host}" ("secure": true, or "starttls": true); plain text is only for a server on this machine, or with "allowPlainText": true`,
+    });
+  });
+
+export type ImapConfig = z.infer<typeof imapSchema>;
 
 export const configSchema = z.strictObject({
   title: text('a site title (text)', LIMITS.name).default('Call Me Almanac'),
@@ -173,6 +235,7 @@ export const configSchema = z.strictObject({
         .string({ error: 'an SNS topic ARN, e.g. "arn:aws:sns:eu-west-1:123456789012:ses-bounces"' })
         .regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, { error: 'an SNS topic ARN, e.g. "arn:aws:sns:eu-west-1:123456789012:ses-bounces"' })
         .optional(),
+      imap: imapSchema.optional(),
       softLimit: z.number({ error: 'a whole number from 1 to 100' }).int().min(1).max(100).default(3),
       softWindowDays: z.number({ error: 'a number of days from 1 to 365' }).min(1).max(365).default(30),
     })

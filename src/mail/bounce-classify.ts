@@ -12,6 +12,8 @@ import { readReturnAddress, type ReturnClaims } from './signing.ts';
 /** Larger than any report; a bigger message is not read. */
 export const MAX_REPORT_BYTES = 10 * 1024 * 1024;
 const MAX_TEXT = 500;
+/** Longer Message-IDs are recorded by their hash. */
+const MAX_ID = 200;
 
 /** Headers where the receiving system writes the address a message was delivered to. */
 const RECIPIENT_HEADERS = new Set(['delivered-to', 'x-original-to', 'envelope-to', 'x-envelope-to', 'to']);
@@ -35,8 +37,9 @@ export async function classify(raw: Buffer, secret: string): Promise<Verdict> {
 
 function judge(mail: ParsedMail, raw: Buffer, secret: string, hashId: string): Verdict {
   const messageId = oneLine(mail.messageId ?? '');
-  // The report's own id, so that the same report fed in twice counts once.
-  const reportId = messageId ? `message-id:${messageId}` : hashId;
+  // The report's own id, so that the same report fed in twice counts once. Anyone can mail the
+  // bounce address, so an id of any length is kept as its hash rather than stored whole.
+  const reportId = !messageId ? hashId : messageId.length > MAX_ID ? `message-id:sha256:${createHash('sha256').update(messageId).digest('hex')}` : `message-id:${messageId}`;
   const recipient = deliveredTo(mail, secret);
   const type = contentType(mail);
   if (type.value === 'multipart/report' && /^delivery-status$/i.test(type.reportType)) return bounce(mail, raw, secret, reportId, recipient);
@@ -61,6 +64,8 @@ function bounce(mail: ParsedMail, raw: Buffer, secret: string, reportId: string,
   const diagnostic = target.get('diagnostic-code') ?? '';
   const status = /^\s*([245])\.\d{1,3}\.\d{1,3}/.exec(target.get('status') ?? '')?.[0]?.trim() ?? /\b([245])\.\d{1,3}\.\d{1,3}\b/.exec(diagnostic)?.[0];
   if (['delivered', 'relayed', 'expanded'].includes(action)) return ignored(reportId, `a report of success (Action: ${action})`, recipient);
+  // A delay notice says the server is still trying: the message may yet arrive, so it is no bounce.
+  if (action === 'delayed') return ignored(reportId, 'a delay notice (Action: delayed): the server is still trying', recipient);
   if (!status) return ignored(reportId, 'a delivery report without a status code', recipient);
   if (status.startsWith('2')) return ignored(reportId, `a report of success (Status: ${status})`, recipient);
   const who = recipient ?? innerToken(mail, raw, secret);
@@ -148,11 +153,13 @@ function headerText(mail: ParsedMail, name: string): string {
 }
 
 function ignored(reportId: string, reason: string, who?: ReturnClaims): Verdict {
-  return { kind: 'ignored', reason, reportId, ...(who ? { subscriber: who.subscriber, issueId: who.issueId } : {}) };
+  // Some reasons quote the report (a header, the parser's words): kept as short as any event text.
+  return { kind: 'ignored', reason: clip(reason), reportId, ...(who ? { subscriber: who.subscriber, issueId: who.issueId } : {}) };
 }
 
+/** Printed on a terminal and in logs: no C0 or C1 control (C1 CSI starts an escape sequence), no line or bidi control. */
 function oneLine(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g, ' ').trim();
 }
 
 function clip(s: string): string {

@@ -58,7 +58,7 @@ function readKey(slot: KeySlot, env: NodeJS.ProcessEnv, problems: Problem[]): Ke
     try {
       pem = readFileSync(file, 'latin1');
     } catch (err) {
-      problems.push({ file: 'environment', field: fileVariable, expected: 'a readable private key file', found: `${(err as NodeJS.ErrnoException).code ?? 'an error'} reading ${JSON.stringify(file)}` });
+      problems.push({ file: 'environment', field: fileVariable, expected: 'a readable private key file', found: `${(err as NodeJS.ErrnoException).code ?? 'an error'} reading ${shownFileName(file, slot.variable)}` });
       return undefined;
     }
   } else if (text) {
@@ -85,4 +85,15 @@ function readKey(slot: KeySlot, env: NodeJS.ProcessEnv, problems: Problem[]): Ke
     return undefined;
   }
   return key;
+}
+
+/**
+ * The file name a problem shows: a key pasted into the _FILE variable (a secret put in the wrong
+ * setting) is not one, and must not be printed back.
+ */
+function shownFileName(value: string, keyVariable: string): string {
+  if (/-----BEGIN|[\r\n]|\\n/.test(value)) return `PEM text where a file name belongs (the key itself goes in ${keyVariable})`;
+  // A bare base64 key body is as secret as the PEM around it; a path that long is seldom one.
+  if (value.length > 255) return `a value of ${value.length} characters where a file name belongs`;
+  return JSON.stringify(value);
 }

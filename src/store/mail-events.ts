@@ -70,6 +70,11 @@ export class MailEvents {
       if (verdict.kind === 'ignored') return this.ignore(verdict, verdict.reason, now);
       const reader = this.subscribers.get(verdict.subscriber);
       if (!reader) return this.ignore(verdict, 'the reader it names is no longer on the list', now);
+      // A report can arrive days after the delivery (a final DSN after the delayed ones, a late
+      // complaint); the reader's explicit re-subscription since then is the newer word.
+      if (reader.resubscribedAt !== null && this.sentAt(verdict.issueId, reader.id) < reader.resubscribedAt) {
+        return this.ignore(verdict, `about an issue sent before the reader re-subscribed on ${new Date(reader.resubscribedAt).toISOString()}`, now);
+      }
       this.insert({ receivedAt: now, subscriberId: reader.id, issueId: verdict.issueId, kind: verdict.kind, code: verdict.code, text: verdict.text, reportId: verdict.reportId });
       const to = this.effect(verdict.kind, reader.id, reader.status, now);
       const intake: Intake = { kind: verdict.kind, text: verdict.text, subscriberId: reader.id, issueId: verdict.issueId };
@@ -103,6 +108,12 @@ export class MailEvents {
         return 'bounced';
       }
     }
+  }
+
+  /** When the issue last went to the reader; with no row in the ledger, Infinity: nothing says the report is older. */
+  private sentAt(issueId: string, subscriberId: number): number {
+    const row = this.db.prepare<[string, number], { updated_at: number }>('SELECT updated_at FROM deliveries WHERE issue_id = ? AND subscriber_id = ?').get(issueId, subscriberId);
+    return row?.updated_at ?? Infinity;
   }
 
   private ignore(verdict: Verdict, reason: string, now: number): Intake {
