@@ -113,22 +113,25 @@ const FEATURES = new Map<string, RawFeature>();
 for (const f of (rawData as unknown as { data: RawFeature[] }).data) if (!FEATURES.has(f.title)) FEATURES.set(f.title, f);
 
 /**
- * The families with a client whose latest tested version does not support the feature. Partial
- * support is not counted: caniemail's notes for it are edge cases (a unit, a value, one old
- * version) that a list of them would bury.
+ * The families with a client whose latest tested version does not support the feature, with the
+ * clients named when only some of the family lack it ("Gmail (mobile-webmail)"). Partial support is
+ * not counted: caniemail's notes for it are edge cases (a unit, a value, one old version) that a
+ * list of them would bury.
  */
 function supportOf(title: string): string[] {
   const feature = FEATURES.get(title);
   if (!feature) return [];
-  return Object.entries(FAMILIES)
-    .filter(([, clients]) =>
-      clients.some((client) => {
-        const [vendor, platform] = client.split('.') as [string, string];
-        const versions = feature.stats[vendor]?.[platform];
-        return versions !== undefined && versions[Object.keys(versions).sort().at(-1)!]!.startsWith('n');
-      }),
-    )
-    .map(([family]) => family);
+  const out: string[] = [];
+  for (const [family, clients] of Object.entries(FAMILIES)) {
+    const lacking = clients.filter((client) => {
+      const [vendor, platform] = client.split('.') as [string, string];
+      const versions = feature.stats[vendor]?.[platform];
+      return versions !== undefined && versions[Object.keys(versions).sort().at(-1)!]!.startsWith('n');
+    });
+    if (lacking.length === clients.length) out.push(family);
+    else if (lacking.length) out.push(`${family} (${lacking.map((c) => c.split('.')[1]).join(', ')})`);
+  }
+  return out;
 }
 
 /** The <mj-style> blocks (and <style> written in mj-raw), with the line each starts on. */
