@@ -4,20 +4,22 @@
 
 /** Stage folders, and the folders each may not import: everything after it. */
 const LATER = {
-  content: ['words', 'compose', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
-  compose: ['words', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
+  content: ['intake', 'words', 'compose', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
+  compose: ['intake', 'words', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
   // The product's words and date formats, for every stage that shows text to people.
   words: ['render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
   render: ['site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
   // The store comes after site and mail in the pipeline but both read it (built issues, the
   // ledger), so it sits below them in imports and may not import them.
-  store: ['site', 'mail', 'issue', 'server', 'schedule', 'cli'],
+  store: ['intake', 'site', 'mail', 'issue', 'server', 'schedule', 'cli'],
   // The website and the messages are siblings: neither imports the other.
   site: ['mail', 'issue', 'server', 'schedule', 'cli'],
   mail: ['site', 'issue', 'server', 'schedule', 'cli'],
   issue: ['server', 'schedule', 'cli'],
   server: ['schedule', 'cli'],
   schedule: ['server', 'cli'],
+  // News intake reads the configuration and the news there is, and writes content files and the store.
+  intake: ['words', 'render', 'site', 'mail', 'issue', 'server', 'schedule', 'cli'],
   // Infrastructure the stages share: the file cache, the folder walk, the staged output.
   cache: ['site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
   files: ['compose', 'words', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli', 'cache', 'output'],

@@ -296,6 +296,13 @@ describe('bounces fetch (IMAP)', () => {
       await writeFile(file, `${IMAP_PASSWORD}\n`);
       const fromFile = await fetch(s.root, { BOUNCES_IMAP_PASSWORD: undefined, BOUNCES_IMAP_PASSWORD_FILE: file });
       assert.equal(fromFile.code, 0, fromFile.stderr);
+      // The password pasted into the _FILE variable is not printed back as a file that could not be read.
+      const pasted = await fetch(s.root, { BOUNCES_IMAP_PASSWORD: undefined, BOUNCES_IMAP_PASSWORD_FILE: 'correct horse battery staple' });
+      assert.equal(pasted.code, 1);
+      assert.match(pasted.stderr, /BOUNCES_IMAP_PASSWORD_FILE: expected a readable file holding the password, found ENOENT reading a value that does not look like a file name/);
+      assert.doesNotMatch(pasted.stderr, /horse/);
+      const missing = await fetch(s.root, { BOUNCES_IMAP_PASSWORD: undefined, BOUNCES_IMAP_PASSWORD_FILE: path.join(s.root, 'no-such-file') });
+      assert.match(missing.stderr, /found ENOENT reading ".*no-such-file"/);
     });
     const bare = await tempSite();
     const noImap = await almanac(['bounces', 'fetch', '--root', bare], { env: { ALMANAC_SECRET: SECRET, BOUNCES_IMAP_PASSWORD: IMAP_PASSWORD } });

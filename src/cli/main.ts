@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   bounces: async () => (await import('./bounces.ts')).registerBounces,
   keys: async () => (await import('./keys.ts')).registerKeys,
   doctor: async () => (await import('./doctor.ts')).registerDoctor,
+  news: async () => (await import('./news.ts')).registerNews,
 };
 
 /** Global options that take a value, to find the command name after them. */

@@ -40,17 +40,23 @@ export function registerPreview(program: Command): void {
       // never creates it), so the first reader added while the preview runs counts too.
       const { databasePath, openDatabase } = await import('../store/database.ts');
       const { SqliteSubscribers } = await import('../store/subscribers.ts');
+      const { IntakeStore } = await import('../store/intake.ts');
       const dbFile = databasePath(root);
       let db: ReturnType<typeof openDatabase> | undefined;
       let subscribers: InstanceType<typeof SqliteSubscribers> | undefined;
       const isSubscriber = (email: string) => {
         if (!subscribers && existsSync(dbFile)) {
-          db = openDatabase(dbFile);
+          db ??= openDatabase(dbFile);
           subscribers = new SqliteSubscribers(db);
         }
         return subscribers?.find(email)?.status === 'active';
       };
-      const preview = new Preview({ root, clock, log, mailer, hostNames: opts.hostName, isSubscriber });
+      // What news fetch brought, from the store it keeps (once there is one).
+      const arrivals = (since: number) => {
+        if (!db && existsSync(dbFile)) db = openDatabase(dbFile);
+        return db ? new IntakeStore(db).arrivedSince(since) : [];
+      };
+      const preview = new Preview({ root, clock, log, mailer, hostNames: opts.hostName, isSubscriber, arrivals });
       await preview.reload();
       const server = http.createServer((req, res) => {
         preview.handle(req, res).catch((err: Error) => {

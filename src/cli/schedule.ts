@@ -6,6 +6,8 @@ import type { Config } from '../content/config-schema.ts';
 import { secretFromEnv } from '../mail/signing.ts';
 import { databasePath, openDatabase, type Db } from '../store/database.ts';
 import { SlotStore } from '../store/slots.ts';
+import { IntakeStore } from '../store/intake.ts';
+import { fetchBeforeIssue } from '../intake/before-issue.ts';
 import { printJson, withJson } from './json.ts';
 import { globals, resolveNow, smtpUrlFromEnv } from './options.ts';
 import { localTime, siteConfig } from './site-config.ts';
@@ -67,7 +69,7 @@ export function registerSchedule(program: Command): void {
     const scheduler = new Scheduler({
       config: cfg,
       slots: new SlotStore(db),
-      runner: slotRunner({ root, secret, ledger, transport, clock: () => Date.now(), holder, holderAlive }),
+      runner: slotRunner({ root, secret, ledger, transport, clock: () => Date.now(), holder, holderAlive, beforeBuild: fetchBeforeIssue({ root, store: new IntakeStore(db), clock: () => Date.now(), log }) }),
       pausedByHand: (now) => ledger.pausedByHand(now),
       cron: { schedule: (expression, fn, options) => cron.default.schedule(expression, fn, options) },
       clock: () => Date.now(),

@@ -49,3 +49,38 @@ export function mergeNearDuplicates(stories: Story[]): Story[] {
   });
   return merged;
 }
+
+/**
+ * Headlines already known, to ask whether a new one tells one of their stories (by the same measure
+ * as mergeNearDuplicates). Only headlines sharing a word are compared, so a check against thousands
+ * of headlines looks at a few.
+ */
+export class HeadlineIndex<T> {
+  private readonly entries: { words: Set<string>; value: T }[] = [];
+  private readonly byWord = new Map<string, number[]>();
+
+  add(title: string, value: T): void {
+    const words = titleWords(title);
+    const at = this.entries.push({ words, value }) - 1;
+    for (const w of words) {
+      const list = this.byWord.get(w);
+      if (list) list.push(at);
+      else this.byWord.set(w, [at]);
+    }
+  }
+
+  /** The first known headline that is the same story as `title` (among those `accept` takes), if any. */
+  sameStory(title: string, accept: (value: T) => boolean = () => true): T | undefined {
+    const words = titleWords(title);
+    const seen = new Set<number>();
+    for (const w of words) {
+      for (const at of this.byWord.get(w) ?? []) {
+        if (seen.has(at)) continue;
+        seen.add(at);
+        const entry = this.entries[at]!;
+        if (similarity(entry.words, words) >= SAME_STORY && accept(entry.value)) return entry.value;
+      }
+    }
+    return undefined;
+  }
+}

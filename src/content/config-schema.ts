@@ -82,6 +82,35 @@ const dkimSelector = z
   .toLowerCase()
   .regex(DKIM_SELECTOR, { error: 'a DKIM selector of letters, digits and hyphens, e.g. "s1"' });
 
+/**
+ * A word or pattern for a source's include/exclude and for topicRules: "/llama\\s*4/" is a regular
+ * expression, anything else a word or phrase matched whole; both ignore case.
+ */
+const matchRule = z
+  .string({ error: 'a word, or a pattern between slashes, e.g. "llama" or "/llama\\s*4/"' })
+  .trim()
+  .min(1, { error: 'a word, or a pattern between slashes, e.g. "llama" or "/llama\\s*4/"' })
+  .max(LIMITS.line, { error: `a word or pattern of at most ${LIMITS.line} characters` })
+  .refine(isMatchRule, { error: 'a pattern between slashes that is a valid regular expression' });
+
+/** One feed that `news fetch` reads. */
+const sourceSchema = z.strictObject(
+  {
+    name: text('the name of the source (text), e.g. "Meta AI Blog"', LIMITS.name),
+    url: z
+      .string({ error: 'the feed\'s absolute http(s) URL' })
+      .trim()
+      .refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), { error: 'the feed\'s absolute http(s) URL' }),
+    topics: z.array(text('a topic name (text)', LIMITS.name), { error: 'a list of topics' }).max(LIMITS.topics).default([]),
+    score: z.number({ error: 'a whole number from 1 to 10' }).int({ error: 'a whole number from 1 to 10' }).min(1, { error: 'a whole number from 1 to 10' }).max(10, { error: 'a whole number from 1 to 10' }).default(5),
+    include: z.array(matchRule, { error: 'a list of words or patterns' }).default([]),
+    exclude: z.array(matchRule, { error: 'a list of words or patterns' }).default([]),
+  },
+  { error: 'a source: {"name", "url", "topics"?, "score"?, "include"?, "exclude"?}' },
+);
+
+export type SourceConfig = z.infer<typeof sourceSchema>;
+
 /** A mailbox name as IMAP lists it ("INBOX", "Almanac/Processed"): printable, no control characters. */
 const mailboxName = z
   .string({ error: 'a mailbox name, e.g. "INBOX"' })
@@ -240,6 +269,34 @@ export const configSchema = z.strictObject({
       softWindowDays: z.number({ error: 'a number of days from 1 to 365' }).min(1).max(365).default(30),
     })
     .default({ softLimit: 3, softWindowDays: 30 }),
+  // News intake: the feeds `news fetch` reads, topics given by words in a headline or summary, and
+  // the limits of each fetch.
+  sources: z
+    .array(sourceSchema, { error: 'a list of sources, e.g. [{"name": "Meta AI Blog", "url": "https://ai.meta.com/blog/rss/"}]' })
+    .default([])
+    .superRefine((sources, ctx) => {
+      const seen = new Set<string>();
+      sources.forEach((s, i) => {
+        const key = s.name.toLowerCase();
+        if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: 'a name no other source has (names differing only in case are the same)' });
+        seen.add(key);
+      });
+    }),
+  topicRules: z.record(matchRule, text('a topic name (text)', LIMITS.name), { error: 'words or patterns mapped to topics, e.g. {"llama": "Llama"}' }).default({}),
+  fetchBeforeIssue: z.boolean({ error: 'true or false' }).default(true),
+  intake: z
+    .strictObject({
+      timeoutSeconds: seconds.default(20),
+      maxFeedBytes: z.number({ error: 'a whole number of bytes from 1,000 to 100,000,000' }).int().min(1000).max(100_000_000).default(5_000_000),
+      concurrency: z.number({ error: 'a whole number of requests from 1 to 16' }).int().min(1).max(16).default(4),
+      summaryMaxChars: z.number({ error: 'a whole number of characters from 100 to 20,000' }).int().min(100).max(LIMITS.summary).default(1200),
+      // A feed of fifty thousand tiny entries must not become fifty thousand files.
+      maxNewPerSource: z.number({ error: 'a whole number of items from 1 to 10,000' }).int().min(1).max(10_000).default(100),
+      // For local tests only: a source on a loopback or private address may be fetched (and only
+      // addresses of the same kind after its redirects).
+      allowPrivateSources: z.boolean({ error: 'true or false' }).default(false),
+    })
+    .default({ timeoutSeconds: 20, maxFeedBytes: 5_000_000, concurrency: 4, summaryMaxChars: 1200, maxNewPerSource: 100, allowPrivateSources: false }),
   // Limits of the email checks: the SpamAssassin score above which `check` warns, and fails.
   checks: z
     .strictObject({
@@ -290,6 +347,17 @@ function isCron(expression: string): boolean {
 function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isMatchRule(rule: string): boolean {
+  const pattern = /^\/(.+)\/$/s.exec(rule.trim());
+  if (!pattern) return true;
+  try {
+    new RegExp(pattern[1]!, 'iu');
     return true;
   } catch {
     return false;

@@ -33,13 +33,22 @@ export function imapPasswordFromEnv(env: NodeJS.ProcessEnv = process.env): strin
     read = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([
-      { file: 'environment', field: `${PASSWORD}_FILE`, expected: 'a readable file holding the password', found: `${(err as NodeJS.ErrnoException).code ?? 'an error'} reading ${JSON.stringify(file)}` },
+      { file: 'environment', field: `${PASSWORD}_FILE`, expected: 'a readable file holding the password', found: `${(err as NodeJS.ErrnoException).code ?? 'an error'} reading ${shownPath(file)}` },
     ]);
   }
   // A file written by an editor or `echo` ends with a line break that is not part of the password.
   const password = read.replace(/\r?\n$/, '');
   if (!password) throw new ConfigError([{ file: 'environment', field: `${PASSWORD}_FILE`, expected: 'a file holding the password', found: 'an empty file' }]);
   return password;
+}
+
+/**
+ * A _FILE value as a problem shows it: a path, but not a password pasted into the wrong variable,
+ * which is a secret and must not be printed back.
+ */
+function shownPath(value: string): string {
+  const looksLikePath = value.length <= 255 && !/\s/.test(value) && (value.includes('/') || /^[\w.-]+\.\w{1,8}$/.test(value));
+  return looksLikePath ? JSON.stringify(value) : `a value that does not look like a file name (the password itself goes in ${PASSWORD})`;
 }
 
 /** The server could not be reached, refused the login or failed mid-poll: its own words. */

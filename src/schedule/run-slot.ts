@@ -26,6 +26,8 @@ export interface SlotRunnerDeps {
   realClock?: () => number;
   holder: string;
   holderAlive: (holder: string) => boolean;
+  /** Runs before a slot's issue is built (the news fetch); it handles its own failures. */
+  beforeBuild?: () => Promise<void>;
 }
 
 export function slotRunner(d: SlotRunnerDeps): SlotRunner {
@@ -65,6 +67,7 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
 
   return {
     async run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome> {
+      await d.beforeBuild?.();
       const site = await loadSite(d.root, { cache: true, markdown: markdownHere });
       const { config } = site;
       const date = localDate(config, at);

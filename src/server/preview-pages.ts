@@ -3,13 +3,20 @@
 // replace them, and the site build never publishes them.
 import { createTwoFilesPatch } from 'diff';
 import { EDITIONS } from '../compose/slots.ts';
-import type { Guide, Site } from '../content/model.ts';
+import type { Guide, NewsItem, Site } from '../content/model.ts';
+import { weekdayTimeZone } from '../words/dates.ts';
 import { formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
 import type { PreparedIssue } from '../issue/prepare.ts';
 import { personalise, sampleRecipient } from '../render/tokens.ts';
 import { TemplateSet, builtInFiles, readTemplateFile } from '../render/templates.ts';
 import type { StoredIssueFiles } from '../store/issues.ts';
+
+/** What news fetch and news add brought since the last scheduled issue (`since`). */
+export interface Arrived {
+  since: number;
+  items: { item: NewsItem; arrivedAt: number }[];
+}
 
 export class PreviewPages {
   private constructor(
@@ -26,8 +33,11 @@ export class PreviewPages {
     return new PreviewPages(TemplateSet.builtIn('preview'), read('preview/preview.js'), read('preview/preview.css'));
   }
 
-  index(site: Site, past: readonly StoredIssueFiles[]): string {
+  index(site: Site, past: readonly StoredIssueFiles[], arrived: Arrived = { since: 0, items: [] }): string {
+    const tz = site.config.timezone;
     return this.templates.render('index', {
+      since: weekdayTimeZone(arrived.since, tz),
+      arrived: arrived.items.map(({ item, arrivedAt }) => ({ title: item.title, url: item.url, source: item.source, score: item.score, file: item.file, at: weekdayTimeZone(arrivedAt, tz) })),
       siteTitle: site.config.title,
       guides: site.guides.map((g) => ({ slug: g.slug, title: g.working.front.title, status: publishState(g) })),
       editions: EDITIONS.map((id) => ({ id, label: site.config.editions[id].label })),

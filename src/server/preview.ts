@@ -14,7 +14,8 @@ import { workingCopyPage } from '../site/guide-pages.ts';
 import { readBody } from './guard.ts';
 import { LOOPBACK_NAMES, checkHost, checkSameOrigin } from './origin.ts';
 import { Drafts } from './preview-drafts.ts';
-import { PreviewPages } from './preview-pages.ts';
+import { PreviewPages, type Arrived } from './preview-pages.ts';
+import { EDITIONS, previousSlot } from '../compose/slots.ts';
 
 export interface PreviewOptions {
   root: string;
@@ -25,6 +26,8 @@ export interface PreviewOptions {
   hostNames?: readonly string[];
   /** Whether `email` is an active subscriber: test copies may go there too. */
   isSubscriber?: (email: string) => boolean;
+  /** News files that `news fetch` or `news add` wrote at or after an instant (from the store). */
+  arrivals?: (since: number) => readonly { file: string; arrivedAt: number }[];
 }
 
 /** Open live-reload streams at most; each is a socket held open. */
@@ -54,6 +57,18 @@ export class Preview {
     this.o.log(`${rel ?? 'everything'} reloaded in ${ms.toFixed(0)} ms${problems ? ` with ${problems.length} problem(s)` : ''}`);
   }
 
+  /** The news items fetched since the last scheduled issue of either edition, newest first. */
+  private arrived(): Arrived {
+    const { config } = this.drafts.site;
+    const since = Math.max(...EDITIONS.map((e) => previousSlot(config, e, this.o.clock() + 1)));
+    const byFile = new Map(this.drafts.site.news.map((n) => [n.file, n]));
+    const items = (this.o.arrivals?.(since) ?? []).flatMap((a) => {
+      const item = byFile.get(a.file);
+      return item ? [{ item, arrivedAt: a.arrivedAt }] : [];
+    });
+    return { since, items };
+  }
+
   private broadcast(): void {
     for (const res of this.clients) res.write(`event: change\ndata: ${Date.now()}\n\n`);
   }
@@ -78,7 +93,7 @@ export class Preview {
     if (url.pathname === '/preview.css') return send(res, 200, this.pages.style, 'text/css; charset=utf-8');
     if (parts[0] === 'assets' && parts.length === 2) return this.asset(res, parts[1]!);
     if (this.drafts.problems) return send(res, 200, this.pages.problems(this.drafts.problems), HTML);
-    if (url.pathname === '/') return send(res, 200, this.pages.index(this.drafts.site, this.drafts.pastIssues()), HTML);
+    if (url.pathname === '/') return send(res, 200, this.pages.index(this.drafts.site, this.drafts.pastIssues(), this.arrived()), HTML);
     if (parts[0] === 'guides' && parts.length === 2) return this.guide(res, parts[1]!);
     if (parts[0] === 'issues' && parts.length >= 2 && parts.length <= 3) {
       const key = parts[1]!;

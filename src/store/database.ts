@@ -109,6 +109,23 @@ const MIGRATIONS: Migration[] = [
    CREATE INDEX mail_events_subscriber ON mail_events (subscriber_id, kind, received_at);
    CREATE INDEX mail_events_issue ON mail_events (issue_id, kind);
    CREATE INDEX mail_events_report ON mail_events (report_id);`,
+  // News intake: each feed's validators for conditional requests (ETag, Last-Modified), and every
+  // story it wrote with when, so that an item the editor deleted is not fetched again and the
+  // preview can tell what arrived since the last issue.
+  `CREATE TABLE feed_state (
+     source TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     etag TEXT,
+     last_modified TEXT,
+     checked_at INTEGER NOT NULL
+   );
+   CREATE TABLE news_arrivals (
+     story TEXT PRIMARY KEY,
+     file TEXT NOT NULL,
+     source TEXT NOT NULL,
+     arrived_at INTEGER NOT NULL
+   );
+   CREATE INDEX news_arrivals_time ON news_arrivals (arrived_at);`,
 ];
 
 /**
