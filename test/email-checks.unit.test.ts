@@ -41,6 +41,8 @@ const CASES: Case[] = [
   { name: 'a template token left over', file: TEXT, change: (t) => `${t}\nP.S. \\{{forgotten}}\n`, expect: [/: stray-tokens: expected no template tokens left in the text part, found \{\{forgotten\}\}/] },
   { name: 'links missing from the text part', file: STORY_TEXT, change: (t) => t.replace('Read: {{url}}\n', ''), expect: [/: text-links: expected every link of the HTML written out in the text part/] },
   { name: 'markup in the text part', file: STORY_TEXT, change: (t) => t.replace('{{wrap summaryText}}', '{{wrap summaryText}}\n<p>oops</p>'), expect: [/: text-markup: expected no markup or HTML entities in the text part, found <p>/] },
+  { name: 'text too faint in dark mode', file: MJML, change: (t) => t.replace('.card a, .card .kicker { color: #f0895c', '.card a, .card .kicker { color: #6b3a25'), expect: [/: contrast: expected text contrast of at least 4\.5:1 in the dark scheme \(WCAG 1\.4\.3\), found "[^"]+" in <a> in \.[a-z]+: #6b3a25 on #1d1c19, 1\.\d\d:1/] },
+  { name: 'text too faint in the light scheme', file: MJML, change: (t) => t.replace('<mj-text font-size="16px" line-height="1.6" color="#1c1b19"', '<mj-text font-size="16px" line-height="1.6" color="#b0aca4"'), expect: [/: contrast: expected text contrast of at least 4\.5:1 in the light scheme \(WCAG 1\.4\.3\), found "[^"]+" in <p> in \.card: #b0aca4 on #ffffff, 2\.\d\d:1/] },
   { name: 'an element MJML does not know', file: MJML, change: inBody('\n<mj-sparkle />'), expect: [/^\(?[^\n]*templates\/email\/pages\/issue\.mjml\.hbs:\d+: expected valid MJML, found Element mj-sparkle doesn't exist or is not registered/m] },
 ];
 

@@ -98,6 +98,11 @@ describe('almanac preview', () => {
     assert.match((await page.textContent('h1'))!, /Next Midweek · #2 · 2026-04-15/);
     assert.match((await page.textContent('#subject'))!, /^Midweek #2: /);
     assert.match((await page.textContent('#checks'))!, /Every check passes|warning/);
+    // The spam score takes seconds: the panel says so, then reloads itself with it.
+    await page.waitForFunction(() => /spam score -?[\d.]+ points|no spam score/.test(document.getElementById('checks')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    assert.match((await page.textContent('#checks li.note'))!, /^note: (spam score -?[\d.]+ points|no spam score: SpamAssassin is not installed)/);
+    // The checks only `check` and the preview run: client support of the templates too.
+    assert.match((await page.textContent('#checks'))!, /warning: client-support: expected features every client family supports, found border-radius \(.*story\.hbs:2\) is not supported by Outlook Windows/);
     await page.click('text=Mobile 375 px');
     assert.equal(await page.evaluate(() => (document.getElementById('email') as HTMLIFrameElement).getBoundingClientRect().width), 375);
     await page.click('text=Plain text');

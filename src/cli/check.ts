@@ -48,16 +48,36 @@ export function registerCheck(program: Command): void {
     };
 
     // Loaded here, not at start-up: MJML and the mail libraries are slow to load.
-    const [{ checkIssueEmail, issueId, prepareIssue }, { sendingProblems }] = await Promise.all([import('../issue/prepare.ts'), import('../mail/readiness.ts')]);
+    const [{ checkIssueEmail, issueId, prepareIssue }, { sendingProblems }, { clientSupport, spamCheck }] = await Promise.all([
+      import('../issue/prepare.ts'),
+      import('../mail/readiness.ts'),
+      import('../issue/thorough-checks.ts'),
+    ]);
     // Settings without which no issue goes out, whatever the news.
     for (const p of sendingProblems(site.config)) add(p);
     // Every issue already built, as stored …
     const store = new IssueStore(site.root);
     const built = store.list();
-    for (const { issue, html, text } of built) report(`issue ${issue.id}`, (await checkIssueEmail(site.config, issue, { html, text })).findings);
+    for (const { issue, html, text } of built) {
+      const { findings } = await checkIssueEmail(site.config, issue, { html, text });
+      // Every build checks contrast now, so a stored issue that fails it was built before: it cannot
+      // be changed (it may have gone out), and only new issues can do better.
+      report(`issue ${issue.id}`, findings.map((f) => (f.check === 'contrast' ? { ...f, severity: 'warning' as const } : f)));
+    }
 
     // … and the next Midweek and Sunday as they would be built now.
     const templates = await TemplateSet.load(site.root, 'email');
+    // What the templates use that a client family lacks: said of the template, once for every edition.
+    for (const gap of clientSupport(templates)) {
+      const p = {
+        file: `${gap.file}:${[...gap.lines].join(', ')}`,
+        field: 'client-support',
+        expected: gap.critical ? 'layout that every client family supports' : 'features every client family supports',
+        found: `${gap.feature}, not supported by ${gap.families.join(', ')}`,
+      };
+      if (gap.critical) add(p);
+      else warnings.push(p);
+    }
     const catalog = buildCatalog(site);
     for (const edition of EDITIONS) {
       const date = localDate(site.config, nextSlot(site.config, edition, now - 1));
@@ -65,6 +85,10 @@ export function registerCheck(program: Command): void {
       try {
         const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(issueId(edition, date)), now });
         report(label, prepared.findings);
+        // The spam score of the issues about to go out.
+        const spam = await spamCheck(site.config, prepared.sampleMime);
+        report(label, spam.findings);
+        for (const n of spam.notes) notes.push(n.startsWith('no spam score') ? n : `${label}: ${n}`);
       } catch (err) {
         // No news in the window yet is not a fault of today's content: say it, don't fail.
         if (err instanceof EmptyWindowError) for (const p of err.problems) notes.push(`${label}: ${formatProblem(p)}`);
@@ -75,6 +99,8 @@ export function registerCheck(program: Command): void {
     }
     if (problems.size) throw new ContentError([...problems.values()]);
 
+    // Said once, however many issues were checked.
+    notes.splice(0, notes.length, ...new Set(notes));
     for (const guide of site.guides) {
       if (guide.versions.length === 0) notes.push(`${guide.file} is not published yet`);
       else if (differsFromLatest(guide)) notes.push(`${guide.file} has changes not yet published`);

@@ -24,6 +24,8 @@ export interface PreparedIssue {
   email: RenderedEmail;
   findings: Finding[];
   sampleMime: Buffer;
+  /** What the preview shows besides the findings (the spam score under its limits, a missing SpamAssassin). */
+  notes?: string[];
 }
 
 export function issueId(edition: Edition, date: string): string {

@@ -4,6 +4,7 @@
 import * as csstree from 'css-tree';
 import type { HTMLElement } from 'node-html-parser';
 import { PREHEADER_FILL, PREHEADER_WIDTH } from '../render/email.ts';
+import { lowContrast } from './contrast.ts';
 
 const STYLE_WARN_BYTES = 16_000;
 const FILL = new Set(PREHEADER_FILL);
@@ -87,10 +88,31 @@ export function checkHtml(doc: HTMLElement, links: { unsubscribe: string; webUrl
   if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === links.unsubscribe && a.textContent.trim())) {
     add('unsubscribe-link', 'error', 'a visible unsubscribe link in the body', 'none');
   }
-  // 20: dark mode declared
+  // 20: dark mode declared, and text that reads in both schemes
   if (!doc.querySelector('meta[name="color-scheme"]')) add('dark-mode', 'warning', '<meta name="color-scheme" content="light dark">', 'none');
+  checkContrast(doc, add);
   // 25: the web version is linked
   if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === links.webUrl)) add('web-version', 'warning', `a "view in browser" link to ${links.webUrl}`, 'none');
+}
+
+/** One finding per element kind and pair of colours: twenty story titles in one colour are one fix. */
+function checkContrast(doc: HTMLElement, add: Add): void {
+  const groups = new Map<string, { pair: ReturnType<typeof lowContrast>[number]; count: number }>();
+  for (const pair of lowContrast(doc)) {
+    const key = `${pair.scheme} ${pair.element} ${pair.colour} ${pair.background}`;
+    const held = groups.get(key);
+    if (held) held.count++;
+    else groups.set(key, { pair, count: 1 });
+  }
+  for (const { pair, count } of groups.values()) {
+    const more = count > 1 ? ` (and ${count - 1} more like it)` : '';
+    add(
+      'contrast',
+      'error',
+      `text contrast of at least ${pair.required}:1 in the ${pair.scheme} scheme (WCAG 1.4.3${pair.required === 3 ? ', large text' : ''})`,
+      `${JSON.stringify(pair.text)} in ${pair.element}: ${pair.colour} on ${pair.background}, ${(Math.floor(pair.ratio * 100) / 100).toFixed(2)}:1${more}`,
+    );
+  }
 }
 
 function isInside(el: HTMLElement, ancestor: HTMLElement): boolean {

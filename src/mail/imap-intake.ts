@@ -244,5 +244,5 @@ function serverWords(err: unknown): string {
   if (e?.authenticationFailed) return `login refused${said ? `: ${said}` : ''}`;
   if (said) return said;
   const message = e?.message ?? String(err);
-  return e?.code && !message.includes(e.code) ? `${message} (${e.code})` : message;
+  return e?.code ? `${message} (${e.code})` : message;
 }

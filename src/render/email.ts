@@ -146,7 +146,9 @@ function locateTag(templates: TemplateSet, e: MjmlError): string {
 function scoreColours(score: number): { bg: string; ink: string } {
   const accent = [0xa6, 0x3c, 0x17];
   const base = [0xf3, 0xef, 0xe6];
-  const p = 0.12 + (0.88 * (Math.min(10, Math.max(1, score)) - 1)) / 9;
+  // Mid-tones pass WCAG 4.5:1 with neither ink: dark ink up to 7, white from 8, and a step between.
+  const s = Math.min(10, Math.max(1, score));
+  const p = s >= 8 ? 0.82 + (0.18 * (s - 8)) / 2 : 0.12 + (0.58 * (s - 1)) / 6;
   const bg = `#${accent.map((a, i) => Math.round(p * a + (1 - p) * base[i]!).toString(16).padStart(2, '0')).join('')}`;
   return { bg, ink: score >= 8 ? '#ffffff' : '#1c1b19' };
 }

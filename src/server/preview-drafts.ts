@@ -11,6 +11,8 @@ import type { Site } from '../content/model.ts';
 import { ContentError, ProblemError, type Problem } from '../content/problems.ts';
 import { readText } from '../content/text.ts';
 import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../issue/prepare.ts';
+import { clientSupport, spamCheck, type ThoroughResult } from '../issue/thorough-checks.ts';
+import { clientFindings } from '../mail/client-support.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 
@@ -29,6 +31,9 @@ interface State {
 
 export class Drafts {
   private state: State = { issues: {} };
+  private readonly spam = new WeakMap<PreparedIssue, { done?: ThoroughResult }>();
+  /** Told when an issue's slower checks are done (the preview reloads open pages). */
+  onChecked?: () => void;
 
   constructor(
     private readonly root: string,
@@ -97,6 +102,34 @@ export class Drafts {
     } catch {
       return '';
     }
+  }
+
+  /**
+   * The issue with the checks only the viewer shows: client support (of the next issues: today's
+   * templates made them) and the spam score. SpamAssassin takes seconds, so it runs once per issue in
+   * the background; until it is done the panel says so, and `onChecked` tells open viewers to reload.
+   */
+  withSlowChecks(key: string, issue: PreparedIssue): PreparedIssue {
+    let spam = this.spam.get(issue);
+    if (!spam) {
+      const started: { done?: ThoroughResult } = {};
+      spam = started;
+      this.spam.set(issue, started);
+      void spamCheck(this.site.config, issue.sampleMime).then(
+        (result) => {
+          started.done = result;
+          this.onChecked?.();
+        },
+        (err: Error) => {
+          started.done = { findings: [{ check: 'spam-score', severity: 'warning', expected: 'a score from SpamAssassin', found: err.message }], notes: [] };
+          this.onChecked?.();
+        },
+      );
+    }
+    const templates = isEdition(key) ? this.state.emailTemplates : undefined;
+    const client = templates ? clientFindings(clientSupport(templates)) : [];
+    const done = spam.done ?? { findings: [], notes: ['spam score: SpamAssassin is still scoring this issue; this panel updates when it is done'] };
+    return { ...issue, findings: [...issue.findings, ...client, ...done.findings], notes: [...(issue.notes ?? []), ...done.notes] };
   }
 
   private async nextIssue(edition: Edition): Promise<ViewedIssue> {

@@ -65,6 +65,7 @@ export class PreviewPages {
       text: personalise(email.text, sampleRecipient(baseUrl)),
       source: email.html,
       findings,
+      notes: issue.notes ?? [],
     });
   }
 

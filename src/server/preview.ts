@@ -42,6 +42,8 @@ export class Preview {
   constructor(private readonly o: PreviewOptions) {
     this.hosts = new Set([...LOOPBACK_NAMES, ...(o.hostNames ?? []).map((n) => n.toLowerCase())]);
     this.drafts = new Drafts(o.root, o.clock);
+    // The spam score arrives seconds after the viewer: open pages reload to show it.
+    this.drafts.onChecked = () => this.broadcast();
   }
 
   /** Reloads what `changed` touches, then tells every open page. */
@@ -103,7 +105,7 @@ export class Preview {
       if (parts[2] === 'email.html') return send(res, 200, 'issue' in issue ? personalise(issue.email.html, sample) : '', HTML, { 'content-security-policy': EMAIL_CSP });
       if (parts[2] === 'email.txt') return send(res, 200, 'issue' in issue ? personalise(issue.email.text, sample) : '', TEXT);
       if (parts[2] === undefined) {
-        const page = 'problems' in issue ? this.pages.unbuildable(title, issue.problems) : this.pages.viewer(key, title, issue, this.drafts.site.config.baseUrl);
+        const page = 'problems' in issue ? this.pages.unbuildable(title, issue.problems) : this.pages.viewer(key, title, this.drafts.withSlowChecks(key, issue), this.drafts.site.config.baseUrl);
         return send(res, 200, page, HTML);
       }
     }

@@ -1,0 +1,40 @@
+// The checks that `almanac check` and the preview run besides those of every build: client support
+// and the spam score from a local SpamAssassin. They take longer (caniemail's data, a Perl process)
+// and judge the templates and the wording rather than one issue's markup, so `issue build` and the
+// scheduler leave them out.
+import type { Config } from '../content/config-schema.ts';
+import type { Finding } from '../mail/checks.ts';
+import { clientGaps, type ClientGap, type TemplateSource } from '../mail/client-support.ts';
+import { scoreMessage, spamFinding } from '../mail/spam-score.ts';
+import type { TemplateSet } from '../render/templates.ts';
+
+export interface ThoroughResult {
+  findings: Finding[];
+  /** What is worth knowing and no fault: the spam score under the limits, SpamAssassin missing. */
+  notes: string[];
+}
+
+/** The email templates as the author wrote them (HTML ones: the text part has no CSS). */
+export function emailTemplateSources(templates: TemplateSet): TemplateSource[] {
+  return templates.files
+    .filter(({ file }) => file.rel.startsWith('email/') && !file.rel.endsWith('.txt.hbs'))
+    .map(({ file, source }) => ({ display: file.display, source }));
+}
+
+/** What the email templates use that a client family lacks (errors for layout, the rest warnings). */
+export function clientSupport(templates: TemplateSet): ClientGap[] {
+  return clientGaps(emailTemplateSources(templates));
+}
+
+/** The spam score of the message as sent, as a finding above the limits and as a note below them. */
+export async function spamCheck(config: Config, sampleMime: Buffer): Promise<ThoroughResult> {
+  const spam = await scoreMessage(sampleMime, config.checks.spam.timeoutSeconds);
+  if (spam.kind === 'scored') {
+    const { finding, note } = spamFinding(spam.report, config.checks.spam);
+    return finding ? { findings: [finding], notes: [] } : { findings: [], notes: [note] };
+  }
+  if (spam.kind === 'absent') return { findings: [], notes: [SPAM_ABSENT(spam.command)] };
+  return { findings: [{ check: 'spam-score', severity: 'warning', expected: 'a score from SpamAssassin', found: spam.reason }], notes: [] };
+}
+
+export const SPAM_ABSENT = (command: string) => `no spam score: SpamAssassin is not installed (${command} not found; on Debian: apt-get install spamassassin)`;
