@@ -77,6 +77,7 @@ describe('news fetch', () => {
       res.writeHead(304);
       res.end();
     },
+    '/bidi.xml': serve('<rss version="2.0"><channel><title>B</title><item><title>Invoice \u202Efdp.exe</title><link>https://bidi.example/1</link></item></channel></rss>', RSS),
     '/escapes.json': serve('{"title": \u001b]0;owned\u0007\u001b[2J', 'application/feed+json'),
   };
 
@@ -245,6 +246,11 @@ describe('news fetch', () => {
     assert.match(text.stdout, /Failed Escapes .*found JSON that does not parse/);
     assert.doesNotMatch(text.stdout, /[\u0000-\u0009\u000b-\u001f\u007f]/);
     assert.match(text.stdout, /\\x1b\]0;owned\\x07/);
+
+    const bidi = await siteWith([{ name: 'Bidi', url: server.url('/bidi.xml') }]);
+    const added = await runMain(['news', 'fetch', '--root', bidi, '--now', NOW]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /"Invoice \\u202efdp\.exe"/, 'a title that reorders the line is shown with the override as an escape');
   });
 
   it('refuses redirects to private, link-local and non-http addresses, private sources unless allowed, and redirect loops', async () => {
