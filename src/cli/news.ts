@@ -80,7 +80,7 @@ export function registerNews(program: Command): void {
     const score = Number(opts.score);
     if (!Number.isInteger(score) || score < 1 || score > 10) throw new UsageError(`--score expects a whole number from 1 to 10, found "${opts.score}"`);
     const { root, config } = await siteConfig(g.root);
-    const { addPage } = await import('../intake/page.ts');
+    const [{ addPage }, { readerLink }] = await Promise.all([import('../intake/page.ts'), import('../intake/summary.ts')]);
     const db = openDatabase(databasePath(root));
     let added;
     try {
@@ -91,6 +91,8 @@ export function registerNews(program: Command): void {
     if (opts.json) return printJson(added);
     process.stdout.write(`${terminalText(`Created ${added.file}  ${JSON.stringify(added.title)} (${added.source})`)}\n`);
     if (added.undated) process.stdout.write('The page gives no publication date: it is dated now; correct "published" if need be.\n');
+    // The editor chose this page, so it is written; but the issue's link check will refuse it.
+    if (!readerLink(new URL(added.url))) process.stdout.write('Its address is plain http or local: emails link only to https, so the issue will not build with it until "url" is an https address.\n');
     process.stdout.write('Check its title, summary, score and topics, then preview it.\n');
   });
 }
