@@ -35,6 +35,7 @@ describe('news add', () => {
       '/og': serve(OG_PAGE, HTML),
       '/plain': serve(Buffer.from(PLAIN_PAGE.replace('\u2013', '\x96'), 'latin1'), 'text/html'),
       '/hostile': serve(HOSTILE_PAGE, HTML),
+      '/site-name': serve(`<html><head><title>Odd site name</title><meta property="og:site_name" content="Wire&#1;\u001b[2J\u0085 ${'a'.repeat(90)}\u{1F600}\u{1F600}"></head></html>`, HTML),
       '/untitled': serve('<html><head></head><body>Nothing</body></html>', HTML),
       '/to-private': redirect('http://192.168.0.1/admin'),
     });
@@ -68,11 +69,23 @@ describe('news add', () => {
     assert.equal(run.code, 0, run.stderr);
     const file = /^Created (\S+)/m.exec(run.stdout)![1]!;
     assert.match(run.stdout, /gives no publication date/);
+    // The test server is on loopback http, a link no email may carry.
+    assert.match(run.stdout, /emails link only to https/);
     const read = item(file);
     assert.equal(read.item?.title, 'Café news – plain');
     assert.equal(read.item?.summary, 'Only a title and a description.');
     assert.equal(read.item?.source, '127.0.0.1');
     assert.equal(read.item?.published, Date.parse(NOW));
+  });
+
+  it('a site name is one line of text, without control characters or half a character, at most 100 long', async () => {
+    const run = await add(server.url('/site-name'));
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const source = item(/^Created (\S+)/m.exec(run.stdout)![1]!).item!.source;
+    assert.match(source, /^Wire\[2J a{90}/);
+    assert.ok(source.length <= 100, source);
+    assert.doesNotMatch(source, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])/, 'no lone surrogate');
   });
 
   it('keeps hostile metadata as text', async () => {

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readNewsItem } from '../src/content/news-item.ts';
 import { renderSummaryText } from '../src/render/markdown.ts';
-import { tempSite, writeFiles } from './helpers/cli.ts';
-import { fixture, hang, huge, redirect, serve, startFeedServer, type FeedServer, type Handler } from './helpers/feed-server.ts';
+import { almanac, tempSite, writeFiles } from './helpers/cli.ts';
+import { fixture, hang, huge, redirect, serve, startFeedServer, together, type FeedServer, type Handler } from './helpers/feed-server.ts';
 import { json, runMain } from './helpers/main.ts';
 import type { FetchReport } from '../src/intake/run.ts';
 
@@ -70,6 +70,15 @@ describe('news fetch', () => {
     '/to-file': redirect('file:///etc/passwd'),
     '/to-ftp': redirect('ftp://127.0.0.1/feed.xml'),
     '/loop': redirect('/loop'),
+    // JSON.parse quotes the start of the body in its error: here an escape that retitles the terminal.
+    // Answers two readers at the same instant, once both have asked: two runs then write at once.
+    '/together.xml': together(2, serve(`<rss version="2.0"><channel><title>Busy</title>${Array.from({ length: 200 }, (_, i) => `<item><title>Busy story ${i} of the day</title><link>https://busy.example/${i}</link><pubDate>Tue, 01 Dec 2026 10:00:00 GMT</pubDate></item>`).join('')}</channel></rss>`, RSS, { validators: false })),
+    '/always-304': (_req, res) => {
+      res.writeHead(304);
+      res.end();
+    },
+    '/bidi.xml': serve('<rss version="2.0"><channel><title>B</title><item><title>Invoice \u202Efdp.exe</title><link>https://bidi.example/1</link></item></channel></rss>', RSS),
+    '/escapes.json': serve('{"title": \u001b]0;owned\u0007\u001b[2J', 'application/feed+json'),
   };
 
   before(async () => {
@@ -193,6 +202,7 @@ describe('news fetch', () => {
         { name: 'Broken', url: server.url('/malformed.xml') },
         { name: 'Page', url: server.url('/html-page') },
         { name: 'Gone', url: server.url('/nothing-here.xml') },
+        { name: 'Stale', url: server.url('/always-304') },
         { name: 'JSON Newsroom', url: server.url('/feed.json') },
       ],
       { intake: { timeoutSeconds: 0.5, maxFeedBytes: 1_000_000 } },
@@ -209,12 +219,38 @@ describe('news fetch', () => {
     assert.match(error('Broken'), /expected an RSS, Atom or JSON feed, found XML that is not well-formed \(line \d+/);
     assert.match(error('Page'), /found an HTML page/);
     assert.match(error('Gone'), /HTTP 404/);
+    assert.match(error('Stale'), /HTTP 304 \(not modified\) to a request that named no version/);
     assert.equal(report!.added.length, 2);
     assert.ok(took < 4000, `bounded by the deadline (${took} ms)`);
 
     const text = await runMain(['news', 'fetch', '--root', root, '--now', NOW, '--source', 'Broken']);
     assert.equal(text.code, 1, 'no source worked');
     assert.match(text.stdout, new RegExp(`Failed Broken \\(${server.url('/malformed.xml').replace(/[.]/g, '\\.')}\\): expected an RSS`));
+  });
+
+  it('two runs at once write each story once: the second waits for the first and finds its files', async () => {
+    const root = await siteWith([{ name: 'Busy', url: server.url('/together.xml') }], { intake: { maxNewPerSource: 500 } });
+    const run = () => almanac(['news', 'fetch', '--root', root, '--now', NOW, '--json']);
+    const [a, b] = await Promise.all([run(), run()]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const added = [JSON.parse(a.stdout) as FetchReport, JSON.parse(b.stdout) as FetchReport].map((r) => r.added.length).sort((x, y) => x - y);
+    assert.deepEqual(added, [0, 200]);
+    assert.equal((await items(root)).size, 200);
+  });
+
+  it('a feed\'s own words in an error reach the terminal as escapes, not as control characters', async () => {
+    const root = await siteWith([{ name: 'Escapes', url: server.url('/escapes.json') }]);
+    const text = await runMain(['news', 'fetch', '--root', root, '--now', NOW]);
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, /Failed Escapes .*found JSON that does not parse/);
+    assert.doesNotMatch(text.stdout, /[\u0000-\u0009\u000b-\u001f\u007f]/);
+    assert.match(text.stdout, /\\x1b\]0;owned\\x07/);
+
+    const bidi = await siteWith([{ name: 'Bidi', url: server.url('/bidi.xml') }]);
+    const added = await runMain(['news', 'fetch', '--root', bidi, '--now', NOW]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /"Invoice \\u202efdp\.exe"/, 'a title that reorders the line is shown with the override as an escape');
   });
 
   it('refuses redirects to private, link-local and non-http addresses, private sources unless allowed, and redirect loops', async () => {
@@ -309,6 +345,10 @@ describe('news fetch', () => {
     const { run, report } = await fetchNews(root);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(report!.skipped.some((s) => s.reason === 'a link that is not an absolute http(s) URL'));
+    // Stories an email could not link to would stop the issue at its link check.
+    for (const url of ['http://plain.example/story', 'https://127.0.0.1/story']) {
+      assert.match(report!.skipped.find((s) => s.url === url)?.reason ?? 'not skipped', /a link an email cannot carry/, url);
+    }
     const all = await items(root);
     const titles = [...all.values()].map((i) => i.title).sort();
     assert.ok(titles.includes('--- injected: true ---'), titles.join('\n'));
@@ -319,11 +359,16 @@ describe('news fetch', () => {
       assert.doesNotMatch(raw, /<script|onerror|onclick|onmouseover|<iframe|<img|<svg|<style|<form/i, file);
       const html = renderSummaryText(item.summary);
       assert.doesNotMatch(html, /<(?!\/?(p|a|strong|em|ul|ol|li|code|pre|blockquote|br)\b)[a-z]/i, `${file}: only what a summary renders`);
-      assert.doesNotMatch(html, /href="(?!https?:|mailto:)/i, `${file}: only http(s) and mailto links`);
+      assert.doesNotMatch(html, /href="(?!https:|mailto:)/i, `${file}: only https and mailto links`);
       assert.ok(!('injected' in item), file);
     }
     const hostile = [...all.values()].find((i) => i.url === 'https://hostile.example/1')!;
     assert.match(hostile.summary, /\[that\]\(https:\/\/ok\.example\/\)/);
+    // Emails link only to https: an http link keeps its text, or the issue would not build.
+    assert.match(hostile.summary, /\bplain http\b/);
+    assert.doesNotMatch(hostile.summary, /http:\/\/plain/);
+    assert.match(hostile.summary, /\bthe admin page\b/);
+    assert.doesNotMatch(hostile.summary, /127\.0\.0\.1/);
 
     const built = await runMain(['build', '--root', root, '--now', NOW]);
     assert.equal(built.code, 0, built.stderr);

@@ -12,6 +12,7 @@ import { readNewsItem } from '../src/content/news-item.ts';
 import { renderSummaryText } from '../src/render/markdown.ts';
 import { isAllowedAddress, PUBLIC_ONLY } from '../src/intake/address-guard.ts';
 import { parseFeedBytes } from '../src/intake/feeds.ts';
+import { pageMetadata } from '../src/intake/page.ts';
 import { compileRules, draftFile, entryToDraft, matcher, parseEntryDate, TITLE_MAX } from '../src/intake/items.ts';
 import { htmlToMarkdown, htmlToMarkdownMany, htmlToText } from '../src/intake/summary.ts';
 
@@ -87,13 +88,30 @@ describe('feed entry → news item file', () => {
     );
   });
 
-  it('summaries keep paragraphs, emphasis, lists and http(s)/mailto links, and drop the rest with scripts and styles', () => {
+  it('summaries keep paragraphs, emphasis, lists and https/mailto links, and drop the rest with scripts and styles', () => {
     const md = htmlToMarkdown(
-      '<h1>Head</h1><p style="x" onclick="y">A <b>bold</b> <a href="mailto:a@b.example">mail</a> <a href="ftp://x">ftp</a> <a href="/rel">rel</a></p><script>bad()</script><style>.x{}</style><ul><li>one</li></ul><img src="https://x/y.png" alt="pic">',
+      '<h1>Head</h1><p style="x" onclick="y">A <b>bold</b> <a href="mailto:a@b.example">mail</a> <a href="ftp://x">ftp</a> <a href="http://plain.example/">plain</a> <a href="/rel">rel</a></p><script>bad()</script><style>.x{}</style><ul><li>one</li></ul><img src="https://x/y.png" alt="pic">',
       1000,
       'https://site.example/post/1',
     );
-    assert.equal(md, 'Head\n\nA **bold** [mail](mailto:a@b.example) ftp [rel](https://site.example/rel)\n\n-   one');
+    assert.equal(md, 'Head\n\nA **bold** [mail](mailto:a@b.example) ftp plain [rel](https://site.example/rel)\n\n-   one');
+  });
+
+  it('a summary or title of megabytes of nested markup is read in bounded time, from its start', () => {
+    const bomb = `${'<b>'.repeat(150_000)}x${'</b>'.repeat(150_000)}`;
+    const started = Date.now();
+    const [summary] = htmlToMarkdownMany([{ html: `<p>First words.</p>${bomb}` }], 1200);
+    assert.equal(htmlToMarkdown(`<p>First words.</p>${bomb}`, 1200), summary);
+    assert.equal(htmlToText(`Title${bomb}`), 'Title');
+    const took = Date.now() - started;
+    assert.ok(took < 10_000, `${took} ms`);
+    assert.match(summary!, /^First words\./);
+  });
+
+  it('a summary links to no loopback or private host: the link keeps its text', () => {
+    const links = ['https://localhost:8443/', 'https://app.localhost/', 'https://127.0.0.1/x', 'https://[::1]/', 'https://10.0.0.1/', 'https://[::ffff:127.0.0.1]/'];
+    const md = htmlToMarkdown(links.map((href, i) => `<a href="${href}">link${i}</a>`).join(' ') + ' <a href="https://public.example/">public</a>', 1000);
+    assert.equal(md, 'link0 link1 link2 link3 link4 link5 [public](https://public.example/)');
   });
 
   it('a line separator or no-break space before "---" does not make a rule once trimmed', () => {
@@ -107,6 +125,14 @@ describe('feed entry → news item file', () => {
     assert.equal(htmlToMarkdown(para(20) + para(400), 200), 'word '.repeat(20).trim());
     const cut = htmlToMarkdown(para(400), 200);
     assert.ok(cut.length <= 200 && cut.endsWith('…'), cut);
+  });
+
+  it('markup nested thousands deep becomes the plain text of the summary, alone or among others', () => {
+    for (const [open, close] of [['<b>', '</b>'], ['<blockquote>', '</blockquote>'], ['<ul><li>', '</li></ul>']]) {
+      const html = `${open!.repeat(3000)}deep text${close!.repeat(3000)}`;
+      assert.equal(htmlToMarkdown(html, 1200), 'deep text', open);
+      assert.deepEqual(htmlToMarkdownMany([{ html: '<p>before</p>' }, { html }, { html: '<em>after</em>' }], 1200), ['before', 'deep text', '_after_'], open);
+    }
   });
 
   it('a huge title is cut at a word to one line; a date without an offset is read in the site\'s time zone', () => {
@@ -140,6 +166,18 @@ describe('feed entry → news item file', () => {
   });
 });
 
+describe('a page\'s metadata (news add)', () => {
+  it('is read from the head, in bounded time whatever the body holds', () => {
+    const head = '<html><head><title>Page &amp; title</title><meta property="og:description" content="What it says"><meta property="article:published_time" content="2026-12-01T10:00:00Z"></head>';
+    const started = Date.now();
+    const meta = pageMetadata(`${head}<body>${'<div>'.repeat(150_000)}<meta property="og:title" content="Not from the body"></body></html>`);
+    const took = Date.now() - started;
+    assert.deepEqual(meta, { title: 'Page & title', description: 'What it says', published: '2026-12-01T10:00:00Z', siteName: undefined });
+    assert.ok(took < 5_000, `${took} ms`);
+    assert.equal(pageMetadata('<title>No head or body tags</title><meta name="description" content="d">').title, 'No head or body tags');
+  });
+});
+
 describe('feed formats and encodings', () => {
   it('reads an RSS feed in windows-1252 named by the server, and one with a BOM', () => {
     const xml = '<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item><title>Caf\u00e9 \u2019quoted\u2019</title><link>https://x.example/</link></item></channel></rss>';
@@ -163,6 +201,8 @@ describe('address guard', () => {
     for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '224.0.0.1', '255.255.255.255', 'not-an-ip']) {
       assert.ok(!isAllowedAddress(a, PUBLIC_ONLY), a);
     }
+    // IPv4-compatible IPv6 (deprecated) and other IPv6 outside the global unicast block 2000::/3.
+    for (const a of ['::7f00:1', '::a00:1', '::127.0.0.1', '4000::1', 'e000::1']) assert.ok(!isAllowedAddress(a, PUBLIC_ONLY), a);
     assert.ok(isAllowedAddress('127.0.0.1', new Set(['loopback'])));
     assert.ok(!isAllowedAddress('10.0.0.1', new Set(['loopback'])));
   });

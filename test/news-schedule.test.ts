@@ -8,7 +8,7 @@ import { databasePath, openDatabase } from '../src/store/database.ts';
 import { IntakeStore } from '../src/store/intake.ts';
 import { IssueStore } from '../src/store/issues.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
-import { fixture, serve, startFeedServer, type FeedServer } from './helpers/feed-server.ts';
+import { fixture, hang, serve, startFeedServer, type FeedServer } from './helpers/feed-server.ts';
 import { MemoryLedger } from './helpers/memory-ledger.ts';
 
 const SLOT = Date.parse('2026-12-06T08:00:00Z');
@@ -39,7 +39,7 @@ function runner(root: string, logs: string[]) {
 describe('fetch before each issue', () => {
   let server: FeedServer;
   before(async () => {
-    server = await startFeedServer({ '/feed.json': serve(fixture('feed.json'), 'application/feed+json') });
+    server = await startFeedServer({ '/feed.json': serve(fixture('feed.json'), 'application/feed+json'), '/hang.xml': hang });
   });
   after(() => server.close());
 
@@ -53,6 +53,21 @@ describe('fetch before each issue', () => {
     assert.deepEqual(logs, ['news fetch: 2 added, 0 skipped; 1 of 1 sources answered']);
     const stored = new IssueStore(root).get('2026-12-06-sunday')!;
     assert.ok(stored.html.includes('Assistant update ships to all users'));
+  });
+
+  it('a slot stopped while the sources are read stops reading them: SIGTERM ends a run in bounded time', async () => {
+    const sources = Array.from({ length: 8 }, (_, i) => ({ name: `Slow ${i}`, url: server.url('/hang.xml') }));
+    const root = await site({ sources, intake: { allowPrivateSources: true, timeoutSeconds: 30, concurrency: 2 } });
+    const logs: string[] = [];
+    const { run, db } = runner(root, logs);
+    const stop = new AbortController();
+    const started = Date.now();
+    setTimeout(() => stop.abort(), 300);
+    await run.run('sunday', SLOT, stop.signal);
+    db.close();
+    const took = Date.now() - started;
+    assert.ok(took < 10_000, `stopped after ${took} ms, not after every source's deadline`);
+    assert.match(logs.join('\n'), /Slow 0 failed: stopped/);
   });
 
   it('a failing fetch is logged and the issue is built from the news already there; fetchBeforeIssue: false fetches nothing', async () => {

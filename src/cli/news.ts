@@ -7,6 +7,7 @@ import { IntakeStore } from '../store/intake.ts';
 import { printJson, withJson } from './json.ts';
 import { globals, resolveNow } from './options.ts';
 import { siteConfig } from './site-config.ts';
+import { terminalText } from './terminal-text.ts';
 import type { FetchReport } from '../intake/run.ts';
 
 /** --since: a date (midnight in the site's time zone) or a date-time. */
@@ -19,7 +20,8 @@ function parseSince(value: string, config: Config): number {
 }
 
 function printFetchReport(r: FetchReport): void {
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  // Titles and reasons quote the feeds: a bidirectional override would reorder the line it is on.
+  const out = (line: string) => process.stdout.write(`${terminalText(line)}\n`);
   for (const a of r.added) out(`${r.dryRun ? 'Would add' : 'Added'} ${a.file}  ${JSON.stringify(a.title)} (${a.source})`);
   // A feed re-read in full repeats every story it had: those are counted, the other skips listed.
   const present = new Set(r.skipped.filter((s) => s.reason.startsWith('already present')));
@@ -78,7 +80,7 @@ export function registerNews(program: Command): void {
     const score = Number(opts.score);
     if (!Number.isInteger(score) || score < 1 || score > 10) throw new UsageError(`--score expects a whole number from 1 to 10, found "${opts.score}"`);
     const { root, config } = await siteConfig(g.root);
-    const { addPage } = await import('../intake/page.ts');
+    const [{ addPage }, { readerLink }] = await Promise.all([import('../intake/page.ts'), import('../intake/summary.ts')]);
     const db = openDatabase(databasePath(root));
     let added;
     try {
@@ -87,8 +89,10 @@ export function registerNews(program: Command): void {
       db.close();
     }
     if (opts.json) return printJson(added);
-    process.stdout.write(`Created ${added.file}  ${JSON.stringify(added.title)} (${added.source})\n`);
+    process.stdout.write(`${terminalText(`Created ${added.file}  ${JSON.stringify(added.title)} (${added.source})`)}\n`);
     if (added.undated) process.stdout.write('The page gives no publication date: it is dated now; correct "published" if need be.\n');
+    // The editor chose this page, so it is written; but the issue's link check will refuse it.
+    if (!readerLink(new URL(added.url))) process.stdout.write('Its address is plain http or local: emails link only to https, so the issue will not build with it until "url" is an https address.\n');
     process.stdout.write('Check its title, summary, score and topics, then preview it.\n');
   });
 }

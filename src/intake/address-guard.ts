@@ -21,10 +21,18 @@ export class AddressRefused extends Error {
   readonly code = 'EADDRESSREFUSED';
 }
 
+/** The only IPv6 block assigned for global unicast. */
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
+
 /** The kind of an IP address as ipaddr.js names it; a public address is "unicast". */
 export function addressRange(address: string): string {
   // An IPv4 address written as IPv6 (::ffff:127.0.0.1) is judged as the IPv4 address it is.
-  return ipaddr.process(address).range();
+  const ip = ipaddr.process(address);
+  const range = ip.range();
+  // ipaddr.js calls any IPv6 address outside its special blocks "unicast": the deprecated
+  // IPv4-compatible ::7f00:1 (127.0.0.1 to systems that still tunnel them) among them.
+  if (range === 'unicast' && ip.kind() === 'ipv6' && !(ip as ipaddr.IPv6).match(GLOBAL_UNICAST_V6)) return 'reserved';
+  return range;
 }
 
 export function isAllowedAddress(address: string, allowed: AllowedRanges): boolean {

@@ -10,14 +10,14 @@ export interface BeforeIssueDeps {
   log: (line: string) => void;
 }
 
-export function fetchBeforeIssue(d: BeforeIssueDeps): () => Promise<void> {
-  return async () => {
+export function fetchBeforeIssue(d: BeforeIssueDeps): (signal?: AbortSignal) => Promise<void> {
+  return async (signal) => {
     try {
       const { config, problems } = await loadConfig(d.root);
       if (problems.length > 0 || !config.fetchBeforeIssue || config.sources.length === 0) return;
       // Loaded only when there is something to fetch: the feed libraries are not needed otherwise.
       const { fetchNews } = await import('./run.ts');
-      const report = await fetchNews({ root: d.root, config, now: d.clock(), store: d.store });
+      const report = await fetchNews({ root: d.root, config, now: d.clock(), store: d.store, signal });
       const failed = report.sources.filter((s) => s.status === 'failed');
       d.log(`news fetch: ${report.added.length} added, ${report.skipped.length} skipped; ${report.sources.length - failed.length} of ${report.sources.length} sources answered`);
       for (const f of failed) d.log(`news fetch: ${f.name} failed: ${f.error}`);

@@ -55,6 +55,7 @@ export class HttpClient {
       return await this.follow(url, o, signal);
     } catch (err) {
       if (deadline.aborted) throw new FetchFailed(`no complete answer within ${o.timeoutMs / 1000} s`);
+      if (o.signal?.aborted) throw new FetchFailed('stopped');
       throw asFetchFailed(err);
     }
   }
@@ -81,6 +82,9 @@ export class HttpClient {
       }
       if (res.statusCode === 304) {
         await res.body.dump();
+        // Without validators sent there is no version to be unchanged from: taken as "unchanged",
+        // such a server would never be read and never be reported.
+        if (!o.etag && !o.lastModified) throw new FetchFailed('HTTP 304 (not modified) to a request that named no version');
         return { status: 'not-modified', url: url.href };
       }
       if (res.statusCode < 200 || res.statusCode > 299) {

@@ -5,6 +5,7 @@
 import iconv from 'iconv-lite';
 import sanitizeHtml from 'sanitize-html';
 import type { Config } from '../content/config-schema.ts';
+import { LIMITS } from '../content/fields.ts';
 import { ContentError } from '../content/problems.ts';
 import { normaliseUrl } from '../content/url.ts';
 import { loadNews } from '../content/news.ts';
@@ -14,6 +15,7 @@ import { escapeHtml } from './feeds.ts';
 import { HttpClient } from './http.ts';
 import { compileRules, draftFile, draftPath, entryToDraft, type Draft } from './items.ts';
 import { userAgent } from './run.ts';
+import { oneLine, shorten } from './summary.ts';
 import { freeName, writeNewFile } from './write.ts';
 
 export interface PageMetadata {
@@ -25,10 +27,24 @@ export interface PageMetadata {
 
 const TEXT_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' };
 
+/**
+ * How much of a page is read for its metadata, which sits in its head. The HTML parser's work grows
+ * with the square of the nesting depth: a page of megabytes of nested elements held it for minutes.
+ */
+const MAX_HEAD_CHARS = 500_000;
+
+/** The page up to its <body> (a tag in the body is no metadata of the page), at most MAX_HEAD_CHARS. */
+function headOf(html: string): string {
+  const body = html.search(/<body[\s>]/i);
+  const head = html.slice(0, Math.min(body === -1 ? html.length : body, MAX_HEAD_CHARS));
+  const open = head.lastIndexOf('<');
+  return head.length < html.length && open > head.lastIndexOf('>') ? head.slice(0, open) : head;
+}
+
 export function pageMetadata(html: string): PageMetadata {
   const meta = new Map<string, string>();
   let title = '';
-  sanitizeHtml(html, {
+  sanitizeHtml(headOf(html), {
     allowedTags: ['title', 'meta'],
     allowedAttributes: { meta: ['property', 'name', 'content'] },
     nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'template', 'svg'],
@@ -110,7 +126,9 @@ export async function addPage(o: AddPageOptions): Promise<AddedPage> {
   }
   const meta = pageMetadata(decodePage(page.body, page.contentType));
   const host = new URL(given).hostname.replace(/^www\./, '');
-  const siteName = meta.siteName?.replace(/\s+/g, ' ').trim().slice(0, 100) || host;
+  // The page's words: no control characters (printed below, and the content reader refuses them),
+  // and no half of a character where the name is cut.
+  const siteName = shorten(oneLine(meta.siteName ?? ''), LIMITS.name) || host;
   const source = { name: siteName, url: given, topics: [], score: o.score ?? 5, include: [], exclude: [] };
   const result = entryToDraft(
     { title: meta.title ?? '', titleIsHtml: false, link: given, date: meta.published, html: meta.description ? escapeHtml(meta.description) : '' },

@@ -2,13 +2,15 @@
 // run skips, and why, is reported: a story already present (same normalised URL), one written before
 // and since removed by the editor, a near-duplicate of an existing headline, an entry the source's
 // filters leave out. One source failing never stops the others.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Config, SourceConfig } from '../content/config-schema.ts';
 import { loadNews } from '../content/news.ts';
+import { NEWS_DIR, STATE_DIR } from '../content/paths.ts';
 import { normaliseUrl } from '../content/url.ts';
 import { HeadlineIndex } from '../compose/duplicates.ts';
+import { lock } from '../files/lock.ts';
 import type { IntakeStore, Arrival } from '../store/intake.ts';
 import { rangesForSource } from './address-guard.ts';
 import type { FeedEntry } from './feeds.ts';
@@ -26,6 +28,8 @@ export interface FetchRunOptions {
   dryRun?: boolean;
   store: IntakeStore;
   client?: HttpClient;
+  /** Stops the reading of sources (the scheduler's stop): those not yet read fail as "stopped". */
+  signal?: AbortSignal;
 }
 
 export interface AddedItem {
@@ -80,14 +84,27 @@ export async function fetchNews(o: FetchRunOptions): Promise<FetchReport> {
     if (!o.client) await client.close();
   }
   const report: FetchReport = { dryRun: o.dryRun === true, added: [], skipped: [], sources: fetched.map((f) => f.outcome) };
-  const unfinished = fetched.some((f) => f.entries.length > 0) ? await addEntries(fetched, o, report) : new Set<string>();
-  if (!o.dryRun) {
-    // A source cut off by maxNewPerSource keeps no validators: the next run reads it in full again.
-    for (const f of fetched) {
-      if (f.outcome.status === 'fetched' && f.validators && !unfinished.has(f.source.name)) o.store.saveValidators(f.source.name, f.source.url, f.validators, o.now);
+  // One run writes at a time (the scheduler's and an editor's, say): a second one, reading the news
+  // there is while the first writes, would write the same stories again under "-2" names.
+  const release = o.dryRun ? () => undefined : await writerLock(o.root);
+  try {
+    const unfinished = fetched.some((f) => f.entries.length > 0) ? await addEntries(fetched, o, report) : new Set<string>();
+    if (!o.dryRun) {
+      // A source cut off by maxNewPerSource keeps no validators: the next run reads it in full again.
+      for (const f of fetched) {
+        if (f.outcome.status === 'fetched' && f.validators && !unfinished.has(f.source.name)) o.store.saveValidators(f.source.name, f.source.url, f.validators, o.now);
+      }
     }
+  } finally {
+    release();
   }
   return report;
+}
+
+async function writerLock(root: string): Promise<() => void> {
+  const dir = path.join(root, STATE_DIR);
+  mkdirSync(dir, { recursive: true });
+  return lock(path.join(dir, 'news-fetch.lock'), NEWS_DIR);
 }
 
 async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: HttpClient): Promise<Fetched> {
@@ -102,6 +119,7 @@ async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: Htt
       userAgent: userAgent(o.config),
       accept: ACCEPT_FEEDS,
       allowed,
+      signal: o.signal,
       ...known,
     });
     if (res.status === 'not-modified') {
@@ -115,12 +133,24 @@ async function fetchSource(source: SourceConfig, o: FetchRunOptions, client: Htt
     outcome.entries = entries.length;
     return { source, outcome, entries, feedUrl: res.url, validators: { etag: res.etag, lastModified: res.lastModified } };
   } catch (err) {
-    outcome.error = err instanceof Error ? err.message : String(err);
+    outcome.error = shownAsEscapes(err instanceof Error ? err.message : String(err));
     if (!(err instanceof FetchFailed) && !(err instanceof Error && err.name === 'NotAFeed') && process.env.ALMANAC_DEBUG && err instanceof Error) {
       process.stderr.write(`${err.stack}\n`);
     }
     return { source, outcome, entries: [], feedUrl: source.url };
   }
+}
+
+/**
+ * An error may quote what the server sent (JSON.parse quotes the body): its control characters and
+ * bidirectional overrides are written as escapes, so that it cannot recolour, clear or retitle the
+ * terminal or the scheduler's log, nor forge a line of its own.
+ */
+function shownAsEscapes(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
 }
 
 /** A known headline: whose, when, and in which file. */
@@ -156,7 +186,7 @@ async function existingNews(o: FetchRunOptions): Promise<{ stories: Map<string, 
 /** Writes the new entries; returns the sources with entries left for a later run. */
 async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchReport): Promise<Set<string>> {
   const unfinished = new Set<string>();
-  const [{ stories, headlines }, { compileRules, draftFile, draftPath, entryIdentity, entryToDraft }, { htmlToMarkdownMany }, { freeName, writeNewFile }] = await Promise.all([
+  const [{ stories, headlines }, { compileRules, draftFile, draftPath, entryIdentity, entryToDraft }, { htmlToMarkdownMany, readerLink }, { freeName, writeNewFile }] = await Promise.all([
     existingNews(o),
     import('./items.ts'),
     import('./summary.ts'),
@@ -200,6 +230,11 @@ async function addEntries(fetched: Fetched[], o: FetchRunOptions, report: FetchR
       }
       const d = result.draft;
       const skip = (reason: string) => report.skipped.push({ source: d.source, title: d.title, url: d.url, reason });
+      // The issue's link check refuses such a story's link, and one such item would stop the issue.
+      if (!readerLink(new URL(d.url))) {
+        skip('a link an email cannot carry (emails link only to https, and not to localhost or a private address)');
+        continue;
+      }
       if (o.since !== undefined && !d.undated && d.published < o.since) {
         skip('published before --since');
         continue;

@@ -1,17 +1,35 @@
 // Feed HTML → what an item may hold: a title as plain text, and a summary in the Markdown the site
 // renders for news (paragraphs, emphasis, links, lists, quotes, code). sanitize-html keeps only those
-// elements and http(s)/mailto links; turndown writes the rest as Markdown, escaping any text that
+// elements and https/mailto links; turndown writes the rest as Markdown, escaping any text that
 // would read as Markdown. Scripts, styles, images, frames and forms are dropped with their content.
 import { createRequire } from 'node:module';
 import type MarkdownIt from 'markdown-it';
 import type Token from 'markdown-it/lib/token.mjs';
 import sanitizeHtml from 'sanitize-html';
 import TurndownService from 'turndown';
+import { isAllowedAddress, literalAddress, PUBLIC_ONLY } from './address-guard.ts';
 
 const SUMMARY_TAGS = ['p', 'br', 'strong', 'b', 'em', 'i', 'a', 'ul', 'ol', 'li', 'code', 'pre', 'blockquote'];
 /** Elements whose content is not text a reader should see. */
 const DROPPED_WITH_CONTENT = ['script', 'style', 'textarea', 'option', 'noscript', 'iframe', 'frame', 'object', 'embed', 'template', 'svg', 'math', 'head', 'title', 'select', 'button'];
-const LINK_SCHEMES = /^(https?:|mailto:)/i;
+// Emails link only to https and mailto (the issue's checks refuse anything else): an http link in
+// a summary keeps its text and loses its target, so that a fetched item never stops an issue.
+const LINK_SCHEMES = /^(https:|mailto:)/i;
+
+/**
+ * The most of an entry's HTML (summary or title) that is read. The HTML parser's work grows with the
+ * square of the nesting depth, so a feed of a megabyte of nested tags held a run for minutes; no
+ * summary needs more markup than this, and a title far less.
+ */
+const MAX_HTML_CHARS = 100_000;
+
+/** `html` cut to MAX_HTML_CHARS, before any tag the cut would split. */
+function boundedHtml(html: string): string {
+  if (html.length <= MAX_HTML_CHARS) return html;
+  const cut = html.slice(0, MAX_HTML_CHARS);
+  const open = cut.lastIndexOf('<');
+  return open > cut.lastIndexOf('>') ? cut.slice(0, open) : cut;
+}
 
 /** Removes what no text field should carry: control characters, unpaired surrogates, non-characters. */
 export function cleanText(text: string): string {
@@ -39,7 +57,7 @@ const TEXT_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;
 /** HTML → one line of plain text: tags removed, entities decoded, the content of scripts and styles gone. */
 export function htmlToText(html: string): string {
   // Block ends become spaces, so that "<p>a</p><p>b</p>" reads "a b".
-  const spaced = html.replace(/<(br|hr|\/p|\/div|\/li|\/h[1-6]|\/td|\/tr|\/blockquote)\b[^>]*>/gi, ' $&');
+  const spaced = boundedHtml(html).replace(/<(br|hr|\/p|\/div|\/li|\/h[1-6]|\/td|\/tr|\/blockquote)\b[^>]*>/gi, ' $&');
   const escaped = sanitizeHtml(spaced, { allowedTags: [], allowedAttributes: {}, nonTextTags: DROPPED_WITH_CONTENT });
   return oneLine(escaped.replace(/&(amp|lt|gt|quot);/g, (m) => TEXT_ENTITIES[m]!));
 }
@@ -71,11 +89,29 @@ function escapeMore(escaped: string): string {
 /**
  * A summary in Markdown from an entry's HTML, at most `max` characters: whole paragraphs while they
  * fit, else the text of the first cut at a word. Relative links are made absolute against `base`
- * (the entry's own URL); a link that is not http(s) or mailto keeps its text and loses its target.
+ * (the entry's own URL); a link that is not https or mailto keeps its text and loses its target.
  */
 export function htmlToMarkdown(html: string, max: number, base?: string): string {
   const clean = sanitizeSummary(html, base);
+  if (tooDeep(clean)) return plainSummary(clean, max);
   return finish(markdownWriter().turndown(clean), clean, max);
+}
+
+/**
+ * Deeper than any summary needs: turndown walks the tree recursively, and a feed nesting a few
+ * thousand elements would overflow the stack and end the whole run. Such a summary is kept as text.
+ */
+const MAX_DEPTH = 100;
+
+/** Whether sanitised summary markup (only SUMMARY_TAGS, balanced, "<" in text escaped) nests past MAX_DEPTH. */
+function tooDeep(clean: string): boolean {
+  let depth = 0;
+  for (const [, closing, tag] of clean.matchAll(/<(\/?)([a-z]+)\b[^>]*>/g)) {
+    if (tag === 'br') continue;
+    depth += closing ? -1 : 1;
+    if (depth > MAX_DEPTH) return true;
+  }
+  return false;
 }
 
 /** Separates summaries converted together: control characters never survive cleanText. */
@@ -88,22 +124,23 @@ const MARK = '\u0001\u0002';
 export function htmlToMarkdownMany(entries: readonly { html: string; base?: string }[], max: number): string[] {
   if (entries.length === 0) return [];
   const cleans = entries.map((e) => sanitizeSummary(e.html, e.base));
+  const deep = cleans.map(tooDeep);
   // Each summary is balanced markup of its own (sanitize-html closes what it opens), in a block of
   // its own, followed by a paragraph holding only the mark.
   const parts = markdownWriter()
-    .turndown(cleans.map((c) => `<div>${c}</div><p>${MARK}</p>`).join(''))
+    .turndown(cleans.map((c, i) => `<div>${deep[i] ? '' : c}</div><p>${MARK}</p>`).join(''))
     .split(MARK);
   if (parts.length !== cleans.length + 1) return entries.map((e) => htmlToMarkdown(e.html, max, e.base));
-  return cleans.map((clean, i) => finish(parts[i]!, clean, max));
+  return cleans.map((clean, i) => (deep[i] ? plainSummary(clean, max) : finish(parts[i]!, clean, max)));
 }
 
 function sanitizeSummary(html: string, base: string | undefined): string {
   // Unicode spaces and line separators become plain spaces: a trim (the content reader's too) would
   // drop one at the start of a line, and "\u2028---" would turn into "---", a rule, after escaping.
-  const clean = sanitizeHtml(cleanText(html).replace(/[^\S \t\r\n]/g, ' '), {
+  const clean = sanitizeHtml(cleanText(boundedHtml(html)).replace(/[^\S \t\r\n]/g, ' '), {
     allowedTags: SUMMARY_TAGS,
     allowedAttributes: { a: ['href'] },
-    allowedSchemes: ['http', 'https', 'mailto'],
+    allowedSchemes: ['https', 'mailto'],
     allowedSchemesAppliedToAttributes: ['href'],
     allowProtocolRelative: false,
     nonTextTags: DROPPED_WITH_CONTENT,
@@ -134,6 +171,11 @@ function finish(converted: string, clean: string, max: number): string {
   // Markup nested in ways Markdown cannot say (a block inside bold, an empty nested list item) can
   // come out as a heading or a rule: such a summary is kept as its plain text instead.
   if (kept && onlySummaryMarkup(kept)) return kept;
+  return plainSummary(clean, max);
+}
+
+/** The text of `clean` as one escaped Markdown paragraph, cut to `max`. */
+function plainSummary(clean: string, max: number): string {
   const text = markdownWriter().escape(shorten(htmlToText(clean), max));
   return onlySummaryMarkup(text) ? text : '';
 }
@@ -160,8 +202,24 @@ function absoluteLink(href: string | undefined, base: string | undefined): strin
   if (!href) return undefined;
   try {
     const url = base ? new URL(href, base) : new URL(href);
-    return LINK_SCHEMES.test(url.protocol) ? url.href : undefined;
+    return readerLink(url) ? url.href : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Whether an email may link to `url`: https or mailto, and not to a local host (see localHost). */
+export function readerLink(url: URL): boolean {
+  return LINK_SCHEMES.test(url.protocol) && !localHost(url);
+}
+
+/**
+ * A link to the reader's own machine or network (localhost, a loopback or private address) leads a
+ * reader nowhere, and the issue's link check refuses it.
+ */
+function localHost(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const literal = literalAddress(url);
+  return literal !== undefined && !isAllowedAddress(literal, PUBLIC_ONLY);
 }

@@ -4,9 +4,10 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { lock } from '../files/lock.ts';
 import { processRunning } from '../files/pid.ts';
 import { walkTree } from '../files/walk.ts';
 import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT } from './guard.ts';
@@ -129,37 +130,6 @@ function recoverSwap(target: string, spare: string): void {
     if (!existsSync(target)) renameSync(swap, target);
     else if (!existsSync(spare)) renameSync(swap, spare);
     else rmSync(swap, { recursive: true, force: true });
-  }
-}
-
-const LOCK_WAIT_MS = 60_000;
-
-/**
- * One writer at a time per output folder (a build and an `issue build` started together, say):
- * the second waits for the first. A lock left by a process that no longer runs is taken over.
- */
-async function lock(file: string, target: string): Promise<() => void> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = 0;
-    try {
-      holder = Number(readFileSync(file, 'utf8')) || 0;
-    } catch {
-      continue; // released between our attempts
-    }
-    // An empty lock is one being written this instant: its owner is alive.
-    if (holder && !processRunning(holder)) {
-      rmSync(file, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`another almanac process (pid ${holder}) is still writing ${target}; try again when it has finished`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -27,7 +27,8 @@ export interface SlotRunnerDeps {
   holder: string;
   holderAlive: (holder: string) => boolean;
   /** Runs before a slot's issue is built (the news fetch); it handles its own failures. */
-  beforeBuild?: () => Promise<void>;
+  /** Given the run's signal: a stopped run stops waiting for it. */
+  beforeBuild?: (signal: AbortSignal) => Promise<void>;
 }
 
 export function slotRunner(d: SlotRunnerDeps): SlotRunner {
@@ -67,7 +68,7 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
 
   return {
     async run(edition: Edition, at: number, signal: AbortSignal): Promise<SlotOutcome> {
-      await d.beforeBuild?.();
+      await d.beforeBuild?.(signal);
       const site = await loadSite(d.root, { cache: true, markdown: markdownHere });
       const { config } = site;
       const date = localDate(config, at);

@@ -50,6 +50,18 @@ export function redirect(location: string, status = 301): Handler {
   };
 }
 
+/** Holds each request until `count` are waiting, then lets `handler` answer them all at once. */
+export function together(count: number, handler: Handler): Handler {
+  let waiting: (() => void)[] = [];
+  return (req, res) => {
+    waiting.push(() => handler(req, res));
+    if (waiting.length < count) return;
+    const now = waiting;
+    waiting = [];
+    for (const answer of now) answer();
+  };
+}
+
 /** Never answers: the client's deadline has to end the request. */
 export const hang: Handler = () => undefined;
 
