@@ -40,17 +40,25 @@ export function registerPreview(program: Command): void {
       // never creates it), so the first reader added while the preview runs counts too.
       const { databasePath, openDatabase } = await import('../store/database.ts');
       const { SqliteSubscribers } = await import('../store/subscribers.ts');
+      const { hasLimits, takeQuota } = await import('../store/quota.ts');
       const dbFile = databasePath(root);
       let db: ReturnType<typeof openDatabase> | undefined;
       let subscribers: InstanceType<typeof SqliteSubscribers> | undefined;
       const isSubscriber = (email: string) => {
         if (!subscribers && existsSync(dbFile)) {
-          db = openDatabase(dbFile);
+          db ??= openDatabase(dbFile);
           subscribers = new SqliteSubscribers(db);
         }
         return subscribers?.find(email)?.status === 'active';
       };
-      const preview = new Preview({ root, clock, log, mailer, hostNames: opts.hostName, isSubscriber });
+      // The quota is counted in the store every sender shares, so with limits set the store is
+      // made if need be, as `issue send --to` makes it. The quota runs on the real time, never --now.
+      const quota = (limits: Parameters<typeof takeQuota>[1]) => {
+        if (!hasLimits(limits)) return undefined;
+        db ??= openDatabase(dbFile);
+        return takeQuota(db, limits, Date.now());
+      };
+      const preview = new Preview({ root, clock, log, mailer, hostNames: opts.hostName, isSubscriber, takeQuota: quota });
       await preview.reload();
       const server = http.createServer((req, res) => {
         preview.handle(req, res).catch((err: Error) => {
