@@ -91,18 +91,26 @@ function toSign(runs: readonly Buffer[], keys: readonly DkimKey[], now: number):
 
 /** The header section as text (up to the CRLF of its last field) and the body's hash, as the message goes on the wire. */
 function onTheWire(runs: readonly Buffer[]): { head: string; bodyHash: string } {
-  const raw = runs.length === 1 ? runs[0]! : Buffer.concat(runs);
-  const end = raw.indexOf('\r\n\r\n');
-  const head = end < 0 ? raw : raw.subarray(0, end + 2);
-  const bodyHash = hasBareLf(head) ? undefined : relaxedBodyHash(runs, end < 0 ? raw.length : end + 4);
+  const { head, bodyStart } = headOf(runs);
+  const bodyHash = hasBareLf(head) ? undefined : relaxedBodyHash(runs, bodyStart);
   if (bodyHash !== undefined) return { head: head.toString('latin1'), bodyHash };
   // Line ends as they go on the wire: SMTP carries every bare LF as CRLF (nodemailer converts them).
-  const wire = Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
-  const wireEnd = wire.indexOf('\r\n\r\n');
-  return {
-    head: (wireEnd < 0 ? wire : wire.subarray(0, wireEnd + 2)).toString('latin1'),
-    bodyHash: relaxedBodyHash([wire], wireEnd < 0 ? wire.length : wireEnd + 4)!,
-  };
+  const wire = Buffer.from(Buffer.concat(runs).toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  const whole = headOf([wire]);
+  return { head: whole.head.toString('latin1'), bodyHash: relaxedBodyHash([wire], whole.bodyStart)! };
+}
+
+/** The header section up to the CRLF of its last field (the whole message when no empty line ends it), and where the body starts. */
+function headOf(runs: readonly Buffer[]): { head: Buffer; bodyStart: number } {
+  // Only the runs up to the empty line are joined: the body is read run by run.
+  let joined: Buffer = Buffer.alloc(0);
+  for (const run of runs) {
+    const from = Math.max(0, joined.length - 3);
+    joined = joined.length === 0 ? run : Buffer.concat([joined, run]);
+    const end = joined.indexOf('\r\n\r\n', from);
+    if (end >= 0) return { head: joined.subarray(0, end + 2), bodyStart: end + 4 };
+  }
+  return { head: joined, bodyStart: joined.length };
 }
 
 /** `raw` with its signatures in front. */
