@@ -37,7 +37,7 @@ export function keySigner(keys: readonly DkimKey[], clock: () => number, atOnce 
 }
 
 /** `signOne`, with at most `atOnce` signatures under way; the others wait their turn, first come first served. */
-function limited(signOne: SignOne, atOnce: number): SignOne {
+export function limited(signOne: SignOne, atOnce: number): SignOne {
   let running = 0;
   const waiting: (() => void)[] = [];
   return async (algorithm, data, key) => {
