@@ -199,6 +199,9 @@ const SP = 0x20;
 const TAB = 0x09;
 const CRLF = Buffer.from('\r\n');
 
+/** Runs at least this long have their canonical form kept. */
+const KEEP_FROM_BYTES = 512;
+
 /** Each run's canonical form, by where in the run the body starts and the state before it. */
 const canonicalRuns = new WeakMap<Buffer, Map<string, Canonical>>();
 
@@ -234,6 +237,9 @@ function update(hash: Hash, bytes: Buffer): boolean {
 }
 
 function canonicalRun(run: Buffer, from: number, state: BodyState): Canonical {
+  // A short run (a reader's values are short) is canonicalised again each time: that costs less than
+  // keeping it, and what is kept for a run that does not come again only burdens the garbage collector.
+  if (run.length - from < KEEP_FROM_BYTES) return canonicalise(run, from, state);
   const key = `${from}:${state.wsp ? 1 : 0}${state.cr ? 1 : 0}${state.crlfs}`;
   let byState = canonicalRuns.get(run);
   const known = byState?.get(key);
