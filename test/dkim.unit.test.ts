@@ -9,8 +9,7 @@ import { configSchema, type Config } from '../src/content/config-schema.ts';
 import { ConfigError } from '../src/content/problems.ts';
 import { dkimKeys } from '../src/mail/dkim-keys.ts';
 import { dkimRecord, newDkimKey } from '../src/mail/dkim-record.ts';
-import { dkimSign, type SignOne } from '../src/mail/dkim-sign.ts';
-import { limited } from '../src/mail/dkim-signer.ts';
+import { dkimSign } from '../src/mail/dkim-sign.ts';
 import { DKIM_DOMAIN, testKeys, verifyDkim } from './helpers/dkim.ts';
 
 const config = (dkim?: object): Config => configSchema.parse(dkim ? { sending: { dkim } } : {});
@@ -140,38 +139,3 @@ describe('DKIM DNS record', () => {
   });
 });
 
-describe('DKIM signatures made at once', () => {
-  it('at most the given number are under way; the rest wait their turn in order, and a failed one frees its place', async () => {
-    const started: number[] = [];
-    const finish = new Map<number, (err?: Error) => void>();
-    let running = 0;
-    let most = 0;
-    const slow: SignOne = (_algorithm, data) =>
-      new Promise((resolve, reject) => {
-        const n = data[0]!;
-        started.push(n);
-        most = Math.max(most, ++running);
-        finish.set(n, (err) => {
-          running--;
-          if (err) reject(err);
-          else resolve(Buffer.from([n]));
-        });
-      });
-    const signOne = limited(slow, 2);
-    const key = generateKeyPairSync('ed25519').privateKey;
-    const results = [0, 1, 2, 3, 4].map((n) => signOne(null, Buffer.from([n]), key).then((b) => b[0], (err: Error) => err.message));
-    const settle = async (n: number, err?: Error) => {
-      await new Promise((r) => setImmediate(r));
-      finish.get(n)!(err);
-    };
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(started, [0, 1]);
-    await settle(1, new Error('no key'));
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(started, [0, 1, 2]);
-    for (const n of [0, 2, 3, 4]) await settle(n);
-    assert.deepEqual(await Promise.all(results), [0, 'no key', 2, 3, 4]);
-    assert.deepEqual(started, [0, 1, 2, 3, 4]);
-    assert.equal(most, 2);
-  });
-});

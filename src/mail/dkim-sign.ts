@@ -43,17 +43,15 @@ export function dkimSignatures(message: MessageRuns, keys: readonly DkimKey[], n
     .join('');
 }
 
-/** Makes one signature: `algorithm` null for Ed25519, which hashes as part of signing. */
-export type SignOne = (algorithm: 'sha256' | null, data: Buffer, key: KeyObject) => Promise<Buffer>;
-
-/** On libuv's thread pool. */
-export const signOnPool: SignOne = (algorithm, data, key) =>
-  new Promise((resolve, reject) => sign(algorithm, data, key, (err, signature) => (err ? reject(err) : resolve(signature))));
-
-/** The same, with the signatures made by `signOne` (by default on libuv's thread pool): this thread only canonicalises. */
-export async function dkimSignaturesAsync(message: MessageRuns, keys: readonly DkimKey[], now: number, signOne: SignOne = signOnPool): Promise<string> {
+/** The same, with the signatures made on libuv's thread pool: this thread only canonicalises. */
+export async function dkimSignaturesAsync(message: MessageRuns, keys: readonly DkimKey[], now: number): Promise<string> {
   const parts = await Promise.all(
-    toSign(runsOf(message), keys, now).map(async (p) => p.unsigned + fold((await signOne(p.ed25519 ? null : 'sha256', p.data, p.key)).toString('base64')) + '\r\n'),
+    toSign(runsOf(message), keys, now).map(
+      (p) =>
+        new Promise<string>((resolve, reject) =>
+          sign(p.ed25519 ? null : 'sha256', p.data, p.key, (err, signature) => (err ? reject(err) : resolve(p.unsigned + fold(signature.toString('base64')) + '\r\n'))),
+        ),
+    ),
   );
   return parts.join('');
 }

@@ -1,12 +1,9 @@
 // Signing every outgoing message with the site's DKIM keys. This thread canonicalises the message;
 // the signatures themselves (the costly part, RSA above all) are made on libuv's thread pool, so
-// during a bulk send they run on the other cores while this thread fills and sends the next copies.
-// Only as many signatures are made at once as there are cores besides this thread's: more would
-// take the CPU from the thread that sends, and make no more signatures a second.
-import { availableParallelism } from 'node:os';
+// during a bulk send they run on the second core while this thread fills and sends the next copies.
 import type { Config } from '../content/config-schema.ts';
 import { dkimKeys } from './dkim-keys.ts';
-import { dkimSignaturesAsync, signOnPool, type DkimKey, type SignOne } from './dkim-sign.ts';
+import { dkimSignaturesAsync, type DkimKey } from './dkim-sign.ts';
 import type { MessageRuns } from './message.ts';
 
 export interface MessageSigner {
@@ -21,36 +18,17 @@ export function messageSigner(config: Config, o: { clock?: () => number; env?: N
   return keys.length === 0 ? undefined : keySigner(keys, o.clock ?? Date.now);
 }
 
-export function keySigner(keys: readonly DkimKey[], clock: () => number, atOnce = Math.max(1, availableParallelism() - 1)): MessageSigner {
-  const signOne = limited(signOnPool, atOnce);
+export function keySigner(keys: readonly DkimKey[], clock: () => number): MessageSigner {
   return {
     async sign(message) {
       try {
-        const signatures = Buffer.from(await dkimSignaturesAsync(message, keys, clock(), signOne), 'latin1');
+        const signatures = Buffer.from(await dkimSignaturesAsync(message, keys, clock()), 'latin1');
         return Buffer.concat([signatures, ...(Buffer.isBuffer(message) ? [message] : message)]);
       } catch (err) {
         throw signingFailure(err instanceof Error ? err.message : String(err), err);
       }
     },
     close: () => undefined,
-  };
-}
-
-/** `signOne`, with at most `atOnce` signatures under way; the others wait their turn, first come first served. */
-export function limited(signOne: SignOne, atOnce: number): SignOne {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (algorithm, data, key) => {
-    if (running >= atOnce) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await signOne(algorithm, data, key);
-    } finally {
-      // The slot passes straight to the next in line, if any.
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
   };
 }
 
