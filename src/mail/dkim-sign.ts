@@ -5,9 +5,9 @@
 // do) costs as much as the RSA signature itself.
 //
 // A message may come as the runs it is joined from (an issue's fixed runs and each reader's values).
-// The body is canonicalised run by run, and the canonical form of a run is kept with the run object
-// and reused when the same object comes again: the fixed runs of an issue, most of every copy, are
-// canonicalised once per issue and only hashed for each reader.
+// The body is canonicalised run by run, and the canonical form of a long run is kept with the run
+// object and reused when the same object comes again: the fixed runs of an issue, most of every
+// copy, are canonicalised once per issue and only hashed for each reader.
 import { createHash, sign, type Hash, type KeyObject } from 'node:crypto';
 import type { MessageRuns } from './message.ts';
 
@@ -207,7 +207,7 @@ const canonicalRuns = new WeakMap<Buffer, Map<string, Canonical>>();
  * The hash of the body, which is the runs' bytes from offset `start` of them all; undefined when
  * the body holds a bare LF.
  */
-export function relaxedBodyHash(runs: readonly Buffer[], start: number): string | undefined {
+function relaxedBodyHash(runs: readonly Buffer[], start: number): string | undefined {
   const hash = createHash('sha256');
   let state: BodyState = { wsp: false, cr: false, crlfs: 0 };
   let written = false;
