@@ -42,7 +42,7 @@ async function sink(): Promise<{ url: string; received: () => number; close: () 
   return { url: `smtp://127.0.0.1:${port}`, received: () => received, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; stdout: string; stderr: string; rssMb: number }> {
+function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms: number; stdout: string; stderr: string; rssMb: number; cpuUs: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, ['--import', path.join(PROJECT, 'scripts/report-rss.mjs'), ...args], { cwd, env: { ...process.env, ...env } });
@@ -53,7 +53,8 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms:
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`${args.join(' ')} exited ${code}\n${stdout}${stderr}`));
       const kb = Number(/@@maxrss-kb (\d+)/.exec(stderr)?.[1] ?? 0);
-      resolve({ ms: performance.now() - started, stdout, stderr, rssMb: kb / 1024 });
+      const cpuUs = Number(/@@cpu-us (\d+)/.exec(stderr)?.[1] ?? 0);
+      resolve({ ms: performance.now() - started, stdout, stderr, rssMb: kb / 1024, cpuUs });
     });
   });
 }
@@ -92,13 +93,20 @@ async function main(): Promise<void> {
   try {
     const root = await siteWith(MESSAGES);
     const env = { SMTP_URL: server.url, ALMANAC_SECRET: SECRET };
-    const almanac = await run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'send', '2026-04-12-sunday'], env, root);
+    // The sink runs in this process: its CPU time during a run is what the run cost the receiving side.
+    const sinkCpu = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
+      const before = process.cpuUsage();
+      const result = await f();
+      const used = process.cpuUsage(before);
+      return [result, used.user + used.system];
+    };
+    const [almanac, almanacSinkUs] = await sinkCpu(() => run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'send', '2026-04-12-sunday'], env, root));
     const almanacRate = Number(/([\d.]+) messages\/s this run/.exec(almanac.stdout)?.[1]);
 
     // The same send with every message DKIM-signed (RSA-2048), on an identical site.
     const signedRoot = await siteWith(MESSAGES, { dkim: { domain: 'bench.example.org', selector: 'bench' } });
     const rsaKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const signed = await run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'send', '2026-04-12-sunday'], { ...env, DKIM_PRIVATE_KEY: rsaKey }, signedRoot);
+    const [signed, signedSinkUs] = await sinkCpu(() => run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'send', '2026-04-12-sunday'], { ...env, DKIM_PRIVATE_KEY: rsaKey }, signedRoot));
     const signedRate = Number(/([\d.]+) messages\/s this run/.exec(signed.stdout)?.[1]);
 
     // The same message, pre-built once as raw MIME, through nodemailer's pool alone.
@@ -123,6 +131,7 @@ async function main(): Promise<void> {
     const large = await run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'send', '2026-04-12-sunday'], env, big);
     const largeRate = Number(/([\d.]+) messages\/s this run/.exec(large.stdout)?.[1]);
 
+    const perMessage = (us: number) => (us / MESSAGES).toFixed(0);
     process.stdout.write(
       [
         '',
@@ -131,6 +140,8 @@ async function main(): Promise<void> {
         `  almanac issue send, DKIM-signed (RSA-2048) ${signedRate.toFixed(0).padStart(6)} messages/s  (${(signedRate / almanacRate).toFixed(2)} of unsigned; target ≥ 0.75)`,
         `  nodemailer alone, one pre-built raw MIME   ${baselineRate.toFixed(0).padStart(6)} messages/s`,
         `  ratio ${(almanacRate / baselineRate).toFixed(2)} (target ≥ 0.90)`,
+        `  CPU per message, sending process (all threads) + sink: unsigned ${perMessage(almanac.cpuUs)} + ${perMessage(almanacSinkUs)} µs, ` +
+          `DKIM-signed ${perMessage(signed.cpuUs)} + ${perMessage(signedSinkUs)} µs (${os.availableParallelism()} cores)`,
         `  almanac issue send to ${RSS_SUBSCRIBERS.toLocaleString('en-US')} subscribers: peak RSS ${large.rssMb.toFixed(0)} MB, ${largeRate.toFixed(0)} messages/s, ${(large.ms / 1000).toFixed(1)} s`,
         `  (peak RSS for ${MESSAGES.toLocaleString('en-US')} subscribers: ${almanac.rssMb.toFixed(0)} MB)`,
         '',

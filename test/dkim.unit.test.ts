@@ -141,3 +141,4 @@ describe('DKIM DNS record', () => {
     assert.equal(Buffer.from(p, 'base64').length, 32);
   });
 });
+

@@ -243,15 +243,16 @@ describe('issue send: retries and bounces', () => {
         ['reader3@example.com', 'sent', 'active'],
       ]);
       const status = await inProcess(['issue', 'status', ISSUE, '--root', root, '--failed']);
-      assert.match(status.stdout, /^reader1@example\.com\tfailed\t550 Mailbox unavailable \(at RCPT TO\)$/m);
+      assert.match(status.stdout, /^reader1@example\.com\tfailed \(bounced\)\t550 Mailbox unavailable \(at RCPT TO\)$/m);
       assert.match(status.stdout, /^reader2@example\.com\tskipped\tunsubscribed$/m);
       assert.match(status.stdout, /: 2 sent, 0 queued, 0 sending, 1 failed, 1 skipped, 0 uncertain/);
       const json = JSON.parse((await inProcess(['issue', 'status', ISSUE, '--root', root, '--failed', '--json'])).stdout);
       assert.deepEqual(json.counts, { queued: 0, sending: 0, sent: 2, failed: 1, skipped: 1, uncertain: 0, retried: 0 });
       assert.deepEqual(json.readers.map((r: { email: string; state: string }) => [r.email, r.state]), [
-        ['reader1@example.com', 'failed'],
+        ['reader1@example.com', 'failed (bounced)'],
         ['reader2@example.com', 'skipped'],
       ]);
+      assert.deepEqual(json.readers.map((r: { bounced: boolean }) => r.bounced), [true, false]);
     } finally {
       await sink.close();
     }
@@ -280,6 +281,35 @@ describe('SMTP transport: sending.ratePerSecond', () => {
       assert.ok(Math.max(...sent) >= 2300, `all six sent within ${Math.max(...sent)} ms`);
     } finally {
       transport.close();
+      await sink.close();
+    }
+  });
+});
+
+describe('issue status --failed', () => {
+  it('lists who did not simply get the issue and why: refused and bounced, failed after its attempts, and sent but uncertain with the reason', async () => {
+    const root = await sendSite(4, { sending: { concurrency: 1, maxAttempts: 1 } });
+    // reader3's row was in flight when a sender died (what a SIGKILL leaves behind).
+    const db = new Database(path.join(root, '.almanac/almanac.db'));
+    db.prepare("INSERT INTO deliveries (issue_id, subscriber_id, email, status, attempts, updated_at) SELECT ?, id, email, 'sending', 1, 0 FROM subscribers WHERE email = 'reader3@example.com'").run(ISSUE);
+    db.close();
+    const sink = await smtpSink({ rcpt: (address) => ({ 'reader1@example.com': 550, 'reader2@example.com': 451 })[address] });
+    try {
+      const run = await sendNow(root, sink.url);
+      assert.equal(run.code, 0, run.stderr);
+      const status = await inProcess(['issue', 'status', ISSUE, '--root', root, '--failed']);
+      const listed = status.stdout.split('\n').filter((line) => line.includes('\t'));
+      assert.deepEqual(listed, [
+        'reader1@example.com\tfailed (bounced)\t550 Mailbox unavailable (at RCPT TO)',
+        'reader2@example.com\tfailed\t451 Try again later (at RCPT TO) (after 1 attempts)',
+        'reader3@example.com\tsent (uncertain: may have two copies)\tin flight when an earlier run ended: it may have arrived',
+      ]);
+      const json = JSON.parse((await inProcess(['issue', 'status', ISSUE, '--root', root, '--failed', '--json'])).stdout);
+      assert.deepEqual(
+        json.readers.map((r: { email: string; bounced: boolean; uncertain: boolean }) => [r.email, r.bounced, r.uncertain]),
+        [['reader1@example.com', true, false], ['reader2@example.com', false, false], ['reader3@example.com', false, true]],
+      );
+    } finally {
       await sink.close();
     }
   });

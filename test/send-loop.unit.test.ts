@@ -26,7 +26,7 @@ const JOB: SendJob = {
   issueId: ISSUE,
   edition: 'midweek',
   envelopeFrom: 'almanac@example.org',
-  template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+  template: { runsOf: () => [Buffer.from('message')] } as unknown as MessageTemplate,
   personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
 };
 

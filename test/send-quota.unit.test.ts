@@ -24,7 +24,7 @@ const JOB: SendJob = {
   issueId: ISSUE,
   edition: 'midweek',
   envelopeFrom: 'almanac@example.org',
-  template: { render: () => Buffer.from('message') } as unknown as MessageTemplate,
+  template: { runsOf: () => [Buffer.from('message')] } as unknown as MessageTemplate,
   personalise: (d) => ({ messageId: `${d.subscriberId}@x`, unsubscribeUrl: 'https://x/u', unsubscribeMailto: 'mailto:u@x', tokens: { unsubscribe: 'https://x/u', preferences: 'https://x/p', name: 'R' } }),
 };
 const SETTINGS: SendSettings = { ...DEFAULT_SEND_SETTINGS, concurrency: 3, maxAttempts: 3, retryBaseMs: 1000, retryMaxMs: 8000 };

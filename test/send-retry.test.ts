@@ -76,7 +76,7 @@ describe('issue send --retry', () => {
       const resumed = await sendNow(root, sink.url);
       assert.equal(resumed.code, 0, resumed.stderr);
       const listed = await inProcess(['issue', 'status', ISSUE, '--uncertain', '--root', root]);
-      assert.deepEqual(listed.stdout.replace(/\n$/, '').split('\n').slice(1), ['reader0@example.com\tsent (uncertain: may have two copies)\t']);
+      assert.deepEqual(listed.stdout.replace(/\n$/, '').split('\n').slice(1), ['reader0@example.com\tsent (uncertain: may have two copies)\tno answer to the message within 1000 ms (at DATA)']);
 
       const retry = await sendNow(root, sink.url, '--retry', 'uncertain');
       assert.equal(retry.code, 0, retry.stderr);

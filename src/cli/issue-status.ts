@@ -61,5 +61,6 @@ function readerState(p: DeliveryProblem): string {
   if (p.state === 'queued') return p.uncertain ? 'queued (uncertain)' : p.attempts > 0 ? 'queued (retry)' : 'queued';
   if (p.state === 'sending') return 'in flight';
   if (p.uncertain) return `${p.state} (uncertain: may have two copies)`;
+  if (p.bounced) return 'failed (bounced)';
   return p.state;
 }

@@ -41,6 +41,7 @@ export function registerPreview(program: Command): void {
       const { databasePath, openDatabase } = await import('../store/database.ts');
       const { SqliteSubscribers } = await import('../store/subscribers.ts');
       const { IntakeStore } = await import('../store/intake.ts');
+      const { hasLimits, takeQuota } = await import('../store/quota.ts');
       const dbFile = databasePath(root);
       let db: ReturnType<typeof openDatabase> | undefined;
       let subscribers: InstanceType<typeof SqliteSubscribers> | undefined;
@@ -56,7 +57,14 @@ export function registerPreview(program: Command): void {
         if (!db && existsSync(dbFile)) db = openDatabase(dbFile);
         return db ? new IntakeStore(db).arrivedSince(since) : [];
       };
-      const preview = new Preview({ root, clock, log, mailer, hostNames: opts.hostName, isSubscriber, arrivals });
+      // The quota is counted in the store every sender shares, so with limits set the store is
+      // made if need be, as `issue send --to` makes it. The quota runs on the real time, never --now.
+      const quota = (limits: Parameters<typeof takeQuota>[1]) => {
+        if (!hasLimits(limits)) return undefined;
+        db ??= openDatabase(dbFile);
+        return takeQuota(db, limits, Date.now());
+      };
+      const preview = new Preview({ root, clock, log, mailer, hostNames: opts.hostName, isSubscriber, arrivals, takeQuota: quota });
       await preview.reload();
       const server = http.createServer((req, res) => {
         preview.handle(req, res).catch((err: Error) => {

@@ -3,7 +3,13 @@
 // signing are node:crypto's; this module only canonicalises and writes the DKIM-Signature field.
 // It takes the key as a parsed KeyObject: parsing a PEM for every message (as general-purpose signers
 // do) costs as much as the RSA signature itself.
-import { createHash, sign, type KeyObject } from 'node:crypto';
+//
+// A message may come as the runs it is joined from (an issue's fixed runs and each reader's values).
+// The body is canonicalised run by run, and the canonical form of a long run is kept with the run
+// object and reused when the same object comes again: the fixed runs of an issue, most of every
+// copy, are canonicalised once per issue and only hashed for each reader.
+import { createHash, sign, type Hash, type KeyObject } from 'node:crypto';
+import type { MessageRuns } from './message.ts';
 
 export interface DkimKey {
   /** d= : the signing domain. */
@@ -30,17 +36,17 @@ interface Field {
   text: string;
 }
 
-/** The DKIM-Signature fields to put in front of `raw`, one per key, each ending in CRLF. */
-export function dkimSignatures(raw: Buffer, keys: readonly DkimKey[], now: number): string {
-  return toSign(raw, keys, now)
+/** The DKIM-Signature fields to put in front of the message, one per key, each ending in CRLF. */
+export function dkimSignatures(message: MessageRuns, keys: readonly DkimKey[], now: number): string {
+  return toSign(runsOf(message), keys, now)
     .map((p) => p.unsigned + fold((p.ed25519 ? sign(null, p.data, p.key) : sign('sha256', p.data, p.key)).toString('base64')) + '\r\n')
     .join('');
 }
 
 /** The same, with the signatures made on libuv's thread pool: this thread only canonicalises. */
-export async function dkimSignaturesAsync(raw: Buffer, keys: readonly DkimKey[], now: number): Promise<string> {
+export async function dkimSignaturesAsync(message: MessageRuns, keys: readonly DkimKey[], now: number): Promise<string> {
   const parts = await Promise.all(
-    toSign(raw, keys, now).map(
+    toSign(runsOf(message), keys, now).map(
       (p) =>
         new Promise<string>((resolve, reject) =>
           sign(p.ed25519 ? null : 'sha256', p.data, p.key, (err, signature) => (err ? reject(err) : resolve(p.unsigned + fold(signature.toString('base64')) + '\r\n'))),
@@ -48,6 +54,10 @@ export async function dkimSignaturesAsync(raw: Buffer, keys: readonly DkimKey[],
     ),
   );
   return parts.join('');
+}
+
+function runsOf(message: MessageRuns): readonly Buffer[] {
+  return Buffer.isBuffer(message) ? [message] : message;
 }
 
 interface ToSign {
@@ -59,13 +69,9 @@ interface ToSign {
   ed25519: boolean;
 }
 
-function toSign(raw: Buffer, keys: readonly DkimKey[], now: number): ToSign[] {
+function toSign(runs: readonly Buffer[], keys: readonly DkimKey[], now: number): ToSign[] {
   if (keys.length === 0) return [];
-  // Line ends as they go on the wire: SMTP carries every bare LF as CRLF (nodemailer converts them).
-  const wire = hasBareLf(raw) ? Buffer.from(raw.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1') : raw;
-  const end = wire.indexOf('\r\n\r\n');
-  const head = (end < 0 ? wire : wire.subarray(0, end + 2)).toString('latin1');
-  const bodyHash = relaxedBodyHash(end < 0 ? Buffer.alloc(0) : wire.subarray(end + 4));
+  const { head, bodyHash } = onTheWire(runs);
   const fields = parseFields(head);
   const names = signedNames(fields);
   const signedHead = chooseFields(fields, names).map((f) => relaxedField(f.text) + '\r\n').join('');
@@ -79,6 +85,30 @@ function toSign(raw: Buffer, keys: readonly DkimKey[], now: number): ToSign[] {
     // RFC 8463: Ed25519 signs the SHA-256 hash of the data; RSA hashes as part of signing.
     return { unsigned, data: ed25519 ? createHash('sha256').update(data).digest() : data, key: k.key, ed25519 };
   });
+}
+
+/** The header section as text (up to the CRLF of its last field) and the body's hash, as the message goes on the wire. */
+function onTheWire(runs: readonly Buffer[]): { head: string; bodyHash: string } {
+  const { head, bodyStart } = headOf(runs);
+  const bodyHash = hasBareLf(head) ? undefined : relaxedBodyHash(runs, bodyStart);
+  if (bodyHash !== undefined) return { head: head.toString('latin1'), bodyHash };
+  // Line ends as they go on the wire: SMTP carries every bare LF as CRLF (nodemailer converts them).
+  const wire = Buffer.from(Buffer.concat(runs).toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  const whole = headOf([wire]);
+  return { head: whole.head.toString('latin1'), bodyHash: relaxedBodyHash([wire], whole.bodyStart)! };
+}
+
+/** The header section up to the CRLF of its last field (the whole message when no empty line ends it), and where the body starts. */
+function headOf(runs: readonly Buffer[]): { head: Buffer; bodyStart: number } {
+  // Only the runs up to the empty line are joined: the body is read run by run.
+  let joined: Buffer = Buffer.alloc(0);
+  for (const run of runs) {
+    const from = Math.max(0, joined.length - 3);
+    joined = joined.length === 0 ? run : Buffer.concat([joined, run]);
+    const end = joined.indexOf('\r\n\r\n', from);
+    if (end >= 0) return { head: joined.subarray(0, end + 2), bodyStart: end + 4 };
+  }
+  return { head: joined, bodyStart: joined.length };
 }
 
 /** `raw` with its signatures in front. */
@@ -142,30 +172,119 @@ function hasBareLf(b: Buffer): boolean {
   return false;
 }
 
+// Relaxed body canonicalisation (RFC 6376 3.4.4) as a stream: runs of space and tab within a line
+// become one space, space at a line end goes, and empty lines at the end go. What a run turns into
+// depends on what came before it only through this state.
+interface BodyState {
+  /** Space or tab seen and not yet written: one space if more of the line follows. */
+  wsp: boolean;
+  /** The run ended in a CR: a line end if the next byte is LF. */
+  cr: boolean;
+  /** Line ends not yet written: dropped if nothing but empty lines follows. */
+  crlfs: number;
+}
+
+interface Canonical {
+  out: Buffer;
+  next: BodyState;
+  /** An LF without its CR: such a body is rewritten with CRLF first (as it goes on the wire). */
+  bareLf: boolean;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const TAB = 0x09;
+const CRLF = Buffer.from('\r\n');
+
+/** Runs at least this long have their canonical form kept. */
+const KEEP_FROM_BYTES = 512;
+
+/** Each run's canonical form, by where in the run the body starts and the state before it. */
+const canonicalRuns = new WeakMap<Buffer, Map<string, Canonical>>();
+
 /**
- * The body's hash. A quoted-printable body seldom holds a tab, two spaces or a space at a line end, and
- * then its canonical form is its own bytes up to its last line: they are hashed as they are, which
- * costs a fraction of rewriting the body as text.
+ * The hash of the body, which is the runs' bytes from offset `start` of them all; undefined when
+ * the body holds a bare LF.
  */
-function relaxedBodyHash(body: Buffer): string {
+function relaxedBodyHash(runs: readonly Buffer[], start: number): string | undefined {
   const hash = createHash('sha256');
-  if (body.includes(0x09) || body.includes('  ') || body.includes(' \r\n') || body[body.length - 1] === 0x20) {
-    return hash.update(relaxedBody(body.toString('latin1')), 'latin1').digest('base64');
+  let state: BodyState = { wsp: false, cr: false, crlfs: 0 };
+  let written = false;
+  let at = 0;
+  for (const run of runs) {
+    const from = Math.max(0, start - at);
+    at += run.length;
+    if (from >= run.length) continue;
+    const c = canonicalRun(run, from, state);
+    if (c.bareLf) return undefined;
+    written = update(hash, c.out) || written;
+    state = c.next;
   }
-  let end = body.length;
-  while (end >= 2 && body[end - 2] === 0x0d && body[end - 1] === 0x0a) end -= 2;
-  if (end > 0) hash.update(body.subarray(0, end)).update('\r\n');
+  // A CR that ends the body is not a line end: it is written, with what waited before it.
+  if (state.cr) written = update(hash, Buffer.concat([pending(state), Buffer.from([CR])]));
+  // A body that is not empty ends with exactly one line end.
+  if (written) hash.update(CRLF);
   return hash.digest('base64');
 }
 
-/** Relaxed body canonicalisation (RFC 6376 3.4.4): no space at line ends, runs of space as one, no empty lines at the end. */
-function relaxedBody(body: string): string {
-  let b = body.replace(/[ \t]+/g, ' ').replace(/ \r\n/g, '\r\n');
-  let end = b.length;
-  if (b[end - 1] === ' ') end--;
-  while (end >= 2 && b[end - 2] === '\r' && b[end - 1] === '\n') end -= 2;
-  b = b.slice(0, end);
-  return b ? b + '\r\n' : '';
+function update(hash: Hash, bytes: Buffer): boolean {
+  if (bytes.length === 0) return false;
+  hash.update(bytes);
+  return true;
+}
+
+function canonicalRun(run: Buffer, from: number, state: BodyState): Canonical {
+  // A short run (a reader's values are short) is canonicalised again each time: that costs less than
+  // keeping it, and what is kept for a run that does not come again only burdens the garbage collector.
+  if (run.length - from < KEEP_FROM_BYTES) return canonicalise(run, from, state);
+  const key = `${from}:${state.wsp ? 1 : 0}${state.cr ? 1 : 0}${state.crlfs}`;
+  let byState = canonicalRuns.get(run);
+  const known = byState?.get(key);
+  if (known) return known;
+  const c = canonicalise(run, from, state);
+  if (!byState) canonicalRuns.set(run, (byState = new Map()));
+  byState.set(key, c);
+  return c;
+}
+
+function canonicalise(run: Buffer, from: number, state: BodyState): Canonical {
+  // At most every byte of the run, and what waited before it: its line ends, a space and a CR.
+  const out = Buffer.allocUnsafe(run.length - from + 2 * state.crlfs + 2);
+  let n = 0;
+  let { wsp, cr, crlfs } = state;
+  let bareLf = false;
+  const flush = () => {
+    for (; crlfs > 0; crlfs--) (out[n++] = CR), (out[n++] = LF);
+    if (wsp) out[n++] = SP;
+    wsp = false;
+  };
+  for (let i = from; i < run.length; i++) {
+    const c = run[i]!;
+    if (cr) {
+      cr = false;
+      if (c === LF) {
+        crlfs++;
+        wsp = false;
+        continue;
+      }
+      flush();
+      out[n++] = CR; // a CR alone is part of the line
+    }
+    if (c === CR) cr = true;
+    else if (c === SP || c === TAB) wsp = true;
+    else {
+      if (c === LF) bareLf = true;
+      if (crlfs > 0 || wsp) flush();
+      out[n++] = c;
+    }
+  }
+  return { out: out.subarray(0, n), next: { wsp, cr, crlfs }, bareLf };
+}
+
+/** What waits to be written before more of a line: its line ends and a space. */
+function pending(state: BodyState): Buffer {
+  return Buffer.from('\r\n'.repeat(state.crlfs) + (state.wsp ? ' ' : ''), 'latin1');
 }
 
 /** The signature in lines of at most 76 characters (folding white space is ignored inside b=). */

@@ -4,9 +4,11 @@
 import type { Config } from '../content/config-schema.ts';
 import { dkimKeys } from './dkim-keys.ts';
 import { dkimSignaturesAsync, type DkimKey } from './dkim-sign.ts';
+import type { MessageRuns } from './message.ts';
 
 export interface MessageSigner {
-  sign(raw: Buffer): Promise<Buffer>;
+  /** The message joined, its signatures in front. */
+  sign(message: MessageRuns): Promise<Buffer>;
   close(): void;
 }
 
@@ -18,9 +20,10 @@ export function messageSigner(config: Config, o: { clock?: () => number; env?: N
 
 export function keySigner(keys: readonly DkimKey[], clock: () => number): MessageSigner {
   return {
-    async sign(raw) {
+    async sign(message) {
       try {
-        return Buffer.concat([Buffer.from(await dkimSignaturesAsync(raw, keys, clock()), 'latin1'), raw]);
+        const signatures = Buffer.from(await dkimSignaturesAsync(message, keys, clock()), 'latin1');
+        return Buffer.concat([signatures, ...(Buffer.isBuffer(message) ? [message] : message)]);
       } catch (err) {
         throw signingFailure(err instanceof Error ? err.message : String(err), err);
       }

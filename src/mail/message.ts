@@ -38,6 +38,12 @@ export interface Addressee {
   tokens: Recipient;
 }
 
+/**
+ * A message whole, or as the runs it is joined from, in order. A run object given again holds the
+ * same bytes (the DKIM signer reuses what it worked out for it).
+ */
+export type MessageRuns = Buffer | readonly Buffer[];
+
 /** A body slot names its part: the HTML part gets the value escaped, the text part gets it raw. */
 type Slot = 'to' | 'messageId' | 'listUnsubscribe' | `qp:${SlotName}:${'text' | 'html'}`;
 type Run = Buffer | Slot;
@@ -102,14 +108,15 @@ export class MessageTemplate {
 
   /** One recipient's message: the fixed runs joined with their values. */
   render(to: Addressee): Buffer {
-    const parts: Buffer[] = [];
-    let length = 0;
-    for (const run of this.runs) {
-      const bytes = typeof run === 'string' ? Buffer.from(this.fill(run, to), 'latin1') : run;
-      parts.push(bytes);
-      length += bytes.length;
-    }
-    return Buffer.concat(parts, length);
+    return Buffer.concat(this.runsOf(to));
+  }
+
+  /**
+   * One recipient's message as the runs it is joined from: the fixed runs (the same objects in
+   * every copy, never changed) and the recipient's values between them.
+   */
+  runsOf(to: Addressee): Buffer[] {
+    return this.runs.map((run) => (typeof run === 'string' ? Buffer.from(this.fill(run, to), 'latin1') : run));
   }
 
   private fill(slot: Slot, to: Addressee): string {

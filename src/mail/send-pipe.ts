@@ -92,8 +92,8 @@ export class Pipe {
       try {
         await this.o.beforeSend?.(next);
         const personal = job.personalise(next);
-        const raw = job.template.render({ email: next.email, name: next.name, ...personal });
-        await this.o.transport.send(raw, { from: personal.returnPath ?? job.envelopeFrom, to: next.email });
+        const runs = job.template.runsOf({ email: next.email, name: next.name, ...personal });
+        await this.o.transport.send(runs, { from: personal.returnPath ?? job.envelopeFrom, to: next.email });
       } catch (err) {
         error = err ?? new Error('unknown error');
       }

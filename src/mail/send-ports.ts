@@ -4,14 +4,14 @@
 import type { Edition } from '../compose/slots.ts';
 import type { Recipient } from '../render/tokens.ts';
 import type { Delivery, Ledger, RetryKind } from '../store/ledger.ts';
-import type { MessageTemplate } from './message.ts';
+import type { MessageRuns, MessageTemplate } from './message.ts';
 
 /** The part of the ledger a run uses: its lease, the queue of rows due, and one fenced write per step. */
 export type SendLedger = Pick<Ledger, 'acquire' | 'renew' | 'release' | 'recoverInFlight' | 'enqueue' | 'requeue' | 'due' | 'step' | 'nextRetry' | 'counts' | 'pause'>;
 
 /** Where messages go: nodemailer's pooled SMTP in production, anything with this shape in tests. */
 export interface Transport {
-  send(raw: Buffer, envelope: { from: string; to: string }): Promise<void>;
+  send(message: MessageRuns, envelope: { from: string; to: string }): Promise<void>;
   /**
    * Opens one session as a run would (connect, EHLO, STARTTLS if offered, AUTH) and closes it,
    * within a deadline; rejects with the server's answer. A transport with no session to check

@@ -68,9 +68,9 @@ export function smtpTransport(settings: SmtpSettings): Transport {
     if (closed) throw Object.assign(new Error('the transport was closed before this message could start'), { code: 'ECONNECTION', command: 'CONN' });
   };
   return {
-    async send(raw, envelope) {
+    async send(runs, envelope) {
       await turn();
-      const message = settings.signer ? await settings.signer.sign(raw) : raw;
+      const message = settings.signer ? await settings.signer.sign(runs) : Buffer.isBuffer(runs) ? runs : Buffer.concat(runs);
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isEmailAddress } from '../content/address.ts';
 import { addressOf, compileIssueMessage } from '../mail/message.ts';
 import type { Transport } from '../mail/send-ports.ts';
+import type { SendLimits } from '../store/quota.ts';
 import { listTemplateFiles } from '../render/templates.ts';
 import { personalise, sampleRecipient } from '../render/tokens.ts';
 import { workingCopyPage } from '../site/guide-pages.ts';
@@ -28,6 +29,11 @@ export interface PreviewOptions {
   isSubscriber?: (email: string) => boolean;
   /** News files that `news fetch` or `news add` wrote at or after an instant (from the store). */
   arrivals?: (since: number) => readonly { file: string; arrivedAt: number }[];
+  /**
+   * Takes one message from the sending quota shared with every sender (`sending.limits` as the
+   * configuration stands now); says until when it is used up instead, if it is.
+   */
+  takeQuota?: (limits: SendLimits) => number | undefined;
 }
 
 /** Open live-reload streams at most; each is a socket held open. */
@@ -168,6 +174,11 @@ export class Preview {
     const raw = compileIssueMessage(config, { ...issue.issue, subject: `[Test] ${issue.issue.subject}` }, issue.email).render({
       email: to, name: '', messageId: `${issue.issue.id}.test.${Date.now()}@${new URL(config.baseUrl).hostname}`, unsubscribeUrl: sample.unsubscribe, unsubscribeMailto: `mailto:${addressOf(config.from)}?subject=unsubscribe`, tokens: sample,
     });
+    // A test copy counts against the provider's quota like any other message.
+    const until = this.o.takeQuota?.(config.sending.limits);
+    if (until !== undefined) {
+      return send(res, 429, `The sending quota (sending.limits) is used up until ${new Date(until).toISOString()}; try again then.`, TEXT, { 'retry-after': String(Math.max(1, Math.ceil((until - Date.now()) / 1000))) });
+    }
     try {
       await this.o.mailer.send(raw, { from: addressOf(config.from), to });
       send(res, 200, `Sent a test copy of ${title} to ${to}.`, TEXT);

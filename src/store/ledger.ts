@@ -52,7 +52,10 @@ export interface DeliveryProblem {
   state: 'failed' | 'skipped' | 'queued' | 'sending';
   uncertain: boolean;
   attempts: number;
+  /** The last error: the server's words, or why the copy is uncertain. */
   error: string | null;
+  /** The server refused the address for good when the issue was sent, and it was marked bounced. */
+  bounced: boolean;
 }
 
 /** What became of a claim: taken; no longer queued (settled or taken elsewhere); or held back by the sending quota until a time. */
@@ -123,6 +126,9 @@ export interface SqliteLedgerOptions {
 
 type Settled = { subscriberId: number; outcome: Outcome };
 
+/** Why a row a sender left in flight is uncertain. */
+export const IN_FLIGHT_AT_STOP = 'in flight when an earlier run ended: it may have arrived';
+
 export class SqliteLedger implements Ledger {
   private readonly stepTx: Transaction<(lease: Lease, settled: Settled | undefined, next: number | undefined, now: number) => Claim>;
   private readonly dueStmt;
@@ -146,7 +152,8 @@ export class SqliteLedger implements Ledger {
     );
     const where = `updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id AND status = 'sending'`;
     this.settleStmts = {
-      sent: db.prepare(`UPDATE deliveries SET status = 'sent', error = NULL, ${where}`),
+      // An uncertain copy keeps why it is uncertain, for `issue status --failed`.
+      sent: db.prepare(`UPDATE deliveries SET status = 'sent', error = CASE WHEN uncertain = 1 THEN error END, ${where}`),
       skipped: db.prepare(`UPDATE deliveries SET status = 'skipped', error = @error, updated_at = @now WHERE issue_id = @issue AND subscriber_id = @id AND status = 'queued'`),
       failed: db.prepare(`UPDATE deliveries SET status = 'failed', error = @error, ${where}`),
       retry: db.prepare(`UPDATE deliveries SET status = 'queued', error = @error, retry_at = @at, ${where}`),
@@ -180,8 +187,8 @@ export class SqliteLedger implements Ledger {
     return this.db.transaction(() => {
       if (!this.leaseStmt.get(lease.issueId, lease.holder, lease.generation)) throw new LeaseLost(lease);
       return this.db
-        .prepare(`UPDATE deliveries SET status = 'queued', uncertain = 1, updated_at = ? WHERE issue_id = ? AND status = 'sending'`)
-        .run(now, lease.issueId).changes;
+        .prepare(`UPDATE deliveries SET status = 'queued', uncertain = 1, error = ?, updated_at = ? WHERE issue_id = ? AND status = 'sending'`)
+        .run(IN_FLIGHT_AT_STOP, now, lease.issueId).changes;
     }).immediate();
   }
 
@@ -289,13 +296,16 @@ export class SqliteLedger implements Ledger {
   }
 
   problems(issueId: string): DeliveryProblem[] {
+    // A refusal that bounced the address is in the reader's history under its own report id (recordRefusal, store/mail-events.ts).
     return this.db
-      .prepare<[string], { email: string; status: DeliveryProblem['state']; uncertain: number; attempts: number; error: string | null }>(
-        `SELECT email, status, uncertain, attempts, error FROM deliveries
-          WHERE issue_id = ? AND (status <> 'sent' OR uncertain = 1) ORDER BY status, email`,
+      .prepare<[string], { email: string; status: DeliveryProblem['state']; uncertain: number; attempts: number; error: string | null; bounced: number }>(
+        `SELECT d.email, d.status, d.uncertain, d.attempts, d.error,
+                d.status = 'failed' AND EXISTS (SELECT 1 FROM mail_events e WHERE e.report_id = 'refused:' || d.issue_id || ':' || d.subscriber_id) AS bounced
+           FROM deliveries d
+          WHERE d.issue_id = ? AND (d.status <> 'sent' OR d.uncertain = 1) ORDER BY d.status, d.email`,
       )
       .all(issueId)
-      .map((r) => ({ email: r.email, state: r.status, uncertain: r.uncertain === 1, attempts: r.attempts, error: r.error }));
+      .map((r) => ({ email: r.email, state: r.status, uncertain: r.uncertain === 1, attempts: r.attempts, error: r.error, bounced: r.bounced === 1 }));
   }
 
   hasDeliveries(issueId: string): boolean {

@@ -3,7 +3,7 @@
 // the bounce written with the refusal. Send-loop tests script faults against it; the same checks
 // also run once against SqliteLedger so that the two cannot drift apart.
 import type { Edition } from '../../src/compose/slots.ts';
-import { LeaseLost, type Claim, type Delivery, type DeliveryProblem, type DeliveryState, type Lease, type Ledger, type LedgerCounts, type Outcome, type RetryKind } from '../../src/store/ledger.ts';
+import { IN_FLIGHT_AT_STOP, LeaseLost, type Claim, type Delivery, type DeliveryProblem, type DeliveryState, type Lease, type Ledger, type LedgerCounts, type Outcome, type RetryKind } from '../../src/store/ledger.ts';
 import type { Quota } from '../../src/store/quota.ts';
 
 export interface MemoryRow {
@@ -51,6 +51,7 @@ export class MemoryLedger implements Ledger {
       if (r.status === 'sending') {
         r.status = 'queued';
         r.uncertain = true;
+        r.error = IN_FLIGHT_AT_STOP;
         n++;
       }
     }
@@ -118,7 +119,7 @@ export class MemoryLedger implements Ledger {
     if (row.status !== 'sending') return;
     switch (outcome.state) {
       case 'sent':
-        Object.assign(row, { status: 'sent', error: null });
+        Object.assign(row, { status: 'sent', error: row.uncertain ? row.error : null });
         break;
       case 'failed':
         Object.assign(row, { status: 'failed', error: outcome.error });
@@ -157,7 +158,7 @@ export class MemoryLedger implements Ledger {
   problems(_issueId: string): DeliveryProblem[] {
     return [...this.rows.values()]
       .filter((r) => r.status !== 'sent' || r.uncertain)
-      .map((r) => ({ email: r.email, state: r.status as DeliveryProblem['state'], uncertain: r.uncertain, attempts: r.attempts, error: r.error }));
+      .map((r) => ({ email: r.email, state: r.status as DeliveryProblem['state'], uncertain: r.uncertain, attempts: r.attempts, error: r.error, bounced: false }));
   }
 
   hasDeliveries(_issueId: string): boolean {
