@@ -1,6 +1,6 @@
 // The spam score from Debian's SpamAssassin (local tests only): a spammy message scores high, the
 // sample issue low; `check` shows the score, fails above the configured limit and says once that
-// SpamAssassin is missing. scripts/ensure-spamassassin.mjs installs it for `npm test` (as root).
+// SpamAssassin is missing. scripts/ensure-test-tools.mjs installs it for `npm test` (as root).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
