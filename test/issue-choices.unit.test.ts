@@ -1,0 +1,88 @@
+// Choices an issue makes when the editor says nothing: a guide once per issue with its update note as
+// a sentence, and "also covered by" linking only to other outlets' own articles.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parse } from 'node-html-parser';
+import { buildCatalog } from '../src/compose/catalog.ts';
+import { composeIssue, noteSentence, type ComposedIssue } from '../src/compose/issue.ts';
+import { loadSite } from '../src/content/load.ts';
+import { prepareIssue } from '../src/issue/prepare.ts';
+import { TemplateSet } from '../src/render/templates.ts';
+import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
+
+const GUIDE = (title: string, extra = '') =>
+  `---\ntitle: ${title}\nlevel: beginner\ntopics: [Meta]\ntldr: What ${title} is, in two sentences.\ntakeaways: [One thing]\n---\n\n## Section\n\nBody.${extra}\n`;
+
+function news(name: string, f: { title: string; url: string; source: string; published: string; score?: number; body?: string }): [string, string] {
+  return [
+    `content/news/${name}.md`,
+    `---\ntitle: ${JSON.stringify(f.title)}\nurl: ${JSON.stringify(f.url)}\nsource: ${f.source}\npublished: ${JSON.stringify(f.published)}\nscore: ${f.score ?? 5}\ntopics: [Meta]\n---\n${f.body ?? `Summary of ${f.title}.`}\n`,
+  ];
+}
+
+async function siteWith(files: Record<string, string>): Promise<string> {
+  const root = await tempSite();
+  await writeFiles(root, { 'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org' }), ...files });
+  return root;
+}
+
+async function prepared(root: string, edition: 'midweek' | 'sunday', date: string) {
+  const site = await loadSite(root);
+  return prepareIssue({ site, catalog: buildCatalog(site), templates: await TemplateSet.load(root, 'email'), edition, date, number: 1, now: Date.parse('2026-04-19T06:00:00Z') });
+}
+
+describe('a guide in an issue', () => {
+  it('an updated guide featured in a Sunday issue is one block, "Updated · v2" with its note as a sentence', async () => {
+    const root = await siteWith({
+      'content/guides/meta/guide.md': GUIDE('Meta explained'),
+      ...Object.fromEntries([news('a', { title: 'Meta news', url: 'https://news.example.com/a', source: 'Wire', published: '2026-04-16T08:00:00Z' })]),
+    });
+    assert.equal((await almanac(['guide', 'publish', 'meta', '--note', 'First edition', '--root', root, '--now', '2026-04-01T10:00:00Z'])).code, 0);
+    await writeFiles(root, { 'content/guides/meta/guide.md': GUIDE('Meta explained', '\n\n## Chips\n\nMore.') });
+    assert.equal((await almanac(['guide', 'publish', 'meta', '--note', 'adds a section on chips', '--root', root, '--now', '2026-04-17T10:00:00Z'])).code, 0);
+
+    const { issue, email } = await prepared(root, 'sunday', '2026-04-19');
+    assert.deepEqual(issue.guides.map((g) => [g.slug, g.label, g.note]), [['meta', 'Updated · v2', 'Adds a section on chips.']]);
+    assert.deepEqual(issue.weekGuides, [], 'not listed a second time in the week round-up');
+    const links = parse(email.html).querySelectorAll('a').filter((a) => a.getAttribute('href') === 'https://letters.example.org/guides/meta/');
+    assert.equal(new Set(links.map((a) => a.textContent.trim())).size, 2, 'its title and its button, in one block');
+    assert.equal(email.text.split('https://letters.example.org/guides/meta/').length - 1, 1, 'the text part names it once');
+    assert.match(email.text, /Updated · v2: Meta explained\nAdds a section on chips\.\n/);
+    // The label is shown as written, not set in capitals.
+    const kicker = parse(email.html).querySelectorAll('.kicker strong').find((s) => s.textContent.includes('Updated'))!;
+    assert.equal(kicker.textContent, 'Updated · v2');
+    assert.doesNotMatch(kicker.getAttribute('style') ?? '', /uppercase/);
+    assert.doesNotMatch(email.html, /Updated · v2 — /);
+  });
+
+  it('a note becomes one sentence', () => {
+    assert.equal(noteSentence('  adds a section\n on chips '), 'Adds a section on chips.');
+    assert.equal(noteSentence('Fixes the FAQ!'), 'Fixes the FAQ!');
+    assert.equal(noteSentence('see “Chips.”'), 'See “Chips.”');
+    assert.equal(noteSentence('   '), '');
+  });
+});
+
+describe('also covered by', () => {
+  it('links each other outlet to its own article; a same-URL variant names the outlet without a link', async () => {
+    const root = await siteWith(Object.fromEntries([
+      news('lead', { title: 'Meta ships Muse Spark model', url: 'https://ai.meta.com/blog/muse-spark/', source: 'Meta AI Blog', score: 9, published: '2026-04-13T08:00:00Z' }),
+      news('utm', { title: 'Muse Spark is out', url: 'http://ai.meta.com/blog/muse-spark?utm_source=newsletter&utm_medium=email', source: 'Tracker Weekly', score: 5, published: '2026-04-13T09:00:00Z' }),
+      news('batch', { title: 'Meta ships Muse Spark model to everyone', url: 'https://www.deeplearning.ai/the-batch/muse-spark/', source: 'The Batch', score: 7, published: '2026-04-14T08:00:00Z' }),
+    ]));
+    const site = await loadSite(root);
+    const composed = composeIssue(site, buildCatalog(site), 'midweek', '2026-04-15');
+    assert.ok(composed.ok);
+    const top = (composed.issue as Omit<ComposedIssue, 'id'>).top;
+    assert.deepEqual(top.also, [{ source: 'Tracker Weekly' }, { source: 'The Batch', url: 'https://www.deeplearning.ai/the-batch/muse-spark/' }]);
+
+    const { email } = await prepared(root, 'midweek', '2026-04-15');
+    const line = parse(email.html).querySelectorAll('p.meta').find((p) => p.textContent.startsWith('Also covered by'))!;
+    assert.equal(line.textContent, 'Also covered by Tracker Weekly, The Batch');
+    assert.deepEqual(line.querySelectorAll('a').map((a) => [a.textContent, a.getAttribute('href')]), [['The Batch', 'https://www.deeplearning.ai/the-batch/muse-spark/']]);
+    assert.doesNotMatch(email.html, /utm_source/);
+    assert.match(email.text, /^Also covered by Tracker Weekly$/m);
+    assert.match(email.text, /^Also covered by The Batch: https:\/\/www\.deeplearning\.ai\/the-batch\/muse-spark\/$/m);
+  });
+});
