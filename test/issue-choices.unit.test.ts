@@ -1,4 +1,4 @@
-// Choices an issue makes when the editor says nothing: a guide once per issue with its update note as
+// Choices an issue makes when the editor says nothing: no story told twice, a guide once per issue with its update note as
 // a sentence, and "also covered by" linking only to other outlets' own articles.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,6 +10,10 @@ import { prepareIssue } from '../src/issue/prepare.ts';
 import { TemplateSet } from '../src/render/templates.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { databasePath, openDatabase } from '../src/store/database.ts';
+import { SqliteLedger } from '../src/store/ledger.ts';
 
 const GUIDE = (title: string, extra = '') =>
   `---\ntitle: ${title}\nlevel: beginner\ntopics: [Meta]\ntldr: What ${title} is, in two sentences.\ntakeaways: [One thing]\n---\n\n## Section\n\nBody.${extra}\n`;
@@ -84,5 +88,62 @@ describe('also covered by', () => {
     assert.doesNotMatch(email.html, /utm_source/);
     assert.match(email.text, /^Also covered by Tracker Weekly$/m);
     assert.match(email.text, /^Also covered by The Batch: https:\/\/www\.deeplearning\.ai\/the-batch\/muse-spark\/$/m);
+  });
+});
+
+describe('a story that went out', () => {
+  const LAUNCH = { title: 'Meta ships Muse Spark model', url: 'https://ai.meta.com/blog/muse-spark/', source: 'Meta AI Blog', score: 9, published: '2026-04-17T08:00:00Z' };
+
+  async function build(root: string, edition: 'midweek' | 'sunday', date: string, now: string): Promise<string[]> {
+    const run = await almanac(['issue', 'build', edition, '--date', date, '--root', root, '--now', now]);
+    assert.equal(run.code, 0, run.stderr);
+    const issue = JSON.parse(await readFile(path.join(root, `.almanac/issues/${date}-${edition}/issue.json`), 'utf8')) as ComposedIssue;
+    return [issue.top, ...issue.groups.flatMap((g) => g.stories)].map((st) => st.title);
+  }
+
+  it("is not in the next issue of another edition, unless its item was edited; an issue that never went out does not count", async () => {
+    const root = await siteWith(Object.fromEntries([news('launch', LAUNCH)]));
+    assert.deepEqual(await build(root, 'sunday', '2026-04-19', '2026-04-19T06:00:00Z'), [LAUNCH.title]);
+
+    // Another outlet's copy of the same story, under the same URL with tracking parameters, and a new story.
+    await writeFiles(root, Object.fromEntries([
+      news('copy', { title: 'Muse Spark arrives', url: 'https://ai.meta.com/blog/muse-spark?utm_source=feed', source: 'Tracker Weekly', score: 8, published: '2026-04-20T08:00:00Z' }),
+      news('other', { title: 'Llama Guard 5 released', url: 'https://news.example.com/guard', source: 'Wire', score: 4, published: '2026-04-20T09:00:00Z' }),
+    ]));
+    assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), ['Muse Spark arrives', 'Llama Guard 5 released'], 'Sunday was built but never sent');
+
+    // Sunday starts going out: a row in the send ledger.
+    assert.equal((await almanac(['subscribers', 'add', 'reader@example.com', '--root', root])).code, 0);
+    const db = openDatabase(databasePath(root, {}));
+    try {
+      assert.equal(new SqliteLedger(db).enqueue('2026-04-19-sunday', 'sunday', Date.parse('2026-04-19T08:00:00Z')), 1);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), ['Llama Guard 5 released']);
+
+    // The sent item moved into the new window, unchanged: still a repeat.
+    await writeFiles(root, Object.fromEntries([news('launch', { ...LAUNCH, published: '2026-04-20T07:00:00Z' })]));
+    assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), ['Llama Guard 5 released']);
+
+    // Edited since it went out: a candidate again.
+    await writeFiles(root, Object.fromEntries([news('launch', { ...LAUNCH, published: '2026-04-20T07:00:00Z', body: 'Now open to every developer, with pricing.' })]));
+    assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), [LAUNCH.title, 'Llama Guard 5 released']);
+  });
+
+  it('an issue made only of stories that went out is not built, and says why', async () => {
+    const root = await siteWith(Object.fromEntries([news('launch', LAUNCH)]));
+    await build(root, 'sunday', '2026-04-19', '2026-04-19T06:00:00Z');
+    assert.equal((await almanac(['subscribers', 'add', 'reader@example.com', '--root', root])).code, 0);
+    const db = openDatabase(databasePath(root, {}));
+    try {
+      new SqliteLedger(db).enqueue('2026-04-19-sunday', 'sunday', Date.parse('2026-04-19T08:00:00Z'));
+    } finally {
+      db.close();
+    }
+    await writeFiles(root, Object.fromEntries([news('copy', { ...LAUNCH, source: 'Tracker Weekly', url: `${LAUNCH.url}?utm_medium=email`, published: '2026-04-20T08:00:00Z' })]));
+    const run = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-22', '--root', root, '--now', '2026-04-22T06:00:00Z']);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /only 1 story already sent in an earlier issue and not edited since/);
   });
 });

@@ -7,6 +7,7 @@ import { slugify } from '../content/slug.ts';
 import type { Catalog, LiveGuide } from './catalog.ts';
 import { issueWindow, slotOn, type Edition } from './slots.ts';
 import { mergeNearDuplicates } from './duplicates.ts';
+import { itemsOf, withoutRepeats, type EarlierIssue, type SentItem } from './repeats.ts';
 import { alsoCovered, byImportance, compareText, groupStories, type Story } from './stories.ts';
 
 export interface IssueStory {
@@ -58,13 +59,18 @@ export interface ComposedIssue {
   weekGuides: IssueGuide[];
   /** How many more the week had beyond those listed. */
   weekGuidesMore: number;
-  /** Stories in the window before the edition's cap was applied. */
+  /** Stories in the window before the edition's cap was applied (those that went out earlier left out). */
   available: number;
+  /**
+   * Every news item the issue carries, to tell later issues what went out (see repeats.ts). Absent
+   * in issues stored before it was kept.
+   */
+  items?: SentItem[];
 }
 
 export type ComposeResult =
   | { ok: true; issue: Omit<ComposedIssue, 'id'> }
-  | { ok: false; reason: 'not-scheduled' | 'empty'; window?: { from: number; to: number } };
+  | { ok: false; reason: 'not-scheduled' | 'empty'; window?: { from: number; to: number }; repeats?: number };
 
 const FEATURED_GUIDES = 3;
 const WEEK_GUIDES_MAX = 10;
@@ -72,18 +78,27 @@ const WEEK = 7 * 24 * 3600_000;
 
 /**
  * `limit` keeps fewer stories than the edition's `maxItems`: the build uses it to leave out the
- * lowest-ranked ones when an issue would be too large for the inbox.
+ * lowest-ranked ones when an issue would be too large for the inbox. `earlier` are the issues that
+ * started going out: their stories are not told again unless edited (see repeats.ts).
  */
-export function composeIssue(site: Site, catalog: Catalog, edition: Edition, date: string, limit = Infinity): ComposeResult {
+export function composeIssue(
+  site: Site,
+  catalog: Catalog,
+  edition: Edition,
+  date: string,
+  limit = Infinity,
+  earlier: readonly EarlierIssue[] = [],
+): ComposeResult {
   const { config } = site;
   const slot = slotOn(config, edition, date);
   if (slot === undefined) return { ok: false, reason: 'not-scheduled' };
   const window = issueWindow(config, slot);
   const inWindow = site.news.filter((n) => n.published > window.from && n.published <= window.to);
-  const stories = mergeNearDuplicates(groupStories(inWindow)).sort(byImportance);
-  if (stories.length === 0) return { ok: false, reason: 'empty', window };
+  const { fresh: stories, repeats } = withoutRepeats(mergeNearDuplicates(groupStories(inWindow)).sort(byImportance), earlier, slot);
+  if (stories.length === 0) return { ok: false, reason: 'empty', window, repeats };
 
-  const chosen = stories.slice(0, Math.max(1, Math.min(config.editions[edition].maxItems, limit))).map(toIssueStory);
+  const kept = stories.slice(0, Math.max(1, Math.min(config.editions[edition].maxItems, limit)));
+  const chosen = kept.map(toIssueStory);
   const [top, ...rest] = chosen as [IssueStory, ...IssueStory[]];
   const topics = topicWeights(chosen);
   const guides = featuredGuides(catalog, window, topics);
@@ -104,6 +119,7 @@ export function composeIssue(site: Site, catalog: Catalog, edition: Edition, dat
       weekGuides: week.slice(0, WEEK_GUIDES_MAX),
       weekGuidesMore: Math.max(0, week.length - WEEK_GUIDES_MAX),
       available: stories.length,
+      items: itemsOf(kept),
     },
   };
 }
