@@ -105,12 +105,14 @@ describe('a story that went out', () => {
     const root = await siteWith(Object.fromEntries([news('launch', LAUNCH)]));
     assert.deepEqual(await build(root, 'sunday', '2026-04-19', '2026-04-19T06:00:00Z'), [LAUNCH.title]);
 
-    // Another outlet's copy of the same story, under the same URL with tracking parameters, and a new story.
+    // Another outlet's copy of the same story, under the same URL with tracking parameters; a third
+    // outlet's own write-up of it under nearly the same headline; and a new story.
     await writeFiles(root, Object.fromEntries([
+      news('batch', { title: 'Meta ships Muse Spark model to developers', url: 'https://www.deeplearning.ai/the-batch/muse-spark/', source: 'The Batch', score: 6, published: '2026-04-20T10:00:00Z' }),
       news('copy', { title: 'Muse Spark arrives', url: 'https://ai.meta.com/blog/muse-spark?utm_source=feed', source: 'Tracker Weekly', score: 8, published: '2026-04-20T08:00:00Z' }),
       news('other', { title: 'Llama Guard 5 released', url: 'https://news.example.com/guard', source: 'Wire', score: 4, published: '2026-04-20T09:00:00Z' }),
     ]));
-    assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), ['Muse Spark arrives', 'Llama Guard 5 released'], 'Sunday was built but never sent');
+    assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), ['Muse Spark arrives', 'Meta ships Muse Spark model to developers', 'Llama Guard 5 released'], 'Sunday was built but never sent');
 
     // Sunday starts going out: a row in the send ledger.
     assert.equal((await almanac(['subscribers', 'add', 'reader@example.com', '--root', root])).code, 0);
