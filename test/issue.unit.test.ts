@@ -179,12 +179,14 @@ describe('composition', () => {
     await writeFiles(root, { 'content/guides/new-one/guide.md': GUIDE('A new one', 'Meta') });
     assert.equal((await almanac(['guide', 'publish', 'new-one', '--note', 'First edition', '--root', root, '--now', '2026-04-14T10:00:00Z'])).code, 0);
     issue = await compose(root, 'midweek', '2026-04-15');
-    assert.deepEqual(issue.guides.map((g) => [g.slug, g.label]), [['new-one', 'New guide'], ['meta', 'Updated · v2 — Adds a section on chips']]);
+    assert.deepEqual(issue.guides.map((g) => [g.slug, g.label, g.note]), [['new-one', 'New guide', undefined], ['meta', 'Updated · v2', 'Adds a section on chips.']]);
     assert.deepEqual(issue.weekGuides, [], 'only Sunday rounds up the week');
 
     await writeFiles(root, Object.fromEntries([newsFile({ title: 'Sunday news', published: '2026-04-17T08:00:00Z' })]));
     const sunday = await compose(root, 'sunday', '2026-04-19');
-    assert.deepEqual(sunday.weekGuides.map((g) => g.slug), ['new-one', 'meta']);
+    // The guide featured for the issue's news is not listed again in the week's round-up.
+    assert.deepEqual(sunday.guides.map((g) => g.slug), ['new-one']);
+    assert.deepEqual(sunday.weekGuides.map((g) => g.slug), ['meta']);
   });
 
   it('subject: edition, number and top story, at most 78 characters on one line', () => {

@@ -48,10 +48,11 @@ export function registerCheck(program: Command): void {
     };
 
     // Loaded here, not at start-up: MJML and the mail libraries are slow to load.
-    const [{ checkIssueEmail, issueId, prepareIssue }, { sendingProblems }, { clientSupport, spamCheck }] = await Promise.all([
+    const [{ checkIssueEmail, issueId, prepareIssue }, { sendingProblems }, { clientSupport, spamCheck }, { issuesSentFrom }] = await Promise.all([
       import('../issue/prepare.ts'),
       import('../mail/readiness.ts'),
       import('../issue/thorough-checks.ts'),
+      import('../issue/earlier.ts'),
     ]);
     // Settings without which no issue goes out, whatever the news.
     for (const p of sendingProblems(site.config)) add(p);
@@ -79,11 +80,12 @@ export function registerCheck(program: Command): void {
       else warnings.push(p);
     }
     const catalog = buildCatalog(site);
+    const earlier = issuesSentFrom(site.root);
     for (const edition of EDITIONS) {
       const date = localDate(site.config, nextSlot(site.config, edition, now - 1));
       const label = `next ${site.config.editions[edition].label} (${date})`;
       try {
-        const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(issueId(edition, date)), now });
+        const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(issueId(edition, date)), now, earlier });
         report(label, prepared.findings);
         // The spam score of the issues about to go out.
         const spam = await spamCheck(site.config, prepared.sampleMime);

@@ -7,7 +7,8 @@ import { slugify } from '../content/slug.ts';
 import type { Catalog, LiveGuide } from './catalog.ts';
 import { issueWindow, slotOn, type Edition } from './slots.ts';
 import { mergeNearDuplicates } from './duplicates.ts';
-import { byImportance, compareText, groupStories, type Story } from './stories.ts';
+import { itemsOf, withoutRepeats, type EarlierIssue, type SentItem } from './repeats.ts';
+import { alsoCovered, byImportance, compareText, groupStories, type Story } from './stories.ts';
 
 export interface IssueStory {
   id: string;
@@ -18,8 +19,11 @@ export interface IssueStory {
   published: number;
   summary: string;
   topic: string;
-  /** Other outlets with the same story, at most ALSO_MAX of them. */
-  also: { source: string; url: string }[];
+  /**
+   * Other outlets with the same story, at most ALSO_MAX of them: each with its own URL for it, or
+   * none when all that is known is the lead's URL in another form (then only the name is shown).
+   */
+  also: { source: string; url?: string }[];
   /** How many more outlets covered it beyond those listed. */
   alsoMore: number;
 }
@@ -31,8 +35,10 @@ export interface IssueGuide {
   level: Level;
   version: number;
   published: number;
-  /** "New guide", "Updated · v2 — <note>", or "Guide" for one chosen by topic. */
+  /** "New guide", "Updated · v2", or "Guide" for one chosen by topic. */
   label: string;
+  /** An updated guide's publish note, as a sentence. */
+  note?: string;
   kind: 'new' | 'updated' | 'related';
 }
 
@@ -53,13 +59,18 @@ export interface ComposedIssue {
   weekGuides: IssueGuide[];
   /** How many more the week had beyond those listed. */
   weekGuidesMore: number;
-  /** Stories in the window before the edition's cap was applied. */
+  /** Stories in the window before the edition's cap was applied (those that went out earlier left out). */
   available: number;
+  /**
+   * Every news item the issue carries, to tell later issues what went out (see repeats.ts). Absent
+   * in issues stored before it was kept.
+   */
+  items?: SentItem[];
 }
 
 export type ComposeResult =
   | { ok: true; issue: Omit<ComposedIssue, 'id'> }
-  | { ok: false; reason: 'not-scheduled' | 'empty'; window?: { from: number; to: number } };
+  | { ok: false; reason: 'not-scheduled' | 'empty'; window?: { from: number; to: number }; repeats?: number };
 
 const FEATURED_GUIDES = 3;
 const WEEK_GUIDES_MAX = 10;
@@ -67,21 +78,33 @@ const WEEK = 7 * 24 * 3600_000;
 
 /**
  * `limit` keeps fewer stories than the edition's `maxItems`: the build uses it to leave out the
- * lowest-ranked ones when an issue would be too large for the inbox.
+ * lowest-ranked ones when an issue would be too large for the inbox. `earlier` are the issues that
+ * started going out: their stories are not told again unless edited (see repeats.ts).
  */
-export function composeIssue(site: Site, catalog: Catalog, edition: Edition, date: string, limit = Infinity): ComposeResult {
+export function composeIssue(
+  site: Site,
+  catalog: Catalog,
+  edition: Edition,
+  date: string,
+  limit = Infinity,
+  earlier: readonly EarlierIssue[] = [],
+): ComposeResult {
   const { config } = site;
   const slot = slotOn(config, edition, date);
   if (slot === undefined) return { ok: false, reason: 'not-scheduled' };
   const window = issueWindow(config, slot);
   const inWindow = site.news.filter((n) => n.published > window.from && n.published <= window.to);
-  const stories = mergeNearDuplicates(groupStories(inWindow)).sort(byImportance);
-  if (stories.length === 0) return { ok: false, reason: 'empty', window };
+  const { fresh: stories, repeats } = withoutRepeats(mergeNearDuplicates(groupStories(inWindow)).sort(byImportance), earlier, slot);
+  if (stories.length === 0) return { ok: false, reason: 'empty', window, repeats };
 
-  const chosen = stories.slice(0, Math.max(1, Math.min(config.editions[edition].maxItems, limit))).map(toIssueStory);
+  const kept = stories.slice(0, Math.max(1, Math.min(config.editions[edition].maxItems, limit)));
+  const chosen = kept.map(toIssueStory);
   const [top, ...rest] = chosen as [IssueStory, ...IssueStory[]];
   const topics = topicWeights(chosen);
-  const week = edition === 'sunday' ? changedGuides(catalog, { from: slot - WEEK, to: slot }) : [];
+  const guides = featuredGuides(catalog, window, topics);
+  // A guide appears once per issue: one featured above is not listed again in the week's guides.
+  const featured = new Set(guides.map((g) => g.slug));
+  const week = edition === 'sunday' ? changedGuides(catalog, { from: slot - WEEK, to: slot }).filter((g) => !featured.has(g.slug)) : [];
   return {
     ok: true,
     issue: {
@@ -92,10 +115,11 @@ export function composeIssue(site: Site, catalog: Catalog, edition: Edition, dat
       window,
       top,
       groups: groupByTopic(rest),
-      guides: featuredGuides(catalog, window, topics),
+      guides,
       weekGuides: week.slice(0, WEEK_GUIDES_MAX),
       weekGuidesMore: Math.max(0, week.length - WEEK_GUIDES_MAX),
       available: stories.length,
+      items: itemsOf(kept),
     },
   };
 }
@@ -104,10 +128,7 @@ const ALSO_MAX = 4;
 
 function toIssueStory(story: Story): IssueStory {
   const { lead } = story;
-  const also = story.others
-    .filter((o) => o.source !== lead.source)
-    .map((o) => ({ source: o.source, url: o.url }))
-    .filter((o, i, all) => all.findIndex((x) => x.source === o.source) === i);
+  const also = alsoCovered(story);
   return {
     id: lead.id,
     title: lead.title,
@@ -149,7 +170,8 @@ function changedGuides(catalog: Catalog, window: { from: number; to: number }): 
     // The newest version inside the window says what happened to the guide in it.
     const v = [...g.guide.versions].reverse().find((x) => x.published > window.from && x.published <= window.to);
     if (!v) continue;
-    out.push(issueGuide(g, v.version, v.published, v.version === 1 ? 'new' : 'updated', v.version === 1 ? 'New guide' : `Updated · v${v.version} — ${v.note}`));
+    if (v.version === 1) out.push(issueGuide(g, v.version, v.published, 'new', 'New guide'));
+    else out.push({ ...issueGuide(g, v.version, v.published, 'updated', `Updated · v${v.version}`), ...noteOf(v.note) });
   }
   return out.sort((a, b) => b.published - a.published || compareText(a.slug, b.slug));
 }
@@ -171,4 +193,17 @@ function issueGuide(g: LiveGuide, version: number, published: number, kind: Issu
   const v = g.guide.versions[version - 1]!;
   const front = v.doc.front;
   return { slug: g.guide.slug, title: front.title, tldr: front.tldr, level: front.level, version, published, label, kind };
+}
+
+/** A publish note as a sentence: trimmed, on one line, a capital first letter and a closing stop. */
+export function noteSentence(note: string): string {
+  const text = note.replace(/\s+/g, ' ').trim();
+  if (!text) return '';
+  const first = text[0]!.toLocaleUpperCase('en') + text.slice(1);
+  return /[.!?…]["'”’)]?$/.test(first) ? first : `${first}.`;
+}
+
+function noteOf(note: string | undefined): { note?: string } {
+  const sentence = noteSentence(note ?? '');
+  return sentence ? { note: sentence } : {};
 }

@@ -39,6 +39,24 @@ export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * The other outlets that covered a story, one entry each, linked to that outlet's own article. An item
+ * whose URL is the lead's in another form (tracking parameters, scheme, trailing slash) would only send
+ * the reader back to the lead's article, so an outlet known only by such an item has no link.
+ */
+export function alsoCovered(story: Story): { source: string; url?: string }[] {
+  const { lead } = story;
+  const bySource = new Map<string, { source: string; url?: string }>();
+  for (const o of story.others) {
+    if (o.source === lead.source) continue;
+    const own = o.storyKey === lead.storyKey ? undefined : o.url;
+    const known = bySource.get(o.source);
+    if (!known) bySource.set(o.source, own === undefined ? { source: o.source } : { source: o.source, url: own });
+    else if (known.url === undefined && own !== undefined) known.url = own;
+  }
+  return [...bySource.values()];
+}
+
 /** The topics of a story: the union over its items. */
 export function storyTopics(story: Story): string[] {
   if (story.others.length === 0) return story.lead.topics;

@@ -8,6 +8,8 @@ import { TemplateSet } from '../render/templates.ts';
 import { buildSite } from '../site/build.ts';
 import { IssueStore } from '../store/issues.ts';
 import { issueId, prepareIssue, type PreparedIssue } from './prepare.ts';
+import { issuesSentFrom } from './earlier.ts';
+import type { EarlierIssue } from '../compose/repeats.ts';
 
 export interface BuiltIssue extends PreparedIssue {
   id: string;
@@ -16,8 +18,11 @@ export interface BuiltIssue extends PreparedIssue {
   siteSeconds: number;
 }
 
-/** Throws ContentError (an empty window, a failed check, bad content) before anything is stored. */
-export async function buildIssue(site: Site, edition: Edition, date: string, now: number): Promise<BuiltIssue> {
+/**
+ * Throws ContentError (an empty window, a failed check, bad content) before anything is stored.
+ * `earlier`: the issues that went out (default: as the site's database records them).
+ */
+export async function buildIssue(site: Site, edition: Edition, date: string, now: number, earlier?: readonly EarlierIssue[]): Promise<BuiltIssue> {
   const started = performance.now();
   const store = new IssueStore(site.root);
   const id = issueId(edition, date);
@@ -29,6 +34,7 @@ export async function buildIssue(site: Site, edition: Edition, date: string, now
     date,
     number: store.numberFor(id),
     now,
+    earlier: earlier ?? issuesSentFrom(site.root),
   });
   const errors = prepared.findings.filter((f) => f.severity === 'error');
   if (errors.length) {

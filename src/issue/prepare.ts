@@ -2,6 +2,7 @@
 // run the checks on it. Writes nothing; the caller stores the result.
 import type { Catalog } from '../compose/catalog.ts';
 import { composeIssue, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
+import type { EarlierIssue } from '../compose/repeats.ts';
 import { clip, oneLine, preheaderText, subjectLine } from '../compose/subject.ts';
 import type { Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
@@ -40,11 +41,13 @@ export async function prepareIssue(args: {
   date: string;
   number: number;
   now: number;
+  /** Issues that started going out: their stories are not told again unless edited. */
+  earlier?: readonly EarlierIssue[];
 }): Promise<PreparedIssue> {
   const { site, edition, date } = args;
   const { config } = site;
   const label = editionLabel(config, edition);
-  const composed = composeIssue(site, args.catalog, edition, date);
+  const composed = composeIssue(site, args.catalog, edition, date, Infinity, args.earlier);
   if (!composed.ok && composed.reason === 'not-scheduled') {
     throw new UsageError(
       `${label} is not scheduled on ${calendarDate(date)} ` +
@@ -57,7 +60,9 @@ export async function prepareIssue(args: {
       {
         file: NEWS_DIR,
         expected: `news items published after ${weekdayTime(w.from, config.timezone)} and up to ${weekdayTime(w.to, config.timezone)} (${config.timezone}) for ${label} ${date}`,
-        found: 'none, so no issue was built (an empty email is never sent)',
+        found: composed.repeats
+          ? `only ${composed.repeats} ${composed.repeats === 1 ? 'story' : 'stories'} already sent in an earlier issue and not edited since, so no issue was built (an empty email is never sent)`
+          : 'none, so no issue was built (an empty email is never sent)',
       },
     ]);
   }
@@ -85,7 +90,7 @@ export async function prepareIssue(args: {
     let hi = full.length - 1;
     while (lo <= hi) {
       const keep = Math.floor((lo + hi) / 2);
-      const smaller = composeIssue(site, args.catalog, edition, date, keep);
+      const smaller = composeIssue(site, args.catalog, edition, date, keep, args.earlier);
       if (!smaller.ok) break;
       const attempt = await render(smaller.issue);
       if (htmlBytes(attempt.email.html) <= SIZE_BUDGET) {

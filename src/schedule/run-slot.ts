@@ -9,6 +9,7 @@ import { loadSite } from '../content/load.ts';
 import { markdownHere } from '../render/markdown.ts';
 import { buildIssue } from '../issue/build.ts';
 import { issueId } from '../issue/prepare.ts';
+import { issuesSent } from '../issue/earlier.ts';
 import { sendJob, sendSettings } from '../mail/send-job.ts';
 import type { Transport } from '../mail/send-ports.ts';
 import { SendRefused, abortableSleep, sendIssue } from '../mail/send.ts';
@@ -74,9 +75,10 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
       const date = localDate(config, at);
       const id = issueId(edition, date);
       if (!d.ledger.hasDeliveries(id)) {
-        const composed = composeIssue(site, buildCatalog(site), edition, date);
-        if (!composed.ok) return { state: 'empty', issueId: null, detail: 'nothing to send' };
-        await buildIssue(site, edition, date, d.clock());
+        const earlier = issuesSent(d.root, d.ledger);
+        const composed = composeIssue(site, buildCatalog(site), edition, date, Infinity, earlier);
+        if (!composed.ok) return { state: 'empty', issueId: null, detail: composed.repeats ? 'nothing new to send' : 'nothing to send' };
+        await buildIssue(site, edition, date, d.clock(), earlier);
       }
       return send(config, id, signal);
     },

@@ -11,6 +11,7 @@ import type { Site } from '../content/model.ts';
 import { ContentError, ProblemError, type Problem } from '../content/problems.ts';
 import { readText } from '../content/text.ts';
 import { checkIssueEmail, issueId, prepareIssue, type PreparedIssue } from '../issue/prepare.ts';
+import { issuesSentFrom } from '../issue/earlier.ts';
 import { clientSupport, spamCheck, type ThoroughResult } from '../issue/thorough-checks.ts';
 import { clientFindings } from '../mail/client-support.ts';
 import { TemplateSet } from '../render/templates.ts';
@@ -139,7 +140,7 @@ export class Drafts {
     const date = localDate(site.config, nextSlot(site.config, edition, this.clock() - 1));
     const id = issueId(edition, date);
     try {
-      const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.root).numberFor(id), now: this.clock() });
+      const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.root).numberFor(id), now: this.clock(), earlier: issuesSentFrom(this.root) });
       this.state.issues[edition] = prepared;
       return prepared;
     } catch (err) {

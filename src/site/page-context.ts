@@ -3,7 +3,7 @@
 import type { Site } from '../content/model.ts';
 import { slugify } from '../content/slug.ts';
 import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
-import type { Story } from '../compose/stories.ts';
+import { alsoCovered, type Story } from '../compose/stories.ts';
 import { renderSummary } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
 import { TAGLINE, allEditions, guideKicker, levelLabel } from '../words/labels.ts';
@@ -115,7 +115,7 @@ export interface NewsCard {
   score: number;
   age: Stamp;
   summaryHtml: string;
-  also: { source: string; url: string }[];
+  also: { source: string; url?: string }[];
 }
 
 export interface GuideCard {
@@ -137,15 +137,14 @@ export interface TopicLink {
 
 function newsCard(story: Story, ctx: PageContext): NewsCard {
   const item = story.lead;
-  const also = story.others.filter((o) => o.source !== item.source).map((o) => ({ source: o.source, url: o.url }));
-  return cardOf(item, renderSummary(item), also, ctx);
+  return cardOf(item, renderSummary(item), alsoCovered(story), ctx);
 }
 
 /** A card from any news item-like record: a story on the site, or a story in an issue. */
 export function cardOf(
   item: { title: string; url: string; source: string; score: number; published: number },
   summaryHtml: string,
-  also: { source: string; url: string }[],
+  also: { source: string; url?: string }[],
   ctx: PageContext,
 ): NewsCard {
   return {
