@@ -77,7 +77,7 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
       if (!d.ledger.hasDeliveries(id)) {
         const earlier = issuesSent(d.root, d.ledger);
         const composed = composeIssue(site, buildCatalog(site), edition, date, Infinity, earlier);
-        if (!composed.ok) return { state: 'empty', issueId: null, detail: composed.repeats ? 'nothing new to send' : 'nothing to send' };
+        if (!composed.ok) return { state: 'empty', issueId: null, detail: 'repeats' in composed && composed.repeats ? 'nothing new to send' : 'nothing to send' };
         await buildIssue(site, edition, date, d.clock(), earlier);
       }
       return send(config, id, signal);
