@@ -1,0 +1,149 @@
+// Issue notes (content/issues/<date>-<edition>.md): the editor's subject, preheader, intro, pinned and
+// dropped stories and featured guides, in the email, its text part and its web version.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { parse } from 'node-html-parser';
+import { tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
+import { databasePath, openDatabase } from '../src/store/database.ts';
+import { SqliteLedger } from '../src/store/ledger.ts';
+import { emailView, renderEmail, type IssueMeta } from '../src/render/email.ts';
+import { TemplateSet } from '../src/render/templates.ts';
+import { loadSite } from '../src/content/load.ts';
+
+const DATE = '2026-04-15';
+const ID = `${DATE}-midweek`;
+const NOW = '2026-04-15T06:00:00Z';
+const NOTES = `content/issues/${ID}.md`;
+
+const news = (n: number, title: string, score: number, topic = 'Meta') => [
+  `content/news/n${n}.md`,
+  `---\ntitle: ${JSON.stringify(title)}\nurl: "https://news.example.com/story-${n}"\nsource: Example Wire\npublished: "2026-04-1${3 + (n % 2)}T0${n}:00:00Z"\nscore: ${score}\ntopics: [${topic}]\n---\nSummary of ${title}.\n`,
+];
+
+async function site(notes?: string): Promise<string> {
+  const root = await tempSite();
+  await writeFiles(root, {
+    'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org' }),
+    ...Object.fromEntries([news(1, 'Alpha leads on score', 9), news(2, 'Bravo second', 7, 'Chips'), news(3, 'Charlie third', 5), news(4, 'Delta fourth', 3, 'Chips')]),
+    ...(notes === undefined ? {} : { [NOTES]: notes }),
+  });
+  return root;
+}
+
+async function build(root: string) {
+  const run = await almanac(['issue', 'build', 'midweek', '--date', DATE, '--root', root, '--now', NOW]);
+  return run;
+}
+
+const dist = (root: string, file: string) => readFile(path.join(root, 'dist/issues', ID, file), 'utf8');
+
+const order = (html: string) => ['Alpha', 'Bravo', 'Charlie', 'Delta'].map((w) => ({ w, at: html.indexOf(`${w} `) })).filter((x) => x.at >= 0).sort((a, b) => a.at - b.at).map((x) => x.w);
+
+describe('issue notes', () => {
+  it('subject, preheader and intro appear in the HTML, the text part and the web version', async () => {
+    const root = await site(
+      `---\nsubject: "Midweek: the editor's pick"\npreheader: A calm week, three things worth reading\n---\nHello readers, this week is **quiet**. See [the archive](https://letters.example.org/issues/).\n`,
+    );
+    const run = await build(root);
+    assert.equal(run.code, 0, run.stderr);
+    const html = await dist(root, 'email.html');
+    const text = await dist(root, 'email.txt');
+    const web = await readFile(path.join(root, 'dist/issues', ID, 'index.html'), 'utf8');
+    assert.match(html, /<title>Midweek: the editor&#x27;s pick<\/title>|<title>Midweek: the editor's pick<\/title>/);
+    assert.match(html, /A calm week, three things worth reading/);
+    assert.match(html, /Hello readers, this week is <strong>quiet<\/strong>/);
+    assert.match(html, /<a href="https:\/\/letters\.example\.org\/issues\/">the archive<\/a>/);
+    assert.match(text, /Hello readers, this week is quiet\. See the archive\n?\s*\(https:\/\/letters\.example\.org\/issues\/\)/);
+    assert.ok(text.indexOf('Hello readers') < text.indexOf('TOP STORY'), 'the intro comes before the stories');
+    assert.match(web, /Hello readers, this week is <strong>quiet<\/strong>/);
+    const stored = JSON.parse(await readFile(path.join(root, '.almanac/issues', ID, 'issue.json'), 'utf8'));
+    assert.equal(stored.subject, "Midweek: the editor's pick");
+    assert.equal(stored.preheader, 'A calm week, three things worth reading');
+  });
+
+  it('pinned stories run first in the order given; dropped ones are left out', async () => {
+    const root = await site(`---\npin:\n  - https://news.example.com/story-4\n  - "HTTPS://NEWS.EXAMPLE.COM/story-3/?utm_source=x"\ndrop: [https://news.example.com/story-1]\n---\n`);
+    const run = await build(root);
+    assert.equal(run.code, 0, run.stderr);
+    const text = await dist(root, 'email.txt');
+    assert.deepEqual(order(text), ['Delta', 'Charlie', 'Bravo']);
+    assert.doesNotMatch(await dist(root, 'email.html'), /Alpha leads/);
+  });
+
+  it('a pinned URL that matches no story is exit 1 naming file, field and URL', async () => {
+    const root = await site(`---\npin: [https://news.example.com/story-2, https://elsewhere.example/nope]\n---\n`);
+    const run = await build(root);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: pin\[1\]: expected the URL of a story in this issue's window .*found "https:\/\/elsewhere\.example\/nope"/);
+    const drop = await site(`---\ndrop: [https://elsewhere.example/gone]\n---\n`);
+    const dropped = await build(drop);
+    assert.equal(dropped.code, 1);
+    assert.match(dropped.stderr, /drop\[0\]: .*"https:\/\/elsewhere\.example\/gone"/);
+  });
+
+  it('an unknown field and an unknown guide slug are errors', async () => {
+    const root = await site(`---\nsubjet: Typo\n---\n`);
+    const run = await build(root);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: subjet: expected one of the known fields \(subject, preheader, pin, drop, guides\), found an unknown field "subjet"/);
+    const guides = await site(`---\nguides: [no-such-guide]\n---\n`);
+    const g = await build(guides);
+    assert.equal(g.code, 1);
+    assert.match(g.stderr, /guides\[0\]: expected the slug of a published, active guide.*found "no-such-guide"/);
+  });
+
+  it('a sent issue is not rebuilt after its notes change, and its web version keeps the intro it went out with', async () => {
+    const root = await site(`---\nsubject: First words\n---\nThe intro as sent.\n`);
+    assert.equal((await build(root)).code, 0);
+    assert.equal((await almanac(['subscribers', 'add', 'ada@example.com', '--root', root])).code, 0);
+    const db = openDatabase(databasePath(root));
+    try {
+      assert.ok(new SqliteLedger(db).enqueue(ID, 'midweek', Date.parse(NOW)) > 0);
+    } finally {
+      db.close();
+    }
+    await writeFile(path.join(root, NOTES), `---\nsubject: Second thoughts\n---\nA changed intro.\n`);
+    const again = await build(root);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /a sent issue is never rebuilt/);
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const web = await readFile(path.join(root, 'dist/issues', ID, 'index.html'), 'utf8');
+    assert.match(web, /The intro as sent\./);
+    assert.doesNotMatch(web, /A changed intro/);
+    assert.match(await dist(root, 'email.txt'), /The intro as sent\./);
+  });
+
+  it('any intro text becomes no markup beyond what the email allows', async () => {
+    const root = await site();
+    const s = await loadSite(root);
+    const templates = await TemplateSet.load(root, 'email');
+    const base: IssueMeta = {
+      id: ID, edition: 'midweek', editionLabel: 'Midweek', date: DATE, scheduledAt: Date.parse(NOW), window: { from: 0, to: 1 },
+      top: { id: 'a', title: 'Top', url: 'https://news.example.com/a', source: 'Wire', score: 5, published: 0, summary: 'S', topic: 'Meta', also: [], alsoMore: 0 },
+      groups: [], guides: [], weekGuides: [], weekGuidesMore: 0, available: 1, number: 1, subject: 'S', preheader: 'P',
+    };
+    const ALLOWED = new Set(['p', 'strong', 'em', 'a', 'code', 'ul', 'ol', 'li', 'br', 'blockquote', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'pre', 's', 'img']);
+    const hostile = fc.constantFrom('<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '[x](javascript:alert(1))', '<a href="javascript:x">y</a>', '<style>*{}</style>', '![i](http://x/y.png)', '"><svg onload=1>', '[m](mailto:a@b.c)', '**b**');
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.string(), hostile), { maxLength: 6 }).map((parts) => parts.join(' ')), async (intro) => {
+        const view = emailView(s.config, { ...base, notes: { file: NOTES, intro: `Marker ${intro}`, pinned: [], dropped: [] } }) as { issue: { introHtml: string } };
+        const fragment = parse(view.issue.introHtml);
+        for (const el of fragment.querySelectorAll('*')) {
+          assert.ok(ALLOWED.has(el.tagName.toLowerCase()), `tag ${el.tagName} in ${view.issue.introHtml}`);
+          for (const name of Object.keys(el.attributes)) assert.ok(['href', 'src', 'alt'].includes(name), `attribute ${name}`);
+          for (const link of [el.getAttribute('href'), el.getAttribute('src')]) if (link !== undefined) assert.match(link, /^(https?:|mailto:)/i);
+        }
+        return true;
+      }),
+      { numRuns: 60 },
+    );
+    // And the rendered email carries it inside the intro block.
+    const email = await renderEmail(templates, emailView(s.config, { ...base, notes: { file: NOTES, intro: '<script>x</script> hi', pinned: [], dropped: [] } }));
+    assert.doesNotMatch(email.html, /<script>x/);
+    assert.match(email.html, /&lt;script&gt;x&lt;\/script&gt; hi/);
+  });
+});
