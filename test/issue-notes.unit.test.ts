@@ -147,3 +147,25 @@ describe('issue notes', () => {
     assert.match(email.html, /&lt;script&gt;x&lt;\/script&gt; hi/);
   });
 });
+
+describe('almanac issue new', () => {
+  it('writes the notes file with the candidate stories in running order, and never overwrites it', async () => {
+    const root = await site();
+    const run = await almanac(['issue', 'new', 'midweek', '--date', DATE, '--root', root, '--now', NOW]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `${NOTES}\n`);
+    const written = await readFile(path.join(root, NOTES), 'utf8');
+    // Alpha (9) is the top story; the rest run by topic group, the group with the better story first.
+    assert.deepEqual(order(written), ['Alpha', 'Bravo', 'Delta', 'Charlie']);
+    assert.match(written, /^# {3}1\. \[9\/10\] Alpha leads on score — Example Wire\n# {6}https:\/\/news\.example\.com\/story-1$/m);
+    // As written it is a valid notes file that changes nothing: the email runs them in that order.
+    assert.equal((await build(root)).code, 0);
+    assert.deepEqual(order(await dist(root, 'email.txt')), ['Alpha', 'Bravo', 'Delta', 'Charlie']);
+
+    await writeFile(path.join(root, NOTES), 'edited by hand\n');
+    const again = await almanac(['issue', 'new', 'midweek', '--date', DATE, '--root', root, '--now', NOW]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /content\/issues\/2026-04-15-midweek\.md: expected no notes file for this issue yet/);
+    assert.equal(await readFile(path.join(root, NOTES), 'utf8'), 'edited by hand\n');
+  });
+});

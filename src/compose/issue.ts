@@ -160,6 +160,28 @@ export function composeIssue(
   };
 }
 
+/**
+ * The stories an editor can pick from for an issue's notes: those the issue would carry, in the
+ * order they would run, then the rest of the window's new stories, ranked, that the cap leaves out.
+ */
+export function issueCandidates(
+  site: Site,
+  catalog: Catalog,
+  edition: Edition,
+  date: string,
+  earlier: readonly EarlierIssue[] = [],
+): { running: IssueStory[]; more: IssueStory[] } | undefined {
+  const composed = composeIssue(site, catalog, edition, date, Infinity, earlier);
+  if (!composed.ok) return composed.reason === 'empty' ? { running: [], more: [] } : undefined;
+  const running = [composed.issue.top, ...composed.issue.groups.flatMap((g) => g.stories)];
+  const slot = composed.issue.scheduledAt;
+  const { window } = composed.issue;
+  const inWindow = site.news.filter((n) => n.published > window.from && n.published <= window.to);
+  const shown = new Set(running.map((s) => s.id));
+  const { fresh } = withoutRepeats(mergeNearDuplicates(groupStories(inWindow)).sort(byImportance), earlier, slot);
+  return { running, more: fresh.map(toIssueStory).filter((s) => !shown.has(s.id)) };
+}
+
 const ALSO_MAX = 4;
 
 function toIssueStory(story: Story): IssueStory {
