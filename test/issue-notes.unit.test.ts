@@ -169,3 +169,19 @@ describe('almanac issue new', () => {
     assert.equal(await readFile(path.join(root, NOTES), 'utf8'), 'edited by hand\n');
   });
 });
+
+describe('almanac check and issue notes', () => {
+  it('checks every notes file, whatever its date: its name, its fields and its pins', async () => {
+    const root = await site();
+    await writeFiles(root, {
+      [NOTES]: `---\npin: [https://news.example.com/story-9]\n---\n`,
+      'content/issues/2026-04-14-midweek.md': `---\n---\n`,
+      'content/issues/2026-04-19-sunday.md': `---\nsubjct: Typo\n---\n`,
+    });
+    const run = await almanac(['check', '--root', root, '--now', '2026-05-01T00:00:00Z']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: pin\[0\]: expected the URL of a story .*found "https:\/\/news\.example\.com\/story-9"/);
+    assert.match(run.stderr, /content\/issues\/2026-04-14-midweek\.md: expected a file named <YYYY-MM-DD>-<edition>\.md for a date the edition goes out/);
+    assert.match(run.stderr, /content\/issues\/2026-04-19-sunday\.md: subjct: expected one of the known fields/);
+  });
+});

@@ -55,6 +55,9 @@ export function registerCheck(program: Command): void {
       import('../issue/thorough-checks.ts'),
       import('../issue/earlier.ts'),
     ]);
+    // Every issue's notes, wherever its date.
+    const { notesProblems } = await import('../issue/notes-file.ts');
+    for (const p of notesProblems(site, issuesSentFrom(site.root))) add(p);
     // Settings without which no issue goes out, whatever the news.
     for (const p of sendingProblems(site.config)) add(p);
     // Every issue already built, as stored …

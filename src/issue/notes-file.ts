@@ -1,14 +1,16 @@
 // `almanac issue new`: the start of an issue's notes file, with the stories the editor can pick from
 // written as comments, so pins and drops are copied rather than typed.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildCatalog } from '../compose/catalog.ts';
-import { issueCandidates, type IssueStory } from '../compose/issue.ts';
-import type { Edition } from '../compose/slots.ts';
+import { composeIssue, issueCandidates, type IssueStory } from '../compose/issue.ts';
+import { EDITIONS, isCalendarDate, isEdition, slotOn, type Edition } from '../compose/slots.ts';
 import { oneLine } from '../compose/subject.ts';
-import { issueNotesFile } from '../content/issue-notes.ts';
+import { issueNotesFile, readIssueNotes } from '../content/issue-notes.ts';
+import { ISSUE_NOTES_DIR } from '../content/paths.ts';
+import { listFiles } from '../files/walk.ts';
 import type { Site } from '../content/model.ts';
-import { ContentError, UsageError } from '../content/problems.ts';
+import { ContentError, ProblemError, UsageError, type Problem } from '../content/problems.ts';
 import { calendarDate } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
 import type { EarlierIssue } from '../compose/repeats.ts';
@@ -64,4 +66,36 @@ export function writeNotesFile(site: Site, edition: Edition, date: string, earli
     throw err;
   }
   return file;
+}
+
+/**
+ * The problems of every notes file in content/issues: a name that is no issue, a field that is wrong,
+ * or a pin, drop or guide that the issue's window does not have. Notes of an issue that went out
+ * are only read: the issue is not built again.
+ */
+export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): Problem[] {
+  const dir = path.join(site.root, ISSUE_NOTES_DIR);
+  if (!existsSync(dir)) return [];
+  const sent = new Set(earlier.map((e) => e.id));
+  const catalog = buildCatalog(site);
+  const problems: Problem[] = [];
+  for (const rel of listFiles(dir, site.root)) {
+    const file = `${ISSUE_NOTES_DIR}/${rel}`;
+    const name = /^(\d{4}-\d{2}-\d{2})-([a-z]+)\.md$/.exec(rel);
+    if (!name || !isCalendarDate(name[1]!) || !isEdition(name[2]!) || slotOn(site.config, name[2], name[1]!) === undefined) {
+      problems.push({ file, expected: `a file named <YYYY-MM-DD>-<edition>.md for a date the edition goes out (${EDITIONS.join(' or ')})`, found: `"${rel}"` });
+      continue;
+    }
+    const [, date, edition] = name as unknown as [string, string, Edition];
+    try {
+      const notes = readIssueNotes(site.root, issueId(edition, date));
+      if (!notes || sent.has(issueId(edition, date))) continue;
+      const composed = composeIssue(site, catalog, edition, date, Infinity, earlier, notes);
+      if (!composed.ok && composed.reason === 'notes') problems.push(...composed.problems);
+    } catch (err) {
+      if (err instanceof ProblemError) problems.push(...err.problems);
+      else throw err;
+    }
+  }
+  return problems;
 }
