@@ -185,3 +185,16 @@ describe('almanac check and issue notes', () => {
     assert.match(run.stderr, /content\/issues\/2026-04-19-sunday\.md: subjct: expected one of the known fields/);
   });
 });
+
+describe('almanac issue new outside the site', () => {
+  it('does not write through a content/issues link that leaves the site folder', async () => {
+    const root = await site();
+    const elsewhere = await tempSite();
+    const { symlink, readdir } = await import('node:fs/promises');
+    await symlink(path.join(elsewhere, 'content'), path.join(root, 'content/issues'));
+    const run = await almanac(['issue', 'new', 'midweek', '--date', DATE, '--root', root, '--now', NOW]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /content\/issues: expected a folder inside the site folder/);
+    assert.deepEqual(await readdir(path.join(elsewhere, 'content')), []);
+  });
+});

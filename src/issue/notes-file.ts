@@ -1,6 +1,6 @@
 // `almanac issue new`: the start of an issue's notes file, with the stories the editor can pick from
 // written as comments, so pins and drops are copied rather than typed.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildCatalog } from '../compose/catalog.ts';
 import { composeIssue, issueCandidates, type IssueStory } from '../compose/issue.ts';
@@ -57,6 +57,11 @@ export function writeNotesFile(site: Site, edition: Edition, date: string, earli
   const text = notesTemplate(site, edition, date, earlier);
   const abs = path.join(site.root, file);
   mkdirSync(path.dirname(abs), { recursive: true });
+  // Only the site's own files: a content/issues that links out of the site is not written into.
+  const root = realpathSync(site.root);
+  if (!realpathSync(path.dirname(abs)).startsWith(root + path.sep)) {
+    throw new ContentError([{ file: ISSUE_NOTES_DIR, expected: 'a folder inside the site folder', found: 'a link to a folder outside it' }]);
+  }
   try {
     writeFileSync(abs, text, { flag: 'wx' });
   } catch (err) {
