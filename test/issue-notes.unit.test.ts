@@ -198,3 +198,23 @@ describe('almanac issue new outside the site', () => {
     assert.deepEqual(await readdir(path.join(elsewhere, 'content')), []);
   });
 });
+
+describe('the scheduler and issue notes', () => {
+  it('a slot whose notes drop every story sends nothing, as for an empty window', async () => {
+    const { slotRunner } = await import('../src/schedule/run-slot.ts');
+    const { MemoryLedger } = await import('./helpers/memory-ledger.ts');
+    const root = await site(`---\ndrop:\n${[1, 2, 3, 4].map((n) => `  - https://news.example.com/story-${n}`).join('\n')}\n---\n`);
+    const at = Date.parse('2026-04-15T07:00:00Z');
+    const run = slotRunner({
+      root,
+      secret: 'schedule-secret-0123456789abcdef',
+      ledger: new MemoryLedger([]),
+      transport: { send: async () => undefined, close: () => undefined },
+      clock: () => at,
+      holder: 'test:1',
+      holderAlive: () => true,
+    });
+    const outcome = await run.run('midweek', at, new AbortController().signal);
+    assert.deepEqual(outcome, { state: 'empty', issueId: null, detail: 'nothing to send' });
+  });
+});
