@@ -191,7 +191,8 @@ describe('composition', () => {
     const top = { title: 'A very long headline\r\nBcc: victim@example.com that goes on and on about a model launch nobody asked about' };
     const subject = subjectLine({ editionLabel: 'Midweek', top } as never, 12);
     assert.ok(subject.length <= 78, subject);
-    assert.match(subject, /^Midweek #12: A very long headline Bcc: victim@example\.com that goes on and…$/);
+    // The line break is a space; too long, the headline gives its first clause.
+    assert.equal(subject, 'Midweek #12: A very long headline Bcc');
     assert.doesNotMatch(subject, /[\r\n]/);
   });
 });
@@ -279,7 +280,7 @@ describe('almanac issue build', () => {
     const mail = await simpleParser(sampleMime);
     assert.equal(mail.headers.get('bcc'), undefined, 'no injected header');
     assert.doesNotMatch(sampleMime.toString('latin1').split(/\r?\n\r?\n/)[0]!, /^Bcc:/im);
-    assert.match(mail.subject!, /^Midweek #1: Evil <script>alert\(1\)<\/script><img src=x onerror=alert\(2\)> Bcc…$/);
+    assert.equal(mail.subject, 'Midweek #1: Evil <script>alert(1)</script><img src=x onerror=alert(2)> Bcc');
     const doc = parse(String(mail.html));
     assert.equal(doc.querySelectorAll('script, img, iframe').length, 0);
     assert.equal(doc.querySelectorAll('[onerror], [onclick]').length, 0);
