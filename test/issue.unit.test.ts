@@ -216,7 +216,7 @@ describe('almanac issue build', () => {
     assert.equal(json.subject, 'Midweek #1: Midweek story');
     assert.match(html, /<html lang="en" dir="ltr"/);
     assert.match(text, /^Call Me Almanac — Midweek #1\nWednesday 15 April 2026 · 1 story\n/);
-    assert.match(text, /Unsubscribe: https:\/\/letters\.example\.org\/unsubscribe\n/, 'the public copy has no reader token');
+    assert.match(text, /Unsubscribe:\nhttps:\/\/letters\.example\.org\/unsubscribe\n/, 'the public copy has no reader token');
     assert.equal(web.querySelector('h1')!.textContent, 'Midweek #1');
     const archive = parse(await readFile(path.join(root, 'dist/issues/index.html'), 'utf8'));
     assert.equal(archive.querySelectorAll('.issue-list li').length, 1);
