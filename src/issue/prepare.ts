@@ -3,7 +3,7 @@
 import type { Catalog } from '../compose/catalog.ts';
 import { composeIssue, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { EarlierIssue } from '../compose/repeats.ts';
-import { clip, oneLine, preheaderText, subjectLine } from '../compose/subject.ts';
+import { SUBJECT_MAX, clip, composeSubject, oneLine, preheaderText, type Subject } from '../compose/subject.ts';
 import type { Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
 import { ConfigError, EmptyWindowError, UsageError } from '../content/problems.ts';
@@ -74,7 +74,7 @@ export async function prepareIssue(args: {
       ...issue,
       id,
       number: args.number,
-      subject: subjectLine(issue, args.number),
+      subject: composeSubject(issue.editionLabel, args.number, issue.top.title).text,
       preheader: preheaderText(issue),
     };
     return { meta, email: await renderEmail(args.templates, emailView(config, meta)) };
@@ -107,6 +107,8 @@ export async function prepareIssue(args: {
   const { meta, email } = rendered;
   const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
   if (cut.length) findings.unshift(sizeCapFinding(cut, full.length));
+  const subject = composeSubject(meta.editionLabel, meta.number, meta.top.title);
+  if (subject.shortened) findings.unshift(subjectFinding(subject));
   return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
 }
 
@@ -133,6 +135,15 @@ function sizeCapFinding(cut: IssueStory[], of: number): Finding {
     severity: 'warning',
     expected: `all ${of} stories within ${HTML_ERROR_BYTES.toLocaleString('en-US')} bytes of HTML (Gmail clips beyond)`,
     found: `${cut.length} lowest-ranked stor${cut.length === 1 ? 'y' : 'ies'} left out to fit: ${named.join(', ')}${more}`,
+  };
+}
+
+function subjectFinding(subject: Subject): Finding {
+  return {
+    check: 'subject',
+    severity: 'warning',
+    expected: `the lead headline whole in a subject of at most ${SUBJECT_MAX} characters`,
+    found: `shortened to “${subject.text}” from “${clip(subject.headline, 120)}”`,
   };
 }
 
