@@ -48,4 +48,13 @@ describe('dates in an issue', () => {
     assert.deepEqual(dates(late.text), dates(early.text));
     assert.deepEqual(dates(late.html), dates(early.html));
   });
+
+  it("reach a site's own template that still reads {{ago}}: it gets the day, not an age", async () => {
+    const root = await tempSite();
+    await writeFiles(root, { ...files, 'templates/email/partials/story-text.txt.hbs': '{{titleText}} ({{sourceText}}, {{ago}})\n{{url}}\n' });
+    const run = await almanac(['issue', 'build', 'midweek', '--date', '2026-04-15', '--root', root, '--now', '2026-04-15T05:00:00Z']);
+    assert.equal(run.code, 0, run.stderr);
+    const text = await readFile(path.join(root, '.almanac/issues/2026-04-15-midweek/email.txt'), 'utf8');
+    assert.match(text, /A story from late at night \(Wire, Tue 14 Apr\)/);
+  });
 });

@@ -53,6 +53,8 @@ export function emailView(config: Config, issue: IssueMeta): object {
     badge: scoreColours(s.score),
     // The day, not an age: "3d ago" would be wrong by the time the email is opened.
     day: shortDay(s.published, config.timezone),
+    // A site's own template written when stories carried an age still reads {{ago}}: it gets the day too.
+    ago: shortDay(s.published, config.timezone),
     exact: exactTime(s.published, config.timezone),
     summaryHtml: renderSummaryText(s.summary),
     summaryText: markdownToText(s.summary),
