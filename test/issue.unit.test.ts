@@ -193,7 +193,8 @@ describe('composition', () => {
     const top = { title: 'A very long headline\r\nBcc: victim@example.com that goes on and on about a model launch nobody asked about' };
     const subject = subjectLine({ editionLabel: 'Midweek', top } as never, 12);
     assert.ok(subject.length <= 78, subject);
-    assert.match(subject, /^Midweek #12: A very long headline Bcc: victim@example\.com that goes on and…$/);
+    // The line break is a space; too long, the headline gives its first clause.
+    assert.equal(subject, 'Midweek #12: A very long headline Bcc');
     assert.doesNotMatch(subject, /[\r\n]/);
   });
 });
@@ -217,7 +218,7 @@ describe('almanac issue build', () => {
     assert.equal(json.subject, 'Midweek #1: Midweek story');
     assert.match(html, /<html lang="en" dir="ltr"/);
     assert.match(text, /^Call Me Almanac — Midweek #1\nWednesday 15 April 2026 · 1 story\n/);
-    assert.match(text, /Unsubscribe: https:\/\/letters\.example\.org\/unsubscribe\n/, 'the public copy has no reader token');
+    assert.match(text, /Unsubscribe:\nhttps:\/\/letters\.example\.org\/unsubscribe\n/, 'the public copy has no reader token');
     assert.equal(web.querySelector('h1')!.textContent, 'Midweek #1');
     const archive = parse(await readFile(path.join(root, 'dist/issues/index.html'), 'utf8'));
     assert.equal(archive.querySelectorAll('.issue-list li').length, 1);
@@ -281,7 +282,7 @@ describe('almanac issue build', () => {
     const mail = await simpleParser(sampleMime);
     assert.equal(mail.headers.get('bcc'), undefined, 'no injected header');
     assert.doesNotMatch(sampleMime.toString('latin1').split(/\r?\n\r?\n/)[0]!, /^Bcc:/im);
-    assert.match(mail.subject!, /^Midweek #1: Evil <script>alert\(1\)<\/script><img src=x onerror=alert\(2\)> Bcc…$/);
+    assert.equal(mail.subject, 'Midweek #1: Evil <script>alert(1)</script><img src=x onerror=alert(2)> Bcc');
     const doc = parse(String(mail.html));
     assert.equal(doc.querySelectorAll('script, img, iframe').length, 0);
     assert.equal(doc.querySelectorAll('[onerror], [onclick]').length, 0);

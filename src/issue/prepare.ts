@@ -3,7 +3,7 @@
 import type { Catalog } from '../compose/catalog.ts';
 import { composeIssue, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { EarlierIssue } from '../compose/repeats.ts';
-import { PREHEADER_MAX, SUBJECT_MAX, clip, oneLine, preheaderText, subjectLine } from '../compose/subject.ts';
+import { PREHEADER_MAX, SUBJECT_MAX, clip, composeSubject, oneLine, preheaderText, type Subject } from '../compose/subject.ts';
 import type { Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
 import { ConfigError, ContentError, EmptyWindowError, UsageError } from '../content/problems.ts';
@@ -78,8 +78,8 @@ export async function prepareIssue(args: {
       ...issue,
       id,
       number: args.number,
-      // The editor's words replace the automatic ones, made one line and clipped the same way.
-      subject: issue.notes?.subject ? clip(oneLine(issue.notes.subject), SUBJECT_MAX) : subjectLine(issue, args.number),
+      // The editor's words replace the automatic ones, made one line and clipped to what inboxes show.
+      subject: issue.notes?.subject ? clip(oneLine(issue.notes.subject), SUBJECT_MAX) : composeSubject(issue.editionLabel, args.number, issue.top.title).text,
       preheader: issue.notes?.preheader ? clip(oneLine(issue.notes.preheader), PREHEADER_MAX) : preheaderText(issue),
     };
     return { meta, email: await renderEmail(args.templates, emailView(config, meta)) };
@@ -112,6 +112,9 @@ export async function prepareIssue(args: {
   const { meta, email } = rendered;
   const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
   if (cut.length) findings.unshift(sizeCapFinding(cut, full.length));
+  // Only the automatic subject: one from the notes is the editor's own.
+  const subject = composeSubject(meta.editionLabel, meta.number, meta.top.title);
+  if (subject.shortened && !meta.notes?.subject) findings.unshift(subjectFinding(subject));
   return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
 }
 
@@ -138,6 +141,15 @@ function sizeCapFinding(cut: IssueStory[], of: number): Finding {
     severity: 'warning',
     expected: `all ${of} stories within ${HTML_ERROR_BYTES.toLocaleString('en-US')} bytes of HTML (Gmail clips beyond)`,
     found: `${cut.length} lowest-ranked stor${cut.length === 1 ? 'y' : 'ies'} left out to fit: ${named.join(', ')}${more}`,
+  };
+}
+
+function subjectFinding(subject: Subject): Finding {
+  return {
+    check: 'subject',
+    severity: 'warning',
+    expected: `the lead headline whole in a subject of at most ${SUBJECT_MAX} characters`,
+    found: `shortened to “${subject.text}” from “${clip(subject.headline, 120)}”`,
   };
 }
 

@@ -8,7 +8,7 @@ import { ContentError, type Problem } from '../content/problems.ts';
 import { markdownToText, renderSummaryText } from './markdown.ts';
 import type { TemplateSet } from './templates.ts';
 import { TOKENS } from './tokens.ts';
-import { exactTime, longDate, relativeAge } from '../words/dates.ts';
+import { exactTime, longDate, shortDay } from '../words/dates.ts';
 import { TAGLINE, allEditions, levelLabel } from '../words/labels.ts';
 
 
@@ -51,7 +51,10 @@ export function emailView(config: Config, issue: IssueMeta): object {
   const story = (s: IssueStory) => ({
     ...s,
     badge: scoreColours(s.score),
-    ago: relativeAge(s.published, issue.scheduledAt),
+    // The day, not an age: "3d ago" would be wrong by the time the email is opened.
+    day: shortDay(s.published, config.timezone),
+    // A site's own template written when stories carried an age still reads {{ago}}: it gets the day too.
+    ago: shortDay(s.published, config.timezone),
     exact: exactTime(s.published, config.timezone),
     summaryHtml: renderSummaryText(s.summary),
     summaryText: markdownToText(s.summary),

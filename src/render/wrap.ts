@@ -26,8 +26,19 @@ export function wrapText(text: string, width: number): string {
     .join('\n');
 }
 
+/** A link as a word of text: the link, perhaps in brackets or quotes and followed by punctuation. */
+const LINK_WORD = /^[(<"'\[]?(https?:\/\/|mailto:)\S+$/;
+
+/**
+ * Whether a line holds a link and nothing else (but its brackets, punctuation and indent): the one
+ * kind of line that may run past the width, since a broken link is no longer usable.
+ */
+export function linkAlone(line: string): boolean {
+  return LINK_WORD.test(line.trim());
+}
+
 function pieces(word: string, width: number): string[] {
-  if (columns(word) <= width || /^[(<"'\[]?(https?:\/\/|mailto:)/.test(word)) return [word];
+  if (columns(word) <= width || LINK_WORD.test(word)) return [word];
   const out: string[] = [];
   let piece = '';
   for (const { segment } of graphemes.segment(word)) {

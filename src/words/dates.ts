@@ -1,6 +1,7 @@
 // Dates as readers and editors see them, one formatter for each kind, used by the site, the email
-// and the command line alike: a relative age ("5d ago") computed from the clock given, and exact
-// dates in the site's time zone, always in English whatever the machine's locale.
+// and the command line alike: a relative age ("5d ago") computed from the clock given, for pages that
+// are rebuilt, and exact dates in the site's time zone, always in English whatever the machine's
+// locale. An email is read days after it was written, so it only ever carries exact dates.
 
 export interface Stamp {
   /** Machine-readable instant for <time datetime>. */
@@ -37,6 +38,12 @@ export function longDate(ms: number, zone: string): string {
 /** "Sunday 3 May 2026": a calendar date (YYYY-MM-DD) in words. */
 export function calendarDate(date: string): string {
   return longDate(Date.parse(date), 'UTC');
+}
+
+/** "Wed 25 Nov": the day an instant falls on in the site's time zone, short, as an email dates a story. */
+export function shortDay(ms: number, zone: string): string {
+  const t = localTime(ms, zone);
+  return `${WEEKDAYS[t.weekday]!.slice(0, 3)} ${t.day} ${MONTHS[t.month]!.slice(0, 3)}`;
 }
 
 /** "Wed 15 Apr 2026 07:00": an instant in the site's time zone, short, for messages and listings. */
