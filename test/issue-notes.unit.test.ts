@@ -148,6 +148,20 @@ describe('issue notes', () => {
   });
 });
 
+describe('a notes subject', () => {
+  it('replaces the automatic one, and the automatic one is not said to be shortened', async () => {
+    const root = await site(`---\nsubject: The editor's own subject\n---\n`);
+    await writeFiles(root, {
+      'content/news/n1.md': `---\ntitle: "${'A very long lead headline that goes on '.repeat(4)}"\nurl: "https://news.example.com/story-1"\nsource: Example Wire\npublished: "2026-04-13T01:00:00Z"\nscore: 9\ntopics: [Meta]\n---\nSummary.\n`,
+    });
+    const run = await almanac(['issue', 'build', 'midweek', '--date', DATE, '--root', root, '--now', NOW, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.subject, "The editor's own subject");
+    assert.deepEqual(report.warnings.filter((w: { field: string }) => w.field === 'subject'), []);
+  });
+});
+
 describe('almanac issue new', () => {
   it('writes the notes file with the candidate stories in running order, and never overwrites it', async () => {
     const root = await site();
