@@ -1,3 +1,4 @@
+import { readIssueNotes } from '../content/issue-notes.ts';
 import type { Command } from 'commander';
 import { buildCatalog } from '../compose/catalog.ts';
 import { EDITIONS, localDate, nextSlot } from '../compose/slots.ts';
@@ -54,6 +55,9 @@ export function registerCheck(program: Command): void {
       import('../issue/thorough-checks.ts'),
       import('../issue/earlier.ts'),
     ]);
+    // Every issue's notes, wherever its date.
+    const { notesProblems } = await import('../issue/notes-file.ts');
+    for (const p of notesProblems(site, issuesSentFrom(site.root))) add(p);
     // Settings without which no issue goes out, whatever the news.
     for (const p of sendingProblems(site.config)) add(p);
     // Every issue already built, as stored …
@@ -85,7 +89,8 @@ export function registerCheck(program: Command): void {
       const date = localDate(site.config, nextSlot(site.config, edition, now - 1));
       const label = `next ${site.config.editions[edition].label} (${date})`;
       try {
-        const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(issueId(edition, date)), now, earlier });
+        const id = issueId(edition, date);
+        const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(id), now, earlier, notes: readIssueNotes(site.root, id) });
         report(label, prepared.findings);
         // The spam score of the issues about to go out.
         const spam = await spamCheck(site.config, prepared.sampleMime);

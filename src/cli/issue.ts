@@ -98,5 +98,22 @@ export function registerIssue(program: Command): void {
     );
     process.stdout.write(`${id}\n`);
   });
+  issue
+    .command('new <edition>')
+    .description('write the issue notes file (content/issues/<date>-<edition>.md) listing the stories to pick from; never replaces one')
+    .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)")
+    .action(async (edition: string, opts: { date?: string }, cmd: Command) => {
+      if (!isEdition(edition)) throw new UsageError(`edition must be ${EDITIONS.join(' or ')}, found "${edition}"`);
+      if (opts.date !== undefined && !isCalendarDate(opts.date)) {
+        throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
+      }
+      const g = globals(cmd);
+      const now = resolveNow(g.now);
+      const site = await loadSite(g.root, { cache: true, markdown: markdownHere });
+      const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
+      const { writeNotesFile } = await import('../issue/notes-file.ts');
+      const { issuesSentFrom } = await import('../issue/earlier.ts');
+      process.stdout.write(`${writeNotesFile(site, edition, date, issuesSentFrom(site.root))}\n`);
+    });
   registerSend(issue);
 }

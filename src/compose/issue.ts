@@ -9,6 +9,9 @@ import { issueWindow, slotOn, type Edition } from './slots.ts';
 import { mergeNearDuplicates } from './duplicates.ts';
 import { itemsOf, withoutRepeats, type EarlierIssue, type SentItem } from './repeats.ts';
 import { alsoCovered, byImportance, compareText, groupStories, type Story } from './stories.ts';
+import { chooseStories } from './notes.ts';
+import type { IssueNotes } from '../content/issue-notes.ts';
+import type { Problem } from '../content/problems.ts';
 
 export interface IssueStory {
   id: string;
@@ -61,6 +64,8 @@ export interface ComposedIssue {
   weekGuidesMore: number;
   /** Stories in the window before the edition's cap was applied (those that went out earlier left out). */
   available: number;
+  /** What the editor's notes file said, when there was one (stored with the issue, so a sent issue keeps it). */
+  notes?: AppliedNotes;
   /**
    * Every news item the issue carries, to tell later issues what went out (see repeats.ts). Absent
    * in issues stored before it was kept.
@@ -68,9 +73,21 @@ export interface ComposedIssue {
   items?: SentItem[];
 }
 
+export interface AppliedNotes {
+  file: string;
+  /** The editor's intro, Markdown (empty when none). */
+  intro: string;
+  subject?: string;
+  preheader?: string;
+  /** Titles of the stories pinned and dropped, in the notes' order. */
+  pinned: string[];
+  dropped: string[];
+}
+
 export type ComposeResult =
   | { ok: true; issue: Omit<ComposedIssue, 'id'> }
-  | { ok: false; reason: 'not-scheduled' | 'empty'; window?: { from: number; to: number }; repeats?: number };
+  | { ok: false; reason: 'not-scheduled' | 'empty'; window?: { from: number; to: number }; repeats?: number }
+  | { ok: false; reason: 'notes'; problems: Problem[] };
 
 const FEATURED_GUIDES = 3;
 const WEEK_GUIDES_MAX = 10;
@@ -88,20 +105,38 @@ export function composeIssue(
   date: string,
   limit = Infinity,
   earlier: readonly EarlierIssue[] = [],
+  notes?: IssueNotes,
 ): ComposeResult {
   const { config } = site;
   const slot = slotOn(config, edition, date);
   if (slot === undefined) return { ok: false, reason: 'not-scheduled' };
   const window = issueWindow(config, slot);
   const inWindow = site.news.filter((n) => n.published > window.from && n.published <= window.to);
-  const { fresh: stories, repeats } = withoutRepeats(mergeNearDuplicates(groupStories(inWindow)).sort(byImportance), earlier, slot);
+  const all = mergeNearDuplicates(groupStories(inWindow)).sort(byImportance);
+  const { fresh, repeats } = withoutRepeats(all, earlier, slot);
+  let stories = fresh;
+  let applied: AppliedNotes | undefined;
+  if (notes) {
+    const chosen = chooseStories(all, fresh, { file: notes.file, pin: notes.pin, drop: notes.drop });
+    const unknown = unknownGuides(catalog, notes);
+    if (chosen.problems.length || unknown.length) return { ok: false, reason: 'notes', problems: [...chosen.problems, ...unknown] };
+    stories = chosen.stories;
+    applied = {
+      file: notes.file,
+      intro: notes.intro,
+      ...(notes.subject ? { subject: notes.subject } : {}),
+      ...(notes.preheader ? { preheader: notes.preheader } : {}),
+      pinned: chosen.pinned.map((s) => s.lead.title),
+      dropped: chosen.dropped.map((s) => s.lead.title),
+    };
+  }
   if (stories.length === 0) return { ok: false, reason: 'empty', window, repeats };
 
   const kept = stories.slice(0, Math.max(1, Math.min(config.editions[edition].maxItems, limit)));
   const chosen = kept.map(toIssueStory);
   const [top, ...rest] = chosen as [IssueStory, ...IssueStory[]];
   const topics = topicWeights(chosen);
-  const guides = featuredGuides(catalog, window, topics);
+  const guides = notes?.guides.length ? notedGuides(catalog, notes.guides) : featuredGuides(catalog, window, topics);
   // A guide appears once per issue: one featured above is not listed again in the week's guides.
   const featured = new Set(guides.map((g) => g.slug));
   const week = edition === 'sunday' ? changedGuides(catalog, { from: slot - WEEK, to: slot }).filter((g) => !featured.has(g.slug)) : [];
@@ -120,8 +155,31 @@ export function composeIssue(
       weekGuidesMore: Math.max(0, week.length - WEEK_GUIDES_MAX),
       available: stories.length,
       items: itemsOf(kept),
+      ...(applied ? { notes: applied } : {}),
     },
   };
+}
+
+/**
+ * The stories an editor can pick from for an issue's notes: those the issue would carry, in the
+ * order they would run, then the rest of the window's new stories, ranked, that the cap leaves out.
+ */
+export function issueCandidates(
+  site: Site,
+  catalog: Catalog,
+  edition: Edition,
+  date: string,
+  earlier: readonly EarlierIssue[] = [],
+): { running: IssueStory[]; more: IssueStory[] } | undefined {
+  const composed = composeIssue(site, catalog, edition, date, Infinity, earlier);
+  if (!composed.ok) return composed.reason === 'empty' ? { running: [], more: [] } : undefined;
+  const running = [composed.issue.top, ...composed.issue.groups.flatMap((g) => g.stories)];
+  const slot = composed.issue.scheduledAt;
+  const { window } = composed.issue;
+  const inWindow = site.news.filter((n) => n.published > window.from && n.published <= window.to);
+  const shown = new Set(running.map((s) => s.id));
+  const { fresh } = withoutRepeats(mergeNearDuplicates(groupStories(inWindow)).sort(byImportance), earlier, slot);
+  return { running, more: fresh.map(toIssueStory).filter((s) => !shown.has(s.id)) };
 }
 
 const ALSO_MAX = 4;
@@ -187,6 +245,23 @@ function featuredGuides(catalog: Catalog, window: { from: number; to: number }, 
     if (weight > 0 && (!best || weight > best.weight)) best = { g, weight };
   }
   return best ? [issueGuide(best.g, best.g.latest.version, best.g.latest.published, 'related', 'Guide')] : [];
+}
+
+/** The guides the editor named, in their order, at their latest version. */
+function notedGuides(catalog: Catalog, slugs: readonly string[]): IssueGuide[] {
+  return [...new Set(slugs)].map((slug) => {
+    const g = catalog.active.find((x) => x.guide.slug === slug)!;
+    return issueGuide(g, g.latest.version, g.latest.published, 'related', 'Guide');
+  });
+}
+
+function unknownGuides(catalog: Catalog, notes: IssueNotes): Problem[] {
+  const known = new Set(catalog.active.map((g) => g.guide.slug));
+  return notes.guides.flatMap((slug, i) =>
+    known.has(slug)
+      ? []
+      : [{ file: notes.file, field: `guides[${i}]`, expected: 'the slug of a published, active guide (a folder in content/guides/)', found: `"${slug}"` }],
+  );
 }
 
 function issueGuide(g: LiveGuide, version: number, published: number, kind: IssueGuide['kind'], label: string): IssueGuide {

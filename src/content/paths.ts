@@ -8,6 +8,8 @@ export const CONFIG_FILE = 'almanac.config.json';
 export const CONTENT_DIR = 'content';
 export const GUIDES_DIR = `${CONTENT_DIR}/guides`;
 export const NEWS_DIR = `${CONTENT_DIR}/news`;
+/** The editor's notes on an issue, one optional file per issue: `<YYYY-MM-DD>-<edition>.md`. */
+export const ISSUE_NOTES_DIR = `${CONTENT_DIR}/issues`;
 
 /** Inside a guide's folder: the working copy, the list of published versions and their frozen copies. */
 export const WORKING_COPY = 'guide.md';

@@ -1,5 +1,6 @@
 // Building an issue end to end, as `issue build` and the scheduler both do: compose, render and check
 // it, store it, and rebuild the site so its web version, the archive and the feeds include it.
+import { readIssueNotes } from '../content/issue-notes.ts';
 import { buildCatalog } from '../compose/catalog.ts';
 import type { Edition } from '../compose/slots.ts';
 import type { Site } from '../content/model.ts';
@@ -35,6 +36,7 @@ export async function buildIssue(site: Site, edition: Edition, date: string, now
     number: store.numberFor(id),
     now,
     earlier: earlier ?? issuesSentFrom(site.root),
+    notes: readIssueNotes(site.root, id),
   });
   const errors = prepared.findings.filter((f) => f.severity === 'error');
   if (errors.length) {

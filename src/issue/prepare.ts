@@ -3,10 +3,11 @@
 import type { Catalog } from '../compose/catalog.ts';
 import { composeIssue, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { EarlierIssue } from '../compose/repeats.ts';
-import { SUBJECT_MAX, clip, composeSubject, oneLine, preheaderText, type Subject } from '../compose/subject.ts';
+import { PREHEADER_MAX, SUBJECT_MAX, clip, composeSubject, oneLine, preheaderText, type Subject } from '../compose/subject.ts';
 import type { Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
-import { ConfigError, EmptyWindowError, UsageError } from '../content/problems.ts';
+import { ConfigError, ContentError, EmptyWindowError, UsageError } from '../content/problems.ts';
+import type { IssueNotes } from '../content/issue-notes.ts';
 import type { Site } from '../content/model.ts';
 import type { Config } from '../content/config-schema.ts';
 import { emailView, issueUrls, renderEmail, type IssueMeta, type RenderedEmail } from '../render/email.ts';
@@ -43,11 +44,14 @@ export async function prepareIssue(args: {
   now: number;
   /** Issues that started going out: their stories are not told again unless edited. */
   earlier?: readonly EarlierIssue[];
+  /** The editor's notes on this issue (content/issues/<id>.md), when there are any. */
+  notes?: IssueNotes;
 }): Promise<PreparedIssue> {
   const { site, edition, date } = args;
   const { config } = site;
   const label = editionLabel(config, edition);
-  const composed = composeIssue(site, args.catalog, edition, date, Infinity, args.earlier);
+  const composed = composeIssue(site, args.catalog, edition, date, Infinity, args.earlier, args.notes);
+  if (!composed.ok && composed.reason === 'notes') throw new ContentError(composed.problems);
   if (!composed.ok && composed.reason === 'not-scheduled') {
     throw new UsageError(
       `${label} is not scheduled on ${calendarDate(date)} ` +
@@ -74,8 +78,9 @@ export async function prepareIssue(args: {
       ...issue,
       id,
       number: args.number,
-      subject: composeSubject(issue.editionLabel, args.number, issue.top.title).text,
-      preheader: preheaderText(issue),
+      // The editor's words replace the automatic ones, made one line and clipped to what inboxes show.
+      subject: issue.notes?.subject ? clip(oneLine(issue.notes.subject), SUBJECT_MAX) : composeSubject(issue.editionLabel, args.number, issue.top.title).text,
+      preheader: issue.notes?.preheader ? clip(oneLine(issue.notes.preheader), PREHEADER_MAX) : preheaderText(issue),
     };
     return { meta, email: await renderEmail(args.templates, emailView(config, meta)) };
   };
@@ -90,7 +95,7 @@ export async function prepareIssue(args: {
     let hi = full.length - 1;
     while (lo <= hi) {
       const keep = Math.floor((lo + hi) / 2);
-      const smaller = composeIssue(site, args.catalog, edition, date, keep, args.earlier);
+      const smaller = composeIssue(site, args.catalog, edition, date, keep, args.earlier, args.notes);
       if (!smaller.ok) break;
       const attempt = await render(smaller.issue);
       if (htmlBytes(attempt.email.html) <= SIZE_BUDGET) {
@@ -107,8 +112,9 @@ export async function prepareIssue(args: {
   const { meta, email } = rendered;
   const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
   if (cut.length) findings.unshift(sizeCapFinding(cut, full.length));
+  // Only the automatic subject: one from the notes is the editor's own.
   const subject = composeSubject(meta.editionLabel, meta.number, meta.top.title);
-  if (subject.shortened) findings.unshift(subjectFinding(subject));
+  if (subject.shortened && !meta.notes?.subject) findings.unshift(subjectFinding(subject));
   return { issue: { ...meta, builtAt: args.now }, email, findings, sampleMime };
 }
 

@@ -90,6 +90,9 @@ export function emailView(config: Config, issue: IssueMeta): object {
       guides: issue.guides.map(guide),
       guidesAreNew: issue.guides.some((g) => g.kind !== 'related'),
       weekGuides: issue.weekGuides.map(guide),
+      // The editor's intro is rendered as untrusted text is: no raw HTML, only http(s) and mailto links.
+      introHtml: issue.notes?.intro ? renderSummaryText(issue.notes.intro) : '',
+      introText: issue.notes?.intro ? markdownToText(issue.notes.intro) : '',
     },
     tokens: TOKENS,
   };

@@ -1,5 +1,6 @@
 // What the scheduler does in a slot: build the edition's issue for that date and send it. An issue
 // that has already started going out is never rebuilt, so a resumed slot sends the same message.
+import { readIssueNotes } from '../content/issue-notes.ts';
 import type { Edition } from '../compose/slots.ts';
 import type { Config } from '../content/config-schema.ts';
 import { buildCatalog } from '../compose/catalog.ts';
@@ -76,8 +77,10 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
       const id = issueId(edition, date);
       if (!d.ledger.hasDeliveries(id)) {
         const earlier = issuesSent(d.root, d.ledger);
-        const composed = composeIssue(site, buildCatalog(site), edition, date, Infinity, earlier);
-        if (!composed.ok) return { state: 'empty', issueId: null, detail: composed.repeats ? 'nothing new to send' : 'nothing to send' };
+        // With the editor's notes, as the build applies them (a story they drop is not there to send).
+        const composed = composeIssue(site, buildCatalog(site), edition, date, Infinity, earlier, readIssueNotes(d.root, id));
+        // Notes that name no story are the build's to report, as any content problem.
+        if (!composed.ok && composed.reason !== 'notes') return { state: 'empty', issueId: null, detail: composed.repeats ? 'nothing new to send' : 'nothing to send' };
         await buildIssue(site, edition, date, d.clock(), earlier);
       }
       return send(config, id, signal);

@@ -1,6 +1,7 @@
 // What the preview shows, as of the last reload: the site with its working copies, its templates,
 // and the next issue of each edition, built on first request and kept until something changes. A
 // content or template error is kept as problems, so the preview shows them instead of stopping.
+import { readIssueNotes } from '../content/issue-notes.ts';
 import path from 'node:path';
 import { buildCatalog, indexNews, type NewsIndex } from '../compose/catalog.ts';
 import { isEdition, localDate, nextSlot, type Edition } from '../compose/slots.ts';
@@ -140,7 +141,7 @@ export class Drafts {
     const date = localDate(site.config, nextSlot(site.config, edition, this.clock() - 1));
     const id = issueId(edition, date);
     try {
-      const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.root).numberFor(id), now: this.clock(), earlier: issuesSentFrom(this.root) });
+      const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.root).numberFor(id), now: this.clock(), earlier: issuesSentFrom(this.root), notes: readIssueNotes(this.root, id) });
       this.state.issues[edition] = prepared;
       return prepared;
     } catch (err) {

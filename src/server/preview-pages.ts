@@ -66,6 +66,8 @@ export class PreviewPages {
       source: email.html,
       findings,
       notes: issue.notes ?? [],
+      // What the editor's notes file did to this issue.
+      editor: meta.notes && { file: meta.notes.file, pinned: meta.notes.pinned, dropped: meta.notes.dropped, intro: meta.notes.intro !== '' },
     });
   }
 

@@ -41,6 +41,7 @@ export function issuePages(ctx: PageContext, issues: readonly StoredIssue[]): Pa
         dateLabel: dateLabel(i),
         date: ctx.stamp(i.scheduledAt),
         subject: i.subject,
+        introHtml: i.notes?.intro ? renderSummaryText(i.notes.intro) : '',
         stories: storyCount(i),
         top: cardOf(i.top, renderSummaryText(i.top.summary), i.top.also, ctx),
         groups: i.groups.map((g) => ({

@@ -20,6 +20,7 @@ import { publishGuides } from '../../src/content/publish.ts';
 import { HTML_ERROR_BYTES } from '../../src/mail/checks.ts';
 import { compileIssueMessage } from '../../src/mail/message.ts';
 import { prepareIssue } from '../../src/issue/prepare.ts';
+import { readIssueNotes } from '../../src/content/issue-notes.ts';
 import { PREHEADER_WIDTH, preheaderPad } from '../../src/render/email.ts';
 import { TemplateSet } from '../../src/render/templates.ts';
 
@@ -109,6 +110,8 @@ export interface GeneratedSite {
   items: GeneratedItem[];
   outside: number;
   guides: GeneratedGuide[];
+  /** The editor's notes file: items (by index) pinned, in order, and dropped, and an intro. */
+  notes?: { pin: number[]; drop: number[]; intro: string };
 }
 
 const item: fc.Arbitrary<Omit<GeneratedItem, 'offset'>> = fc.record({
@@ -142,8 +145,23 @@ export const generatedSite: fc.Arbitrary<GeneratedSite> = fc
     offsets: fc.uniqueArray(fc.integer({ min: 1, max: 250_000 }), { minLength: 40, maxLength: 40 }),
     outside: fc.nat({ max: 3 }),
     guides: fc.array(guide, { maxLength: 5 }),
+    notes: fc.option(
+      fc.record({
+        pin: fc.uniqueArray(fc.nat({ max: 39 }), { maxLength: 3 }),
+        drop: fc.uniqueArray(fc.nat({ max: 39 }), { maxLength: 3 }),
+        intro: summaryText,
+      }),
+      { nil: undefined, freq: 3 },
+    ),
   })
-  .map(({ offsets, items, ...rest }) => ({ ...rest, items: items.map((it, i) => ({ ...it, offset: offsets[i]! })) }));
+  .map(({ offsets, items, notes, ...rest }) => {
+    const site: GeneratedSite = { ...rest, items: items.map((it, i) => ({ ...it, offset: offsets[i]! })) };
+    if (!notes) return site;
+    const pin = notes.pin.filter((i) => i < items.length);
+    // At least one story stays: an issue with none is not built.
+    const drop = notes.drop.filter((i) => i < items.length && !pin.includes(i)).slice(0, Math.max(0, items.length - pin.length - 1));
+    return { ...site, notes: { pin, drop, intro: notes.intro } };
+  });
 
 /** The title with its tag, ⟨i⟩, at the generated place. */
 export function taggedTitle(it: GeneratedItem, i: number): string {
@@ -187,6 +205,14 @@ export async function writeSite(g: GeneratedSite): Promise<{ root: string; date:
       ),
     ),
   );
+  if (g.notes) {
+    const url = (i: number) => `  - "https://news.example.com/${i}/story?id=${i}"`;
+    await mkdir(path.join(root, 'content/issues'), { recursive: true });
+    await writeFile(
+      path.join(root, `content/issues/${date}-${g.edition}.md`),
+      ['---', 'pin:', ...g.notes.pin.map(url), 'drop:', ...g.notes.drop.map(url), '---', `Intro ⟨intro⟩ ${g.notes.intro}`, ''].join('\n').replace(/^(pin|drop):\n(?=drop:|---)/gm, '$1: []\n'),
+    );
+  }
   for (const [i, gd] of g.guides.entries()) {
     const slug = `guide-${i}`;
     await mkdir(path.join(root, 'content/guides', slug), { recursive: true });
@@ -201,13 +227,16 @@ export async function writeSite(g: GeneratedSite): Promise<{ root: string; date:
 
 // --- the pipeline property -------------------------------------------------------------------------
 
-/** Byte-for-byte order a reader should see: score, then recency. */
+/** Byte-for-byte order a reader should see: the editor's pins, then score, then recency; no dropped story. */
 function expectedStories(g: GeneratedSite): number[] {
-  return g.items
+  const pin = g.notes?.pin ?? [];
+  const skip = new Set([...pin, ...(g.notes?.drop ?? [])]);
+  const ranked = g.items
     .map((it, i) => ({ i, score: it.score, offset: it.offset }))
     .sort((a, b) => b.score - a.score || b.offset - a.offset)
-    .slice(0, g.maxItems)
-    .map((x) => x.i);
+    .map((x) => x.i)
+    .filter((i) => !skip.has(i));
+  return [...pin, ...ranked].slice(0, g.maxItems);
 }
 
 function count(haystack: string, needle: string): number {
@@ -221,7 +250,8 @@ export async function checkPipeline(g: GeneratedSite, templates: TemplateSet): P
   const { root, date } = await writeSite(g);
   try {
     const site = await loadSite(root);
-    const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates, edition: g.edition, date, number: 1, now: Date.UTC(2027, 0, 1) });
+    const notes = readIssueNotes(root, `${date}-${g.edition}`);
+    const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates, edition: g.edition, date, number: 1, now: Date.UTC(2027, 0, 1), notes });
     const errors = prepared.findings.filter((f) => f.severity === 'error');
     if (errors.length) throw new Error(`the issue fails its own checks: ${errors.map((f) => `${f.check}: expected ${f.expected}, found ${f.found}`).join('; ')}`);
 
@@ -264,6 +294,8 @@ export async function checkPipeline(g: GeneratedSite, templates: TemplateSet): P
       if (inHtml !== want || inText !== want) throw new Error(`story ⟨${i}⟩ appears ${inHtml}× in the HTML and ${inText}× in the text, expected ${want}×`);
     }
     if (/⟨x\d+⟩/.test(shown) || /⟨x\d+⟩/.test(text)) throw new Error('a story from outside the window is in the issue');
+    const intros = [count(shown, '⟨intro⟩'), count(text.replace(/\r?\n/g, ''), '⟨intro⟩')];
+    if (intros.join() !== (g.notes ? '1,1' : '0,0')) throw new Error(`the intro appears ${intros[0]}× in the HTML and ${intros[1]}× in the text`);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
