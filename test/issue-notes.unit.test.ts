@@ -162,6 +162,18 @@ describe('a notes subject', () => {
   });
 });
 
+describe('a notes subject or preheader too long for inboxes', () => {
+  it('is an error naming the file, the field and the length, not a subject cut short', async () => {
+    const root = await site(`---\nsubject: "${'word '.repeat(20)}"\npreheader: "${'é'.repeat(141)}"\n---\n`);
+    const run = await build(root);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: subject: expected a subject line \(text\) of at most 78 characters/);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: preheader: expected a preheader \(text\) of at most 140 characters/);
+    const fits = await site(`---\nsubject: "${'é'.repeat(78)}"\n---\n`);
+    assert.equal((await build(fits)).code, 0);
+  });
+});
+
 describe('almanac issue new', () => {
   it('writes the notes file with the candidate stories in running order, and never overwrites it', async () => {
     const root = await site();
