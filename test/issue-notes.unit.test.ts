@@ -85,6 +85,13 @@ describe('issue notes', () => {
     assert.match(dropped.stderr, /drop\[0\]: .*"https:\/\/elsewhere\.example\/gone"/);
   });
 
+  it('a story both pinned and dropped, by any form of its URL, is an error naming both', async () => {
+    const root = await site(`---\npin: [https://news.example.com/story-2]\ndrop: ["http://news.example.com/story-2/?utm_source=x"]\n---\n`);
+    const run = await build(root);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: drop\[0\]: expected a story that is not also pinned, found "http:\/\/news\.example\.com\/story-2\/\?utm_source=x", the story pin\[0\] puts first/);
+  });
+
   it('an unknown field and an unknown guide slug are errors', async () => {
     const root = await site(`---\nsubjet: Typo\n---\n`);
     const run = await build(root);
