@@ -29,6 +29,10 @@ describe('the text part keeps what only looks like markup', () => {
     );
   });
 
+  it('reads Windows line endings as line endings: paragraphs stay apart', () => {
+    assert.equal(markdownToText('Hello\r\nthere\r\n\r\n- a\r\n- b\r\n'), 'Hello there\n\n- a\n- b');
+  });
+
   it('tags and comments still go', () => {
     assert.equal(markdownToText('Evil <script>alert(1)</script> <b class="x">bold</b><br/><!-- note -->'), 'Evil alert(1) bold');
   });

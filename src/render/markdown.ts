@@ -102,6 +102,7 @@ export function plainText(markdown: string): string {
 /** Markdown as plain text for the text part of an email: emphasis dropped, every link written out. */
 export function markdownToText(markdown: string): string {
   return markdown
+    .replace(/\r\n?/g, '\n')
     .replace(/!\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, '$1 ($2)')
     .replace(/\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, (_m, label: string, url: string) => (label === url ? url : `${label} (${url})`))
     // Only what is a tag (or a comment): "3 < 5 and 7 > 2" or "<⟨the title⟩>" is text, and stays.
