@@ -80,6 +80,14 @@ describe('without SpamAssassin', () => {
     assert.equal(run.stdout.match(/note: no spam score: SpamAssassin is not installed \(\/nonexistent\/spamassassin not found/g)?.length, 1, run.stdout);
   });
 
+  it('leaves no timer behind, so `check` ends at once rather than after the timeout', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const result = await scoreMessage(Buffer.from('Subject: x\r\n\r\nx\r\n'), 600, '/nonexistent/spamassassin');
+    assert.equal(result.kind, 'absent');
+    assert.equal(timers(), before);
+  });
+
   it('reads the score and the rules from test-mode output, folded lines and all', () => {
     const output = [
       'X-Spam-Status: No, score=0.7 required=5.0 tests=HTML_FONT_LOW_CONTRAST,',

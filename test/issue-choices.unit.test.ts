@@ -128,6 +128,10 @@ describe('a story that went out', () => {
     await writeFiles(root, Object.fromEntries([news('launch', { ...LAUNCH, published: '2026-04-20T07:00:00Z' })]));
     assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), ['Llama Guard 5 released']);
 
+    // Re-wrapped, with trailing spaces: what a reader sees is the same, so it is still a repeat.
+    await writeFiles(root, Object.fromEntries([news('launch', { ...LAUNCH, title: `  ${LAUNCH.title} `, published: '2026-04-20T07:00:00Z', body: `Summary of Meta ships   \nMuse Spark model.  \n` })]));
+    assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), ['Llama Guard 5 released']);
+
     // Edited since it went out: a candidate again.
     await writeFiles(root, Object.fromEntries([news('launch', { ...LAUNCH, published: '2026-04-20T07:00:00Z', body: 'Now open to every developer, with pricing.' })]));
     assert.deepEqual(await build(root, 'midweek', '2026-04-22', '2026-04-22T06:00:00Z'), [LAUNCH.title, 'Llama Guard 5 released']);

@@ -85,6 +85,13 @@ describe('issue notes', () => {
     assert.match(dropped.stderr, /drop\[0\]: .*"https:\/\/elsewhere\.example\/gone"/);
   });
 
+  it('a story both pinned and dropped, by any form of its URL, is an error naming both', async () => {
+    const root = await site(`---\npin: [https://news.example.com/story-2]\ndrop: ["http://news.example.com/story-2/?utm_source=x"]\n---\n`);
+    const run = await build(root);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: drop\[0\]: expected a story that is not also pinned, found "http:\/\/news\.example\.com\/story-2\/\?utm_source=x", the story pin\[0\] puts first/);
+  });
+
   it('an unknown field and an unknown guide slug are errors', async () => {
     const root = await site(`---\nsubjet: Typo\n---\n`);
     const run = await build(root);
@@ -159,6 +166,18 @@ describe('a notes subject', () => {
     const report = JSON.parse(run.stdout);
     assert.equal(report.subject, "The editor's own subject");
     assert.deepEqual(report.warnings.filter((w: { field: string }) => w.field === 'subject'), []);
+  });
+});
+
+describe('a notes subject or preheader too long for inboxes', () => {
+  it('is an error naming the file, the field and the length, not a subject cut short', async () => {
+    const root = await site(`---\nsubject: "${'word '.repeat(20)}"\npreheader: "${'é'.repeat(141)}"\n---\n`);
+    const run = await build(root);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: subject: expected a subject line \(text\) of at most 78 characters/);
+    assert.match(run.stderr, /content\/issues\/2026-04-15-midweek\.md: preheader: expected a preheader \(text\) of at most 140 characters/);
+    const fits = await site(`---\nsubject: "${'é'.repeat(78)}"\n---\n`);
+    assert.equal((await build(fits)).code, 0);
   });
 });
 

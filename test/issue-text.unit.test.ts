@@ -22,6 +22,17 @@ describe('the text part keeps what only looks like markup', () => {
     assert.equal(markdownToText('<- arrows ->'), '<- arrows ->');
   });
 
+  it('list items, quotes and headings keep their own lines; a paragraph\'s soft breaks are joined', () => {
+    assert.equal(
+      markdownToText('Three things:\n- first\n- second\n* third\n\n1. one\n2) two\n\n## Later\nA line\nwrapped here.\n> quoted\n> on.'),
+      'Three things:\n- first\n- second\n* third\n\n1. one\n2) two\n\nLater\nA line wrapped here.\n> quoted\n> on.',
+    );
+  });
+
+  it('reads Windows line endings as line endings: paragraphs stay apart', () => {
+    assert.equal(markdownToText('Hello\r\nthere\r\n\r\n- a\r\n- b\r\n'), 'Hello there\n\n- a\n- b');
+  });
+
   it('tags and comments still go', () => {
     assert.equal(markdownToText('Evil <script>alert(1)</script> <b class="x">bold</b><br/><!-- note -->'), 'Evil alert(1) bold');
   });

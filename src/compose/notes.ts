@@ -35,6 +35,15 @@ export function chooseStories(
       return [];
     });
   const pinned = [...new Set(find('pin'))];
+  // The same story both pinned and dropped (perhaps by two forms of its URL) is a slip to name, not
+  // a choice to guess at.
+  choices.drop.forEach((url, i) => {
+    const story = byKey.get(normaliseUrl(url));
+    const j = choices.pin.findIndex((p) => byKey.get(normaliseUrl(p)) === story);
+    if (story && j >= 0) {
+      problems.push({ file: choices.file, field: `drop[${i}]`, expected: 'a story that is not also pinned', found: `"${url}", the story pin[${j}] puts first` });
+    }
+  });
   const dropped = [...new Set(find('drop'))].filter((s) => !pinned.includes(s));
   const skip = new Set([...pinned, ...dropped]);
   return { stories: [...pinned, ...fresh.filter((s) => !skip.has(s))], pinned, dropped, problems };

@@ -28,7 +28,20 @@ export interface EarlierIssue {
 }
 
 export function itemHash(item: Pick<NewsItem, 'title' | 'url' | 'source' | 'summary'>): string {
-  return createHash('sha256').update(JSON.stringify([item.title, item.url, item.source, item.summary])).digest('hex').slice(0, 32);
+  const seen = [item.title, item.url, item.source, item.summary].map(asRead);
+  return createHash('sha256').update(JSON.stringify(seen)).digest('hex').slice(0, 32);
+}
+
+/**
+ * Text as a reader sees it: re-wrapping a paragraph or trailing spaces change nothing on the page, so
+ * they do not make a sent story new again. Paragraph breaks do show, and are kept.
+ */
+function asRead(text: string): string {
+  return text
+    .split(/\n[ \t]*\n\s*/)
+    .map((p) => p.replace(/\s+/g, ' ').trim())
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 /** Every item of the stories (each lead and the other outlets' items), for the stored issue. */

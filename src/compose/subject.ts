@@ -1,8 +1,8 @@
 // An issue's subject line and preheader: plain text on one line, clipped to what inboxes show.
+import { PREHEADER_MAX, SUBJECT_MAX } from '../content/issue-notes-schema.ts';
 import type { ComposedIssue } from './issue.ts';
 
-export const SUBJECT_MAX = 78;
-export const PREHEADER_MAX = 140;
+export { PREHEADER_MAX, SUBJECT_MAX };
 
 /** Plain text on one line: whatever the content holds, no line break can reach a header. */
 export function oneLine(text: string): string {

@@ -8,9 +8,17 @@ const url = z
   .max(LIMITS.url, { error: `a story URL of at most ${LIMITS.url.toLocaleString('en')} characters` })
   .refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), { error: 'a story URL (an absolute http(s) URL)' });
 
+// What inboxes show, counted in code points as mail clients count them. The editor's own words are
+// never cut: a longer one is an error to fix rather than a subject clipped mid-word.
+export const SUBJECT_MAX = 78;
+export const PREHEADER_MAX = 140;
+
+const shown = (what: string, max: number) =>
+  text(what, LIMITS.line).refine((v) => [...v].length <= max, { error: `${what} of at most ${max} characters (what inboxes show)` });
+
 export const issueNotesSchema = z.strictObject({
-  subject: text('a subject line (text)', LIMITS.line).optional(),
-  preheader: text('a preheader (text)', LIMITS.line).optional(),
+  subject: shown('a subject line (text)', SUBJECT_MAX).optional(),
+  preheader: shown('a preheader (text)', PREHEADER_MAX).optional(),
   pin: list(url, 'a list of story URLs to put first', LIMITS.list).default([]),
   drop: list(url, 'a list of story URLs to leave out', LIMITS.list).default([]),
   guides: list(text('a guide slug (text)', LIMITS.name), 'a list of guide slugs', LIMITS.list).default([]),

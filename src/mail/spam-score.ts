@@ -53,21 +53,28 @@ export async function scoreMessage(mime: Buffer, timeoutSeconds: number, command
 function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string): Promise<SpamResult> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(command, ARGS, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutSeconds * 1000, killSignal: 'SIGKILL' });
+    const child = spawn(command, ARGS, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Our own timer rather than spawn's `timeout`: that one stays armed when the command is not
+    // found, and holds the whole run open until it fires.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000);
+    const done = (result: SpamResult) => {
+      clearTimeout(timer);
+      resolve(result);
+    };
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.stdin.on('error', () => {}); // a child that exits early closes its input; the exit says why
-    child.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ENOENT' ? { kind: 'absent', command } : { kind: 'failed', reason: e.message }));
+    child.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ENOENT' ? { kind: 'absent', command } : { kind: 'failed', reason: e.message }));
     child.on('close', (code, signal) => {
-      if (signal) return resolve({ kind: 'failed', reason: `${command} stopped after ${timeoutSeconds} s (${signal})` });
+      if (signal) return done({ kind: 'failed', reason: `${command} stopped after ${timeoutSeconds} s (${signal})` });
       const report = parseReport(Buffer.concat(out).toString('utf8'));
       if (code !== 0 || !report) {
         const said = Buffer.concat(err).toString('utf8').trim().split('\n').at(-1) ?? '';
-        return resolve({ kind: 'failed', reason: `${command} exited with ${code}${said ? `: ${said}` : ''}` });
+        return done({ kind: 'failed', reason: `${command} exited with ${code}${said ? `: ${said}` : ''}` });
       }
-      resolve({ kind: 'scored', report: { ...report, seconds: (performance.now() - started) / 1000 } });
+      done({ kind: 'scored', report: { ...report, seconds: (performance.now() - started) / 1000 } });
     });
     child.stdin.end(mime);
   });

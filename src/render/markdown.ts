@@ -102,14 +102,16 @@ export function plainText(markdown: string): string {
 /** Markdown as plain text for the text part of an email: emphasis dropped, every link written out. */
 export function markdownToText(markdown: string): string {
   return markdown
+    .replace(/\r\n?/g, '\n')
     .replace(/!\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, '$1 ($2)')
     .replace(/\[([^\]]*)\]\(([^)\s]+)[^)]*\)/g, (_m, label: string, url: string) => (label === url ? url : `${label} (${url})`))
     // Only what is a tag (or a comment): "3 < 5 and 7 > 2" or "<⟨the title⟩>" is text, and stays.
     .replace(/<\/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?\/?>|<!--[^]*?-->/g, '')
     .replace(/(\*\*|__|\*|_|`)(\S(?:.*?\S)?)\1/g, '$2')
-    .replace(/^#+\s*/gm, '')
     // A single line break inside a paragraph is a soft break in Markdown: the text part rewraps it.
-    .replace(/([^\n])\n(?!\n)/g, '$1 ')
+    // A heading ends its line, and a list item or a quoted line starts one.
+    .replace(/^(?!#)([^\n]*[^\n])\n(?![\n#]|[ \t]*>|[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t])/gm, (_m, line: string) => `${line} `)
+    .replace(/^#+\s*/gm, '')
     .replace(/[ \t]+/g, ' ')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
