@@ -2,12 +2,12 @@
 // the private keys. DKIM_PRIVATE_KEY (or _FILE) signs under `selector` and may be RSA or Ed25519;
 // DKIM_ED25519_PRIVATE_KEY (or _FILE) adds an Ed25519 signature under `ed25519Selector`, so a message
 // carries both when both keys are given (RFC 8463 section 4). Problems name the variable, never the key.
-import { readFileSync } from 'node:fs';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Config } from '../content/config-schema.ts';
 import { ConfigError, type Problem } from '../content/problems.ts';
 import { CONFIG_FILE } from '../content/paths.ts';
 import type { DkimKey } from './dkim-sign.ts';
+import { secretSetting } from './secret-setting.ts';
 
 /** Below this an RSA key is refused by receivers (RFC 8301 asks for at least 1024 bits; 2048 is usual). */
 const MIN_RSA_BITS = 1024;
@@ -44,29 +44,11 @@ export function dkimKeys(config: Config, env: NodeJS.ProcessEnv = process.env): 
 }
 
 function readKey(slot: KeySlot, env: NodeJS.ProcessEnv, problems: Problem[]): KeyObject | undefined {
-  const fileVariable = `${slot.variable}_FILE`;
-  const text = env[slot.variable];
-  const file = env[fileVariable];
-  if (text && file) {
-    problems.push({ file: 'environment', field: slot.variable, expected: `either ${slot.variable} or ${fileVariable}`, found: 'both set' });
-    return undefined;
-  }
-  let pem: string;
-  let variable = slot.variable;
-  if (file) {
-    variable = fileVariable;
-    try {
-      pem = readFileSync(file, 'latin1');
-    } catch (err) {
-      problems.push({ file: 'environment', field: fileVariable, expected: 'a readable private key file', found: `${(err as NodeJS.ErrnoException).code ?? 'an error'} reading ${shownFileName(file, slot.variable)}` });
-      return undefined;
-    }
-  } else if (text) {
-    // One-line settings (a .env file, a CI secret) often carry the PEM's line breaks as "\n".
-    pem = text.replace(/\\n/g, '\n');
-  } else {
-    return undefined;
-  }
+  const setting = secretSetting(slot.variable, env, { what: 'key', fileExpected: 'a readable private key file', encoding: 'latin1' }, problems);
+  if (!setting) return undefined;
+  const variable = setting.variable;
+  // One-line settings (a .env file, a CI secret) often carry the PEM's line breaks as "\n".
+  const pem = variable === slot.variable ? setting.text.replace(/\\n/g, '\n') : setting.text;
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem' });
@@ -87,13 +69,3 @@ function readKey(slot: KeySlot, env: NodeJS.ProcessEnv, problems: Problem[]): Ke
   return key;
 }
 
-/**
- * The file name a problem shows: a key pasted into the _FILE variable (a secret put in the wrong
- * setting) is not one, and must not be printed back.
- */
-function shownFileName(value: string, keyVariable: string): string {
-  if (/-----BEGIN|[\r\n]|\\n/.test(value)) return `PEM text where a file name belongs (the key itself goes in ${keyVariable})`;
-  // A bare base64 key body is as secret as the PEM around it; a path that long is seldom one.
-  if (value.length > 255) return `a value of ${value.length} characters where a file name belongs`;
-  return JSON.stringify(value);
-}

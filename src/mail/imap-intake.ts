@@ -3,14 +3,14 @@
 // $AlmanacProcessed and \Seen, and moved to `processed.moveTo` when that is set. A message that was
 // recorded but not marked (the process died in between) comes back on the next poll; the store
 // knows its report id and records it as a replay, so its effect is never applied twice.
-import { readFileSync } from 'node:fs';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 // Writes a list of UIDs as ranges ("1:300,305"): servers cap a command line (Dovecot at 64 KB).
 import { packMessageRange } from 'imapflow/lib/tools.js';
 import type { ImapConfig } from '../content/config-schema.ts';
-import { ConfigError } from '../content/problems.ts';
+import { ConfigError, type Problem } from '../content/problems.ts';
 import { MAX_REPORT_BYTES } from './bounce-classify.ts';
 import type { MailboxMessage } from './mailbox.ts';
+import { secretSetting } from './secret-setting.ts';
 
 /** The keyword a processed message carries; a message with it is never handed to the intake again. */
 export const PROCESSED_KEYWORD = '$AlmanacProcessed';
@@ -19,36 +19,19 @@ const PASSWORD = 'BOUNCES_IMAP_PASSWORD';
 
 /** The mailbox password, from BOUNCES_IMAP_PASSWORD or the file BOUNCES_IMAP_PASSWORD_FILE names. */
 export function imapPasswordFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  const text = env[PASSWORD];
-  const file = env[`${PASSWORD}_FILE`];
-  if (text && file) throw new ConfigError([{ file: 'environment', field: PASSWORD, expected: `either ${PASSWORD} or ${PASSWORD}_FILE`, found: 'both set' }]);
-  if (text) return text;
-  if (!file) {
+  const problems: Problem[] = [];
+  const setting = secretSetting(PASSWORD, env, { what: 'password', fileExpected: 'a readable file holding the password', encoding: 'utf8' }, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (!setting) {
     throw new ConfigError([
       { file: 'environment', field: PASSWORD, expected: `the password of the bounces.imap mailbox (or a file named by ${PASSWORD}_FILE)`, found: 'nothing' },
     ]);
   }
-  let read: string;
-  try {
-    read = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError([
-      { file: 'environment', field: `${PASSWORD}_FILE`, expected: 'a readable file holding the password', found: `${(err as NodeJS.ErrnoException).code ?? 'an error'} reading ${shownPath(file)}` },
-    ]);
-  }
+  if (setting.variable === PASSWORD) return setting.text;
   // A file written by an editor or `echo` ends with a line break that is not part of the password.
-  const password = read.replace(/\r?\n$/, '');
+  const password = setting.text.replace(/\r?\n$/, '');
   if (!password) throw new ConfigError([{ file: 'environment', field: `${PASSWORD}_FILE`, expected: 'a file holding the password', found: 'an empty file' }]);
   return password;
-}
-
-/**
- * A _FILE value as a problem shows it: a path, but not a password pasted into the wrong variable,
- * which is a secret and must not be printed back.
- */
-function shownPath(value: string): string {
-  const looksLikePath = value.length <= 255 && !/\s/.test(value) && (value.includes('/') || /^[\w.-]+\.\w{1,8}$/.test(value));
-  return looksLikePath ? JSON.stringify(value) : `a value that does not look like a file name (the password itself goes in ${PASSWORD})`;
 }
 
 /** The server could not be reached, refused the login or failed mid-poll: its own words. */
