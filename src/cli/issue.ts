@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isCalendarDate, isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
+import { warmMjml } from '../render/mjml-thread.ts';
 import { ContentError, UsageError, type Problem } from '../content/problems.ts';
 import { markdownHere } from '../render/markdown.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
@@ -61,6 +62,8 @@ export function registerIssue(program: Command): void {
       throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
     }
     tuneForShortRun();
+    // MJML loads on a second thread while this one reads the site.
+    warmMjml();
     const g = globals(cmd);
     const now = resolveNow(g.now);
     // The build cache, as `build` uses it: the site is rebuilt right after, from the site as loaded here.
