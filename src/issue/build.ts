@@ -49,6 +49,6 @@ export async function buildIssue(site: Site, edition: Edition, date: string, now
   }
   store.save({ issue: prepared.issue, html: prepared.email.html, text: prepared.email.text });
   const issueSeconds = (performance.now() - started) / 1000;
-  await buildSite({ root: site.root, outDir: 'dist', now, loaded: options.content && { site, content: options.content } });
+  await buildSite({ root: site.root, outDir: 'dist', now, loaded: options.content && { site, content: options.content }, issuesOnly: true });
   return { ...prepared, id, issueSeconds, siteSeconds: (performance.now() - started) / 1000 - issueSeconds };
 }

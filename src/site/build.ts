@@ -1,4 +1,6 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheOptions, FileCache } from '../cache/file-cache.ts';
 import { cachedNewsIndex } from '../cache/news-index.ts';
@@ -7,8 +9,9 @@ import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
 import { newsCachePrefix } from '../content/news.ts';
+import { debugLog } from '../log/debug.ts';
 import { safeOutputFolder } from '../output/guard.ts';
-import { StagedOutput, type OutputFiles } from '../output/staged.ts';
+import { StagedOutput, updateOutput, type OutputFiles } from '../output/staged.ts';
 import { personalise, personaliseHtml, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
 import { OneThreadRenderer } from './one-thread-renderer.ts';
@@ -30,6 +33,12 @@ export interface BuildOptions {
    * caller saves): an issue build rebuilds the site right after loading it, and need not read it twice.
    */
   loaded?: { site: Site; content: FileCache };
+  /**
+   * Only the stored issues may have changed since the output was built (an issue was just stored): when
+   * the output was made from the same content and templates, only the files that show issues are
+   * written into it; otherwise the whole site is built.
+   */
+  issuesOnly?: boolean;
 }
 
 export interface BuildSummary {
@@ -105,6 +114,15 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   // Checked before anything starts: a folder that is not the output's own is never touched.
   const outDir = safeOutputFolder({ root, out: options.outDir, databaseFile: await databaseFile(root) });
   // Started first, so that a second thread checks the cache's stamps while this one reads the cache.
+  if (options.issuesOnly && options.loaded) {
+    const log = options.cache?.log ?? debugLog('cache');
+    const written = await updateIssueFiles(root, outDir, options.loaded, options.now);
+    if (written) {
+      log?.(`output: wrote the ${written.written} files that show issues into ${outDir}`);
+      return summary(options.loaded.site, written.pages, written.files, outDir);
+    }
+    log?.(`output: ${outDir} was not made from this content and these templates (or cannot be told): building the whole site`);
+  }
   const renderer = await openRenderer(root, options.threads);
   const content = options.loaded?.content ?? openContentCache(root, { ...options.cache, stamps: renderer.stamps });
   try {
@@ -112,10 +130,11 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     try {
       renderer.start(output);
       const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
+      const inputs = await siteInputs(root, content);
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
       await renderer.finish(composed);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys()]));
+      await output.commit(new Set([...pages, ...composed.files.keys()]), inputs);
       return summary(site, pages.length, pages.length + composed.files.size, outDir);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
@@ -127,6 +146,56 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     if (!options.loaded) content.save();
     await renderer.close();
   }
+}
+
+/**
+ * Writes the pages and files that show issues (the archive, each issue's web version and files, the
+ * issue feeds, and the sitemap that lists them) into an output made from the same content and
+ * templates as `loaded`; undefined, writing nothing, when there is no such output.
+ */
+async function updateIssueFiles(
+  root: string,
+  outDir: string,
+  loaded: { site: Site; content: FileCache },
+  now: number,
+): Promise<{ pages: number; files: number; written: number } | undefined> {
+  const inputs = await siteInputs(root, loaded.content);
+  if (!inputs) return undefined;
+  const { TemplateSet } = await import('../render/templates.ts');
+  const [templates, composed] = await Promise.all([TemplateSet.load(root, 'site'), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
+  const out: OutputFiles = new Map();
+  templates.renderAll(
+    composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
+    (paths, html) => paths.forEach((file) => out.set(file, html)),
+  );
+  for (const [file, data] of composed.files) if (showsIssues(file)) out.set(file, data);
+  if (!(await updateOutput(outDir, inputs, out))) return undefined;
+  const pages = composed.pages.flatMap(pathsOf).length;
+  return { pages, files: pages + composed.files.size, written: out.size };
+}
+
+/** The output files whose contents depend on the stored issues. */
+function showsIssues(file: string): boolean {
+  return file.startsWith('issues/') || file.startsWith('feeds/issues.') || file === 'sitemap.xml';
+}
+
+/**
+ * A digest of what the site's pages are made from, the stored issues aside: the content as the cache
+ * stamped it, Almanac's code, and the templates and assets. Undefined when it cannot be told (see
+ * FileCache.inputsDigest).
+ */
+async function siteInputs(root: string, content: FileCache): Promise<string | undefined> {
+  const digest = content.inputsDigest();
+  if (!digest) return undefined;
+  const { listTemplateFiles } = await import('../render/templates.ts');
+  const hash = createHash('sha256').update(digest);
+  for (const area of ['site', 'assets']) {
+    for (const file of await listTemplateFiles(root, area)) {
+      const stats = statSync(file.absolute, { throwIfNoEntry: false });
+      hash.update(`\n${file.absolute}\0${stats ? [stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino].join(',') : 'missing'}`);
+    }
+  }
+  return hash.digest('hex');
 }
 
 /** The site's news index, kept in the content cache and reused while no news item was read afresh. */
