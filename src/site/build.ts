@@ -50,7 +50,7 @@ async function composeSite(
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
-  const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
+  const [{ GUIDE_FEEDS, ISSUE_FEEDS, NEWS_FEEDS, guideFeedEntries, issueFeedEntries, newsFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
     import('./feeds.ts'),
     import('../render/templates.ts'),
   ]);
@@ -69,6 +69,13 @@ async function composeSite(
     issueFeedEntries(site.config, issues.map((i) => i.issue)),
   );
   for (const [file, text] of issueFeeds) files.set(file, text);
+  const newsFeeds = renderFeeds(
+    site.config,
+    NEWS_FEEDS,
+    { title: `${site.config.title}: news`, description: `The AI news ${site.config.title} tracks, newest first.`, home: 'news/' },
+    newsFeedEntries(catalog),
+  );
+  for (const [file, text] of newsFeeds) files.set(file, text);
   // The emails as sent, with each reader's own links replaced by the site's general ones.
   const web = webRecipient(site.config.baseUrl);
   for (const { issue, html, text } of issues) {

@@ -12,9 +12,15 @@ import type { Config } from '../content/config-schema.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { feedText, xmlAttr, xmlText } from './xml.ts';
 import { htmlText } from '../render/html-text.ts';
+import { plainText } from '../render/markdown.ts';
+import { changeSummary } from './version-diff.ts';
 
 export const GUIDE_FEEDS = { rss: 'feeds/guides.xml', atom: 'feeds/guides.atom', json: 'feeds/guides.json' } as const;
 export const ISSUE_FEEDS = { rss: 'feeds/issues.xml', atom: 'feeds/issues.atom', json: 'feeds/issues.json' } as const;
+export const NEWS_FEEDS = { rss: 'feeds/news.xml', atom: 'feeds/news.atom', json: 'feeds/news.json' } as const;
+
+/** Entries per feed: readers poll often, so a feed holds what is new, not the archive. */
+const FEED_LIMIT = 50;
 
 export interface FeedEntry {
   title: string;
@@ -156,23 +162,40 @@ function json({ config, links, meta, entries }: FeedContext): string {
   return `${JSON.stringify(feed, null, 2)}\n`;
 }
 
+/**
+ * One entry per guide at its latest version. A version after the first is a new entry (its own URL,
+ * the version's "what changed" on its page), which says what changed and why before the TL;DR.
+ */
 export function guideFeedEntries(config: Config, catalog: Catalog): FeedEntry[] {
-  return catalog.active.slice(0, 50).map((g) => {
+  return catalog.active.slice(0, FEED_LIMIT).map((g) => {
     const front = g.latest.doc.front;
-    const note = g.latest.version > 1 ? ` (v${g.latest.version}: ${g.latest.note})` : '';
+    const dir = `${config.baseUrl}/guides/${g.guide.slug}/`;
+    const changes = changeSummary(g.guide, g.latest);
     return {
-      title: `${front.title}${note}`,
-      url: `${config.baseUrl}/guides/${g.guide.slug}/`,
+      title: changes ? `${front.title} (v${g.latest.version}: ${g.latest.note})` : front.title,
+      url: changes ? `${dir}v${g.latest.version}.html#what-changed` : dir,
       date: g.latest.published,
       published: g.first.published,
-      summary: front.tldr,
+      summary: changes ? `${changes}\n${g.latest.note}\n\n${front.tldr}` : front.tldr,
       categories: front.topics,
     };
   });
 }
 
+/** The newest stories, one entry each: the source's link, its title and summary as text, its topics. */
+export function newsFeedEntries(catalog: Catalog): FeedEntry[] {
+  return catalog.stories.slice(0, FEED_LIMIT).map(({ lead }) => ({
+    title: lead.title,
+    url: new URL(lead.url).href,
+    date: lead.published,
+    published: lead.published,
+    summary: `${plainText(lead.summary)}\n\n${lead.source} · importance ${lead.score}/10`,
+    categories: lead.topics ?? [],
+  }));
+}
+
 export function issueFeedEntries(config: Config, issues: readonly StoredIssue[]): FeedEntry[] {
-  return issues.slice(0, 50).map((i) => ({
+  return issues.slice(0, FEED_LIMIT).map((i) => ({
     title: i.subject,
     url: `${config.baseUrl}/issues/${i.id}/`,
     date: i.scheduledAt,
