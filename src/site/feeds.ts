@@ -173,7 +173,7 @@ export function guideFeedEntries(config: Config, catalog: Catalog): FeedEntry[] 
     const changes = changeSummary(g.guide, g.latest);
     return {
       title: changes ? `${front.title} (v${g.latest.version}: ${g.latest.note})` : front.title,
-      url: changes ? `${dir}v${g.latest.version}.html#what-changed` : dir,
+      url: changes ? `${dir}v${g.latest.version}.html#what_changed` : dir,
       date: g.latest.published,
       published: g.first.published,
       summary: changes ? `${changes}\n${g.latest.note}\n\n${front.tldr}` : front.tldr,

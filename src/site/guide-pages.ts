@@ -80,7 +80,7 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
         note: other.note,
         live: other === g.latest,
         current: other === v,
-        changesHref: other.version > 1 ? `${versionFile(slug, other.version)}#what-changed` : undefined,
+        changesHref: other.version > 1 ? `${versionFile(slug, other.version)}#what_changed` : undefined,
       })),
       changes: whatChangedView(g.guide, v, (n) => versionFile(slug, n)),
       relatedGuides: relatedGuides(ctx.catalog, g, RELATED_LIMIT).map((r) => ctx.guideCard(r)),
