@@ -167,6 +167,19 @@ describe('guide diff', () => {
     assert.deepEqual(diff.sections[0]!.blocks.map((b) => b.op), ['removed', 'added']);
   });
 
+  it('a paragraph or code block only added to is an edit that marks just what was added', () => {
+    const diff = diffGuides(
+      guideOutline(doc('## S\n\nShort.\n\n```\nrun();\n```\n')),
+      guideOutline(doc('## S\n\nShort. And a much longer second sentence that follows it.\n\n```\nrun();\nconst x = compute(a, b, c, d, e, f, g);\n```\n')),
+    );
+    const blocks = diff.sections[0]!.blocks;
+    assert.deepEqual(blocks.map((b) => [b.op, b.kind]), [['changed', 'prose'], ['changed', 'code']]);
+    for (const b of blocks) {
+      assert.ok(b.op === 'changed');
+      assert.deepEqual(b.parts.map((p) => p.op), ['same', 'added']);
+    }
+  });
+
   it('Markdown and HTML in a guide become text in its outline: no tag, no link target survives', () => {
     const hostile = doc(
       '## <img src=x onerror=alert(1)> Heading\n\n<script>alert(1)</script>\n\nA [link](https://evil.example/x) and **bold** and `<b>code</b>` and ![alt text](x.png).\n\n| a | <i>b</i> |\n|---|---|\n| 1 | 2 |\n',

@@ -83,7 +83,7 @@ export interface DiffCounts {
   tldr: boolean;
 }
 
-/** Below this share of text in common, a paragraph is shown as removed and another added, not as edited. */
+/** Below this share of text in common (see similarity), a paragraph is shown as removed and another added, not as edited. */
 const SIMILAR = 0.4;
 
 export function diffGuides(older: GuideOutline, newer: GuideOutline): GuideDiff {
@@ -170,7 +170,10 @@ function diffBlocks(older: readonly OutlineBlock[], newer: readonly OutlineBlock
   return out;
 }
 
-/** The share of the longer side's non-space characters the two sides have in common. */
+/**
+ * The share of the shorter side's non-space characters the two sides have in common: a paragraph or
+ * code block that was only added to (or only cut) reads as an edit, however much was added.
+ */
 function similarity(parts: readonly TextPart[]): number {
   let same = 0;
   let added = 0;
@@ -181,8 +184,8 @@ function similarity(parts: readonly TextPart[]): number {
     else if (p.op === 'added') added += n;
     else removed += n;
   }
-  const longer = Math.max(same + added, same + removed);
-  return longer === 0 ? 1 : same / longer;
+  const shorter = Math.min(same + added, same + removed);
+  return shorter === 0 ? 0 : same / shorter;
 }
 
 function diffEntries(older: readonly string[], newer: readonly string[]): EntryChange[] {
