@@ -150,7 +150,8 @@ describe('what changed on version pages', () => {
     await build(root, 'dist');
     const feed = JSON.parse(await readFile(path.join(root, 'dist/feeds/guides.json'), 'utf8'));
     const [item] = feed.items;
-    assert.equal(item.url, 'https://almanac.example.org/guides/tidal-power/v2.html#what_changed');
+    assert.equal(item.url, 'https://almanac.example.org/guides/tidal-power/#what_changed');
+    assert.equal(item.id, 'https://almanac.example.org/guides/tidal-power/v2.html', 'a new entry for each version');
     assert.equal(item.title, `Tidal Power (v2: Adds new projects ${EVIL})`);
     assert.equal(
       item.content_text,

@@ -25,6 +25,8 @@ const FEED_LIMIT = 50;
 export interface FeedEntry {
   title: string;
   url: string;
+  /** The entry's identity when it is not its URL: a permanent link of its own. */
+  id?: string;
   /** Last change, ms since the epoch. */
   date: number;
   /** First publication, ms since the epoch. */
@@ -80,7 +82,7 @@ function rss({ config, links, meta, updated, entries }: FeedContext): string {
       '    <item>',
       `      <title>${xmlText(e.title)}</title>`,
       `      <link>${xmlText(e.url)}</link>`,
-      `      <guid isPermaLink="true">${xmlText(e.url)}</guid>`,
+      `      <guid isPermaLink="true">${xmlText(e.id ?? e.url)}</guid>`,
       `      <pubDate>${rfc822(e.date)}</pubDate>`,
       `      <description>${xmlText(htmlText(e.summary))}</description>`,
       ...e.categories.map((c) => `      <category>${xmlText(c)}</category>`),
@@ -112,7 +114,7 @@ function atom({ config, links, meta, updated, entries }: FeedContext): string {
     [
       '  <entry>',
       `    <title type="text">${xmlText(e.title)}</title>`,
-      `    <id>${xmlText(e.url)}</id>`,
+      `    <id>${xmlText(e.id ?? e.url)}</id>`,
       `    <link rel="alternate" type="text/html" href="${xmlAttr(e.url)}"/>`,
       `    <updated>${iso(e.date)}</updated>`,
       `    <published>${iso(e.published)}</published>`,
@@ -149,7 +151,7 @@ function json({ config, links, meta, entries }: FeedContext): string {
     language: config.language,
     authors: [{ name: feedText(config.title), url: `${config.baseUrl}/` }],
     items: entries.map((e) => ({
-      id: e.url,
+      id: e.id ?? e.url,
       url: e.url,
       title: feedText(e.title),
       content_text: feedText(e.summary),
@@ -163,8 +165,9 @@ function json({ config, links, meta, entries }: FeedContext): string {
 }
 
 /**
- * One entry per guide at its latest version. A version after the first is a new entry (its own URL,
- * the version's "what changed" on its page), which says what changed and why before the TL;DR.
+ * One entry per guide at its latest version. A version after the first is a new entry to feed readers
+ * (its id is the version's own page), links to what changed on the guide's page, and says what
+ * changed and why before the TL;DR.
  */
 export function guideFeedEntries(config: Config, catalog: Catalog): FeedEntry[] {
   return catalog.active.slice(0, FEED_LIMIT).map((g) => {
@@ -173,7 +176,8 @@ export function guideFeedEntries(config: Config, catalog: Catalog): FeedEntry[] 
     const changes = changeSummary(g.guide, g.latest);
     return {
       title: changes ? `${front.title} (v${g.latest.version}: ${g.latest.note})` : front.title,
-      url: changes ? `${dir}v${g.latest.version}.html#what_changed` : dir,
+      url: changes ? `${dir}#what_changed` : dir,
+      ...(changes ? { id: `${dir}v${g.latest.version}.html` } : {}),
       date: g.latest.published,
       published: g.first.published,
       summary: changes ? `${changes}\n${g.latest.note}\n\n${front.tldr}` : front.tldr,
