@@ -6,6 +6,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, type HTMLElement } from 'node-html-parser';
+import type { GuideDiff } from '../src/compose/guide-diff.ts';
+import { loadSite } from '../src/content/load.ts';
+import { rememberVersionDiffs, versionDiff, type ResultCache } from '../src/site/version-diff.ts';
 import { NOW, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
@@ -135,10 +138,11 @@ describe('what changed on version pages', () => {
     // Raw HTML in a takeaway is markup the page renders, so the comparison keeps only its text.
     assert.deepEqual(takeaways, ['[added: Lagoons alert(1) are cheaper]', '[removed: Barrages are costly.]', '[added: 2026: Swansea approved]']);
 
+    // On the page that shows them, the link to this version's changes stays on the page.
     const versions = page.querySelectorAll('.versions li');
     assert.deepEqual(
       versions.map((li) => li.querySelector('.wc-link')?.getAttribute('href')),
-      ['../../guides/tidal-power/v2.html#what_changed', undefined],
+      ['#what_changed', undefined],
     );
     assert.equal(versions[0]!.querySelector('.wc-link')!.textContent, 'What changed in v2');
     // The same list on v1's page links to v2's changes too.
@@ -161,5 +165,35 @@ describe('what changed on version pages', () => {
     const atom = await readFile(path.join(root, 'dist/feeds/guides.atom'), 'utf8');
     assert.ok(atom.includes('<summary type="text">What changed since v1: '), 'Atom says it as text');
     assert.ok(!atom.includes('<script>'), 'markup in the note is escaped');
+  });
+
+  it('a rebuild takes each comparison from the build cache, by the two frozen texts\' hashes', async () => {
+    const root = await site();
+    const stored = new Map<string, unknown>();
+    const asked: string[] = [];
+    let computed = 0;
+    const cache: ResultCache = {
+      remember<T extends NonNullable<unknown>>(kind: string, input: string, compute: () => T): T {
+        asked.push(`${kind} ${input}`);
+        if (!stored.has(input)) {
+          computed++;
+          stored.set(input, compute());
+        }
+        return stored.get(input) as T;
+      },
+    };
+    const first = await loadSite(root);
+    rememberVersionDiffs(first, cache);
+    const [v1, v2] = first.guides[0]!.versions;
+    assert.deepEqual(asked, [`version-diff ${v1!.entry.sha256} ${v2!.entry.sha256}`]);
+    assert.equal(computed, 1);
+    // A fresh load (as the next build has) gets the stored comparison and computes nothing.
+    const marker = { sections: [], takeaways: [], timeline: [], faq: [] } satisfies GuideDiff;
+    stored.set(`${v1!.entry.sha256} ${v2!.entry.sha256}`, marker);
+    const second = await loadSite(root);
+    rememberVersionDiffs(second, cache);
+    assert.equal(computed, 1);
+    assert.equal(versionDiff(second.guides[0]!, second.guides[0]!.versions[1]!), marker);
+    assert.equal(versionDiff(second.guides[0]!, second.guides[0]!.versions[0]!), undefined, 'v1 has nothing to compare with');
   });
 });

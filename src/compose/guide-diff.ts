@@ -3,7 +3,14 @@
 // timeline and FAQ entries added or removed. Works on plain text (see render/guide-outline.ts), so
 // nothing here is markup and the page escapes all of it. Pure and deterministic: jsdiff on the same
 // two outlines gives the same result, in the order of the newer version.
-import { diffArrays, diffWordsWithSpace } from 'diff';
+import { createRequire } from 'node:module';
+import type * as Jsdiff from 'diff';
+
+// jsdiff is loaded on first use, not with this module: most builds compare no versions, and loading
+// it is a noticeable part of the build command's start-up (see render/markdown.ts for markdown-it).
+const loadPackage = createRequire(import.meta.url);
+let jsdiff: typeof Jsdiff | undefined;
+const lib = (): typeof Jsdiff => (jsdiff ??= loadPackage('diff') as typeof Jsdiff);
 
 /** A block of a section as a reader sees it: a paragraph, list item, heading, table row, or code. */
 export interface OutlineBlock {
@@ -99,14 +106,14 @@ export function diffGuides(older: GuideOutline, newer: GuideOutline): GuideDiff 
 
 /** Word changes from `a` to `b`; whitespace is kept as tokens, so each side joins back exactly. */
 export function diffText(a: string, b: string): TextPart[] {
-  return diffWordsWithSpace(a, b).map((c) => ({ op: c.added ? 'added' : c.removed ? 'removed' : 'same', text: c.value }));
+  return lib().diffWordsWithSpace(a, b).map((c) => ({ op: c.added ? 'added' : c.removed ? 'removed' : 'same', text: c.value }));
 }
 
 function diffSections(older: readonly OutlineSection[], newer: readonly OutlineSection[]): SectionChange[] {
   const oldById = new Map(older.map((s) => [s.id, s]));
   const newById = new Map(newer.map((s) => [s.id, s]));
   const out: SectionChange[] = [];
-  for (const change of diffArrays(older.map((s) => s.id), newer.map((s) => s.id))) {
+  for (const change of lib().diffArrays(older.map((s) => s.id), newer.map((s) => s.id))) {
     for (const id of change.value) {
       if (change.removed) {
         // A section that moved is shown once, where it is now.
@@ -141,7 +148,7 @@ function keptSection(a: OutlineSection, b: OutlineSection, moved: boolean): Sect
 /** Blocks aligned as wholes; a removed block followed by an added one that shares most of its words is an edit. */
 function diffBlocks(older: readonly OutlineBlock[], newer: readonly OutlineBlock[]): BlockChange[] {
   const out: BlockChange[] = [];
-  const changes = diffArrays([...older], [...newer], { comparator: (x, y) => x.kind === y.kind && x.text === y.text });
+  const changes = lib().diffArrays([...older], [...newer], { comparator: (x, y) => x.kind === y.kind && x.text === y.text });
   for (let i = 0; i < changes.length; i++) {
     const change = changes[i]!;
     if (!change.added && !change.removed) {
@@ -189,7 +196,7 @@ function similarity(parts: readonly TextPart[]): number {
 }
 
 function diffEntries(older: readonly string[], newer: readonly string[]): EntryChange[] {
-  return diffArrays([...older], [...newer]).flatMap((c) =>
+  return lib().diffArrays([...older], [...newer]).flatMap((c) =>
     c.value.map((text) => ({ op: c.added ? ('added' as const) : c.removed ? ('removed' as const) : ('same' as const), text })),
   );
 }
@@ -199,7 +206,7 @@ function diffFaq(older: readonly { q: string; a: string }[], newer: readonly { q
   const oldByQ = new Map(older.map((f) => [f.q, f.a]));
   const newQs = new Set(newer.map((f) => f.q));
   const out: FaqChange[] = [];
-  for (const change of diffArrays(older.map((f) => f.q), newer.map((f) => f.q))) {
+  for (const change of lib().diffArrays(older.map((f) => f.q), newer.map((f) => f.q))) {
     for (const q of change.value) {
       if (change.removed) {
         if (!newQs.has(q)) out.push({ op: 'removed', q, parts: [{ op: 'removed', text: oldByQ.get(q)! }] });

@@ -16,6 +16,7 @@ import { pathsOf, type Page } from './page-context.ts';
 import { sitePages } from './pages.ts';
 import type { ComposedSite, SiteRenderer } from './renderer.ts';
 import { renderSitemap } from './sitemap.ts';
+import { rememberVersionDiffs } from './version-diff.ts';
 
 export interface BuildOptions {
   root: string;
@@ -114,6 +115,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     try {
       renderer.start(output);
       const site = await loadSite(root, { cache: content, markdown: renderer.markdown });
+      rememberVersionDiffs(site, content);
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
       await renderer.finish(composed);
       const pages = composed.pages.flatMap(pathsOf);

@@ -2,7 +2,7 @@
 // with the one before it (compose/guide-diff.ts), shaped for the what-changed partial. Everything in
 // it is plain text the template escapes; which runs were added or removed is only an `op`.
 import { diffGuides, hasChanges, summariseChanges, type BlockChange, type GuideDiff, type TextPart } from '../compose/guide-diff.ts';
-import type { Guide, GuideVersion } from '../content/model.ts';
+import type { Guide, GuideVersion, Site } from '../content/model.ts';
 import { guideOutline } from '../render/guide-outline.ts';
 
 export interface BlockView {
@@ -41,6 +41,29 @@ export interface WhatChangedView {
 }
 
 const diffs = new WeakMap<GuideVersion, GuideDiff>();
+
+/** Where pure results are kept between builds (the build cache's `remember`). */
+export interface ResultCache {
+  remember<T extends NonNullable<unknown>>(kind: string, input: string, compute: () => T): T;
+}
+
+const DIFF_KIND = 'version-diff';
+
+/**
+ * Every published version's comparison with the one before, from `cache` when an earlier build made
+ * it: it is a pure function of the two frozen texts, which their SHA-256 (checked when loaded) names.
+ * A rebuild then parses no frozen version again to compare it.
+ */
+export function rememberVersionDiffs(site: Site, cache: ResultCache): void {
+  for (const guide of site.guides) {
+    guide.versions.forEach((version, i) => {
+      const previous = guide.versions[i - 1];
+      if (!previous || diffs.has(version)) return;
+      const key = `${previous.entry.sha256} ${version.entry.sha256}`;
+      diffs.set(version, cache.remember(DIFF_KIND, key, () => diffGuides(guideOutline(previous.doc), guideOutline(version.doc))));
+    });
+  }
+}
 
 /** The comparison of `version` with the version before it; undefined for a first version. */
 export function versionDiff(guide: Guide, version: GuideVersion): GuideDiff | undefined {
