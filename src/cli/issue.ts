@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isCalendarDate, isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
-import { loadSite } from '../content/load.ts';
+import { loadSite, openContentCache } from '../content/load.ts';
+import { warmMjml } from '../render/mjml-thread.ts';
 import { ContentError, UsageError, type Problem } from '../content/problems.ts';
 import { markdownHere } from '../render/markdown.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
@@ -61,15 +62,18 @@ export function registerIssue(program: Command): void {
       throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
     }
     tuneForShortRun();
+    // MJML loads on a second thread while this one reads the site.
+    warmMjml();
     const g = globals(cmd);
     const now = resolveNow(g.now);
-    // The build cache, as `build` uses it: the site is rebuilt right after.
-    const site = await loadSite(g.root, { cache: true, markdown: markdownHere });
+    // The build cache, as `build` uses it: the site is rebuilt right after, from the site as loaded here.
+    const content = openContentCache(g.root);
+    const site = await loadSite(g.root, { cache: content, markdown: markdownHere });
     const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
     // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
     const { buildIssue } = await import('../issue/build.ts');
     refuseIfSending(site.root, `${date}-${edition}`);
-    const prepared = await buildIssue(site, edition, date, now);
+    const prepared = await buildIssue(site, edition, date, now, { content }).finally(() => content.save());
     const { id, issueSeconds, siteSeconds } = prepared;
     const { issue: built } = prepared;
     const stories = 1 + built.groups.reduce((n, gr) => n + gr.stories.length, 0);

@@ -26,6 +26,11 @@ export interface BuildOptions {
   threads?: number;
   /** The content cache's clock, settle window and debug log. */
   cache?: Pick<CacheOptions, 'clock' | 'settleMs' | 'log'>;
+  /**
+   * The site as the caller has just loaded it, with the content cache it was loaded through (which the
+   * caller saves): an issue build rebuilds the site right after loading it, and need not read it twice.
+   */
+  loaded?: { site: Site; content: FileCache };
 }
 
 export interface BuildSummary {
@@ -109,12 +114,12 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const outDir = safeOutputFolder({ root, out: options.outDir, databaseFile: await databaseFile(root) });
   // Started first, so that a second thread checks the cache's stamps while this one reads the cache.
   const renderer = await openRenderer(root, options.threads);
-  const content = openContentCache(root, { ...options.cache, stamps: renderer.stamps });
+  const content = options.loaded?.content ?? openContentCache(root, { ...options.cache, stamps: renderer.stamps });
   try {
     const output = await StagedOutput.begin(outDir);
     try {
       renderer.start(output);
-      const site = await loadSite(root, { cache: content, markdown: renderer.markdown });
+      const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
       rememberVersionDiffs(site, content);
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
       await renderer.finish(composed);
@@ -128,7 +133,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       throw err;
     }
   } finally {
-    content.save();
+    if (!options.loaded) content.save();
     await renderer.close();
   }
 }
