@@ -19,6 +19,7 @@ import { pathsOf, type Page } from './page-context.ts';
 import { sitePages } from './pages.ts';
 import type { ComposedSite, SiteRenderer } from './renderer.ts';
 import { renderSitemap } from './sitemap.ts';
+import { rememberVersionDiffs } from './version-diff.ts';
 
 export interface BuildOptions {
   root: string;
@@ -64,7 +65,7 @@ async function composeSite(
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
-  const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
+  const [{ GUIDE_FEEDS, ISSUE_FEEDS, NEWS_FEEDS, guideFeedEntries, issueFeedEntries, newsFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
     import('./feeds.ts'),
     import('../render/templates.ts'),
   ]);
@@ -83,6 +84,13 @@ async function composeSite(
     issueFeedEntries(site.config, issues.map((i) => i.issue)),
   );
   for (const [file, text] of issueFeeds) files.set(file, text);
+  const newsFeeds = renderFeeds(
+    site.config,
+    NEWS_FEEDS,
+    { title: `${site.config.title}: news`, description: `The AI news ${site.config.title} tracks, newest first.`, home: 'news/' },
+    newsFeedEntries(catalog),
+  );
+  for (const [file, text] of newsFeeds) files.set(file, text);
   // The emails as sent, with each reader's own links replaced by the site's general ones.
   const web = webRecipient(site.config.baseUrl);
   for (const { issue, html, text } of issues) {
@@ -131,6 +139,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       renderer.start(output);
       const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
       const inputs = await siteInputs(root, content);
+      rememberVersionDiffs(site, content);
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
       await renderer.finish(composed);
       const pages = composed.pages.flatMap(pathsOf);
@@ -162,6 +171,7 @@ async function updateIssueFiles(
   const inputs = await siteInputs(root, loaded.content);
   if (!inputs) return undefined;
   const { TemplateSet } = await import('../render/templates.ts');
+  rememberVersionDiffs(loaded.site, loaded.content);
   const [templates, composed] = await Promise.all([TemplateSet.load(root, 'site'), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
   const out: OutputFiles = new Map();
   templates.renderAll(

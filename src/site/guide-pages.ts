@@ -7,6 +7,7 @@ import { plainText, renderGuideBody } from '../render/markdown.ts';
 import { timelineLabel } from '../words/dates.ts';
 import { guideKicker, levelLabel } from '../words/labels.ts';
 import { PageContext, type Page } from './page-context.ts';
+import { whatChangedView } from './version-diff.ts';
 
 const MORE_ON_LIMIT = 6;
 const RELATED_LIMIT = 4;
@@ -79,7 +80,9 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
         note: other.note,
         live: other === g.latest,
         current: other === v,
+        changesHref: other.version > 1 ? `${versionFile(slug, other.version)}#what_changed` : undefined,
       })),
+      changes: whatChangedView(g.guide, v, (n) => versionFile(slug, n)),
       relatedGuides: relatedGuides(ctx.catalog, g, RELATED_LIMIT).map((r) => ctx.guideCard(r)),
       moreOn: {
         topic: primary,
