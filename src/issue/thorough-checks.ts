@@ -12,6 +12,8 @@ export interface ThoroughResult {
   findings: Finding[];
   /** What is worth knowing and no fault: the spam score under the limits, SpamAssassin missing. */
   notes: string[];
+  /** SpamAssassin did not answer in time: asking again for the next message would only wait as long. */
+  timedOut?: boolean;
 }
 
 /** The email templates as the author wrote them (HTML ones: the text part has no CSS). */
@@ -34,7 +36,18 @@ export async function spamCheck(config: Config, sampleMime: Buffer): Promise<Tho
     return finding ? { findings: [finding], notes: [] } : { findings: [], notes: [note] };
   }
   if (spam.kind === 'absent') return { findings: [], notes: [SPAM_ABSENT(spam.command)] };
+  if (spam.kind === 'timeout') return { findings: [spamTimeout(spam.seconds)], notes: [], timedOut: true };
   return { findings: [{ check: 'spam-score', severity: 'warning', expected: 'a score from SpamAssassin', found: spam.reason }], notes: [] };
+}
+
+/** A warning, not an error: a slow SpamAssassin says nothing about the message. */
+export function spamTimeout(seconds: number): Finding {
+  return {
+    check: 'spam-score',
+    severity: 'warning',
+    expected: `a score from SpamAssassin within ${seconds} s (checks.spam.timeoutSeconds)`,
+    found: `no spam score: SpamAssassin did not answer within ${seconds} s and was stopped`,
+  };
 }
 
 export const SPAM_ABSENT = (command: string) => `no spam score: SpamAssassin is not installed (${command} not found; on Debian: apt-get install spamassassin)`;
