@@ -63,15 +63,15 @@ export function registerCheck(program: Command): void {
     // Every issue already built, as stored …
     const store = new IssueStore(site.root);
     const built = store.list();
+    const templates = await TemplateSet.load(site.root, 'email');
     for (const { issue, html, text } of built) {
-      const { findings } = await checkIssueEmail(site.config, issue, { html, text });
+      const { findings } = await checkIssueEmail(site.config, issue, { html, text }, templates);
       // Every build checks contrast now, so a stored issue that fails it was built before: it cannot
       // be changed (it may have gone out), and only new issues can do better.
       report(`issue ${issue.id}`, findings.map((f) => (f.check === 'contrast' ? { ...f, severity: 'warning' as const } : f)));
     }
 
     // … and the next Midweek and Sunday as they would be built now.
-    const templates = await TemplateSet.load(site.root, 'email');
     // What the templates use that a client family lacks: said of the template, once for every edition.
     for (const gap of clientSupport(templates)) {
       const p = {

@@ -20,6 +20,7 @@ import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
 import { baseUrlProblem } from '../mail/readiness.ts';
 import { calendarDate, weekdayTime } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
+import { emailTemplateSources } from './template-sources.ts';
 
 export interface PreparedIssue {
   issue: StoredIssue;
@@ -110,7 +111,7 @@ export async function prepareIssue(args: {
     }
   }
   const { meta, email } = rendered;
-  const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
+  const { findings, sampleMime } = await checkIssueEmail(config, meta, email, args.templates);
   if (cut.length) findings.unshift(sizeCapFinding(cut, full.length));
   // Only the automatic subject: one from the notes is the editor's own.
   const subject = composeSubject(meta.editionLabel, meta.number, meta.top.title);
@@ -153,11 +154,15 @@ function subjectFinding(subject: Subject): Finding {
   };
 }
 
-/** Runs the email checks on the message a sample recipient would receive. */
+/**
+ * Runs the email checks on the message a sample recipient would receive; with the templates, a
+ * finding about the markup names the template it was written in.
+ */
 export async function checkIssueEmail(
   config: Config,
   issue: Pick<IssueMeta, 'id' | 'subject' | 'scheduledAt'> & Partial<IssueMeta>,
   email: { html: string; text: string },
+  templates?: TemplateSet,
 ): Promise<{ findings: Finding[]; sampleMime: Buffer }> {
   const sample = sampleRecipient(config.baseUrl);
   // The very path a send takes: the message compiled once, then one recipient's copy of it.
@@ -177,6 +182,7 @@ export async function checkIssueEmail(
     webUrl: issueUrls(config, issue.id).web,
     // As written, and as the text part shows it (Markdown and tags taken out).
     contentText: [config.title, config.from, ...textsOf(issue)].flatMap((t) => [t, markdownToText(t)]).join('\n'),
+    ...(templates ? { templates: emailTemplateSources(templates) } : {}),
   });
   return { findings, sampleMime };
 }

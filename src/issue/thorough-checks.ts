@@ -4,9 +4,10 @@
 // scheduler leave them out.
 import type { Config } from '../content/config-schema.ts';
 import type { Finding } from '../mail/checks.ts';
-import { clientGaps, type ClientGap, type TemplateSource } from '../mail/client-support.ts';
+import { clientGaps, type ClientGap } from '../mail/client-support.ts';
 import { scoreMessage, spamFinding } from '../mail/spam-score.ts';
 import type { TemplateSet } from '../render/templates.ts';
+import { emailTemplateSources } from './template-sources.ts';
 
 export interface ThoroughResult {
   findings: Finding[];
@@ -14,13 +15,6 @@ export interface ThoroughResult {
   notes: string[];
   /** SpamAssassin did not answer in time: asking again for the next message would only wait as long. */
   timedOut?: boolean;
-}
-
-/** The email templates as the author wrote them (HTML ones: the text part has no CSS). */
-export function emailTemplateSources(templates: TemplateSet): TemplateSource[] {
-  return templates.files
-    .filter(({ file }) => file.rel.startsWith('email/') && !file.rel.endsWith('.txt.hbs'))
-    .map(({ file, source }) => ({ display: file.display, source }));
 }
 
 /** What the email templates use that a client family lacks (errors for layout, the rest warnings). */
