@@ -42,7 +42,7 @@ export function registerCheck(program: Command): void {
     const warnings: Problem[] = [];
     const report = (label: string, findings: Finding[]) => {
       for (const f of findings) {
-        const p = { file: label, field: f.check, expected: f.expected, found: f.found };
+        const p = { file: f.file ?? label, field: f.check, expected: f.expected, found: f.found };
         if (f.severity === 'error') add(p);
         else warnings.push(p);
       }
@@ -57,7 +57,9 @@ export function registerCheck(program: Command): void {
     ]);
     // Every issue's notes, wherever its date.
     const { notesProblems } = await import('../issue/notes-file.ts');
-    for (const p of notesProblems(site, issuesSentFrom(site.root))) add(p);
+    const noted = notesProblems(site, issuesSentFrom(site.root));
+    noted.errors.forEach(add);
+    warnings.push(...noted.warnings);
     // Settings without which no issue goes out, whatever the news.
     for (const p of sendingProblems(site.config)) add(p);
     // Every issue already built, as stored …
@@ -110,8 +112,10 @@ export function registerCheck(program: Command): void {
     }
     if (problems.size) throw new ContentError([...problems.values()]);
 
-    // Said once, however many issues were checked.
+    // Said once, however many issues were checked (the next issue's notes are read twice).
     notes.splice(0, notes.length, ...new Set(notes));
+    const seen = new Set<string>();
+    warnings.splice(0, warnings.length, ...warnings.filter((w) => !seen.has(formatProblem(w)) && seen.add(formatProblem(w))));
     for (const guide of site.guides) {
       if (guide.versions.length === 0) notes.push(`${guide.file} is not published yet`);
       else if (differsFromLatest(guide)) notes.push(`${guide.file} has changes not yet published`);

@@ -21,6 +21,7 @@ import { baseUrlProblem } from '../mail/readiness.ts';
 import { calendarDate, weekdayTime } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
 import { emailTemplateSources } from './template-sources.ts';
+import { introProblems } from './notes-intro.ts';
 
 export interface PreparedIssue {
   issue: StoredIssue;
@@ -52,7 +53,10 @@ export async function prepareIssue(args: {
   const { config } = site;
   const label = editionLabel(config, edition);
   const composed = composeIssue(site, args.catalog, edition, date, Infinity, args.earlier, args.notes);
-  if (!composed.ok && composed.reason === 'notes') throw new ContentError(composed.problems);
+  // The intro's faults are the notes file's, named there, not found later as faults of the email.
+  const intro = args.notes ? introProblems(args.notes) : { errors: [], warnings: [] };
+  if (!composed.ok && composed.reason === 'notes') throw new ContentError([...composed.problems, ...intro.errors]);
+  if (intro.errors.length) throw new ContentError(intro.errors);
   if (!composed.ok && composed.reason === 'not-scheduled') {
     throw new UsageError(
       `${label} is not scheduled on ${calendarDate(date)} ` +
@@ -113,6 +117,7 @@ export async function prepareIssue(args: {
   const { meta, email } = rendered;
   const { findings, sampleMime } = await checkIssueEmail(config, meta, email, args.templates);
   if (cut.length) findings.unshift(sizeCapFinding(cut, full.length));
+  findings.unshift(...intro.warnings.map((p): Finding => ({ check: p.field ?? 'intro', severity: 'warning', expected: p.expected, found: p.found, file: p.file })));
   // Only the automatic subject: one from the notes is the editor's own.
   const subject = composeSubject(meta.editionLabel, meta.number, meta.top.title);
   if (subject.shortened && !meta.notes?.subject) findings.unshift(subjectFinding(subject));

@@ -16,6 +16,8 @@ export interface Finding {
   severity: Severity;
   expected: string;
   found: string;
+  /** The file (and line) to fix, when it is not the issue as a whole (the notes file). */
+  file?: string;
 }
 
 export const HTML_ERROR_BYTES = 102_000;
