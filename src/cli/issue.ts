@@ -90,10 +90,10 @@ export function registerIssue(program: Command): void {
         guides: built.guides.length,
         htmlBytes: Buffer.byteLength(prepared.email.html),
         dir: `dist/issues/${id}/`,
-        warnings: prepared.findings.map((w) => ({ file: `issue ${id}`, field: w.check, expected: w.expected, found: w.found })),
+        warnings: prepared.findings.map((w) => ({ file: w.file ?? `issue ${id}`, field: w.check, expected: w.expected, found: w.found })),
       } satisfies IssueBuildReport);
     }
-    for (const w of prepared.findings) process.stderr.write(`warning: issue ${id}: ${w.check}: expected ${w.expected}, found ${w.found}\n`);
+    for (const w of prepared.findings) process.stderr.write(`warning: ${w.file ?? `issue ${id}`}: ${w.check}: expected ${w.expected}, found ${w.found}\n`);
     process.stderr.write(
       `${built.editionLabel} #${built.number} · ${date} · ${stories} of ${built.available} stories in the window · ` +
         `${built.guides.length} guide${built.guides.length === 1 ? '' : 's'} · ` +

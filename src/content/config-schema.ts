@@ -304,12 +304,12 @@ export const configSchema = z.strictObject({
         .strictObject({
           warn: z.number({ error: 'a score from 0 to 100' }).min(0).max(100).default(3),
           fail: z.number({ error: 'a score from 0 to 100' }).min(0).max(100).default(5),
-          timeoutSeconds: z.number({ error: 'a number of seconds from 1 to 600' }).min(1).max(600).default(60),
+          timeoutSeconds: z.number({ error: 'a number of seconds from 1 to 600' }).min(1).max(600).default(15),
         })
         .refine((s) => s.warn <= s.fail, { error: 'a warn score no higher than the fail score' })
-        .default({ warn: 3, fail: 5, timeoutSeconds: 60 }),
+        .default({ warn: 3, fail: 5, timeoutSeconds: 15 }),
     })
-    .default({ spam: { warn: 3, fail: 5, timeoutSeconds: 60 } }),
+    .default({ spam: { warn: 3, fail: 5, timeoutSeconds: 15 } }),
   preview: z
     .strictObject({
       // Where the preview's "send test" may deliver (besides active subscribers): never an address typed into a page.

@@ -45,7 +45,7 @@ export async function buildIssue(site: Site, edition: Edition, date: string, now
   });
   const errors = prepared.findings.filter((f) => f.severity === 'error');
   if (errors.length) {
-    throw new ContentError(errors.map((f) => ({ file: `issue ${id}`, field: f.check, expected: f.expected, found: f.found })));
+    throw new ContentError(errors.map((f) => ({ file: f.file ?? `issue ${id}`, field: f.check, expected: f.expected, found: f.found })));
   }
   store.save({ issue: prepared.issue, html: prepared.email.html, text: prepared.email.text });
   const issueSeconds = (performance.now() - started) / 1000;

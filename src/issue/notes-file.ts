@@ -14,6 +14,7 @@ import { ContentError, ProblemError, UsageError, type Problem } from '../content
 import { calendarDate } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
 import type { EarlierIssue } from '../compose/repeats.ts';
+import { introProblems } from './notes-intro.ts';
 import { issueId } from './prepare.ts';
 
 /** The notes file's text for one issue. */
@@ -75,12 +76,14 @@ export function writeNotesFile(site: Site, edition: Edition, date: string, earli
 
 /**
  * The problems of every notes file in content/issues: a name that is no issue, a field that is wrong,
- * or a pin, drop or guide that the issue's window does not have. Notes of an issue that went out
- * are only read: the issue is not built again.
+ * a pin, drop or guide that the issue's window does not have, or an image or link the email cannot
+ * carry; and, as warnings, raw HTML in an intro. Notes of an issue that went out are only read: the
+ * issue is not built again.
  */
-export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): Problem[] {
+export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): { errors: Problem[]; warnings: Problem[] } {
   const dir = path.join(site.root, ISSUE_NOTES_DIR);
-  if (!existsSync(dir)) return [];
+  const warnings: Problem[] = [];
+  if (!existsSync(dir)) return { errors: [], warnings };
   const sent = new Set(earlier.map((e) => e.id));
   const catalog = buildCatalog(site);
   const problems: Problem[] = [];
@@ -97,10 +100,13 @@ export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): Pro
       if (!notes || sent.has(issueId(edition, date))) continue;
       const composed = composeIssue(site, catalog, edition, date, Infinity, earlier, notes);
       if (!composed.ok && composed.reason === 'notes') problems.push(...composed.problems);
+      const intro = introProblems(notes);
+      problems.push(...intro.errors);
+      warnings.push(...intro.warnings);
     } catch (err) {
       if (err instanceof ProblemError) problems.push(...err.problems);
       else throw err;
     }
   }
-  return problems;
+  return { errors: problems, warnings };
 }

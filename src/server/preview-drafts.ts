@@ -155,7 +155,7 @@ export class Drafts {
   private async pastIssue(id: string): Promise<PreparedIssue | undefined> {
     const stored = new IssueStore(this.root).get(id);
     if (!stored) return undefined;
-    const { findings, sampleMime } = await checkIssueEmail(this.site.config, stored.issue, stored);
+    const { findings, sampleMime } = await checkIssueEmail(this.site.config, stored.issue, stored, this.state.emailTemplates);
     return { issue: stored.issue, email: { html: stored.html, text: stored.text, mjml: '' }, findings, sampleMime };
   }
 }
