@@ -3,7 +3,7 @@
 import { readIssueNotes } from '../content/issue-notes.ts';
 import { buildCatalog } from '../compose/catalog.ts';
 import type { Edition } from '../compose/slots.ts';
-import type { FileCache } from '../cache/file-cache.ts';
+import { FileCache } from '../cache/file-cache.ts';
 import type { Site } from '../content/model.ts';
 import { ContentError } from '../content/problems.ts';
 import { TemplateSet } from '../render/templates.ts';
@@ -32,10 +32,14 @@ export async function buildIssue(site: Site, edition: Edition, date: string, now
   const started = performance.now();
   const store = new IssueStore(site.root);
   const id = issueId(edition, date);
+  // Compiled as the last issue build left them, as the site's templates are.
+  const compiled = FileCache.open(site.root, 'email-templates');
+  const templates = await TemplateSet.load(site.root, 'email', compiled);
+  compiled.save();
   const prepared = await prepareIssue({
     site,
     catalog: buildCatalog(site),
-    templates: await TemplateSet.load(site.root, 'email'),
+    templates,
     edition,
     date,
     number: store.numberFor(id),

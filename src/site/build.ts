@@ -17,7 +17,7 @@ import { IssueStore } from '../store/issues.ts';
 import { OneThreadRenderer } from './one-thread-renderer.ts';
 import { pathsOf, type Page } from './page-context.ts';
 import { sitePages } from './pages.ts';
-import type { ComposedSite, SiteRenderer } from './renderer.ts';
+import { siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
 import { renderSitemap } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
 
@@ -170,9 +170,9 @@ async function updateIssueFiles(
 ): Promise<{ pages: number; files: number; written: number } | undefined> {
   const inputs = await siteInputs(root, loaded.content);
   if (!inputs) return undefined;
-  const { TemplateSet } = await import('../render/templates.ts');
   rememberVersionDiffs(loaded.site, loaded.content);
-  const [templates, composed] = await Promise.all([TemplateSet.load(root, 'site'), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
+  const [{ templates, save }, composed] = await Promise.all([siteTemplates(root), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
+  save();
   const out: OutputFiles = new Map();
   templates.renderAll(
     composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
