@@ -1,7 +1,7 @@
 import { readIssueNotes } from '../content/issue-notes.ts';
 import type { Command } from 'commander';
 import { buildCatalog } from '../compose/catalog.ts';
-import { EDITIONS, localDate, nextSlot } from '../compose/slots.ts';
+import { editionConfig, editionNames, localDate, nextSlot } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
 import { ContentError, EmptyWindowError, ProblemError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
@@ -85,9 +85,9 @@ export function registerCheck(program: Command): void {
     }
     const catalog = buildCatalog(site);
     const earlier = issuesSentFrom(site.root);
-    for (const edition of EDITIONS) {
+    for (const edition of editionNames(site.config)) {
       const date = localDate(site.config, nextSlot(site.config, edition, now - 1));
-      const label = `next ${site.config.editions[edition].label} (${date})`;
+      const label = `next ${editionConfig(site.config, edition).label} (${date})`;
       try {
         const id = issueId(edition, date);
         const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(id), now, earlier, notes: readIssueNotes(site.root, id) });

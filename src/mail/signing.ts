@@ -93,8 +93,8 @@ export function verifyToken(
 // a local part for any issue id Almanac makes ("2026-04-15-midweek").
 export type ReturnPurpose = 'bounce' | 'unsubscribe';
 const RETURN_CODES: Record<ReturnPurpose, string> = { bounce: 'b', unsubscribe: 'u' };
-const ISSUE_ID = /^(\d{4})-(\d{2})-(\d{2})-([a-z]{1,20})$/;
-const RETURN_TOKEN = /^([bu])([0-9a-z]{1,10})-(\d{8})([a-z]{1,20})-([0-9a-f]{20})$/;
+const ISSUE_ID = /^(\d{4})-(\d{2})-(\d{2})-([a-z][a-z0-9-]{0,19})$/;
+const RETURN_TOKEN = /^([bu])([0-9a-z]{1,10})-(\d{8})([a-z][a-z0-9-]{0,19})-([0-9a-f]{20})$/;
 
 export interface ReturnClaims {
   purpose: ReturnPurpose;
