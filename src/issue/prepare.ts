@@ -82,7 +82,7 @@ export async function prepareIssue(args: {
       subject: issue.notes?.subject ? clip(oneLine(issue.notes.subject), SUBJECT_MAX) : composeSubject(issue.editionLabel, args.number, issue.top.title).text,
       preheader: issue.notes?.preheader ? clip(oneLine(issue.notes.preheader), PREHEADER_MAX) : preheaderText(issue),
     };
-    return { meta, email: await renderEmail(args.templates, emailView(config, meta)) };
+    return { meta, email: await renderEmail(args.templates, emailView(config, meta), edition) };
   };
   let rendered = await render(composed.issue);
   const full = storiesOf(composed.issue);

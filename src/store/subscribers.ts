@@ -3,6 +3,7 @@
 // database can stand behind it without either of them changing.
 import { randomBytes } from 'node:crypto';
 import type { Edition } from '../compose/slots.ts';
+import { EDITION_DEFAULTS } from '../content/config-schema.ts';
 import { ContentError } from '../content/problems.ts';
 import type { Db } from './database.ts';
 import { forgetDeliveries } from './ledger.ts';
@@ -38,6 +39,11 @@ export interface Subscriber {
 export interface SubscriberInput {
   email: string;
   name?: string;
+  /**
+   * The reader's editions. Left out, an existing reader keeps theirs and a new one gets the editions
+   * a site has when its config names none (midweek and sunday): callers that know the config give its
+   * editions.
+   */
   editions?: Edition[];
   status: SubscriberStatus;
   /**
@@ -210,7 +216,7 @@ export class SqliteSubscribers implements SubscriberStore {
     return this.transaction(() => {
       const email = input.email.trim();
       const existing = this.byEmail.get(email);
-      const editions = input.editions ?? (existing ? fromRow(existing).editions : []);
+      const editions = input.editions ?? (existing ? fromRow(existing).editions : Object.keys(EDITION_DEFAULTS));
       const values = {
         name: input.name ?? existing?.name ?? '',
         status: input.status,
