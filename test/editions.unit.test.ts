@@ -28,6 +28,7 @@ const SECRET = 'editions-secret-0123456789abcdef01234';
 
 const THREE = {
   baseUrl: 'https://letters.example.org',
+  from: 'Letters <letters@letters.example.org>',
   editions: {
     midweek: {},
     sunday: {},
@@ -96,6 +97,17 @@ describe('editions of any name', () => {
       assert.doesNotMatch(other.html, /Monthly round-up/, `${id} uses the shared template`);
       assert.doesNotMatch(other.text, /THE MONTH IN ONE PAGE/, id);
     }
+    // check: the next issue of every edition, and a template of an edition the config does not have.
+    await writeFiles(root, { 'templates/email/pages/issue.weekly.txt.hbs': 'Weekly\n' });
+    const check = await almanac(['check', '--json', '--root', root, '--now', '2026-04-30T12:00:00Z']);
+    assert.equal(check.code, 0, check.stderr);
+    const checked = JSON.parse(check.stdout) as { warnings: { file: string; expected: string; found: string }[]; problems?: { file: string }[] };
+    assert.deepEqual(
+      checked.warnings.filter((w) => w.file.endsWith('issue.weekly.txt.hbs')).map((w) => [w.expected, w.found]),
+      [['a template of an edition of almanac.config.json (midweek, sunday or monthly); only those are used', 'one for "weekly"']],
+      check.stdout,
+    );
+
     const midweek = await built(root, '2026-04-15-midweek');
     assert.deepEqual(midweek.json.window, { from: Date.parse('2026-04-12T08:00:00Z'), to: Date.parse('2026-04-15T07:00:00Z') });
     assert.match(midweek.text, /Between Sunday and Midweek/);
