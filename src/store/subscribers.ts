@@ -117,7 +117,7 @@ interface Row {
   id: number;
   email: string;
   name: string;
-  /** The reader's editions, joined by spaces (see EDITIONS_OF), in name order. */
+  /** The reader's editions, joined by spaces (see SELECT), in name order. */
   editions: string | null;
   status: SubscriberStatus;
   created_at: number;
@@ -133,7 +133,7 @@ interface Row {
 }
 
 /** Every column of a reader, their editions gathered into one (an edition name has no spaces). */
-const SELECT = `SELECT s.*, (SELECT group_concat(edition, ' ') FROM (SELECT edition FROM subscriber_editions WHERE subscriber_id = s.id ORDER BY edition)) AS editions
+const SELECT = `SELECT s.*, (SELECT group_concat(edition, ' ' ORDER BY edition) FROM subscriber_editions WHERE subscriber_id = s.id) AS editions
   FROM subscribers s`;
 
 function fromRow(r: Row): Subscriber {
