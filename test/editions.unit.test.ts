@@ -19,7 +19,7 @@ import { ConfirmationQueue } from '../src/store/confirmations.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteLedger } from '../src/store/ledger.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
-import { signToken } from '../src/mail/signing.ts';
+import { signReturnToken, signToken, verifyReturnToken } from '../src/mail/signing.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
@@ -241,6 +241,16 @@ describe('editions of any name', () => {
     const dropped = await almanac(['subscribers', 'list', '--edition', 'monthly', '--root', root]);
     assert.equal(dropped.code, 2);
     assert.match(dropped.stderr, /--edition expects midweek or sunday/);
+  });
+
+  it('signs a return path for an issue of any edition name, within the 64 characters of a local part', () => {
+    for (const edition of ['monthly', 'ai-weekly-2', 'x'.repeat(15), 'a-']) {
+      const claims = { purpose: 'bounce' as const, subscriber: 36 ** 10 - 1, issueId: `2026-05-01-${edition}` };
+      const token = signReturnToken(SECRET, claims);
+      assert.ok(token, edition);
+      assert.ok(`bounces+${token}`.length <= 64, `${token.length} characters`);
+      assert.deepEqual(verifyReturnToken(SECRET, token), claims, edition);
+    }
   });
 
   it('moves the readers of a database from before, each edition flag to a row, and loses none', async () => {

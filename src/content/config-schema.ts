@@ -34,9 +34,10 @@ export const MAX_ITEMS_DEFAULT = 12;
 
 /**
  * An edition's name goes into file names (`content/issues/<date>-<edition>.md`), issue ids, URLs and
- * return paths (whose local part has room for 20 characters of it), so it is a short lower-case slug.
+ * return paths (whose local part, at most 64 characters, has room for 15 of it beside the largest
+ * reader id), so it is a short lower-case slug.
  */
-export const EDITION_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+export const EDITION_NAME = /^[a-z][a-z0-9-]{0,14}$/;
 
 /** The editions by name, in the order the config lists them. */
 export type Editions = Record<string, EditionConfig>;
@@ -64,7 +65,7 @@ const isDefaultEdition = (name: string): name is keyof typeof EDITION_DEFAULTS =
  */
 const editionsSchema = z
   .record(
-    z.string().regex(EDITION_NAME, { error: 'an edition name of lower-case letters, digits and hyphens, starting with a letter, at most 20 characters, e.g. "monthly"' }),
+    z.string().regex(EDITION_NAME, { error: 'an edition name of lower-case letters, digits and hyphens, starting with a letter, at most 15 characters, e.g. "monthly"' }),
     editionSchema,
     { error: 'editions by name, e.g. {"midweek": {"cron": "0 7 * * 3"}}' },
   )
