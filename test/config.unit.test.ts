@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { readConfig } from '../src/content/config-file.ts';
-import { EDITION_DEFAULTS } from '../src/content/config-schema.ts';
+import { EDITION_DEFAULTS, MAX_ITEMS_DEFAULT } from '../src/content/config-schema.ts';
 import { GOOD_GUIDE, NOW, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
@@ -26,24 +26,43 @@ const edition = fc.record(
 const editions = fc.record({ midweek: edition, sunday: edition }, { requiredKeys: [] });
 
 describe('configuration: editions', () => {
-  it('loads any partial edition, each missing key falling back to its default', async () => {
+  it('loads any partial midweek or sunday, each missing key falling back to its default; the editions named are the editions', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
     await fc.assert(
       fc.asyncProperty(editions, async ({ midweek, sunday }) => {
         const given: Record<string, object> = {};
         if (midweek) given.midweek = midweek;
         if (sunday) given.sunday = sunday;
-        await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: given }));
+        // No editions named: the site has both.
+        const named = Object.keys(given).length > 0;
+        await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify(named ? { editions: given } : {}));
         const { config, problems } = await readConfig(root);
         assert.deepEqual(problems, []);
-        for (const name of Object.keys(EDITION_DEFAULTS) as (keyof typeof EDITION_DEFAULTS)[]) {
+        const expected = named ? Object.keys(given) : ['midweek', 'sunday'];
+        assert.deepEqual(Object.keys(config.editions), expected);
+        for (const name of expected as (keyof typeof EDITION_DEFAULTS)[]) {
           const own = (given[name] ?? {}) as Partial<Record<string, unknown>>;
           assert.deepEqual(config.editions[name], { ...EDITION_DEFAULTS[name], ...own });
         }
-        assert.deepEqual(Object.keys(config.editions).sort(), ['midweek', 'sunday']);
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('takes an edition of any slug name with its own cron, labelled with its name unless it says otherwise', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
+    await writeFile(
+      path.join(root, 'almanac.config.json'),
+      JSON.stringify({ editions: { midweek: {}, sunday: { maxItems: 9 }, monthly: { cron: '0 9 1 * *' }, 'ai-weekly-2': { cron: '0 6 * * 5', label: 'AI Weekly', maxItems: 5 } } }),
+    );
+    const { config, problems } = await readConfig(root);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(config.editions, {
+      midweek: EDITION_DEFAULTS.midweek,
+      sunday: { ...EDITION_DEFAULTS.sunday, maxItems: 9 },
+      monthly: { label: 'Monthly', cron: '0 9 1 * *', maxItems: MAX_ITEMS_DEFAULT },
+      'ai-weekly-2': { label: 'AI Weekly', cron: '0 6 * * 5', maxItems: 5 },
+    });
   });
 
   it('builds a site whose edition sets only a cron, as the README allows', async () => {
@@ -60,13 +79,38 @@ describe('configuration: editions', () => {
     assert.match(list.stdout, /06:30/, 'at the time the config gives');
   });
 
-  it('refuses an edition it would never send, whatever its name (a third edition, "constructor", "toString")', async () => {
+  it('refuses an edition name that is not a short lower-case slug (it goes into file names, ids and URLs), beside other problems', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
-    for (const name of ['monthly', 'constructor', 'toString', 'Big News']) {
-      await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { [name]: { cron: '0 9 1 * *' }, midweek: { maxItems: 0 } } }));
+    for (const name of ['toString', 'Big News', 'Monthly', '1st', 'a_b', 'x'.repeat(16), '-monthly', 'mónthly', '']) {
+      await writeFile(path.join(root, 'almanac.config.json'), `{"editions": {${JSON.stringify(name)}: {"cron": "0 9 1 * *"}, "midweek": {"maxItems": 0}}}`);
       const { problems } = await readConfig(root);
       assert.deepEqual(problems.map((p) => p.field).sort(), [`editions.${name}`, 'editions.midweek.maxItems'].sort(), name);
+      const bad = problems.find((p) => p.field === `editions.${name}`)!;
+      assert.match(bad.expected, /lower-case letters, digits and hyphens/);
+      assert.equal(bad.found, `the name ${JSON.stringify(name)}`);
     }
+    // JSON's "__proto__" is dropped by the schema: never an edition.
+    await writeFile(path.join(root, 'almanac.config.json'), '{"editions": {"__proto__": {"cron": "0 9 1 * *"}, "midweek": {}}}');
+    assert.deepEqual(Object.keys((await readConfig(root)).config.editions), ['midweek']);
+    for (const name of ['constructor', 'a', 'x'.repeat(15), 'weekly-2']) {
+      await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { [name]: { cron: '0 9 1 * *' } } }));
+      const { config, problems } = await readConfig(root);
+      assert.deepEqual(problems, [], name);
+      assert.deepEqual(Object.keys(config.editions), [name]);
+    }
+  });
+
+  it('refuses an edition of a new name without a cron, naming the file and the field, and an empty set of editions', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { midweek: {}, monthly: { label: 'Monthly' } } }));
+    const { problems } = await readConfig(root);
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.field, p.found]),
+      [['almanac.config.json', 'editions.monthly.cron', 'nothing']],
+    );
+    assert.match(problems[0]!.expected, /a cron expression for when monthly goes out/);
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: {} }));
+    assert.deepEqual((await readConfig(root)).problems.map((p) => [p.field, p.expected]), [['editions', 'at least one edition, e.g. {"midweek": {}} (leave "editions" out for Midweek and Sunday)']]);
   });
 
   it('refuses a leaseSeconds over a day, whose renewal timer Node would fire every millisecond', async () => {

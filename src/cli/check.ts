@@ -1,7 +1,7 @@
 import { readIssueNotes } from '../content/issue-notes.ts';
 import type { Command } from 'commander';
 import { buildCatalog } from '../compose/catalog.ts';
-import { EDITIONS, localDate, nextSlot } from '../compose/slots.ts';
+import { editionChoices, editionConfig, editionNames, isEdition, localDate, nextSlot } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
 import { ContentError, EmptyWindowError, ProblemError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
@@ -36,7 +36,7 @@ export function registerCheck(program: Command): void {
     const site = await loadSite(g.root);
     const { files, pages } = await renderSite(site, now);
     const notes: string[] = [];
-    // Keyed by its line: the next Midweek and the next Sunday can fail for the same reason.
+    // Keyed by its line: the next issues of two editions can fail for the same reason.
     const problems = new Map<string, Problem>();
     const add = (p: Problem) => problems.set(formatProblem(p), p);
     const warnings: Problem[] = [];
@@ -73,7 +73,14 @@ export function registerCheck(program: Command): void {
       report(`issue ${issue.id}`, findings.map((f) => (f.check === 'contrast' ? { ...f, severity: 'warning' as const } : f)));
     }
 
-    // … and the next Midweek and Sunday as they would be built now.
+    // … and the next issue of each edition as it would be built now.
+    // An edition's own template for a name the config does not have is never used: a typo, or an edition removed.
+    for (const { file } of templates.files) {
+      const own = /^email\/pages\/issue\.([^.]+)\.(mjml|txt)\.hbs$/.exec(file.rel);
+      if (own && !isEdition(site.config, own[1]!)) {
+        warnings.push({ file: file.display, expected: `a template of an edition of almanac.config.json (${editionChoices(site.config)}); only those are used`, found: `one for "${own[1]}"` });
+      }
+    }
     // What the templates use that a client family lacks: said of the template, once for every edition.
     for (const gap of clientSupport(templates)) {
       const p = {
@@ -88,9 +95,9 @@ export function registerCheck(program: Command): void {
     const catalog = buildCatalog(site);
     const earlier = issuesSentFrom(site.root);
     let spamHung = false;
-    for (const edition of EDITIONS) {
+    for (const edition of editionNames(site.config)) {
       const date = localDate(site.config, nextSlot(site.config, edition, now - 1));
-      const label = `next ${site.config.editions[edition].label} (${date})`;
+      const label = `next ${editionConfig(site.config, edition).label} (${date})`;
       try {
         const id = issueId(edition, date);
         const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(id), now, earlier, notes: readIssueNotes(site.root, id) });

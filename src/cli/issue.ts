@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isCalendarDate, isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
+import { editionChoices, isCalendarDate, isEdition, localDate, nextSlot } from '../compose/slots.ts';
+import type { Config } from '../content/config-schema.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
 import { warmMjml } from '../render/mjml-thread.ts';
 import { ContentError, UsageError, type Problem } from '../content/problems.ts';
@@ -30,6 +31,11 @@ function refuseIfSending(root: string, id: string): void {
   }
 }
 
+/** An edition named on the command line must be one of the site's. */
+export function checkEdition(config: Config, edition: string, what = 'edition'): void {
+  if (!isEdition(config, edition)) throw new UsageError(`${what} must be ${editionChoices(config)} (the editions of almanac.config.json), found "${edition}"`);
+}
+
 /** What `issue build --json` prints. */
 export interface IssueBuildReport {
   id: string;
@@ -54,10 +60,9 @@ export function registerIssue(program: Command): void {
   withJson(
     issue
       .command('build <edition>')
-      .description(`compose and render one issue (${EDITIONS.join(' or ')}) into dist/issues/<id>/; prints its id`)
+      .description('compose and render one issue of an edition of the config (midweek or sunday unless it names others) into dist/issues/<id>/; prints its id')
       .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)"),
   ).action(async (edition: string, opts: { date?: string; json?: boolean }, cmd: Command) => {
-    if (!isEdition(edition)) throw new UsageError(`edition must be ${EDITIONS.join(' or ')}, found "${edition}"`);
     if (opts.date !== undefined && !isCalendarDate(opts.date)) {
       throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
     }
@@ -69,6 +74,7 @@ export function registerIssue(program: Command): void {
     // The build cache, as `build` uses it: the site is rebuilt right after, from the site as loaded here.
     const content = openContentCache(g.root);
     const site = await loadSite(g.root, { cache: content, markdown: markdownHere });
+    checkEdition(site.config, edition);
     const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
     // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
     const { buildIssue } = await import('../issue/build.ts');
@@ -107,13 +113,13 @@ export function registerIssue(program: Command): void {
     .description('write the issue notes file (content/issues/<date>-<edition>.md) listing the stories to pick from; never replaces one')
     .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)")
     .action(async (edition: string, opts: { date?: string }, cmd: Command) => {
-      if (!isEdition(edition)) throw new UsageError(`edition must be ${EDITIONS.join(' or ')}, found "${edition}"`);
       if (opts.date !== undefined && !isCalendarDate(opts.date)) {
         throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
       }
       const g = globals(cmd);
       const now = resolveNow(g.now);
       const site = await loadSite(g.root, { cache: true, markdown: markdownHere });
+      checkEdition(site.config, edition);
       const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
       const { writeNotesFile } = await import('../issue/notes-file.ts');
       const { issuesSentFrom } = await import('../issue/earlier.ts');

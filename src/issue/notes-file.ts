@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildCatalog } from '../compose/catalog.ts';
 import { composeIssue, issueCandidates, type IssueStory } from '../compose/issue.ts';
-import { EDITIONS, isCalendarDate, isEdition, slotOn, type Edition } from '../compose/slots.ts';
+import { editionChoices, editionConfig, isCalendarDate, isEdition, slotOn, type Edition } from '../compose/slots.ts';
 import { oneLine } from '../compose/subject.ts';
 import { issueNotesFile, readIssueNotes } from '../content/issue-notes.ts';
 import { ISSUE_NOTES_DIR } from '../content/paths.ts';
@@ -22,7 +22,7 @@ export function notesTemplate(site: Site, edition: Edition, date: string, earlie
   const label = editionLabel(site.config, edition);
   const candidates = issueCandidates(site, buildCatalog(site), edition, date, earlier);
   if (!candidates) {
-    throw new UsageError(`${label} is not scheduled on ${calendarDate(date)} (cron "${site.config.editions[edition].cron}" in ${site.config.timezone}); pick a date it goes out`);
+    throw new UsageError(`${label} is not scheduled on ${calendarDate(date)} (cron "${editionConfig(site.config, edition).cron}" in ${site.config.timezone}); pick a date it goes out`);
   }
   const lines = [
     '---',
@@ -89,9 +89,9 @@ export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): { e
   const problems: Problem[] = [];
   for (const rel of listFiles(dir, site.root)) {
     const file = `${ISSUE_NOTES_DIR}/${rel}`;
-    const name = /^(\d{4}-\d{2}-\d{2})-([a-z]+)\.md$/.exec(rel);
-    if (!name || !isCalendarDate(name[1]!) || !isEdition(name[2]!) || slotOn(site.config, name[2], name[1]!) === undefined) {
-      problems.push({ file, expected: `a file named <YYYY-MM-DD>-<edition>.md for a date the edition goes out (${EDITIONS.join(' or ')})`, found: `"${rel}"` });
+    const name = /^(\d{4}-\d{2}-\d{2})-([a-z][a-z0-9-]*)\.md$/.exec(rel);
+    if (!name || !isCalendarDate(name[1]!) || !isEdition(site.config, name[2]!) || slotOn(site.config, name[2]!, name[1]!) === undefined) {
+      problems.push({ file, expected: `a file named <YYYY-MM-DD>-<edition>.md for a date the edition goes out (${editionChoices(site.config)})`, found: `"${rel}"` });
       continue;
     }
     const [, date, edition] = name as unknown as [string, string, Edition];

@@ -4,7 +4,7 @@ import type { Catalog } from '../compose/catalog.ts';
 import { composeIssue, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { EarlierIssue } from '../compose/repeats.ts';
 import { PREHEADER_MAX, SUBJECT_MAX, clip, composeSubject, oneLine, preheaderText, type Subject } from '../compose/subject.ts';
-import type { Edition } from '../compose/slots.ts';
+import { editionConfig, type Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
 import { ConfigError, ContentError, EmptyWindowError, UsageError } from '../content/problems.ts';
 import type { IssueNotes } from '../content/issue-notes.ts';
@@ -60,7 +60,7 @@ export async function prepareIssue(args: {
   if (!composed.ok && composed.reason === 'not-scheduled') {
     throw new UsageError(
       `${label} is not scheduled on ${calendarDate(date)} ` +
-        `(cron "${config.editions[edition].cron}" in ${config.timezone}); pick a date it goes out`,
+        `(cron "${editionConfig(config, edition).cron}" in ${config.timezone}); pick a date it goes out`,
     );
   }
   if (!composed.ok) {
@@ -87,7 +87,7 @@ export async function prepareIssue(args: {
       subject: issue.notes?.subject ? clip(oneLine(issue.notes.subject), SUBJECT_MAX) : composeSubject(issue.editionLabel, args.number, issue.top.title).text,
       preheader: issue.notes?.preheader ? clip(oneLine(issue.notes.preheader), PREHEADER_MAX) : preheaderText(issue),
     };
-    return { meta, email: await renderEmail(args.templates, emailView(config, meta)) };
+    return { meta, email: await renderEmail(args.templates, emailView(config, meta), edition) };
   };
   let rendered = await render(composed.issue);
   const full = storiesOf(composed.issue);

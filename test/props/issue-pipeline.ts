@@ -187,7 +187,7 @@ export async function writeSite(g: GeneratedSite): Promise<{ root: string; date:
   };
   await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify(config));
   const site = await loadSite(root);
-  const date = DATES[g.edition][g.dateIndex]!;
+  const date = DATES[g.edition]![g.dateIndex]!;
   const slot = slotOn(site.config, g.edition, date);
   if (slot === undefined) throw new Error(`${g.edition} is not scheduled on ${date} in ${g.timezone}`);
   const window = issueWindow(site.config, slot);
