@@ -23,22 +23,24 @@ const edition = fc.record(
   { requiredKeys: [] },
 );
 
-const editions = fc.record({ midweek: edition, sunday: edition }, { requiredKeys: [] });
+const editions = fc.record({ midweek: fc.oneof(edition, fc.constant(false as const)), sunday: fc.oneof(edition, fc.constant(false as const)) }, { requiredKeys: [] });
 
 describe('configuration: editions', () => {
-  it('loads any partial midweek or sunday, each missing key falling back to its default; the editions named are the editions', async () => {
+  it('loads any partial midweek or sunday, each missing key falling back to its default; both are there unless turned off', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
     await fc.assert(
       fc.asyncProperty(editions, async ({ midweek, sunday }) => {
-        const given: Record<string, object> = {};
-        if (midweek) given.midweek = midweek;
-        if (sunday) given.sunday = sunday;
-        // No editions named: the site has both.
-        const named = Object.keys(given).length > 0;
-        await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify(named ? { editions: given } : {}));
+        const given: Record<string, object | false> = {};
+        if (midweek !== undefined) given.midweek = midweek;
+        if (sunday !== undefined) given.sunday = sunday;
+        await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify(Object.keys(given).length > 0 ? { editions: given } : {}));
         const { config, problems } = await readConfig(root);
+        const expected = ['midweek', 'sunday'].filter((name) => given[name] !== false);
+        if (expected.length === 0) {
+          assert.deepEqual(problems.map((p) => p.field), ['editions']);
+          return;
+        }
         assert.deepEqual(problems, []);
-        const expected = named ? Object.keys(given) : ['midweek', 'sunday'];
         assert.deepEqual(Object.keys(config.editions), expected);
         for (const name of expected as (keyof typeof EDITION_DEFAULTS)[]) {
           const own = (given[name] ?? {}) as Partial<Record<string, unknown>>;
@@ -91,16 +93,16 @@ describe('configuration: editions', () => {
     }
     // JSON's "__proto__" is dropped by the schema: never an edition.
     await writeFile(path.join(root, 'almanac.config.json'), '{"editions": {"__proto__": {"cron": "0 9 1 * *"}, "midweek": {}}}');
-    assert.deepEqual(Object.keys((await readConfig(root)).config.editions), ['midweek']);
+    assert.deepEqual(Object.keys((await readConfig(root)).config.editions), ['midweek', 'sunday']);
     for (const name of ['constructor', 'a', 'x'.repeat(15), 'weekly-2']) {
-      await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { [name]: { cron: '0 9 1 * *' } } }));
+      await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { [name]: { cron: '0 9 1 * *' }, midweek: false, sunday: false } }));
       const { config, problems } = await readConfig(root);
       assert.deepEqual(problems, [], name);
       assert.deepEqual(Object.keys(config.editions), [name]);
     }
   });
 
-  it('refuses an edition of a new name without a cron, naming the file and the field, and an empty set of editions', async () => {
+  it('refuses an edition of a new name without a cron, naming the file and the field, and a site with every edition turned off', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-config-'));
     await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { midweek: {}, monthly: { label: 'Monthly' } } }));
     const { problems } = await readConfig(root);
@@ -110,7 +112,12 @@ describe('configuration: editions', () => {
     );
     assert.match(problems[0]!.expected, /a cron expression for when monthly goes out/);
     await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: {} }));
-    assert.deepEqual((await readConfig(root)).problems.map((p) => [p.field, p.expected]), [['editions', 'at least one edition, e.g. {"midweek": {}} (leave "editions" out for Midweek and Sunday)']]);
+    assert.deepEqual(Object.keys((await readConfig(root)).config.editions), ['midweek', 'sunday']);
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { midweek: false, sunday: false } }));
+    assert.deepEqual((await readConfig(root)).problems.map((p) => [p.field, p.expected]), [['editions', 'at least one edition that is not turned off']]);
+    // A config written for the two editions keeps both when it tunes one.
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ editions: { midweek: { cron: '30 6 * * 3' } } }));
+    assert.deepEqual(Object.keys((await readConfig(root)).config.editions), ['midweek', 'sunday']);
   });
 
   it('refuses a leaseSeconds over a day, whose renewal timer Node would fire every millisecond', async () => {

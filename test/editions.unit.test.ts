@@ -305,8 +305,9 @@ describe('editions: the window rule over any set of editions', () => {
         fc.integer({ min: Date.parse('2025-01-01T00:00:00Z'), max: Date.parse('2028-12-31T00:00:00Z') }),
         fc.nat(),
         (editions, timezone, at, pick) => {
-          const config = configSchema.parse({ timezone, editions: Object.fromEntries(editions.map(([name, cron]) => [name, { cron }])) });
-          assert.deepEqual(editionNames(config), editions.map(([name]) => name));
+          // Midweek and Sunday are there unless turned off: off here unless drawn.
+          const config = configSchema.parse({ timezone, editions: { midweek: false, sunday: false, ...Object.fromEntries(editions.map(([name, cron]) => [name, { cron }])) } });
+          assert.deepEqual([...editionNames(config)].sort(), editions.map(([name]) => name).sort());
           const edition = editions[pick % editions.length]![0];
           const slot = nextSlot(config, edition, at);
           const { from, to } = issueWindow(config, slot);

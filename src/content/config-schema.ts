@@ -58,24 +58,26 @@ const editionSchema = z.strictObject(
 const isDefaultEdition = (name: string): name is keyof typeof EDITION_DEFAULTS => Object.hasOwn(EDITION_DEFAULTS, name);
 
 /**
- * The editions by name. Without the key, the site has Midweek and Sunday; a config that names
- * editions has exactly those (leaving Sunday out stops it). An edition named midweek or sunday falls
- * back to that edition's defaults key by key; one of another name needs its own cron, is labelled
- * with its name capitalised and holds at most MAX_ITEMS_DEFAULT stories unless it says otherwise.
+ * The editions by name: Midweek and Sunday, and any other the config names; `false` turns one off
+ * (`"sunday": false`). A config written for the two editions keeps both when it tunes only one. An
+ * edition named midweek or sunday falls back to that edition's defaults key by key; one of another
+ * name needs its own cron, is labelled with its name capitalised and holds at most MAX_ITEMS_DEFAULT
+ * stories unless it says otherwise.
  */
 const editionsSchema = z
   .record(
     z.string().regex(EDITION_NAME, { error: 'an edition name of lower-case letters, digits and hyphens, starting with a letter, at most 15 characters, e.g. "monthly"' }),
-    editionSchema,
+    z.union([editionSchema, z.literal(false)], { error: 'an edition: {"label", "cron", "maxItems"}, each optional, or false to turn it off' }),
     { error: 'editions by name, e.g. {"midweek": {"cron": "0 7 * * 3"}}' },
   )
-  .default({ ...EDITION_DEFAULTS })
+  .default({})
   .superRefine(
     (editions, ctx) => {
-      const names = Object.keys(editions);
-      if (names.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'at least one edition, e.g. {"midweek": {}} (leave "editions" out for Midweek and Sunday)' });
+      const names = Object.keys({ ...EDITION_DEFAULTS, ...editions }).filter((name) => editions[name] !== false);
+      if (names.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'at least one edition that is not turned off' });
       for (const name of names) {
-        if (isDefaultEdition(name) || !EDITION_NAME.test(name) || editions[name]?.cron !== undefined) continue;
+        const own = editions[name];
+        if (isDefaultEdition(name) || !EDITION_NAME.test(name) || (own && own.cron !== undefined)) continue;
         ctx.addIssue({ code: 'custom', path: [name, 'cron'], message: `a cron expression for when ${name} goes out, e.g. "0 9 1 * *" (only midweek and sunday have a default)` });
       }
     },
@@ -84,11 +86,12 @@ const editionsSchema = z
   )
   .transform((editions): Editions => {
     const edition = (name: string): EditionConfig => {
-      const own = editions[name] ?? {};
+      const own = editions[name] || {};
       const base: EditionConfig = isDefaultEdition(name) ? EDITION_DEFAULTS[name] : { label: name[0]!.toUpperCase() + name.slice(1), cron: '', maxItems: MAX_ITEMS_DEFAULT };
       return { label: own.label ?? base.label, cron: own.cron ?? base.cron, maxItems: own.maxItems ?? base.maxItems };
     };
-    return Object.fromEntries(Object.keys(editions).map((name) => [name, edition(name)]));
+    const names = Object.keys({ ...EDITION_DEFAULTS, ...editions }).filter((name) => editions[name] !== false);
+    return Object.fromEntries(names.map((name) => [name, edition(name)]));
   });
 
 /** An http(s) URL (checked before) that links can be appended to: nothing after its path, no credentials. */
