@@ -78,7 +78,7 @@ export class PageContext {
 
   stamp(ms: number): Stamp {
     let known = this.stamps.get(ms);
-    if (!known) this.stamps.set(ms, (known = stamp(ms, this.now, this.site.config.timezone)));
+    if (!known) this.stamps.set(ms, (known = stamp(ms, this.site.config.timezone)));
     return known;
   }
 
@@ -113,7 +113,7 @@ export interface NewsCard {
   url: string;
   source: string;
   score: number;
-  age: Stamp;
+  published: Stamp;
   summaryHtml: string;
   also: { source: string; url?: string }[];
 }
@@ -152,7 +152,7 @@ export function cardOf(
     url: item.url,
     source: item.source,
     score: item.score,
-    age: ctx.stamp(item.published),
+    published: ctx.stamp(item.published),
     summaryHtml,
     also,
   };

@@ -1,24 +1,22 @@
 // Dates as readers and editors see them, one formatter for each kind, used by the site, the email
-// and the command line alike: a relative age ("5d ago") computed from the clock given, for pages that
-// are rebuilt, and exact dates in the site's time zone, always in English whatever the machine's
-// locale. An email is read days after it was written, so it only ever carries exact dates.
+// and the command line alike: exact dates in the site's time zone, always in English whatever the
+// machine's locale. A page or an email is read long after it was written, so neither carries a
+// relative age ("5d ago"), which would be wrong by then; `relativeAge` is for the command line.
 
 export interface Stamp {
   /** Machine-readable instant for <time datetime>. */
   iso: string;
-  /** "5d ago". */
-  ago: string;
   /** "8 April 2026, 09:30 UTC" in the site's time zone. */
   exact: string;
   /** "8 Apr 2026". */
   date: string;
 }
 
-export function stamp(ms: number, now: number, zone: string): Stamp {
+/** An instant as a page shows it: its calendar day in the site's time zone, and the instant in full. */
+export function stamp(ms: number, zone: string): Stamp {
   const t = localTime(ms, zone);
   return {
     iso: new Date(ms).toISOString().replace('.000Z', 'Z'),
-    ago: relativeAge(ms, now),
     exact: exact(t),
     date: `${t.day} ${MONTHS[t.month]!.slice(0, 3)} ${t.year}`,
   };
