@@ -2,7 +2,7 @@
 // story or a guide makes wherever it is listed, each built once.
 import type { Site } from '../content/model.ts';
 import { slugify } from '../content/slug.ts';
-import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
+import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex, type Topic } from '../compose/catalog.ts';
 import { alsoCovered, type Story } from '../compose/stories.ts';
 import { renderSummary } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
@@ -102,9 +102,11 @@ export class PageContext {
     return card;
   }
 
+  /** A topic by name, with a link only when it has a page (see `hasPage`). */
   topicLink(name: string): TopicLink {
     const slug = slugify(name);
-    return { name: this.catalog.topics.get(slug)?.name ?? name, href: `topics/${slug}/` };
+    const topic = this.catalog.topics.get(slug);
+    return { name: topic?.name ?? name, href: topic && hasPage(topic) ? `topics/${slug}/` : undefined };
   }
 }
 
@@ -132,7 +134,16 @@ export interface GuideCard {
 
 export interface TopicLink {
   name: string;
-  href: string;
+  /** Absent for a topic without a page: it is named, not linked. */
+  href?: string;
+}
+
+/**
+ * Whether a topic gets a page (and so links and a sitemap entry): only with an active guide or a
+ * story on it. A topic named only as a related topic or by archived guides would be an empty page.
+ */
+export function hasPage(topic: Topic): boolean {
+  return topic.guides.length > 0 || topic.stories.length > 0;
 }
 
 function newsCard(story: Story, ctx: PageContext): NewsCard {
