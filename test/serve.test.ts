@@ -84,10 +84,14 @@ describe('almanac serve', () => {
     const page = await fetch(`${base}/guides/meta/`);
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
-    assert.match(page.headers.get('content-security-policy')!, /script-src 'none'/);
+    assert.match(page.headers.get('content-security-policy')!, /script-src 'self';/);
     assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
-    assert.match(await page.text(), /<h1 id="guide-title">Meta AI/);
+    const html = await page.text();
+    assert.match(html, /<h1 id="guide-title">Meta AI/);
+    // Built without subscribeUrl, the page says how to subscribe by mail; served here, it has the form instead.
+    assert.match(html, /<form class="subscribe-form" method="post" action="\.\.\/\.\.\/subscribe">/);
+    assert.doesNotMatch(html, /subscribe-how|<template/);
     const etag = page.headers.get('etag')!;
     assert.equal((await fetch(`${base}/guides/meta/`, { headers: { 'if-none-match': etag } })).status, 304);
     assert.equal((await fetch(`${base}/guides/meta/`, { headers: { 'if-modified-since': page.headers.get('last-modified')! } })).status, 304);

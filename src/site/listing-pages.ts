@@ -134,7 +134,7 @@ export function newsPages(ctx: PageContext): Page[] {
 export function notFoundPage(ctx: PageContext): Page {
   // Served for any missing path, so its links must work from anywhere: they are absolute.
   const meta = ctx.meta('', { title: 'Page not found', description: 'This page does not exist.', section: 'none', noindex: true });
-  const page = ctx.page('', 'not-found', { ...meta, root: '/' }, {
+  const page = ctx.page('', 'not-found', { ...meta, root: '/', anyPath: true }, {
     guides: ctx.catalog.active.slice(0, 4).map((g) => ctx.guideCard(g)),
   });
   return { ...page, file: '404.html' };

@@ -1,6 +1,7 @@
 // What every page builder shares: the page shape, the site's metadata, the clock and the cards a
 // story or a guide makes wherever it is listed, each built once.
 import type { Site } from '../content/model.ts';
+import { addressOf } from '../content/address.ts';
 import { slugify } from '../content/slug.ts';
 import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex, type Topic } from '../compose/catalog.ts';
 import { alsoCovered, type Story } from '../compose/stories.ts';
@@ -35,6 +36,11 @@ export interface PageMeta {
   /** Last change, for the sitemap; absent for pages that should not be listed. */
   lastmod?: number;
   noindex?: boolean;
+  /**
+   * Sent for any missing path (the 404 page): its links are absolute from the site's root, and its
+   * stylesheet is linked relative too, which is what finds it when dist/404.html is opened from disk.
+   */
+  anyPath?: boolean;
 }
 
 export interface SiteMeta {
@@ -45,6 +51,11 @@ export interface SiteMeta {
   editionLabels: { midweek: string; sunday: string };
   tagline: string;
   generated: string;
+  /**
+   * Where the "Stay current" form posts: `url` when the site names one; otherwise the page says how
+   * to subscribe by mail to `address`, and `serve` puts its own form there (see server/served-page.ts).
+   */
+  subscribe: { url?: string; address: string };
 }
 
 export interface PageData {
@@ -73,6 +84,7 @@ export class PageContext {
       editionLabels: { midweek: config.editions.midweek.label, sunday: config.editions.sunday.label },
       tagline: TAGLINE,
       generated: new Date(now).toISOString(),
+      subscribe: { url: config.subscribeUrl, address: addressOf(config.from) },
     };
   }
 
