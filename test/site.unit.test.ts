@@ -82,10 +82,10 @@ describe('the Meta guide page has every element of the page readers see today', 
     assert.equal(text(doc.querySelector('.faq h3')), 'What is the Llama family and why is it a big deal?');
   });
 
-  it('the "Stay current" box posts an email address to /subscribe for Midweek and Sunday', () => {
+  it('the "Stay current" box holds the form serve shows, posting an address to /subscribe for Midweek and Sunday', () => {
     const box = doc.querySelector('.stay-current')!;
     assert.match(text(box), /Call Me Almanac pairs the week's AI news with guides like this one — Midweek & Sunday\./);
-    const form = box.querySelector('form')!;
+    const form = box.querySelector('template.subscribe-served form')!;
     assert.equal(form.getAttribute('method'), 'post');
     assert.equal(form.getAttribute('action'), '../../subscribe');
     assert.equal(form.querySelector('input[type=email]')!.getAttribute('name'), 'email');
