@@ -1,6 +1,7 @@
 // `almanac serve`: real HTTP requests to the real server on loopback, a real SMTP sink for the
 // confirmation mail, a real SQLite file, and the "Stay current" form submitted in Chromium.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -106,7 +107,14 @@ describe('almanac serve', () => {
     assert.equal(redirect.headers.get('location'), '/guides/meta/');
     const missing = await fetch(`${base}/no/such/page`);
     assert.equal(missing.status, 404);
-    assert.match(await missing.text(), /This page does not exist/);
+    const missingHtml = await missing.text();
+    assert.match(missingHtml, /This page does not exist/);
+    // Its styles are inline (so that it is styled at any path and from disk): allowed by their hash alone.
+    const style = /<style>([\s\S]*?)<\/style>/.exec(missingHtml)![1]!;
+    const hash = createHash('sha256').update(style).digest('base64');
+    assert.match(missing.headers.get('content-security-policy')!, new RegExp(`style-src 'self' 'sha256-${hash.replace(/[+/]/g, '\\$&')}';`));
+    assert.doesNotMatch(missing.headers.get('content-security-policy')!, /unsafe-inline/);
+    assert.doesNotMatch(page.headers.get('content-security-policy')!, /sha256/);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     assert.equal((await fetch(`${base}/guides/meta/`, { method: 'DELETE' })).status, 405);
   });

@@ -36,11 +36,10 @@ export interface PageMeta {
   /** Last change, for the sitemap; absent for pages that should not be listed. */
   lastmod?: number;
   noindex?: boolean;
-  /**
-   * Sent for any missing path (the 404 page): its links are absolute from the site's root, and its
-   * stylesheet is linked relative too, which is what finds it when dist/404.html is opened from disk.
-   */
+  /** Sent for any missing path (the 404 page): its links are absolute from the site's root. */
   anyPath?: boolean;
+  /** The site's styles, inline, for a page that no one stylesheet address can reach from everywhere. */
+  style?: string;
 }
 
 export interface SiteMeta {
