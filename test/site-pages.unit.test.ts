@@ -1,13 +1,16 @@
 // What a static page may say and link: dates that stay true, topics only with a page behind them,
 // and a subscribe box that works wherever the pages are hosted.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { readConfig } from '../src/content/config-file.ts';
-import { servedPage } from '../src/server/served-page.ts';
+import { securityHeaders } from '../src/server/app.ts';
+import { servedPage, styleSources } from '../src/server/served-page.ts';
+import { countWords, readingTime } from '../src/words/reading-time.ts';
 import { NOW, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
@@ -212,5 +215,50 @@ describe('the "Stay current" box', () => {
       if (ok) assert.equal(config.subscribeUrl, new URL(url).href);
       else assert.match(problems[0]!.expected, /https URL, or http on this machine/);
     }
+  });
+});
+
+describe('reading time and breadcrumbs', () => {
+  it('reading time is the words at 230 a minute, rounded, never under a minute; markup is not words', () => {
+    assert.equal(readingTime(0), '1 min read');
+    assert.equal(readingTime(344), '1 min read');
+    assert.equal(readingTime(345), '2 min read');
+    assert.equal(readingTime(1840), '8 min read');
+    assert.equal(countWords('<div class="heading"><h2 id="a-b">Big &amp; small</h2><a href="#a-b" aria-label="Link">#</a></div><p>It’s 2026, isn\'t it?</p>'), 6);
+  });
+
+  it('a guide page shows its reading time and Guides › topic › guide as a BreadcrumbList', async () => {
+    const root = await tempSite();
+    const body = Array.from({ length: 40 }, (_, i) => `Sentence ${i} has exactly seven words in it.`).join(' ');
+    await writeFiles(root, { 'content/guides/g/guide.md': guide('Deep Tides', ['Tides']).replace('Body text.', `${body}\n\n${body}\n\n${body}`) });
+    await publish(root, 'g', '2026-05-01T09:00:00Z');
+    await build(root);
+    const doc = parse((await pages(root)).get('guides/g/index.html')!);
+    // 3 × 40 × 8 words of body, and the title of the section, TL;DR and takeaway: about 4 minutes.
+    assert.ok(doc.querySelectorAll('.guide-head .chip').map(text).includes('4 min read'));
+    const nav = doc.querySelector('nav.breadcrumbs')!;
+    assert.equal(nav.getAttribute('aria-label'), 'Breadcrumb');
+    const items = nav.querySelectorAll('ol[itemtype="https://schema.org/BreadcrumbList"] > li[itemprop=itemListElement]');
+    assert.deepEqual(
+      items.map((li) => [li.querySelector('[itemprop=name]')!.textContent, li.querySelector('a')?.getAttribute('href'), li.querySelector('meta[itemprop=position]')!.getAttribute('content')]),
+      [
+        ['Guides', '../../guides/index.html', '1'],
+        ['Tides', '../../topics/tides/index.html', '2'],
+        ['Deep Tides', '../../guides/g/index.html', '3'],
+      ],
+    );
+    assert.equal(items[2]!.querySelector('a')!.getAttribute('aria-current'), 'page');
+  });
+});
+
+describe('what serve allows', () => {
+  it('scripts and styles from the site only; inline styles by their hash; forms to the site and subscribeUrl', () => {
+    const own = securityHeaders(undefined)['content-security-policy']!;
+    assert.match(own, /script-src 'self';/);
+    assert.match(own, /form-action 'self';/);
+    const elsewhere = securityHeaders('https://letters.example.org/subscribe')['content-security-policy']!;
+    assert.match(elsewhere, /form-action 'self' https:\/\/letters\.example\.org;/);
+    assert.deepEqual(styleSources('<style>body{color:red}</style><p>x</p>'), ["'sha256-" + createHash('sha256').update('body{color:red}').digest('base64') + "'"]);
+    assert.deepEqual(styleSources('<link rel="stylesheet" href="a.css">'), []);
   });
 });

@@ -31,7 +31,7 @@ function csp(formAction: string): string {
 }
 
 /** The headers of every answer; the subscribe form may post to the `subscribeUrl` of the config, wherever it is. */
-function securityHeaders(subscribeUrl: string | undefined): Record<string, string> {
+export function securityHeaders(subscribeUrl: string | undefined): Record<string, string> {
   if (!subscribeUrl) return SECURITY_HEADERS;
   return { ...SECURITY_HEADERS, 'content-security-policy': csp(`'self' ${new URL(subscribeUrl).origin}`) };
 }
