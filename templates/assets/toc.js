@@ -12,6 +12,10 @@
   };
   fit();
   wide.addEventListener('change', fit);
+  // Beside the text the list is always shown: a stray Enter on its heading does not fold it away.
+  details?.addEventListener('toggle', () => {
+    if (wide.matches && !details.open) details.open = true;
+  });
 
   const links = new Map();
   for (const link of toc.querySelectorAll('a[href^="#"]')) {
