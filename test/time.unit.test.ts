@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DateTime } from 'luxon';
-import { calendarDate, exactTime, longDate, numericTime, relativeAge, stamp, weekdayTime, weekdayTimeZone } from '../src/words/dates.ts';
+import { calendarDate, exactTime, longDate, numericTime, stamp, weekdayTime, weekdayTimeZone } from '../src/words/dates.ts';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
@@ -62,17 +62,6 @@ describe('stamp', () => {
     }
   });
 
-  it('says how long ago, from the clock it is given', () => {
-    const now = Date.parse('2026-05-10T12:00:00Z');
-    const ago = (iso: string) => relativeAge(Date.parse(iso), now);
-    assert.equal(ago('2026-05-10T11:59:30Z'), 'just now');
-    assert.equal(ago('2026-05-10T11:48:00Z'), '12m ago');
-    assert.equal(ago('2026-05-10T09:00:00Z'), '3h ago');
-    assert.equal(ago('2026-05-05T12:00:00Z'), '5d ago');
-    assert.equal(ago('2026-03-01T12:00:00Z'), '2mo ago');
-    assert.equal(ago('2024-05-01T12:00:00Z'), '2y ago');
-    assert.equal(ago('2026-05-11T12:00:00Z'), 'in 1d');
-  });
 
   it('names the day an instant falls on in the site\'s zone', () => {
     const ms = Date.parse('2026-05-02T23:30:00Z');
