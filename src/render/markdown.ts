@@ -21,6 +21,15 @@ function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
     level: 2,
     slugify: (s: string) => slugify(s) || 'section',
     tabIndex: false,
+    // A link to each section after its heading, not inside it: the heading's own text stays its
+    // name, and the link is named for the section it points to ("Link to section: …").
+    permalink: anchors.permalink.linkAfterHeader({
+      style: 'aria-label',
+      assistiveText: (title: string) => `Link to section: ${title}`,
+      symbol: '#',
+      class: 'heading-anchor',
+      wrapper: ['<div class="heading">', '</div>'],
+    }),
   });
   // No linkify here: summaries are short, their source link is a field of its own, and linkify's
   // URL scanning is the most expensive part of rendering ten thousand of them.

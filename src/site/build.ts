@@ -103,7 +103,21 @@ async function composeSite(
   for (const asset of await listTemplateFiles(site.root, 'assets')) {
     files.set(asset.rel, readTemplateFile(asset));
   }
+  inlineStyles(listings, files.get('assets/style.css'));
   return { pages, listings, files };
+}
+
+/**
+ * The 404 page is sent for any missing path and opened from disk alike, where no one stylesheet
+ * address finds the file (a relative one fails below the root, one from the root fails from disk):
+ * it carries the site's styles inline. `serve` allows exactly that style by its hash (see
+ * server/served-page.ts).
+ */
+function inlineStyles(listings: readonly Page[], css: string | Buffer | undefined): void {
+  const text = css?.toString();
+  // A stylesheet that could end the <style> element early stays a link.
+  if (text === undefined || /<\/style/i.test(text)) return;
+  for (const page of listings) if (page.data.page.anyPath) page.data.page.style = text;
 }
 
 /** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */

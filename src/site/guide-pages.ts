@@ -5,6 +5,7 @@ import { slugify } from '../content/slug.ts';
 import { relatedGuides, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
 import { plainText, renderGuideBody } from '../render/markdown.ts';
 import { timelineLabel } from '../words/dates.ts';
+import { countWords, readingTime } from '../words/reading-time.ts';
 import { guideKicker, levelLabel } from '../words/labels.ts';
 import { PageContext, type Page } from './page-context.ts';
 import { whatChangedView } from './version-diff.ts';
@@ -54,6 +55,7 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
   const page = ctx.page(dir, 'guide', meta, {
     guide: {
       slug,
+      href: isLatest ? dir : versionFile(slug, v.version),
       kicker: guideKicker(front.level),
       title: front.title,
       level: levelLabel(front.level),
@@ -67,6 +69,8 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
       latest: { version: g.latest.version, href: dir, published: ctx.stamp(g.latest.published) },
       published: ctx.stamp(v.published),
       tldr: front.tldr,
+      // What a reader reads: the TL;DR, the takeaways, the body and the FAQ.
+      readingTime: readingTime(countWords([front.tldr, ...body.takeaways, body.html, ...front.faq.flatMap((f, i) => [f.q, body.faq[i]!])].join(' '))),
       takeaways: body.takeaways,
       bodyHtml: body.html,
       toc: body.sections,

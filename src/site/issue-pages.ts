@@ -1,7 +1,6 @@
 // The issues on the website: an archive of past issues and each issue's web version, the page
 // "view in browser" opens. They show what was sent, from the stored issue, not from today's content.
 import type { IssueGuide } from '../compose/issue.ts';
-import { slugify } from '../content/slug.ts';
 import { renderSummaryText } from '../render/markdown.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { longDate } from '../words/dates.ts';
@@ -46,7 +45,7 @@ export function issuePages(ctx: PageContext, issues: readonly StoredIssue[]): Pa
         top: cardOf(i.top, renderSummaryText(i.top.summary), i.top.also, ctx),
         groups: i.groups.map((g) => ({
           topic: g.topic,
-          href: `topics/${slugify(g.topic)}/`,
+          href: ctx.topicLink(g.topic).href,
           cards: g.stories.map((s) => cardOf(s, renderSummaryText(s.summary), s.also, ctx)),
         })),
         guides: i.guides.map(guideLink),

@@ -3,7 +3,7 @@ import { LEVELS } from '../content/levels.ts';
 import type { Catalog, Topic } from '../compose/catalog.ts';
 import { byImportance } from '../compose/stories.ts';
 import { levelLabel } from '../words/labels.ts';
-import type { Page, PageContext } from './page-context.ts';
+import { hasPage, type Page, type PageContext } from './page-context.ts';
 
 const NEWS_PER_PAGE = 50;
 const TOPIC_NEWS_LIMIT = 30;
@@ -13,7 +13,7 @@ export function homePage(ctx: PageContext): Page {
   const latestStories = catalog.stories.slice(0, 24);
   const top = [...latestStories].sort(byImportance).slice(0, 6);
   const topics = [...catalog.topics.values()]
-    .filter((t) => t.guides.length > 0 || t.stories.length > 0)
+    .filter(hasPage)
     .sort((a, b) => b.guides.length + b.stories.length - (a.guides.length + a.stories.length) || (a.name < b.name ? -1 : 1))
     .slice(0, 16)
     .map((t) => ({ ...ctx.topicLink(t.name), count: t.guides.length + t.stories.length }));
@@ -77,7 +77,7 @@ export function guidesIndexPages(ctx: PageContext): Page[] {
 }
 
 export function topicPages(ctx: PageContext): Page[] {
-  const topics = [...ctx.catalog.topics.values()].sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
+  const topics = [...ctx.catalog.topics.values()].filter(hasPage).sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
   const index = ctx.page('topics/', 'topics', ctx.meta('topics/', {
     title: 'Topics',
     description: `Every topic covered by ${ctx.site.config.title}'s guides and news.`,
@@ -134,7 +134,7 @@ export function newsPages(ctx: PageContext): Page[] {
 export function notFoundPage(ctx: PageContext): Page {
   // Served for any missing path, so its links must work from anywhere: they are absolute.
   const meta = ctx.meta('', { title: 'Page not found', description: 'This page does not exist.', section: 'none', noindex: true });
-  const page = ctx.page('', 'not-found', { ...meta, root: '/' }, {
+  const page = ctx.page('', 'not-found', { ...meta, root: '/', anyPath: true }, {
     guides: ctx.catalog.active.slice(0, 4).map((g) => ctx.guideCard(g)),
   });
   return { ...page, file: '404.html' };

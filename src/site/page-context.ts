@@ -1,8 +1,9 @@
 // What every page builder shares: the page shape, the site's metadata, the clock and the cards a
 // story or a guide makes wherever it is listed, each built once.
 import type { Site } from '../content/model.ts';
+import { addressOf } from '../content/address.ts';
 import { slugify } from '../content/slug.ts';
-import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
+import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex, type Topic } from '../compose/catalog.ts';
 import { alsoCovered, type Story } from '../compose/stories.ts';
 import { renderSummary } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
@@ -36,6 +37,10 @@ export interface PageMeta {
   /** Last change, for the sitemap; absent for pages that should not be listed. */
   lastmod?: number;
   noindex?: boolean;
+  /** Sent for any missing path (the 404 page): its links are absolute from the site's root. */
+  anyPath?: boolean;
+  /** The site's styles, inline, for a page that no one stylesheet address can reach from everywhere. */
+  style?: string;
 }
 
 export interface SiteMeta {
@@ -49,6 +54,11 @@ export interface SiteMeta {
   editionList: { id: string; label: string }[];
   tagline: string;
   generated: string;
+  /**
+   * Where the "Stay current" form posts: `url` when the site names one; otherwise the page says how
+   * to subscribe by mail to `address`, and `serve` puts its own form there (see server/served-page.ts).
+   */
+  subscribe: { url?: string; address: string };
 }
 
 export interface PageData {
@@ -78,12 +88,13 @@ export class PageContext {
       editionList: editionNames(config).map((id) => ({ id, label: editionLabel(config, id) })),
       tagline: TAGLINE,
       generated: new Date(now).toISOString(),
+      subscribe: { url: config.subscribeUrl, address: addressOf(config.from) },
     };
   }
 
   stamp(ms: number): Stamp {
     let known = this.stamps.get(ms);
-    if (!known) this.stamps.set(ms, (known = stamp(ms, this.now, this.site.config.timezone)));
+    if (!known) this.stamps.set(ms, (known = stamp(ms, this.site.config.timezone)));
     return known;
   }
 
@@ -107,9 +118,11 @@ export class PageContext {
     return card;
   }
 
+  /** A topic by name, with a link only when it has a page (see `hasPage`). */
   topicLink(name: string): TopicLink {
     const slug = slugify(name);
-    return { name: this.catalog.topics.get(slug)?.name ?? name, href: `topics/${slug}/` };
+    const topic = this.catalog.topics.get(slug);
+    return { name: topic?.name ?? name, href: topic && hasPage(topic) ? `topics/${slug}/` : undefined };
   }
 }
 
@@ -118,7 +131,7 @@ export interface NewsCard {
   url: string;
   source: string;
   score: number;
-  age: Stamp;
+  published: Stamp;
   summaryHtml: string;
   also: { source: string; url?: string }[];
 }
@@ -137,7 +150,16 @@ export interface GuideCard {
 
 export interface TopicLink {
   name: string;
-  href: string;
+  /** Absent for a topic without a page: it is named, not linked. */
+  href?: string;
+}
+
+/**
+ * Whether a topic gets a page (and so links and a sitemap entry): only with an active guide or a
+ * story on it. A topic named only as a related topic or by archived guides would be an empty page.
+ */
+export function hasPage(topic: Topic): boolean {
+  return topic.guides.length > 0 || topic.stories.length > 0;
 }
 
 function newsCard(story: Story, ctx: PageContext): NewsCard {
@@ -157,7 +179,7 @@ export function cardOf(
     url: item.url,
     source: item.source,
     score: item.score,
-    age: ctx.stamp(item.published),
+    published: ctx.stamp(item.published),
     summaryHtml,
     also,
   };
