@@ -16,6 +16,8 @@ import { pathsOf, type Page } from './page-context.ts';
 import { sitePages } from './pages.ts';
 import type { ComposedSite, SiteRenderer } from './renderer.ts';
 import { renderSitemap } from './sitemap.ts';
+import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
+import { debugLog, type DebugLog } from '../log/debug.ts';
 
 export interface BuildOptions {
   root: string;
@@ -25,6 +27,8 @@ export interface BuildOptions {
   threads?: number;
   /** The content cache's clock, settle window and debug log. */
   cache?: Pick<CacheOptions, 'clock' | 'settleMs' | 'log'>;
+  /** Told how many images were processed and how many reused; by default the debug log of ALMANAC_DEBUG=figures. */
+  figureLog?: DebugLog;
 }
 
 export interface BuildSummary {
@@ -45,16 +49,17 @@ async function composeSite(
   now: number,
   onGuidePage?: (page: Page) => void,
   news?: NewsIndex,
+  images: SiteImages = NO_IMAGES,
 ): Promise<ComposedSite> {
   const issues = new IssueStore(site.root).list();
-  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
+  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news, images);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
   const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
     import('./feeds.ts'),
     import('../render/templates.ts'),
   ]);
-  const files: OutputFiles = new Map();
+  const files: OutputFiles = new Map(images.files);
   const feeds = renderFeeds(
     site.config,
     GUIDE_FEEDS,
@@ -88,7 +93,8 @@ async function composeSite(
 export async function renderSite(site: Site, now: number): Promise<{ files: OutputFiles; pages: number }> {
   const { TemplateSet } = await import('../render/templates.ts');
   const templates = await TemplateSet.load(site.root, 'site');
-  const { pages, files } = await composeSite(site, now);
+  const images = await makeSiteImages(site, debugLog('figures'));
+  const { pages, files } = await composeSite(site, now, undefined, undefined, images);
   const out: OutputFiles = new Map();
   templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));
   for (const [file, data] of files) out.set(file, data);
@@ -107,7 +113,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     try {
       renderer.start(output);
       const site = await loadSite(root, { cache: content, markdown: renderer.markdown });
-      const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
+      const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
+      const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       await renderer.finish(composed);
       const pages = composed.pages.flatMap(pathsOf);
       await output.commit(new Set([...pages, ...composed.files.keys()]));

@@ -7,6 +7,7 @@ import { alsoCovered, type Story } from '../compose/stories.ts';
 import { renderSummary } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
 import { TAGLINE, allEditions, guideKicker, levelLabel } from '../words/labels.ts';
+import { NO_IMAGES, type SiteImages } from './images.ts';
 
 /** One document: rendered once, written once at `file`, and linked at each of `also`. */
 export interface Page {
@@ -32,9 +33,19 @@ export interface PageMeta {
   canonical: string;
   section: 'home' | 'guides' | 'topics' | 'news' | 'issues' | 'none';
   jsonLd: object[];
+  /** The picture a shared link shows (og:image), absolute. */
+  image?: PageImage;
   /** Last change, for the sitemap; absent for pages that should not be listed. */
   lastmod?: number;
   noindex?: boolean;
+}
+
+export interface PageImage {
+  url: string;
+  alt: string;
+  width: number;
+  height: number;
+  type: string;
 }
 
 export interface SiteMeta {
@@ -62,7 +73,13 @@ export class PageContext {
   // The same instants (a guide's publication, a story's) appear on many pages.
   private readonly stamps = new Map<number, Stamp>();
 
-  constructor(readonly site: Site, readonly now: number, news?: NewsIndex) {
+  constructor(
+    readonly site: Site,
+    readonly now: number,
+    news?: NewsIndex,
+    /** The figures' sizes and the social cards made for this build. */
+    readonly images: SiteImages = NO_IMAGES,
+  ) {
     this.catalog = buildCatalog(site, news);
     const { config } = site;
     this.siteMeta = {
