@@ -12,7 +12,7 @@ import { FIGURE_MARK } from '../render/markdown.ts';
 /** The widths a figure is made in, narrowest first; a source narrower than one is made at its own width. */
 export const FIGURE_WIDTHS = [480, 960, 1440] as const;
 /** Bumped whenever what is made from an image changes, so that older entries of the store are made again. */
-const RECIPE = 1;
+const RECIPE = 2;
 export const FIGURES_DIR = 'figures';
 
 /** What was made from one source image. */
@@ -91,7 +91,7 @@ async function processImage(sharp: Sharp, bytes: Buffer, format: Figure['format'
     };
     jobs.push(encode('avif', () => resized().avif({ quality: 55, effort: 2 }).toBuffer()));
     jobs.push(encode('webp', () => resized().webp({ quality: 78 }).toBuffer()));
-    jobs.push(encode(fallback === 'jpeg' ? 'jpg' : 'png', () => (fallback === 'jpeg' ? resized().jpeg({ quality: 82, mozjpeg: true }) : resized().png({ compressionLevel: 9 })).toBuffer()));
+    jobs.push(encode(fallback === 'jpeg' ? 'jpg' : 'png', () => (fallback === 'jpeg' ? resized().jpeg({ quality: 82, mozjpeg: true }) : resized().png({ compressionLevel: 9, palette: meta.isPalette === true })).toBuffer()));
   }
   await Promise.all(jobs);
   // Names in a fixed order: the store lists them as made.
