@@ -9,6 +9,7 @@ import { loadGuide } from '../src/content/guide-files.ts';
 import { imageFormat, insidePath } from '../src/content/figures.ts';
 import { formatProblem } from '../src/content/problems.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
+import { png } from './helpers/images.ts';
 
 const FRONT = `---
 title: A Guide With Figures
@@ -18,11 +19,6 @@ tldr: A short summary.
 takeaways: [One thing.]
 ---
 `;
-
-/** A real PNG of the given size, made by sharp. */
-export async function png(width: number, height: number, colour = '#3366cc'): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
-}
 
 async function siteWith(body: string, files: Record<string, Buffer> = {}): Promise<string> {
   const root = await tempSite();
