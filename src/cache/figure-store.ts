@@ -11,7 +11,12 @@ const FACTS = 'facts.json';
 export class FigureStore {
   private readonly dir: string;
 
-  constructor(root: string, private readonly recipe: string) {
+  constructor(
+    root: string,
+    private readonly recipe: string,
+    /** When false, entries are read but never written (a command that writes nothing, such as check). */
+    private readonly writable = true,
+  ) {
     this.dir = path.join(root, CACHE_DIR, 'figures');
   }
 
@@ -31,6 +36,7 @@ export class FigureStore {
 
   /** Keeps `facts` and `files` for `key`; a store that cannot be written costs speed, not correctness. */
   put(key: string, facts: unknown, files: ReadonlyMap<string, Buffer>): void {
+    if (!this.writable) return;
     const entry = this.entryDir(key);
     const temporary = `${entry}.tmp-${process.pid}`;
     try {

@@ -89,11 +89,11 @@ async function composeSite(
   return { pages, listings, files };
 }
 
-/** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */
+/** Renders the whole site in memory, writing nothing. Throws ContentError (with every problem) on bad input. */
 export async function renderSite(site: Site, now: number): Promise<{ files: OutputFiles; pages: number }> {
   const { TemplateSet } = await import('../render/templates.ts');
   const templates = await TemplateSet.load(site.root, 'site');
-  const images = await makeSiteImages(site, debugLog('figures'));
+  const images = await makeSiteImages(site, debugLog('figures'), false);
   const { pages, files } = await composeSite(site, now, undefined, undefined, images);
   const out: OutputFiles = new Map();
   templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));

@@ -34,14 +34,18 @@ export interface MadeFigures {
   processed: number;
 }
 
-/** Makes (or finds in the store) the sizes of every distinct image among `figures`. */
-export async function makeFigures(root: string, figures: Iterable<Figure>, log?: DebugLog): Promise<MadeFigures> {
+/**
+ * Makes (or finds in the store) the sizes of every distinct image among `figures`. With `write`
+ * false nothing is written or encoded: an image not in the store is only measured (check reads the
+ * site and writes nothing).
+ */
+export async function makeFigures(root: string, figures: Iterable<Figure>, log?: DebugLog, write = true): Promise<MadeFigures> {
   const distinct = new Map<string, Figure>();
   for (const f of figures) if (!distinct.has(f.sha256)) distinct.set(f.sha256, f);
   const made: MadeFigures = { sizes: new Map(), files: new Map(), processed: 0 };
   if (distinct.size === 0) return made;
   const { default: sharp } = await import('sharp');
-  const store = new FigureStore(root, `${RECIPE}:${sharp.versions.sharp}:${sharp.versions.vips}`);
+  const store = new FigureStore(root, `${RECIPE}:${sharp.versions.sharp}:${sharp.versions.vips}`, write);
   for (const [hash, figure] of [...distinct].sort(([a], [b]) => (a < b ? -1 : 1))) {
     let entry = store.get<FigureSizes>(hash);
     if (!entry) {
@@ -49,7 +53,7 @@ export async function makeFigures(root: string, figures: Iterable<Figure>, log?:
       // The loader hashed these bytes: a file changed since is read at the next build.
       if (!bytes || createHash('sha256').update(bytes).digest('hex') !== hash) continue;
       try {
-        entry = await processImage(sharp, bytes, figure.format, hash);
+        entry = write ? await processImage(sharp, bytes, figure.format, hash) : { facts: await measure(sharp, bytes, figure.format), files: new Map() };
       } catch (err) {
         throw new FigureError(figure.file, `an image that cannot be decoded (${err instanceof Error ? err.message : String(err)})`);
       }
@@ -59,7 +63,7 @@ export async function makeFigures(root: string, figures: Iterable<Figure>, log?:
     made.sizes.set(hash, entry.facts);
     for (const [name, data] of entry.files) made.files.set(`${FIGURES_DIR}/${name}`, data);
   }
-  log?.(`${made.processed} of ${distinct.size} images processed, ${distinct.size - made.processed} reused`);
+  log?.(`${made.processed} of ${distinct.size} images ${write ? 'processed' : 'measured'}, ${distinct.size - made.processed} reused`);
   return made;
 }
 
@@ -75,12 +79,24 @@ export class FigureError extends Error {
 
 type Sharp = typeof import('sharp').default;
 
-async function processImage(sharp: Sharp, bytes: Buffer, format: Figure['format'], hash: string): Promise<{ facts: FigureSizes; files: Map<string, Buffer> }> {
+/** What will be made from an image, without making it; decodes it whole, so that a damaged file is found. */
+async function measure(sharp: Sharp, bytes: Buffer, format: Figure['format']): Promise<FigureSizes> {
   const meta = await sharp(bytes).metadata();
+  await sharp(bytes).raw().toBuffer();
+  return factsOf(meta, format);
+}
+
+function factsOf(meta: import('sharp').Metadata, format: Figure['format']): FigureSizes {
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
-  const widths = widthsFor(width);
   const fallback = format === 'jpeg' || (format !== 'png' && format !== 'gif' && !meta.hasAlpha) ? 'jpeg' : 'png';
+  return { width, height, widths: widthsFor(width), fallback };
+}
+
+async function processImage(sharp: Sharp, bytes: Buffer, format: Figure['format'], hash: string): Promise<{ facts: FigureSizes; files: Map<string, Buffer> }> {
+  const meta = await sharp(bytes).metadata();
+  const facts = factsOf(meta, format);
+  const { widths, fallback } = facts;
   const files = new Map<string, Buffer>();
   const jobs: Promise<void>[] = [];
   for (const w of widths) {
@@ -96,7 +112,7 @@ async function processImage(sharp: Sharp, bytes: Buffer, format: Figure['format'
   await Promise.all(jobs);
   // Names in a fixed order: the store lists them as made.
   const ordered = new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { facts: { width, height, widths, fallback }, files: ordered };
+  return { facts, files: ordered };
 }
 
 /** The widths made from a source `width` pixels wide: the standard ones below it, and its own when narrower than the widest. */

@@ -22,7 +22,8 @@ export interface SiteImages {
 
 export const NO_IMAGES: SiteImages = { figures: new Map(), cards: new Map(), files: new Map(), processed: 0, drawn: 0 };
 
-export async function makeSiteImages(site: Site, log?: DebugLog): Promise<SiteImages> {
+/** With `write` false (check), nothing is written, encoded or drawn: figures are only measured. */
+export async function makeSiteImages(site: Site, log?: DebugLog, write = true): Promise<SiteImages> {
   const published = site.guides.filter((g) => g.versions.length > 0);
   const figures = published.flatMap((g) => g.versions.flatMap((v) => v.doc.figures ?? []));
   const cardTexts = new Map<string, CardText>();
@@ -33,11 +34,11 @@ export async function makeSiteImages(site: Site, log?: DebugLog): Promise<SiteIm
   }
   let made;
   try {
-    made = await makeFigures(site.root, figures, log);
+    made = await makeFigures(site.root, figures, log, write);
   } catch (err) {
     throw asContentError(err);
   }
-  const cards = await makeCards(site.root, [...cardTexts.values()], log);
+  const cards = await makeCards(site.root, [...cardTexts.values()], log, write);
   const files = new Map([...made.files, ...cards.files]);
   const cardFiles = new Map([...cardTexts].map(([slug, text]) => [slug, cardFile(text)]));
   return { figures: made.sizes, cards: cardFiles, files, processed: made.processed, drawn: cards.drawn };

@@ -89,10 +89,11 @@ function cardHash(text: CardText): string {
 }
 
 /** Draws (or finds in the store) every card; returns the files below dist/ and how many were drawn. */
-export async function makeCards(root: string, cards: readonly CardText[], log?: DebugLog): Promise<{ files: Map<string, Buffer>; drawn: number }> {
+export async function makeCards(root: string, cards: readonly CardText[], log?: DebugLog, write = true): Promise<{ files: Map<string, Buffer>; drawn: number }> {
   const files = new Map<string, Buffer>();
   let drawn = 0;
-  if (cards.length === 0) return { files, drawn };
+  // A command that writes nothing needs only the cards' names, which come from their text.
+  if (cards.length === 0 || !write) return { files, drawn };
   const { default: sharp } = await import('sharp');
   const store = new FigureStore(root, `card:${sharp.versions.sharp}:${sharp.versions.vips}`);
   for (const text of cards) {
