@@ -98,6 +98,7 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   const out: OutputFiles = new Map();
   templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));
   for (const [file, data] of files) out.set(file, data);
+  for (const [file, data] of await images.cardFiles) out.set(file, data);
   return { files: out, pages: pages.flatMap(pathsOf).length };
 }
 
@@ -116,9 +117,12 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       await renderer.finish(composed);
+      // Drawn while the pages were rendered.
+      const cards = await images.cardFiles;
+      for (const [file, data] of cards) output.write([file], data);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys()]));
-      return summary(site, pages.length, pages.length + composed.files.size, outDir);
+      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys()]));
+      return summary(site, pages.length, pages.length + composed.files.size + cards.size, outDir);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
       await renderer.close();

@@ -13,14 +13,16 @@ export interface SiteImages {
   figures: ReadonlyMap<string, FigureSizes>;
   /** Each guide's social card file below dist/, by slug, for guides whose latest version has no figure. */
   cards: ReadonlyMap<string, string>;
-  /** The files below dist/. */
+  /** The figures' files below dist/. */
   files: ReadonlyMap<string, Buffer>;
-  /** Images processed and cards drawn in this run: none when all came from the store. */
-  processed: number;
-  drawn: number;
+  /**
+   * The cards' files below dist/, still being drawn: their names are known from their text, so pages
+   * are composed and rendered meanwhile.
+   */
+  cardFiles: Promise<ReadonlyMap<string, Buffer>>;
 }
 
-export const NO_IMAGES: SiteImages = { figures: new Map(), cards: new Map(), files: new Map(), processed: 0, drawn: 0 };
+export const NO_IMAGES: SiteImages = { figures: new Map(), cards: new Map(), files: new Map(), cardFiles: Promise.resolve(new Map()) };
 
 /** With `write` false (check), nothing is written, encoded or drawn: figures are only measured. */
 export async function makeSiteImages(site: Site, log?: DebugLog, write = true): Promise<SiteImages> {
@@ -38,10 +40,11 @@ export async function makeSiteImages(site: Site, log?: DebugLog, write = true): 
   } catch (err) {
     throw asContentError(err);
   }
-  const cards = await makeCards(site.root, [...cardTexts.values()], log, write);
-  const files = new Map([...made.files, ...cards.files]);
-  const cardFiles = new Map([...cardTexts].map(([slug, text]) => [slug, cardFile(text)]));
-  return { figures: made.sizes, cards: cardFiles, files, processed: made.processed, drawn: cards.drawn };
+  const drawing = makeCards(site.root, [...cardTexts.values()], log, write).then((cards) => cards.files);
+  // Awaited by the build before it commits; a failure until then is held, not thrown as unhandled.
+  drawing.catch(() => undefined);
+  const cardNames = new Map([...cardTexts].map(([slug, text]) => [slug, cardFile(text)]));
+  return { figures: made.sizes, cards: cardNames, files: made.files, cardFiles: drawing };
 }
 
 function asContentError(err: unknown): unknown {

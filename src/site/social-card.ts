@@ -95,19 +95,28 @@ export async function makeCards(root: string, cards: readonly CardText[], log?: 
   // A command that writes nothing needs only the cards' names, which come from their text.
   if (cards.length === 0 || !write) return { files, drawn };
   const { default: sharp } = await import('sharp');
-  const store = new FigureStore(root, `card:${sharp.versions.sharp}:${sharp.versions.vips}`);
+  const store = new FigureStore(root, `card:${RECIPE}:${sharp.versions.sharp}:${sharp.versions.vips}`);
+  const todo: { file: string; key: string; text: CardText }[] = [];
   for (const text of cards) {
     const file = cardFile(text);
-    if (files.has(file)) continue;
+    if (files.has(file) || todo.some((t) => t.file === file)) continue;
     const key = `card-${cardHash(text)}`;
-    let png = store.get<null>(key)?.files.get('card.png');
-    if (!png) {
-      png = await sharp(Buffer.from(cardSvg(text))).png({ compressionLevel: 9, palette: true }).toBuffer();
-      drawn++;
-      store.put(key, null, new Map([['card.png', png]]));
-    }
-    files.set(file, png);
+    const kept = store.get<null>(key)?.files.get('card.png');
+    if (kept) files.set(file, kept);
+    else todo.push({ file, key, text });
   }
-  log?.(`${drawn} of ${files.size} social cards drawn, ${files.size - drawn} reused`);
-  return { files, drawn };
+  // All handed to sharp at once: it draws them on libuv's threads, so they go on being drawn while
+  // this thread is busy rendering pages (see site/build.ts).
+  const drawOne = async ({ file, key, text }: (typeof todo)[number]) => {
+    // Zlib level 6: level 9 or a palette costs five to ten times the time for a smaller file.
+    const png = await sharp(Buffer.from(cardSvg(text))).png({ compressionLevel: 6 }).toBuffer();
+    store.put(key, null, new Map([['card.png', png]]));
+    return [file, png] as const;
+  };
+  for (const [file, png] of await Promise.all(todo.map(drawOne))) files.set(file, png);
+  drawn = todo.length;
+  // In the order of the guides, whatever order they were drawn in.
+  const ordered = new Map([...cards].map((text) => cardFile(text)).filter((f, i, all) => all.indexOf(f) === i).map((f) => [f, files.get(f)!]));
+  log?.(`${drawn} of ${ordered.size} social cards drawn, ${ordered.size - drawn} reused`);
+  return { files: ordered, drawn };
 }
