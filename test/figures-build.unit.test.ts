@@ -10,6 +10,9 @@ import sharp from 'sharp';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 import { png } from './helpers/images.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serveFile } from '../src/server/static.ts';
 
 const GUIDE = `---
 title: Tides, Drawn
@@ -90,6 +93,21 @@ describe('figures in the built site', () => {
     }
     // Named by content hash.
     assert.ok(named.every((n) => /\/figures\/[0-9a-f]{16}-\d+\.(avif|webp|png|jpg)$/.test(n.file)));
+
+    // serve gives each format its type: browsers pick a <source> by it, and refuse octet-stream under nosniff.
+    const server = http.createServer((req, res) => void serveFile(req, res, dist, new URL(req.url!, 'http://x').pathname));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      for (const [ext, type] of [['avif', 'image/avif'], ['webp', 'image/webp'], ['png', 'image/png'], ['jpg', 'image/jpeg']]) {
+        const n = named.find((x) => x.file.endsWith(`.${ext}`))!;
+        const res = await fetch(`http://127.0.0.1:${port}/${path.relative(dist, n.file)}`);
+        assert.equal(res.headers.get('content-type'), type);
+        await res.arrayBuffer();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
 
     const figuresBefore = await readdir(path.join(dist, 'figures'));
     const second = await build(root);
