@@ -16,6 +16,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 import { png } from './helpers/images.ts';
+import { placeFigures } from '../src/site/figures.ts';
+import { FIGURE_MARK } from '../src/render/markdown.ts';
 
 const HOSTILE = ['</script>', '<script>alert(1)</script>', ']]>', '<!--', '&amp;', '"', "'", '<', '>', '&', '\u2028', '\u0000', '\ud800', '🦙', 'ﷺ', 'Ünïcödé', '\u202e', '<svg onload=x>'];
 const title = fc.array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ unit: 'grapheme', maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 6 })), { maxLength: 12 }).map((parts) => parts.join(' '));
@@ -122,3 +124,27 @@ function findAll(node: Node, name: string): (Node & { childNodes: Node[] })[] {
   for (const child of node.childNodes ?? []) out.push(...findAll(child, name));
   return out;
 }
+
+describe('figure markup', () => {
+  it('holds alt text and captions as text, whatever they say', () => {
+    fc.assert(
+      fc.property(title, title, (alt, caption) => {
+        const figure = { src: 'a.png', file: 'content/guides/g/a.png', alt, caption: caption || undefined, sha256: 'b'.repeat(64), format: 'png' as const };
+        const sizes = new Map([[figure.sha256, { width: 800, height: 400, widths: [480, 800], fallback: 'png' as const }]]);
+        const html = placeFigures(`<p>before</p>\n${FIGURE_MARK}\n<p>after</p>\n`, [figure], sizes, '../../');
+        const doc = parseHtml(`<!doctype html><html><body>${html}</body></html>`);
+        const body = findAll(doc as unknown as Node, 'body')[0]!;
+        const names = new Set<string>();
+        const walk = (n: Node) => {
+          if (!n.nodeName.startsWith('#')) names.add(n.nodeName);
+          for (const c of n.childNodes ?? []) walk(c);
+        };
+        walk(body);
+        assert.deepEqual([...names].sort(), ['body', 'figure', 'img', 'p', 'picture', 'source', ...(figure.caption ? ['figcaption'] : [])].sort());
+        const img = findAll(body, 'img')[0] as unknown as { attrs: { name: string; value: string }[] };
+        assert.equal(img.attrs.find((a) => a.name === 'alt')!.value, alt.replace(/\r\n?/g, '\n').replace(/\0/g, '\ufffd'));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
