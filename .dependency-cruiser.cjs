@@ -23,6 +23,8 @@ const LATER = {
   // Infrastructure the stages share: the file cache, the folder walk, the staged output.
   cache: ['site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
   files: ['compose', 'words', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli', 'cache', 'output'],
+  // Starting worker threads, for any stage that hands work to a second core.
+  threads: ['content', 'intake', 'compose', 'words', 'render', 'site', 'mail', 'issue', 'store', 'server', 'schedule', 'cli', 'cache', 'files', 'output'],
   output: ['compose', 'render', 'mail', 'issue', 'store', 'server', 'schedule', 'cli'],
 };
 

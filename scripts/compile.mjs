@@ -23,8 +23,8 @@ try {
 rmSync('lib', { recursive: true, force: true });
 mkdirSync('lib', { recursive: true });
 await esbuild.build({
-  // The render helper runs as a worker thread, started from its own file.
-  entryPoints: { main: 'src/cli/main.ts', 'render-helper': 'src/site/render-helper.ts' },
+  // The render helper and the MJML thread run as worker threads, each started from its own file.
+  entryPoints: { main: 'src/cli/main.ts', 'render-helper': 'src/site/render-helper.ts', 'mjml-thread': 'src/render/mjml-thread.ts' },
   outdir: 'lib/cli',
   bundle: true,
   splitting: true,

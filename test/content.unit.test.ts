@@ -154,10 +154,11 @@ const CASES: { name: string; files: Record<string, string>; expect: string[] }[]
     expect: ['almanac.config.json: editions.midweek.maxItems: expected a whole number of at least 1, found number 0'],
   },
   {
-    name: 'configuration: an edition this version does not send',
-    files: { 'almanac.config.json': JSON.stringify({ editions: { monthly: { cron: '0 9 1 * *' } } }) },
+    name: 'configuration: an edition of a new name without a cron, and a name that is not a slug',
+    files: { 'almanac.config.json': JSON.stringify({ editions: { monthly: { label: 'Monthly' }, 'Big News': { cron: '0 9 1 * *' } } }) },
     expect: [
-      'almanac.config.json: editions.monthly: expected an edition this version of Almanac sends: "midweek" or "sunday" (editions of other names are not supported yet), found a mapping of fields',
+      'almanac.config.json: editions.Big News: expected an edition name of lower-case letters, digits and hyphens, starting with a letter, at most 15 characters, e.g. "monthly", found the name "Big News"',
+      'almanac.config.json: editions.monthly.cron: expected a cron expression for when monthly goes out, e.g. "0 9 1 * *" (only midweek and sunday have a default), found nothing',
     ],
   },
   {

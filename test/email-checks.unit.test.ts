@@ -1,6 +1,7 @@
 // Every email check fails on a template crafted to break it, and `issue build` then refuses,
 // naming the issue and the check (and, for MJML errors, the template file and line).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -13,6 +14,9 @@ const TEXT = 'templates/email/pages/issue.txt.hbs';
 const STORY_TEXT = 'templates/email/partials/story-text.txt.hbs';
 const BODY_END = '  </mj-body>';
 const inBody = (mjml: string) => (t: string) => t.replace(BODY_END, `    <mj-section><mj-column>${mjml}</mj-column></mj-section>\n${BODY_END}`);
+
+/** The line of the built-in issue template that has `needle`, as a finding names it. */
+const mjmlLine = (needle: string) => readFileSync(path.join(PROJECT, MJML), 'utf8').split('\n').findIndex((l) => l.includes(needle)) + 1;
 
 interface Case {
   name: string;
@@ -43,6 +47,20 @@ const CASES: Case[] = [
   { name: 'markup in the text part', file: STORY_TEXT, change: (t) => t.replace('{{wrap summaryText}}', '{{wrap summaryText}}\n<p>oops</p>'), expect: [/: text-markup: expected no markup or HTML entities in the text part, found <p>/] },
   { name: 'text too faint in dark mode', file: MJML, change: (t) => t.replace('.card a, .card .kicker { color: #f0895c', '.card a, .card .kicker { color: #6b3a25'), expect: [/: contrast: expected text contrast of at least 4\.5:1 in the dark scheme \(WCAG 1\.4\.3\), found "[^"]+" in <a> in \.[a-z]+: #6b3a25 on #1d1c19, 1\.\d\d:1/] },
   { name: 'text too faint in the light scheme', file: MJML, change: (t) => t.replace('<mj-text font-size="16px" line-height="1.6" color="#1c1b19"', '<mj-text font-size="16px" line-height="1.6" color="#b0aca4"'), expect: [/: contrast: expected text contrast of at least 4\.5:1 in the light scheme \(WCAG 1\.4\.3\), found "[^"]+" in <p> in \.card: #b0aca4 on #ffffff, 2\.\d\d:1/] },
+  {
+    name: 'faint text, with the template lines of the element and of both colours',
+    file: MJML,
+    change: (t) => t.replace('.muted .web-link, .card .meta { color: #aaa59b', '.muted .web-link, .card .meta { color: #333333'),
+    expect: [
+      new RegExp(
+        `: contrast: expected text contrast of at least 4\\.5:1 in the dark scheme \\(WCAG 1\\.4\\.3\\), found "View in your browser" in <a\\.web-link>: #333333 on #151412, 1\\.\\d\\d:1 ` +
+          `\\(written at templates/email/pages/issue\\.mjml\\.hbs:${mjmlLine('class="web-link"')}; #333333 at templates/email/pages/issue\\.mjml\\.hbs:${mjmlLine('.muted .web-link')}; ` +
+          `#151412 at templates/email/pages/issue\\.mjml\\.hbs:${mjmlLine('.paper, .paper > table')}\\)`,
+      ),
+      // Text the template writes before the content's: found by its first words.
+      new RegExp(`found "You are receiving [^"]*" in <p> in \\.muted: #333333 on #1d1c19, [\\d.]+:1 \\(and 1 more like it\\) \\(written at templates/email/pages/issue\\.mjml\\.hbs:${mjmlLine('You are receiving')};`),
+    ],
+  },
   { name: 'an element MJML does not know', file: MJML, change: inBody('\n<mj-sparkle />'), expect: [/^\(?[^\n]*templates\/email\/pages\/issue\.mjml\.hbs:\d+: expected valid MJML, found Element mj-sparkle doesn't exist or is not registered/m] },
 ];
 

@@ -14,11 +14,14 @@ import { almanac } from './helpers/in-process.ts';
 import { launchBrowser, serveStatic } from './helpers/browser.ts';
 
 const ARTIFACTS = path.join(PROJECT, 'test-artifacts/screenshots/email');
-// The Sunday issue has a top story and topic groups, the Midweek one a guide.
+// The Sunday issue has a top story and topic groups, the Midweek one a guide, and the Sunday of 26
+// April the editor's notes (content/issues/2026-04-26-sunday.md): an intro with a link, a pin, a guide.
 const ISSUES = [
   ['sunday', '2026-04-12'],
   ['midweek', '2026-04-15'],
+  ['sunday', '2026-04-26'],
 ] as const;
+const WITH_NOTES = '2026-04-26-sunday';
 
 interface Painted {
   text: string;
@@ -83,6 +86,11 @@ describe('the sample emails in Chromium', () => {
 
           // The static check, on the same file, sees the colours Chromium paints.
           const html = await readFile(path.join(root, 'dist/issues', `${date}-${edition}`, 'email.html'), 'utf8');
+          if (`${date}-${edition}` === WITH_NOTES) {
+            // The intro is there, and its text and link were measured above like the rest.
+            assert.ok(painted.some((p) => p.text.startsWith('A quieter week.')), JSON.stringify(painted.map((p) => p.text)));
+            assert.ok(painted.some((p) => p.text === 'Muse Spark'), 'the link in the intro');
+          }
           const computed = contrastPairs(parse(html, { comment: true })).filter((p) => p.scheme === scheme);
           assert.deepEqual(computed.filter((p) => p.ratio < p.required), []);
           const byText = new Map(painted.map((p) => [p.text, p]));

@@ -2,15 +2,16 @@
 // sample issue low; `check` shows the score, fails above the configured limit and says once that
 // SpamAssassin is missing. scripts/ensure-test-tools.mjs installs it for `npm test` (as root).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseReport, scoreMessage, spamFinding } from '../src/mail/spam-score.ts';
-import { PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
+import { PROJECT, tempSite, until, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
-const LIMITS = { warn: 3, fail: 5, timeoutSeconds: 60 };
+const LIMITS = { warn: 3, fail: 5, timeoutSeconds: 15 };
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const installed = process.env.SPAMASSASSIN_PATH ? existsSync(process.env.SPAMASSASSIN_PATH) : existsSync('/usr/bin/spamassassin');
 // As root the test set-up installs it, so missing is a fault there; elsewhere the reason is given.
@@ -112,5 +113,64 @@ describe('without SpamAssassin', () => {
       ],
     });
     assert.equal(parseReport('Subject: no report\n\nbody'), undefined);
+  });
+});
+
+/**
+ * A `spamassassin` that never answers: it starts a child of its own (as a wrapper script would),
+ * notes both process ids, one line per run, and waits for that child.
+ */
+async function hangingSpamAssassin(): Promise<{ dir: string; runs: () => number[][] }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'almanac-spam-'));
+  const script = path.join(dir, 'spamassassin');
+  await writeFile(script, '#!/bin/sh\nsleep 300 &\necho "$$ $!" >> "$(dirname "$0")/runs"\nwait\n');
+  await chmod(script, 0o755);
+  const runs = () => (existsSync(path.join(dir, 'runs')) ? readFileSync(path.join(dir, 'runs'), 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number)) : []);
+  return { dir, runs };
+}
+
+/** Whether a process still runs (a zombie waiting to be reaped has stopped). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('a SpamAssassin that does not answer', () => {
+  it('is stopped at the deadline, with everything it started', { timeout: 20_000 }, async () => {
+    const fake = await hangingSpamAssassin();
+    const started = performance.now();
+    const result = await scoreMessage(Buffer.from('Subject: x\r\n\r\nhang\r\n'), 1, path.join(fake.dir, 'spamassassin'));
+    const seconds = (performance.now() - started) / 1000;
+    assert.deepEqual(result, { kind: 'timeout', seconds: 1 });
+    assert.ok(seconds < 5, `answered after ${seconds.toFixed(1)} s`);
+    const [pids] = fake.runs();
+    assert.equal(pids?.length, 2, JSON.stringify(fake.runs()));
+    // The script's own child too, not only the process spawned.
+    await until(() => !pids!.some(running), 5_000);
+  });
+
+  it('is a warning in `check`, said once, after the configured time rather than a minute per edition', { timeout: 60_000 }, async () => {
+    const fake = await hangingSpamAssassin();
+    const root = await sampleSite({ checks: { spam: { timeoutSeconds: 1 } } });
+    const started = performance.now();
+    // A date with news for both next issues (and messages no earlier test has scored).
+    const run = await almanac(['check', '--root', root, '--now', '2026-06-08T09:00:00Z'], { env: { SPAMASSASSIN_PATH: undefined, PATH: `${fake.dir}:${process.env.PATH}` } });
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /next Sunday \(2026-06-14\): /, 'the next Sunday was checked too');
+    const said = run.stdout.match(/warning: next Midweek \(2026-06-10\): spam-score: expected a score from SpamAssassin within 1 s \(checks\.spam\.timeoutSeconds\), found no spam score: SpamAssassin did not answer within 1 s and was stopped\n/g);
+    assert.equal(said?.length, 1, run.stdout);
+    assert.doesNotMatch(run.stdout + run.stderr, /next Sunday[^\n]*spam/);
+    assert.equal(fake.runs().length, 1, 'not asked again for the next edition');
+    assert.ok(seconds < 30, `check took ${seconds.toFixed(1)} s`);
+    await until(() => !fake.runs().flat().some(running), 5_000);
   });
 });

@@ -219,6 +219,55 @@ describe('almanac check and issue notes', () => {
   });
 });
 
+describe('faults in a notes intro', () => {
+  // The intro starts on line 5 of the file: the front matter, then a blank line.
+  const notes = [
+    '---',
+    'subject: "Midweek: images and markup"',
+    '---',
+    '',
+    'A first paragraph, fine.',
+    '',
+    'Here is a <b>bold</b> claim,',
+    'and a chart: ![chart](http://img.example.com/chart.png)',
+    'and [a source](http://insecure.example.com/post) too. <div class="box">Boxed</div>',
+    '',
+  ].join('\n');
+
+  it('an http image or link in the intro fails `issue build` naming the notes file, its line and the URL, not the issue', async () => {
+    const root = await site(notes);
+    const run = await build(root);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^content\/issues\/2026-04-15-midweek\.md:8: intro: expected an image from an https:\/\/ URL \(emails show images from https only\), found "http:\/\/img\.example\.com\/chart\.png"$/m);
+    assert.match(run.stderr, /^content\/issues\/2026-04-15-midweek\.md:9: intro: expected a link to an https:\/\/ or mailto: address \(emails link to nothing else\), found "http:\/\/insecure\.example\.com\/post"$/m);
+    assert.doesNotMatch(run.stderr, /issue 2026-04-15-midweek: (img-src|links)/);
+    assert.equal(run.stdout, '');
+  });
+
+  it('raw HTML in the intro builds, shown as text, with a warning naming the notes file and line', async () => {
+    const root = await site(notes.replace('http://img', 'https://img').replace('http://insecure', 'https://insecure'));
+    const run = await build(root);
+    assert.equal(run.code, 0, run.stderr);
+    const expected = 'Markdown without raw HTML \\(raw HTML is not allowed in notes and is shown as text\\)';
+    assert.match(run.stderr, new RegExp(`^warning: content/issues/2026-04-15-midweek\\.md:7: intro: expected ${expected}, found <b> </b>$`, 'm'));
+    assert.match(run.stderr, new RegExp(`^warning: content/issues/2026-04-15-midweek\\.md:9: intro: expected ${expected}, found <div class="box"> </div>$`, 'm'));
+    assert.match(await dist(root, 'email.html'), /Here is a &lt;b&gt;bold&lt;\/b&gt; claim/);
+    // `check` says it too, once, though it reads these notes twice (the file, and the next Midweek).
+    await writeFiles(root, { 'almanac.config.json': JSON.stringify({ baseUrl: 'https://letters.example.org', from: 'Letters <letters@example.org>' }) });
+    const checked = await almanac(['check', '--root', root, '--now', '2026-04-14T09:00:00Z'], { env: { SPAMASSASSIN_PATH: '/nonexistent/spamassassin' } });
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.equal(checked.stdout.match(/warning: content\/issues\/2026-04-15-midweek\.md:7: intro: expected Markdown without raw HTML/g)?.length, 1, checked.stdout);
+  });
+
+  it('markup in code is meant as text and is no fault; a line ending in CRLF counts as one line', async () => {
+    const root = await site('---\r\nsubject: "Midweek: code"\r\n---\r\n\r\nWrite `<b>` for bold.\r\n\r\n```\r\n<div>\r\n```\r\n\r\nSee ![x](http://img.example.com/x.png)\r\n');
+    const run = await build(root);
+    assert.equal(run.code, 1, run.stderr);
+    assert.doesNotMatch(run.stderr, /raw HTML/);
+    assert.match(run.stderr, /^content\/issues\/2026-04-15-midweek\.md:11: intro: expected an image from an https/m);
+  });
+});
+
 describe('almanac issue new outside the site', () => {
   it('does not write through a content/issues link that leaves the site folder', async () => {
     const root = await site();

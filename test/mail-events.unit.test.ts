@@ -56,7 +56,7 @@ describe('mail events', () => {
       assert.match(err.problems[0]!.found, /complained on 2026-04-15/);
       return true;
     });
-    const report = importCsv(s.subscribers, Buffer.from('email\nreader@example.com\n'), 'list.csv', T0 + DAY);
+    const report = importCsv(s.subscribers, Buffer.from('email\nreader@example.com\n'), 'list.csv', T0 + DAY, ['midweek', 'sunday']);
     assert.equal(s.status(), 'unsubscribed', `import left them unsubscribed (${JSON.stringify(report)})`);
     const signUp = s.subscribers.signUp('reader@example.com', ['midweek'], T0 + 2 * DAY)!;
     assert.equal(s.status(), 'unsubscribed', 'a sign-up alone is not consent');

@@ -128,7 +128,7 @@ describe('reader identity: the server', () => {
     store.setStatus(subscriber.id, 'unsubscribed', clock);
     const link = await signUp('back@example.com');
     assert.equal(store.find('back@example.com')!.status, 'unsubscribed', 'a form anyone can fill in does not undo an unsubscription');
-    const report = importCsv(store, Buffer.from('email\nback@example.com\n'), 'list.csv', clock);
+    const report = importCsv(store, Buffer.from('email\nback@example.com\n'), 'list.csv', clock, ['midweek', 'sunday']);
     assert.equal(report.kept, 1, 'and an import still leaves it alone');
     assert.equal(store.find('back@example.com')!.status, 'unsubscribed');
 

@@ -67,6 +67,7 @@ describe('scheduler: a send paused by the quota', () => {
     let now = Date.parse('2026-04-16T12:00:00Z'); // no slot due: nothing else runs
     const insert = db.prepare(`INSERT INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'active', 0, 0)`);
     for (let i = 0; i < 3; i++) insert.run(`r${i}@example.com`);
+    db.exec("INSERT INTO subscriber_editions (subscriber_id, edition) SELECT id, 'midweek' FROM subscribers");
     const ledger = new SqliteLedger(db);
     // `issue send` by hand, paused by the quota for an hour with every row still queued.
     const lock = ledger.acquire('2026-04-15-midweek', 'cli:1', now, 60_000);

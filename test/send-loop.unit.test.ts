@@ -65,8 +65,12 @@ function memoryStore(n: number): Store {
 
 async function sqliteStore(n: number): Promise<Store> {
   const db = openDatabase(path.join(await mkdtemp(path.join(os.tmpdir(), 'almanac-loop-')), 'almanac.db'));
-  const insert = db.prepare("INSERT INTO subscribers (id, email, name, midweek, sunday, status, created_at, updated_at) VALUES (?, ?, '', 1, 1, 'active', 0, 0)");
-  for (let i = 1; i <= n; i++) insert.run(i, `r${i}@example.com`);
+  const insert = db.prepare("INSERT INTO subscribers (id, email, name, status, created_at, updated_at) VALUES (?, ?, '', 'active', 0, 0)");
+  const midweek = db.prepare("INSERT INTO subscriber_editions (subscriber_id, edition) VALUES (?, 'midweek')");
+  for (let i = 1; i <= n; i++) {
+    insert.run(i, `r${i}@example.com`);
+    midweek.run(i);
+  }
   const ledger = new SqliteLedger(db, { bounce: (id, now) => void db.prepare("UPDATE subscribers SET status = 'bounced', updated_at = ? WHERE id = ?").run(now, id) });
   return {
     ledger,
@@ -337,7 +341,8 @@ describe('SqliteLedger beside another writer', () => {
     const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'almanac-busy-')), 'almanac.db');
     const db = openDatabase(file);
     try {
-      db.prepare("INSERT INTO subscribers (id, email, name, midweek, sunday, status, created_at, updated_at) VALUES (1, 'r1@example.com', '', 1, 1, 'active', 0, 0)").run();
+      db.prepare("INSERT INTO subscribers (id, email, name, status, created_at, updated_at) VALUES (1, 'r1@example.com', '', 'active', 0, 0)").run();
+      db.prepare("INSERT INTO subscriber_editions (subscriber_id, edition) VALUES (1, 'midweek')").run();
       const ledger = new SqliteLedger(db);
       const lock = ledger.acquire(ISSUE, 'here:1', 0, 60_000);
       assert.ok(lock.ok);

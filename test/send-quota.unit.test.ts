@@ -171,6 +171,7 @@ describe('two senders on one SQLite file share the quota', () => {
     try {
       const insert = dbs[0]!.prepare(`INSERT INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'active', 0, 0)`);
       for (let i = 0; i < 10; i++) insert.run(`r${i}@example.com`);
+      dbs[0]!.exec("INSERT INTO subscriber_editions (subscriber_id, edition) SELECT id, 'midweek' FROM subscribers UNION ALL SELECT id, 'sunday' FROM subscribers");
       const ledgers = dbs.map((db) => new SqliteLedger(db, { quota: sqliteQuota(db, { perMinute: 8 }, clock) }));
       // Both go on until the quota stops them, taking turns at every await.
       const reports = await Promise.all([

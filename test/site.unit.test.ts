@@ -214,7 +214,9 @@ describe('the rest of the site', () => {
     assert.equal(atom.feed.updated, '2026-06-12T09:00:00.000Z');
     const json = JSON.parse(await readFile(path.join(root, 'dist/feeds/guides.json'), 'utf8'));
     assert.equal(json.version, 'https://jsonfeed.org/version/1.1');
-    assert.equal(json.items[0].url, 'http://localhost:4000/guides/llama-4/');
+    // A version after the first: a new entry (the version's own page), linking to what changed in it.
+    assert.equal(json.items[0].url, 'http://localhost:4000/guides/llama-4/#what_changed');
+    assert.equal(json.items[0].id, 'http://localhost:4000/guides/llama-4/v2.html');
   });
 });
 

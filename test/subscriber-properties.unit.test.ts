@@ -127,7 +127,7 @@ describe('subscriber operations (property-based)', () => {
               break;
             }
             case 'import':
-              importCsv(store, Buffer.from(`email\n${s.who.map((i) => emails[i]).join('\n')}\n`), 'list.csv', clock);
+              importCsv(store, Buffer.from(`email\n${s.who.map((i) => emails[i]).join('\n')}\n`), 'list.csv', clock, ['midweek', 'sunday']);
               break;
             case 'signUp': {
               const sent = sink.messages.length;

@@ -37,7 +37,7 @@ describe('subscribers', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Imported 4 new subscribers, merged 1 duplicate, left 0 who had unsubscribed or bounced as they were, rejected 2 lines\.$/m);
     assert.match(run.stdout, /rejected .*list\.csv:5: email: expected an email address, found "not-an-email"/);
-    assert.match(run.stdout, /rejected .*list\.csv:6: editions: expected midweek, sunday, "midweek sunday", or empty for both, found "weekly"/);
+    assert.match(run.stdout, /rejected .*list\.csv:6: editions: expected editions of this site: midweek, sunday, "midweek sunday", or empty for all, found "weekly"/);
     assert.deepEqual(await list(root), [
       'ada@example.com\tAda Lovelace\tmidweek\tactive\t2026-04-01',
       'BOB@Example.com\tBob\tmidweek sunday\tactive\t2026-04-01',

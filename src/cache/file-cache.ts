@@ -12,6 +12,7 @@
 // (stamps.ts) from the index while this one deserialises the values (see StampChecker).
 //
 // Why an entry or a whole cache file was discarded goes to the debug log (ALMANAC_DEBUG=cache).
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -242,6 +243,20 @@ export class FileCache {
     }
     for (const [key, entry] of this.kept) entries.push({ key, ...entry });
     return entries;
+  }
+
+  /**
+   * A digest of the code and of every file this run's values came from, as stamped: equal digests mean
+   * the same inputs. Undefined for a disabled cache, and when a value was read afresh and not kept (a
+   * file changed moments ago, whose next change its stamp may not show).
+   */
+  inputsDigest(): string | undefined {
+    if (!this.file) return undefined;
+    for (const key of this.missed) if (!this.kept.has(key)) return undefined;
+    const hash = createHash('sha256').update(this.fingerprint);
+    const entries = this.entriesUsed().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const e of entries) hash.update(`\n${e.key}\0${Array.from(e.stamp).join(',')}\0${(e.inputs ?? []).join('\0')}`);
+    return hash.digest('hex');
   }
 
   /** Writes the entries used by this run (files that are gone drop out), if anything changed. */

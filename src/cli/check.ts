@@ -1,7 +1,7 @@
 import { readIssueNotes } from '../content/issue-notes.ts';
 import type { Command } from 'commander';
 import { buildCatalog } from '../compose/catalog.ts';
-import { EDITIONS, localDate, nextSlot } from '../compose/slots.ts';
+import { editionChoices, editionConfig, editionNames, isEdition, localDate, nextSlot } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
 import { ContentError, EmptyWindowError, ProblemError, formatProblem, type Problem } from '../content/problems.ts';
 import { differsFromLatest } from '../content/publish.ts';
@@ -36,13 +36,13 @@ export function registerCheck(program: Command): void {
     const site = await loadSite(g.root);
     const { files, pages } = await renderSite(site, now);
     const notes: string[] = [];
-    // Keyed by its line: the next Midweek and the next Sunday can fail for the same reason.
+    // Keyed by its line: the next issues of two editions can fail for the same reason.
     const problems = new Map<string, Problem>();
     const add = (p: Problem) => problems.set(formatProblem(p), p);
     const warnings: Problem[] = [];
     const report = (label: string, findings: Finding[]) => {
       for (const f of findings) {
-        const p = { file: label, field: f.check, expected: f.expected, found: f.found };
+        const p = { file: f.file ?? label, field: f.check, expected: f.expected, found: f.found };
         if (f.severity === 'error') add(p);
         else warnings.push(p);
       }
@@ -57,21 +57,30 @@ export function registerCheck(program: Command): void {
     ]);
     // Every issue's notes, wherever its date.
     const { notesProblems } = await import('../issue/notes-file.ts');
-    for (const p of notesProblems(site, issuesSentFrom(site.root))) add(p);
+    const noted = notesProblems(site, issuesSentFrom(site.root));
+    noted.errors.forEach(add);
+    warnings.push(...noted.warnings);
     // Settings without which no issue goes out, whatever the news.
     for (const p of sendingProblems(site.config)) add(p);
     // Every issue already built, as stored …
     const store = new IssueStore(site.root);
     const built = store.list();
+    const templates = await TemplateSet.load(site.root, 'email');
     for (const { issue, html, text } of built) {
-      const { findings } = await checkIssueEmail(site.config, issue, { html, text });
+      const { findings } = await checkIssueEmail(site.config, issue, { html, text }, templates);
       // Every build checks contrast now, so a stored issue that fails it was built before: it cannot
       // be changed (it may have gone out), and only new issues can do better.
       report(`issue ${issue.id}`, findings.map((f) => (f.check === 'contrast' ? { ...f, severity: 'warning' as const } : f)));
     }
 
-    // … and the next Midweek and Sunday as they would be built now.
-    const templates = await TemplateSet.load(site.root, 'email');
+    // … and the next issue of each edition as it would be built now.
+    // An edition's own template for a name the config does not have is never used: a typo, or an edition removed.
+    for (const { file } of templates.files) {
+      const own = /^email\/pages\/issue\.([^.]+)\.(mjml|txt)\.hbs$/.exec(file.rel);
+      if (own && !isEdition(site.config, own[1]!)) {
+        warnings.push({ file: file.display, expected: `a template of an edition of almanac.config.json (${editionChoices(site.config)}); only those are used`, found: `one for "${own[1]}"` });
+      }
+    }
     // What the templates use that a client family lacks: said of the template, once for every edition.
     for (const gap of clientSupport(templates)) {
       const p = {
@@ -85,15 +94,19 @@ export function registerCheck(program: Command): void {
     }
     const catalog = buildCatalog(site);
     const earlier = issuesSentFrom(site.root);
-    for (const edition of EDITIONS) {
+    let spamHung = false;
+    for (const edition of editionNames(site.config)) {
       const date = localDate(site.config, nextSlot(site.config, edition, now - 1));
-      const label = `next ${site.config.editions[edition].label} (${date})`;
+      const label = `next ${editionConfig(site.config, edition).label} (${date})`;
       try {
         const id = issueId(edition, date);
         const prepared = await prepareIssue({ site, catalog, templates, edition, date, number: store.numberFor(id), now, earlier, notes: readIssueNotes(site.root, id) });
         report(label, prepared.findings);
-        // The spam score of the issues about to go out.
+        // The spam score of the issues about to go out; after one that SpamAssassin did not answer
+        // in time, not asked again: said once rather than waited for once per edition.
+        if (spamHung) continue;
         const spam = await spamCheck(site.config, prepared.sampleMime);
+        spamHung = spam.timedOut === true;
         report(label, spam.findings);
         for (const n of spam.notes) notes.push(n.startsWith('no spam score') ? n : `${label}: ${n}`);
       } catch (err) {
@@ -106,8 +119,10 @@ export function registerCheck(program: Command): void {
     }
     if (problems.size) throw new ContentError([...problems.values()]);
 
-    // Said once, however many issues were checked.
+    // Said once, however many issues were checked (the next issue's notes are read twice).
     notes.splice(0, notes.length, ...new Set(notes));
+    const seen = new Set<string>();
+    warnings.splice(0, warnings.length, ...warnings.filter((w) => !seen.has(formatProblem(w)) && seen.add(formatProblem(w))));
     for (const guide of site.guides) {
       if (guide.versions.length === 0) notes.push(`${guide.file} is not published yet`);
       else if (differsFromLatest(guide)) notes.push(`${guide.file} has changes not yet published`);

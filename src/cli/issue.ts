@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isCalendarDate, isEdition, localDate, nextSlot, EDITIONS } from '../compose/slots.ts';
-import { loadSite } from '../content/load.ts';
+import { editionChoices, isCalendarDate, isEdition, localDate, nextSlot } from '../compose/slots.ts';
+import type { Config } from '../content/config-schema.ts';
+import { loadSite, openContentCache } from '../content/load.ts';
+import { warmMjml } from '../render/mjml-thread.ts';
 import { ContentError, UsageError, type Problem } from '../content/problems.ts';
 import { markdownHere } from '../render/markdown.ts';
 import { databasePath, openDatabase } from '../store/database.ts';
@@ -29,6 +31,11 @@ function refuseIfSending(root: string, id: string): void {
   }
 }
 
+/** An edition named on the command line must be one of the site's. */
+export function checkEdition(config: Config, edition: string, what = 'edition'): void {
+  if (!isEdition(config, edition)) throw new UsageError(`${what} must be ${editionChoices(config)} (the editions of almanac.config.json), found "${edition}"`);
+}
+
 /** What `issue build --json` prints. */
 export interface IssueBuildReport {
   id: string;
@@ -53,23 +60,26 @@ export function registerIssue(program: Command): void {
   withJson(
     issue
       .command('build <edition>')
-      .description(`compose and render one issue (${EDITIONS.join(' or ')}) into dist/issues/<id>/; prints its id`)
+      .description('compose and render one issue of an edition of the config (midweek or sunday unless it names others) into dist/issues/<id>/; prints its id')
       .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)"),
   ).action(async (edition: string, opts: { date?: string; json?: boolean }, cmd: Command) => {
-    if (!isEdition(edition)) throw new UsageError(`edition must be ${EDITIONS.join(' or ')}, found "${edition}"`);
     if (opts.date !== undefined && !isCalendarDate(opts.date)) {
       throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
     }
     tuneForShortRun();
+    // MJML loads on a second thread while this one reads the site.
+    warmMjml();
     const g = globals(cmd);
     const now = resolveNow(g.now);
-    // The build cache, as `build` uses it: the site is rebuilt right after.
-    const site = await loadSite(g.root, { cache: true, markdown: markdownHere });
+    // The build cache, as `build` uses it: the site is rebuilt right after, from the site as loaded here.
+    const content = openContentCache(g.root);
+    const site = await loadSite(g.root, { cache: content, markdown: markdownHere });
+    checkEdition(site.config, edition);
     const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
     // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
     const { buildIssue } = await import('../issue/build.ts');
     refuseIfSending(site.root, `${date}-${edition}`);
-    const prepared = await buildIssue(site, edition, date, now);
+    const prepared = await buildIssue(site, edition, date, now, { content }).finally(() => content.save());
     const { id, issueSeconds, siteSeconds } = prepared;
     const { issue: built } = prepared;
     const stories = 1 + built.groups.reduce((n, gr) => n + gr.stories.length, 0);
@@ -86,10 +96,10 @@ export function registerIssue(program: Command): void {
         guides: built.guides.length,
         htmlBytes: Buffer.byteLength(prepared.email.html),
         dir: `dist/issues/${id}/`,
-        warnings: prepared.findings.map((w) => ({ file: `issue ${id}`, field: w.check, expected: w.expected, found: w.found })),
+        warnings: prepared.findings.map((w) => ({ file: w.file ?? `issue ${id}`, field: w.check, expected: w.expected, found: w.found })),
       } satisfies IssueBuildReport);
     }
-    for (const w of prepared.findings) process.stderr.write(`warning: issue ${id}: ${w.check}: expected ${w.expected}, found ${w.found}\n`);
+    for (const w of prepared.findings) process.stderr.write(`warning: ${w.file ?? `issue ${id}`}: ${w.check}: expected ${w.expected}, found ${w.found}\n`);
     process.stderr.write(
       `${built.editionLabel} #${built.number} · ${date} · ${stories} of ${built.available} stories in the window · ` +
         `${built.guides.length} guide${built.guides.length === 1 ? '' : 's'} · ` +
@@ -103,13 +113,13 @@ export function registerIssue(program: Command): void {
     .description('write the issue notes file (content/issues/<date>-<edition>.md) listing the stories to pick from; never replaces one')
     .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)")
     .action(async (edition: string, opts: { date?: string }, cmd: Command) => {
-      if (!isEdition(edition)) throw new UsageError(`edition must be ${EDITIONS.join(' or ')}, found "${edition}"`);
       if (opts.date !== undefined && !isCalendarDate(opts.date)) {
         throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
       }
       const g = globals(cmd);
       const now = resolveNow(g.now);
       const site = await loadSite(g.root, { cache: true, markdown: markdownHere });
+      checkEdition(site.config, edition);
       const date = opts.date ?? localDate(site.config, nextSlot(site.config, edition, now - 1));
       const { writeNotesFile } = await import('../issue/notes-file.ts');
       const { issuesSentFrom } = await import('../issue/earlier.ts');

@@ -39,7 +39,7 @@ function commandName(argv: readonly string[]): string | undefined {
 /** The program with the command named in `argv` (or every command, for help and unknown names). */
 export async function createProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('almanac')
-    .description('Versioned guide pages and Midweek & Sunday email issues from Markdown.')
+    .description('Versioned guide pages and email issues (Midweek & Sunday, or the editions you configure) from Markdown.')
     .version('0.1.0')
     .addOption(new Option('--root <dir>', 'the site folder').default('.'))
     .addOption(new Option('--now <iso>', 'fix the clock, e.g. 2026-11-24T09:00:00Z (reproducible output)'))

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { EDITIONS, nextSlot, type Edition } from '../compose/slots.ts';
+import { editionConfig, editionNames, nextSlot, type Edition } from '../compose/slots.ts';
 import { UsageError } from '../content/problems.ts';
 import type { Config } from '../content/config-schema.ts';
 import { secretFromEnv } from '../mail/signing.ts';
@@ -21,10 +21,10 @@ export interface ScheduleList {
 function scheduleList(config: Config, now: number): ScheduleList {
   return {
     timezone: config.timezone,
-    editions: EDITIONS.map((edition) => {
+    editions: editionNames(config).map((edition) => {
       let at = now;
       const next = [0, 1, 2].map(() => new Date((at = nextSlot(config, edition, at))).toISOString());
-      return { edition, label: config.editions[edition].label, cron: config.editions[edition].cron, next };
+      return { edition, label: editionConfig(config, edition).label, cron: editionConfig(config, edition).cron, next };
     }),
   };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { EDITIONS, nextSlot, type Edition } from '../compose/slots.ts';
+import { editionConfig, editionNames, nextSlot, type Edition } from '../compose/slots.ts';
 import type { Config } from '../content/config-schema.ts';
 import { databasePath, openForReading } from '../store/database.ts';
 import { SqliteLedger, type LedgerCounts } from '../store/ledger.ts';
@@ -47,12 +47,12 @@ export function registerStatus(program: Command): void {
           return at !== undefined && ledger.counts(issue).queued > 0 ? iso(at) : null;
         };
         report = {
-          editions: EDITIONS.map((edition) => {
+          editions: editionNames(config).map((edition) => {
             const run = slots.last(edition);
             const sent = lastSend(db, edition);
             return {
               edition,
-              label: config.editions[edition].label,
+              label: editionConfig(config, edition).label,
               next: iso(nextSlot(config, edition, now)),
               lastRun: run
                 ? {

@@ -3,15 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { EDITIONS, isEdition, type Edition } from '../compose/slots.ts';
+import { editionChoices, editionNames, isEdition, type Edition } from '../compose/slots.ts';
 import { ContentError, IoError, UsageError, formatProblem } from '../content/problems.ts';
 import { databasePath, openDatabase, type Db } from '../store/database.ts';
 import { MailEvents, type MailEvent } from '../store/mail-events.ts';
-import { importCsv, parseEditions } from '../store/import.ts';
+import { editionsExpected, importCsv, parseEditions } from '../store/import.ts';
 import { neutraliseCell } from '../store/csv-cells.ts';
 import { STATUSES, SqliteSubscribers, addressProblem, hasLeft, type Subscriber, type SubscriberFilter, type SubscriberStatus } from '../store/subscribers.ts';
 import { printJson, printJsonList, withJson } from './json.ts';
 import { globals, resolveNow } from './options.ts';
+import { siteConfig } from './site-config.ts';
 import { systemError, systemErrorWords } from './system-error.ts';
 
 function withStore<T>(cmd: Command, fn: (store: SqliteSubscribers, root: string, db: Db) => T): T {
@@ -24,15 +25,24 @@ function withStore<T>(cmd: Command, fn: (store: SqliteSubscribers, root: string,
   }
 }
 
-function editionsOption(value: string | undefined): Edition[] | undefined {
+/** The site's edition names, from its config: only read when a command names editions. */
+async function configuredEditions(cmd: Command): Promise<Edition[]> {
+  return editionNames((await siteConfig(globals(cmd).root)).config);
+}
+
+async function editionsOption(cmd: Command, value: string | undefined): Promise<Edition[] | undefined> {
   if (value === undefined) return undefined;
-  const editions = parseEditions(value);
-  if (!editions) throw new UsageError(`--editions expects midweek, sunday or "midweek,sunday", found "${value}"`);
+  const names = await configuredEditions(cmd);
+  const editions = parseEditions(value, names);
+  if (!editions) throw new UsageError(`--editions expects editions of this site (${editionsExpected(names)}), found "${value}"`);
   return editions;
 }
 
-function filterOptions(opts: { edition?: string; status?: string }): SubscriberFilter {
-  if (opts.edition !== undefined && !isEdition(opts.edition)) throw new UsageError(`--edition expects ${EDITIONS.join(' or ')}, found "${opts.edition}"`);
+async function filterOptions(cmd: Command, opts: { edition?: string; status?: string }): Promise<SubscriberFilter> {
+  if (opts.edition !== undefined) {
+    const { config } = await siteConfig(globals(cmd).root);
+    if (!isEdition(config, opts.edition)) throw new UsageError(`--edition expects ${editionChoices(config)} (the editions of almanac.config.json), found "${opts.edition}"`);
+  }
   if (opts.status !== undefined && !(STATUSES as readonly string[]).includes(opts.status)) {
     throw new UsageError(`--status expects one of ${STATUSES.join(', ')}, found "${opts.status}"`);
   }
@@ -98,20 +108,22 @@ export function registerSubscribers(program: Command): void {
     .command('add <email>')
     .description('add an active subscriber, or update one (never one who unsubscribed or bounced, unless --resubscribe)')
     .option('--name <name>', "the reader's name")
-    .option('--editions <list>', 'midweek, sunday or "midweek,sunday" (default: both)')
+    .option('--editions <list>', 'editions of the config, e.g. midweek, sunday or "midweek,sunday" (default: all)')
     .option('--resubscribe', 'bring back an address that unsubscribed or bounced, because its reader asked; who and when are recorded')
     .option('--by <name>', 'who is re-subscribing it, for the record (default: the operating-system user)')
-    .action((email: string, opts: { name?: string; editions?: string; resubscribe?: boolean; by?: string }, cmd: Command) => {
+    .action(async (email: string, opts: { name?: string; editions?: string; resubscribe?: boolean; by?: string }, cmd: Command) => {
       const wrong = addressProblem(email.trim());
       if (wrong) throw new ContentError([{ file: 'command line', field: 'email', expected: 'an email address', found: wrong }]);
-      const editions = editionsOption(opts.editions);
+      const editions = await editionsOption(cmd, opts.editions);
+      // A new address with no --editions gets every edition of the site; an existing one keeps its own.
+      const all = editions ? undefined : await configuredEditions(cmd);
       if (opts.by !== undefined && !opts.resubscribe) throw new UsageError('--by names who re-subscribes an address: use it with --resubscribe');
       if (opts.by !== undefined && !opts.by.trim()) throw new UsageError('--by expects a name, found nothing');
       const by = opts.resubscribe ? (opts.by?.trim() ?? osUser()) : undefined;
       const now = resolveNow(globals(cmd).now);
       withStore(cmd, (store) => {
         const before = store.find(email);
-        const { subscriber, created } = store.upsert({ email, name: opts.name, editions, status: 'active', resubscribedBy: by }, now);
+        const { subscriber, created } = store.upsert({ email, name: opts.name, editions: editions ?? (before ? undefined : all), status: 'active', resubscribedBy: by }, now);
         const back = before && hasLeft(before.status);
         const verb = created ? 'Added' : back ? 'Re-subscribed' : 'Updated';
         const record = back ? `; recorded as re-subscribed by ${by} at ${new Date(now).toISOString()}` : '';
@@ -135,8 +147,8 @@ export function registerSubscribers(program: Command): void {
     });
 
   withJson(withFilterOptions(subscribers.command('list').description('list subscribers, oldest first (tab-separated)')))
-    .action((opts: { edition?: string; status?: string; json?: boolean }, cmd: Command) => {
-      const filter = filterOptions(opts);
+    .action(async (opts: { edition?: string; status?: string; json?: boolean }, cmd: Command) => {
+      const filter = await filterOptions(cmd, opts);
       withStore(cmd, (store) => {
         if (opts.json) return printJsonList(store.list(filter), listEntry);
         let n = 0;
@@ -175,8 +187,9 @@ export function registerSubscribers(program: Command): void {
   subscribers
     .command('import <file>')
     .description('import a CSV with a header row: email (required), name, editions')
-    .action((file: string, _opts: unknown, cmd: Command) => {
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
       const g = globals(cmd);
+      const editions = await configuredEditions(cmd);
       let source: Buffer;
       try {
         source = readFileSync(path.resolve(file));
@@ -186,7 +199,7 @@ export function registerSubscribers(program: Command): void {
         throw new IoError([{ file, expected: 'a readable CSV file', found: io.code === 'ENOENT' ? 'no such file' : systemErrorWords(io) }], io.code, { cause: err });
       }
       withStore(cmd, (store) => {
-        const report = importCsv(store, source, file, resolveNow(g.now));
+        const report = importCsv(store, source, file, resolveNow(g.now), editions);
         process.stdout.write(
           `Imported ${report.imported} new subscriber${report.imported === 1 ? '' : 's'}, merged ${report.merged} ` +
             `duplicate${report.merged === 1 ? '' : 's'}, left ${report.kept} who had unsubscribed or bounced as they were, ` +
@@ -197,8 +210,8 @@ export function registerSubscribers(program: Command): void {
     });
 
   withFilterOptions(subscribers.command('export').description('write the list as CSV to standard output (the import format, plus status and dates; cells that a spreadsheet would run as formulas start with a single quote)'))
-    .action((opts: { edition?: string; status?: string }, cmd: Command) => {
-      const filter = filterOptions(opts);
+    .action(async (opts: { edition?: string; status?: string }, cmd: Command) => {
+      const filter = await filterOptions(cmd, opts);
       withStore(cmd, (store) => {
         process.stdout.write(stringify([['email', 'name', 'editions', 'status', 'created_at']]));
         for (const s of store.list(filter)) {

@@ -5,7 +5,7 @@ import type { Site } from '../content/model.ts';
 import type { Level } from '../content/guide-schema.ts';
 import { slugify } from '../content/slug.ts';
 import type { Catalog, LiveGuide } from './catalog.ts';
-import { issueWindow, slotOn, type Edition } from './slots.ts';
+import { editionConfig, issueWindow, slotOn, type Edition } from './slots.ts';
 import { mergeNearDuplicates } from './duplicates.ts';
 import { itemsOf, withoutRepeats, type EarlierIssue, type SentItem } from './repeats.ts';
 import { alsoCovered, byImportance, compareText, groupStories, type Story } from './stories.ts';
@@ -134,7 +134,7 @@ export function composeIssue(
   }
   if (stories.length === 0) return { ok: false, reason: 'empty', window, repeats };
 
-  const kept = stories.slice(0, Math.max(1, Math.min(config.editions[edition].maxItems, limit)));
+  const kept = stories.slice(0, Math.max(1, Math.min(editionConfig(config, edition).maxItems, limit)));
   const chosen = kept.map(toIssueStory);
   const [top, ...rest] = chosen as [IssueStory, ...IssueStory[]];
   const topics = topicWeights(chosen);
@@ -146,7 +146,7 @@ export function composeIssue(
     ok: true,
     issue: {
       edition,
-      editionLabel: config.editions[edition].label,
+      editionLabel: editionConfig(config, edition).label,
       date,
       scheduledAt: slot,
       window,

@@ -1,19 +1,37 @@
 // When issues go out: each edition's cron, read in the site's time zone. A slot is one scheduled
-// instant of one edition. An issue covers the news published after the previous slot of either
+// instant of one edition. An issue covers the news published after the previous slot of any
 // edition, up to its own slot.
 import { CronExpressionParser } from 'cron-parser';
 import { DateTime } from 'luxon';
-import type { Config } from '../content/config-schema.ts';
+import type { Config, EditionConfig } from '../content/config-schema.ts';
 
-export const EDITIONS = ['midweek', 'sunday'] as const;
-export type Edition = (typeof EDITIONS)[number];
+/** An edition's name, one of the keys of the config's `editions` (see editionNames). */
+export type Edition = string;
 
-export function isEdition(value: string): value is Edition {
-  return (EDITIONS as readonly string[]).includes(value);
+/** The site's editions, in the order its config lists them. */
+export function editionNames(config: Config): string[] {
+  return Object.keys(config.editions);
+}
+
+/** Whether `value` names an edition of this site ("constructor" is not one unless the config says so). */
+export function isEdition(config: Config, value: string): boolean {
+  return Object.hasOwn(config.editions, value);
+}
+
+/** "midweek or sunday", "midweek, sunday or monthly": the names a command accepts, for its messages. */
+export function editionChoices(config: Config): string {
+  const names = editionNames(config);
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : (names[0] ?? '');
+}
+
+/** An edition's settings; only called with a name checked against the config. */
+export function editionConfig(config: Config, edition: Edition): EditionConfig {
+  if (!isEdition(config, edition)) throw new Error(`no edition "${edition}" in the configuration`);
+  return config.editions[edition]!;
 }
 
 function cron(config: Config, edition: Edition, currentDate: number) {
-  return CronExpressionParser.parse(config.editions[edition].cron, { currentDate: new Date(currentDate), tz: config.timezone });
+  return CronExpressionParser.parse(editionConfig(config, edition).cron, { currentDate: new Date(currentDate), tz: config.timezone });
 }
 
 /** The first slot strictly after `after`. */
@@ -39,9 +57,9 @@ export function slotOn(config: Config, edition: Edition, date: string): number |
   return DateTime.fromMillis(slot, { zone: config.timezone }).toISODate() === date ? slot : undefined;
 }
 
-/** The window an issue at `slot` covers: after the previous slot of either edition, up to and including `slot`. */
+/** The window an issue at `slot` covers: after the previous slot of any edition, up to and including `slot`. */
 export function issueWindow(config: Config, slot: number): { from: number; to: number } {
-  const from = Math.max(...EDITIONS.map((e) => previousSlot(config, e, slot)));
+  const from = Math.max(...editionNames(config).map((e) => previousSlot(config, e, slot)));
   return { from, to: slot };
 }
 

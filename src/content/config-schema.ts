@@ -23,13 +23,24 @@ export interface EditionConfig {
   maxItems: number;
 }
 
-/** The two built-in editions; every key an edition leaves out falls back to these. */
+/** The two editions a site has when its config names none; a key an edition of these names leaves out falls back to these. */
 export const EDITION_DEFAULTS = {
   midweek: { label: 'Midweek', cron: '0 7 * * 3', maxItems: 12 },
   sunday: { label: 'Sunday', cron: '0 8 * * 0', maxItems: 20 },
 } as const satisfies Record<string, EditionConfig>;
 
-export type Editions = { [E in keyof typeof EDITION_DEFAULTS]: EditionConfig };
+/** The most stories an issue of an edition of another name holds when its config does not say. */
+export const MAX_ITEMS_DEFAULT = 12;
+
+/**
+ * An edition's name goes into file names (`content/issues/<date>-<edition>.md`), issue ids, URLs and
+ * return paths (whose local part, at most 64 characters, has room for 15 of it beside the largest
+ * reader id), so it is a short lower-case slug.
+ */
+export const EDITION_NAME = /^[a-z][a-z0-9-]{0,14}$/;
+
+/** The editions by name, in the order the config lists them. */
+export type Editions = Record<string, EditionConfig>;
 
 /** Each key optional: see editionsSchema for the defaults. */
 const editionSchema = z.strictObject(
@@ -44,27 +55,43 @@ const editionSchema = z.strictObject(
   { error: 'an edition: {"label", "cron", "maxItems"}, each optional' },
 );
 
+const isDefaultEdition = (name: string): name is keyof typeof EDITION_DEFAULTS => Object.hasOwn(EDITION_DEFAULTS, name);
+
 /**
- * The editions by name, each key an edition leaves out falling back to its default. Only midweek and
- * sunday: the scheduler, the subscriber list and the preferences page know these two, so an edition of
- * another name would be accepted here and then never sent.
+ * The editions by name: Midweek and Sunday, and any other the config names; `false` turns one off
+ * (`"sunday": false`). A config written for the two editions keeps both when it tunes only one. An
+ * edition named midweek or sunday falls back to that edition's defaults key by key; one of another
+ * name needs its own cron, is labelled with its name capitalised and holds at most MAX_ITEMS_DEFAULT
+ * stories unless it says otherwise.
  */
 const editionsSchema = z
-  .record(z.string(), editionSchema, { error: 'editions by name, e.g. {"midweek": {"cron": "0 7 * * 3"}}' })
+  .record(
+    z.string().regex(EDITION_NAME, { error: 'an edition name of lower-case letters, digits and hyphens, starting with a letter, at most 15 characters, e.g. "monthly"' }),
+    z.union([editionSchema, z.literal(false)], { error: 'an edition: {"label", "cron", "maxItems"}, each optional, or false to turn it off' }),
+    { error: 'editions by name, e.g. {"midweek": {"cron": "0 7 * * 3"}}' },
+  )
   .default({})
   .superRefine(
     (editions, ctx) => {
-      for (const name of Object.keys(editions)) {
-        if (Object.hasOwn(EDITION_DEFAULTS, name)) continue;
-        ctx.addIssue({ code: 'custom', path: [name], message: 'an edition this version of Almanac sends: "midweek" or "sunday" (editions of other names are not supported yet)' });
+      const names = Object.keys({ ...EDITION_DEFAULTS, ...editions }).filter((name) => editions[name] !== false);
+      if (names.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'at least one edition that is not turned off' });
+      for (const name of names) {
+        const own = editions[name];
+        if (isDefaultEdition(name) || !EDITION_NAME.test(name) || (own && own.cron !== undefined)) continue;
+        ctx.addIssue({ code: 'custom', path: [name, 'cron'], message: `a cron expression for when ${name} goes out, e.g. "0 9 1 * *" (only midweek and sunday have a default)` });
       }
     },
-    // Every problem at once: an unknown edition is reported beside a wrong value elsewhere.
+    // Every problem at once: a missing cron is reported beside a wrong value elsewhere.
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
   )
   .transform((editions): Editions => {
-    const edition = (name: keyof typeof EDITION_DEFAULTS): EditionConfig => ({ ...EDITION_DEFAULTS[name], ...(Object.hasOwn(editions, name) ? editions[name] : {}) });
-    return { midweek: edition('midweek'), sunday: edition('sunday') };
+    const edition = (name: string): EditionConfig => {
+      const own = editions[name] || {};
+      const base: EditionConfig = isDefaultEdition(name) ? EDITION_DEFAULTS[name] : { label: name[0]!.toUpperCase() + name.slice(1), cron: '', maxItems: MAX_ITEMS_DEFAULT };
+      return { label: own.label ?? base.label, cron: own.cron ?? base.cron, maxItems: own.maxItems ?? base.maxItems };
+    };
+    const names = Object.keys({ ...EDITION_DEFAULTS, ...editions }).filter((name) => editions[name] !== false);
+    return Object.fromEntries(names.map((name) => [name, edition(name)]));
   });
 
 /** An http(s) URL (checked before) that links can be appended to: nothing after its path, no credentials. */
@@ -304,12 +331,12 @@ export const configSchema = z.strictObject({
         .strictObject({
           warn: z.number({ error: 'a score from 0 to 100' }).min(0).max(100).default(3),
           fail: z.number({ error: 'a score from 0 to 100' }).min(0).max(100).default(5),
-          timeoutSeconds: z.number({ error: 'a number of seconds from 1 to 600' }).min(1).max(600).default(60),
+          timeoutSeconds: z.number({ error: 'a number of seconds from 1 to 600' }).min(1).max(600).default(15),
         })
         .refine((s) => s.warn <= s.fail, { error: 'a warn score no higher than the fail score' })
-        .default({ warn: 3, fail: 5, timeoutSeconds: 60 }),
+        .default({ warn: 3, fail: 5, timeoutSeconds: 15 }),
     })
-    .default({ spam: { warn: 3, fail: 5, timeoutSeconds: 60 } }),
+    .default({ spam: { warn: 3, fail: 5, timeoutSeconds: 15 } }),
   preview: z
     .strictObject({
       // Where the preview's "send test" may deliver (besides active subscribers): never an address typed into a page.

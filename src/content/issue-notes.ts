@@ -12,6 +12,8 @@ export interface IssueNotes extends IssueNotesFrontMatter {
   file: string;
   /** The editor's intro, Markdown; empty when the body is. */
   intro: string;
+  /** The line of the file the intro starts on, to name where a fault in it is. */
+  introLine?: number;
 }
 
 export function issueNotesFile(id: string): string {
@@ -29,5 +31,12 @@ export function readIssueNotes(root: string, id: string): IssueNotes | undefined
   if ('problems' in parsed) throw new ContentError(parsed.problems);
   const checked = validate(issueNotesSchema, parsed.data, file);
   if (checked.problems.length) throw new ContentError(checked.problems);
-  return { ...checked.value!, file, intro: parsed.body.trim() };
+  return { ...checked.value!, file, intro: parsed.body.trim(), introLine: firstLineOf(decoded.text, parsed.body) };
+}
+
+/** The line of `source` on which `body` (its end, after the front matter) has its first character. */
+function firstLineOf(source: string, body: string): number {
+  const at = source.endsWith(body) ? source.length - body.length : Math.max(0, source.indexOf(body));
+  const blank = body.length - body.trimStart().length;
+  return source.slice(0, at + blank).split('\n').length;
 }

@@ -3,6 +3,7 @@
 import { readIssueNotes } from '../content/issue-notes.ts';
 import { buildCatalog } from '../compose/catalog.ts';
 import type { Edition } from '../compose/slots.ts';
+import { FileCache } from '../cache/file-cache.ts';
 import type { Site } from '../content/model.ts';
 import { ContentError } from '../content/problems.ts';
 import { TemplateSet } from '../render/templates.ts';
@@ -19,31 +20,39 @@ export interface BuiltIssue extends PreparedIssue {
   siteSeconds: number;
 }
 
-/**
- * Throws ContentError (an empty window, a failed check, bad content) before anything is stored.
- * `earlier`: the issues that went out (default: as the site's database records them).
- */
-export async function buildIssue(site: Site, edition: Edition, date: string, now: number, earlier?: readonly EarlierIssue[]): Promise<BuiltIssue> {
+export interface BuildIssueOptions {
+  /** The issues that went out (default: as the site's database records them). */
+  earlier?: readonly EarlierIssue[];
+  /** The content cache `site` was loaded through: the site rebuild then reuses `site` instead of reading it again. */
+  content?: FileCache;
+}
+
+/** Throws ContentError (an empty window, a failed check, bad content) before anything is stored. */
+export async function buildIssue(site: Site, edition: Edition, date: string, now: number, options: BuildIssueOptions = {}): Promise<BuiltIssue> {
   const started = performance.now();
   const store = new IssueStore(site.root);
   const id = issueId(edition, date);
+  // Compiled as the last issue build left them, as the site's templates are.
+  const compiled = FileCache.open(site.root, 'email-templates');
+  const templates = await TemplateSet.load(site.root, 'email', compiled);
+  compiled.save();
   const prepared = await prepareIssue({
     site,
     catalog: buildCatalog(site),
-    templates: await TemplateSet.load(site.root, 'email'),
+    templates,
     edition,
     date,
     number: store.numberFor(id),
     now,
-    earlier: earlier ?? issuesSentFrom(site.root),
+    earlier: options.earlier ?? issuesSentFrom(site.root),
     notes: readIssueNotes(site.root, id),
   });
   const errors = prepared.findings.filter((f) => f.severity === 'error');
   if (errors.length) {
-    throw new ContentError(errors.map((f) => ({ file: `issue ${id}`, field: f.check, expected: f.expected, found: f.found })));
+    throw new ContentError(errors.map((f) => ({ file: f.file ?? `issue ${id}`, field: f.check, expected: f.expected, found: f.found })));
   }
   store.save({ issue: prepared.issue, html: prepared.email.html, text: prepared.email.text });
   const issueSeconds = (performance.now() - started) / 1000;
-  await buildSite({ root: site.root, outDir: 'dist', now });
+  await buildSite({ root: site.root, outDir: 'dist', now, loaded: options.content && { site, content: options.content }, issuesOnly: true });
   return { ...prepared, id, issueSeconds, siteSeconds: (performance.now() - started) / 1000 - issueSeconds };
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildCatalog } from '../compose/catalog.ts';
 import { composeIssue, issueCandidates, type IssueStory } from '../compose/issue.ts';
-import { EDITIONS, isCalendarDate, isEdition, slotOn, type Edition } from '../compose/slots.ts';
+import { editionChoices, editionConfig, isCalendarDate, isEdition, slotOn, type Edition } from '../compose/slots.ts';
 import { oneLine } from '../compose/subject.ts';
 import { issueNotesFile, readIssueNotes } from '../content/issue-notes.ts';
 import { ISSUE_NOTES_DIR } from '../content/paths.ts';
@@ -14,6 +14,7 @@ import { ContentError, ProblemError, UsageError, type Problem } from '../content
 import { calendarDate } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
 import type { EarlierIssue } from '../compose/repeats.ts';
+import { introProblems } from './notes-intro.ts';
 import { issueId } from './prepare.ts';
 
 /** The notes file's text for one issue. */
@@ -21,7 +22,7 @@ export function notesTemplate(site: Site, edition: Edition, date: string, earlie
   const label = editionLabel(site.config, edition);
   const candidates = issueCandidates(site, buildCatalog(site), edition, date, earlier);
   if (!candidates) {
-    throw new UsageError(`${label} is not scheduled on ${calendarDate(date)} (cron "${site.config.editions[edition].cron}" in ${site.config.timezone}); pick a date it goes out`);
+    throw new UsageError(`${label} is not scheduled on ${calendarDate(date)} (cron "${editionConfig(site.config, edition).cron}" in ${site.config.timezone}); pick a date it goes out`);
   }
   const lines = [
     '---',
@@ -75,20 +76,22 @@ export function writeNotesFile(site: Site, edition: Edition, date: string, earli
 
 /**
  * The problems of every notes file in content/issues: a name that is no issue, a field that is wrong,
- * or a pin, drop or guide that the issue's window does not have. Notes of an issue that went out
- * are only read: the issue is not built again.
+ * a pin, drop or guide that the issue's window does not have, or an image or link the email cannot
+ * carry; and, as warnings, raw HTML in an intro. Notes of an issue that went out are only read: the
+ * issue is not built again.
  */
-export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): Problem[] {
+export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): { errors: Problem[]; warnings: Problem[] } {
   const dir = path.join(site.root, ISSUE_NOTES_DIR);
-  if (!existsSync(dir)) return [];
+  const warnings: Problem[] = [];
+  if (!existsSync(dir)) return { errors: [], warnings };
   const sent = new Set(earlier.map((e) => e.id));
   const catalog = buildCatalog(site);
   const problems: Problem[] = [];
   for (const rel of listFiles(dir, site.root)) {
     const file = `${ISSUE_NOTES_DIR}/${rel}`;
-    const name = /^(\d{4}-\d{2}-\d{2})-([a-z]+)\.md$/.exec(rel);
-    if (!name || !isCalendarDate(name[1]!) || !isEdition(name[2]!) || slotOn(site.config, name[2], name[1]!) === undefined) {
-      problems.push({ file, expected: `a file named <YYYY-MM-DD>-<edition>.md for a date the edition goes out (${EDITIONS.join(' or ')})`, found: `"${rel}"` });
+    const name = /^(\d{4}-\d{2}-\d{2})-([a-z][a-z0-9-]*)\.md$/.exec(rel);
+    if (!name || !isCalendarDate(name[1]!) || !isEdition(site.config, name[2]!) || slotOn(site.config, name[2]!, name[1]!) === undefined) {
+      problems.push({ file, expected: `a file named <YYYY-MM-DD>-<edition>.md for a date the edition goes out (${editionChoices(site.config)})`, found: `"${rel}"` });
       continue;
     }
     const [, date, edition] = name as unknown as [string, string, Edition];
@@ -97,10 +100,13 @@ export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): Pro
       if (!notes || sent.has(issueId(edition, date))) continue;
       const composed = composeIssue(site, catalog, edition, date, Infinity, earlier, notes);
       if (!composed.ok && composed.reason === 'notes') problems.push(...composed.problems);
+      const intro = introProblems(notes);
+      problems.push(...intro.errors);
+      warnings.push(...intro.warnings);
     } catch (err) {
       if (err instanceof ProblemError) problems.push(...err.problems);
       else throw err;
     }
   }
-  return problems;
+  return { errors: problems, warnings };
 }

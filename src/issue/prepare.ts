@@ -4,7 +4,7 @@ import type { Catalog } from '../compose/catalog.ts';
 import { composeIssue, type ComposedIssue, type IssueStory } from '../compose/issue.ts';
 import type { EarlierIssue } from '../compose/repeats.ts';
 import { PREHEADER_MAX, SUBJECT_MAX, clip, composeSubject, oneLine, preheaderText, type Subject } from '../compose/subject.ts';
-import type { Edition } from '../compose/slots.ts';
+import { editionConfig, type Edition } from '../compose/slots.ts';
 import { NEWS_DIR } from '../content/paths.ts';
 import { ConfigError, ContentError, EmptyWindowError, UsageError } from '../content/problems.ts';
 import type { IssueNotes } from '../content/issue-notes.ts';
@@ -21,6 +21,8 @@ import { baseUrlProblem } from '../mail/readiness.ts';
 import { calendarDate, weekdayTime } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
 import { leadImages } from './lead-images.ts';
+import { emailTemplateSources } from './template-sources.ts';
+import { introProblems } from './notes-intro.ts';
 
 export interface PreparedIssue {
   issue: StoredIssue;
@@ -52,11 +54,14 @@ export async function prepareIssue(args: {
   const { config } = site;
   const label = editionLabel(config, edition);
   const composed = composeIssue(site, args.catalog, edition, date, Infinity, args.earlier, args.notes);
-  if (!composed.ok && composed.reason === 'notes') throw new ContentError(composed.problems);
+  // The intro's faults are the notes file's, named there, not found later as faults of the email.
+  const intro = args.notes ? introProblems(args.notes) : { errors: [], warnings: [] };
+  if (!composed.ok && composed.reason === 'notes') throw new ContentError([...composed.problems, ...intro.errors]);
+  if (intro.errors.length) throw new ContentError(intro.errors);
   if (!composed.ok && composed.reason === 'not-scheduled') {
     throw new UsageError(
       `${label} is not scheduled on ${calendarDate(date)} ` +
-        `(cron "${config.editions[edition].cron}" in ${config.timezone}); pick a date it goes out`,
+        `(cron "${editionConfig(config, edition).cron}" in ${config.timezone}); pick a date it goes out`,
     );
   }
   if (!composed.ok) {
@@ -86,7 +91,7 @@ export async function prepareIssue(args: {
       subject: issue.notes?.subject ? clip(oneLine(issue.notes.subject), SUBJECT_MAX) : composeSubject(issue.editionLabel, args.number, issue.top.title).text,
       preheader: issue.notes?.preheader ? clip(oneLine(issue.notes.preheader), PREHEADER_MAX) : preheaderText(issue),
     };
-    return { meta, email: await renderEmail(args.templates, emailView(config, meta)) };
+    return { meta, email: await renderEmail(args.templates, emailView(config, meta), edition) };
   };
   let rendered = await render(composed.issue);
   const full = storiesOf(composed.issue);
@@ -114,8 +119,9 @@ export async function prepareIssue(args: {
     }
   }
   const { meta, email } = rendered;
-  const { findings, sampleMime } = await checkIssueEmail(config, meta, email);
+  const { findings, sampleMime } = await checkIssueEmail(config, meta, email, args.templates);
   if (cut.length) findings.unshift(sizeCapFinding(cut, full.length));
+  findings.unshift(...intro.warnings.map((p): Finding => ({ check: p.field ?? 'intro', severity: 'warning', expected: p.expected, found: p.found, file: p.file })));
   // Only the automatic subject: one from the notes is the editor's own.
   const subject = composeSubject(meta.editionLabel, meta.number, meta.top.title);
   if (subject.shortened && !meta.notes?.subject) findings.unshift(subjectFinding(subject));
@@ -157,11 +163,15 @@ function subjectFinding(subject: Subject): Finding {
   };
 }
 
-/** Runs the email checks on the message a sample recipient would receive. */
+/**
+ * Runs the email checks on the message a sample recipient would receive; with the templates, a
+ * finding about the markup names the template it was written in.
+ */
 export async function checkIssueEmail(
   config: Config,
   issue: Pick<IssueMeta, 'id' | 'subject' | 'scheduledAt'> & Partial<IssueMeta>,
   email: { html: string; text: string },
+  templates?: TemplateSet,
 ): Promise<{ findings: Finding[]; sampleMime: Buffer }> {
   const sample = sampleRecipient(config.baseUrl);
   // The very path a send takes: the message compiled once, then one recipient's copy of it.
@@ -181,6 +191,7 @@ export async function checkIssueEmail(
     webUrl: issueUrls(config, issue.id).web,
     // As written, and as the text part shows it (Markdown and tags taken out).
     contentText: [config.title, config.from, ...textsOf(issue)].flatMap((t) => [t, markdownToText(t)]).join('\n'),
+    ...(templates ? { templates: emailTemplateSources(templates) } : {}),
   });
   return { findings, sampleMime };
 }

@@ -4,21 +4,17 @@
 // scheduler leave them out.
 import type { Config } from '../content/config-schema.ts';
 import type { Finding } from '../mail/checks.ts';
-import { clientGaps, type ClientGap, type TemplateSource } from '../mail/client-support.ts';
+import { clientGaps, type ClientGap } from '../mail/client-support.ts';
 import { scoreMessage, spamFinding } from '../mail/spam-score.ts';
 import type { TemplateSet } from '../render/templates.ts';
+import { emailTemplateSources } from './template-sources.ts';
 
 export interface ThoroughResult {
   findings: Finding[];
   /** What is worth knowing and no fault: the spam score under the limits, SpamAssassin missing. */
   notes: string[];
-}
-
-/** The email templates as the author wrote them (HTML ones: the text part has no CSS). */
-export function emailTemplateSources(templates: TemplateSet): TemplateSource[] {
-  return templates.files
-    .filter(({ file }) => file.rel.startsWith('email/') && !file.rel.endsWith('.txt.hbs'))
-    .map(({ file, source }) => ({ display: file.display, source }));
+  /** SpamAssassin did not answer in time: asking again for the next message would only wait as long. */
+  timedOut?: boolean;
 }
 
 /** What the email templates use that a client family lacks (errors for layout, the rest warnings). */
@@ -34,7 +30,18 @@ export async function spamCheck(config: Config, sampleMime: Buffer): Promise<Tho
     return finding ? { findings: [finding], notes: [] } : { findings: [], notes: [note] };
   }
   if (spam.kind === 'absent') return { findings: [], notes: [SPAM_ABSENT(spam.command)] };
+  if (spam.kind === 'timeout') return { findings: [spamTimeout(spam.seconds)], notes: [], timedOut: true };
   return { findings: [{ check: 'spam-score', severity: 'warning', expected: 'a score from SpamAssassin', found: spam.reason }], notes: [] };
+}
+
+/** A warning, not an error: a slow SpamAssassin says nothing about the message. */
+export function spamTimeout(seconds: number): Finding {
+  return {
+    check: 'spam-score',
+    severity: 'warning',
+    expected: `a score from SpamAssassin within ${seconds} s (checks.spam.timeoutSeconds)`,
+    found: `no spam score: SpamAssassin did not answer within ${seconds} s and was stopped`,
+  };
 }
 
 export const SPAM_ABSENT = (command: string) => `no spam score: SpamAssassin is not installed (${command} not found; on Debian: apt-get install spamassassin)`;

@@ -5,6 +5,7 @@ import * as csstree from 'css-tree';
 import type { HTMLElement } from 'node-html-parser';
 import { PREHEADER_FILL, PREHEADER_WIDTH } from '../render/email.ts';
 import { lowContrast } from './contrast.ts';
+import { colourPlace, templatePlace, type TemplateSource } from './template-place.ts';
 
 const STYLE_WARN_BYTES = 16_000;
 const FILL = new Set(PREHEADER_FILL);
@@ -12,8 +13,11 @@ const FILL = new Set(PREHEADER_FILL);
 /** Records a finding; the same finding twice is kept once. */
 type Add = (check: string, severity: 'error' | 'warning', expected: string, found: string) => void;
 
-/** The HTML document's rules; `links` are the sample recipient's unsubscribe link and the web version. */
-export function checkHtml(doc: HTMLElement, links: { unsubscribe: string; webUrl: string }, add: Add): void {
+/**
+ * The HTML document's rules; `links` are the sample recipient's unsubscribe link and the web version;
+ * `templates`, the email templates it was rendered from, to say where a fault was written.
+ */
+export function checkHtml(doc: HTMLElement, links: { unsubscribe: string; webUrl: string }, add: Add, templates: readonly TemplateSource[] = []): void {
   // 4: CSS in <head> that Gmail will keep
   const head = doc.querySelector('head');
   const styles = doc.querySelectorAll('style');
@@ -90,13 +94,13 @@ export function checkHtml(doc: HTMLElement, links: { unsubscribe: string; webUrl
   }
   // 20: dark mode declared, and text that reads in both schemes
   if (!doc.querySelector('meta[name="color-scheme"]')) add('dark-mode', 'warning', '<meta name="color-scheme" content="light dark">', 'none');
-  checkContrast(doc, add);
+  checkContrast(doc, add, templates);
   // 25: the web version is linked
   if (!doc.querySelectorAll('a').some((a) => a.getAttribute('href') === links.webUrl)) add('web-version', 'warning', `a "view in browser" link to ${links.webUrl}`, 'none');
 }
 
 /** One finding per element kind and pair of colours: twenty story titles in one colour are one fix. */
-function checkContrast(doc: HTMLElement, add: Add): void {
+function checkContrast(doc: HTMLElement, add: Add, templates: readonly TemplateSource[]): void {
   const groups = new Map<string, { pair: ReturnType<typeof lowContrast>[number]; count: number }>();
   for (const pair of lowContrast(doc)) {
     const key = `${pair.scheme} ${pair.element} ${pair.colour} ${pair.background}`;
@@ -106,11 +110,14 @@ function checkContrast(doc: HTMLElement, add: Add): void {
   }
   for (const { pair, count } of groups.values()) {
     const more = count > 1 ? ` (and ${count - 1} more like it)` : '';
+    const place = templatePlace(templates, pair);
+    const [colourAt, backgroundAt] = [colourPlace(templates, pair.colour), colourPlace(templates, pair.background)];
+    const where = [place && `written at ${place}`, colourAt && `${pair.colour} at ${colourAt}`, backgroundAt && `${pair.background} at ${backgroundAt}`].filter(Boolean);
     add(
       'contrast',
       'error',
       `text contrast of at least ${pair.required}:1 in the ${pair.scheme} scheme (WCAG 1.4.3${pair.required === 3 ? ', large text' : ''})`,
-      `${JSON.stringify(pair.text)} in ${pair.element}: ${pair.colour} on ${pair.background}, ${(Math.floor(pair.ratio * 100) / 100).toFixed(2)}:1${more}`,
+      `${JSON.stringify(pair.text)} in ${pair.element}: ${pair.colour} on ${pair.background}, ${(Math.floor(pair.ratio * 100) / 100).toFixed(2)}:1${more}${where.length ? ` (${where.join('; ')})` : ''}`,
     );
   }
 }

@@ -4,6 +4,7 @@
 import { simpleParser } from 'mailparser';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { checkHtml } from './checks-html.ts';
+import type { TemplateSource } from './template-place.ts';
 import { SUBJECT_MAX } from '../compose/subject.ts';
 import { slotLabel, type SlotName } from '../render/tokens.ts';
 import { linkAlone } from '../render/wrap.ts';
@@ -15,6 +16,8 @@ export interface Finding {
   severity: Severity;
   expected: string;
   found: string;
+  /** The file (and line) to fix, when it is not the issue as a whole (the notes file). */
+  file?: string;
 }
 
 export const HTML_ERROR_BYTES = 102_000;
@@ -37,6 +40,8 @@ export interface CheckInput {
    * syntax, a headline quoting "<b>") are the reader's text, not a template's leftovers.
    */
   contentText?: string;
+  /** The email templates the HTML was rendered from, to name where a fault was written. */
+  templates?: readonly TemplateSource[];
 }
 
 export async function checkMessage(input: CheckInput): Promise<Finding[]> {
@@ -84,7 +89,7 @@ export async function checkMessage(input: CheckInput): Promise<Finding[]> {
   for (const name of ['Message-ID', 'Date']) if (!headerValue(raw, name)) add('headers', 'error', `a ${name} header`, 'none');
 
   const doc = html ? parse(html, { comment: true }) : undefined;
-  if (doc) checkHtml(doc, { unsubscribe: input.sample.unsubscribe, webUrl: input.webUrl }, add);
+  if (doc) checkHtml(doc, { unsubscribe: input.sample.unsubscribe, webUrl: input.webUrl }, add, input.templates);
   checkText(text, doc, spaced(input.contentText ?? ''), add);
   checkPlaceholders(input, html, text, add);
   return findings;

@@ -7,11 +7,8 @@
 import { caniemail, rawData } from 'caniemail';
 import type { Finding } from './checks.ts';
 
-/** A template as written: its display path (for messages) and its text. */
-export interface TemplateSource {
-  display: string;
-  source: string;
-}
+import type { TemplateSource } from './template-place.ts';
+export type { TemplateSource } from './template-place.ts';
 
 /** The client families reported, each with the caniemail clients it stands for. */
 export const FAMILIES: Record<string, readonly string[]> = {

@@ -13,6 +13,10 @@ export interface ContrastPair {
   scheme: Scheme;
   /** A short name for the element: its tag and classes, or the nearest ancestor's class. */
   element: string;
+  /** Its tag, its own classes and those of the nearest ancestor that has any: to find it in a template. */
+  tag: string;
+  classes: string[];
+  ancestorClasses: string[];
   /** The start of its text. */
   text: string;
   colour: string;
@@ -46,7 +50,7 @@ export function contrastPairs(doc: HTMLElement): ContrastPair[] {
     const dark = scheme === 'dark' && darkDeclared;
     const canvas = parseColour(dark ? '#121212' : '#ffffff')!;
     const ink = parseColour(dark ? '#ffffff' : '#000000')!;
-    walk(doc, styles, { scheme, dark, colour: ink, background: canvas, fontPx: 16, bold: false, label: '' }, pairs);
+    walk(doc, styles, { scheme, dark, colour: ink, background: canvas, fontPx: 16, bold: false, label: '', labelClasses: [] }, pairs);
   }
   return pairs;
 }
@@ -191,6 +195,8 @@ interface Inherited {
   bold: boolean;
   /** The nearest ancestor's class, to name an element that has none. */
   label: string;
+  /** That ancestor's classes. */
+  labelClasses: string[];
 }
 
 function walk(node: HTMLElement, styles: Styles, up: Inherited, out: ContrastPair[]): void {
@@ -211,7 +217,7 @@ function walk(node: HTMLElement, styles: Styles, up: Inherited, out: ContrastPai
   const background = ownBackground && ownBackground.a > 0 ? over(ownBackground, up.background) : up.background;
   const classes = (node.getAttribute?.('class') ?? '').trim().split(/\s+/).filter((c) => c && !c.startsWith('mj-'));
   const name = tag ? `<${tag}${classes.map((c) => `.${c}`).join('')}>` : '';
-  const here: Inherited = { ...up, colour, background, fontPx, bold, label: classes.length ? `.${classes[0]}` : up.label };
+  const here: Inherited = { ...up, colour, background, fontPx, bold, label: classes.length ? `.${classes[0]}` : up.label, labelClasses: classes.length ? classes : up.labelClasses };
 
   const text = node.childNodes
     .filter((n: Node) => n.nodeType === 3)
@@ -225,6 +231,9 @@ function walk(node: HTMLElement, styles: Styles, up: Inherited, out: ContrastPai
     out.push({
       scheme: up.scheme,
       element: classes.length || !up.label ? name : `${name} in ${up.label}`,
+      tag,
+      classes,
+      ancestorClasses: up.labelClasses,
       text: excerpt(node),
       colour: hex(fg),
       background: hex(background),

@@ -60,7 +60,7 @@ export function mailgunVerdict(payload: MailgunPayload, emailOf: (subscriber: nu
  * `recipients` is that reader's address; otherwise why not.
  */
 function issueReader(messageId: unknown, recipients: unknown[], emailOf: (subscriber: number) => string | undefined): { subscriber: number; issueId: string } | string {
-  const m = typeof messageId === 'string' ? /^<?(\d{4}-\d{2}-\d{2}-[a-z]{1,20})\.(\d{1,15})@[^>\s]+>?$/.exec(messageId.trim()) : null;
+  const m = typeof messageId === 'string' ? /^<?(\d{4}-\d{2}-\d{2}-[a-z][a-z0-9-]{0,14})\.(\d{1,15})@[^>\s]+>?$/.exec(messageId.trim()) : null;
   if (!m) return 'about a message that is not an issue Almanac sent';
   const subscriber = Number(m[2]);
   const email = emailOf(subscriber)?.toLowerCase();

@@ -90,11 +90,12 @@ export function verifyToken(
 // Return-path tokens (VERP): `bounces+<token>@<domain>` names one reader and one issue, so a bounce
 // that arrives days later maps to both without guessing. Mail systems may fold the case of a local
 // part, so the token is lower case only (base 36 and hex), and it stays within the 64 characters of
-// a local part for any issue id Almanac makes ("2026-04-15-midweek").
+// a local part for any issue id Almanac makes ("2026-04-15-midweek"; edition names have at most 15
+// characters).
 export type ReturnPurpose = 'bounce' | 'unsubscribe';
 const RETURN_CODES: Record<ReturnPurpose, string> = { bounce: 'b', unsubscribe: 'u' };
-const ISSUE_ID = /^(\d{4})-(\d{2})-(\d{2})-([a-z]{1,20})$/;
-const RETURN_TOKEN = /^([bu])([0-9a-z]{1,10})-(\d{8})([a-z]{1,20})-([0-9a-f]{20})$/;
+const ISSUE_ID = /^(\d{4})-(\d{2})-(\d{2})-([a-z][a-z0-9-]{0,14})$/;
+const RETURN_TOKEN = /^([bu])([0-9a-z]{1,10})-(\d{8})([a-z][a-z0-9-]{0,14})-([0-9a-f]{20})$/;
 
 export interface ReturnClaims {
   purpose: ReturnPurpose;

@@ -17,7 +17,12 @@ export interface SpamReport {
   seconds: number;
 }
 
-export type SpamResult = { kind: 'scored'; report: SpamReport } | { kind: 'absent'; command: string } | { kind: 'failed'; reason: string };
+export type SpamResult =
+  | { kind: 'scored'; report: SpamReport }
+  | { kind: 'absent'; command: string }
+  /** No answer within the deadline: the process and everything it started were killed. */
+  | { kind: 'timeout'; seconds: number }
+  | { kind: 'failed'; reason: string };
 
 export interface SpamLimits {
   /** A warning above this score. */
@@ -53,11 +58,23 @@ export async function scoreMessage(mime: Buffer, timeoutSeconds: number, command
 function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string): Promise<SpamResult> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(command, ARGS, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // A process group of its own, so that a deadline stops whatever SpamAssassin started too (a
+    // wrapper script's children would otherwise keep running, and keep its output open).
+    const child = spawn(command, ARGS, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let settled = false;
     // Our own timer rather than spawn's `timeout`: that one stays armed when the command is not
     // found, and holds the whole run open until it fires.
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutSeconds * 1000);
+    const timer = setTimeout(() => {
+      killGroup(child.pid);
+      // Answered now, not when the last pipe closes: a child that escaped the group may hold one.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.stdin.destroy();
+      done({ kind: 'timeout', seconds: timeoutSeconds });
+    }, timeoutSeconds * 1000);
     const done = (result: SpamResult) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       resolve(result);
     };
@@ -68,7 +85,7 @@ function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string):
     child.stdin.on('error', () => {}); // a child that exits early closes its input; the exit says why
     child.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ENOENT' ? { kind: 'absent', command } : { kind: 'failed', reason: e.message }));
     child.on('close', (code, signal) => {
-      if (signal) return done({ kind: 'failed', reason: `${command} stopped after ${timeoutSeconds} s (${signal})` });
+      if (signal) return done({ kind: 'failed', reason: `${command} was stopped by ${signal}` });
       const report = parseReport(Buffer.concat(out).toString('utf8'));
       if (code !== 0 || !report) {
         const said = Buffer.concat(err).toString('utf8').trim().split('\n').at(-1) ?? '';
@@ -78,6 +95,15 @@ function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string):
     });
     child.stdin.end(mime);
   });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // the group has already gone
+  }
 }
 
 /** Score and rules from SpamAssassin's test-mode output: the X-Spam-Status header and its report table. */

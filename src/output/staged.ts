@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { lock } from '../files/lock.ts';
@@ -86,9 +86,10 @@ export class StagedOutput {
 
   /**
    * Swaps the new output in, once everything in `files` is written, marked as an output folder (see
-   * guard.ts) so that a later build may replace it.
+   * guard.ts) so that a later build may replace it, and with the digest of the `inputs` it was made
+   * from, if they are known (see updateOutput).
    */
-  async commit(files: ReadonlySet<string>): Promise<void> {
+  async commit(files: ReadonlySet<string>, inputs?: string): Promise<void> {
     const swap = `${this.target}${SWAP}${process.pid}`;
     try {
       mkdirSync(this.dir, { recursive: true });
@@ -98,6 +99,7 @@ export class StagedOutput {
       if (hadOld) await rename(this.target, swap);
       await rename(this.dir, this.target);
       if (hadOld) await rename(swap, this.dir);
+      recordInputs(this.target, inputs);
     } finally {
       this.release();
     }
@@ -111,6 +113,75 @@ export class StagedOutput {
       this.release();
     }
   }
+}
+
+/**
+ * What an output was made from, kept beside it (`.dist.made-from` beside `dist`) rather than in it, so
+ * that the output stays the same bytes for the same site: the digest of its inputs, and the stamp of
+ * the marker that build wrote, which tells whether the folder is still that build's output.
+ */
+function madeFromFile(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.made-from`);
+}
+
+function markerStamp(target: string): string | undefined {
+  const stats = lstatSync(path.join(target, OUTPUT_MARKER), { throwIfNoEntry: false });
+  return stats?.isFile() ? `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}` : undefined;
+}
+
+function recordInputs(target: string, inputs: string | undefined): void {
+  const file = madeFromFile(target);
+  const marker = markerStamp(target);
+  if (!inputs || !marker) return void rmSync(file, { force: true });
+  writeFileSync(`${file}.tmp-${process.pid}`, `${marker}\n${inputs}\n`);
+  renameSync(`${file}.tmp-${process.pid}`, file);
+}
+
+/**
+ * Writes `files` into the output at `outDir` in place, each file whole or not at all, when that output
+ * was made from `inputs` (see commit): a change that touches a few files of a large site. Returns
+ * false, writing nothing, when it was not (or is not there). Holds the build lock meanwhile.
+ */
+export async function updateOutput(outDir: string, inputs: string, files: OutputFiles): Promise<boolean> {
+  const target = path.resolve(outDir);
+  if (!existsSync(target)) return false;
+  const release = await lock(`${spareDir(target)}.lock`, target);
+  try {
+    let recorded: string;
+    try {
+      recorded = readFileSync(madeFromFile(target), 'utf8');
+    } catch {
+      return false;
+    }
+    if (recorded !== `${markerStamp(target)}\n${inputs}\n`) return false;
+    // A link in the output (which a build never writes) would take files out of it: a build removes them.
+    if ([...files.keys()].some((rel) => throughLink(target, rel))) return false;
+    const made = new Set<string>();
+    for (const [rel, data] of files) {
+      const file = path.join(target, rel);
+      const parent = path.dirname(file);
+      if (!made.has(parent)) makeFolder(parent);
+      made.add(parent);
+      const temporary = `${file}.tmp-${process.pid}`;
+      writeFileSync(temporary, data);
+      renameSync(temporary, file);
+    }
+    return true;
+  } finally {
+    release();
+  }
+}
+
+/** Whether a folder on the way to `rel` below `dir`, or the file itself, is a symbolic link. */
+function throughLink(dir: string, rel: string): boolean {
+  let at = dir;
+  for (const part of rel.split('/')) {
+    at = path.join(at, part);
+    const stats = lstatSync(at, { throwIfNoEntry: false });
+    if (!stats) return false;
+    if (stats.isSymbolicLink()) return true;
+  }
+  return false;
 }
 
 /** Between `<out>` and the pid of the build that moved the previous output aside while swapping. */

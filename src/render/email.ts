@@ -8,6 +8,7 @@ import { ContentError, type Problem } from '../content/problems.ts';
 import { markdownToText, renderSummaryText } from './markdown.ts';
 import type { TemplateSet } from './templates.ts';
 import { TOKENS } from './tokens.ts';
+import { compileMjml, MjmlFailure, type MjmlProblem } from './mjml-thread.ts';
 import { exactTime, longDate, shortDay } from '../words/dates.ts';
 import { TAGLINE, allEditions, levelLabel } from '../words/labels.ts';
 
@@ -98,41 +99,43 @@ export function emailView(config: Config, issue: IssueMeta): object {
   };
 }
 
-export async function renderEmail(templates: TemplateSet, view: object): Promise<RenderedEmail> {
-  const mjml = templates.render('issue.mjml', view);
-  const text = `${templates.render('issue.txt', view).replace(/\n{3,}/g, '\n\n').trim()}\n`;
+/**
+ * The page an edition's email is rendered from: its own `issue.<edition>.mjml` (or `.txt`) when the
+ * site or Almanac has one, else the shared `issue.mjml`; each part is chosen on its own.
+ */
+export function emailPage(templates: TemplateSet, part: 'mjml' | 'txt', edition?: string): string {
+  const own = edition === undefined ? undefined : `issue.${edition}.${part}`;
+  return own !== undefined && templates.has(own) ? own : `issue.${part}`;
+}
+
+export async function renderEmail(templates: TemplateSet, view: object, edition?: string): Promise<RenderedEmail> {
+  const page = emailPage(templates, 'mjml', edition);
+  const mjml = templates.render(page, view);
+  const text = `${templates.render(emailPage(templates, 'txt', edition), view).replace(/\n{3,}/g, '\n\n').trim()}\n`;
   let html: string;
-  // MJML is loaded on first use: it takes longer to load than a whole small site takes to build.
-  const { default: mjml2html } = await import('mjml');
   try {
-    const result = await mjml2html(mjml, { validationLevel: 'strict', beautify: false, minify: false, keepComments: false, fonts: {} });
-    html = result.html;
+    html = await compileMjml(mjml);
   } catch (err) {
-    throw new ContentError(mjmlProblems(err, templates));
+    if (err instanceof MjmlFailure) throw new ContentError(mjmlProblems(err, templates, `templates/email/pages/${page}.hbs`));
+    throw err;
   }
   return { html, text, mjml };
 }
 
-interface MjmlError {
-  line: number;
-  message: string;
-  tagName: string;
-}
-
 /** MJML reports lines of the generated document; point the editor at the template line instead. */
-function mjmlProblems(err: unknown, templates: TemplateSet): Problem[] {
-  const errors = (err as { errors?: MjmlError[] }).errors;
-  if (!Array.isArray(errors) || errors.length === 0) {
-    return [{ file: 'templates/email/pages/issue.mjml.hbs', expected: 'a template MJML can compile', found: err instanceof Error ? err.message : String(err) }];
+function mjmlProblems(err: MjmlFailure, templates: TemplateSet, page: string): Problem[] {
+  const errors = err.problems;
+  if (errors.length === 0) {
+    return [{ file: page, expected: 'a template MJML can compile', found: err.message }];
   }
   return errors.map((e) => ({
-    file: locateTag(templates, e),
+    file: locateTag(templates, e, page),
     expected: 'valid MJML',
     found: e.message,
   }));
 }
 
-function locateTag(templates: TemplateSet, e: MjmlError): string {
+function locateTag(templates: TemplateSet, e: MjmlProblem, page: string): string {
   const attribute = /Attribute (\S+)/.exec(e.message)?.[1];
   let fallback: string | undefined;
   for (const { file, source } of templates.files) {
@@ -145,7 +148,7 @@ function locateTag(templates: TemplateSet, e: MjmlError): string {
       fallback ??= at;
     }
   }
-  return fallback ?? 'templates/email/pages/issue.mjml.hbs';
+  return fallback ?? page;
 }
 
 /** The badge colour rises with the score, as on the site; inline because mail clients need it so. */

@@ -110,6 +110,57 @@ function renderInline(text: string): string {
   return markdownIt().guide.renderInline(text);
 }
 
+/** What an untrusted text holds that the email cannot carry as written, by line (1-based). */
+export interface UntrustedFault {
+  line: number;
+  kind: 'raw-html' | 'image' | 'link';
+  /** The tag, or the image's or link's URL. */
+  found: string;
+}
+
+// What markdownToText takes for a tag: the same is shown as text in the HTML.
+const TAG = /<\/?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?\/?>|<!--[^]*?-->/g;
+
+/**
+ * Raw HTML (escaped, so shown as text), and images and links the renderer keeps but an email may not
+ * have (http:), as the untrusted renderer reads the text: code spans and blocks are text already.
+ */
+export function untrustedFaults(markdown: string): UntrustedFault[] {
+  const faults: UntrustedFault[] = [];
+  for (const block of markdownIt().untrusted.parse(markdown, {})) {
+    if (block.type !== 'inline' || !block.children) continue;
+    const start = (block.map?.[0] ?? 0) + 1;
+    const raw = block.content.split('\n');
+    // Where `needle` is next in the block's source, from where the last one was found (so two alike
+    // tags get their own lines); the block's first line when the source does not have it as written.
+    let cursor = { line: 0, column: 0 };
+    const find = (needle: string) => {
+      for (let i = cursor.line; i < raw.length; i++) {
+        const column = raw[i]!.indexOf(needle, i === cursor.line ? cursor.column : 0);
+        if (column >= 0) return (cursor = { line: i, column: column + needle.length });
+      }
+      return undefined;
+    };
+    for (const token of block.children) {
+      if (token.type === 'text') {
+        for (const tag of token.content.matchAll(TAG)) {
+          const at = find(/^<\/?[A-Za-z0-9-]+|^<!--/.exec(tag[0])![0]);
+          // As typed: the text token has the typographer's quotes.
+          const line = at ? raw[at.line]! : '';
+          const typed = new RegExp(TAG.source, 'y');
+          typed.lastIndex = at ? line.lastIndexOf('<', at.column) : 0;
+          faults.push({ line: start + (at?.line ?? 0), kind: 'raw-html', found: (at && typed.exec(line)?.[0]) || tag[0] });
+        }
+      } else if (token.type === 'image' || token.type === 'link_open') {
+        const url = token.attrGet(token.type === 'image' ? 'src' : 'href') ?? '';
+        const allowed = token.type === 'image' ? /^https:\/\//i : /^(https:\/\/|mailto:)/i;
+        if (!allowed.test(url)) faults.push({ line: start + (find(url)?.line ?? 0), kind: token.type === 'image' ? 'image' : 'link', found: url });
+      }
+    }
+  }
+  return faults;
+}
+
 /** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */
 export function plainText(markdown: string): string {
   return markdown

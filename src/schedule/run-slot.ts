@@ -81,7 +81,7 @@ export function slotRunner(d: SlotRunnerDeps): SlotRunner {
         const composed = composeIssue(site, buildCatalog(site), edition, date, Infinity, earlier, readIssueNotes(d.root, id));
         // Notes that name no story are the build's to report, as any content problem.
         if (!composed.ok && composed.reason !== 'notes') return { state: 'empty', issueId: null, detail: composed.repeats ? 'nothing new to send' : 'nothing to send' };
-        await buildIssue(site, edition, date, d.clock(), earlier);
+        await buildIssue(site, edition, date, d.clock(), { earlier });
       }
       return send(config, id, signal);
     },

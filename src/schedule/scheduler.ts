@@ -6,7 +6,7 @@
 //   - at start, a slot missed while nothing ran is caught up if it is within `catchUpMs`, and
 //     recorded as skipped otherwise.
 import type { Config } from '../content/config-schema.ts';
-import { EDITIONS, localDate, nextSlot, previousSlot, type Edition } from '../compose/slots.ts';
+import { editionConfig, editionNames, localDate, nextSlot, previousSlot, type Edition } from '../compose/slots.ts';
 import { slotKey, type SlotStore } from '../store/slots.ts';
 
 export type SlotOutcome =
@@ -62,7 +62,7 @@ export class Scheduler {
   /** Next run of each edition, for logs and `schedule --list`. */
   nextRuns(count = 1): { edition: Edition; at: number }[] {
     const out: { edition: Edition; at: number }[] = [];
-    for (const edition of EDITIONS) {
+    for (const edition of editionNames(this.d.config)) {
       let at = this.d.clock();
       for (let i = 0; i < count; i++) out.push({ edition, at: (at = nextSlot(this.d.config, edition, at)) });
     }
@@ -72,7 +72,7 @@ export class Scheduler {
   async start(): Promise<void> {
     const { config, clock, log } = this.d;
     // Slots missed while nothing ran: the latest one of each edition, if still worth sending.
-    for (const edition of EDITIONS) {
+    for (const edition of editionNames(this.d.config)) {
       const at = previousSlot(config, edition, clock() + 1);
       const record = this.d.slots.get(slotKey(edition, at));
       if (record && record.state !== 'running') continue;
@@ -84,9 +84,9 @@ export class Scheduler {
         log(`${this.label(edition, at)} was missed by more than ${this.hours()} h: skipped`);
       }
     }
-    for (const edition of EDITIONS) {
+    for (const edition of editionNames(this.d.config)) {
       this.tasks.push(
-        this.d.cron.schedule(config.editions[edition].cron, () => this.trigger(edition, previousSlot(config, edition, clock() + 1000)), {
+        this.d.cron.schedule(editionConfig(config, edition).cron, () => this.trigger(edition, previousSlot(config, edition, clock() + 1000)), {
           timezone: config.timezone,
           name: edition,
         }),
@@ -94,7 +94,7 @@ export class Scheduler {
     }
     // Slots another scheduler started and abandoned (its lease lapsed): resume them.
     this.watchdog = setInterval(() => this.guard(() => this.resumeStalled()), Math.max(200, Math.min(this.d.leaseMs / 2, 30_000)));
-    for (const { edition, at } of this.nextRuns()) log(`next ${config.editions[edition].label}: ${this.when(at)}`);
+    for (const { edition, at } of this.nextRuns()) log(`next ${editionConfig(config, edition).label}: ${this.when(at)}`);
   }
 
   /**
@@ -200,7 +200,7 @@ export class Scheduler {
   }
 
   private label(edition: Edition, at: number): string {
-    return `${this.d.config.editions[edition].label} ${localDate(this.d.config, at)}`;
+    return `${editionConfig(this.d.config, edition).label} ${localDate(this.d.config, at)}`;
   }
 
   private when(at: number): string {

@@ -5,6 +5,7 @@ import { readIssueNotes } from '../content/issue-notes.ts';
 import path from 'node:path';
 import { buildCatalog, indexNews, type NewsIndex } from '../compose/catalog.ts';
 import { isEdition, localDate, nextSlot, type Edition } from '../compose/slots.ts';
+import { editionLabel } from '../words/labels.ts';
 import { loadGuide } from '../content/guide-files.ts';
 import { GUIDES_DIR, WORKING_COPY } from '../content/paths.ts';
 import { loadSite } from '../content/load.ts';
@@ -91,7 +92,7 @@ export class Drafts {
 
   /** The next issue of an edition, or a past one by id, with the title the viewer shows. */
   async issue(key: string): Promise<{ issue: ViewedIssue; title: string } | undefined> {
-    if (isEdition(key)) return { issue: await this.nextIssue(key), title: `Next ${this.site.config.editions[key].label}` };
+    if (isEdition(this.site.config, key)) return { issue: await this.nextIssue(key), title: `Next ${editionLabel(this.site.config, key)}` };
     const past = await this.pastIssue(key);
     return past && { issue: past, title: `${past.issue.editionLabel} #${past.issue.number}, as built` };
   }
@@ -128,7 +129,7 @@ export class Drafts {
         },
       );
     }
-    const templates = isEdition(key) ? this.state.emailTemplates : undefined;
+    const templates = isEdition(this.site.config, key) ? this.state.emailTemplates : undefined;
     const client = templates ? clientFindings(clientSupport(templates)) : [];
     const done = spam.done ?? { findings: [], notes: ['spam score: SpamAssassin is still scoring this issue; this panel updates when it is done'] };
     return { ...issue, findings: [...issue.findings, ...client, ...done.findings], notes: [...(issue.notes ?? []), ...done.notes] };
@@ -155,7 +156,7 @@ export class Drafts {
   private async pastIssue(id: string): Promise<PreparedIssue | undefined> {
     const stored = new IssueStore(this.root).get(id);
     if (!stored) return undefined;
-    const { findings, sampleMime } = await checkIssueEmail(this.site.config, stored.issue, stored);
+    const { findings, sampleMime } = await checkIssueEmail(this.site.config, stored.issue, stored, this.state.emailTemplates);
     return { issue: stored.issue, email: { html: stored.html, text: stored.text, mjml: '' }, findings, sampleMime };
   }
 }

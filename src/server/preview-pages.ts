@@ -2,7 +2,8 @@
 // once when the preview starts. They are the tool's, not the site's: a site's templates/ does not
 // replace them, and the site build never publishes them.
 import { createTwoFilesPatch } from 'diff';
-import { EDITIONS } from '../compose/slots.ts';
+import { editionNames } from '../compose/slots.ts';
+import { editionLabel } from '../words/labels.ts';
 import type { Guide, NewsItem, Site } from '../content/model.ts';
 import { weekdayTimeZone } from '../words/dates.ts';
 import { formatProblem, type Problem } from '../content/problems.ts';
@@ -40,7 +41,7 @@ export class PreviewPages {
       arrived: arrived.items.map(({ item, arrivedAt }) => ({ title: item.title, url: item.url, source: item.source, score: item.score, file: item.file, at: weekdayTimeZone(arrivedAt, tz) })),
       siteTitle: site.config.title,
       guides: site.guides.map((g) => ({ slug: g.slug, title: g.working.front.title, status: publishState(g) })),
-      editions: EDITIONS.map((id) => ({ id, label: site.config.editions[id].label })),
+      editions: editionNames(site.config).map((id) => ({ id, label: editionLabel(site.config, id) })),
       past: past.map(({ issue }) => ({ id: issue.id, label: issue.editionLabel, number: issue.number, subject: issue.subject })),
     });
   }

@@ -16,7 +16,7 @@ import { readBody } from './guard.ts';
 import { LOOPBACK_NAMES, checkHost, checkSameOrigin } from './origin.ts';
 import { Drafts } from './preview-drafts.ts';
 import { PreviewPages, type Arrived } from './preview-pages.ts';
-import { EDITIONS, previousSlot } from '../compose/slots.ts';
+import { editionNames, previousSlot } from '../compose/slots.ts';
 
 export interface PreviewOptions {
   root: string;
@@ -63,10 +63,10 @@ export class Preview {
     this.o.log(`${rel ?? 'everything'} reloaded in ${ms.toFixed(0)} ms${problems ? ` with ${problems.length} problem(s)` : ''}`);
   }
 
-  /** The news items fetched since the last scheduled issue of either edition, newest first. */
+  /** The news items fetched since the last scheduled issue of any edition, newest first. */
   private arrived(): Arrived {
     const { config } = this.drafts.site;
-    const since = Math.max(...EDITIONS.map((e) => previousSlot(config, e, this.o.clock() + 1)));
+    const since = Math.max(...editionNames(config).map((e) => previousSlot(config, e, this.o.clock() + 1)));
     const byFile = new Map(this.drafts.site.news.map((n) => [n.file, n]));
     const items = (this.o.arrivals?.(since) ?? []).flatMap((a) => {
       const item = byFile.get(a.file);

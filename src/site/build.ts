@@ -1,4 +1,6 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheOptions, FileCache } from '../cache/file-cache.ts';
 import { cachedNewsIndex } from '../cache/news-index.ts';
@@ -7,17 +9,19 @@ import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
 import { newsCachePrefix } from '../content/news.ts';
+import { debugLog } from '../log/debug.ts';
 import { safeOutputFolder } from '../output/guard.ts';
-import { StagedOutput, type OutputFiles } from '../output/staged.ts';
+import { StagedOutput, updateOutput, type OutputFiles } from '../output/staged.ts';
 import { personalise, personaliseHtml, webRecipient } from '../render/tokens.ts';
 import { IssueStore } from '../store/issues.ts';
 import { OneThreadRenderer } from './one-thread-renderer.ts';
 import { pathsOf, type Page } from './page-context.ts';
 import { sitePages } from './pages.ts';
-import type { ComposedSite, SiteRenderer } from './renderer.ts';
+import { siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
 import { renderSitemap } from './sitemap.ts';
+import { rememberVersionDiffs } from './version-diff.ts';
 import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
-import { debugLog, type DebugLog } from '../log/debug.ts';
+import type { DebugLog } from '../log/debug.ts';
 
 export interface BuildOptions {
   root: string;
@@ -29,6 +33,17 @@ export interface BuildOptions {
   cache?: Pick<CacheOptions, 'clock' | 'settleMs' | 'log'>;
   /** Told how many images were processed and how many reused; by default the debug log of ALMANAC_DEBUG=figures. */
   figureLog?: DebugLog;
+  /**
+   * The site as the caller has just loaded it, with the content cache it was loaded through (which the
+   * caller saves): an issue build rebuilds the site right after loading it, and need not read it twice.
+   */
+  loaded?: { site: Site; content: FileCache };
+  /**
+   * Only the stored issues may have changed since the output was built (an issue was just stored): when
+   * the output was made from the same content and templates, only the files that show issues are
+   * written into it; otherwise the whole site is built.
+   */
+  issuesOnly?: boolean;
 }
 
 export interface BuildSummary {
@@ -55,7 +70,7 @@ async function composeSite(
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news, images);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
-  const [{ GUIDE_FEEDS, ISSUE_FEEDS, guideFeedEntries, issueFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
+  const [{ GUIDE_FEEDS, ISSUE_FEEDS, NEWS_FEEDS, guideFeedEntries, issueFeedEntries, newsFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
     import('./feeds.ts'),
     import('../render/templates.ts'),
   ]);
@@ -74,6 +89,13 @@ async function composeSite(
     issueFeedEntries(site.config, issues.map((i) => i.issue)),
   );
   for (const [file, text] of issueFeeds) files.set(file, text);
+  const newsFeeds = renderFeeds(
+    site.config,
+    NEWS_FEEDS,
+    { title: `${site.config.title}: news`, description: `The AI news ${site.config.title} tracks, newest first.`, home: 'news/' },
+    newsFeedEntries(catalog),
+  );
+  for (const [file, text] of newsFeeds) files.set(file, text);
   // The emails as sent, with each reader's own links replaced by the site's general ones.
   const web = webRecipient(site.config.baseUrl);
   for (const { issue, html, text } of issues) {
@@ -107,13 +129,24 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   // Checked before anything starts: a folder that is not the output's own is never touched.
   const outDir = safeOutputFolder({ root, out: options.outDir, databaseFile: await databaseFile(root) });
   // Started first, so that a second thread checks the cache's stamps while this one reads the cache.
+  if (options.issuesOnly && options.loaded) {
+    const log = options.cache?.log ?? debugLog('cache');
+    const written = await updateIssueFiles(root, outDir, options.loaded, options.now);
+    if (written) {
+      log?.(`output: wrote the ${written.written} files that show issues into ${outDir}`);
+      return summary(options.loaded.site, written.pages, written.files, outDir);
+    }
+    log?.(`output: ${outDir} was not made from this content and these templates (or cannot be told): building the whole site`);
+  }
   const renderer = await openRenderer(root, options.threads);
-  const content = openContentCache(root, { ...options.cache, stamps: renderer.stamps });
+  const content = options.loaded?.content ?? openContentCache(root, { ...options.cache, stamps: renderer.stamps });
   try {
     const output = await StagedOutput.begin(outDir);
     try {
       renderer.start(output);
-      const site = await loadSite(root, { cache: content, markdown: renderer.markdown });
+      const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
+      const inputs = await siteInputs(root, content);
+      rememberVersionDiffs(site, content);
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       await renderer.finish(composed);
@@ -121,7 +154,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const cards = await images.cardFiles;
       for (const [file, data] of cards) output.write([file], data);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys()]));
+      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys()]), inputs);
       return summary(site, pages.length, pages.length + composed.files.size + cards.size, outDir);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
@@ -130,9 +163,60 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       throw err;
     }
   } finally {
-    content.save();
+    if (!options.loaded) content.save();
     await renderer.close();
   }
+}
+
+/**
+ * Writes the pages and files that show issues (the archive, each issue's web version and files, the
+ * issue feeds, and the sitemap that lists them) into an output made from the same content and
+ * templates as `loaded`; undefined, writing nothing, when there is no such output.
+ */
+async function updateIssueFiles(
+  root: string,
+  outDir: string,
+  loaded: { site: Site; content: FileCache },
+  now: number,
+): Promise<{ pages: number; files: number; written: number } | undefined> {
+  const inputs = await siteInputs(root, loaded.content);
+  if (!inputs) return undefined;
+  rememberVersionDiffs(loaded.site, loaded.content);
+  const [{ templates, save }, composed] = await Promise.all([siteTemplates(root), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
+  save();
+  const out: OutputFiles = new Map();
+  templates.renderAll(
+    composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
+    (paths, html) => paths.forEach((file) => out.set(file, html)),
+  );
+  for (const [file, data] of composed.files) if (showsIssues(file)) out.set(file, data);
+  if (!(await updateOutput(outDir, inputs, out))) return undefined;
+  const pages = composed.pages.flatMap(pathsOf).length;
+  return { pages, files: pages + composed.files.size, written: out.size };
+}
+
+/** The output files whose contents depend on the stored issues. */
+function showsIssues(file: string): boolean {
+  return file.startsWith('issues/') || file.startsWith('feeds/issues.') || file === 'sitemap.xml';
+}
+
+/**
+ * A digest of what the site's pages are made from, the stored issues aside: the content as the cache
+ * stamped it, Almanac's code, and the templates and assets. Undefined when it cannot be told (see
+ * FileCache.inputsDigest).
+ */
+async function siteInputs(root: string, content: FileCache): Promise<string | undefined> {
+  const digest = content.inputsDigest();
+  if (!digest) return undefined;
+  const { listTemplateFiles } = await import('../render/templates.ts');
+  const hash = createHash('sha256').update(digest);
+  for (const area of ['site', 'assets']) {
+    for (const file of await listTemplateFiles(root, area)) {
+      const stats = statSync(file.absolute, { throwIfNoEntry: false });
+      hash.update(`\n${file.absolute}\0${stats ? [stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino].join(',') : 'missing'}`);
+    }
+  }
+  return hash.digest('hex');
 }
 
 /** The site's news index, kept in the content cache and reused while no news item was read afresh. */

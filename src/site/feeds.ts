@@ -12,13 +12,21 @@ import type { Config } from '../content/config-schema.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { feedText, xmlAttr, xmlText } from './xml.ts';
 import { htmlText } from '../render/html-text.ts';
+import { plainText } from '../render/markdown.ts';
+import { changeSummary } from './version-diff.ts';
 
 export const GUIDE_FEEDS = { rss: 'feeds/guides.xml', atom: 'feeds/guides.atom', json: 'feeds/guides.json' } as const;
 export const ISSUE_FEEDS = { rss: 'feeds/issues.xml', atom: 'feeds/issues.atom', json: 'feeds/issues.json' } as const;
+export const NEWS_FEEDS = { rss: 'feeds/news.xml', atom: 'feeds/news.atom', json: 'feeds/news.json' } as const;
+
+/** Entries per feed: readers poll often, so a feed holds what is new, not the archive. */
+const FEED_LIMIT = 50;
 
 export interface FeedEntry {
   title: string;
   url: string;
+  /** The entry's identity when it is not its URL: a permanent link of its own. */
+  id?: string;
   /** Last change, ms since the epoch. */
   date: number;
   /** First publication, ms since the epoch. */
@@ -74,7 +82,7 @@ function rss({ config, links, meta, updated, entries }: FeedContext): string {
       '    <item>',
       `      <title>${xmlText(e.title)}</title>`,
       `      <link>${xmlText(e.url)}</link>`,
-      `      <guid isPermaLink="true">${xmlText(e.url)}</guid>`,
+      `      <guid isPermaLink="true">${xmlText(e.id ?? e.url)}</guid>`,
       `      <pubDate>${rfc822(e.date)}</pubDate>`,
       `      <description>${xmlText(htmlText(e.summary))}</description>`,
       ...e.categories.map((c) => `      <category>${xmlText(c)}</category>`),
@@ -106,7 +114,7 @@ function atom({ config, links, meta, updated, entries }: FeedContext): string {
     [
       '  <entry>',
       `    <title type="text">${xmlText(e.title)}</title>`,
-      `    <id>${xmlText(e.url)}</id>`,
+      `    <id>${xmlText(e.id ?? e.url)}</id>`,
       `    <link rel="alternate" type="text/html" href="${xmlAttr(e.url)}"/>`,
       `    <updated>${iso(e.date)}</updated>`,
       `    <published>${iso(e.published)}</published>`,
@@ -143,7 +151,7 @@ function json({ config, links, meta, entries }: FeedContext): string {
     language: config.language,
     authors: [{ name: feedText(config.title), url: `${config.baseUrl}/` }],
     items: entries.map((e) => ({
-      id: e.url,
+      id: e.id ?? e.url,
       url: e.url,
       title: feedText(e.title),
       content_text: feedText(e.summary),
@@ -156,23 +164,42 @@ function json({ config, links, meta, entries }: FeedContext): string {
   return `${JSON.stringify(feed, null, 2)}\n`;
 }
 
+/**
+ * One entry per guide at its latest version. A version after the first is a new entry to feed readers
+ * (its id is the version's own page), links to what changed on the guide's page, and says what
+ * changed and why before the TL;DR.
+ */
 export function guideFeedEntries(config: Config, catalog: Catalog): FeedEntry[] {
-  return catalog.active.slice(0, 50).map((g) => {
+  return catalog.active.slice(0, FEED_LIMIT).map((g) => {
     const front = g.latest.doc.front;
-    const note = g.latest.version > 1 ? ` (v${g.latest.version}: ${g.latest.note})` : '';
+    const dir = `${config.baseUrl}/guides/${g.guide.slug}/`;
+    const changes = changeSummary(g.guide, g.latest);
     return {
-      title: `${front.title}${note}`,
-      url: `${config.baseUrl}/guides/${g.guide.slug}/`,
+      title: changes ? `${front.title} (v${g.latest.version}: ${g.latest.note})` : front.title,
+      url: changes ? `${dir}#what_changed` : dir,
+      ...(changes ? { id: `${dir}v${g.latest.version}.html` } : {}),
       date: g.latest.published,
       published: g.first.published,
-      summary: front.tldr,
+      summary: changes ? `${changes}\n${g.latest.note}\n\n${front.tldr}` : front.tldr,
       categories: front.topics,
     };
   });
 }
 
+/** The newest stories, one entry each: the source's link, its title and summary as text, its topics. */
+export function newsFeedEntries(catalog: Catalog): FeedEntry[] {
+  return catalog.stories.slice(0, FEED_LIMIT).map(({ lead }) => ({
+    title: lead.title,
+    url: new URL(lead.url).href,
+    date: lead.published,
+    published: lead.published,
+    summary: `${plainText(lead.summary)}\n\n${lead.source} · importance ${lead.score}/10`,
+    categories: lead.topics ?? [],
+  }));
+}
+
 export function issueFeedEntries(config: Config, issues: readonly StoredIssue[]): FeedEntry[] {
-  return issues.slice(0, 50).map((i) => ({
+  return issues.slice(0, FEED_LIMIT).map((i) => ({
     title: i.subject,
     url: `${config.baseUrl}/issues/${i.id}/`,
     date: i.scheduledAt,

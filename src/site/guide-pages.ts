@@ -7,6 +7,7 @@ import { plainText, renderGuideBody } from '../render/markdown.ts';
 import { timelineLabel } from '../words/dates.ts';
 import { guideKicker, levelLabel } from '../words/labels.ts';
 import { PageContext, type Page, type PageImage } from './page-context.ts';
+import { whatChangedView } from './version-diff.ts';
 import { fallbackFile, placeFigures } from './figures.ts';
 import { CARD_HEIGHT, CARD_WIDTH } from './social-card.ts';
 
@@ -82,7 +83,9 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
         note: other.note,
         live: other === g.latest,
         current: other === v,
+        changesHref: other.version > 1 ? `${versionFile(slug, other.version)}#what_changed` : undefined,
       })),
+      changes: whatChangedView(g.guide, v, (n) => versionFile(slug, n)),
       relatedGuides: relatedGuides(ctx.catalog, g, RELATED_LIMIT).map((r) => ctx.guideCard(r)),
       moreOn: {
         topic: primary,

@@ -6,7 +6,8 @@ import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex } from '../c
 import { alsoCovered, type Story } from '../compose/stories.ts';
 import { renderSummary } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
-import { TAGLINE, allEditions, guideKicker, levelLabel } from '../words/labels.ts';
+import { editionNames } from '../compose/slots.ts';
+import { TAGLINE, allEditions, editionLabel, guideKicker, levelLabel } from '../words/labels.ts';
 import { NO_IMAGES, type SiteImages } from './images.ts';
 
 /** One document: rendered once, written once at `file`, and linked at each of `also`. */
@@ -53,7 +54,10 @@ export interface SiteMeta {
   baseUrl: string;
   language: string;
   editions: string;
-  editionLabels: { midweek: string; sunday: string };
+  /** Each edition's label by name (`editionLabels.midweek`), for templates written for the two editions. */
+  editionLabels: Record<string, string>;
+  /** Every edition in the config's order, for the subscribe form's choices. */
+  editionList: { id: string; label: string }[];
   tagline: string;
   generated: string;
 }
@@ -87,7 +91,8 @@ export class PageContext {
       baseUrl: config.baseUrl,
       language: config.language,
       editions: allEditions(config),
-      editionLabels: { midweek: config.editions.midweek.label, sunday: config.editions.sunday.label },
+      editionLabels: Object.fromEntries(editionNames(config).map((e) => [e, editionLabel(config, e)])),
+      editionList: editionNames(config).map((id) => ({ id, label: editionLabel(config, id) })),
       tagline: TAGLINE,
       generated: new Date(now).toISOString(),
     };

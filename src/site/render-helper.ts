@@ -10,7 +10,8 @@
 // about the same time however fast each one runs.
 //
 // The same file is both sides: imported, it exports TwoThreadRenderer; run as a worker, it serves one.
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
+import { startWorker } from '../threads/worker.ts';
 import { checkFromFirst, type StampChecker } from '../cache/stored-index.ts';
 import type { MarkdownRenderer, MarkdownWork, RenderedMarkdown } from '../content/render-queue.ts';
 import { renderMarkdown } from '../render/markdown.ts';
@@ -90,14 +91,7 @@ export class TwoThreadRenderer implements SiteRenderer {
       // A render allocates many short-lived strings: a larger young generation collects them cheaper.
       resourceLimits: { maxYoungGenerationSizeMb: 96 },
     };
-    if (self.endsWith('.ts')) {
-      // Running from src/ (tests, editing): the worker registers the TypeScript loader, then loads this file.
-      const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-      const file = JSON.stringify(new URL('./render-helper.ts', self).href);
-      this.worker = new Worker(`import(${api}).then((tsx) => { tsx.register(); return import(${file}); });`, { ...options, eval: true });
-    } else {
-      this.worker = new Worker(new URL('./render-helper.js', self), options);
-    }
+    this.worker = startWorker(self, 'render-helper', options);
     this.finished = new Promise((resolve, reject) => {
       this.worker.on('message', (reply: Reply) => {
         if (reply.type === 'listing') this.gotListing(reply.listing);

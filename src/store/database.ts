@@ -126,6 +126,19 @@ const MIGRATIONS: Migration[] = [
      arrived_at INTEGER NOT NULL
    );
    CREATE INDEX news_arrivals_time ON news_arrivals (arrived_at);`,
+  // Editions are any names the config gives: a reader's editions move from the two flag columns to
+  // one row per (reader, edition), every flag kept. A row whose edition the config no longer has
+  // stays (nothing is sent for it), so the reader is back on it if the edition returns.
+  `CREATE TABLE subscriber_editions (
+     subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+     edition TEXT NOT NULL,
+     PRIMARY KEY (subscriber_id, edition)
+   ) WITHOUT ROWID;
+   CREATE INDEX subscriber_editions_edition ON subscriber_editions (edition, subscriber_id);
+   INSERT INTO subscriber_editions (subscriber_id, edition) SELECT id, 'midweek' FROM subscribers WHERE midweek = 1;
+   INSERT INTO subscriber_editions (subscriber_id, edition) SELECT id, 'sunday' FROM subscribers WHERE sunday = 1;
+   ALTER TABLE subscribers DROP COLUMN midweek;
+   ALTER TABLE subscribers DROP COLUMN sunday;`,
 ];
 
 /**

@@ -1,10 +1,10 @@
 // Importing subscribers from CSV: a header row with an `email` column (and optionally `name` and
-// `editions`); other columns are ignored. Bad rows are reported by line and skipped; a file that is
+// `editions`, names of the site's editions); other columns are ignored. Bad rows are reported by line and skipped; a file that is
 // not CSV at all imports nothing. Imported addresses are active, except that an address which
 // unsubscribed or bounced stays so: an import never subscribes someone who left. Cells that export
 // protected against spreadsheet formulas ('=…, '+…, '-…, '@…) get their original value back.
 import { parse } from 'csv-parse/sync';
-import { EDITIONS, isEdition, type Edition } from '../compose/slots.ts';
+import type { Edition } from '../compose/slots.ts';
 import { ContentError, describeValue, type Problem } from '../content/problems.ts';
 import { restoreCell } from './csv-cells.ts';
 import { addressProblem, type SubscriberStore } from './subscribers.ts';
@@ -24,16 +24,31 @@ interface Row {
   editions: Edition[];
 }
 
-/** Parses `editions`: "midweek", "sunday", "midweek sunday" (commas too); empty means both. */
-export function parseEditions(value: string): Edition[] | undefined {
+/**
+ * Parses `editions` against the site's edition names: "midweek", "sunday", "midweek sunday" (commas
+ * too); empty means all of them. The result is in the order of `names`.
+ */
+export function parseEditions(value: string, names: readonly Edition[]): Edition[] | undefined {
   const words = value.toLowerCase().split(/[\s,;]+/).filter(Boolean);
-  if (words.length === 0) return [...EDITIONS];
-  if (!words.every(isEdition)) return undefined;
-  return EDITIONS.filter((e) => words.includes(e));
+  if (words.length === 0) return [...names];
+  if (!words.every((w) => names.includes(w))) return undefined;
+  return names.filter((e) => words.includes(e));
 }
 
-export function importCsv(store: SubscriberStore, source: Buffer, file: string, now: number): ImportReport {
-  const rows = readRows(source, file);
+/** "midweek, sunday, \"midweek sunday\", or empty for all": what an editions cell may hold. */
+export function editionsExpected(names: readonly Edition[]): string {
+  const examples = names.length > 1 ? `${names.join(', ')}, "${names.slice(0, 2).join(' ')}"` : `${names[0]}`;
+  return `${examples}, or empty for ${names.length > 1 ? 'all' : names[0]}`;
+}
+
+/** Both lists, editions no longer configured (kept on an existing reader) first in their own order. */
+function union(a: readonly Edition[], b: readonly Edition[]): Edition[] {
+  return [...new Set([...a, ...b])];
+}
+
+/** `editions`: the site's edition names; a row naming another is rejected. */
+export function importCsv(store: SubscriberStore, source: Buffer, file: string, now: number, editions: readonly Edition[]): ImportReport {
+  const rows = readRows(source, file, editions);
   const rejected: Problem[] = [];
   const unique = new Map<string, Row>();
   let merged = 0;
@@ -49,7 +64,7 @@ export function importCsv(store: SubscriberStore, source: Buffer, file: string, 
     if (seen) {
       merged++;
       seen.name = row.name || seen.name;
-      seen.editions = EDITIONS.filter((e) => seen.editions.includes(e) || row.editions.includes(e));
+      seen.editions = editions.filter((e) => seen.editions.includes(e) || row.editions.includes(e));
     } else unique.set(key, row);
   }
   // Editions were validated while reading; a row with bad editions never reaches `unique`.
@@ -64,8 +79,8 @@ export function importCsv(store: SubscriberStore, source: Buffer, file: string, 
         kept++;
         continue;
       }
-      const editions = existing ? EDITIONS.filter((e) => existing.editions.includes(e) || row.editions.includes(e)) : row.editions;
-      store.upsert({ email: row.email, name: row.name || undefined, editions, status: 'active' }, now);
+      const chosen = existing ? union(existing.editions, row.editions) : row.editions;
+      store.upsert({ email: row.email, name: row.name || undefined, editions: chosen, status: 'active' }, now);
       if (existing) merged++;
       else imported++;
     }
@@ -78,7 +93,7 @@ function lineOf(p: Problem): number {
 }
 
 /** Reads every data row, or throws when the file is not a CSV with an email column. */
-function readRows(source: Buffer, file: string): Row[] & { rejected: Problem[] } {
+function readRows(source: Buffer, file: string, names: readonly Edition[]): Row[] & { rejected: Problem[] } {
   const notCsv = (found: string): ContentError =>
     new ContentError([{ file, expected: 'a CSV file with a header row that has an "email" column', found }]);
   if (source.includes(0)) throw notCsv('binary data');
@@ -98,12 +113,12 @@ function readRows(source: Buffer, file: string): Row[] & { rejected: Problem[] }
   rows.rejected = [];
   for (const { record, info } of data) {
     const cell = (name: string) => (col(name) === -1 ? '' : restoreCell(record[col(name)] ?? ''));
-    const editions = parseEditions(cell('editions'));
+    const editions = parseEditions(cell('editions'), names);
     if (!editions) {
       rows.rejected.push({
         file: `${file}:${info.lines}`,
         field: 'editions',
-        expected: 'midweek, sunday, "midweek sunday", or empty for both',
+        expected: `editions of this site: ${editionsExpected(names)}`,
         found: describeValue(cell('editions')),
       });
       continue;

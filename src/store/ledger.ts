@@ -173,14 +173,14 @@ export class SqliteLedger implements Ledger {
   }
 
   enqueue(issueId: string, edition: Edition, now: number): number {
-    const flag = edition === 'midweek' ? 'midweek' : 'sunday';
     // One statement, however long the list: nothing is held in memory.
     return this.db
       .prepare(
         `INSERT OR IGNORE INTO deliveries (issue_id, subscriber_id, email, status, updated_at)
-         SELECT ?, id, email, 'queued', ? FROM subscribers WHERE status = 'active' AND ${flag} = 1`,
+         SELECT ?, s.id, s.email, 'queued', ? FROM subscriber_editions e JOIN subscribers s ON s.id = e.subscriber_id
+         WHERE e.edition = ? AND s.status = 'active'`,
       )
-      .run(issueId, now).changes;
+      .run(issueId, now, edition).changes;
   }
 
   recoverInFlight(lease: Lease, now: number): number {

@@ -3,6 +3,7 @@
 // database can stand behind it without either of them changing.
 import { randomBytes } from 'node:crypto';
 import type { Edition } from '../compose/slots.ts';
+import { EDITION_DEFAULTS } from '../content/config-schema.ts';
 import { ContentError } from '../content/problems.ts';
 import type { Db } from './database.ts';
 import { forgetDeliveries } from './ledger.ts';
@@ -38,6 +39,11 @@ export interface Subscriber {
 export interface SubscriberInput {
   email: string;
   name?: string;
+  /**
+   * The reader's editions. Left out, an existing reader keeps theirs and a new one gets the editions
+   * a site has when its config names none (midweek and sunday): callers that know the config give its
+   * editions.
+   */
   editions?: Edition[];
   status: SubscriberStatus;
   /**
@@ -111,8 +117,8 @@ interface Row {
   id: number;
   email: string;
   name: string;
-  midweek: number;
-  sunday: number;
+  /** The reader's editions, joined by spaces (see SELECT), in name order. */
+  editions: string | null;
   status: SubscriberStatus;
   created_at: number;
   updated_at: number;
@@ -126,10 +132,12 @@ interface Row {
   unsubscribe_reason: string | null;
 }
 
+/** Every column of a reader, their editions gathered into one (an edition name has no spaces). */
+const SELECT = `SELECT s.*, (SELECT group_concat(edition, ' ' ORDER BY edition) FROM subscriber_editions WHERE subscriber_id = s.id) AS editions
+  FROM subscribers s`;
+
 function fromRow(r: Row): Subscriber {
-  const editions: Edition[] = [];
-  if (r.midweek) editions.push('midweek');
-  if (r.sunday) editions.push('sunday');
+  const editions: Edition[] = r.editions ? r.editions.split(' ') : [];
   return {
     id: r.id,
     email: r.email,
@@ -153,10 +161,13 @@ function where(filter: SubscriberFilter): { sql: string; params: Record<string, 
   const parts: string[] = [];
   const params: Record<string, string> = {};
   if (filter.status) {
-    parts.push('status = @status');
+    parts.push('s.status = @status');
     params.status = filter.status;
   }
-  if (filter.edition) parts.push(filter.edition === 'midweek' ? 'midweek = 1' : 'sunday = 1');
+  if (filter.edition) {
+    parts.push('EXISTS (SELECT 1 FROM subscriber_editions e WHERE e.subscriber_id = s.id AND e.edition = @edition)');
+    params.edition = filter.edition;
+  }
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
@@ -165,20 +176,30 @@ export class SqliteSubscribers implements SubscriberStore {
   private readonly byId;
   private readonly insert;
   private readonly update;
+  private readonly clearEditions;
+  private readonly addEdition;
 
   constructor(private readonly db: Db) {
-    this.byEmail = db.prepare<[string], Row>('SELECT * FROM subscribers WHERE email = ? COLLATE NOCASE');
-    this.byId = db.prepare<[number], Row>('SELECT * FROM subscribers WHERE id = ?');
+    this.byEmail = db.prepare<[string], Row>(`${SELECT} WHERE s.email = ? COLLATE NOCASE`);
+    this.byId = db.prepare<[number], Row>(`${SELECT} WHERE s.id = ?`);
     this.insert = db.prepare(
-      `INSERT INTO subscribers (email, name, midweek, sunday, status, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, unsubscribe_key, confirm_nonce)
-       VALUES (@email, @name, @midweek, @sunday, @status, @now, @now, @confirmed, @unsubscribed, @key, @unsubscribeKey, @nonce)`,
+      `INSERT INTO subscribers (email, name, status, created_at, updated_at, confirmed_at, unsubscribed_at, token_key, unsubscribe_key, confirm_nonce)
+       VALUES (@email, @name, @status, @now, @now, @confirmed, @unsubscribed, @key, @unsubscribeKey, @nonce)`,
     );
+    this.clearEditions = db.prepare<[number]>('DELETE FROM subscriber_editions WHERE subscriber_id = ?');
+    this.addEdition = db.prepare<[number, string]>('INSERT OR IGNORE INTO subscriber_editions (subscriber_id, edition) VALUES (?, ?)');
     this.update = db.prepare(
-      `UPDATE subscribers SET name = @name, midweek = @midweek, sunday = @sunday, status = @status, updated_at = @now,
+      `UPDATE subscribers SET name = @name, status = @status, updated_at = @now,
          confirmed_at = COALESCE(confirmed_at, @confirmed), unsubscribed_at = @unsubscribed,
          confirm_nonce = CASE WHEN @status = 'pending' THEN confirm_nonce END
        WHERE id = @id`,
     );
+  }
+
+  /** Replaces a reader's editions (inside the caller's transaction). */
+  private setEditions(id: number | bigint, editions: readonly Edition[]): void {
+    this.clearEditions.run(Number(id));
+    for (const edition of editions) this.addEdition.run(Number(id), edition);
   }
 
   find(email: string): Subscriber | undefined {
@@ -195,24 +216,23 @@ export class SqliteSubscribers implements SubscriberStore {
     return this.transaction(() => {
       const email = input.email.trim();
       const existing = this.byEmail.get(email);
-      const editions = input.editions ?? (existing ? fromRow(existing).editions : ['midweek', 'sunday']);
+      const editions = input.editions ?? (existing ? fromRow(existing).editions : Object.keys(EDITION_DEFAULTS));
       const values = {
         name: input.name ?? existing?.name ?? '',
-        midweek: editions.includes('midweek') ? 1 : 0,
-        sunday: editions.includes('sunday') ? 1 : 0,
         status: input.status,
         now,
         confirmed: input.status === 'active' ? now : null,
         unsubscribed: input.status === 'unsubscribed' ? (existing?.unsubscribed_at ?? now) : null,
       };
       if (!existing) {
-        this.insert.run({ ...values, email, key: newKey(), unsubscribeKey: newKey(), nonce: null });
+        this.setEditions(this.insert.run({ ...values, email, key: newKey(), unsubscribeKey: newKey(), nonce: null }).lastInsertRowid, editions);
       } else if (hasLeft(existing.status) && !hasLeft(input.status)) {
         // A complaint is not overridden by anyone's word but the reader's own confirmed sign-up.
         if (!input.resubscribedBy || existing.unsubscribe_reason === 'complaint') throw new ConsentError(fromRow(existing));
         // A new consent: preferences and confirmation links from before it no longer act (unsubscribe
         // links still do), and who brought the address back is kept.
         this.update.run({ ...values, id: existing.id });
+        this.setEditions(existing.id, editions);
         this.db
           .prepare(
             `UPDATE subscribers SET token_key = @key, resubscribed_at = @now, resubscribed_by = @by, confirm_nonce = NULL, unsubscribe_reason = NULL,
@@ -222,6 +242,7 @@ export class SqliteSubscribers implements SubscriberStore {
           .run({ id: existing.id, key: newKey(), now, by: input.resubscribedBy });
       } else {
         this.update.run({ ...values, id: existing.id });
+        this.setEditions(existing.id, editions);
       }
       return { subscriber: this.find(email)!, created: !existing };
     });
@@ -231,6 +252,7 @@ export class SqliteSubscribers implements SubscriberStore {
     return this.transaction(() => {
       const row = this.byEmail.get(email.trim());
       if (!row) return false;
+      this.clearEditions.run(row.id);
       this.db.prepare('DELETE FROM subscribers WHERE id = ?').run(row.id);
       forgetDeliveries(this.db, row.id);
       // A report's text may quote the address: the counts stay, the words go.
@@ -256,14 +278,13 @@ export class SqliteSubscribers implements SubscriberStore {
       if (existing?.status === 'active') return undefined;
       // A second request while the first link is still out reuses its nonce: either email works.
       const nonce = existing?.confirm_nonce ?? newKey();
-      const flags = { midweek: editions.includes('midweek') ? 1 : 0, sunday: editions.includes('sunday') ? 1 : 0 };
       if (!existing) {
-        this.insert.run({ ...flags, email: email.trim(), name: '', status: 'pending', now, confirmed: null, unsubscribed: null, key: newKey(), unsubscribeKey: newKey(), nonce });
+        const { lastInsertRowid } = this.insert.run({ email: email.trim(), name: '', status: 'pending', now, confirmed: null, unsubscribed: null, key: newKey(), unsubscribeKey: newKey(), nonce });
+        this.setEditions(lastInsertRowid, editions);
       } else {
         // The status stays: an address that left is only back once its reader confirms.
-        this.db
-          .prepare('UPDATE subscribers SET midweek = @midweek, sunday = @sunday, confirm_nonce = @nonce, updated_at = @now WHERE id = @id')
-          .run({ ...flags, nonce, now, id: existing.id });
+        this.db.prepare('UPDATE subscribers SET confirm_nonce = @nonce, updated_at = @now WHERE id = @id').run({ nonce, now, id: existing.id });
+        this.setEditions(existing.id, editions);
       }
       return { subscriber: this.find(email)!, nonce };
     });
@@ -292,14 +313,14 @@ export class SqliteSubscribers implements SubscriberStore {
 
   *list(filter: SubscriberFilter = {}): IterableIterator<Subscriber> {
     const w = where(filter);
-    for (const row of this.db.prepare<[Record<string, string>], Row>(`SELECT * FROM subscribers ${w.sql} ORDER BY id`).iterate(w.params)) {
+    for (const row of this.db.prepare<[Record<string, string>], Row>(`${SELECT} ${w.sql} ORDER BY s.id`).iterate(w.params)) {
       yield fromRow(row);
     }
   }
 
   count(filter: SubscriberFilter = {}): number {
     const w = where(filter);
-    return (this.db.prepare<[Record<string, string>], { n: number }>(`SELECT count(*) AS n FROM subscribers ${w.sql}`).get(w.params))!.n;
+    return (this.db.prepare<[Record<string, string>], { n: number }>(`SELECT count(*) AS n FROM subscribers s ${w.sql}`).get(w.params))!.n;
   }
 
   transaction<T>(fn: () => T): T {

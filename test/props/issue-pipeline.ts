@@ -110,8 +110,8 @@ export interface GeneratedSite {
   items: GeneratedItem[];
   outside: number;
   guides: GeneratedGuide[];
-  /** The editor's notes file: items (by index) pinned, in order, and dropped, and an intro. */
-  notes?: { pin: number[]; drop: number[]; intro: string };
+  /** The editor's notes file: items (by index) pinned, in order, and dropped, guides (by index) to feature, and an intro. */
+  notes?: { pin: number[]; drop: number[]; guides: number[]; intro: string };
 }
 
 const item: fc.Arbitrary<Omit<GeneratedItem, 'offset'>> = fc.record({
@@ -149,18 +149,19 @@ export const generatedSite: fc.Arbitrary<GeneratedSite> = fc
       fc.record({
         pin: fc.uniqueArray(fc.nat({ max: 39 }), { maxLength: 3 }),
         drop: fc.uniqueArray(fc.nat({ max: 39 }), { maxLength: 3 }),
+        guides: fc.uniqueArray(fc.nat({ max: 4 }), { maxLength: 3 }),
         intro: summaryText,
       }),
       { nil: undefined, freq: 3 },
     ),
   })
-  .map(({ offsets, items, notes, ...rest }) => {
-    const site: GeneratedSite = { ...rest, items: items.map((it, i) => ({ ...it, offset: offsets[i]! })) };
+  .map(({ offsets, items, notes, guides, ...rest }) => {
+    const site: GeneratedSite = { ...rest, guides, items: items.map((it, i) => ({ ...it, offset: offsets[i]! })) };
     if (!notes) return site;
     const pin = notes.pin.filter((i) => i < items.length);
     // At least one story stays: an issue with none is not built.
     const drop = notes.drop.filter((i) => i < items.length && !pin.includes(i)).slice(0, Math.max(0, items.length - pin.length - 1));
-    return { ...site, notes: { pin, drop, intro: notes.intro } };
+    return { ...site, notes: { pin, drop, guides: notes.guides.filter((i) => i < guides.length), intro: notes.intro } };
   });
 
 /** The title with its tag, ⟨i⟩, at the generated place. */
@@ -186,7 +187,7 @@ export async function writeSite(g: GeneratedSite): Promise<{ root: string; date:
   };
   await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify(config));
   const site = await loadSite(root);
-  const date = DATES[g.edition][g.dateIndex]!;
+  const date = DATES[g.edition]![g.dateIndex]!;
   const slot = slotOn(site.config, g.edition, date);
   if (slot === undefined) throw new Error(`${g.edition} is not scheduled on ${date} in ${g.timezone}`);
   const window = issueWindow(site.config, slot);
@@ -210,7 +211,19 @@ export async function writeSite(g: GeneratedSite): Promise<{ root: string; date:
     await mkdir(path.join(root, 'content/issues'), { recursive: true });
     await writeFile(
       path.join(root, `content/issues/${date}-${g.edition}.md`),
-      ['---', 'pin:', ...g.notes.pin.map(url), 'drop:', ...g.notes.drop.map(url), '---', `Intro ⟨intro⟩ ${g.notes.intro}`, ''].join('\n').replace(/^(pin|drop):\n(?=drop:|---)/gm, '$1: []\n'),
+      [
+        '---',
+        'pin:',
+        ...g.notes.pin.map(url),
+        'drop:',
+        ...g.notes.drop.map(url),
+        `guides: [${g.notes.guides.map((i) => `guide-${i}`).join(', ')}]`,
+        '---',
+        `Intro ⟨intro⟩ ${g.notes.intro}`,
+        '',
+      ]
+        .join('\n')
+        .replace(/^(pin|drop):\n(?=drop:|guides:)/gm, '$1: []\n'),
     );
   }
   for (const [i, gd] of g.guides.entries()) {
@@ -286,6 +299,26 @@ export async function checkPipeline(g: GeneratedSite, templates: TemplateSet): P
       }
     }
     if (listed[0] !== expected[0]) throw new Error(`top story ⟨${listed[0]}⟩, expected ⟨${expected[0]}⟩`);
+    // Below the top story, stories are grouped by topic: each group, and the groups themselves, keep
+    // the order the editor's pins and then the ranking give.
+    const rank = new Map(expected.map((i, at) => [i, at]));
+    for (const group of prepared.issue.groups) {
+      const order = group.stories.map((st) => rank.get(tagOf(st))!);
+      if (order.some((r, k) => k > 0 && r < order[k - 1]!)) throw new Error(`stories of ${JSON.stringify(group.topic)} in the order ${JSON.stringify(group.stories.map(tagOf))}, expected pins first, then by rank`);
+    }
+    const firsts = prepared.issue.groups.map((gr) => rank.get(tagOf(gr.stories[0]!))!);
+    if (firsts.some((r, k) => k > 0 && r < firsts[k - 1]!)) throw new Error(`topic groups in the order of stories ${JSON.stringify(prepared.issue.groups.map((gr) => tagOf(gr.stories[0]!)))}`);
+    // And the reader sees them in that order.
+    const at = listed.map((i) => shown.indexOf(`⟨${i}⟩`));
+    if (at.some((p, k) => k > 0 && p < at[k - 1]!)) throw new Error(`stories shown in the order ${JSON.stringify([...listed].sort((a, b) => shown.indexOf(`⟨${a}⟩`) - shown.indexOf(`⟨${b}⟩`)))}, composed as ${JSON.stringify(listed)}`);
+    // The guides the notes name are the featured ones, in their order; no guide appears twice.
+    const featured = prepared.issue.guides.map((gd) => gd.slug);
+    if (g.notes?.guides.length && featured.join() !== g.notes.guides.map((i) => `guide-${i}`).join()) throw new Error(`featured guides ${JSON.stringify(featured)}, the notes name ${JSON.stringify(g.notes.guides)}`);
+    const allGuides = [...featured, ...prepared.issue.weekGuides.map((gd) => gd.slug)];
+    if (new Set(allGuides).size !== allGuides.length) throw new Error(`a guide twice in the issue: ${JSON.stringify(allGuides)}`);
+    // Every line of the text part fits 78 characters, except a link alone on its line.
+    const wide = text.split(/\r?\n/).find((line) => [...line].length > 78 && !/^[(<"'[]?(https?:\/\/|mailto:)\S+$/.test(line.trim()));
+    if (wide !== undefined) throw new Error(`a text line of ${[...wide].length} characters: ${JSON.stringify(wide)}`);
     for (let i = 0; i < g.items.length; i++) {
       const want = expected.includes(i) ? 1 : 0;
       const inHtml = count(shown, `⟨${i}⟩`);

@@ -4,13 +4,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Edition } from '../../compose/slots.ts';
 import { verifyToken } from '../../mail/signing.ts';
+import { editionsInWords } from '../../words/labels.ts';
 import { confirmKey } from '../confirmation-mail.ts';
 import { readBody } from '../guard.ts';
 import type { Request, Route, ServeContext } from './context.ts';
 
 export function confirmRoute(ctx: ServeContext): Route {
   const { o } = ctx;
-  const editionsOf = (editions: readonly Edition[]) => editions.map((e) => ctx.label(e)).join(' and ');
+  const editionsOf = (editions: readonly Edition[]) => editionsInWords(o.config, editions);
 
   async function handle(req: IncomingMessage, res: ServerResponse, { url }: Request): Promise<void> {
     const token = url.searchParams.get('token') ?? '';

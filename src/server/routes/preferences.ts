@@ -1,8 +1,9 @@
 // /preferences: a reader's own link to choose editions. Choosing at least one is the reader's own
 // re-subscription, recorded as such; choosing none unsubscribes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EDITIONS, type Edition } from '../../compose/slots.ts';
+import { editionNames } from '../../compose/slots.ts';
 import { signToken } from '../../mail/signing.ts';
+import { editionsInWords } from '../../words/labels.ts';
 import type { Request, Route, ServeContext } from './context.ts';
 import { readForm } from './respond.ts';
 
@@ -13,13 +14,18 @@ export function preferencesRoute(ctx: ServeContext): Route {
     const who = ctx.claims(url, 'preferences');
     const subscriber = who && o.subscribers.get(who.subscriber);
     if (!subscriber) return ctx.invalidLink(res);
-    let current = subscriber.status === 'active' ? subscriber.editions : [];
+    const names = editionNames(o.config);
+    // Only the site's editions are on the form; a reader's edition the config no longer has is kept
+    // on their row (nothing is sent for it) whatever they choose here.
+    let current = subscriber.status === 'active' ? subscriber.editions.filter((e) => names.includes(e)) : [];
     let saved = false;
     let token = url.searchParams.get('token')!;
     if (req.method === 'POST') {
-      const chosen = (await readForm(req)).getAll('editions').filter((e): e is Edition => (EDITIONS as readonly string[]).includes(e));
+      const ticked = (await readForm(req)).getAll('editions');
+      const chosen = names.filter((e) => ticked.includes(e));
+      const kept = subscriber.editions.filter((e) => !names.includes(e));
       const { subscriber: now } = o.subscribers.upsert(
-        { email: subscriber.email, editions: chosen.length ? chosen : subscriber.editions, status: chosen.length ? 'active' : 'unsubscribed', resubscribedBy: 'the reader, by preferences link' },
+        { email: subscriber.email, editions: chosen.length ? [...chosen, ...kept] : subscriber.editions, status: chosen.length ? 'active' : 'unsubscribed', resubscribedBy: 'the reader, by preferences link' },
         o.clock(),
       );
       // A re-subscription rotates the key: the form goes on working with a link signed under the new one.
@@ -29,11 +35,11 @@ export function preferencesRoute(ctx: ServeContext): Route {
     }
     ctx.page(res, 200, {
       title: saved ? (current.length ? 'Saved' : 'You are unsubscribed') : 'Choose your editions',
-      paragraphs: [current.length ? `You receive ${current.map((e) => ctx.label(e)).join(' and ')}.` : 'You receive no editions.'],
+      paragraphs: [current.length ? `You receive ${editionsInWords(o.config, current)}.` : 'You receive no editions.'],
       form: {
         action: `/preferences?token=${encodeURIComponent(token)}`,
         button: 'Save',
-        editions: EDITIONS.map((e) => ({ value: e, label: ctx.label(e), checked: current.includes(e) })),
+        editions: names.map((e) => ({ value: e, label: ctx.label(e), checked: current.includes(e) })),
       },
     });
   }

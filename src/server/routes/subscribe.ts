@@ -1,7 +1,7 @@
 // POST /subscribe: double opt-in. The answer is the same, in words and in time, whether or not the
 // address is known; the confirmation mail goes out from a queue, after the answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EDITIONS, type Edition } from '../../compose/slots.ts';
+import { editionNames } from '../../compose/slots.ts';
 import { addressProblem, isEmailAddress } from '../../store/subscribers.ts';
 import { limitKey } from '../client-address.ts';
 import { isBusyError } from '../db-health.ts';
@@ -28,8 +28,10 @@ export function subscribeRoute(ctx: ServeContext): Route {
     }
     const confirmations = o.confirmations;
     if (!confirmations) return ctx.reply(res, wantsJson, 503, 'Subscriptions are paused', ['Please try again later.']);
-    const chosen = form.getAll('editions').filter((e): e is Edition => (EDITIONS as readonly string[]).includes(e));
-    const editions = chosen.length ? chosen : [...EDITIONS];
+    const names = editionNames(o.config);
+    const ticked = form.getAll('editions');
+    const chosen = names.filter((e) => ticked.includes(e));
+    const editions = chosen.length ? chosen : names;
     // Started before the work, so that the timer does not count the work's own time.
     const floor = new Promise((resolve) => setTimeout(resolve, o.subscribeAnswerMs ?? 25));
     try {
