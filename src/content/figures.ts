@@ -181,7 +181,7 @@ export function imageFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
-/** A stable text of a list of figures' files and hashes, to compare a working copy's with a version's. */
+/** Each figure's path and hash, as versions.json records them, to compare a working copy's images with a version's. */
 export function figureHashes(figures: readonly Figure[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const f of figures ?? []) out[f.src] = f.sha256;
