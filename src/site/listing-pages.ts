@@ -4,6 +4,7 @@ import type { Catalog, Topic } from '../compose/catalog.ts';
 import { byImportance } from '../compose/stories.ts';
 import { levelLabel } from '../words/labels.ts';
 import { hasPage, type Page, type PageContext } from './page-context.ts';
+import { collectionJsonLd } from './structured-data.ts';
 
 const NEWS_PER_PAGE = 50;
 const TOPIC_NEWS_LIMIT = 30;
@@ -78,12 +79,20 @@ export function guidesIndexPages(ctx: PageContext): Page[] {
 
 export function topicPages(ctx: PageContext): Page[] {
   const topics = [...ctx.catalog.topics.values()].filter(hasPage).sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
-  const index = ctx.page('topics/', 'topics', ctx.meta('topics/', {
+  const indexMeta = ctx.meta('topics/', {
     title: 'Topics',
     description: `Every topic covered by ${ctx.site.config.title}'s guides and news.`,
     section: 'topics',
     lastmod: newest(ctx.catalog),
-  }), {
+  });
+  const base = ctx.site.config.baseUrl;
+  indexMeta.jsonLd = collectionJsonLd(
+    ctx,
+    { path: 'topics/', name: indexMeta.title, description: indexMeta.description },
+    topics.map((t) => ({ name: t.name, url: `${base}/topics/${t.slug}/` })),
+    [{ name: 'Topics', path: 'topics/' }],
+  );
+  const index = ctx.page('topics/', 'topics', indexMeta, {
     topics: topics.map((t) => ({ ...ctx.topicLink(t.name), guides: t.guides.length, stories: t.stories.length })),
   });
   return [index, ...topics.map((t) => topicPage(ctx, t))];
@@ -91,12 +100,23 @@ export function topicPages(ctx: PageContext): Page[] {
 
 function topicPage(ctx: PageContext, t: Topic): Page {
   const path = `topics/${t.slug}/`;
-  return ctx.page(path, 'topic', ctx.meta(path, {
+  const meta = ctx.meta(path, {
     title: t.name,
     description: `Guides and news on ${t.name} from ${ctx.site.config.title}.`,
     section: 'topics',
     lastmod: Math.max(t.guides[0]?.latest.published ?? 0, t.stories[0]?.lead.published ?? 0) || undefined,
-  }), {
+  });
+  const base = ctx.site.config.baseUrl;
+  meta.jsonLd = collectionJsonLd(
+    ctx,
+    { path, name: t.name, description: meta.description },
+    [
+      ...t.guides.map((g) => ({ name: g.latest.doc.front.title, url: `${base}/guides/${g.guide.slug}/` })),
+      ...t.stories.slice(0, TOPIC_NEWS_LIMIT).map((s) => ({ name: s.lead.title, url: s.lead.url })),
+    ],
+    [{ name: 'Topics', path: 'topics/' }, { name: t.name, path }],
+  );
+  return ctx.page(path, 'topic', meta, {
     topic: {
       name: t.name,
       guides: t.guides.map((g) => ctx.guideCard(g)),
@@ -113,12 +133,15 @@ export function newsPages(ctx: PageContext): Page[] {
   const pages: Page[] = [];
   for (let n = 1; n <= count; n++) {
     const slice = stories.slice((n - 1) * NEWS_PER_PAGE, n * NEWS_PER_PAGE);
-    pages.push(ctx.page(pathOf(n), 'news', ctx.meta(pathOf(n), {
+    const meta = ctx.meta(pathOf(n), {
       title: n === 1 ? 'News' : `News, page ${n}`,
       description: `The AI news ${ctx.site.config.title} tracks, newest first, with an importance score for each story.`,
       section: 'news',
       lastmod: slice[0]?.lead.published,
-    }), {
+    });
+    const trail = [{ name: 'News', path: 'news/' }, ...(n === 1 ? [] : [{ name: meta.title, path: pathOf(n) }])];
+    meta.jsonLd = collectionJsonLd(ctx, { path: pathOf(n), name: meta.title, description: meta.description }, slice.map((s) => ({ name: s.lead.title, url: s.lead.url })), trail);
+    pages.push(ctx.page(pathOf(n), 'news', meta, {
       stories: slice.map((s) => ctx.newsCard(s)),
       pagination: count > 1 ? {
         page: n,

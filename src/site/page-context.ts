@@ -9,6 +9,7 @@ import { renderSummary } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
 import { editionNames } from '../compose/slots.ts';
 import { TAGLINE, allEditions, editionLabel, guideKicker, levelLabel } from '../words/labels.ts';
+import { NO_IMAGES, type SiteImages } from './images.ts';
 
 /** One document: rendered once, written once at `file`, and linked at each of `also`. */
 export interface Page {
@@ -34,6 +35,8 @@ export interface PageMeta {
   canonical: string;
   section: 'home' | 'guides' | 'topics' | 'news' | 'issues' | 'none';
   jsonLd: object[];
+  /** The picture a shared link shows (og:image), absolute. */
+  image?: PageImage;
   /** Last change, for the sitemap; absent for pages that should not be listed. */
   lastmod?: number;
   noindex?: boolean;
@@ -41,6 +44,14 @@ export interface PageMeta {
   anyPath?: boolean;
   /** The site's styles, inline, for a page that no one stylesheet address can reach from everywhere. */
   style?: string;
+}
+
+export interface PageImage {
+  url: string;
+  alt: string;
+  width: number;
+  height: number;
+  type: string;
 }
 
 export interface SiteMeta {
@@ -76,7 +87,13 @@ export class PageContext {
   // The same instants (a guide's publication, a story's) appear on many pages.
   private readonly stamps = new Map<number, Stamp>();
 
-  constructor(readonly site: Site, readonly now: number, news?: NewsIndex) {
+  constructor(
+    readonly site: Site,
+    readonly now: number,
+    news?: NewsIndex,
+    /** The figures' sizes and the social cards made for this build. */
+    readonly images: SiteImages = NO_IMAGES,
+  ) {
     this.catalog = buildCatalog(site, news);
     const { config } = site;
     this.siteMeta = {

@@ -6,6 +6,7 @@ import type { StoredIssue } from '../store/issues.ts';
 import { guidePages } from './guide-pages.ts';
 import { issuePages } from './issue-pages.ts';
 import { guidesIndexPages, homePage, newsPages, notFoundPage, topicPages } from './listing-pages.ts';
+import type { SiteImages } from './images.ts';
 import { PageContext, type Page, type SiteMeta } from './page-context.ts';
 
 /**
@@ -20,8 +21,9 @@ export function sitePages(
   issues: readonly StoredIssue[] = [],
   onGuidePage?: (page: Page) => void,
   news?: NewsIndex,
+  images?: SiteImages,
 ): { pages: Page[]; listings: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
-  const ctx = new PageContext(site, now, news);
+  const ctx = new PageContext(site, now, news, images);
   const guides: Page[] = [];
   for (const g of ctx.catalog.guides) {
     for (const page of guidePages(ctx, g)) {
