@@ -19,6 +19,8 @@ const PAGES = [
   ['guide', '/guides/meta/'],
   ['news', '/news/'],
   ['topic', '/topics/meta/'],
+  // The sample's second version of Llama 4: its what-changed section, and a table wider than a phone.
+  ['version-diff', '/guides/llama-4/v2.html'],
 ] as const;
 const WIDTHS = [375, 1280] as const;
 const SCHEMES = ['light', 'dark'] as const;

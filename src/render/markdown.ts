@@ -31,6 +31,12 @@ function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
       wrapper: ['<div class="heading">', '</div>'],
     }),
   });
+  // A table wider than the screen scrolls sideways inside itself (assets/style.css): a reader on the
+  // keyboard must be able to focus it to scroll it.
+  guide.renderer.rules.table_open = (tokens, idx, options, _env, self) => {
+    tokens[idx]!.attrSet('tabindex', '0');
+    return self.renderToken(tokens, idx, options);
+  };
   // No linkify here: summaries are short, their source link is a field of its own, and linkify's
   // URL scanning is the most expensive part of rendering ten thousand of them.
   const untrusted = new Markdown({ html: false, linkify: false, typographer: true });
