@@ -5,8 +5,11 @@ import { createRequire } from 'node:module';
 import type MarkdownIt from 'markdown-it';
 import type anchor from 'markdown-it-anchor';
 import { slugify } from '../content/slug.ts';
+import { headingEnv } from './heading-ids.ts';
 import type { GuideDoc, NewsItem, RenderedBody, Section } from '../content/model.ts';
 import { guideText, type GuideText, type MarkdownRenderer, type MarkdownWork, type RenderedMarkdown } from '../content/render-queue.ts';
+
+type Token = ReturnType<MarkdownIt['parse']>[number];
 
 // markdown-it is loaded on first use, not with this module: a rebuild from the cache renders no
 // Markdown at all, and loading it is a large part of the build command's start-up.
@@ -66,14 +69,13 @@ export function renderGuideBody(doc: GuideDoc): RenderedBody {
 }
 
 function renderGuideText(text: GuideText): RenderedBody {
-  const env = {};
+  const env = headingEnv();
   const { guide } = markdownIt();
   const tokens = guide.parse(text.body, env);
   const sections: Section[] = [];
   tokens.forEach((token, i) => {
     if (token.type === 'heading_open' && token.tag === 'h2') {
-      const inline = tokens[i + 1];
-      sections.push({ id: String(token.attrGet('id') ?? ''), title: inline?.content ?? '' });
+      sections.push({ id: String(token.attrGet('id') ?? ''), title: headingText(tokens[i + 1]) });
     }
   });
   return {
@@ -83,6 +85,19 @@ function renderGuideText(text: GuideText): RenderedBody {
     timeline: text.timeline.map(renderInline),
     faq: text.faq.map(renderInline),
   };
+}
+
+/**
+ * A heading as the contents list names it: its words, code and image descriptions as the page shows
+ * them, not the Markdown or HTML they were written in ("Using `npm` with **care**" is "Using npm with care").
+ */
+function headingText(inline: Token | undefined): string {
+  let text = '';
+  for (const child of inline?.children ?? []) {
+    if (child.type === 'text' || child.type === 'code_inline' || child.type === 'image') text += child.content;
+    else if (child.type === 'softbreak' || child.type === 'hardbreak') text += ' ';
+  }
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** A news item's untrusted summary, rendered at most once per item. */
