@@ -197,6 +197,17 @@ describe('the reading layout in Chromium', () => {
     await context.close();
   });
 
+  it('a section heading of one long word wraps at 375 px instead of widening the page', async () => {
+    const { context, page } = await open('/guides/meta/', 375, 'light');
+    const widths = await page.evaluate(() => {
+      // A heading of one word with nowhere to break it, as a long identifier or checksum would be.
+      document.querySelector('.prose .heading > h2')!.textContent = 'Llama4Maverick17B128EInstructFP8'.repeat(8);
+      return { scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth };
+    });
+    assert.ok(widths.scrollWidth <= widths.clientWidth, JSON.stringify(widths));
+    await context.close();
+  });
+
   it('axe reports a violation when a page has one', async () => {
     // The check above means something only if axe, as injected, sees what is wrong.
     const { context, page } = await open('/news/', 1280, 'light');
