@@ -126,6 +126,29 @@ describe('the reading layout in Chromium', () => {
     });
   }
 
+  it('guide at 1280 px in a short window: a contents list longer than its column follows the mark', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 320 } });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/guides/meta/`, { waitUntil: 'load' });
+    assert.ok(await page.$eval('.toc', (toc) => toc.scrollHeight > toc.clientHeight), 'the list is longer than its column');
+    for (const which of ['last', 'first'] as const) {
+      const id = await page.evaluate((which) => {
+        const links = [...document.querySelectorAll<HTMLAnchorElement>('.toc a')];
+        const id = decodeURIComponent(links[which === 'last' ? links.length - 1 : 0]!.hash.slice(1));
+        document.getElementById(id)!.scrollIntoView();
+        return id;
+      }, which);
+      await page.waitForFunction((id) => (document.querySelector('.toc a[aria-current="true"]') as HTMLAnchorElement | null)?.hash === `#${id}`, id, { timeout: MARK_DEADLINE_MS });
+      // The mark is drawn within the column's visible part, not below its fold.
+      await page.waitForFunction(() => {
+        const toc = document.querySelector('.toc')!.getBoundingClientRect();
+        const link = document.querySelector('.toc a[aria-current="true"]')!.getBoundingClientRect();
+        return link.top >= toc.top && link.bottom <= toc.bottom;
+      }, undefined, { timeout: MARK_DEADLINE_MS });
+    }
+    await context.close();
+  });
+
   it('guide at 375 px: the contents fold above the text and open on a tap', async () => {
     const { context, page } = await open('/guides/meta/', 375, 'light');
     assert.equal(await page.$eval('.toc details', (d) => (d as HTMLDetailsElement).open), false);
