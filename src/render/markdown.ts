@@ -170,12 +170,20 @@ export function untrustedFaults(markdown: string): UntrustedFault[] {
   return faults;
 }
 
-/** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */
+/**
+ * An untrusted summary reduced to plain text, e.g. for feeds and meta tags: the Markdown's own marks
+ * go (emphasis, code, link targets, quote and heading markers), the text stays as written, so "3 > 2",
+ * "C#", "snake_case" and a tag shown as text on the page read the same here.
+ */
 export function plainText(markdown: string): string {
   return markdown
     .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/[*_`#>]+/g, '')
+    .replace(/^[ \t]*(?:>[ \t]?)+/gm, '')
+    .replace(/^[ \t]*#{1,6}(?=[ \t]|$)/gm, '')
+    .replace(/(\*\*|\*|`)(\S(?:.*?\S)??)\1/g, '$2')
+    // Underscores mark emphasis only at the edges of words, never inside one.
+    .replace(/(?<!\w)(__|_)(\S(?:.*?\S)??)\1(?!\w)/g, '$2')
     .replace(/\s+/g, ' ')
     .trim();
 }
