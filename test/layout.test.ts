@@ -158,6 +158,25 @@ describe('the reading layout in Chromium', () => {
     await context.close();
   });
 
+  it('the contents\' heading is a Tab stop where it folds the list (375 px) and not beside the text (1280 px)', async () => {
+    for (const [width, stop] of [[375, true], [1280, false]] as const) {
+      const { context, page } = await open('/guides/meta/', width, 'light');
+      // Tab from the top of the page until focus reaches the guide's text.
+      const reached: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        const at = await page.evaluate(() => {
+          const el = document.activeElement!;
+          return el.closest('.toc') ? (el.tagName === 'SUMMARY' ? 'summary' : 'link') : el.closest('.prose') ? 'prose' : 'before';
+        });
+        reached.push(at);
+        if (at === 'prose') break;
+      }
+      assert.equal(reached.includes('summary'), stop, `${width} px: ${reached.join(' ')}`);
+      await context.close();
+    }
+  });
+
   it('guide at 1280 px without the script: the contents are a plain list beside the text', async () => {
     const { context, page } = await open('/guides/meta/', 1280, 'light', { javaScriptEnabled: false });
     assert.equal(await page.isVisible('.toc ol li:first-child a'), true);

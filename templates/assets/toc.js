@@ -6,9 +6,12 @@
   if (!toc) return;
 
   const details = toc.querySelector('details');
+  const summary = details?.querySelector('summary');
   const wide = window.matchMedia('(min-width: 1100px)');
+  // Beside the text the list cannot be folded, so its heading is no stop for the Tab key either.
   const fit = () => {
     if (details) details.open = wide.matches;
+    if (summary) summary.tabIndex = wide.matches ? -1 : 0;
   };
   fit();
   wide.addEventListener('change', fit);
