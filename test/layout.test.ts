@@ -19,6 +19,8 @@ const PAGES = [
   ['guide', '/guides/meta/'],
   ['news', '/news/'],
   ['topic', '/topics/meta/'],
+  // The sample's second version of Llama 4: its what-changed section, and a table wider than a phone.
+  ['version-diff', '/guides/llama-4/v2.html'],
 ] as const;
 const WIDTHS = [375, 1280] as const;
 const SCHEMES = ['light', 'dark'] as const;
@@ -124,6 +126,29 @@ describe('the reading layout in Chromium', () => {
     });
   }
 
+  it('guide at 1280 px in a short window: a contents list longer than its column follows the mark', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 320 } });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/guides/meta/`, { waitUntil: 'load' });
+    assert.ok(await page.$eval('.toc', (toc) => toc.scrollHeight > toc.clientHeight), 'the list is longer than its column');
+    for (const which of ['last', 'first'] as const) {
+      const id = await page.evaluate((which) => {
+        const links = [...document.querySelectorAll<HTMLAnchorElement>('.toc a')];
+        const id = decodeURIComponent(links[which === 'last' ? links.length - 1 : 0]!.hash.slice(1));
+        document.getElementById(id)!.scrollIntoView();
+        return id;
+      }, which);
+      await page.waitForFunction((id) => (document.querySelector('.toc a[aria-current="true"]') as HTMLAnchorElement | null)?.hash === `#${id}`, id, { timeout: MARK_DEADLINE_MS });
+      // The mark is drawn within the column's visible part, not below its fold.
+      await page.waitForFunction(() => {
+        const toc = document.querySelector('.toc')!.getBoundingClientRect();
+        const link = document.querySelector('.toc a[aria-current="true"]')!.getBoundingClientRect();
+        return link.top >= toc.top && link.bottom <= toc.bottom;
+      }, undefined, { timeout: MARK_DEADLINE_MS });
+    }
+    await context.close();
+  });
+
   it('guide at 375 px: the contents fold above the text and open on a tap', async () => {
     const { context, page } = await open('/guides/meta/', 375, 'light');
     assert.equal(await page.$eval('.toc details', (d) => (d as HTMLDetailsElement).open), false);
@@ -131,6 +156,25 @@ describe('the reading layout in Chromium', () => {
     await page.click('.toc summary');
     assert.equal(await page.isVisible('.toc ol a'), true);
     await context.close();
+  });
+
+  it('the contents\' heading is a Tab stop where it folds the list (375 px) and not beside the text (1280 px)', async () => {
+    for (const [width, stop] of [[375, true], [1280, false]] as const) {
+      const { context, page } = await open('/guides/meta/', width, 'light');
+      // Tab from the top of the page until focus reaches the guide's text.
+      const reached: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        const at = await page.evaluate(() => {
+          const el = document.activeElement!;
+          return el.closest('.toc') ? (el.tagName === 'SUMMARY' ? 'summary' : 'link') : el.closest('.prose') ? 'prose' : 'before';
+        });
+        reached.push(at);
+        if (at === 'prose') break;
+      }
+      assert.equal(reached.includes('summary'), stop, `${width} px: ${reached.join(' ')}`);
+      await context.close();
+    }
   });
 
   it('guide at 1280 px without the script: the contents are a plain list beside the text', async () => {
@@ -192,6 +236,17 @@ describe('the reading layout in Chromium', () => {
     await link.focus();
     assert.equal(await link.evaluate((a) => getComputedStyle(a).opacity), '1');
     assert.equal(await link.getAttribute('href'), '#what-meta-is-in-ai');
+    await context.close();
+  });
+
+  it('a section heading of one long word wraps at 375 px instead of widening the page', async () => {
+    const { context, page } = await open('/guides/meta/', 375, 'light');
+    const widths = await page.evaluate(() => {
+      // A heading of one word with nowhere to break it, as a long identifier or checksum would be.
+      document.querySelector('.prose .heading > h2')!.textContent = 'Llama4Maverick17B128EInstructFP8'.repeat(8);
+      return { scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth };
+    });
+    assert.ok(widths.scrollWidth <= widths.clientWidth, JSON.stringify(widths));
     await context.close();
   });
 

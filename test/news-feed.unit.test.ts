@@ -36,13 +36,13 @@ published: ${at}
 score: ${1 + (n % 10)}
 topics: ["R&D"]
 ---
-Summary of story ${n}, with **emphasis** and [a link](https://example.com/x)${n === STORIES - 1 ? ` and ${EVIL}` : ''}.
+Summary of story ${n}, with **emphasis** and [a link](https://example.com/x)${n === STORIES - 1 ? ` and ${EVIL}, 3 > 2 in C# for snake_case` : ''}.
 `;
 }
 
-/** What every format says of story n: its summary as plain text (Markdown and markup dropped to text), then source and score. */
+/** What every format says of story n: its summary as plain text (Markdown's marks dropped, markup shown as the page shows it), then source and score. */
 const summaryText = (n: number) =>
-  `Summary of story ${n}, with emphasis and a link${n === STORIES - 1 ? ' and <img src=x onerror=alert(1) & ]]' : ''}.\n\nWire & Co · importance ${1 + (n % 10)}/10`;
+  `Summary of story ${n}, with emphasis and a link${n === STORIES - 1 ? ` and ${EVIL}, 3 > 2 in C# for snake_case` : ''}.\n\nWire & Co · importance ${1 + (n % 10)}/10`;
 const htmlToText = (html: string) => html.replace(/&(lt|gt|quot|#39|amp);/g, (_m, e: string) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[e]!);
 
 describe('news feed', () => {

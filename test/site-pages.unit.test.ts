@@ -251,6 +251,35 @@ describe('reading time and breadcrumbs', () => {
   });
 });
 
+describe('heading anchors and the contents', () => {
+  it('a heading named like a part of the page gets an id of its own; the contents name headings as they read', async () => {
+    const root = await tempSite();
+    const headings = ['Timeline', 'FAQ', 'Main', 'Subscribe', 'Versions title', 'Using `npm` with **care** and <em>HTML</em>', '🚀', 'Dup', 'Dup'];
+    const more = 'timeline:\n  - { date: 2026-01, event: Started }\nfaq:\n  - q: Why?\n    a: Because.\n';
+    const body = headings.map((h, i) => `## ${h}\n\nText ${i}.\n`).join('\n');
+    await writeFiles(root, { 'content/guides/g/guide.md': guide('Ids', ['Tides'], more).replace('## First\n\nBody text.\n', body) });
+    await publish(root, 'g', '2026-05-01T09:00:00Z');
+    await build(root);
+    const doc = parse((await pages(root)).get('guides/g/index.html')!);
+    const ids = doc.querySelectorAll('[id]').map((el) => el.id);
+    assert.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'every id once');
+    // The page's own targets are still what their links and labels mean.
+    assert.equal(doc.getElementById('main')!.tagName, 'MAIN');
+    assert.equal(doc.getElementById('subscribe')!.classList.contains('stay-current'), true);
+    assert.equal(doc.getElementById('timeline'), doc.querySelector('section.timeline > h2'));
+    assert.equal(doc.getElementById('faq'), doc.querySelector('section.faq > h2'));
+    // Each of the guide's sections in the contents leads to its heading in the text, named as it reads.
+    const toc = doc.querySelectorAll('.toc a').slice(0, headings.length);
+    assert.deepEqual(toc.map(text), ['Timeline', 'FAQ', 'Main', 'Subscribe', 'Versions title', 'Using npm with care and HTML', '🚀', 'Dup', 'Dup']);
+    for (const a of toc) {
+      const target = doc.getElementById(a.getAttribute('href')!.slice(1))!;
+      assert.equal(target.tagName, 'H2', a.getAttribute('href'));
+      assert.ok(target.closest('.prose'), `${a.getAttribute('href')} is in the text`);
+      assert.equal(text(target), text(a));
+    }
+  });
+});
+
 describe('what serve allows', () => {
   it('scripts and styles from the site only; inline styles by their hash; forms to the site and subscribeUrl', () => {
     const own = securityHeaders(undefined)['content-security-policy']!;

@@ -201,23 +201,39 @@ function diffEntries(older: readonly string[], newer: readonly string[]): EntryC
   );
 }
 
-/** FAQ entries by question: a question kept with a new answer is a changed entry. */
+/**
+ * FAQ entries by question: a question kept with a new answer is a changed entry. A question asked
+ * twice is told apart by its place among the entries that ask it (the first "Why?", the second).
+ */
 function diffFaq(older: readonly { q: string; a: string }[], newer: readonly { q: string; a: string }[]): FaqChange[] {
-  const oldByQ = new Map(older.map((f) => [f.q, f.a]));
-  const newQs = new Set(newer.map((f) => f.q));
+  const oldEntries = keyedFaq(older);
+  const newEntries = keyedFaq(newer);
   const out: FaqChange[] = [];
-  for (const change of lib().diffArrays(older.map((f) => f.q), newer.map((f) => f.q))) {
-    for (const q of change.value) {
+  for (const change of lib().diffArrays([...oldEntries.keys()], [...newEntries.keys()])) {
+    for (const key of change.value) {
+      const before = oldEntries.get(key);
+      const after = newEntries.get(key);
       if (change.removed) {
-        if (!newQs.has(q)) out.push({ op: 'removed', q, parts: [{ op: 'removed', text: oldByQ.get(q)! }] });
+        if (!after) out.push({ op: 'removed', q: before!.q, parts: [{ op: 'removed', text: before!.a }] });
         continue;
       }
-      const a = newer.find((f) => f.q === q)!.a;
-      const before = oldByQ.get(q);
+      const { q, a } = after!;
       if (before === undefined) out.push({ op: 'added', q, parts: [{ op: 'added', text: a }] });
-      else if (before === a) out.push({ op: 'same', q, parts: [{ op: 'same', text: a }] });
-      else out.push({ op: 'changed', q, parts: diffText(before, a) });
+      else if (before.a === a) out.push({ op: 'same', q, parts: [{ op: 'same', text: a }] });
+      else out.push({ op: 'changed', q, parts: diffText(before.a, a) });
     }
+  }
+  return out;
+}
+
+/** Entries by a key unique within the list: the question, and how many times it was asked before. */
+function keyedFaq(list: readonly { q: string; a: string }[]): Map<string, { q: string; a: string }> {
+  const asked = new Map<string, number>();
+  const out = new Map<string, { q: string; a: string }>();
+  for (const f of list) {
+    const n = asked.get(f.q) ?? 0;
+    asked.set(f.q, n + 1);
+    out.set(`${n}\u0000${f.q}`, f);
   }
   return out;
 }

@@ -8,6 +8,7 @@ import type anchor from 'markdown-it-anchor';
 import type { GuideOutline, OutlineBlock, OutlineSection } from '../compose/guide-diff.ts';
 import type { GuideDoc } from '../content/model.ts';
 import { slugify } from '../content/slug.ts';
+import { headingEnv } from './heading-ids.ts';
 
 type Token = ReturnType<MarkdownIt['parse']>[number];
 
@@ -49,7 +50,8 @@ function makeOutline(doc: GuideDoc): GuideOutline {
 }
 
 function bodySections(body: string): OutlineSection[] {
-  const tokens = markdown().parse(body, {});
+  // The page's environment, so each section's anchor is the id its heading has on the page.
+  const tokens = markdown().parse(body, headingEnv());
   const sections: OutlineSection[] = [{ id: '', title: '', blocks: [] }];
   let row: string[] | undefined;
   const push = (block: OutlineBlock) => {

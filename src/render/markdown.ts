@@ -6,8 +6,10 @@ import type MarkdownIt from 'markdown-it';
 import type anchor from 'markdown-it-anchor';
 import type Token from 'markdown-it/lib/token.mjs';
 import { slugify } from '../content/slug.ts';
+import { headingEnv } from './heading-ids.ts';
 import type { GuideDoc, NewsItem, RenderedBody, Section } from '../content/model.ts';
 import { guideText, type GuideText, type MarkdownRenderer, type MarkdownWork, type RenderedMarkdown } from '../content/render-queue.ts';
+
 
 // markdown-it is loaded on first use, not with this module: a rebuild from the cache renders no
 // Markdown at all, and loading it is a large part of the build command's start-up.
@@ -33,6 +35,12 @@ function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
     }),
   });
   guide.core.ruler.push('figures', markFigures);
+  // A table wider than the screen scrolls sideways inside itself (assets/style.css): a reader on the
+  // keyboard must be able to focus it to scroll it.
+  guide.renderer.rules.table_open = (tokens, idx, options, _env, self) => {
+    tokens[idx]!.attrSet('tabindex', '0');
+    return self.renderToken(tokens, idx, options);
+  };
   // No linkify here: summaries are short, their source link is a field of its own, and linkify's
   // URL scanning is the most expensive part of rendering ten thousand of them.
   const untrusted = new Markdown({ html: false, linkify: false, typographer: true });
@@ -81,14 +89,13 @@ export function renderGuideBody(doc: GuideDoc): RenderedBody {
 }
 
 function renderGuideText(text: GuideText): RenderedBody {
-  const env = {};
+  const env = headingEnv();
   const { guide } = markdownIt();
   const tokens = guide.parse(text.body, env);
   const sections: Section[] = [];
   tokens.forEach((token, i) => {
     if (token.type === 'heading_open' && token.tag === 'h2') {
-      const inline = tokens[i + 1];
-      sections.push({ id: String(token.attrGet('id') ?? ''), title: inline?.content ?? '' });
+      sections.push({ id: String(token.attrGet('id') ?? ''), title: headingText(tokens[i + 1]) });
     }
   });
   return {
@@ -98,6 +105,19 @@ function renderGuideText(text: GuideText): RenderedBody {
     timeline: text.timeline.map(renderInline),
     faq: text.faq.map(renderInline),
   };
+}
+
+/**
+ * A heading as the contents list names it: its words, code and image descriptions as the page shows
+ * them, not the Markdown or HTML they were written in ("Using `npm` with **care**" is "Using npm with care").
+ */
+function headingText(inline: Token | undefined): string {
+  let text = '';
+  for (const child of inline?.children ?? []) {
+    if (child.type === 'text' || child.type === 'code_inline' || child.type === 'image') text += child.content;
+    else if (child.type === 'softbreak' || child.type === 'hardbreak') text += ' ';
+  }
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** A news item's untrusted summary, rendered at most once per item. */
@@ -170,12 +190,20 @@ export function untrustedFaults(markdown: string): UntrustedFault[] {
   return faults;
 }
 
-/** An untrusted summary reduced to plain text, e.g. for feeds and meta tags. */
+/**
+ * An untrusted summary reduced to plain text, e.g. for feeds and meta tags: the Markdown's own marks
+ * go (emphasis, code, link targets, quote and heading markers), the text stays as written, so "3 > 2",
+ * "C#", "snake_case" and a tag shown as text on the page read the same here.
+ */
 export function plainText(markdown: string): string {
   return markdown
     .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
-    .replace(/[*_`#>]+/g, '')
+    .replace(/^[ \t]*(?:>[ \t]?)+/gm, '')
+    .replace(/^[ \t]*#{1,6}(?=[ \t]|$)/gm, '')
+    .replace(/(\*\*|\*|`)(\S(?:.*?\S)??)\1/g, '$2')
+    // Underscores mark emphasis only at the edges of words, never inside one.
+    .replace(/(?<!\w)(__|_)(\S(?:.*?\S)??)\1(?!\w)/g, '$2')
     .replace(/\s+/g, ' ')
     .trim();
 }

@@ -6,9 +6,12 @@
   if (!toc) return;
 
   const details = toc.querySelector('details');
+  const summary = details?.querySelector('summary');
   const wide = window.matchMedia('(min-width: 1100px)');
+  // Beside the text the list cannot be folded, so its heading is no stop for the Tab key either.
   const fit = () => {
     if (details) details.open = wide.matches;
+    if (summary) summary.tabIndex = wide.matches ? -1 : 0;
   };
   fit();
   wide.addEventListener('change', fit);
@@ -36,8 +39,21 @@
     }
     if (reading === current) return;
     if (current) links.get(current).removeAttribute('aria-current');
-    links.get(reading).setAttribute('aria-current', 'true');
+    const link = links.get(reading);
+    link.setAttribute('aria-current', 'true');
     current = reading;
+    keepInView(link);
+  };
+  // A long list beside the text scrolls inside its column: it follows the mark, without moving the page.
+  const keepInView = (link) => {
+    if (!wide.matches || toc.scrollHeight <= toc.clientHeight) return;
+    // Measured inside the border, with room to spare, so the marked entry shows whole.
+    const box = toc.getBoundingClientRect();
+    const top = box.top + toc.clientTop + 8;
+    const bottom = box.top + toc.clientTop + toc.clientHeight - 8;
+    const at = link.getBoundingClientRect();
+    if (at.top < top) toc.scrollTop -= Math.ceil(top - at.top);
+    else if (at.bottom > bottom) toc.scrollTop += Math.ceil(at.bottom - bottom);
   };
   // The observed area runs from far above the page down to that line, so a heading crossing it is
   // noticed however far one scroll jumps.
