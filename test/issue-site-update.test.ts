@@ -23,11 +23,11 @@ async function site(): Promise<string> {
   return root;
 }
 
-async function issue(root: string, edition: string, date: string): Promise<void> {
+async function issue(root: string, edition: string, date: string, at = now): Promise<void> {
   const content = openContentCache(root, { clock: later });
   const loaded = await loadSite(root, { cache: content, markdown: markdownHere });
   try {
-    await buildIssue(loaded, edition as 'sunday', date, now, { content });
+    await buildIssue(loaded, edition as 'sunday', date, at, { content });
   } finally {
     content.save();
   }
@@ -53,6 +53,18 @@ describe('the site after an issue build', () => {
 
     await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });
     const whole = await snapshot(path.join(root, 'dist'));
+    assert.deepEqual([...updated.keys()].sort(), [...whole.keys()].sort());
+    for (const [file, bytes] of whole) assert.ok(bytes.equals(updated.get(file)!), `${file} differs from a whole build`);
+  });
+
+  it('is what a whole build with the same clock writes, when the output was built at another time', async () => {
+    const root = await site();
+    // Pages show ages ("3d ago") measured from the build's clock: a week later they read otherwise.
+    await buildSite({ root, outDir: 'dist', now: now - 7 * 86_400_000, cache: { clock: later } });
+    await issue(root, 'sunday', '2026-04-12');
+    const updated = await snapshot(path.join(root, 'dist'));
+    await buildSite({ root, outDir: 'whole', now, cache: { clock: later } });
+    const whole = await snapshot(path.join(root, 'whole'));
     assert.deepEqual([...updated.keys()].sort(), [...whole.keys()].sort());
     for (const [file, bytes] of whole) assert.ok(bytes.equals(updated.get(file)!), `${file} differs from a whole build`);
   });

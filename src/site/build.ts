@@ -60,9 +60,9 @@ async function composeSite(
   now: number,
   onGuidePage?: (page: Page) => void,
   news?: NewsIndex,
-): Promise<ComposedSite> {
+): Promise<ComposedSite & { ages: string }> {
   const issues = new IssueStore(site.root).list();
-  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
+  const { pages, listings, catalog, siteMeta, ages } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
   const [{ GUIDE_FEEDS, ISSUE_FEEDS, NEWS_FEEDS, guideFeedEntries, issueFeedEntries, newsFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
@@ -103,7 +103,7 @@ async function composeSite(
   for (const asset of await listTemplateFiles(site.root, 'assets')) {
     files.set(asset.rel, readTemplateFile(asset));
   }
-  return { pages, listings, files };
+  return { pages, listings, files, ages };
 }
 
 /** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */
@@ -143,7 +143,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
       await renderer.finish(composed);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys()]), inputs);
+      await output.commit(new Set([...pages, ...composed.files.keys()]), inputs && withAges(inputs, composed.ages));
       return summary(site, pages.length, pages.length + composed.files.size, outDir);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
@@ -179,7 +179,7 @@ async function updateIssueFiles(
     (paths, html) => paths.forEach((file) => out.set(file, html)),
   );
   for (const [file, data] of composed.files) if (showsIssues(file)) out.set(file, data);
-  if (!(await updateOutput(outDir, inputs, out))) return undefined;
+  if (!(await updateOutput(outDir, withAges(inputs, composed.ages), out))) return undefined;
   const pages = composed.pages.flatMap(pathsOf).length;
   return { pages, files: pages + composed.files.size, written: out.size };
 }
@@ -206,6 +206,11 @@ async function siteInputs(root: string, content: FileCache): Promise<string | un
     }
   }
   return hash.digest('hex');
+}
+
+/** The inputs with the ages the pages show, which move with the clock while the inputs stay. */
+function withAges(inputs: string, ages: string): string {
+  return createHash('sha256').update(inputs).update('\0').update(ages).digest('hex');
 }
 
 /** The site's news index, kept in the content cache and reused while no news item was read afresh. */

@@ -81,6 +81,14 @@ export class PageContext {
     };
   }
 
+  /**
+   * The ages ("3d ago") written so far, the only part of a page that moves with the clock: an output
+   * whose pages were written with other ages is not brought up to date by writing a few files into it.
+   */
+  ages(): string {
+    return [...this.stamps].sort((a, b) => a[0] - b[0]).map(([ms, s]) => `${ms}:${s.ago}`).join('\n');
+  }
+
   stamp(ms: number): Stamp {
     let known = this.stamps.get(ms);
     if (!known) this.stamps.set(ms, (known = stamp(ms, this.now, this.site.config.timezone)));

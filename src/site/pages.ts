@@ -20,7 +20,7 @@ export function sitePages(
   issues: readonly StoredIssue[] = [],
   onGuidePage?: (page: Page) => void,
   news?: NewsIndex,
-): { pages: Page[]; listings: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
+): { pages: Page[]; listings: Page[]; catalog: Catalog; siteMeta: SiteMeta; ages: string } {
   const ctx = new PageContext(site, now, news);
   const guides: Page[] = [];
   for (const g of ctx.catalog.guides) {
@@ -30,6 +30,9 @@ export function sitePages(
     }
   }
   const lead = [homePage(ctx), ...guidesIndexPages(ctx)];
-  const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx)];
-  return { pages: [...lead, ...guides, ...rest], listings: [...lead, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta };
+  const [topics, newsListing, notFound] = [topicPages(ctx), newsPages(ctx), notFoundPage(ctx)];
+  // Taken before the issues' pages, which an issue build writes afresh whatever their ages.
+  const ages = ctx.ages();
+  const rest = [...topics, ...newsListing, ...issuePages(ctx, issues), notFound];
+  return { pages: [...lead, ...guides, ...rest], listings: [...lead, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta, ages };
 }
