@@ -2,6 +2,7 @@
 // same content and templates; the result is the output a whole build would make. Any other change
 // (content, templates, a link in the output, an output of unknown origin) gets the whole build.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { copyFile, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { describe, it } from 'node:test';
 import { loadSite, openContentCache } from '../src/content/load.ts';
 import { buildIssue } from '../src/issue/build.ts';
 import { markdownHere } from '../src/render/markdown.ts';
+import { updateOutput } from '../src/output/staged.ts';
 import { buildSite } from '../src/site/build.ts';
 import { NOW, PROJECT, snapshot, tempSite } from './helpers/cli.ts';
 
@@ -67,6 +69,18 @@ describe('the site after an issue build', () => {
     const whole = await snapshot(path.join(root, 'whole'));
     assert.deepEqual([...updated.keys()].sort(), [...whole.keys()].sort());
     for (const [file, bytes] of whole) assert.ok(bytes.equals(updated.get(file)!), `${file} differs from a whole build`);
+  });
+
+  it('composes what it writes while holding the output lock, so two issue builds cannot drop each other from the archive', async () => {
+    const root = await site();
+    await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });
+    let held = false;
+    const written = await updateOutput(path.join(root, 'dist'), async () => {
+      held = existsSync(path.join(root, '.dist.spare.lock'));
+      return undefined;
+    });
+    assert.equal(written, undefined);
+    assert.ok(held, 'the files were made before the lock was taken');
   });
 
   it('builds the whole site when content changed since the output was built', async () => {

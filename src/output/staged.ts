@@ -138,35 +138,41 @@ function recordInputs(target: string, inputs: string | undefined): void {
 }
 
 /**
- * Writes `files` into the output at `outDir` in place, each file whole or not at all, when that output
- * was made from `inputs` (see commit): a change that touches a few files of a large site. Returns
- * false, writing nothing, when it was not (or is not there). Holds the build lock meanwhile.
+ * Writes the files `make` gives into the output at `outDir` in place, each file whole or not at all,
+ * when that output was made from the inputs `make` names (see commit): a change that touches a few
+ * files of a large site. `make` runs under the build lock, so that what it reads (the stored issues,
+ * say) is not changed by another process's update before its files are written: a second issue build
+ * composing the archive in between would otherwise have its issue dropped from it. Returns the number
+ * of files written, or undefined, writing nothing, when the output was not made from those inputs (or
+ * is not there) or `make` gives nothing.
  */
-export async function updateOutput(outDir: string, inputs: string, files: OutputFiles): Promise<boolean> {
+export async function updateOutput(outDir: string, make: () => Promise<{ inputs: string; files: OutputFiles } | undefined>): Promise<number | undefined> {
   const target = path.resolve(outDir);
-  if (!existsSync(target)) return false;
+  if (!existsSync(target)) return undefined;
   const release = await lock(`${spareDir(target)}.lock`, target);
   try {
     let recorded: string;
     try {
       recorded = readFileSync(madeFromFile(target), 'utf8');
     } catch {
-      return false;
+      return undefined;
     }
-    if (recorded !== `${markerStamp(target)}\n${inputs}\n`) return false;
+    const made = await make();
+    if (!made || recorded !== `${markerStamp(target)}\n${made.inputs}\n`) return undefined;
+    const { files } = made;
     // A link in the output (which a build never writes) would take files out of it: a build removes them.
-    if ([...files.keys()].some((rel) => throughLink(target, rel))) return false;
-    const made = new Set<string>();
+    if ([...files.keys()].some((rel) => throughLink(target, rel))) return undefined;
+    const folders = new Set<string>();
     for (const [rel, data] of files) {
       const file = path.join(target, rel);
       const parent = path.dirname(file);
-      if (!made.has(parent)) makeFolder(parent);
-      made.add(parent);
+      if (!folders.has(parent)) makeFolder(parent);
+      folders.add(parent);
       const temporary = `${file}.tmp-${process.pid}`;
       writeFileSync(temporary, data);
       renameSync(temporary, file);
     }
-    return true;
+    return files.size;
   } finally {
     release();
   }

@@ -171,17 +171,23 @@ async function updateIssueFiles(
   const inputs = await siteInputs(root, loaded.content);
   if (!inputs) return undefined;
   rememberVersionDiffs(loaded.site, loaded.content);
-  const [{ templates, save }, composed] = await Promise.all([siteTemplates(root), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
-  save();
-  const out: OutputFiles = new Map();
-  templates.renderAll(
-    composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
-    (paths, html) => paths.forEach((file) => out.set(file, html)),
-  );
-  for (const [file, data] of composed.files) if (showsIssues(file)) out.set(file, data);
-  if (!(await updateOutput(outDir, withAges(inputs, composed.ages), out))) return undefined;
-  const pages = composed.pages.flatMap(pathsOf).length;
-  return { pages, files: pages + composed.files.size, written: out.size };
+  let counts: { pages: number; files: number } | undefined;
+  // Composed under the output's lock (see updateOutput): the stored issues are read as they are when written.
+  const written = await updateOutput(outDir, async () => {
+    const [{ templates, save }, composed] = await Promise.all([siteTemplates(root), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
+    save();
+    const files: OutputFiles = new Map();
+    templates.renderAll(
+      composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
+      (paths, html) => paths.forEach((file) => files.set(file, html)),
+    );
+    for (const [file, data] of composed.files) if (showsIssues(file)) files.set(file, data);
+    const pages = composed.pages.flatMap(pathsOf).length;
+    counts = { pages, files: pages + composed.files.size };
+    return { inputs: withAges(inputs, composed.ages), files };
+  });
+  if (written === undefined || !counts) return undefined;
+  return { ...counts, written };
 }
 
 /** The output files whose contents depend on the stored issues. */
