@@ -64,7 +64,7 @@ describe('pages in Chromium', () => {
         page.on('response', (r) => {
           if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
         });
-        // The pages run no script, so every request they make has ended when 'load' fires.
+        // The only script (a guide's contents) makes no request, so every request has ended when 'load' fires.
         const response = await page.goto(`${server.url}${route}`, { waitUntil: 'load' });
         assert.equal(response?.status(), 200);
 

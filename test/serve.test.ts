@@ -1,6 +1,7 @@
 // `almanac serve`: real HTTP requests to the real server on loopback, a real SMTP sink for the
 // confirmation mail, a real SQLite file, and the "Stay current" form submitted in Chromium.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -84,10 +85,14 @@ describe('almanac serve', () => {
     const page = await fetch(`${base}/guides/meta/`);
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
-    assert.match(page.headers.get('content-security-policy')!, /script-src 'none'/);
+    assert.match(page.headers.get('content-security-policy')!, /script-src 'self';/);
     assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
-    assert.match(await page.text(), /<h1 id="guide-title">Meta AI/);
+    const html = await page.text();
+    assert.match(html, /<h1 id="guide-title">Meta AI/);
+    // Built without subscribeUrl, the page says how to subscribe by mail; served here, it has the form instead.
+    assert.match(html, /<form class="subscribe-form" method="post" action="\.\.\/\.\.\/subscribe">/);
+    assert.doesNotMatch(html, /subscribe-how|<template/);
     const etag = page.headers.get('etag')!;
     assert.equal((await fetch(`${base}/guides/meta/`, { headers: { 'if-none-match': etag } })).status, 304);
     assert.equal((await fetch(`${base}/guides/meta/`, { headers: { 'if-modified-since': page.headers.get('last-modified')! } })).status, 304);
@@ -102,7 +107,14 @@ describe('almanac serve', () => {
     assert.equal(redirect.headers.get('location'), '/guides/meta/');
     const missing = await fetch(`${base}/no/such/page`);
     assert.equal(missing.status, 404);
-    assert.match(await missing.text(), /This page does not exist/);
+    const missingHtml = await missing.text();
+    assert.match(missingHtml, /This page does not exist/);
+    // Its styles are inline (so that it is styled at any path and from disk): allowed by their hash alone.
+    const style = /<style>([\s\S]*?)<\/style>/.exec(missingHtml)![1]!;
+    const hash = createHash('sha256').update(style).digest('base64');
+    assert.match(missing.headers.get('content-security-policy')!, new RegExp(`style-src 'self' 'sha256-${hash.replace(/[+/]/g, '\\$&')}';`));
+    assert.doesNotMatch(missing.headers.get('content-security-policy')!, /unsafe-inline/);
+    assert.doesNotMatch(page.headers.get('content-security-policy')!, /sha256/);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     assert.equal((await fetch(`${base}/guides/meta/`, { method: 'DELETE' })).status, 405);
   });

@@ -48,7 +48,7 @@ describe('stamp', () => {
     const step = 86_400_000 * 3 + 3_723_457;
     for (const zone of ['UTC', 'Europe/Berlin', 'Asia/Kathmandu', 'America/St_Johns']) {
       for (let ms = from; ms < to; ms += step * (zone === 'UTC' ? 1 : 7)) {
-        const { iso, exact, date } = stamp(ms, ms, zone);
+        const { iso, exact, date } = stamp(ms, zone);
         assert.deepEqual({ iso, exact, date }, expected(ms, zone), `${new Date(ms).toISOString()} in ${zone}`);
       }
     }
@@ -57,22 +57,11 @@ describe('stamp', () => {
   it('writes the edges of a year and a leap day as Date does', () => {
     for (const iso of ['2024-02-29T23:59:59.999Z', '2100-03-01T00:00:00Z', '2000-02-29T12:00:00Z', '1969-12-31T23:59:59Z', '1970-01-01T00:00:00.001Z', '2026-12-31T23:59:00Z']) {
       const ms = Date.parse(iso);
-      assert.equal(stamp(ms, ms, 'UTC').iso, new Date(ms).toISOString().replace('.000Z', 'Z'));
-      assert.deepEqual(stamp(ms, ms, 'UTC').date, expected(ms, 'UTC').date);
+      assert.equal(stamp(ms, 'UTC').iso, new Date(ms).toISOString().replace('.000Z', 'Z'));
+      assert.deepEqual(stamp(ms, 'UTC').date, expected(ms, 'UTC').date);
     }
   });
 
-  it('says how long ago, from the clock it is given', () => {
-    const now = Date.parse('2026-05-10T12:00:00Z');
-    const ago = (iso: string) => stamp(Date.parse(iso), now, 'UTC').ago;
-    assert.equal(ago('2026-05-10T11:59:30Z'), 'just now');
-    assert.equal(ago('2026-05-10T11:48:00Z'), '12m ago');
-    assert.equal(ago('2026-05-10T09:00:00Z'), '3h ago');
-    assert.equal(ago('2026-05-05T12:00:00Z'), '5d ago');
-    assert.equal(ago('2026-03-01T12:00:00Z'), '2mo ago');
-    assert.equal(ago('2024-05-01T12:00:00Z'), '2y ago');
-    assert.equal(ago('2026-05-11T12:00:00Z'), 'in 1d');
-  });
 
   it('names the day an instant falls on in the site\'s zone', () => {
     const ms = Date.parse('2026-05-02T23:30:00Z');

@@ -12,7 +12,7 @@ const read = (root: string, rel: string) => readFile(path.join(root, rel), 'utf8
 const frozenPart = (html: string) => {
   const doc = parse(html);
   const article = doc.querySelector('article.guide-main')!;
-  for (const sel of ['.notice', '.stay-current', '.versions', '.related-guides', '.more-on', '.guide-head .chips']) {
+  for (const sel of ['.breadcrumbs', '.notice', '.stay-current', '.versions', '.related-guides', '.more-on', '.guide-head .chips']) {
     for (const el of article.querySelectorAll(sel)) el.remove();
   }
   return article.outerHTML.replace(/\s+/g, ' ');

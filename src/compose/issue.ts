@@ -43,6 +43,8 @@ export interface IssueGuide {
   /** An updated guide's publish note, as a sentence. */
   note?: string;
   kind: 'new' | 'updated' | 'related';
+  /** Its lead figure as the email shows it (added when the issue is prepared, from an https site only). */
+  image?: { src: string; alt: string; width: number; height: number };
 }
 
 export interface ComposedIssue {

@@ -64,6 +64,12 @@ export function mailboxKey(address: string): string {
   return `${local}@${domain}`;
 }
 
+/** The address part of "Name <address>". */
+export function addressOf(from: string): string {
+  // The last <…>: a display name may itself hold angle brackets.
+  return /<([^<>]+)>\s*$/.exec(from)?.[1]?.trim() ?? from.trim();
+}
+
 /** "localhost" or a loopback address (127.0.0.0/8, ::1): a host whose traffic never leaves the machine. */
 export function isLoopbackHost(host: string): boolean {
   const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');

@@ -100,6 +100,15 @@ function isBaseUrl(v: string): boolean {
   return !v.includes('?') && !v.includes('#') && url.username === '' && url.password === '';
 }
 
+const SUBSCRIBE_URL = 'an https URL, or http on this machine (localhost), with no user name or fragment, e.g. "https://letters.example.org/subscribe"';
+
+function isSubscribeUrl(v: string): boolean {
+  if (!URL.canParse(v)) return false;
+  const url = new URL(v);
+  if (url.username || url.password || url.hash || v.includes('#')) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
+
 export const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
 /** A DKIM selector is one or more DNS labels: "s1", "2026-12.mail". */
 export const DKIM_SELECTOR = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
@@ -229,6 +238,15 @@ export const configSchema = z.strictObject({
     .min(1, { error: 'a number of seconds from 1 to 86400' })
     .max(86_400, { error: 'a number of seconds from 1 to 86400' })
     .default(60),
+  // Where the site's "Stay current" form posts when the pages are hosted apart from `serve`: its
+  // /subscribe endpoint on whatever host runs it. A reader's address travels in it, so only https
+  // leaves the machine.
+  subscribeUrl: z
+    .string({ error: SUBSCRIBE_URL })
+    .trim()
+    .refine(isSubscribeUrl, { error: SUBSCRIBE_URL })
+    .transform((v) => new URL(v).href)
+    .optional(),
   // The reverse proxies in front of `serve` whose X-Forwarded-For header is believed.
   trustProxy: z
     .array(

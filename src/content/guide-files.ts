@@ -9,7 +9,8 @@ import { validate } from './validate.ts';
 import { isSlug } from './slug.ts';
 import { decodeText, type Decoded } from './text.ts';
 import { GUIDES_DIR, MANIFEST, VERSIONS_DIR, WORKING_COPY } from './paths.ts';
-import { parseManifest, sha256, tamperProblem, versionFileName } from './versions.ts';
+import { parseManifest, sha256, tamperProblem, versionFileName, versionFiguresDir, figureTamperProblem, type ManifestEntry } from './versions.ts';
+import { findImages, linesBefore, resolveFigures } from './figures.ts';
 import type { Guide, GuideDoc, GuideVersion } from './model.ts';
 import { ContentError, type Problem } from './problems.ts';
 import { readInsideRoot, walkTree } from '../files/walk.ts';
@@ -41,7 +42,12 @@ export function readGuideFiles(root: string, slug: string): GuideRead {
 class GuideReader {
   readonly read: string[] = [];
 
-  constructor(private readonly root: string) {}
+  constructor(readonly root: string) {}
+
+  /** Notes a file or folder looked at by another reader (a figure's). */
+  note = (abs: string): void => {
+    this.read.push(abs);
+  };
 
   /** The file's text (or why it is not UTF-8); undefined when there is no such file. */
   text(file: string): Decoded | undefined {
@@ -82,11 +88,34 @@ function readGuide(reader: GuideReader, slug: string): { guide?: Guide; problems
   const workingSource = working.text;
   const parsed = parseGuideDoc(workingSource, file);
   problems.push(...parsed.problems);
+  if (parsed.doc) problems.push(...attachFigures(reader, parsed.doc, workingSource, { docFile: file, guideDir: dir, baseDir: dir, frozen: false }));
   const workingSha256 = sha256(workingSource);
   const versions = loadVersions(reader, dir, parsed.doc && { source: workingSource, sha256: workingSha256, doc: parsed.doc });
   problems.push(...versions.problems);
   if (!parsed.doc || problems.length > 0) return { problems };
   return { guide: { slug, file, working: parsed.doc, workingSha256, versions: versions.versions }, problems };
+}
+
+/**
+ * Finds, checks and reads a document's images, putting them on the document; returns the problems.
+ * `source` is the whole file, for line numbers.
+ */
+function attachFigures(
+  reader: GuideReader,
+  doc: GuideDoc,
+  source: string,
+  where: { docFile: string; guideDir: string; baseDir: string; frozen: boolean },
+): Problem[] {
+  const refs = findImages(doc.body, linesBefore(source, doc.body));
+  if (refs.length === 0) return [];
+  const { figures, problems } = resolveFigures(reader.root, refs, where, reader.note);
+  if (figures.length > 0) doc.figures = figures;
+  return problems;
+}
+
+/** A frozen image whose bytes are not those published with its version. */
+function figureTampering(doc: GuideDoc, entry: ManifestEntry): Problem[] {
+  return (doc.figures ?? []).filter((f) => entry.figures?.[f.src] !== f.sha256).map((f) => figureTamperProblem(f.file, entry));
 }
 
 /**
@@ -113,6 +142,7 @@ function loadVersions(
   }
   const { entries, problems } = parseManifest(source, manifestFile);
   const listed = new Set(entries.map((e) => versionFileName(e.version)));
+  for (const e of entries) if (e.figures) listed.add(versionFiguresDir(e.version));
   for (const name of onDisk) {
     if (!listed.has(`${VERSIONS_DIR}/${name}`)) {
       problems.push({ file: `${dir}/${VERSIONS_DIR}/${name}`, expected: `a version listed in ${manifestFile}`, found: 'a file that was never published' });
@@ -139,6 +169,9 @@ function loadVersions(
     const parsed = same ? { doc: working.doc, problems: [] } : parseGuideDoc(frozen, file);
     problems.push(...parsed.problems);
     if (!parsed.doc) continue;
+    if (same && working.doc.figures) parsed.doc = { ...working.doc, figures: undefined };
+    const frozenFigures = attachFigures(reader, parsed.doc, frozen, { docFile: file, guideDir: dir, baseDir: `${dir}/${versionFiguresDir(entry.version)}`, frozen: true });
+    problems.push(...frozenFigures, ...figureTampering(parsed.doc, entry));
     const published = DateTime.fromISO(entry.published, { setZone: true }).toMillis();
     versions.push({ version: entry.version, published, note: entry.note, file, doc: parsed.doc, entry });
   }

@@ -2,6 +2,7 @@
 import type { Config } from './config-schema.ts';
 import type { GuideFrontMatter } from './guide-schema.ts';
 import type { NewsFrontMatter } from './news-schema.ts';
+import type { Figure } from './figures.ts';
 import type { ManifestEntry } from './versions.ts';
 
 export interface NewsItem extends Omit<NewsFrontMatter, 'published'> {
@@ -25,6 +26,8 @@ export interface NewsItem extends Omit<NewsFrontMatter, 'published'> {
 export interface GuideDoc {
   front: GuideFrontMatter;
   body: string;
+  /** Its images, in order, each read and checked (absent or empty when it has none). */
+  figures?: Figure[];
   /** The document's Markdown as HTML, rendered when a published version is parsed; kept in the build cache like a summary's. */
   rendered?: RenderedBody;
 }

@@ -1,15 +1,17 @@
 // Starting, freezing and listing guide versions. Each publish writes the frozen copy and then the
 // manifest, each through a temporary file and a rename, so an interrupted publish leaves either the
 // old state or the new one (at worst an unlisted version file, which the build reports).
+import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { readTextInsideRoot } from '../files/walk.ts';
+import { MAX_ASSET_BYTES, readInsideRoot, readTextInsideRoot } from '../files/walk.ts';
+import { figureHashes } from './figures.ts';
 import path from 'node:path';
 import { loadGuide } from './guide-files.ts';
 import { listGuideSlugs } from './guides.ts';
 import { GUIDES_DIR, MANIFEST, WORKING_COPY } from './paths.ts';
 import { ContentError, ProblemList, UsageError, type Problem } from './problems.ts';
 import { isSlug } from './slug.ts';
-import { serialiseManifest, sha256, versionFileName, type ManifestEntry } from './versions.ts';
+import { serialiseManifest, sha256, versionFileName, versionFiguresDir, type ManifestEntry } from './versions.ts';
 import type { Guide } from './model.ts';
 
 export async function newGuide(root: string, slug: string): Promise<string> {
@@ -101,10 +103,19 @@ function unchangedProblem(file: string, version: number): Problem {
   return { file, expected: `changes since v${version} to publish`, found: `the same text as v${version}` };
 }
 
-/** The loader checked each frozen file against its hash, so comparing hashes compares the texts. */
+/**
+ * The loader checked each frozen file against its hash, so comparing hashes compares the texts; a
+ * replaced image with the same text is a change too.
+ */
 export function differsFromLatest(guide: Guide): boolean {
   const latest = guide.versions.at(-1);
-  return !latest || latest.entry.sha256 !== guide.workingSha256;
+  if (!latest || latest.entry.sha256 !== guide.workingSha256) return true;
+  return sameFigures(figureHashes(guide.working.figures), latest.entry.figures ?? {}) === false;
+}
+
+function sameFigures(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 async function freeze(root: string, guide: Guide, note: string, now: number): Promise<Published> {
@@ -118,14 +129,36 @@ async function freeze(root: string, guide: Guide, note: string, now: number): Pr
   const version = guide.versions.length + 1;
   const rel = versionFileName(version);
   const entries: ManifestEntry[] = guide.versions.map((v) => v.entry);
-  entries.push({ version, published: new Date(now).toISOString(), note, sha256: guide.workingSha256 });
+  const figures = await freezeFigures(root, guide, dir, version);
+  entries.push({ version, published: new Date(now).toISOString(), note, sha256: guide.workingSha256, ...(figures && { figures }) });
   await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
   await writeViaRename(path.join(dir, rel), text);
   await writeViaRename(path.join(dir, MANIFEST), serialiseManifest(entries));
   return { slug: guide.slug, version, file: `${GUIDES_DIR}/${guide.slug}/${rel}` };
 }
 
-async function writeViaRename(file: string, text: string): Promise<void> {
+/**
+ * Copies the working copy's images beside the new version (`versions/vN/<file>`), so that the
+ * version keeps them whatever happens to the originals; their hashes go into the manifest.
+ */
+async function freezeFigures(root: string, guide: Guide, dir: string, version: number): Promise<Record<string, string> | undefined> {
+  const figures = guide.working.figures ?? [];
+  if (figures.length === 0) return undefined;
+  const hashes: Record<string, string> = {};
+  for (const figure of figures) {
+    const bytes = readInsideRoot(root, figure.file, MAX_ASSET_BYTES);
+    if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== figure.sha256) {
+      throw new ContentError([{ file: figure.file, expected: 'the image as it was checked', found: 'a file saved again while publishing (run the command again)' }]);
+    }
+    const target = path.join(dir, versionFiguresDir(version), figure.src);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeViaRename(target, bytes);
+    hashes[figure.src] = figure.sha256;
+  }
+  return hashes;
+}
+
+async function writeViaRename(file: string, text: string | Buffer): Promise<void> {
   const temp = `${file}.tmp-${process.pid}`;
   await writeFile(temp, text);
   await rename(temp, file);

@@ -12,6 +12,8 @@ const entrySchema = z.strictObject({
   published: z.iso.datetime({ offset: true, error: 'an ISO 8601 date-time' }),
   note: z.string({ error: 'a note (text)' }),
   sha256: z.string({ error: 'a SHA-256 hex digest' }).regex(/^[0-9a-f]{64}$/, { error: 'a SHA-256 hex digest' }),
+  /** Each frozen image (its path as the version's Markdown writes it) and the SHA-256 of its bytes. */
+  figures: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, { error: 'a SHA-256 hex digest' }), { error: 'a mapping of image files to SHA-256 digests' }).optional(),
 });
 const manifestSchema = z.strictObject({ versions: z.array(entrySchema, { error: 'a list of versions' }) });
 
@@ -19,6 +21,11 @@ export type ManifestEntry = z.infer<typeof entrySchema>;
 
 export function versionFileName(version: number): string {
   return `${VERSIONS_DIR}/v${version}.md`;
+}
+
+/** The folder of a version's frozen images, beside its Markdown: `versions/v2/`. */
+export function versionFiguresDir(version: number): string {
+  return `${VERSIONS_DIR}/v${version}`;
 }
 
 export function sha256(text: string): string {
@@ -47,6 +54,15 @@ export function parseManifest(source: string, file: string): { entries: Manifest
 
 export function serialiseManifest(entries: readonly ManifestEntry[]): string {
   return `${JSON.stringify({ versions: entries }, null, 2)}\n`;
+}
+
+/** The problem to report when a frozen image's bytes no longer match what was published. */
+export function figureTamperProblem(file: string, entry: ManifestEntry): Problem {
+  return {
+    file,
+    expected: `the image frozen with v${entry.version} on ${entry.published.slice(0, 10)} (published versions are never edited; change the image beside guide.md and publish a new version)`,
+    found: 'a changed or missing file',
+  };
 }
 
 /** The problem to report when a frozen version's bytes no longer match what was published. */

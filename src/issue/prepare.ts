@@ -20,6 +20,7 @@ import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
 import { baseUrlProblem } from '../mail/readiness.ts';
 import { calendarDate, weekdayTime } from '../words/dates.ts';
 import { editionLabel } from '../words/labels.ts';
+import { leadImages } from './lead-images.ts';
 import { emailTemplateSources } from './template-sources.ts';
 import { introProblems } from './notes-intro.ts';
 
@@ -78,9 +79,12 @@ export async function prepareIssue(args: {
   const wrongBase = baseUrlProblem(config);
   if (wrongBase) throw new ConfigError([wrongBase]);
   const id = issueId(edition, date);
+  // Featured guides are the same whatever number of stories fits.
+  const images = await leadImages(site, args.catalog, composed.issue.guides);
   const render = async (issue: Omit<ComposedIssue, 'id'>) => {
     const meta: IssueMeta = {
       ...issue,
+      guides: issue.guides.map((g) => (images.has(g.slug) ? { ...g, image: images.get(g.slug) } : g)),
       id,
       number: args.number,
       // The editor's words replace the automatic ones, made one line and clipped to what inboxes show.

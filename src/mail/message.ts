@@ -10,6 +10,7 @@ import { encodeWord, encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import { oneLine } from '../compose/subject.ts';
 import { SLOT_NAMES, TOKENS, slotHtml, slotText, type Recipient, type SlotName } from '../render/tokens.ts';
+import { addressOf } from '../content/address.ts';
 import type { Config } from '../content/config-schema.ts';
 
 export interface MessageParts {
@@ -163,11 +164,7 @@ export function listId(title: string, baseUrl: string): string {
   return `${oneLine(title).replace(/[<>"]/g, '')} <almanac.${new URL(baseUrl).hostname}>`;
 }
 
-/** The address part of "Name <address>". */
-export function addressOf(from: string): string {
-  // The last <…>: a display name may itself hold angle brackets.
-  return /<([^<>]+)>\s*$/.exec(from)?.[1]?.trim() ?? from.trim();
-}
+export { addressOf };
 
 /** The issue's message, encoded once; render() gives each recipient's copy. */
 export function compileIssueMessage(

@@ -21,7 +21,7 @@ const UNMARKED_OUTPUT = ['index.html', '404.html', 'sitemap.xml', 'robots.txt'];
  * What the top of an earlier output can hold: its folders and its pages, feeds and text files. Anything
  * else (a `.git`, someone's notes) means the folder is not only an output, however much it looks like one.
  */
-const OUTPUT_FOLDERS = new Set(['assets', 'guides', 'topics', 'news', 'issues', 'feeds']);
+const OUTPUT_FOLDERS = new Set(['assets', 'guides', 'topics', 'news', 'issues', 'feeds', 'figures', 'social']);
 const OUTPUT_FILE = /^[^.][^/]*\.(?:html|xml|atom|json|txt)$/;
 
 export interface OutputGuard {

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type MarkdownIt from 'markdown-it';
 import type anchor from 'markdown-it-anchor';
+import type Token from 'markdown-it/lib/token.mjs';
 import { slugify } from '../content/slug.ts';
 import type { GuideDoc, NewsItem, RenderedBody, Section } from '../content/model.ts';
 import { guideText, type GuideText, type MarkdownRenderer, type MarkdownWork, type RenderedMarkdown } from '../content/render-queue.ts';
@@ -21,7 +22,17 @@ function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
     level: 2,
     slugify: (s: string) => slugify(s) || 'section',
     tabIndex: false,
+    // A link to each section after its heading, not inside it: the heading's own text stays its
+    // name, and the link is named for the section it points to ("Link to section: …").
+    permalink: anchors.permalink.linkAfterHeader({
+      style: 'aria-label',
+      assistiveText: (title: string) => `Link to section: ${title}`,
+      symbol: '#',
+      class: 'heading-anchor',
+      wrapper: ['<div class="heading">', '</div>'],
+    }),
   });
+  guide.core.ruler.push('figures', markFigures);
   // No linkify here: summaries are short, their source link is a field of its own, and linkify's
   // URL scanning is the most expensive part of rendering ten thousand of them.
   const untrusted = new Markdown({ html: false, linkify: false, typographer: true });
@@ -30,6 +41,25 @@ function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
 }
 
 const SAFE_LINK = /^(https?:|mailto:)/i;
+
+/**
+ * Marks where each figure goes (an image alone in its paragraph; see content/figures.ts): the site
+ * puts in its <figure>, with the sizes made from the image, once they are known (site/figures.ts).
+ */
+export const FIGURE_MARK = '<!--almanac:figure-->';
+
+function markFigures(state: { tokens: Token[]; Token: new (type: string, tag: string, nesting: 0 | 1 | -1) => Token }): void {
+  const { tokens } = state;
+  for (let i = tokens.length - 3; i >= 0; i--) {
+    const [open, inline, close] = [tokens[i]!, tokens[i + 1]!, tokens[i + 2]!];
+    if (open.type !== 'paragraph_open' || open.level !== 0 || inline.type !== 'inline' || close.type !== 'paragraph_close') continue;
+    const meaningful = (inline.children ?? []).filter((c) => !(c.type === 'text' && c.content.trim() === '') && c.type !== 'softbreak');
+    if (meaningful.length !== 1 || meaningful[0]!.type !== 'image') continue;
+    const mark = new state.Token('html_block', '', 0);
+    mark.content = `${FIGURE_MARK}\n`;
+    tokens.splice(i, 3, mark);
+  }
+}
 
 // Guide documents and news summaries are rendered when they are parsed and kept with them (see
 // content/render-queue.ts), and so in the build cache. Short texts that belong to no document (the

@@ -19,12 +19,22 @@ import { sesRoute } from './routes/webhook-ses.ts';
 
 
 const SECURITY_HEADERS: Record<string, string> = {
-  // Pages carry no script of their own; JSON-LD data blocks are not executed, so none is needed.
-  'content-security-policy': "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+  // Scripts from the site itself only (the guide's table of contents); JSON-LD data blocks are not executed.
+  'content-security-policy': csp("'self'"),
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
 };
+
+function csp(formAction: string): string {
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'`;
+}
+
+/** The headers of every answer; the subscribe form may post to the `subscribeUrl` of the config, wherever it is. */
+export function securityHeaders(subscribeUrl: string | undefined): Record<string, string> {
+  if (!subscribeUrl) return SECURITY_HEADERS;
+  return { ...SECURITY_HEADERS, 'content-security-policy': csp(`'self' ${new URL(subscribeUrl).origin}`) };
+}
 
 /**
  * The HTTP server for an app: a request Node cannot parse gets a 4xx carrying the same security
@@ -57,6 +67,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
     ['/webhooks/ses', sesRoute(ctx)],
   ]);
   const files = filesRoute(o.distDir);
+  const headers = securityHeaders(o.config.subscribeUrl);
 
   async function handle(req: IncomingMessage, res: ServerResponse, client: string): Promise<void> {
     if (!isValidHost(req.headers.host)) throw new HttpError(400, 'bad Host header');
@@ -111,7 +122,7 @@ export function createApp(o: AppOptions): (req: IncomingMessage, res: ServerResp
       }
     });
     try {
-      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
       handle(req, res, client).catch((err: unknown) => {
         note = fail(res, err);
       });

@@ -133,7 +133,7 @@ export class Preview {
   private async asset(res: ServerResponse, name: string): Promise<void> {
     const file = (await listTemplateFiles(this.o.root, 'assets')).find((f) => f.rel === `assets/${name}`);
     if (!file) return send(res, 404, 'Not found', 'text/plain');
-    send(res, 200, await readFile(file.absolute), name.endsWith('.css') ? 'text/css; charset=utf-8' : name.endsWith('.svg') ? 'image/svg+xml' : 'application/octet-stream');
+    send(res, 200, await readFile(file.absolute), name.endsWith('.css') ? 'text/css; charset=utf-8' : name.endsWith('.js') ? 'text/javascript; charset=utf-8' : name.endsWith('.svg') ? 'image/svg+xml' : 'application/octet-stream');
   }
 
   private guide(res: ServerResponse, slug: string): void {

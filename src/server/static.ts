@@ -1,7 +1,7 @@
 // Serving dist/: the right content type, validators (ETag, Last-Modified) with 304 answers, HEAD,
 // caching for assets, and no way out of the folder however the path is spelled.
 import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
@@ -20,6 +20,7 @@ const TYPES: Record<string, string> = {
   '.jpg': 'image/jpeg',
   '.jpeg': 'image/jpeg',
   '.webp': 'image/webp',
+  '.avif': 'image/avif',
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2',
 };
@@ -46,8 +47,19 @@ async function inside(root: string, file: string): Promise<boolean> {
   return realRoot !== undefined && realFile !== undefined && (realFile === realRoot || realFile.startsWith(`${realRoot}${path.sep}`));
 }
 
-/** Answers a GET or HEAD for a file in `root`; returns false when there is none (the caller answers 404). */
-export async function serveFile(req: IncomingMessage, res: ServerResponse, root: string, urlPath: string, status = 200): Promise<boolean> {
+/**
+ * Answers a GET or HEAD for a file in `root`; returns false when there is none (the caller answers 404).
+ * `page`, when given, is applied to each HTML page before it is sent (the same page always gives the
+ * same answer, so the file's validators still hold).
+ */
+export async function serveFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  root: string,
+  urlPath: string,
+  status = 200,
+  page?: (html: string) => string,
+): Promise<boolean> {
   let file = resolvePath(root, urlPath);
   if (!file) return false;
   let info = await stat(file).catch(() => undefined);
@@ -78,6 +90,12 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, root:
     (!req.headers['if-none-match'] && req.headers['if-modified-since'] !== undefined && Date.parse(req.headers['if-modified-since']) >= Math.floor(info.mtimeMs / 1000) * 1000);
   if (fresh && status === 200) {
     res.writeHead(304, headers).end();
+    return true;
+  }
+  if (page && path.extname(file).toLowerCase() === '.html') {
+    const body = Buffer.from(page(await readFile(file, 'utf8')));
+    res.writeHead(status, { ...headers, 'content-length': String(body.length) });
+    res.end(req.method === 'HEAD' ? undefined : body);
     return true;
   }
   res.writeHead(status, { ...headers, 'content-length': String(info.size) });

@@ -20,6 +20,8 @@ import { sitePages } from './pages.ts';
 import { siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
 import { renderSitemap } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
+import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
+import type { DebugLog } from '../log/debug.ts';
 
 export interface BuildOptions {
   root: string;
@@ -29,6 +31,8 @@ export interface BuildOptions {
   threads?: number;
   /** The content cache's clock, settle window and debug log. */
   cache?: Pick<CacheOptions, 'clock' | 'settleMs' | 'log'>;
+  /** Told how many images were processed and how many reused; by default the debug log of ALMANAC_DEBUG=figures. */
+  figureLog?: DebugLog;
   /**
    * The site as the caller has just loaded it, with the content cache it was loaded through (which the
    * caller saves): an issue build rebuilds the site right after loading it, and need not read it twice.
@@ -60,16 +64,17 @@ async function composeSite(
   now: number,
   onGuidePage?: (page: Page) => void,
   news?: NewsIndex,
-): Promise<ComposedSite & { ages: string }> {
+  images: SiteImages = NO_IMAGES,
+): Promise<ComposedSite> {
   const issues = new IssueStore(site.root).list();
-  const { pages, listings, catalog, siteMeta, ages } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news);
+  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news, images);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
   const [{ GUIDE_FEEDS, ISSUE_FEEDS, NEWS_FEEDS, guideFeedEntries, issueFeedEntries, newsFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
     import('./feeds.ts'),
     import('../render/templates.ts'),
   ]);
-  const files: OutputFiles = new Map();
+  const files: OutputFiles = new Map(images.files);
   const feeds = renderFeeds(
     site.config,
     GUIDE_FEEDS,
@@ -103,17 +108,33 @@ async function composeSite(
   for (const asset of await listTemplateFiles(site.root, 'assets')) {
     files.set(asset.rel, readTemplateFile(asset));
   }
-  return { pages, listings, files, ages };
+  inlineStyles(listings, files.get('assets/style.css'));
+  return { pages, listings, files };
 }
 
-/** Renders the whole site in memory. Throws ContentError (with every problem) on bad input. */
+/**
+ * The 404 page is sent for any missing path and opened from disk alike, where no one stylesheet
+ * address finds the file (a relative one fails below the root, one from the root fails from disk):
+ * it carries the site's styles inline. `serve` allows exactly that style by its hash (see
+ * server/served-page.ts).
+ */
+function inlineStyles(listings: readonly Page[], css: string | Buffer | undefined): void {
+  const text = css?.toString();
+  // A stylesheet that could end the <style> element early stays a link.
+  if (text === undefined || /<\/style/i.test(text)) return;
+  for (const page of listings) if (page.data.page.anyPath) page.data.page.style = text;
+}
+
+/** Renders the whole site in memory, writing nothing. Throws ContentError (with every problem) on bad input. */
 export async function renderSite(site: Site, now: number): Promise<{ files: OutputFiles; pages: number }> {
   const { TemplateSet } = await import('../render/templates.ts');
   const templates = await TemplateSet.load(site.root, 'site');
-  const { pages, files } = await composeSite(site, now);
+  const images = await makeSiteImages(site, debugLog('figures'), false);
+  const { pages, files } = await composeSite(site, now, undefined, undefined, images);
   const out: OutputFiles = new Map();
   templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));
   for (const [file, data] of files) out.set(file, data);
+  for (const [file, data] of await images.cardFiles) out.set(file, data);
   return { files: out, pages: pages.flatMap(pathsOf).length };
 }
 
@@ -140,11 +161,15 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
       const inputs = await siteInputs(root, content);
       rememberVersionDiffs(site, content);
-      const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
+      const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
+      const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       await renderer.finish(composed);
+      // Drawn while the pages were rendered.
+      const cards = await images.cardFiles;
+      for (const [file, data] of cards) output.write([file], data);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys()]), inputs && withAges(inputs, composed.ages));
-      return summary(site, pages.length, pages.length + composed.files.size, outDir);
+      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys()]), inputs);
+      return summary(site, pages.length, pages.length + composed.files.size + cards.size, outDir);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
       await renderer.close();
@@ -184,7 +209,7 @@ async function updateIssueFiles(
     for (const [file, data] of composed.files) if (showsIssues(file)) files.set(file, data);
     const pages = composed.pages.flatMap(pathsOf).length;
     counts = { pages, files: pages + composed.files.size };
-    return { inputs: withAges(inputs, composed.ages), files };
+    return { inputs, files };
   });
   if (written === undefined || !counts) return undefined;
   return { ...counts, written };
@@ -212,11 +237,6 @@ async function siteInputs(root: string, content: FileCache): Promise<string | un
     }
   }
   return hash.digest('hex');
-}
-
-/** The inputs with the ages the pages show, which move with the clock while the inputs stay. */
-function withAges(inputs: string, ages: string): string {
-  return createHash('sha256').update(inputs).update('\0').update(ages).digest('hex');
 }
 
 /** The site's news index, kept in the content cache and reused while no news item was read afresh. */

@@ -5,9 +5,12 @@ import { slugify } from '../content/slug.ts';
 import { relatedGuides, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
 import { plainText, renderGuideBody } from '../render/markdown.ts';
 import { timelineLabel } from '../words/dates.ts';
+import { countWords, readingTime } from '../words/reading-time.ts';
 import { guideKicker, levelLabel } from '../words/labels.ts';
-import { PageContext, type Page } from './page-context.ts';
+import { PageContext, type Page, type PageImage } from './page-context.ts';
 import { whatChangedView } from './version-diff.ts';
+import { fallbackFile, placeFigures } from './figures.ts';
+import { CARD_HEIGHT, CARD_WIDTH } from './social-card.ts';
 
 const MORE_ON_LIMIT = 6;
 const RELATED_LIMIT = 4;
@@ -49,11 +52,13 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
   });
   // Older versions are their own documents; the latest one's canonical URL is the guide's.
   if (!isLatest) meta.canonical = `${ctx.site.config.baseUrl}/${versionFile(slug, v.version)}`;
-  meta.jsonLd = guideJsonLd(ctx, g, v, meta.canonical);
+  meta.image = socialImage(ctx, g, v);
+  meta.jsonLd = guideJsonLd(ctx, g, v, meta.canonical, meta.image);
 
   const page = ctx.page(dir, 'guide', meta, {
     guide: {
       slug,
+      href: isLatest ? dir : versionFile(slug, v.version),
       kicker: guideKicker(front.level),
       title: front.title,
       level: levelLabel(front.level),
@@ -67,8 +72,10 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
       latest: { version: g.latest.version, href: dir, published: ctx.stamp(g.latest.published) },
       published: ctx.stamp(v.published),
       tldr: front.tldr,
+      // What a reader reads: the TL;DR, the takeaways, the body and the FAQ.
+      readingTime: readingTime(countWords([front.tldr, ...body.takeaways, body.html, ...front.faq.flatMap((f, i) => [f.q, body.faq[i]!])].join(' '))),
       takeaways: body.takeaways,
-      bodyHtml: body.html,
+      bodyHtml: placeFigures(body.html, v.doc.figures, ctx.images.figures, meta.root),
       toc: body.sections,
       timeline: front.timeline.map((e, i) => ({ datetime: e.date, label: timelineLabel(e.date), event: body.timeline[i]! })),
       related: front.related.map((t) => ctx.topicLink(t)),
@@ -94,7 +101,22 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
   return { ...page, file: versionFile(slug, v.version) };
 }
 
-function guideJsonLd(ctx: PageContext, g: LiveGuide, v: GuideVersion, url: string): object[] {
+/** What a shared link to this version shows: its lead figure, or else the guide's card. */
+function socialImage(ctx: PageContext, g: LiveGuide, v: GuideVersion): PageImage | undefined {
+  const base = ctx.site.config.baseUrl;
+  const lead = v.doc.figures?.[0];
+  const sizes = lead && ctx.images.figures.get(lead.sha256);
+  if (lead && sizes) {
+    const file = fallbackFile(lead.sha256, sizes, 1440);
+    return { url: `${base}/${file.file}`, alt: lead.alt, width: file.width, height: file.height, type: sizes.fallback === 'jpeg' ? 'image/jpeg' : 'image/png' };
+  }
+  const card = ctx.images.cards.get(g.guide.slug);
+  if (!card) return undefined;
+  const front = g.latest.doc.front;
+  return { url: `${base}/${card}`, alt: `${front.title} (${guideKicker(front.level)})`, width: CARD_WIDTH, height: CARD_HEIGHT, type: 'image/png' };
+}
+
+function guideJsonLd(ctx: PageContext, g: LiveGuide, v: GuideVersion, url: string, image?: PageImage): object[] {
   const front = v.doc.front;
   const publisher = { '@type': 'Organization', name: ctx.site.config.title, url: `${ctx.site.config.baseUrl}/` };
   const article = {
@@ -109,6 +131,7 @@ function guideJsonLd(ctx: PageContext, g: LiveGuide, v: GuideVersion, url: strin
     dateModified: new Date(v.published).toISOString(),
     version: String(v.version),
     keywords: front.topics.join(', '),
+    ...(image && { image: { '@type': 'ImageObject', url: image.url, width: image.width, height: image.height } }),
     author: publisher,
     publisher,
   };

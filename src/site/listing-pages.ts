@@ -3,7 +3,8 @@ import { LEVELS } from '../content/levels.ts';
 import type { Catalog, Topic } from '../compose/catalog.ts';
 import { byImportance } from '../compose/stories.ts';
 import { levelLabel } from '../words/labels.ts';
-import type { Page, PageContext } from './page-context.ts';
+import { hasPage, type Page, type PageContext } from './page-context.ts';
+import { collectionJsonLd } from './structured-data.ts';
 
 const NEWS_PER_PAGE = 50;
 const TOPIC_NEWS_LIMIT = 30;
@@ -13,7 +14,7 @@ export function homePage(ctx: PageContext): Page {
   const latestStories = catalog.stories.slice(0, 24);
   const top = [...latestStories].sort(byImportance).slice(0, 6);
   const topics = [...catalog.topics.values()]
-    .filter((t) => t.guides.length > 0 || t.stories.length > 0)
+    .filter(hasPage)
     .sort((a, b) => b.guides.length + b.stories.length - (a.guides.length + a.stories.length) || (a.name < b.name ? -1 : 1))
     .slice(0, 16)
     .map((t) => ({ ...ctx.topicLink(t.name), count: t.guides.length + t.stories.length }));
@@ -77,13 +78,21 @@ export function guidesIndexPages(ctx: PageContext): Page[] {
 }
 
 export function topicPages(ctx: PageContext): Page[] {
-  const topics = [...ctx.catalog.topics.values()].sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
-  const index = ctx.page('topics/', 'topics', ctx.meta('topics/', {
+  const topics = [...ctx.catalog.topics.values()].filter(hasPage).sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
+  const indexMeta = ctx.meta('topics/', {
     title: 'Topics',
     description: `Every topic covered by ${ctx.site.config.title}'s guides and news.`,
     section: 'topics',
     lastmod: newest(ctx.catalog),
-  }), {
+  });
+  const base = ctx.site.config.baseUrl;
+  indexMeta.jsonLd = collectionJsonLd(
+    ctx,
+    { path: 'topics/', name: indexMeta.title, description: indexMeta.description },
+    topics.map((t) => ({ name: t.name, url: `${base}/topics/${t.slug}/` })),
+    [{ name: 'Topics', path: 'topics/' }],
+  );
+  const index = ctx.page('topics/', 'topics', indexMeta, {
     topics: topics.map((t) => ({ ...ctx.topicLink(t.name), guides: t.guides.length, stories: t.stories.length })),
   });
   return [index, ...topics.map((t) => topicPage(ctx, t))];
@@ -91,12 +100,23 @@ export function topicPages(ctx: PageContext): Page[] {
 
 function topicPage(ctx: PageContext, t: Topic): Page {
   const path = `topics/${t.slug}/`;
-  return ctx.page(path, 'topic', ctx.meta(path, {
+  const meta = ctx.meta(path, {
     title: t.name,
     description: `Guides and news on ${t.name} from ${ctx.site.config.title}.`,
     section: 'topics',
     lastmod: Math.max(t.guides[0]?.latest.published ?? 0, t.stories[0]?.lead.published ?? 0) || undefined,
-  }), {
+  });
+  const base = ctx.site.config.baseUrl;
+  meta.jsonLd = collectionJsonLd(
+    ctx,
+    { path, name: t.name, description: meta.description },
+    [
+      ...t.guides.map((g) => ({ name: g.latest.doc.front.title, url: `${base}/guides/${g.guide.slug}/` })),
+      ...t.stories.slice(0, TOPIC_NEWS_LIMIT).map((s) => ({ name: s.lead.title, url: s.lead.url })),
+    ],
+    [{ name: 'Topics', path: 'topics/' }, { name: t.name, path }],
+  );
+  return ctx.page(path, 'topic', meta, {
     topic: {
       name: t.name,
       guides: t.guides.map((g) => ctx.guideCard(g)),
@@ -113,12 +133,15 @@ export function newsPages(ctx: PageContext): Page[] {
   const pages: Page[] = [];
   for (let n = 1; n <= count; n++) {
     const slice = stories.slice((n - 1) * NEWS_PER_PAGE, n * NEWS_PER_PAGE);
-    pages.push(ctx.page(pathOf(n), 'news', ctx.meta(pathOf(n), {
+    const meta = ctx.meta(pathOf(n), {
       title: n === 1 ? 'News' : `News, page ${n}`,
       description: `The AI news ${ctx.site.config.title} tracks, newest first, with an importance score for each story.`,
       section: 'news',
       lastmod: slice[0]?.lead.published,
-    }), {
+    });
+    const trail = [{ name: 'News', path: 'news/' }, ...(n === 1 ? [] : [{ name: meta.title, path: pathOf(n) }])];
+    meta.jsonLd = collectionJsonLd(ctx, { path: pathOf(n), name: meta.title, description: meta.description }, slice.map((s) => ({ name: s.lead.title, url: s.lead.url })), trail);
+    pages.push(ctx.page(pathOf(n), 'news', meta, {
       stories: slice.map((s) => ctx.newsCard(s)),
       pagination: count > 1 ? {
         page: n,
@@ -134,7 +157,7 @@ export function newsPages(ctx: PageContext): Page[] {
 export function notFoundPage(ctx: PageContext): Page {
   // Served for any missing path, so its links must work from anywhere: they are absolute.
   const meta = ctx.meta('', { title: 'Page not found', description: 'This page does not exist.', section: 'none', noindex: true });
-  const page = ctx.page('', 'not-found', { ...meta, root: '/' }, {
+  const page = ctx.page('', 'not-found', { ...meta, root: '/', anyPath: true }, {
     guides: ctx.catalog.active.slice(0, 4).map((g) => ctx.guideCard(g)),
   });
   return { ...page, file: '404.html' };

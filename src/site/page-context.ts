@@ -1,13 +1,15 @@
 // What every page builder shares: the page shape, the site's metadata, the clock and the cards a
 // story or a guide makes wherever it is listed, each built once.
 import type { Site } from '../content/model.ts';
+import { addressOf } from '../content/address.ts';
 import { slugify } from '../content/slug.ts';
-import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex } from '../compose/catalog.ts';
+import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex, type Topic } from '../compose/catalog.ts';
 import { alsoCovered, type Story } from '../compose/stories.ts';
 import { renderSummary } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
 import { editionNames } from '../compose/slots.ts';
 import { TAGLINE, allEditions, editionLabel, guideKicker, levelLabel } from '../words/labels.ts';
+import { NO_IMAGES, type SiteImages } from './images.ts';
 
 /** One document: rendered once, written once at `file`, and linked at each of `also`. */
 export interface Page {
@@ -33,9 +35,23 @@ export interface PageMeta {
   canonical: string;
   section: 'home' | 'guides' | 'topics' | 'news' | 'issues' | 'none';
   jsonLd: object[];
+  /** The picture a shared link shows (og:image), absolute. */
+  image?: PageImage;
   /** Last change, for the sitemap; absent for pages that should not be listed. */
   lastmod?: number;
   noindex?: boolean;
+  /** Sent for any missing path (the 404 page): its links are absolute from the site's root. */
+  anyPath?: boolean;
+  /** The site's styles, inline, for a page that no one stylesheet address can reach from everywhere. */
+  style?: string;
+}
+
+export interface PageImage {
+  url: string;
+  alt: string;
+  width: number;
+  height: number;
+  type: string;
 }
 
 export interface SiteMeta {
@@ -49,6 +65,11 @@ export interface SiteMeta {
   editionList: { id: string; label: string }[];
   tagline: string;
   generated: string;
+  /**
+   * Where the "Stay current" form posts: `url` when the site names one; otherwise the page says how
+   * to subscribe by mail to `address`, and `serve` puts its own form there (see server/served-page.ts).
+   */
+  subscribe: { url?: string; address: string };
 }
 
 export interface PageData {
@@ -66,7 +87,13 @@ export class PageContext {
   // The same instants (a guide's publication, a story's) appear on many pages.
   private readonly stamps = new Map<number, Stamp>();
 
-  constructor(readonly site: Site, readonly now: number, news?: NewsIndex) {
+  constructor(
+    readonly site: Site,
+    readonly now: number,
+    news?: NewsIndex,
+    /** The figures' sizes and the social cards made for this build. */
+    readonly images: SiteImages = NO_IMAGES,
+  ) {
     this.catalog = buildCatalog(site, news);
     const { config } = site;
     this.siteMeta = {
@@ -78,20 +105,13 @@ export class PageContext {
       editionList: editionNames(config).map((id) => ({ id, label: editionLabel(config, id) })),
       tagline: TAGLINE,
       generated: new Date(now).toISOString(),
+      subscribe: { url: config.subscribeUrl, address: addressOf(config.from) },
     };
-  }
-
-  /**
-   * The ages ("3d ago") written so far, the only part of a page that moves with the clock: an output
-   * whose pages were written with other ages is not brought up to date by writing a few files into it.
-   */
-  ages(): string {
-    return [...this.stamps].sort((a, b) => a[0] - b[0]).map(([ms, s]) => `${ms}:${s.ago}`).join('\n');
   }
 
   stamp(ms: number): Stamp {
     let known = this.stamps.get(ms);
-    if (!known) this.stamps.set(ms, (known = stamp(ms, this.now, this.site.config.timezone)));
+    if (!known) this.stamps.set(ms, (known = stamp(ms, this.site.config.timezone)));
     return known;
   }
 
@@ -115,9 +135,11 @@ export class PageContext {
     return card;
   }
 
+  /** A topic by name, with a link only when it has a page (see `hasPage`). */
   topicLink(name: string): TopicLink {
     const slug = slugify(name);
-    return { name: this.catalog.topics.get(slug)?.name ?? name, href: `topics/${slug}/` };
+    const topic = this.catalog.topics.get(slug);
+    return { name: topic?.name ?? name, href: topic && hasPage(topic) ? `topics/${slug}/` : undefined };
   }
 }
 
@@ -126,7 +148,7 @@ export interface NewsCard {
   url: string;
   source: string;
   score: number;
-  age: Stamp;
+  published: Stamp;
   summaryHtml: string;
   also: { source: string; url?: string }[];
 }
@@ -145,7 +167,16 @@ export interface GuideCard {
 
 export interface TopicLink {
   name: string;
-  href: string;
+  /** Absent for a topic without a page: it is named, not linked. */
+  href?: string;
+}
+
+/**
+ * Whether a topic gets a page (and so links and a sitemap entry): only with an active guide or a
+ * story on it. A topic named only as a related topic or by archived guides would be an empty page.
+ */
+export function hasPage(topic: Topic): boolean {
+  return topic.guides.length > 0 || topic.stories.length > 0;
 }
 
 function newsCard(story: Story, ctx: PageContext): NewsCard {
@@ -165,7 +196,7 @@ export function cardOf(
     url: item.url,
     source: item.source,
     score: item.score,
-    age: ctx.stamp(item.published),
+    published: ctx.stamp(item.published),
     summaryHtml,
     also,
   };

@@ -6,6 +6,7 @@ import type { StoredIssue } from '../store/issues.ts';
 import { guidePages } from './guide-pages.ts';
 import { issuePages } from './issue-pages.ts';
 import { guidesIndexPages, homePage, newsPages, notFoundPage, topicPages } from './listing-pages.ts';
+import type { SiteImages } from './images.ts';
 import { PageContext, type Page, type SiteMeta } from './page-context.ts';
 
 /**
@@ -20,8 +21,9 @@ export function sitePages(
   issues: readonly StoredIssue[] = [],
   onGuidePage?: (page: Page) => void,
   news?: NewsIndex,
-): { pages: Page[]; listings: Page[]; catalog: Catalog; siteMeta: SiteMeta; ages: string } {
-  const ctx = new PageContext(site, now, news);
+  images?: SiteImages,
+): { pages: Page[]; listings: Page[]; catalog: Catalog; siteMeta: SiteMeta } {
+  const ctx = new PageContext(site, now, news, images);
   const guides: Page[] = [];
   for (const g of ctx.catalog.guides) {
     for (const page of guidePages(ctx, g)) {
@@ -30,9 +32,6 @@ export function sitePages(
     }
   }
   const lead = [homePage(ctx), ...guidesIndexPages(ctx)];
-  const [topics, newsListing, notFound] = [topicPages(ctx), newsPages(ctx), notFoundPage(ctx)];
-  // Taken before the issues' pages, which an issue build writes afresh whatever their ages.
-  const ages = ctx.ages();
-  const rest = [...topics, ...newsListing, ...issuePages(ctx, issues), notFound];
-  return { pages: [...lead, ...guides, ...rest], listings: [...lead, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta, ages };
+  const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx)];
+  return { pages: [...lead, ...guides, ...rest], listings: [...lead, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta };
 }

@@ -1,24 +1,22 @@
 // Dates as readers and editors see them, one formatter for each kind, used by the site, the email
-// and the command line alike: a relative age ("5d ago") computed from the clock given, for pages that
-// are rebuilt, and exact dates in the site's time zone, always in English whatever the machine's
-// locale. An email is read days after it was written, so it only ever carries exact dates.
+// and the command line alike: exact dates in the site's time zone, always in English whatever the
+// machine's locale. A page or an email is read long after it was written, so neither carries a
+// relative age ("5d ago"), which would be wrong by then.
 
 export interface Stamp {
   /** Machine-readable instant for <time datetime>. */
   iso: string;
-  /** "5d ago". */
-  ago: string;
   /** "8 April 2026, 09:30 UTC" in the site's time zone. */
   exact: string;
   /** "8 Apr 2026". */
   date: string;
 }
 
-export function stamp(ms: number, now: number, zone: string): Stamp {
+/** An instant as a page shows it: its calendar day in the site's time zone, and the instant in full. */
+export function stamp(ms: number, zone: string): Stamp {
   const t = localTime(ms, zone);
   return {
     iso: new Date(ms).toISOString().replace('.000Z', 'Z'),
-    ago: relativeAge(ms, now),
     exact: exact(t),
     date: `${t.day} ${MONTHS[t.month]!.slice(0, 3)} ${t.year}`,
   };
@@ -148,22 +146,6 @@ function askIntl(ms: number, zone: string): { offset: number; name: string } {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-/** Compact age in the style readers know from news sites: "just now", "12m ago", "3h ago", "5d ago", "1mo ago", "2y ago". */
-export function relativeAge(ms: number, now: number): string {
-  const diff = now - ms;
-  if (diff < 0) return diff > -HOUR ? 'just now' : `in ${compact(-diff)}`;
-  if (diff < MINUTE) return 'just now';
-  return `${compact(diff)} ago`;
-}
-
-function compact(diff: number): string {
-  if (diff < HOUR) return `${Math.floor(diff / MINUTE)}m`;
-  if (diff < DAY) return `${Math.floor(diff / HOUR)}h`;
-  if (diff < 30 * DAY) return `${Math.floor(diff / DAY)}d`;
-  if (diff < 365 * DAY) return `${Math.floor(diff / (30 * DAY))}mo`;
-  return `${Math.floor(diff / (365 * DAY))}y`;
-}
 
 /** A timeline date as written (YYYY, YYYY-MM, YYYY-MM-DD) in words. */
 export function timelineLabel(value: string): string {
