@@ -83,6 +83,19 @@ describe('the site after an issue build', () => {
     assert.ok(held, 'the files were made before the lock was taken');
   });
 
+  it('removes what an issue build killed while writing left in the output', async () => {
+    const root = await site();
+    await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });
+    await issue(root, 'sunday', '2026-04-12');
+    // Killed between writing the archive's new page and renaming it into place.
+    const left = path.join(root, 'dist/issues/index.html.tmp-4194301');
+    await writeFile(left, '<!doctype html><title>half');
+    await issue(root, 'midweek', '2026-04-15');
+    assert.equal(existsSync(left), false);
+    await buildSite({ root, outDir: 'whole', now, cache: { clock: later } });
+    assert.deepEqual([...(await snapshot(path.join(root, 'dist'))).keys()].sort(), [...(await snapshot(path.join(root, 'whole'))).keys()].sort());
+  });
+
   it('builds the whole site when content changed since the output was built', async () => {
     const root = await site();
     await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });

@@ -168,13 +168,37 @@ export async function updateOutput(outDir: string, make: () => Promise<{ inputs:
       const parent = path.dirname(file);
       if (!folders.has(parent)) makeFolder(parent);
       folders.add(parent);
-      const temporary = `${file}.tmp-${process.pid}`;
+      const temporary = `${file}${TEMPORARY}${process.pid}`;
       writeFileSync(temporary, data);
       renameSync(temporary, file);
     }
+    removeTemporaries(target, files);
     return files.size;
   } finally {
     release();
+  }
+}
+
+/** Between a file's name and the pid of the update writing it (see updateOutput). */
+const TEMPORARY = '.tmp-';
+
+/**
+ * Removes what an update killed between writing a file and renaming it left beside it: under the
+ * lock no other update runs, and the next update writes the same files (every one that shows
+ * issues), so it finds them. Left there, they would be published until the next whole build.
+ */
+function removeTemporaries(target: string, files: OutputFiles): void {
+  const byFolder = new Map<string, Set<string>>();
+  for (const rel of files.keys()) {
+    const folder = path.join(target, path.dirname(rel));
+    const names = byFolder.get(folder) ?? byFolder.set(folder, new Set()).get(folder)!;
+    names.add(path.basename(rel));
+  }
+  for (const [folder, names] of byFolder) {
+    for (const name of readdirSync(folder)) {
+      const at = name.lastIndexOf(TEMPORARY);
+      if (at > 0 && names.has(name.slice(0, at)) && /^[1-9]\d*$/.test(name.slice(at + TEMPORARY.length))) rmSync(path.join(folder, name), { force: true });
+    }
   }
 }
 
