@@ -96,6 +96,13 @@ describe('the site after an issue build', () => {
     assert.deepEqual([...(await snapshot(path.join(root, 'dist'))).keys()].sort(), [...(await snapshot(path.join(root, 'whole'))).keys()].sort());
   });
 
+  it('stores no issue when the output is a folder a build may not write', async () => {
+    const root = await site();
+    await writeFile(path.join(root, 'dist'), 'not a folder');
+    await assert.rejects(issue(root, 'sunday', '2026-04-12'), /dist/);
+    assert.equal(existsSync(path.join(root, '.almanac/issues/2026-04-12-sunday')), false);
+  });
+
   it('builds the whole site when content changed since the output was built', async () => {
     const root = await site();
     await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });

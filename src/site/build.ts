@@ -138,10 +138,15 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   return { files: out, pages: pages.flatMap(pathsOf).length };
 }
 
+/** The output folder `outDir` resolved; throws UsageError when a build may not write there (see output/guard.ts). */
+export async function outputFolder(root: string, outDir: string): Promise<string> {
+  return safeOutputFolder({ root: path.resolve(root), out: outDir, databaseFile: await databaseFile(path.resolve(root)) });
+}
+
 export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const root = path.resolve(options.root);
   // Checked before anything starts: a folder that is not the output's own is never touched.
-  const outDir = safeOutputFolder({ root, out: options.outDir, databaseFile: await databaseFile(root) });
+  const outDir = await outputFolder(root, options.outDir);
   // Started first, so that a second thread checks the cache's stamps while this one reads the cache.
   if (options.issuesOnly && options.loaded) {
     const log = options.cache?.log ?? debugLog('cache');
