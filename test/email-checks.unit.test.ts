@@ -61,6 +61,13 @@ const CASES: Case[] = [
       new RegExp(`found "You are receiving [^"]*" in <p> in \\.muted: #333333 on #1d1c19, [\\d.]+:1 \\(and 1 more like it\\) \\(written at templates/email/pages/issue\\.mjml\\.hbs:${mjmlLine('You are receiving')};`),
     ],
   },
+  {
+    name: 'an element MJML does not know, written many times by one line, once',
+    file: MJML,
+    change: inBody('{{#each site}}<mj-sparkle />{{/each}}'),
+    // The whole output names mj-sparkle once.
+    expect: [/^(?![\s\S]*mj-sparkle[\s\S]*mj-sparkle)[\s\S]*issue\.mjml\.hbs:\d+: expected valid MJML, found Element mj-sparkle doesn't exist or is not registered/],
+  },
   { name: 'an element MJML does not know', file: MJML, change: inBody('\n<mj-sparkle />'), expect: [/^\(?[^\n]*templates\/email\/pages\/issue\.mjml\.hbs:\d+: expected valid MJML, found Element mj-sparkle doesn't exist or is not registered/m] },
 ];
 

@@ -2,6 +2,7 @@
 // same content and templates; the result is the output a whole build would make. Any other change
 // (content, templates, a link in the output, an output of unknown origin) gets the whole build.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { copyFile, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { describe, it } from 'node:test';
 import { loadSite, openContentCache } from '../src/content/load.ts';
 import { buildIssue } from '../src/issue/build.ts';
 import { markdownHere } from '../src/render/markdown.ts';
+import { updateOutput } from '../src/output/staged.ts';
 import { buildSite } from '../src/site/build.ts';
 import { NOW, PROJECT, snapshot, tempSite } from './helpers/cli.ts';
 
@@ -23,11 +25,11 @@ async function site(): Promise<string> {
   return root;
 }
 
-async function issue(root: string, edition: string, date: string): Promise<void> {
+async function issue(root: string, edition: string, date: string, at = now): Promise<void> {
   const content = openContentCache(root, { clock: later });
   const loaded = await loadSite(root, { cache: content, markdown: markdownHere });
   try {
-    await buildIssue(loaded, edition as 'sunday', date, now, { content });
+    await buildIssue(loaded, edition as 'sunday', date, at, { content });
   } finally {
     content.save();
   }
@@ -55,6 +57,50 @@ describe('the site after an issue build', () => {
     const whole = await snapshot(path.join(root, 'dist'));
     assert.deepEqual([...updated.keys()].sort(), [...whole.keys()].sort());
     for (const [file, bytes] of whole) assert.ok(bytes.equals(updated.get(file)!), `${file} differs from a whole build`);
+  });
+
+  it('is what a whole build with the same clock writes, when the output was built at another time', async () => {
+    const root = await site();
+    // Pages show ages ("3d ago") measured from the build's clock: a week later they read otherwise.
+    await buildSite({ root, outDir: 'dist', now: now - 7 * 86_400_000, cache: { clock: later } });
+    await issue(root, 'sunday', '2026-04-12');
+    const updated = await snapshot(path.join(root, 'dist'));
+    await buildSite({ root, outDir: 'whole', now, cache: { clock: later } });
+    const whole = await snapshot(path.join(root, 'whole'));
+    assert.deepEqual([...updated.keys()].sort(), [...whole.keys()].sort());
+    for (const [file, bytes] of whole) assert.ok(bytes.equals(updated.get(file)!), `${file} differs from a whole build`);
+  });
+
+  it('composes what it writes while holding the output lock, so two issue builds cannot drop each other from the archive', async () => {
+    const root = await site();
+    await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });
+    let held = false;
+    const written = await updateOutput(path.join(root, 'dist'), async () => {
+      held = existsSync(path.join(root, '.dist.spare.lock'));
+      return undefined;
+    });
+    assert.equal(written, undefined);
+    assert.ok(held, 'the files were made before the lock was taken');
+  });
+
+  it('removes what an issue build killed while writing left in the output', async () => {
+    const root = await site();
+    await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });
+    await issue(root, 'sunday', '2026-04-12');
+    // Killed between writing the archive's new page and renaming it into place.
+    const left = path.join(root, 'dist/issues/index.html.tmp-4194301');
+    await writeFile(left, '<!doctype html><title>half');
+    await issue(root, 'midweek', '2026-04-15');
+    assert.equal(existsSync(left), false);
+    await buildSite({ root, outDir: 'whole', now, cache: { clock: later } });
+    assert.deepEqual([...(await snapshot(path.join(root, 'dist'))).keys()].sort(), [...(await snapshot(path.join(root, 'whole'))).keys()].sort());
+  });
+
+  it('stores no issue when the output is a folder a build may not write', async () => {
+    const root = await site();
+    await writeFile(path.join(root, 'dist'), 'not a folder');
+    await assert.rejects(issue(root, 'sunday', '2026-04-12'), /dist/);
+    assert.equal(existsSync(path.join(root, '.almanac/issues/2026-04-12-sunday')), false);
   });
 
   it('builds the whole site when content changed since the output was built', async () => {

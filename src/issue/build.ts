@@ -7,7 +7,7 @@ import { FileCache } from '../cache/file-cache.ts';
 import type { Site } from '../content/model.ts';
 import { ContentError } from '../content/problems.ts';
 import { TemplateSet } from '../render/templates.ts';
-import { buildSite } from '../site/build.ts';
+import { buildSite, outputFolder } from '../site/build.ts';
 import { IssueStore } from '../store/issues.ts';
 import { issueId, prepareIssue, type PreparedIssue } from './prepare.ts';
 import { issuesSentFrom } from './earlier.ts';
@@ -51,6 +51,8 @@ export async function buildIssue(site: Site, edition: Edition, date: string, now
   if (errors.length) {
     throw new ContentError(errors.map((f) => ({ file: f.file ?? `issue ${id}`, field: f.check, expected: f.expected, found: f.found })));
   }
+  // Before the issue is stored: an output the site may not be written to leaves nothing behind.
+  await outputFolder(site.root, 'dist');
   store.save({ issue: prepared.issue, html: prepared.email.html, text: prepared.email.text });
   const issueSeconds = (performance.now() - started) / 1000;
   await buildSite({ root: site.root, outDir: 'dist', now, loaded: options.content && { site, content: options.content }, issuesOnly: true });

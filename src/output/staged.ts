@@ -138,37 +138,67 @@ function recordInputs(target: string, inputs: string | undefined): void {
 }
 
 /**
- * Writes `files` into the output at `outDir` in place, each file whole or not at all, when that output
- * was made from `inputs` (see commit): a change that touches a few files of a large site. Returns
- * false, writing nothing, when it was not (or is not there). Holds the build lock meanwhile.
+ * Writes the files `make` gives into the output at `outDir` in place, each file whole or not at all,
+ * when that output was made from the inputs `make` names (see commit): a change that touches a few
+ * files of a large site. `make` runs under the build lock, so that what it reads (the stored issues,
+ * say) is not changed by another process's update before its files are written: a second issue build
+ * composing the archive in between would otherwise have its issue dropped from it. Returns the number
+ * of files written, or undefined, writing nothing, when the output was not made from those inputs (or
+ * is not there) or `make` gives nothing.
  */
-export async function updateOutput(outDir: string, inputs: string, files: OutputFiles): Promise<boolean> {
+export async function updateOutput(outDir: string, make: () => Promise<{ inputs: string; files: OutputFiles } | undefined>): Promise<number | undefined> {
   const target = path.resolve(outDir);
-  if (!existsSync(target)) return false;
+  if (!existsSync(target)) return undefined;
   const release = await lock(`${spareDir(target)}.lock`, target);
   try {
     let recorded: string;
     try {
       recorded = readFileSync(madeFromFile(target), 'utf8');
     } catch {
-      return false;
+      return undefined;
     }
-    if (recorded !== `${markerStamp(target)}\n${inputs}\n`) return false;
+    const made = await make();
+    if (!made || recorded !== `${markerStamp(target)}\n${made.inputs}\n`) return undefined;
+    const { files } = made;
     // A link in the output (which a build never writes) would take files out of it: a build removes them.
-    if ([...files.keys()].some((rel) => throughLink(target, rel))) return false;
-    const made = new Set<string>();
+    if ([...files.keys()].some((rel) => throughLink(target, rel))) return undefined;
+    const folders = new Set<string>();
     for (const [rel, data] of files) {
       const file = path.join(target, rel);
       const parent = path.dirname(file);
-      if (!made.has(parent)) makeFolder(parent);
-      made.add(parent);
-      const temporary = `${file}.tmp-${process.pid}`;
+      if (!folders.has(parent)) makeFolder(parent);
+      folders.add(parent);
+      const temporary = `${file}${TEMPORARY}${process.pid}`;
       writeFileSync(temporary, data);
       renameSync(temporary, file);
     }
-    return true;
+    removeTemporaries(target, files);
+    return files.size;
   } finally {
     release();
+  }
+}
+
+/** Between a file's name and the pid of the update writing it (see updateOutput). */
+const TEMPORARY = '.tmp-';
+
+/**
+ * Removes what an update killed between writing a file and renaming it left beside it: under the
+ * lock no other update runs, and the next update writes the same files (every one that shows
+ * issues), so it finds them. Left there, they would be published until the next whole build.
+ */
+function removeTemporaries(target: string, files: OutputFiles): void {
+  const byFolder = new Map<string, Set<string>>();
+  for (const rel of files.keys()) {
+    const folder = path.join(target, path.dirname(rel));
+    const names = byFolder.get(folder) ?? byFolder.set(folder, new Set()).get(folder)!;
+    names.add(path.basename(rel));
+  }
+  for (const [folder, names] of byFolder) {
+    for (const name of readdirSync(folder)) {
+      const at = name.lastIndexOf(TEMPORARY);
+      if (at > 0 && names.has(name.slice(0, at)) && /^[1-9]\d*$/.test(name.slice(at + TEMPORARY.length))) rmSync(path.join(folder, name), { force: true });
+    }
   }
 }
 

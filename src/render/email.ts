@@ -128,11 +128,11 @@ function mjmlProblems(err: MjmlFailure, templates: TemplateSet, page: string): P
   if (errors.length === 0) {
     return [{ file: page, expected: 'a template MJML can compile', found: err.message }];
   }
-  return errors.map((e) => ({
-    file: locateTag(templates, e, page),
-    expected: 'valid MJML',
-    found: e.message,
-  }));
+  // A template line rendered many times (a partial for each story) is one fault to fix: named once.
+  const seen = new Set<string>();
+  return errors
+    .map((e) => ({ file: locateTag(templates, e, page), expected: 'valid MJML', found: e.message }))
+    .filter((p) => !seen.has(`${p.file}\0${p.found}`) && seen.add(`${p.file}\0${p.found}`));
 }
 
 function locateTag(templates: TemplateSet, e: MjmlProblem, page: string): string {

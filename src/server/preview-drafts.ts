@@ -29,11 +29,12 @@ interface State {
   siteTemplates?: TemplateSet;
   emailTemplates?: TemplateSet;
   problems?: Problem[];
-  issues: Partial<Record<Edition, PreparedIssue | Problem[]>>;
+  /** A Map, not an object: an edition may be named "constructor", which every object has. */
+  issues: Map<Edition, PreparedIssue | Problem[]>;
 }
 
 export class Drafts {
-  private state: State = { issues: {} };
+  private state: State = { issues: new Map() };
   private readonly spam = new WeakMap<PreparedIssue, { done?: ThoroughResult }>();
   /** Told when an issue's slower checks are done (the preview reloads open pages). */
   onChecked?: () => void;
@@ -75,10 +76,10 @@ export class Drafts {
           TemplateSet.load(this.root, 'site'),
           TemplateSet.load(this.root, 'email'),
         ]);
-        this.state = { site, news: indexNews(site), siteTemplates, emailTemplates, issues: {} };
+        this.state = { site, news: indexNews(site), siteTemplates, emailTemplates, issues: new Map() };
       }
       this.state.problems = undefined;
-      this.state.issues = {};
+      this.state.issues = new Map();
     } catch (err) {
       if (!(err instanceof ContentError)) throw err;
       this.state.problems = err.problems as Problem[];
@@ -136,18 +137,18 @@ export class Drafts {
   }
 
   private async nextIssue(edition: Edition): Promise<ViewedIssue> {
-    const cached = this.state.issues[edition];
+    const cached = this.state.issues.get(edition);
     if (cached) return Array.isArray(cached) ? { problems: cached } : cached;
     const site = this.site;
     const date = localDate(site.config, nextSlot(site.config, edition, this.clock() - 1));
     const id = issueId(edition, date);
     try {
       const prepared = await prepareIssue({ site, catalog: buildCatalog(site), templates: this.state.emailTemplates!, edition, date, number: new IssueStore(this.root).numberFor(id), now: this.clock(), earlier: issuesSentFrom(this.root), notes: readIssueNotes(this.root, id) });
-      this.state.issues[edition] = prepared;
+      this.state.issues.set(edition, prepared);
       return prepared;
     } catch (err) {
       const problems = err instanceof ProblemError ? (err.problems as Problem[]) : [{ file: `issue ${id}`, expected: 'an issue that builds', found: (err as Error).message }];
-      this.state.issues[edition] = problems;
+      this.state.issues.set(edition, problems);
       return { problems };
     }
   }

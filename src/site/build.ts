@@ -138,10 +138,15 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   return { files: out, pages: pages.flatMap(pathsOf).length };
 }
 
+/** The output folder `outDir` resolved; throws UsageError when a build may not write there (see output/guard.ts). */
+export async function outputFolder(root: string, outDir: string): Promise<string> {
+  return safeOutputFolder({ root: path.resolve(root), out: outDir, databaseFile: await databaseFile(path.resolve(root)) });
+}
+
 export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const root = path.resolve(options.root);
   // Checked before anything starts: a folder that is not the output's own is never touched.
-  const outDir = safeOutputFolder({ root, out: options.outDir, databaseFile: await databaseFile(root) });
+  const outDir = await outputFolder(root, options.outDir);
   // Started first, so that a second thread checks the cache's stamps while this one reads the cache.
   if (options.issuesOnly && options.loaded) {
     const log = options.cache?.log ?? debugLog('cache');
@@ -196,17 +201,23 @@ async function updateIssueFiles(
   const inputs = await siteInputs(root, loaded.content);
   if (!inputs) return undefined;
   rememberVersionDiffs(loaded.site, loaded.content);
-  const [{ templates, save }, composed] = await Promise.all([siteTemplates(root), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
-  save();
-  const out: OutputFiles = new Map();
-  templates.renderAll(
-    composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
-    (paths, html) => paths.forEach((file) => out.set(file, html)),
-  );
-  for (const [file, data] of composed.files) if (showsIssues(file)) out.set(file, data);
-  if (!(await updateOutput(outDir, inputs, out))) return undefined;
-  const pages = composed.pages.flatMap(pathsOf).length;
-  return { pages, files: pages + composed.files.size, written: out.size };
+  let counts: { pages: number; files: number } | undefined;
+  // Composed under the output's lock (see updateOutput): the stored issues are read as they are when written.
+  const written = await updateOutput(outDir, async () => {
+    const [{ templates, save }, composed] = await Promise.all([siteTemplates(root), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
+    save();
+    const files: OutputFiles = new Map();
+    templates.renderAll(
+      composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
+      (paths, html) => paths.forEach((file) => files.set(file, html)),
+    );
+    for (const [file, data] of composed.files) if (showsIssues(file)) files.set(file, data);
+    const pages = composed.pages.flatMap(pathsOf).length;
+    counts = { pages, files: pages + composed.files.size };
+    return { inputs, files };
+  });
+  if (written === undefined || !counts) return undefined;
+  return { ...counts, written };
 }
 
 /** The output files whose contents depend on the stored issues. */
