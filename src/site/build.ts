@@ -1,6 +1,6 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheOptions, FileCache } from '../cache/file-cache.ts';
 import { cachedNewsIndex } from '../cache/news-index.ts';
@@ -13,12 +13,12 @@ import { debugLog } from '../log/debug.ts';
 import { safeOutputFolder } from '../output/guard.ts';
 import { StagedOutput, updateOutput, type OutputFiles } from '../output/staged.ts';
 import { personalise, personaliseHtml, webRecipient } from '../render/tokens.ts';
-import { IssueStore } from '../store/issues.ts';
+import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 import { OneThreadRenderer } from './one-thread-renderer.ts';
-import { pathsOf, type Page } from './page-context.ts';
-import { sitePages } from './pages.ts';
+import { pathsOf, type Page, type SiteMeta } from './page-context.ts';
+import { issueSitePages, sitePages } from './pages.ts';
 import { siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
-import { renderSitemap } from './sitemap.ts';
+import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
 import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
 import type { DebugLog } from '../log/debug.ts';
@@ -70,10 +70,8 @@ async function composeSite(
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news, images);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
-  const [{ GUIDE_FEEDS, ISSUE_FEEDS, NEWS_FEEDS, guideFeedEntries, issueFeedEntries, newsFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
-    import('./feeds.ts'),
-    import('../render/templates.ts'),
-  ]);
+  const [feedsModule, { listTemplateFiles, readTemplateFile }] = await Promise.all([import('./feeds.ts'), import('../render/templates.ts')]);
+  const { GUIDE_FEEDS, NEWS_FEEDS, guideFeedEntries, newsFeedEntries, renderFeeds } = feedsModule;
   const files: OutputFiles = new Map(images.files);
   const feeds = renderFeeds(
     site.config,
@@ -82,13 +80,7 @@ async function composeSite(
     guideFeedEntries(site.config, catalog),
   );
   for (const [file, text] of feeds) files.set(file, text);
-  const issueFeeds = renderFeeds(
-    site.config,
-    ISSUE_FEEDS,
-    { title: `${site.config.title}: issues`, description: `Every ${siteMeta.editions} issue.`, home: 'issues/' },
-    issueFeedEntries(site.config, issues.map((i) => i.issue)),
-  );
-  for (const [file, text] of issueFeeds) files.set(file, text);
+  for (const [file, data] of issueFiles(site, issues, siteMeta, feedsModule)) files.set(file, data);
   const newsFeeds = renderFeeds(
     site.config,
     NEWS_FEEDS,
@@ -96,13 +88,6 @@ async function composeSite(
     newsFeedEntries(catalog),
   );
   for (const [file, text] of newsFeeds) files.set(file, text);
-  // The emails as sent, with each reader's own links replaced by the site's general ones.
-  const web = webRecipient(site.config.baseUrl);
-  for (const { issue, html, text } of issues) {
-    files.set(`issues/${issue.id}/email.html`, personaliseHtml(html, web));
-    files.set(`issues/${issue.id}/email.txt`, personalise(text, web));
-    files.set(`issues/${issue.id}/issue.json`, `${JSON.stringify(issue, null, 2)}\n`);
-  }
   files.set('sitemap.xml', renderSitemap(pages));
   files.set('robots.txt', `User-agent: *\nAllow: /\nSitemap: ${site.config.baseUrl}/sitemap.xml\n`);
   for (const asset of await listTemplateFiles(site.root, 'assets')) {
@@ -110,6 +95,24 @@ async function composeSite(
   }
   inlineStyles(listings, files.get('assets/style.css'));
   return { pages, listings, files };
+}
+
+/** The files that show issues, besides their pages: the issue feeds, and each issue's email and data. */
+function issueFiles(site: Site, issues: readonly StoredIssueFiles[], siteMeta: SiteMeta, feeds: typeof import('./feeds.ts')): OutputFiles {
+  const files: OutputFiles = feeds.renderFeeds(
+    site.config,
+    feeds.ISSUE_FEEDS,
+    { title: `${site.config.title}: issues`, description: `Every ${siteMeta.editions} issue.`, home: 'issues/' },
+    feeds.issueFeedEntries(site.config, issues.map((i) => i.issue)),
+  );
+  // The emails as sent, with each reader's own links replaced by the site's general ones.
+  const web = webRecipient(site.config.baseUrl);
+  for (const { issue, html, text } of issues) {
+    files.set(`issues/${issue.id}/email.html`, personaliseHtml(html, web));
+    files.set(`issues/${issue.id}/email.txt`, personalise(text, web));
+    files.set(`issues/${issue.id}/issue.json`, `${JSON.stringify(issue, null, 2)}\n`);
+  }
+  return files;
 }
 
 /**
@@ -152,7 +155,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     const log = options.cache?.log ?? debugLog('cache');
     const written = await updateIssueFiles(root, outDir, options.loaded, options.now);
     if (written) {
-      log?.(`output: wrote the ${written.written} files that show issues into ${outDir}`);
+      log?.(`output: wrote the ${written.files} files that show issues into ${outDir}`);
       return summary(options.loaded.site, written.pages, written.files, outDir);
     }
     log?.(`output: ${outDir} was not made from this content and these templates (or cannot be told): building the whole site`);
@@ -197,32 +200,30 @@ async function updateIssueFiles(
   outDir: string,
   loaded: { site: Site; content: FileCache },
   now: number,
-): Promise<{ pages: number; files: number; written: number } | undefined> {
+): Promise<{ pages: number; files: number } | undefined> {
   const inputs = await siteInputs(root, loaded.content);
   if (!inputs) return undefined;
   rememberVersionDiffs(loaded.site, loaded.content);
-  let counts: { pages: number; files: number } | undefined;
+  let pageCount = 0;
   // Composed under the output's lock (see updateOutput): the stored issues are read as they are when written.
   const written = await updateOutput(outDir, async () => {
-    const [{ templates, save }, composed] = await Promise.all([siteTemplates(root), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
+    const sitemapFile = path.join(outDir, 'sitemap.xml');
+    if (!statSync(sitemapFile, { throwIfNoEntry: false })?.isFile()) return undefined;
+    const stored = new IssueStore(root).list();
+    const { pages, siteMeta } = issueSitePages(loaded.site, now, stored.map((i) => i.issue), newsIndex(loaded.site, loaded.content));
+    // The rest of the sitemap is as the build that made this output wrote it, from the same inputs.
+    const sitemap = replaceSitemapEntries(readFileSync(sitemapFile, 'utf8'), `${loaded.site.config.baseUrl}/issues/`, pages);
+    if (sitemap === undefined) return undefined;
+    const [{ templates, save }, feeds] = await Promise.all([siteTemplates(root), import('./feeds.ts')]);
     save();
     const files: OutputFiles = new Map();
-    templates.renderAll(
-      composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
-      (paths, html) => paths.forEach((file) => files.set(file, html)),
-    );
-    for (const [file, data] of composed.files) if (showsIssues(file)) files.set(file, data);
-    const pages = composed.pages.flatMap(pathsOf).length;
-    counts = { pages, files: pages + composed.files.size };
+    templates.renderAll(pages, (paths, html) => paths.forEach((file) => files.set(file, html)));
+    for (const [file, data] of issueFiles(loaded.site, stored, siteMeta, feeds)) files.set(file, data);
+    files.set('sitemap.xml', sitemap);
+    pageCount = pages.length;
     return { inputs, files };
   });
-  if (written === undefined || !counts) return undefined;
-  return { ...counts, written };
-}
-
-/** The output files whose contents depend on the stored issues. */
-function showsIssues(file: string): boolean {
-  return file.startsWith('issues/') || file.startsWith('feeds/issues.') || file === 'sitemap.xml';
+  return written === undefined ? undefined : { pages: pageCount, files: written };
 }
 
 /**

@@ -35,3 +35,9 @@ export function sitePages(
   const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx)];
   return { pages: [...lead, ...guides, ...rest], listings: [...lead, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta };
 }
+
+/** The pages that show the stored issues (the archive and each issue's web version), as sitePages makes them. */
+export function issueSitePages(site: Site, now: number, issues: readonly StoredIssue[], news?: NewsIndex): { pages: Page[]; siteMeta: SiteMeta } {
+  const ctx = new PageContext(site, now, news);
+  return { pages: issuePages(ctx, issues), siteMeta: ctx.siteMeta };
+}
