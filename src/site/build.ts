@@ -15,6 +15,7 @@ import { OneThreadRenderer } from './one-thread-renderer.ts';
 import { pathsOf, type Page } from './page-context.ts';
 import { sitePages } from './pages.ts';
 import type { ComposedSite, SiteRenderer } from './renderer.ts';
+import { buildSearchIndex, searchRecords, type SearchIndex, type SearchIndexer } from './search.ts';
 import { renderSitemap } from './sitemap.ts';
 
 export interface BuildOptions {
@@ -25,6 +26,8 @@ export interface BuildOptions {
   threads?: number;
   /** The content cache's clock, settle window and debug log. */
   cache?: Pick<CacheOptions, 'clock' | 'settleMs' | 'log'>;
+  /** What turns the search records into the index; Pagefind by default. */
+  searchIndexer?: SearchIndexer;
 }
 
 export interface BuildSummary {
@@ -34,6 +37,7 @@ export interface BuildSummary {
   versions: number;
   news: number;
   outDir: string;
+  search: { records: number; reused: boolean; seconds: number };
 }
 
 /**
@@ -108,10 +112,16 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       renderer.start(output);
       const site = await loadSite(root, { cache: content, markdown: renderer.markdown });
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
+      // Indexed by another process while the pages render here.
+      const indexing = buildSearchIndex(root, searchRecords(composed.pages, site.config.language), options.searchIndexer);
+      // Settled at once, so that a render failure does not leave its failure unhandled.
+      indexing.catch(() => undefined);
       await renderer.finish(composed);
+      const search = await indexing;
+      for (const [file, data] of search.files) output.write([file], data);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys()]));
-      return summary(site, pages.length, pages.length + composed.files.size, outDir);
+      await output.commit(new Set([...pages, ...composed.files.keys(), ...search.files.keys()]));
+      return summary(site, pages.length, pages.length + composed.files.size + search.files.size, outDir, search);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
       await renderer.close();
@@ -141,9 +151,17 @@ async function openRenderer(root: string, threads?: number): Promise<SiteRendere
 /** Below this many guides a second thread costs more to start than it saves. */
 const TWO_THREADS_FROM = 200;
 
-function summary(site: Site, pages: number, files: number, outDir: string): BuildSummary {
+function summary(site: Site, pages: number, files: number, outDir: string, search: SearchIndex): BuildSummary {
   const versions = site.guides.reduce((n, g) => n + g.versions.length, 0);
-  return { pages, files, guides: site.guides.filter((g) => g.versions.length > 0).length, versions, news: site.news.length, outDir };
+  return {
+    pages,
+    files,
+    guides: site.guides.filter((g) => g.versions.length > 0).length,
+    versions,
+    news: site.news.length,
+    outDir,
+    search: { records: search.records, reused: search.reused, seconds: Number((search.ms / 1000).toFixed(2)) },
+  };
 }
 
 /**

@@ -1,0 +1,194 @@
+// The site's search index: one record per guide (its latest version) and per news story, built from
+// the composed pages (no HTML is parsed back), indexed by Pagefind into `pagefind/` in the output.
+// Pagefind cannot update an index in place, so the whole index is kept in the build cache under a
+// hash of every record: a rebuild whose records are all unchanged reuses it without starting
+// Pagefind, and any change (a guide edited, published or removed, a news item added) reindexes.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+import sanitizeHtml from 'sanitize-html';
+import { CACHE_DIR } from '../cache/file-cache.ts';
+import { IoError } from '../content/problems.ts';
+import type { NewsCard, Page } from './page-context.ts';
+
+/** The folder below the output that holds the index and Pagefind's script. */
+export const SEARCH_DIR = 'pagefind';
+
+/** One searchable document, in the shape Pagefind's `addCustomRecord` takes. */
+export interface SearchRecord {
+  /** Relative to the site root for a guide ("guides/llama-4/index.html"); the source's URL for a story. */
+  url: string;
+  /** Plain text: never HTML, so nothing in it can become markup in a result. */
+  content: string;
+  language: string;
+  meta: { title: string; kind: 'Guide' | 'News'; level?: string; source?: string };
+  filters: { kind: string[]; level?: string[] };
+}
+
+/** The part of a guide page's view model that goes into its record. */
+interface GuideView {
+  title: string;
+  level: string;
+  isLatest: boolean;
+  tldr: string;
+  takeaways: string[];
+  bodyHtml: string;
+  faq: { q: string; a: string }[];
+}
+
+/**
+ * The records of every latest guide page (the guide's own URL, not its `vN.html` name) and of every
+ * story on the news pages, in page order.
+ */
+export function searchRecords(pages: readonly Page[], language: string): SearchRecord[] {
+  const records: SearchRecord[] = [];
+  for (const page of pages) {
+    if (page.template === 'guide') {
+      const guide = page.data.guide as GuideView;
+      if (guide.isLatest) records.push(guideRecord(page.file, guide, language));
+    } else if (page.template === 'news') {
+      for (const card of page.data.stories as NewsCard[]) records.push(storyRecord(card, language));
+    }
+  }
+  return records;
+}
+
+function guideRecord(url: string, g: GuideView, language: string): SearchRecord {
+  const parts = [g.title, g.tldr, ...g.takeaways.map(textOf), textOf(g.bodyHtml), ...g.faq.flatMap((f) => [f.q, textOf(f.a)])];
+  return {
+    url,
+    content: parts.join('\n'),
+    language,
+    meta: { title: g.title, kind: 'Guide', level: g.level },
+    filters: { kind: ['Guide'], level: [g.level] },
+  };
+}
+
+function storyRecord(card: NewsCard, language: string): SearchRecord {
+  return {
+    url: card.url,
+    content: `${card.title}\n${textOf(card.summaryHtml)}`,
+    language,
+    meta: { title: card.title, kind: 'News', source: card.source },
+    filters: { kind: ['News'] },
+  };
+}
+
+/** Elements whose content a reader never sees as text (a guide may hold raw HTML). */
+const NOT_TEXT = ['script', 'style', 'template', 'noscript', 'iframe', 'object', 'embed', 'svg', 'math', 'textarea', 'select', 'button', 'head', 'title'];
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' };
+
+/** Rendered HTML as the text a reader sees: tags gone, block ends as line breaks, entities decoded. */
+export function textOf(html: string): string {
+  if (!/[<&]/.test(html)) return html.trim();
+  const spaced = html.replace(/<(br|hr|\/p|\/div|\/li|\/h[1-6]|\/td|\/tr|\/blockquote|\/pre)\b[^>]*>/gi, '$&\n');
+  const text = sanitizeHtml(spaced, { allowedTags: [], allowedAttributes: {}, nonTextTags: NOT_TEXT });
+  return text
+    .replace(/&(amp|lt|gt|quot);/g, (m) => ENTITIES[m]!)
+    .replace(/[ \t]+/g, ' ')
+    .replace(/\s*\n\s*/g, '\n')
+    .trim();
+}
+
+/** Turns records into the index's files (paths relative to SEARCH_DIR): the seam in front of Pagefind. */
+export interface SearchIndexer {
+  readonly name: string;
+  index(records: readonly SearchRecord[]): Promise<Map<string, Buffer>>;
+}
+
+/** Pagefind's Node API, which runs its indexer as a child process (so on another core than the build). */
+export const pagefindIndexer: SearchIndexer = {
+  name: 'pagefind',
+  async index(records) {
+    const pagefind = await import('pagefind');
+    try {
+      const created = await pagefind.createIndex({});
+      const index = created.index;
+      if (!index) throw indexError(created.errors.join('; ') || 'no index was created');
+      const added = await Promise.all(records.map((r) => index.addCustomRecord({ ...r, meta: { ...r.meta }, filters: { ...r.filters } })));
+      const failed = added.findIndex((a) => a.errors.length > 0);
+      if (failed >= 0) throw indexError(`${records[failed]!.url}: ${added[failed]!.errors.join('; ')}`);
+      const written = await index.getFiles();
+      if (written.errors.length > 0) throw indexError(written.errors.join('; '));
+      return new Map(written.files.map((f) => [f.path.replace(/\\/g, '/'), Buffer.from(f.content)]));
+    } catch (err) {
+      if (err instanceof IoError) throw err;
+      throw indexError(err instanceof Error ? err.message : String(err));
+    } finally {
+      await pagefind.close();
+    }
+  },
+};
+
+function indexError(found: string): IoError {
+  return new IoError([{ file: `${SEARCH_DIR}/`, field: 'search index', expected: 'Pagefind to index every guide and story', found }], 'ESEARCH');
+}
+
+export interface SearchIndex {
+  /** Output path (below the output folder) → contents. */
+  files: Map<string, Buffer>;
+  records: number;
+  /** True when the index of the previous build was reused as it was. */
+  reused: boolean;
+  ms: number;
+}
+
+/** The cache file that holds the last index and the hash of the records it was made from. */
+function cacheFile(root: string): string {
+  return path.join(root, CACHE_DIR, 'search.bin');
+}
+
+interface CachedIndex {
+  key: string;
+  files: [string, Buffer][];
+}
+
+/** What the index depends on besides the records: the indexer and this format. */
+const FORMAT = 'search-1';
+
+/**
+ * The index of `records`: the cached one when they are the same as last time, else a new one from
+ * `indexer`, which is then cached. A cache that cannot be read or written only costs time.
+ */
+export async function buildSearchIndex(root: string, records: readonly SearchRecord[], indexer: SearchIndexer = pagefindIndexer, clock: () => number = performance.now.bind(performance)): Promise<SearchIndex> {
+  const started = clock();
+  const key = recordsKey(records, indexer.name);
+  const cached = readCache(root, key);
+  if (cached) return { files: prefixed(cached), records: records.length, reused: true, ms: clock() - started };
+  const files = await indexer.index(records);
+  writeCache(root, { key, files: [...files] });
+  return { files: prefixed(files), records: records.length, reused: false, ms: clock() - started };
+}
+
+function prefixed(files: Map<string, Buffer>): Map<string, Buffer> {
+  return new Map([...files].map(([rel, data]) => [`${SEARCH_DIR}/${rel}`, data]));
+}
+
+export function recordsKey(records: readonly SearchRecord[], indexer: string): string {
+  const hash = createHash('sha256').update(`${FORMAT}\0${indexer}\0`);
+  for (const r of records) hash.update(JSON.stringify(r)).update('\0');
+  return hash.digest('hex');
+}
+
+function readCache(root: string, key: string): Map<string, Buffer> | undefined {
+  try {
+    const cached = v8.deserialize(readFileSync(cacheFile(root))) as Partial<CachedIndex>;
+    if (cached.key !== key || !Array.isArray(cached.files)) return undefined;
+    return new Map(cached.files);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCache(root: string, value: CachedIndex): void {
+  const file = cacheFile(root);
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, v8.serialize(value));
+    renameSync(temp, file);
+  } catch {
+    // Only a later rebuild is slower for it.
+  }
+}
