@@ -19,8 +19,9 @@ import { sesRoute } from './routes/webhook-ses.ts';
 
 
 const SECURITY_HEADERS: Record<string, string> = {
-  // Pages carry no script of their own; JSON-LD data blocks are not executed, so none is needed.
-  'content-security-policy': "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+  // Scripts only from the site itself (the search page's and Pagefind's, whose index is WebAssembly);
+  // JSON-LD data blocks are not executed, so no inline script is allowed.
+  'content-security-policy': "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',

@@ -10,7 +10,7 @@ import v8 from 'node:v8';
 import sanitizeHtml from 'sanitize-html';
 import { CACHE_DIR } from '../cache/file-cache.ts';
 import { IoError } from '../content/problems.ts';
-import type { NewsCard, Page } from './page-context.ts';
+import type { NewsCard, Page, PageContext } from './page-context.ts';
 
 /** The folder below the output that holds the index and Pagefind's script. */
 export const SEARCH_DIR = 'pagefind';
@@ -24,6 +24,17 @@ export interface SearchRecord {
   language: string;
   meta: { title: string; kind: 'Guide' | 'News'; level?: string; source?: string };
   filters: { kind: string[]; level?: string[] };
+}
+
+/** The search page (`search/`): the header's form leads there, and its script shows the results. */
+export function searchPage(ctx: PageContext): Page {
+  const meta = ctx.meta('search/', {
+    title: 'Search',
+    description: `Search the guides and news of ${ctx.site.config.title}.`,
+    section: 'none',
+    noindex: true,
+  });
+  return ctx.page('search/', 'search', meta, {});
 }
 
 /** The part of a guide page's view model that goes into its record. */
