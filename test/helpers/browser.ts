@@ -18,6 +18,7 @@ export function launchBrowser(): Promise<Browser> {
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.xml': 'application/xml',
   '.json': 'application/json',
