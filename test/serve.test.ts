@@ -105,6 +105,28 @@ describe('almanac serve', () => {
     }
   });
 
+  it('runs search in Chromium under that policy: results, and no violation reported', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await page.exposeFunction('reportViolation', (v: string) => problems.push(`csp: ${v}`));
+      await page.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { reportViolation(v: string): void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`));
+      });
+      await page.goto(`${base}/search/index.html?q=fireworks`, { waitUntil: 'load' });
+      await page.locator('#search-status').filter({ hasText: /result/ }).waitFor({ timeout: 15_000 });
+      assert.match((await page.locator('#search-results a').first().getAttribute('href'))!, /\/guides\/llama-4\/index\.html$/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('serves dist/ with content types, validators, HEAD, security headers and a real 404', async () => {
     const page = await fetch(`${base}/guides/meta/`);
     assert.equal(page.status, 200);

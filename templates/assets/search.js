@@ -82,10 +82,13 @@
       return;
     }
     say('Searching…');
-    pagefind()
-      .then(function (pf) {
-        return pf.search(term);
-      })
+    // A search that never answers (its WebAssembly refused, say) ends as one that failed.
+    var giveUp = new Promise(function (_resolve, reject) {
+      setTimeout(reject, 15000);
+    });
+    Promise.race([pagefind().then(function (pf) {
+      return pf.search(term);
+    }), giveUp])
       .then(function (found) {
         if (mine !== latest) return null;
         return Promise.all(found.results.slice(0, MAX).map(function (r) {
