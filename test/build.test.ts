@@ -259,7 +259,7 @@ describe('build', () => {
     const fresh = await tempSite({ sample: true });
     for (let i = 0; i < 2; i++) assert.equal((await buildIn(root)).code, 0);
     const cache = path.join(root, '.almanac/cache');
-    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'templates.bin']);
+    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'search.bin', 'templates.bin']);
     assert.equal((await buildIn(fresh)).code, 0);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(fresh, 'dist')), 'a cached build equals a fresh one');
 
