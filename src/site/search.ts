@@ -113,6 +113,8 @@ export const pagefindIndexer: SearchIndexer = {
   name: 'pagefind',
   async index(records) {
     const pagefind = await import('pagefind');
+    // One Pagefind process serves the whole of this process: the last build indexing stops it.
+    pagefindUsers++;
     try {
       const created = await pagefind.createIndex({});
       const index = created.index;
@@ -127,10 +129,13 @@ export const pagefindIndexer: SearchIndexer = {
       if (err instanceof IoError) throw err;
       throw indexError(err instanceof Error ? err.message : String(err));
     } finally {
-      await pagefind.close();
+      if (--pagefindUsers === 0) await pagefind.close();
     }
   },
 };
+
+/** Builds of this process indexing at this moment (tests and `preview` can run several). */
+let pagefindUsers = 0;
 
 function indexError(found: string): IoError {
   return new IoError([{ file: `${SEARCH_DIR}/`, field: 'search index', expected: 'Pagefind to index every guide and story', found }], 'ESEARCH');
