@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { loadSite } from '../src/content/load.ts';
 import { htmlText } from '../src/render/html-text.ts';
 import { sitePages } from '../src/site/pages.ts';
-import { buildSearchIndex, searchRecords, textOf, type SearchIndexer, type SearchRecord } from '../src/site/search.ts';
+import { buildSearchIndex, SearchCache, searchRecords, textOf, type SearchIndexer, type SearchRecord } from '../src/site/search.ts';
 import { NOW, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
@@ -136,11 +136,11 @@ describe('the search index cache', () => {
     const root = await tempSite();
     const indexer = recording();
     const first = [record('guides/a/index.html', 'alpha'), record('guides/b/index.html', 'beta')];
-    const built = await buildSearchIndex(root, first, indexer);
+    const built = await buildSearchIndex(SearchCache.open(root), first, indexer);
     assert.equal(built.reused, false);
     assert.deepEqual([...built.files.keys()], ['pagefind/fragment/0', 'pagefind/fragment/1']);
 
-    const again = await buildSearchIndex(root, first.map((r) => ({ ...r })), indexer);
+    const again = await buildSearchIndex(SearchCache.open(root), first.map((r) => ({ ...r })), indexer);
     assert.equal(again.reused, true);
     assert.equal(indexer.runs.length, 1);
     assert.deepEqual(again.files, built.files);
@@ -150,7 +150,7 @@ describe('the search index cache', () => {
     const removed = [first[0]!];
     const added = [...first, { ...record('https://example.org/story', 'news'), meta: { title: 'Story', kind: 'News' as const }, filters: { kind: ['News'] } }];
     for (const records of [edited, removed, added]) {
-      const result = await buildSearchIndex(root, records, indexer);
+      const result = await buildSearchIndex(SearchCache.open(root), records, indexer);
       assert.equal(result.reused, false);
       assert.deepEqual(indexer.runs.at(-1), records);
       assert.equal(result.files.size, records.length);
@@ -158,14 +158,25 @@ describe('the search index cache', () => {
     assert.equal(indexer.runs.length, 4);
   });
 
+  it('keeps the text of each piece of guide HTML by its hash, and reads changed HTML afresh', async () => {
+    const root = await tempSite();
+    const first = SearchCache.open(root);
+    const body = '<h2 id="a">A</h2>\n<p>One &amp; two</p>\n';
+    assert.equal(first.text(body), 'A\nOne & two');
+    await buildSearchIndex(first, [record('guides/a/index.html', 'alpha')], recording());
+    const second = SearchCache.open(root);
+    assert.equal(second.text(body), 'A\nOne & two');
+    assert.equal(second.text(body.replace('two', 'three')), 'A\nOne & three');
+  });
+
   it('a damaged cache file only means indexing again', async () => {
     const root = await tempSite();
     const indexer = recording();
     await mkdir(path.join(root, '.almanac/cache'), { recursive: true });
     await writeFile(path.join(root, '.almanac/cache/search.bin'), 'not a cache');
-    const result = await buildSearchIndex(root, [record('guides/a/index.html', 'alpha')], indexer);
+    const result = await buildSearchIndex(SearchCache.open(root), [record('guides/a/index.html', 'alpha')], indexer);
     assert.equal(result.reused, false);
     assert.equal(indexer.runs.length, 1);
-    assert.equal((await buildSearchIndex(root, [record('guides/a/index.html', 'alpha')], indexer)).reused, true);
+    assert.equal((await buildSearchIndex(SearchCache.open(root), [record('guides/a/index.html', 'alpha')], indexer)).reused, true);
   });
 });

@@ -15,7 +15,7 @@ import { OneThreadRenderer } from './one-thread-renderer.ts';
 import { pathsOf, type Page } from './page-context.ts';
 import { sitePages } from './pages.ts';
 import type { ComposedSite, SiteRenderer } from './renderer.ts';
-import { buildSearchIndex, searchRecords, type SearchIndex, type SearchIndexer } from './search.ts';
+import { buildSearchIndex, SearchCache, searchRecords, type SearchIndex, type SearchIndexer } from './search.ts';
 import { renderSitemap } from './sitemap.ts';
 
 export interface BuildOptions {
@@ -113,7 +113,9 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const site = await loadSite(root, { cache: content, markdown: renderer.markdown });
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content));
       // Indexed by another process while the pages render here.
-      const indexing = buildSearchIndex(root, searchRecords(composed.pages, site.config.language), options.searchIndexer);
+      const searchCache = SearchCache.open(root);
+      const records = searchRecords(composed.pages, site.config.language, (html) => searchCache.text(html));
+      const indexing = buildSearchIndex(searchCache, records, options.searchIndexer);
       // Settled at once, so that a render failure does not leave its failure unhandled.
       indexing.catch(() => undefined);
       await renderer.finish(composed);

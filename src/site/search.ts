@@ -52,12 +52,12 @@ interface GuideView {
  * The records of every latest guide page (the guide's own URL, not its `vN.html` name) and of every
  * story on the news pages, in page order.
  */
-export function searchRecords(pages: readonly Page[], language: string): SearchRecord[] {
+export function searchRecords(pages: readonly Page[], language: string, text: (html: string) => string = textOf): SearchRecord[] {
   const records: SearchRecord[] = [];
   for (const page of pages) {
     if (page.template === 'guide') {
       const guide = page.data.guide as GuideView;
-      if (guide.isLatest) records.push(guideRecord(page.file, guide, language));
+      if (guide.isLatest) records.push(guideRecord(page.file, guide, language, text));
     } else if (page.template === 'news') {
       for (const card of page.data.stories as NewsCard[]) records.push(storyRecord(card, language));
     }
@@ -65,8 +65,8 @@ export function searchRecords(pages: readonly Page[], language: string): SearchR
   return records;
 }
 
-function guideRecord(url: string, g: GuideView, language: string): SearchRecord {
-  const parts = [g.title, g.tldr, ...g.takeaways.map(textOf), textOf(g.bodyHtml), ...g.faq.flatMap((f) => [f.q, textOf(f.a)])];
+function guideRecord(url: string, g: GuideView, language: string, text: (html: string) => string): SearchRecord {
+  const parts = [g.title, g.tldr, ...g.takeaways.map(text), text(g.bodyHtml), ...g.faq.flatMap((f) => [f.q, text(f.a)])];
   return {
     url,
     content: parts.join('\n'),
@@ -79,7 +79,7 @@ function guideRecord(url: string, g: GuideView, language: string): SearchRecord 
 function storyRecord(card: NewsCard, language: string): SearchRecord {
   return {
     url: card.url,
-    content: `${card.title}\n${textOf(card.summaryHtml)}`,
+    content: `${card.title}\n${renderedText(card.summaryHtml)}`,
     language,
     meta: { title: card.title, kind: 'News', source: card.source },
     filters: { kind: ['News'] },
@@ -102,6 +102,21 @@ export function textOf(html: string): string {
     .trim();
 }
 
+/**
+ * The text of HTML that markdown-it wrote with raw HTML turned off (news summaries): there every
+ * `<` that is text is written `&lt;` and no attribute holds a `>`, so each tag is exactly a `<…>`
+ * run and removing them leaves the text. Far cheaper than parsing, for thousands of summaries.
+ */
+export function renderedText(html: string): string {
+  return html
+    .replace(/<\/(p|li|h[1-6]|blockquote|pre)>|<br\s*\/?>/g, '$&\n')
+    .replace(/<[^>]*>/g, '')
+    .replace(/&(amp|lt|gt|quot);/g, (m) => ENTITIES[m]!)
+    .replace(/[ \t]+/g, ' ')
+    .replace(/\s*\n\s*/g, '\n')
+    .trim();
+}
+
 /** Turns records into the index's files (paths relative to SEARCH_DIR): the seam in front of Pagefind. */
 export interface SearchIndexer {
   readonly name: string;
@@ -116,7 +131,9 @@ export const pagefindIndexer: SearchIndexer = {
     // One Pagefind process serves the whole of this process: the last build indexing stops it.
     pagefindUsers++;
     try {
-      const created = await pagefind.createIndex({});
+      // A large site's fragments (one per record) are bundled into shared files, so that a
+      // rebuild writes about a thousand files instead of one per guide and story.
+      const created = await pagefind.createIndex({ maxFragments: MAX_FRAGMENTS });
       const index = created.index;
       if (!index) throw indexError(created.errors.join('; ') || 'no index was created');
       const added = await Promise.all(records.map((r) => index.addCustomRecord({ ...r, meta: { ...r.meta }, filters: { ...r.filters } })));
@@ -124,6 +141,7 @@ export const pagefindIndexer: SearchIndexer = {
       if (failed >= 0) throw indexError(`${records[failed]!.url}: ${added[failed]!.errors.join('; ')}`);
       const written = await index.getFiles();
       if (written.errors.length > 0) throw indexError(written.errors.join('; '));
+      await index.deleteIndex();
       return new Map(written.files.map((f) => [f.path.replace(/\\/g, '/'), Buffer.from(f.content)]));
     } catch (err) {
       if (err instanceof IoError) throw err;
@@ -133,6 +151,8 @@ export const pagefindIndexer: SearchIndexer = {
     }
   },
 };
+
+const MAX_FRAGMENTS = 1000;
 
 /** Builds of this process indexing at this moment (tests and `preview` can run several). */
 let pagefindUsers = 0;
@@ -150,31 +170,100 @@ export interface SearchIndex {
   ms: number;
 }
 
-/** The cache file that holds the last index and the hash of the records it was made from. */
-function cacheFile(root: string): string {
-  return path.join(root, CACHE_DIR, 'search.bin');
-}
+/** What the index depends on besides the records: the indexer and this format. */
+const FORMAT = `search-1;fragments=${MAX_FRAGMENTS}`;
 
-interface CachedIndex {
+interface CachedSearch {
+  format: string;
+  /** recordsKey of the records `files` were made from. */
   key: string;
   files: [string, Buffer][];
+  /** The text of guide HTML (bodies, takeaways, answers) by the SHA-256 of the HTML. */
+  texts: [string, string][];
 }
 
-/** What the index depends on besides the records: the indexer and this format. */
-const FORMAT = 'search-1';
+/**
+ * What the last build indexed, kept in `.almanac/cache/search.bin`: its index under the hash of its
+ * records, and the text of each piece of guide HTML under the hash of that HTML, so that a rebuild
+ * parses only the guides that changed. A cache that cannot be read or written only costs time.
+ */
+export class SearchCache {
+  private readonly texts = new Map<string, string>();
+  private textsChanged = false;
+
+  private constructor(
+    private readonly file: string | undefined,
+    private readonly previous: CachedSearch | undefined,
+    private readonly previousTexts: Map<string, string>,
+  ) {}
+
+  static open(root: string): SearchCache {
+    const file = path.join(root, CACHE_DIR, 'search.bin');
+    try {
+      const cached = v8.deserialize(readFileSync(file)) as Partial<CachedSearch>;
+      if (cached.format === FORMAT && typeof cached.key === 'string' && Array.isArray(cached.files) && Array.isArray(cached.texts)) {
+        return new SearchCache(file, cached as CachedSearch, new Map(cached.texts));
+      }
+    } catch {
+      // None yet, or damaged: everything is computed.
+    }
+    return new SearchCache(file, undefined, new Map());
+  }
+
+  /** A cache that keeps nothing (for `check` and tests). */
+  static none(): SearchCache {
+    return new SearchCache(undefined, undefined, new Map());
+  }
+
+  /** textOf(html), from the last build when it read the same HTML. */
+  text(html: string): string {
+    if (!/[<&]/.test(html)) return html.trim();
+    const hash = createHash('sha256').update(html).digest('base64');
+    let text = this.texts.get(hash) ?? this.previousTexts.get(hash);
+    if (text === undefined) {
+      text = textOf(html);
+      this.textsChanged = true;
+    }
+    this.texts.set(hash, text);
+    return text;
+  }
+
+  /** The last build's index, if it was made from records with this key. */
+  index(key: string): Map<string, Buffer> | undefined {
+    return this.previous?.key === key ? new Map(this.previous.files) : undefined;
+  }
+
+  /** Keeps `files` as the index of `key`, with the texts read in this build (only those). */
+  save(key: string, files: Map<string, Buffer>): void {
+    if (!this.file || (this.previous?.key === key && !this.textsChanged && this.texts.size === this.previousTexts.size)) return;
+    const value: CachedSearch = { format: FORMAT, key, files: [...files], texts: [...this.texts] };
+    try {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      const temp = `${this.file}.${process.pid}.tmp`;
+      writeFileSync(temp, v8.serialize(value));
+      renameSync(temp, this.file);
+    } catch {
+      // Only a later rebuild is slower for it.
+    }
+  }
+}
 
 /**
  * The index of `records`: the cached one when they are the same as last time, else a new one from
- * `indexer`, which is then cached. A cache that cannot be read or written only costs time.
+ * `indexer`, which is then cached.
  */
-export async function buildSearchIndex(root: string, records: readonly SearchRecord[], indexer: SearchIndexer = pagefindIndexer, clock: () => number = performance.now.bind(performance)): Promise<SearchIndex> {
+export async function buildSearchIndex(
+  cache: SearchCache,
+  records: readonly SearchRecord[],
+  indexer: SearchIndexer = pagefindIndexer,
+  clock: () => number = performance.now.bind(performance),
+): Promise<SearchIndex> {
   const started = clock();
   const key = recordsKey(records, indexer.name);
-  const cached = readCache(root, key);
-  if (cached) return { files: prefixed(cached), records: records.length, reused: true, ms: clock() - started };
-  const files = await indexer.index(records);
-  writeCache(root, { key, files: [...files] });
-  return { files: prefixed(files), records: records.length, reused: false, ms: clock() - started };
+  const cached = cache.index(key);
+  const files = cached ?? (await indexer.index(records));
+  cache.save(key, files);
+  return { files: prefixed(files), records: records.length, reused: cached !== undefined, ms: clock() - started };
 }
 
 function prefixed(files: Map<string, Buffer>): Map<string, Buffer> {
@@ -185,26 +274,4 @@ export function recordsKey(records: readonly SearchRecord[], indexer: string): s
   const hash = createHash('sha256').update(`${FORMAT}\0${indexer}\0`);
   for (const r of records) hash.update(JSON.stringify(r)).update('\0');
   return hash.digest('hex');
-}
-
-function readCache(root: string, key: string): Map<string, Buffer> | undefined {
-  try {
-    const cached = v8.deserialize(readFileSync(cacheFile(root))) as Partial<CachedIndex>;
-    if (cached.key !== key || !Array.isArray(cached.files)) return undefined;
-    return new Map(cached.files);
-  } catch {
-    return undefined;
-  }
-}
-
-function writeCache(root: string, value: CachedIndex): void {
-  const file = cacheFile(root);
-  try {
-    mkdirSync(path.dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, v8.serialize(value));
-    renameSync(temp, file);
-  } catch {
-    // Only a later rebuild is slower for it.
-  }
 }
