@@ -1,7 +1,10 @@
 // npm run bench — build speed against Eleventy, both run here, on the same synthetic corpus.
 //
-//   Almanac: a full `almanac build` of N published guides and M news items (every page, listing and feed).
+//   Almanac: a full `almanac build` of N published guides and M news items (every page, listing and
+//            feed, and the search index of the guides and the news).
 //   Eleventy 3: the same N guide files turned into bare pages (its default Markdown pipeline).
+//   Eleventy 3 + Pagefind: the same, then the Pagefind CLI indexing Eleventy's pages (the way a site
+//            without a built-in index gets search), for the second figure: search included on both sides.
 //
 // Each tool runs RUNS times, interleaved, after a `sync` so that one's pending disk writes do not land
 // on the other's clock; the median wall time and the peak RSS are reported. Two situations:
@@ -72,25 +75,29 @@ async function main(): Promise<void> {
   const eleventyOut = path.join(path.dirname(eleventyIn), 'eleventy-out');
   const almanacArgs = [path.join(PROJECT, 'bin/almanac.js'), 'build', '--root', site, '--now', NOW];
   const eleventyArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${eleventyIn}`, `--output=${eleventyOut}`, '--quiet'];
+  const pagefindArgs = [path.join(PROJECT, 'node_modules/pagefind/lib/runner/bin.cjs'), '--site', eleventyOut, '--silent'];
   // One warm-up each (disk cache, output folders), not counted.
   await timed(almanacArgs, site);
   await timed(eleventyArgs, PROJECT);
-  const rebuild = { almanac: [] as Sample[], eleventy: [] as Sample[] };
+  await timed(pagefindArgs, PROJECT);
+  const rebuild = { almanac: [] as Sample[], eleventy: [] as Sample[], pagefind: [] as Sample[] };
   for (let i = 0; i < RUNS; i++) {
     rebuild.eleventy.push(await timed(eleventyArgs, PROJECT));
+    rebuild.pagefind.push(await timed(pagefindArgs, PROJECT));
     rebuild.almanac.push(await timed(almanacArgs, site));
-    process.stdout.write(`  rebuild ${i + 1}/${RUNS}: almanac ${rebuild.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${rebuild.eleventy.at(-1)!.ms.toFixed(0)} ms\n`);
+    process.stdout.write(`  rebuild ${i + 1}/${RUNS}: almanac ${rebuild.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${rebuild.eleventy.at(-1)!.ms.toFixed(0)} ms + pagefind ${rebuild.pagefind.at(-1)!.ms.toFixed(0)} ms\n`);
   }
   // From scratch: no previous output at all (the first build after a clone).
-  const scratch = { almanac: [] as Sample[], eleventy: [] as Sample[] };
+  const scratch = { almanac: [] as Sample[], eleventy: [] as Sample[], pagefind: [] as Sample[] };
   for (let i = 0; i < Math.max(1, Math.ceil(RUNS / 2)); i++) {
     await rm(eleventyOut, { recursive: true, force: true });
     scratch.eleventy.push(await timed(eleventyArgs, PROJECT));
+    scratch.pagefind.push(await timed(pagefindArgs, PROJECT));
     await rm(path.join(site, 'dist'), { recursive: true, force: true });
     await rm(path.join(site, '.dist.spare'), { recursive: true, force: true });
     await rm(path.join(site, '.almanac/cache'), { recursive: true, force: true });
     scratch.almanac.push(await timed(almanacArgs, site));
-    process.stdout.write(`  from scratch ${i + 1}: almanac ${scratch.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${scratch.eleventy.at(-1)!.ms.toFixed(0)} ms\n`);
+    process.stdout.write(`  from scratch ${i + 1}: almanac ${scratch.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${scratch.eleventy.at(-1)!.ms.toFixed(0)} ms + pagefind ${scratch.pagefind.at(-1)!.ms.toFixed(0)} ms\n`);
   }
 
   // One Sunday issue of 20 stories (the edition's cap) from the same corpus.
@@ -108,6 +115,12 @@ async function main(): Promise<void> {
     `  ${label.padEnd(34)} ${median(samples.map((x) => x.ms)).toFixed(0).padStart(6)} ms   peak RSS ${median(samples.map((x) => x.rssMb)).toFixed(0)} MB`;
   const ratio = (m: { almanac: Sample[]; eleventy: Sample[] }) =>
     (median(m.almanac.map((x) => x.ms)) / median(m.eleventy.map((x) => x.ms))).toFixed(2);
+  // Eleventy then Pagefind, run by run: the time a site waits for both.
+  const withPagefind = (m: { eleventy: Sample[]; pagefind: Sample[] }): Sample[] =>
+    m.eleventy.map((e, i) => ({ ms: e.ms + m.pagefind[i]!.ms, rssMb: Math.max(e.rssMb, m.pagefind[i]!.rssMb) }));
+  const searchRebuild = { almanac: rebuild.almanac, eleventy: withPagefind(rebuild) };
+  const searchScratch = { almanac: scratch.almanac, eleventy: withPagefind(scratch) };
+  const pagefindPages = (await readdir(path.join(eleventyOut), { recursive: true })).filter((f) => String(f).endsWith('.html')).length;
   process.stdout.write(
     [
       '',
@@ -118,6 +131,15 @@ async function main(): Promise<void> {
       line('almanac build, no output, no cache', scratch.almanac),
       line('eleventy 3.1.8, from scratch', scratch.eleventy),
       `  ratio ${ratio(scratch)} (target ≤ 0.50)`,
+      '',
+      `build with search: almanac (its index of ${GUIDES} guides and ${NEWS} news items, made while it renders) vs eleventy then the`,
+      `Pagefind CLI over eleventy's ${pagefindPages} pages; medians; peak RSS is each Node process's own (Pagefind's binary not counted)`,
+      line('almanac build, over output + cache', searchRebuild.almanac),
+      line('eleventy + pagefind, over output', searchRebuild.eleventy),
+      `  ratio ${ratio(searchRebuild)} (target ≤ 0.70)`,
+      line('almanac build, no output, no cache', searchScratch.almanac),
+      line('eleventy + pagefind, from scratch', searchScratch.eleventy),
+      `  ratio ${ratio(searchScratch)} (target ≤ 0.70)`,
       '',
       `issue build sunday (20 stories, MJML once, checks on the sample MIME; median of 3):`,
       `  compose + render + checks + store  ${median(issueRuns.map((r) => r.issue)).toFixed(0).padStart(6)} ms (after the site is loaded; MJML included)`,
