@@ -91,6 +91,12 @@ describe('search in Chromium', () => {
         const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
         assert.equal(bg, scheme === 'dark' ? 'rgb(21, 20, 18)' : 'rgb(251, 250, 247)');
         await page.screenshot({ path: path.join(ARTIFACTS, `search-${width}-${scheme}.png`), fullPage: true });
+        await page.addScriptTag({ path: path.join(PROJECT, 'node_modules/axe-core/axe.min.js') });
+        const violations = await page.evaluate(async () => {
+          const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
+          return (await axe.run()).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+        });
+        assert.deepEqual(violations, [], 'axe-core finds nothing on the search page with its results');
 
         // The search page's box has the focus: an arrow key moves to the result, Enter opens it.
         assert.equal(await page.evaluate(() => document.activeElement?.id), 'search-page-q');
