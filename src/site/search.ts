@@ -3,6 +3,8 @@
 // Pagefind cannot update an index in place, so the whole index is kept in the build cache under a
 // hash of every record: a rebuild whose records are all unchanged reuses it without starting
 // Pagefind, and any change (a guide edited, published or removed, a news item added) reindexes.
+// The text of each guide is kept there too, by the hash of its HTML, so only changed guides are
+// reduced to text again.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
