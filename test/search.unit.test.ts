@@ -100,6 +100,19 @@ describe('hostile guide text', () => {
     for (const gone of ['scriptword', 'color: red', 'onclick', 'onerror', 'javascript:', 'href']) assert.ok(!record.content.includes(gone), gone);
   });
 
+  it('a lone surrogate (half an emoji) in any field becomes U+FFFD, which Pagefind can read', async () => {
+    const root = await tempSite();
+    await writeFiles(root, {
+      'content/guides/halves/guide.md': '---\ntitle: "Half \\uD83D emoji"\nlevel: beginner\ntopics: [X]\ntldr: "T \\uDE00"\ntakeaways: ["K"]\n---\n\nBody 😀 whole.\n',
+    });
+    assert.equal((await almanac(['guide', 'publish', 'halves', '--note', 'First', '--root', root, '--now', NOW])).code, 0);
+    const [record] = await recordsOf(root);
+    assert.equal(record!.meta.title, 'Half \uFFFD emoji');
+    assert.match(record!.content, /^T \uFFFD$/m);
+    assert.match(record!.content, /Body 😀 whole\./);
+    assert.ok(!/[\uD800-\uDFFF]/.test(record!.content.replace(/😀/g, '')));
+  });
+
   it('any text escaped as HTML comes back as the same text', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 60 }), (s) => {

@@ -64,8 +64,22 @@ export function searchRecords(pages: readonly Page[], language: string, text: (h
       for (const card of page.data.stories as NewsCard[]) records.push(storyRecord(card, language));
     }
   }
-  return records;
+  return records.map(wellFormed);
 }
+
+/** Pagefind's JSON reader refuses a lone surrogate (a half of an emoji, say): it becomes U+FFFD. */
+function wellFormed(r: SearchRecord): SearchRecord {
+  const fix = (text: string) => text.replace(LONE_SURROGATE, '\uFFFD');
+  return {
+    url: fix(r.url),
+    content: fix(r.content),
+    language: r.language,
+    meta: Object.fromEntries(Object.entries(r.meta).map(([k, v]) => [k, fix(v)])) as SearchRecord['meta'],
+    filters: Object.fromEntries(Object.entries(r.filters).map(([k, v]) => [k, v.map(fix)])) as SearchRecord['filters'],
+  };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function guideRecord(url: string, g: GuideView, language: string, text: (html: string) => string): SearchRecord {
   const parts = [g.title, g.tldr, ...g.takeaways.map(text), text(g.bodyHtml), ...g.faq.flatMap((f) => [f.q, text(f.a)])];
@@ -159,7 +173,9 @@ const MAX_FRAGMENTS = 1000;
 /** Builds of this process indexing at this moment (tests and `preview` can run several). */
 let pagefindUsers = 0;
 
-function indexError(found: string): IoError {
+function indexError(message: string): IoError {
+  // Pagefind's errors quote the whole message they failed on, a guide's text included.
+  const found = message.length > 300 ? `${message.slice(0, 300)}…` : message;
   return new IoError([{ file: `${SEARCH_DIR}/`, field: 'search index', expected: 'Pagefind to index every guide and story', found }], 'ESEARCH');
 }
 
