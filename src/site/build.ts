@@ -22,6 +22,7 @@ import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
 import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
 import type { DebugLog } from '../log/debug.ts';
+import { buildSearchIndex, SearchCache, searchRecords, type SearchIndex, type SearchIndexer } from './search.ts';
 
 export interface BuildOptions {
   root: string;
@@ -44,6 +45,8 @@ export interface BuildOptions {
    * written into it; otherwise the whole site is built.
    */
   issuesOnly?: boolean;
+  /** What turns the search records into the index; Pagefind by default. */
+  searchIndexer?: SearchIndexer;
 }
 
 export interface BuildSummary {
@@ -53,6 +56,8 @@ export interface BuildSummary {
   versions: number;
   news: number;
   outDir: string;
+  /** The search index, when this build wrote it (an issue build writing only its own files does not). */
+  search?: { records: number; reused: boolean; seconds: number };
 }
 
 /**
@@ -171,13 +176,21 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       rememberVersionDiffs(site, content);
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
+      // Indexed by another process while the pages render here.
+      const searchCache = SearchCache.open(root);
+      const records = searchRecords(composed.pages, site.config.language, (html) => searchCache.text(html));
+      const indexing = buildSearchIndex(searchCache, records, options.searchIndexer);
+      // Settled at once, so that a render failure does not leave its failure unhandled.
+      indexing.catch(() => undefined);
       await renderer.finish(composed);
+      const search = await indexing;
+      for (const [file, data] of search.files) output.write([file], data);
       // Drawn while the pages were rendered.
       const cards = await images.cardFiles;
       for (const [file, data] of cards) output.write([file], data);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys()]), inputs);
-      return summary(site, pages.length, pages.length + composed.files.size + cards.size, outDir);
+      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...search.files.keys()]), inputs);
+      return summary(site, pages.length, pages.length + composed.files.size + cards.size + search.files.size, outDir, search);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
       await renderer.close();
@@ -262,9 +275,17 @@ async function openRenderer(root: string, threads?: number): Promise<SiteRendere
 /** Below this many guides a second thread costs more to start than it saves. */
 const TWO_THREADS_FROM = 200;
 
-function summary(site: Site, pages: number, files: number, outDir: string): BuildSummary {
+function summary(site: Site, pages: number, files: number, outDir: string, search?: SearchIndex): BuildSummary {
   const versions = site.guides.reduce((n, g) => n + g.versions.length, 0);
-  return { pages, files, guides: site.guides.filter((g) => g.versions.length > 0).length, versions, news: site.news.length, outDir };
+  return {
+    pages,
+    files,
+    guides: site.guides.filter((g) => g.versions.length > 0).length,
+    versions,
+    news: site.news.length,
+    outDir,
+    search: search && { records: search.records, reused: search.reused, seconds: Number((search.ms / 1000).toFixed(2)) },
+  };
 }
 
 /**

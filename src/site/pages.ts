@@ -8,6 +8,7 @@ import { issuePages } from './issue-pages.ts';
 import { guidesIndexPages, homePage, newsPages, notFoundPage, topicPages } from './listing-pages.ts';
 import type { SiteImages } from './images.ts';
 import { PageContext, type Page, type SiteMeta } from './page-context.ts';
+import { searchPage } from './search.ts';
 
 /**
  * All pages of the site, in a stable order, and of those the listings (every page that is not a
@@ -32,7 +33,7 @@ export function sitePages(
     }
   }
   const lead = [homePage(ctx), ...guidesIndexPages(ctx)];
-  const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx)];
+  const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx), searchPage(ctx)];
   return { pages: [...lead, ...guides, ...rest], listings: [...lead, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta };
 }
 
