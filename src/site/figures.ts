@@ -4,6 +4,7 @@
 // made is kept in the figure store (cache/figure-store.ts): a rebuild with unchanged images makes none.
 import { createHash } from 'node:crypto';
 import type { Figure } from '../content/figures.ts';
+import type { Problem } from '../content/problems.ts';
 import { MAX_ASSET_BYTES, readInsideRoot } from '../files/walk.ts';
 import { FigureStore } from '../cache/figure-store.ts';
 import type { DebugLog } from '../log/debug.ts';
@@ -67,6 +68,20 @@ export async function makeFigures(root: string, figures: Iterable<Figure>, log?:
   return made;
 }
 
+/** The images among `figures` that cannot be decoded, as problems; nothing is written or encoded. */
+export async function undecodedFigures(root: string, figures: readonly Figure[]): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const figure of new Map(figures.map((f) => [f.sha256, f])).values()) {
+    try {
+      await makeFigures(root, [figure], undefined, false);
+    } catch (err) {
+      if (!(err instanceof FigureError)) throw err;
+      problems.push(err.problem());
+    }
+  }
+  return problems;
+}
+
 /** An image that passed the loader's checks but could not be decoded. */
 export class FigureError extends Error {
   constructor(
@@ -75,14 +90,22 @@ export class FigureError extends Error {
   ) {
     super(message);
   }
+
+  problem(): Problem {
+    return { file: this.file, expected: 'an image file sharp can read', found: this.message };
+  }
 }
 
 type Sharp = typeof import('sharp').default;
 
-/** What will be made from an image, without making it; decodes it whole, so that a damaged file is found. */
+/**
+ * What will be made from an image, without making it. Every pixel is decoded, so that a damaged file
+ * is found, but through a resize, as the build decodes it: a small file that declares a huge image
+ * is read row by row instead of held whole in memory.
+ */
 async function measure(sharp: Sharp, bytes: Buffer, format: Figure['format']): Promise<FigureSizes> {
   const meta = await sharp(bytes).metadata();
-  await sharp(bytes).raw().toBuffer();
+  await sharp(bytes).resize({ width: FIGURE_WIDTHS[0], withoutEnlargement: true }).raw().toBuffer();
   return factsOf(meta, format);
 }
 
