@@ -45,6 +45,13 @@ describe('figures in a guide', () => {
     assert.match(figure!.sha256, /^[0-9a-f]{64}$/);
   });
 
+  it('alt text written over two lines keeps a space between its words', async () => {
+    const root = await siteWith('## Intro\n\n![A blue\nbox beside  \na red one](box.png)\n', { 'content/guides/figs/box.png': await png(40, 20) });
+    const { guide, problems } = loadGuide(root, 'figs');
+    assert.deepEqual(problems, []);
+    assert.equal(guide!.working.figures![0]!.alt, 'A blue box beside a red one');
+  });
+
   it('an image without alt text is an error naming the file and line', async () => {
     // Front matter is 7 lines and a blank line; "## Intro" is line 9, the image line 11.
     const root = await siteWith('## Intro\n\n![](box.png)\n', { 'content/guides/figs/box.png': await png(40, 20) });

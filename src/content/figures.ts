@@ -67,7 +67,8 @@ export function findImages(body: string, lineOffset: number): ImageRef[] {
       refs.push({
         line: lineOffset + line + 1,
         src: decodeSrc(image.attrGet('src') ?? ''),
-        alt: image.children?.map((c) => c.content).join('') ?? image.content,
+        // A line break in the alt text is a space between its words, as the page's alt attribute reads it.
+        alt: image.children?.map((c) => (c.type === 'softbreak' || c.type === 'hardbreak' ? ' ' : c.content)).join('') ?? image.content,
         caption: title ? title : undefined,
         alone,
       });
