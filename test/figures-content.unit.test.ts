@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { loadGuide } from '../src/content/guide-files.ts';
 import { imageFormat, insidePath } from '../src/content/figures.ts';
 import { formatProblem } from '../src/content/problems.ts';
+import { FIGURE_MARK, renderGuideBody } from '../src/render/markdown.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 import { png } from './helpers/images.ts';
 
@@ -50,6 +51,14 @@ describe('figures in a guide', () => {
     const { guide, problems } = loadGuide(root, 'figs');
     assert.deepEqual(problems, []);
     assert.equal(guide!.working.figures![0]!.alt, 'A blue box beside a red one');
+  });
+
+  it('the mark of a figure\'s place, written in the guide\'s own HTML, places no figure', async () => {
+    const root = await siteWith(`## Intro\n\n${FIGURE_MARK}\n\nText <span>${FIGURE_MARK}</span>\nmore.\n\n![A blue box](box.png)\n`, { 'content/guides/figs/box.png': await png(40, 20) });
+    const { guide } = loadGuide(root, 'figs');
+    const html = renderGuideBody(guide!.working).html;
+    assert.equal(html.split(FIGURE_MARK).length - 1, 1);
+    assert.ok(html.indexOf(FIGURE_MARK) > html.indexOf('more.'), 'the mark is where the image was written');
   });
 
   it('an image without alt text is an error naming the file and line', async () => {
