@@ -1,6 +1,7 @@
 // Figures as content: each image reference is checked where the guide is read, and every mistake is a
 // problem naming the file and line, what was expected and what was found.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -83,6 +84,29 @@ describe('figures in a guide', () => {
     assert.match(found[1]!, /guide\.md:11: .*found an absolute path/);
     assert.match(found[2]!, /guide\.md:13: .*found a link/);
     assert.match(found[3]!, /guide\.md:15: .*found a path that leaves/);
+  });
+
+  it('an image of a javascript:, file: or data: address is an error, not text left on the page', async () => {
+    const root = await siteWith(['![Run](javascript:alert(1))', '![File](file:///etc/passwd)', '![Page](data:text/html,<b>x</b>)'].join('\n\n'));
+    const found = problemsOf(root);
+    assert.equal(found.length, 3, found.join('\n'));
+    assert.match(found[0]!, /guide\.md:9: image "javascript:alert\(1\)": .*found a link/);
+    assert.match(found[1]!, /guide\.md:11: image "file:\/\/\/etc\/passwd": .*found a link/);
+    assert.match(found[2]!, /guide\.md:13: .*found a link/);
+  });
+
+  it('a version frozen with such an image as text is no error of its own: only the working copy, which an editor can fix, is reported', async () => {
+    const text = `${FRONT}\n![Run](javascript:alert(1))\n`;
+    const root = await siteWith('');
+    await writeFiles(root, {
+      'content/guides/figs/guide.md': text,
+      'content/guides/figs/versions/v1.md': text,
+      'content/guides/figs/versions.json': JSON.stringify({ versions: [{ version: 1, published: '2026-01-01T00:00:00.000Z', note: 'First', sha256: createHash('sha256').update(text).digest('hex') }] }),
+    });
+    const { guide, problems } = loadGuide(root, 'figs');
+    assert.equal(problems.length, 1, problems.map(formatProblem).join('\n'));
+    assert.match(formatProblem(problems[0]!), /^content\/guides\/figs\/guide\.md:9: .*found a link/);
+    assert.equal(guide, undefined);
   });
 
   it('a symbolic link out of the guide folder, a missing file and a non-image are errors', async () => {
