@@ -2,6 +2,7 @@
 // in dist/, the markup that keeps the page from moving, the cache that makes a rebuild process none,
 // versions that keep their own images, and the lead image in an email's guide card.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -181,6 +182,27 @@ describe('figures in the built site', () => {
     assert.equal(published.code, 0, published.stderr);
     // Held whole, the grey image alone is 256 MB (and four times that in colour).
     assert.ok(process.resourceUsage().maxRSS - before < 200_000, `peak memory grew by ${process.resourceUsage().maxRSS - before} kB`);
+  });
+
+  it('an issue whose featured guide was frozen with an image that cannot be decoded names the file', async () => {
+    const root = await siteWithFigures();
+    await writeFiles(root, {
+      'almanac.config.json': JSON.stringify({ baseUrl: 'https://almanac.example' }),
+      'content/news/one.md': '---\ntitle: A story\nurl: https://example.com/a\nsource: Wire\npublished: 2026-06-18\nscore: 5\ntopics: [Testing]\n---\nSummary.\n',
+      'content/issues/2026-06-21-sunday.md': '---\nguides: [tides]\n---\n',
+    });
+    assert.equal((await almanac(['guide', 'publish', 'tides', '--note', 'First', '--root', root, '--now', '2026-06-01T10:00:00Z'])).code, 0);
+    // As a version published before publish decoded its images would hold it.
+    const broken = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]);
+    const manifestFile = path.join(root, 'content/guides/tides/versions.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { versions: { figures: Record<string, string> }[] };
+    manifest.versions[0]!.figures['chart.png'] = createHash('sha256').update(broken).digest('hex');
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    await writeFile(path.join(root, 'content/guides/tides/versions/v1/chart.png'), broken);
+    await writeFile(path.join(root, 'content/guides/tides/chart.png'), broken);
+    const run = await almanac(['issue', 'build', 'sunday', '--date', '2026-06-21', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /content\/guides\/tides\/versions\/v1\/chart\.png: expected an image file sharp can read/);
   });
 
   it('the email shows a featured guide\'s lead image from the https site, sized for its column', async () => {
