@@ -109,6 +109,31 @@ describe('figures in a guide', () => {
     assert.equal(guide, undefined);
   });
 
+  it('an image in a takeaway, a timeline event or an FAQ answer is an error: figures go in the body', async () => {
+    const root = await tempSite();
+    await writeFiles(root, {
+      'content/guides/figs/guide.md': [
+        '---',
+        'title: A Guide With Figures',
+        'level: beginner',
+        'topics: [Testing]',
+        'tldr: A short summary.',
+        'takeaways: ["One thing.", "![A logo](logo.png) Another."]',
+        'timeline: [{ date: 2026-01, event: "![Launch](https://example.com/p.png)" }]',
+        'faq: [{ q: Why?, a: "Because ![x](x.png)." }]',
+        '---',
+        '',
+        'Body.',
+        '',
+      ].join('\n'),
+    });
+    assert.deepEqual(problemsOf(root), [
+      "content/guides/figs/guide.md: takeaways[1]: expected text without images (a figure goes in the guide's body, alone in its paragraph), found an image",
+      "content/guides/figs/guide.md: timeline[0].event: expected text without images (a figure goes in the guide's body, alone in its paragraph), found an image",
+      "content/guides/figs/guide.md: faq[0].a: expected text without images (a figure goes in the guide's body, alone in its paragraph), found an image",
+    ]);
+  });
+
   it('a symbolic link out of the guide folder, a missing file and a non-image are errors', async () => {
     const root = await siteWith('![Linked](linked.png)\n\n![Missing](gone.png)\n\n![Text](notes.png)\n', {
       'content/other.png': await png(10, 10),
