@@ -47,6 +47,11 @@ describe('figures in a guide', () => {
     assert.match(figure!.sha256, /^[0-9a-f]{64}$/);
   });
 
+  it('a blank title is no caption', async () => {
+    const root = await siteWith('## Intro\n\n![A blue box](box.png "   ")\n', { 'content/guides/figs/box.png': await png(40, 20) });
+    assert.equal(loadGuide(root, 'figs').guide!.working.figures![0]!.caption, undefined);
+  });
+
   it('alt text written over two lines keeps a space between its words', async () => {
     const root = await siteWith('## Intro\n\n![A blue\nbox beside  \na red one](box.png)\n', { 'content/guides/figs/box.png': await png(40, 20) });
     const { guide, problems } = loadGuide(root, 'figs');

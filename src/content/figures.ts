@@ -78,7 +78,8 @@ export function findImages(body: string, lineOffset: number): ImageRef[] {
         src: decodeSrc(image.attrGet('src') ?? ''),
         // A line break in the alt text is a space between its words, as the page's alt attribute reads it.
         alt: image.children?.map((c) => (c.type === 'softbreak' || c.type === 'hardbreak' ? ' ' : c.content)).join('') ?? image.content,
-        caption: title ? title : undefined,
+        // A blank title would be an empty <figcaption>: no caption.
+        caption: title?.trim() ? title : undefined,
         alone,
         rendered: rendersLink(image.attrGet('src') ?? ''),
       });
