@@ -2,6 +2,7 @@
 // in dist/, the markup that keeps the page from moving, the cache that makes a rebuild process none,
 // versions that keep their own images, and the lead image in an email's guide card.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,7 +10,8 @@ import { parse } from 'node-html-parser';
 import sharp from 'sharp';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
-import { png } from './helpers/images.ts';
+import { png, pngDeclaring } from './helpers/images.ts';
+import { deflateSync } from 'node:zlib';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serveFile } from '../src/server/static.ts';
@@ -146,15 +148,61 @@ describe('figures in the built site', () => {
     assert.match(tampered.stderr, /content\/guides\/tides\/versions\/v1\/chart\.png: expected the image frozen with v1 on 2026-06-01 .*found a changed or missing file/);
   });
 
-  it('an image that is not what its first bytes say is a content error at build', async () => {
+  it('an image that is not what its first bytes say is refused by publish, so no version is frozen with it', async () => {
     const root = await tempSite();
     await writeFiles(root, { 'content/guides/tides/guide.md': GUIDE.replace(/\n!\[A small photo[^\n]*\n/, '\n') });
     // A PNG signature followed by nothing sharp can decode.
     await writeFile(path.join(root, 'content/guides/tides/chart.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]));
+    const published = await almanac(['guide', 'publish', 'tides', '--note', 'First', '--root', root, '--now', '2026-06-01T10:00:00Z']);
+    assert.equal(published.code, 1);
+    assert.match(published.stderr, /content\/guides\/tides\/chart\.png: expected an image file sharp can read, found an image that cannot be decoded/);
+    assert.deepEqual(await readdir(path.join(root, 'content/guides/tides')), ['chart.png', 'guide.md']);
+  });
+
+  it('a truncated PNG and one declaring 100000 × 100000 pixels are refused by publish', async () => {
+    const root = await tempSite();
+    await writeFiles(root, { 'content/guides/tides/guide.md': GUIDE.replace('photo.jpg', 'bomb.png') });
+    const whole = await png(1000, 500);
+    await writeFile(path.join(root, 'content/guides/tides/chart.png'), whole.subarray(0, Math.floor(whole.length * 0.6)));
+    await writeFile(path.join(root, 'content/guides/tides/bomb.png'), pngDeclaring(100_000, 100_000));
+    const published = await almanac(['guide', 'publish', 'tides', '--note', 'First', '--root', root, '--now', '2026-06-01T10:00:00Z']);
+    assert.equal(published.code, 1);
+    assert.match(published.stderr, /tides\/chart\.png: expected an image file sharp can read/);
+    assert.match(published.stderr, /tides\/bomb\.png: expected an image file sharp can read, found .*pixel limit/);
+  });
+
+  it('checking a small file that declares a huge image does not hold the image in memory', async () => {
+    const root = await tempSite();
+    await writeFiles(root, { 'content/guides/tides/guide.md': GUIDE.replace(/\n!\[A small photo[^\n]*\n/, '\n') });
+    // 16000 × 16000 grey pixels of zeros: about 250 kB on disk, 256 MB decoded, under sharp's pixel limit.
+    const row = Buffer.alloc(16_001);
+    await writeFile(path.join(root, 'content/guides/tides/chart.png'), pngDeclaring(16_000, 16_000, deflateSync(Buffer.concat(Array.from({ length: 16_000 }, () => row)), { level: 9 })));
+    const before = process.resourceUsage().maxRSS;
+    const published = await almanac(['guide', 'publish', 'tides', '--note', 'First', '--root', root, '--now', '2026-06-01T10:00:00Z']);
+    assert.equal(published.code, 0, published.stderr);
+    // Held whole, the grey image alone is 256 MB (and four times that in colour).
+    assert.ok(process.resourceUsage().maxRSS - before < 200_000, `peak memory grew by ${process.resourceUsage().maxRSS - before} kB`);
+  });
+
+  it('an issue whose featured guide was frozen with an image that cannot be decoded names the file', async () => {
+    const root = await siteWithFigures();
+    await writeFiles(root, {
+      'almanac.config.json': JSON.stringify({ baseUrl: 'https://almanac.example' }),
+      'content/news/one.md': '---\ntitle: A story\nurl: https://example.com/a\nsource: Wire\npublished: 2026-06-18\nscore: 5\ntopics: [Testing]\n---\nSummary.\n',
+      'content/issues/2026-06-21-sunday.md': '---\nguides: [tides]\n---\n',
+    });
     assert.equal((await almanac(['guide', 'publish', 'tides', '--note', 'First', '--root', root, '--now', '2026-06-01T10:00:00Z'])).code, 0);
-    const run = await almanac(['build', '--root', root, '--now', NOW]);
-    assert.equal(run.code, 1);
-    assert.match(run.stderr, /content\/guides\/tides\/versions\/v1\/chart\.png: expected an image file sharp can read, found an image that cannot be decoded/);
+    // As a version published before publish decoded its images would hold it.
+    const broken = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]);
+    const manifestFile = path.join(root, 'content/guides/tides/versions.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { versions: { figures: Record<string, string> }[] };
+    manifest.versions[0]!.figures['chart.png'] = createHash('sha256').update(broken).digest('hex');
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    await writeFile(path.join(root, 'content/guides/tides/versions/v1/chart.png'), broken);
+    await writeFile(path.join(root, 'content/guides/tides/chart.png'), broken);
+    const run = await almanac(['issue', 'build', 'sunday', '--date', '2026-06-21', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /content\/guides\/tides\/versions\/v1\/chart\.png: expected an image file sharp can read/);
   });
 
   it('the email shows a featured guide\'s lead image from the https site, sized for its column', async () => {

@@ -1,6 +1,7 @@
 // Figures as content: each image reference is checked where the guide is read, and every mistake is a
 // problem naming the file and line, what was expected and what was found.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -8,6 +9,7 @@ import sharp from 'sharp';
 import { loadGuide } from '../src/content/guide-files.ts';
 import { imageFormat, insidePath } from '../src/content/figures.ts';
 import { formatProblem } from '../src/content/problems.ts';
+import { FIGURE_MARK, renderGuideBody } from '../src/render/markdown.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 import { png } from './helpers/images.ts';
 
@@ -45,6 +47,26 @@ describe('figures in a guide', () => {
     assert.match(figure!.sha256, /^[0-9a-f]{64}$/);
   });
 
+  it('a blank title is no caption', async () => {
+    const root = await siteWith('## Intro\n\n![A blue box](box.png "   ")\n', { 'content/guides/figs/box.png': await png(40, 20) });
+    assert.equal(loadGuide(root, 'figs').guide!.working.figures![0]!.caption, undefined);
+  });
+
+  it('alt text written over two lines keeps a space between its words', async () => {
+    const root = await siteWith('## Intro\n\n![A blue\nbox beside  \na red one](box.png)\n', { 'content/guides/figs/box.png': await png(40, 20) });
+    const { guide, problems } = loadGuide(root, 'figs');
+    assert.deepEqual(problems, []);
+    assert.equal(guide!.working.figures![0]!.alt, 'A blue box beside a red one');
+  });
+
+  it('the mark of a figure\'s place, written in the guide\'s own HTML, places no figure', async () => {
+    const root = await siteWith(`## Intro\n\n${FIGURE_MARK}\n\nText <span>${FIGURE_MARK}</span>\nmore.\n\n![A blue box](box.png)\n`, { 'content/guides/figs/box.png': await png(40, 20) });
+    const { guide } = loadGuide(root, 'figs');
+    const html = renderGuideBody(guide!.working).html;
+    assert.equal(html.split(FIGURE_MARK).length - 1, 1);
+    assert.ok(html.indexOf(FIGURE_MARK) > html.indexOf('more.'), 'the mark is where the image was written');
+  });
+
   it('an image without alt text is an error naming the file and line', async () => {
     // Front matter is 7 lines and a blank line; "## Intro" is line 9, the image line 11.
     const root = await siteWith('## Intro\n\n![](box.png)\n', { 'content/guides/figs/box.png': await png(40, 20) });
@@ -67,6 +89,54 @@ describe('figures in a guide', () => {
     assert.match(found[1]!, /guide\.md:11: .*found an absolute path/);
     assert.match(found[2]!, /guide\.md:13: .*found a link/);
     assert.match(found[3]!, /guide\.md:15: .*found a path that leaves/);
+  });
+
+  it('an image of a javascript:, file: or data: address is an error, not text left on the page', async () => {
+    const root = await siteWith(['![Run](javascript:alert(1))', '![File](file:///etc/passwd)', '![Page](data:text/html,<b>x</b>)'].join('\n\n'));
+    const found = problemsOf(root);
+    assert.equal(found.length, 3, found.join('\n'));
+    assert.match(found[0]!, /guide\.md:9: image "javascript:alert\(1\)": .*found a link/);
+    assert.match(found[1]!, /guide\.md:11: image "file:\/\/\/etc\/passwd": .*found a link/);
+    assert.match(found[2]!, /guide\.md:13: .*found a link/);
+  });
+
+  it('a version frozen with such an image as text is no error of its own: only the working copy, which an editor can fix, is reported', async () => {
+    const text = `${FRONT}\n![Run](javascript:alert(1))\n`;
+    const root = await siteWith('');
+    await writeFiles(root, {
+      'content/guides/figs/guide.md': text,
+      'content/guides/figs/versions/v1.md': text,
+      'content/guides/figs/versions.json': JSON.stringify({ versions: [{ version: 1, published: '2026-01-01T00:00:00.000Z', note: 'First', sha256: createHash('sha256').update(text).digest('hex') }] }),
+    });
+    const { guide, problems } = loadGuide(root, 'figs');
+    assert.equal(problems.length, 1, problems.map(formatProblem).join('\n'));
+    assert.match(formatProblem(problems[0]!), /^content\/guides\/figs\/guide\.md:9: .*found a link/);
+    assert.equal(guide, undefined);
+  });
+
+  it('an image in a takeaway, a timeline event or an FAQ answer is an error: figures go in the body', async () => {
+    const root = await tempSite();
+    await writeFiles(root, {
+      'content/guides/figs/guide.md': [
+        '---',
+        'title: A Guide With Figures',
+        'level: beginner',
+        'topics: [Testing]',
+        'tldr: A short summary.',
+        'takeaways: ["One thing.", "![A logo](logo.png) Another."]',
+        'timeline: [{ date: 2026-01, event: "![Launch](https://example.com/p.png)" }]',
+        'faq: [{ q: Why?, a: "Because ![x](x.png)." }]',
+        '---',
+        '',
+        'Body.',
+        '',
+      ].join('\n'),
+    });
+    assert.deepEqual(problemsOf(root), [
+      "content/guides/figs/guide.md: takeaways[1]: expected text without images (a figure goes in the guide's body, alone in its paragraph), found an image",
+      "content/guides/figs/guide.md: timeline[0].event: expected text without images (a figure goes in the guide's body, alone in its paragraph), found an image",
+      "content/guides/figs/guide.md: faq[0].a: expected text without images (a figure goes in the guide's body, alone in its paragraph), found an image",
+    ]);
   });
 
   it('a symbolic link out of the guide folder, a missing file and a non-image are errors', async () => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../content/config.ts';
 import { UsageError } from '../content/problems.ts';
 import { guideVersions, newGuide, publishGuides } from '../content/publish.ts';
+import { undecodedFigures } from '../site/figures.ts';
 import { numericTime } from '../words/dates.ts';
 import { printJson, withJson } from './json.ts';
 import { startsSite } from './site-root.ts';
@@ -34,7 +35,7 @@ export function registerGuide(program: Command): void {
       if (opts.all && slugs.length > 0) throw new UsageError('give guide slugs or --all, not both');
       const g = globals(cmd);
       const selection = opts.all ? { all: true as const } : { slugs };
-      const { published, unchanged } = await publishGuides(g.root, selection, opts.note, resolveNow(g.now));
+      const { published, unchanged } = await publishGuides(g.root, selection, opts.note, resolveNow(g.now), (figures) => undecodedFigures(g.root, figures));
       for (const p of published) process.stdout.write(`Published ${p.slug} v${p.version} → ${p.file}\n`);
       if (unchanged.length) process.stdout.write(`Unchanged since their latest version: ${unchanged.join(', ')}\n`);
       if (published.length === 0) process.stdout.write('Nothing to publish.\n');

@@ -35,17 +35,26 @@ export interface ImageRef {
   caption?: string;
   /** Whether it stands alone in its paragraph (only those are figures). */
   alone: boolean;
+  /** False for an address the renderer refuses to link (javascript:, file:, data:), which it leaves as text. */
+  rendered: boolean;
 }
 
 const loadPackage = createRequire(import.meta.url);
 let parser: MarkdownIt | undefined;
+let rendersLink: (url: string) => boolean = () => true;
 
 /** The images of a Markdown body, in order; `lineOffset` is the number of lines before the body in its file. */
 export function findImages(body: string, lineOffset: number): ImageRef[] {
   // Most guides have no image: they are not parsed twice.
   if (!body.includes('![')) return [];
   // The guide renderer's settings (render/markdown.ts), so that both see the same images.
-  parser ??= new (loadPackage('markdown-it') as typeof MarkdownIt)({ html: true, linkify: true, typographer: true });
+  if (!parser) {
+    parser = new (loadPackage('markdown-it') as typeof MarkdownIt)({ html: true, linkify: true, typographer: true });
+    // The renderer leaves an image of a javascript:, file: or data: address as text; here it is an
+    // image, so that it is reported (as a link) instead of left on the page unnoticed.
+    rendersLink = parser.validateLink.bind(parser);
+    parser.validateLink = () => true;
+  }
   const tokens = parser.parse(body, {});
   const lines = body.split('\n');
   const refs: ImageRef[] = [];
@@ -67,9 +76,12 @@ export function findImages(body: string, lineOffset: number): ImageRef[] {
       refs.push({
         line: lineOffset + line + 1,
         src: decodeSrc(image.attrGet('src') ?? ''),
-        alt: image.children?.map((c) => c.content).join('') ?? image.content,
-        caption: title ? title : undefined,
+        // A line break in the alt text is a space between its words, as the page's alt attribute reads it.
+        alt: image.children?.map((c) => (c.type === 'softbreak' || c.type === 'hardbreak' ? ' ' : c.content)).join('') ?? image.content,
+        // A blank title would be an empty <figcaption>: no caption.
+        caption: title?.trim() ? title : undefined,
         alone,
+        rendered: rendersLink(image.attrGet('src') ?? ''),
       });
     }
   });
@@ -106,6 +118,8 @@ export function resolveFigures(
   const figures: Figure[] = [];
   const problems: Problem[] = [];
   for (const ref of refs) {
+    // A version frozen before such images were reported shows them as the text they were.
+    if (where.frozen && !ref.rendered) continue;
     const at = `${where.docFile}:${ref.line}`;
     const field = `image ${JSON.stringify(ref.src)}`;
     if (ref.alt.trim() === '') {

@@ -88,7 +88,7 @@ function readGuide(reader: GuideReader, slug: string): { guide?: Guide; problems
   const workingSource = working.text;
   const parsed = parseGuideDoc(workingSource, file);
   problems.push(...parsed.problems);
-  if (parsed.doc) problems.push(...attachFigures(reader, parsed.doc, workingSource, { docFile: file, guideDir: dir, baseDir: dir, frozen: false }));
+  if (parsed.doc) problems.push(...attachFigures(reader, parsed.doc, workingSource, { docFile: file, guideDir: dir, baseDir: dir, frozen: false }), ...imagesOutsideBody(parsed.doc, file));
   const workingSha256 = sha256(workingSource);
   const versions = loadVersions(reader, dir, parsed.doc && { source: workingSource, sha256: workingSha256, doc: parsed.doc });
   problems.push(...versions.problems);
@@ -111,6 +111,21 @@ function attachFigures(
   const { figures, problems } = resolveFigures(reader.root, refs, where, reader.note);
   if (figures.length > 0) doc.figures = figures;
   return problems;
+}
+
+/**
+ * Images in the front matter's Markdown (takeaways, timeline, FAQ answers): only the body's images are
+ * checked, frozen and sized, so one there would be a broken image on the page.
+ */
+function imagesOutsideBody(doc: GuideDoc, file: string): Problem[] {
+  const fields: [string, string][] = [
+    ...doc.front.takeaways.map((text, i): [string, string] => [`takeaways[${i}]`, text]),
+    ...doc.front.timeline.map((e, i): [string, string] => [`timeline[${i}].event`, e.event]),
+    ...doc.front.faq.map((f, i): [string, string] => [`faq[${i}].a`, f.a]),
+  ];
+  return fields
+    .filter(([, text]) => findImages(text, 0).length > 0)
+    .map(([field]) => ({ file, field, expected: "text without images (a figure goes in the guide's body, alone in its paragraph)", found: 'an image' }));
 }
 
 /** A frozen image whose bytes are not those published with its version. */

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { MAX_ASSET_BYTES, readInsideRoot, readTextInsideRoot } from '../files/walk.ts';
-import { figureHashes } from './figures.ts';
+import { figureHashes, type Figure } from './figures.ts';
 import path from 'node:path';
 import { loadGuide } from './guide-files.ts';
 import { listGuideSlugs } from './guides.ts';
@@ -68,12 +68,17 @@ export interface Published {
   file: string;
 }
 
-/** Freezes each named guide's working copy as its next version. With `all`, every guide that changed. */
+/**
+ * Freezes each named guide's working copy as its next version. With `all`, every guide that changed.
+ * `decodes` reports the images that cannot be read as pictures (the content stage reads only their
+ * first bytes): a version frozen with one would fail every build after it.
+ */
 export async function publishGuides(
   root: string,
   selection: { slugs: string[] } | { all: true },
   note: string,
   now: number,
+  decodes?: (figures: Figure[]) => Promise<Problem[]>,
 ): Promise<{ published: Published[]; unchanged: string[] }> {
   if (!note.trim()) throw new UsageError('--note must say what changed, e.g. --note "Adds the Behemoth release"');
   const slugs = 'all' in selection ? await listGuideSlugs(root) : selection.slugs;
@@ -93,6 +98,8 @@ export async function publishGuides(
     }
     ready.push(guide);
   }
+  problems.throwIfAny();
+  if (decodes) problems.addAll(await decodes(ready.flatMap((g) => g.working.figures ?? [])));
   problems.throwIfAny();
   const published: Published[] = [];
   for (const guide of ready) published.push(await freeze(root, guide, note.trim(), now));

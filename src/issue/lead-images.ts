@@ -5,7 +5,8 @@
 import type { Catalog } from '../compose/catalog.ts';
 import type { IssueGuide } from '../compose/issue.ts';
 import type { Site } from '../content/model.ts';
-import { fallbackFile, makeFigures } from '../site/figures.ts';
+import { ContentError } from '../content/problems.ts';
+import { fallbackFile, FigureError, makeFigures } from '../site/figures.ts';
 
 /** The width of the email's text column: 600 px less the card's padding. */
 export const EMAIL_IMAGE_WIDTH = 544;
@@ -28,7 +29,14 @@ export async function leadImages(site: Site, catalog: Catalog, guides: readonly 
     if (lead) leads.set(g.slug, lead);
   }
   if (leads.size === 0) return out;
-  const made = await makeFigures(site.root, leads.values());
+  let made;
+  try {
+    made = await makeFigures(site.root, leads.values());
+  } catch (err) {
+    // A version frozen with an image that cannot be decoded is bad content, named like the site build names it.
+    if (err instanceof FigureError) throw new ContentError([err.problem()]);
+    throw err;
+  }
   for (const [slug, figure] of leads) {
     const sizes = made.sizes.get(figure.sha256);
     if (!sizes) continue;

@@ -58,6 +58,12 @@ export const FIGURE_MARK = '<!--almanac:figure-->';
 
 function markFigures(state: { tokens: Token[]; Token: new (type: string, tag: string, nesting: 0 | 1 | -1) => Token }): void {
   const { tokens } = state;
+  // The mark written in the guide's own HTML would take the place of the first figure: it is dropped.
+  for (const token of tokens) {
+    for (const html of [token, ...(token.children ?? [])]) {
+      if ((html.type === 'html_block' || html.type === 'html_inline') && html.content.includes(FIGURE_MARK)) html.content = html.content.split(FIGURE_MARK).join('');
+    }
+  }
   for (let i = tokens.length - 3; i >= 0; i--) {
     const [open, inline, close] = [tokens[i]!, tokens[i + 1]!, tokens[i + 2]!];
     if (open.type !== 'paragraph_open' || open.level !== 0 || inline.type !== 'inline' || close.type !== 'paragraph_close') continue;

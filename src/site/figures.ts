@@ -4,6 +4,7 @@
 // made is kept in the figure store (cache/figure-store.ts): a rebuild with unchanged images makes none.
 import { createHash } from 'node:crypto';
 import type { Figure } from '../content/figures.ts';
+import type { Problem } from '../content/problems.ts';
 import { MAX_ASSET_BYTES, readInsideRoot } from '../files/walk.ts';
 import { FigureStore } from '../cache/figure-store.ts';
 import type { DebugLog } from '../log/debug.ts';
@@ -67,6 +68,20 @@ export async function makeFigures(root: string, figures: Iterable<Figure>, log?:
   return made;
 }
 
+/** The images among `figures` that cannot be decoded, as problems; nothing is written or encoded. */
+export async function undecodedFigures(root: string, figures: readonly Figure[]): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const figure of new Map(figures.map((f) => [f.sha256, f])).values()) {
+    try {
+      await makeFigures(root, [figure], undefined, false);
+    } catch (err) {
+      if (!(err instanceof FigureError)) throw err;
+      problems.push(err.problem());
+    }
+  }
+  return problems;
+}
+
 /** An image that passed the loader's checks but could not be decoded. */
 export class FigureError extends Error {
   constructor(
@@ -75,14 +90,22 @@ export class FigureError extends Error {
   ) {
     super(message);
   }
+
+  problem(): Problem {
+    return { file: this.file, expected: 'an image file sharp can read', found: this.message };
+  }
 }
 
 type Sharp = typeof import('sharp').default;
 
-/** What will be made from an image, without making it; decodes it whole, so that a damaged file is found. */
+/**
+ * What will be made from an image, without making it. Every pixel is decoded, so that a damaged file
+ * is found, but through a resize, as the build decodes it: a small file that declares a huge image
+ * is read row by row instead of held whole in memory.
+ */
 async function measure(sharp: Sharp, bytes: Buffer, format: Figure['format']): Promise<FigureSizes> {
   const meta = await sharp(bytes).metadata();
-  await sharp(bytes).raw().toBuffer();
+  await sharp(bytes).resize({ width: FIGURE_WIDTHS[0], withoutEnlargement: true }).raw().toBuffer();
   return factsOf(meta, format);
 }
 
@@ -98,8 +121,10 @@ async function processImage(sharp: Sharp, bytes: Buffer, format: Figure['format'
   const facts = factsOf(meta, format);
   const { widths, fallback } = facts;
   const files = new Map<string, Buffer>();
-  const jobs: Promise<void>[] = [];
+  // One width at a time, its three formats at once: every pipeline decodes the source, and all of
+  // them decoding a large PNG together held several times the memory for no gain on two cores.
   for (const w of widths) {
+    const jobs: Promise<void>[] = [];
     // autoOrient: a photo's orientation tag is applied, as browsers show it.
     const resized = () => sharp(bytes).autoOrient().resize({ width: w, withoutEnlargement: true });
     const encode = async (ext: string, make: () => Promise<Buffer>) => {
@@ -108,8 +133,8 @@ async function processImage(sharp: Sharp, bytes: Buffer, format: Figure['format'
     jobs.push(encode('avif', () => resized().avif({ quality: 55, effort: 2 }).toBuffer()));
     jobs.push(encode('webp', () => resized().webp({ quality: 78 }).toBuffer()));
     jobs.push(encode(fallback === 'jpeg' ? 'jpg' : 'png', () => (fallback === 'jpeg' ? resized().jpeg({ quality: 82, mozjpeg: true }) : resized().png({ compressionLevel: 9, palette: meta.isPalette === true })).toBuffer()));
+    await Promise.all(jobs);
   }
-  await Promise.all(jobs);
   // Names in a fixed order: the store lists them as made.
   const ordered = new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1)));
   return { facts, files: ordered };

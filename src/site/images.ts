@@ -48,6 +48,6 @@ export async function makeSiteImages(site: Site, log?: DebugLog, write = true): 
 }
 
 function asContentError(err: unknown): unknown {
-  if (err instanceof FigureError) return new ContentError([{ file: err.file, expected: 'an image file sharp can read', found: err.message }]);
+  if (err instanceof FigureError) return new ContentError([err.problem()]);
   return err;
 }
