@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { lock } from '../files/lock.ts';
@@ -82,6 +82,12 @@ export class StagedOutput {
   write(paths: readonly string[], data: string | Buffer): void {
     this.touched = true;
     this.writer.write(paths, data);
+  }
+
+  /** Puts a file that is never rewritten at `rel` (see OutputWriter.link). */
+  link(rel: string, source: string): void {
+    this.touched = true;
+    this.writer.link(rel, source);
   }
 
   /**
@@ -287,6 +293,25 @@ export class OutputWriter {
         // A file system without hard links (FAT, some network mounts): a copy reads the same.
         overwrite(other, data);
       }
+    }
+  }
+
+  /**
+   * Makes `rel` the file at `source` (absolute), which is never written in place (a frozen card, say):
+   * a hard link, so that a rebuild whose spare already holds it does nothing and others write no
+   * bytes; a copy where links cannot be made (another file system, FAT). Writes over such a path
+   * cannot reach `source`: overwrite() unlinks a file with links it does not know first.
+   */
+  link(rel: string, source: string): void {
+    const file = path.join(this.dir, rel);
+    this.makeParent(file);
+    const here = lstatSync(file, { throwIfNoEntry: false });
+    if (here?.isFile() && sameFile(source, here)) return;
+    if (here) rmSync(file, { recursive: true, force: true });
+    try {
+      linkSync(source, file);
+    } catch {
+      copyFileSync(source, file);
     }
   }
 
