@@ -13,7 +13,7 @@ import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeCorpus } from './corpus.ts';
+import { CORPUS_FORMAT, writeCorpus } from './corpus.ts';
 
 const PROJECT = fileURLToPath(new URL('../', import.meta.url));
 const GUIDES = Number(process.env.BENCH_GUIDES ?? 1000);
@@ -31,7 +31,8 @@ async function exists(p: string): Promise<boolean> {
 }
 
 async function prepare(): Promise<{ site: string; eleventyIn: string }> {
-  const base = path.join(os.tmpdir(), `almanac-bench-${GUIDES}-${NEWS}`);
+  // The format in the name: a corpus written by an older version of corpus.ts is not reused.
+  const base = path.join(os.tmpdir(), `almanac-bench-${GUIDES}-${NEWS}-f${CORPUS_FORMAT}`);
   const site = path.join(base, 'site');
   const eleventyIn = path.join(base, 'eleventy-src');
   if (!(await exists(path.join(base, '.complete')))) {
