@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { lock } from '../files/lock.ts';
@@ -84,10 +84,10 @@ export class StagedOutput {
     this.writer.write(paths, data);
   }
 
-  /** Puts a file that is never rewritten at `rel` (see OutputWriter.link). */
-  link(rel: string, source: string): void {
+  /** Puts a copy of a file that is never written in place at `rel` (see OutputWriter.copyFrozen). */
+  copyFrozen(rel: string, source: string): void {
     this.touched = true;
-    this.writer.link(rel, source);
+    this.writer.copyFrozen(rel, source);
   }
 
   /**
@@ -297,22 +297,20 @@ export class OutputWriter {
   }
 
   /**
-   * Makes `rel` the file at `source` (absolute), which is never written in place (a frozen card, say):
-   * a hard link, so that a rebuild whose spare already holds it does nothing and others write no
-   * bytes; a copy where links cannot be made (another file system, FAT). Writes over such a path
-   * cannot reach `source`: overwrite() unlinks a file with links it does not know first.
+   * Puts a copy of the file at `source` (absolute; one that is never written in place, such as a
+   * frozen card) at `rel`, with the source's modification time, so that a rebuild whose spare holds
+   * that copy already writes nothing. A copy, not a hard link: a link changes the source's ctime,
+   * which the content cache reads as an edit of the guide it belongs to.
    */
-  link(rel: string, source: string): void {
+  copyFrozen(rel: string, source: string): void {
     const file = path.join(this.dir, rel);
     this.makeParent(file);
+    const from = statSync(source);
     const here = lstatSync(file, { throwIfNoEntry: false });
-    if (here?.isFile() && sameFile(source, here)) return;
+    if (here?.isFile() && here.nlink === 1 && here.size === from.size && Math.abs(here.mtimeMs - from.mtimeMs) < 1) return;
     if (here) rmSync(file, { recursive: true, force: true });
-    try {
-      linkSync(source, file);
-    } catch {
-      copyFileSync(source, file);
-    }
+    copyFileSync(source, file);
+    utimesSync(file, from.atime, from.mtimeMs / 1000);
   }
 
   private makeParent(file: string): void {
