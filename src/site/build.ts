@@ -172,10 +172,10 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       // Drawn while the pages were rendered.
       const cards = await images.cardFiles;
       for (const [file, data] of cards) output.write([file], data);
-      for (const [file, source] of images.frozenCards) output.copyFrozen(file, source);
+      for (const [file, source] of images.copies) output.copyFrozen(file, source);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...images.frozenCards.keys()]), inputs);
-      return summary(site, pages.length, pages.length + composed.files.size + cards.size + images.frozenCards.size, outDir);
+      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...images.copies.keys()]), inputs);
+      return summary(site, pages.length, pages.length + composed.files.size + cards.size + images.copies.size, outDir);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
       await renderer.close();

@@ -21,11 +21,14 @@ export interface SiteImages {
    * are composed and rendered meanwhile.
    */
   cardFiles: Promise<ReadonlyMap<string, Buffer>>;
-  /** The frozen cards' files below dist/, each with the absolute path of the file it is a copy of. */
-  frozenCards: ReadonlyMap<string, string>;
+  /**
+   * Files below dist/ that are copies of files never written in place (frozen cards, figures in the
+   * store), each with the absolute path of its original: a rebuild copies only what changed.
+   */
+  copies: ReadonlyMap<string, string>;
 }
 
-export const NO_IMAGES: SiteImages = { figures: new Map(), cards: new Map(), files: new Map(), cardFiles: Promise.resolve(new Map()), frozenCards: new Map() };
+export const NO_IMAGES: SiteImages = { figures: new Map(), cards: new Map(), files: new Map(), cardFiles: Promise.resolve(new Map()), copies: new Map() };
 
 /** With `write` false (check), nothing is written, encoded or drawn: figures are only measured. */
 export async function makeSiteImages(site: Site, log?: DebugLog, write = true): Promise<SiteImages> {
@@ -57,7 +60,7 @@ export async function makeSiteImages(site: Site, log?: DebugLog, write = true): 
   // Awaited by the build before it commits; a failure until then is held, not thrown as unhandled.
   drawing.catch(() => undefined);
   const cardNames = new Map([...frozenNames, ...[...cardTexts].map(([slug, text]) => [slug, cardFile(text)] as const)]);
-  return { figures: made.sizes, cards: cardNames, files: made.files, cardFiles: drawing, frozenCards };
+  return { figures: made.sizes, cards: cardNames, files: made.files, cardFiles: drawing, copies: new Map([...made.copies, ...frozenCards]) };
 }
 
 function asContentError(err: unknown): unknown {
