@@ -1,7 +1,11 @@
 // npm run bench — build speed against Eleventy, both run here, on the same synthetic corpus.
 //
-//   Almanac: a full `almanac build` of N published guides and M news items (every page, listing and feed).
+//   Almanac: a full `almanac build` of N published guides and M news items (every page, listing and
+//            feed, and the search index of the guides and the news).
 //   Eleventy 3: the same N guide files turned into bare pages (its default Markdown pipeline).
+//   Eleventy 3 + Pagefind: the same guide files in a minimal page layout (Pagefind indexes only
+//            documents with a <body>), then the Pagefind CLI over Eleventy's pages (the way a site
+//            without a built-in index gets search), for the second figure: search on both sides.
 //
 // Each tool runs RUNS times, interleaved, after a `sync` so that one's pending disk writes do not land
 // on the other's clock; the median wall time and the peak RSS are reported. Two situations:
@@ -28,6 +32,22 @@ interface Sample {
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
+}
+
+/** The guides again, in a page layout that gives each a whole document, as a site Pagefind indexes has. */
+async function prepareWithLayout(eleventyIn: string): Promise<string> {
+  const dir = path.join(path.dirname(eleventyIn), 'eleventy-layout-src');
+  if (await exists(path.join(dir, '.complete'))) return dir;
+  await rm(dir, { recursive: true, force: true });
+  await cp(eleventyIn, dir, { recursive: true });
+  await mkdir(path.join(dir, '_includes'), { recursive: true });
+  await writeFile(
+    path.join(dir, '_includes/page.liquid'),
+    '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>{{ title }}</title></head>\n<body><main><h1>{{ title }}</h1>\n{{ content }}</main></body>\n</html>\n',
+  );
+  await writeFile(path.join(dir, `${path.basename(dir)}.11tydata.json`), JSON.stringify({ layout: 'page.liquid' }));
+  await writeFile(path.join(dir, '.complete'), '');
+  return dir;
 }
 
 async function prepare(): Promise<{ site: string; eleventyIn: string }> {
@@ -73,25 +93,46 @@ async function main(): Promise<void> {
   const eleventyOut = path.join(path.dirname(eleventyIn), 'eleventy-out');
   const almanacArgs = [path.join(PROJECT, 'bin/almanac.js'), 'build', '--root', site, '--now', NOW];
   const eleventyArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${eleventyIn}`, `--output=${eleventyOut}`, '--quiet'];
+  const layoutIn = await prepareWithLayout(eleventyIn);
+  const layoutOut = path.join(path.dirname(eleventyIn), 'eleventy-layout-out');
+  const layoutArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${layoutIn}`, `--output=${layoutOut}`, '--quiet'];
+  const pagefindArgs = [path.join(PROJECT, 'node_modules/pagefind/lib/runner/bin.cjs'), '--site', layoutOut, '--silent'];
   // One warm-up each (disk cache, output folders), not counted.
   await timed(almanacArgs, site);
   await timed(eleventyArgs, PROJECT);
-  const rebuild = { almanac: [] as Sample[], eleventy: [] as Sample[] };
+  await timed(layoutArgs, PROJECT);
+  await timed(pagefindArgs, PROJECT);
+  const rebuild = { almanac: [] as Sample[], eleventy: [] as Sample[], layout: [] as Sample[], pagefind: [] as Sample[] };
   for (let i = 0; i < RUNS; i++) {
     rebuild.eleventy.push(await timed(eleventyArgs, PROJECT));
+    rebuild.layout.push(await timed(layoutArgs, PROJECT));
+    rebuild.pagefind.push(await timed(pagefindArgs, PROJECT));
     rebuild.almanac.push(await timed(almanacArgs, site));
-    process.stdout.write(`  rebuild ${i + 1}/${RUNS}: almanac ${rebuild.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${rebuild.eleventy.at(-1)!.ms.toFixed(0)} ms\n`);
+    process.stdout.write(`  rebuild ${i + 1}/${RUNS}: almanac ${rebuild.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${rebuild.eleventy.at(-1)!.ms.toFixed(0)} ms; with a layout ${rebuild.layout.at(-1)!.ms.toFixed(0)} ms + pagefind ${rebuild.pagefind.at(-1)!.ms.toFixed(0)} ms\n`);
   }
+  // A rebuild after one news item arrived, the most common change: its listings change, and the
+  // search index is made again (Pagefind cannot add a record to an index).
+  const arrival: Sample[] = [];
+  const arrivals = Array.from({ length: RUNS }, (_, i) => path.join(site, 'content/news', `bench-arrival-${i}.md`));
+  for (const [i, file] of arrivals.entries()) {
+    await writeFile(file, `---\ntitle: "Bench arrival ${i}"\nurl: https://bench.example.org/arrival-${i}\nsource: Bench\npublished: 2026-06-19T0${i % 10}:00:00Z\nscore: 5\n---\nA story that arrived.\n`);
+    arrival.push(await timed(almanacArgs, site));
+    process.stdout.write(`  one news item added ${i + 1}/${RUNS}: almanac ${arrival.at(-1)!.ms.toFixed(0)} ms\n`);
+  }
+  for (const file of arrivals) await rm(file, { force: true });
   // From scratch: no previous output at all (the first build after a clone).
-  const scratch = { almanac: [] as Sample[], eleventy: [] as Sample[] };
+  const scratch = { almanac: [] as Sample[], eleventy: [] as Sample[], layout: [] as Sample[], pagefind: [] as Sample[] };
   for (let i = 0; i < Math.max(1, Math.ceil(RUNS / 2)); i++) {
     await rm(eleventyOut, { recursive: true, force: true });
     scratch.eleventy.push(await timed(eleventyArgs, PROJECT));
+    await rm(layoutOut, { recursive: true, force: true });
+    scratch.layout.push(await timed(layoutArgs, PROJECT));
+    scratch.pagefind.push(await timed(pagefindArgs, PROJECT));
     await rm(path.join(site, 'dist'), { recursive: true, force: true });
     await rm(path.join(site, '.dist.spare'), { recursive: true, force: true });
     await rm(path.join(site, '.almanac/cache'), { recursive: true, force: true });
     scratch.almanac.push(await timed(almanacArgs, site));
-    process.stdout.write(`  from scratch ${i + 1}: almanac ${scratch.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${scratch.eleventy.at(-1)!.ms.toFixed(0)} ms\n`);
+    process.stdout.write(`  from scratch ${i + 1}: almanac ${scratch.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${scratch.eleventy.at(-1)!.ms.toFixed(0)} ms; with a layout ${scratch.layout.at(-1)!.ms.toFixed(0)} ms + pagefind ${scratch.pagefind.at(-1)!.ms.toFixed(0)} ms\n`);
   }
 
   // One Sunday issue of 20 stories (the edition's cap) from the same corpus.
@@ -109,6 +150,12 @@ async function main(): Promise<void> {
     `  ${label.padEnd(34)} ${median(samples.map((x) => x.ms)).toFixed(0).padStart(6)} ms   peak RSS ${median(samples.map((x) => x.rssMb)).toFixed(0)} MB`;
   const ratio = (m: { almanac: Sample[]; eleventy: Sample[] }) =>
     (median(m.almanac.map((x) => x.ms)) / median(m.eleventy.map((x) => x.ms))).toFixed(2);
+  // Eleventy then Pagefind, run by run: the time a site waits for both.
+  const withPagefind = (m: { layout: Sample[]; pagefind: Sample[] }): Sample[] =>
+    m.layout.map((e, i) => ({ ms: e.ms + m.pagefind[i]!.ms, rssMb: Math.max(e.rssMb, m.pagefind[i]!.rssMb) }));
+  const searchRebuild = { almanac: rebuild.almanac, eleventy: withPagefind(rebuild) };
+  const searchScratch = { almanac: scratch.almanac, eleventy: withPagefind(scratch) };
+  const pagefindPages = (await readdir(layoutOut, { recursive: true })).filter((f) => String(f).endsWith('.html')).length;
   process.stdout.write(
     [
       '',
@@ -119,6 +166,17 @@ async function main(): Promise<void> {
       line('almanac build, no output, no cache', scratch.almanac),
       line('eleventy 3.1.8, from scratch', scratch.eleventy),
       `  ratio ${ratio(scratch)} (target ≤ 0.50)`,
+      '',
+      `build with search: almanac (its index of ${GUIDES} guides and ${NEWS} news items, made while it renders) vs eleventy then the`,
+      `Pagefind CLI over its ${pagefindPages} pages (in a minimal layout); medians; peak RSS is each Node process's own (Pagefind's binary not counted)`,
+      line('almanac build, over output + cache', searchRebuild.almanac),
+      line('eleventy with a layout + pagefind', searchRebuild.eleventy),
+      `  ratio ${ratio(searchRebuild)} (target ≤ 0.70)`,
+      line('almanac build, one news item added', arrival),
+      `  ratio ${ratio({ almanac: arrival, eleventy: searchRebuild.eleventy })} (against the same eleventy + pagefind rebuild; target ≤ 0.70)`,
+      line('almanac build, no output, no cache', searchScratch.almanac),
+      line('the same, from scratch', searchScratch.eleventy),
+      `  ratio ${ratio(searchScratch)} (target ≤ 0.70)`,
       '',
       `issue build sunday (20 stories, MJML once, checks on the sample MIME; median of 3):`,
       `  compose + render + checks + store  ${median(issueRuns.map((r) => r.issue)).toFixed(0).padStart(6)} ms (after the site is loaded; MJML included)`,

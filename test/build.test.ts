@@ -260,7 +260,7 @@ describe('build', () => {
     for (let i = 0; i < 2; i++) assert.equal((await buildIn(root)).code, 0);
     const cache = path.join(root, '.almanac/cache');
     // figures/: the sample guide's figure in its sizes and the social cards (see figures-build.unit.test.ts).
-    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'figures', 'templates.bin']);
+    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'figures', 'search.bin', 'templates.bin']);
     assert.equal((await buildIn(fresh)).code, 0);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(fresh, 'dist')), 'a cached build equals a fresh one');
 

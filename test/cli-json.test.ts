@@ -45,6 +45,10 @@ describe('--json', () => {
     assert.equal(b.news, 19);
     assert.equal(b.outDir, path.join(root, 'dist'));
     assert.ok(b.pages > 0 && b.files >= b.pages && typeof b.seconds === 'number');
+    assert.ok(b.search, "build reports its search index");
+    assert.equal(b.search!.records, 23, 'five guides and eighteen stories');
+    assert.equal(typeof b.search!.reused, 'boolean');
+    assert.equal(typeof b.search!.seconds, 'number');
   });
 
   it('guide versions', async () => {

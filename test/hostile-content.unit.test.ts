@@ -98,9 +98,9 @@ function assertCleanHtml(html: string, where: string): void {
       assert.ok(!/^on/i.test(name), `${where}: attribute ${name} on <${tag}>`);
       if (/^(href|src|action)$/i.test(name)) assert.ok(!/^\s*javascript:/i.test(value), `${where}: ${name}=${value}`);
     }
-    // The site's own table-of-contents script, by its fixed address, empty; any other script is JSON-LD.
+    // The site's own scripts (the contents and the search page), by their fixed addresses, empty; any other script is JSON-LD.
     if (tag === 'script' && el.getAttribute('src') !== undefined) {
-      assert.match(el.getAttribute('src')!, /^(\.\.\/)*assets\/toc\.js$/, `${where}: a script from elsewhere`);
+      assert.match(el.getAttribute('src')!, /^(\.\.\/)*assets\/(toc|search)\.js$/, `${where}: a script from elsewhere`);
       assert.equal(el.rawText, '', `${where}: a script with a body`);
     } else if (tag === 'script') {
       assert.equal(el.getAttribute('type'), 'application/ld+json', `${where}: a script that is not JSON-LD`);

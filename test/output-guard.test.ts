@@ -119,6 +119,9 @@ describe('build --out', () => {
     assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
     const { rm } = await import('node:fs/promises');
     await rm(path.join(root, 'dist', '.almanac-output'));
+    // Nor had such outputs a search index or page: folders the guard does not take for an output's.
+    await rm(path.join(root, 'dist', 'pagefind'), { recursive: true });
+    await rm(path.join(root, 'dist', 'search'), { recursive: true });
     const run = await almanac(['build', '--root', root, '--now', NOW]);
     assert.equal(run.code, 0, run.stderr);
     assert.ok((await readdir(path.join(root, 'dist'))).includes('.almanac-output'));

@@ -374,7 +374,7 @@ describe('preview: content is shown as text', () => {
       await page('/issues/midweek');
       // A problem whose found value holds markup: the overlay shows it as text.
       await writeFiles(root, { 'content/guides/g/guide.md': `---\ntitle: G\nlevel: "${evil}"\ntopics: [Security]\ntldr: T\ntakeaways: [K]\n---\n\n## S\n\nBody\n` });
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 30_000;
       let body = '';
       while (!body.includes('almanac-overlay')) {
         assert.ok(Date.now() < deadline, 'the overlay did not appear');

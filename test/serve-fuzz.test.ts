@@ -62,7 +62,7 @@ describe('serve under generated requests', () => {
     for (const request of requests) {
       const res = await rawRequest(port, request);
       assert.ok(res.status >= 400 && res.status < 500, `${res.status} for ${request.slice(0, 60)}`);
-      assert.match(res.headers['content-security-policy'] ?? '', /script-src 'self';/, request.slice(0, 60));
+      assert.match(res.headers['content-security-policy'] ?? '', /script-src 'self' 'wasm-unsafe-eval';/, request.slice(0, 60));
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
       assert.equal(res.headers['referrer-policy'], 'no-referrer');
     }

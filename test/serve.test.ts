@@ -81,11 +81,58 @@ describe('almanac serve', () => {
   const post = (pathname: string, body: string, headers: Record<string, string> = {}) =>
     fetch(`${base}${pathname}`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
 
+  it('lets the search page run its script and Pagefind from the site itself, and nothing from elsewhere', async () => {
+    const page = await fetch(`${base}/search/?q=llama`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const scripts = [...html.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1]!);
+    // The page's only executable script is the site's own file; JSON-LD blocks are data.
+    assert.deepEqual(scripts.filter((attrs) => !/type="application\/ld\+json"/.test(attrs)), [' src="../assets/search.js" defer']);
+    const csp = Object.fromEntries(page.headers.get('content-security-policy')!.split(';').map((d) => {
+      const [name, ...values] = d.trim().split(/\s+/);
+      return [name!, values];
+    }));
+    assert.deepEqual(csp['script-src'], ["'self'", "'wasm-unsafe-eval'"]);
+    assert.deepEqual(csp['default-src'], ["'self'"]);
+    // Pagefind fetches its index and starts a worker: those fall back to default-src, the site only.
+    for (const name of ['connect-src', 'worker-src', 'script-src-elem', 'child-src']) assert.equal(csp[name], undefined, name);
+    assert.deepEqual(csp['object-src'], ["'none'"]);
+    assert.deepEqual(csp['base-uri'], ["'none'"]);
+    for (const file of ['/assets/search.js', '/pagefind/pagefind.js', '/pagefind/pagefind-worker.js']) {
+      const res = await fetch(`${base}${file}`);
+      assert.equal(res.status, 200, file);
+      assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8', file);
+      await res.arrayBuffer();
+    }
+  });
+
+  it('runs search in Chromium under that policy: results, and no violation reported', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await page.exposeFunction('reportViolation', (v: string) => problems.push(`csp: ${v}`));
+      await page.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { reportViolation(v: string): void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`));
+      });
+      await page.goto(`${base}/search/index.html?q=fireworks`, { waitUntil: 'load' });
+      await page.locator('#search-status').filter({ hasText: /result/ }).waitFor({ timeout: 15_000 });
+      assert.match((await page.locator('#search-results a').first().getAttribute('href'))!, /\/guides\/llama-4\/index\.html$/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('serves dist/ with content types, validators, HEAD, security headers and a real 404', async () => {
     const page = await fetch(`${base}/guides/meta/`);
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
-    assert.match(page.headers.get('content-security-policy')!, /script-src 'self';/);
+    assert.match(page.headers.get('content-security-policy')!, /script-src 'self' 'wasm-unsafe-eval';/);
     assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     const html = await page.text();

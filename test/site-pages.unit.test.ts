@@ -283,7 +283,7 @@ describe('heading anchors and the contents', () => {
 describe('what serve allows', () => {
   it('scripts and styles from the site only; inline styles by their hash; forms to the site and subscribeUrl', () => {
     const own = securityHeaders(undefined)['content-security-policy']!;
-    assert.match(own, /script-src 'self';/);
+    assert.match(own, /script-src 'self' 'wasm-unsafe-eval';/, 'scripts from the site itself, and WebAssembly for search');
     assert.match(own, /form-action 'self';/);
     const elsewhere = securityHeaders('https://letters.example.org/subscribe')['content-security-policy']!;
     assert.match(elsewhere, /form-action 'self' https:\/\/letters\.example\.org;/);

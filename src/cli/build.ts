@@ -31,5 +31,13 @@ export function registerBuild(program: Command): void {
       `Built ${summary.pages} pages (${summary.files} files) from ${summary.guides} guides ` +
         `(${summary.versions} versions) and ${summary.news} news items in ${seconds} s → ${shown}/\n`,
     );
+    const { search } = summary;
+    if (search) {
+      process.stdout.write(
+        search.reused
+          ? `Search index of ${search.records} guides and stories unchanged, reused → ${shown}/pagefind/\n`
+          : `Indexed ${search.records} guides and stories for search in ${search.seconds.toFixed(2)} s → ${shown}/pagefind/\n`,
+      );
+    }
   });
 }

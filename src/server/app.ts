@@ -19,7 +19,8 @@ import { sesRoute } from './routes/webhook-ses.ts';
 
 
 const SECURITY_HEADERS: Record<string, string> = {
-  // Scripts from the site itself only (the guide's table of contents); JSON-LD data blocks are not executed.
+  // Scripts only from the site itself (the guide's contents, the search page and Pagefind, whose index
+  // is WebAssembly); JSON-LD data blocks are not executed, so no inline script is allowed.
   'content-security-policy': csp("'self'"),
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -27,7 +28,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 function csp(formAction: string): string {
-  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'`;
+  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: https:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'`;
 }
 
 /** The headers of every answer; the subscribe form may post to the `subscribeUrl` of the config, wherever it is. */

@@ -1,6 +1,6 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheOptions, FileCache } from '../cache/file-cache.ts';
 import { cachedNewsIndex } from '../cache/news-index.ts';
@@ -13,15 +13,16 @@ import { debugLog } from '../log/debug.ts';
 import { safeOutputFolder } from '../output/guard.ts';
 import { StagedOutput, updateOutput, type OutputFiles } from '../output/staged.ts';
 import { personalise, personaliseHtml, webRecipient } from '../render/tokens.ts';
-import { IssueStore } from '../store/issues.ts';
+import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 import { OneThreadRenderer } from './one-thread-renderer.ts';
-import { pathsOf, type Page } from './page-context.ts';
-import { sitePages } from './pages.ts';
+import { pathsOf, type Page, type SiteMeta } from './page-context.ts';
+import { issueSitePages, sitePages } from './pages.ts';
 import { siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
-import { renderSitemap } from './sitemap.ts';
+import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
 import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
 import type { DebugLog } from '../log/debug.ts';
+import { buildSearchIndex, SearchCache, searchRecords, type SearchIndex, type SearchIndexer } from './search.ts';
 
 export interface BuildOptions {
   root: string;
@@ -44,6 +45,8 @@ export interface BuildOptions {
    * written into it; otherwise the whole site is built.
    */
   issuesOnly?: boolean;
+  /** What turns the search records into the index; Pagefind by default. */
+  searchIndexer?: SearchIndexer;
 }
 
 export interface BuildSummary {
@@ -53,6 +56,8 @@ export interface BuildSummary {
   versions: number;
   news: number;
   outDir: string;
+  /** The search index, when this build wrote it (an issue build writing only its own files does not). */
+  search?: { records: number; reused: boolean; seconds: number };
 }
 
 /**
@@ -70,10 +75,8 @@ async function composeSite(
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news, images);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
-  const [{ GUIDE_FEEDS, ISSUE_FEEDS, NEWS_FEEDS, guideFeedEntries, issueFeedEntries, newsFeedEntries, renderFeeds }, { listTemplateFiles, readTemplateFile }] = await Promise.all([
-    import('./feeds.ts'),
-    import('../render/templates.ts'),
-  ]);
+  const [feedsModule, { listTemplateFiles, readTemplateFile }] = await Promise.all([import('./feeds.ts'), import('../render/templates.ts')]);
+  const { GUIDE_FEEDS, NEWS_FEEDS, guideFeedEntries, newsFeedEntries, renderFeeds } = feedsModule;
   const files: OutputFiles = new Map(images.files);
   const feeds = renderFeeds(
     site.config,
@@ -82,13 +85,7 @@ async function composeSite(
     guideFeedEntries(site.config, catalog),
   );
   for (const [file, text] of feeds) files.set(file, text);
-  const issueFeeds = renderFeeds(
-    site.config,
-    ISSUE_FEEDS,
-    { title: `${site.config.title}: issues`, description: `Every ${siteMeta.editions} issue.`, home: 'issues/' },
-    issueFeedEntries(site.config, issues.map((i) => i.issue)),
-  );
-  for (const [file, text] of issueFeeds) files.set(file, text);
+  for (const [file, data] of issueFiles(site, issues, siteMeta, feedsModule)) files.set(file, data);
   const newsFeeds = renderFeeds(
     site.config,
     NEWS_FEEDS,
@@ -96,13 +93,6 @@ async function composeSite(
     newsFeedEntries(catalog),
   );
   for (const [file, text] of newsFeeds) files.set(file, text);
-  // The emails as sent, with each reader's own links replaced by the site's general ones.
-  const web = webRecipient(site.config.baseUrl);
-  for (const { issue, html, text } of issues) {
-    files.set(`issues/${issue.id}/email.html`, personaliseHtml(html, web));
-    files.set(`issues/${issue.id}/email.txt`, personalise(text, web));
-    files.set(`issues/${issue.id}/issue.json`, `${JSON.stringify(issue, null, 2)}\n`);
-  }
   files.set('sitemap.xml', renderSitemap(pages));
   files.set('robots.txt', `User-agent: *\nAllow: /\nSitemap: ${site.config.baseUrl}/sitemap.xml\n`);
   for (const asset of await listTemplateFiles(site.root, 'assets')) {
@@ -110,6 +100,24 @@ async function composeSite(
   }
   inlineStyles(listings, files.get('assets/style.css'));
   return { pages, listings, files };
+}
+
+/** The files that show issues, besides their pages: the issue feeds, and each issue's email and data. */
+function issueFiles(site: Site, issues: readonly StoredIssueFiles[], siteMeta: SiteMeta, feeds: typeof import('./feeds.ts')): OutputFiles {
+  const files: OutputFiles = feeds.renderFeeds(
+    site.config,
+    feeds.ISSUE_FEEDS,
+    { title: `${site.config.title}: issues`, description: `Every ${siteMeta.editions} issue.`, home: 'issues/' },
+    feeds.issueFeedEntries(site.config, issues.map((i) => i.issue)),
+  );
+  // The emails as sent, with each reader's own links replaced by the site's general ones.
+  const web = webRecipient(site.config.baseUrl);
+  for (const { issue, html, text } of issues) {
+    files.set(`issues/${issue.id}/email.html`, personaliseHtml(html, web));
+    files.set(`issues/${issue.id}/email.txt`, personalise(text, web));
+    files.set(`issues/${issue.id}/issue.json`, `${JSON.stringify(issue, null, 2)}\n`);
+  }
+  return files;
 }
 
 /**
@@ -152,7 +160,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     const log = options.cache?.log ?? debugLog('cache');
     const written = await updateIssueFiles(root, outDir, options.loaded, options.now);
     if (written) {
-      log?.(`output: wrote the ${written.written} files that show issues into ${outDir}`);
+      log?.(`output: wrote the ${written.files} files that show issues into ${outDir}`);
       return summary(options.loaded.site, written.pages, written.files, outDir);
     }
     log?.(`output: ${outDir} was not made from this content and these templates (or cannot be told): building the whole site`);
@@ -168,14 +176,22 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       rememberVersionDiffs(site, content);
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
+      // Indexed by another process while the pages render here.
+      const searchCache = SearchCache.open(root);
+      const records = searchRecords(composed.pages, site.config.language, (html) => searchCache.text(html));
+      const indexing = buildSearchIndex(searchCache, records, options.searchIndexer);
+      // Settled at once, so that a render failure does not leave its failure unhandled.
+      indexing.catch(() => undefined);
       await renderer.finish(composed);
+      const search = await indexing;
+      for (const [file, data] of search.files) output.write([file], data);
       // Drawn while the pages were rendered.
       const cards = await images.cardFiles;
       for (const [file, data] of cards) output.write([file], data);
       for (const [file, source] of images.copies) output.copyFrozen(file, source);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...images.copies.keys()]), inputs);
-      return summary(site, pages.length, pages.length + composed.files.size + cards.size + images.copies.size, outDir);
+      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...images.copies.keys(), ...search.files.keys()]), inputs);
+      return summary(site, pages.length, pages.length + composed.files.size + cards.size + images.copies.size + search.files.size, outDir, search);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
       await renderer.close();
@@ -198,32 +214,30 @@ async function updateIssueFiles(
   outDir: string,
   loaded: { site: Site; content: FileCache },
   now: number,
-): Promise<{ pages: number; files: number; written: number } | undefined> {
+): Promise<{ pages: number; files: number } | undefined> {
   const inputs = await siteInputs(root, loaded.content);
   if (!inputs) return undefined;
   rememberVersionDiffs(loaded.site, loaded.content);
-  let counts: { pages: number; files: number } | undefined;
+  let pageCount = 0;
   // Composed under the output's lock (see updateOutput): the stored issues are read as they are when written.
   const written = await updateOutput(outDir, async () => {
-    const [{ templates, save }, composed] = await Promise.all([siteTemplates(root), composeSite(loaded.site, now, undefined, newsIndex(loaded.site, loaded.content))]);
+    const sitemapFile = path.join(outDir, 'sitemap.xml');
+    if (!statSync(sitemapFile, { throwIfNoEntry: false })?.isFile()) return undefined;
+    const stored = new IssueStore(root).list();
+    const { pages, siteMeta } = issueSitePages(loaded.site, now, stored.map((i) => i.issue), newsIndex(loaded.site, loaded.content));
+    // The rest of the sitemap is as the build that made this output wrote it, from the same inputs.
+    const sitemap = replaceSitemapEntries(readFileSync(sitemapFile, 'utf8'), `${loaded.site.config.baseUrl}/issues/`, pages);
+    if (sitemap === undefined) return undefined;
+    const [{ templates, save }, feeds] = await Promise.all([siteTemplates(root), import('./feeds.ts')]);
     save();
     const files: OutputFiles = new Map();
-    templates.renderAll(
-      composed.listings.filter((page) => pathsOf(page).some(showsIssues)),
-      (paths, html) => paths.forEach((file) => files.set(file, html)),
-    );
-    for (const [file, data] of composed.files) if (showsIssues(file)) files.set(file, data);
-    const pages = composed.pages.flatMap(pathsOf).length;
-    counts = { pages, files: pages + composed.files.size };
+    templates.renderAll(pages, (paths, html) => paths.forEach((file) => files.set(file, html)));
+    for (const [file, data] of issueFiles(loaded.site, stored, siteMeta, feeds)) files.set(file, data);
+    files.set('sitemap.xml', sitemap);
+    pageCount = pages.length;
     return { inputs, files };
   });
-  if (written === undefined || !counts) return undefined;
-  return { ...counts, written };
-}
-
-/** The output files whose contents depend on the stored issues. */
-function showsIssues(file: string): boolean {
-  return file.startsWith('issues/') || file.startsWith('feeds/issues.') || file === 'sitemap.xml';
+  return written === undefined ? undefined : { pages: pageCount, files: written };
 }
 
 /**
@@ -262,9 +276,17 @@ async function openRenderer(root: string, threads?: number): Promise<SiteRendere
 /** Below this many guides a second thread costs more to start than it saves. */
 const TWO_THREADS_FROM = 200;
 
-function summary(site: Site, pages: number, files: number, outDir: string): BuildSummary {
+function summary(site: Site, pages: number, files: number, outDir: string, search?: SearchIndex): BuildSummary {
   const versions = site.guides.reduce((n, g) => n + g.versions.length, 0);
-  return { pages, files, guides: site.guides.filter((g) => g.versions.length > 0).length, versions, news: site.news.length, outDir };
+  return {
+    pages,
+    files,
+    guides: site.guides.filter((g) => g.versions.length > 0).length,
+    versions,
+    news: site.news.length,
+    outDir,
+    search: search && { records: search.records, reused: search.reused, seconds: Number((search.ms / 1000).toFixed(2)) },
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ import { issuePages } from './issue-pages.ts';
 import { guidesIndexPages, homePage, newsPages, notFoundPage, topicPages } from './listing-pages.ts';
 import type { SiteImages } from './images.ts';
 import { PageContext, type Page, type SiteMeta } from './page-context.ts';
+import { searchPage } from './search.ts';
 
 /**
  * All pages of the site, in a stable order, and of those the listings (every page that is not a
@@ -32,6 +33,12 @@ export function sitePages(
     }
   }
   const lead = [homePage(ctx), ...guidesIndexPages(ctx)];
-  const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx)];
+  const rest = [...topicPages(ctx), ...newsPages(ctx), ...issuePages(ctx, issues), notFoundPage(ctx), searchPage(ctx)];
   return { pages: [...lead, ...guides, ...rest], listings: [...lead, ...rest], catalog: ctx.catalog, siteMeta: ctx.siteMeta };
+}
+
+/** The pages that show the stored issues (the archive and each issue's web version), as sitePages makes them. */
+export function issueSitePages(site: Site, now: number, issues: readonly StoredIssue[], news?: NewsIndex): { pages: Page[]; siteMeta: SiteMeta } {
+  const ctx = new PageContext(site, now, news);
+  return { pages: issuePages(ctx, issues), siteMeta: ctx.siteMeta };
 }

@@ -1,0 +1,146 @@
+// Site search on the search page (search/): results from the Pagefind index in pagefind/ as the
+// reader types. Every page's header form leads there, with or without this script. Text from the
+// index is only ever set as text; the excerpt's <mark> highlights are rebuilt element by element.
+(function () {
+  'use strict';
+  var results = document.getElementById('search-results');
+  var status = document.getElementById('search-status');
+  var input = document.getElementById('search-page-q');
+  if (!results || !status || !input) return;
+  var script = document.currentScript;
+  var root = new URL('../', script ? script.src : location.href);
+  var MAX = 20;
+
+  function say(text) {
+    status.textContent = text;
+  }
+
+  if (location.protocol === 'file:') {
+    say('Search needs the site to be served over HTTP (for example by "almanac serve"); opened from disk, it cannot load its index.');
+    return;
+  }
+
+  var query = new URLSearchParams(location.search).get('q') || '';
+  input.value = query;
+  var loading = null;
+  var latest = 0;
+
+  function pagefind() {
+    if (!loading) {
+      loading = import(new URL('pagefind/pagefind.js', root).href).then(function (pf) {
+        return pf.options({ excerptLength: 24 }).then(function () {
+          return pf;
+        });
+      });
+    }
+    return loading;
+  }
+
+  /** The excerpt as nodes: text stays text, and only Pagefind's <mark> becomes an element. */
+  function excerptNodes(html) {
+    var doc = new DOMParser().parseFromString('<p>' + html + '</p>', 'text/html');
+    var out = document.createDocumentFragment();
+    doc.body.firstChild.childNodes.forEach(function (node) {
+      if (node.nodeName === 'MARK') {
+        var mark = document.createElement('mark');
+        mark.textContent = node.textContent;
+        out.appendChild(mark);
+      } else {
+        out.appendChild(document.createTextNode(node.textContent || ''));
+      }
+    });
+    return out;
+  }
+
+  function resultItem(data) {
+    var meta = data.meta || {};
+    var li = document.createElement('li');
+    li.className = 'search-result';
+    var kicker = document.createElement('p');
+    kicker.className = 'kicker';
+    kicker.textContent = meta.kind === 'Guide' ? 'Guide · ' + (meta.level || '') : 'News · ' + (meta.source || '');
+    var heading = document.createElement('h2');
+    var link = document.createElement('a');
+    link.href = new URL(data.url, root).href;
+    link.textContent = meta.title || data.url;
+    heading.appendChild(link);
+    var excerpt = document.createElement('p');
+    excerpt.className = 'excerpt';
+    excerpt.appendChild(excerptNodes(data.excerpt || ''));
+    li.appendChild(kicker);
+    li.appendChild(heading);
+    li.appendChild(excerpt);
+    return li;
+  }
+
+  function run(q) {
+    var mine = ++latest;
+    var term = q.trim();
+    if (!term) {
+      results.replaceChildren();
+      say('Type a word to search the guides and news.');
+      return;
+    }
+    say('Searching…');
+    // A search that never answers (its WebAssembly refused, say) ends as one that failed.
+    var giveUp = new Promise(function (_resolve, reject) {
+      setTimeout(reject, 15000);
+    });
+    Promise.race([pagefind().then(function (pf) {
+      return pf.search(term);
+    }), giveUp])
+      .then(function (found) {
+        if (mine !== latest) return null;
+        return Promise.all(found.results.slice(0, MAX).map(function (r) {
+          return r.data();
+        })).then(function (datas) {
+          if (mine !== latest) return;
+          results.replaceChildren.apply(results, datas.map(resultItem));
+          var n = found.results.length;
+          var shown = n > MAX ? ' (the first ' + MAX + ' shown)' : '';
+          say(n === 0 ? 'No results for “' + term + '”.' : n + (n === 1 ? ' result' : ' results') + ' for “' + term + '”' + shown + '.');
+        });
+      })
+      .catch(function () {
+        if (mine !== latest) return;
+        results.replaceChildren();
+        say('Search is not available: its index could not be loaded.');
+      });
+  }
+
+  var timer = 0;
+  input.addEventListener('input', function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var url = new URL(location.href);
+      url.searchParams.set('q', input.value);
+      history.replaceState(null, '', url);
+      run(input.value);
+    }, 150);
+  });
+  input.form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    clearTimeout(timer);
+    run(input.value);
+  });
+
+  // Arrow keys move between the box and the results' links.
+  function links() {
+    return Array.prototype.slice.call(results.querySelectorAll('a'));
+  }
+  function move(event) {
+    if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
+    var all = links();
+    if (all.length === 0) return;
+    var at = all.indexOf(document.activeElement);
+    var next = event.key === 'ArrowDown' ? at + 1 : at - 1;
+    event.preventDefault();
+    if (next < 0) input.focus();
+    else all[Math.min(next, all.length - 1)].focus();
+  }
+  input.addEventListener('keydown', move);
+  results.addEventListener('keydown', move);
+
+  run(query);
+  if (query) input.focus();
+})();

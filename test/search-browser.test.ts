@@ -1,0 +1,146 @@
+// Site search in real Chromium, by keyboard only, at 375 and 1280 px in both colour schemes: a word
+// found only in the body of one guide's latest version leads to that guide; text from content stays
+// text in the results; dist/ opened from disk says that search needs a server.
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { NOW, PROJECT, tempSite } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
+import { launchBrowser, serveStatic } from './helpers/browser.ts';
+
+const ARTIFACTS = path.join(PROJECT, 'test-artifacts/screenshots/site');
+// In the body of llama-4's v2 and of no other guide, version or story (v1 does not have it).
+const WORD = 'fireworks';
+const HOSTILE_TITLE = '<img src=x onerror="window.__injected=1">Qwzyx launch <b>bold</b>';
+
+/** Console errors, page errors, failed requests and the hosts asked, for one page. */
+function watch(page: Page): { problems: string[]; hosts: Set<string> } {
+  const problems: string[] = [];
+  const hosts = new Set<string>();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('request', (r) => hosts.add(new URL(r.url()).host));
+  return { problems, hosts };
+}
+
+describe('search in Chromium', () => {
+  let browser: Browser;
+  let server: { url: string; close: () => Promise<void> };
+  let dist: string;
+
+  before(async () => {
+    const root = await tempSite({ sample: true });
+    await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
+    await writeFile(
+      path.join(root, 'content/news/hostile-search.md'),
+      `---\ntitle: ${JSON.stringify(HOSTILE_TITLE)}\nurl: https://example.org/qwzyx\nsource: "<i>Src</i>"\npublished: 2026-06-01\nscore: 3\n---\nQwzyx <script>window.__injected=2</script> summary.\n`,
+    );
+    const run = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 0, run.stderr);
+    dist = path.join(root, 'dist');
+    server = await serveStatic(dist);
+    browser = await launchBrowser();
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  for (const width of [375, 1280]) {
+    for (const scheme of ['light', 'dark'] as const) {
+      it(`finds a guide by a word of its body and opens it, by keyboard, at ${width} px (${scheme})`, async () => {
+        const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: scheme });
+        const page = await context.newPage();
+        const { problems, hosts } = watch(page);
+        await page.goto(`${server.url}/guides/`, { waitUntil: 'load' });
+
+        // Tab from the top of the page to the header's search box (a bounded number of steps).
+        let reached = false;
+        for (let i = 0; i < 20 && !reached; i++) {
+          await page.keyboard.press('Tab');
+          reached = await page.evaluate(() => document.activeElement?.id === 'site-search-q');
+        }
+        assert.ok(reached, 'the header search box is reachable with Tab');
+        const box = await page.evaluate(() => {
+          const r = document.getElementById('site-search-q')!.getBoundingClientRect();
+          return { left: r.left, right: r.right, width: r.width };
+        });
+        assert.ok(box.left >= 0 && box.right <= width && box.width >= 120, `search box inside the viewport: ${JSON.stringify(box)}`);
+        await page.keyboard.type(WORD);
+        await Promise.all([page.waitForURL(/\/search\/index\.html\?q=fireworks$/), page.keyboard.press('Enter')]);
+
+        const status = page.locator('#search-status');
+        await status.filter({ hasText: /result/ }).waitFor({ timeout: 15_000 });
+        assert.equal(await status.textContent(), `1 result for “${WORD}”.`);
+        const links = page.locator('#search-results a');
+        assert.equal(await links.count(), 1);
+        assert.equal(await links.first().textContent(), 'Llama 4: Scout, Maverick and the Still-Training Behemoth');
+        assert.match((await links.first().getAttribute('href'))!, /\/guides\/llama-4\/index\.html$/);
+        assert.equal(await page.locator('#search-results .kicker').textContent(), 'Guide · Intermediate');
+        assert.match((await page.locator('#search-results mark').first().textContent())!, /fireworks/i);
+
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(overflow <= 0, `no horizontal overflow (${overflow} px)`);
+        const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        assert.equal(bg, scheme === 'dark' ? 'rgb(21, 20, 18)' : 'rgb(251, 250, 247)');
+        await page.screenshot({ path: path.join(ARTIFACTS, `search-${width}-${scheme}.png`), fullPage: true });
+        await page.addScriptTag({ path: path.join(PROJECT, 'node_modules/axe-core/axe.min.js') });
+        const violations = await page.evaluate(async () => {
+          const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
+          return (await axe.run()).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+        });
+        assert.deepEqual(violations, [], 'axe-core finds nothing on the search page with its results');
+
+        // The search page's box has the focus: an arrow key moves to the result, Enter opens it.
+        assert.equal(await page.evaluate(() => document.activeElement?.id), 'search-page-q');
+        await page.keyboard.press('ArrowDown');
+        assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Llama 4: Scout, Maverick and the Still-Training Behemoth');
+        await Promise.all([page.waitForURL(/\/guides\/llama-4\/index\.html$/), page.keyboard.press('Enter')]);
+        assert.equal(await page.locator('h1').first().textContent(), 'Llama 4: Scout, Maverick and the Still-Training Behemoth');
+
+        assert.deepEqual(problems, []);
+        assert.deepEqual([...hosts], [new URL(server.url).host], 'no request to any other host');
+        await context.close();
+      });
+    }
+  }
+
+  it('shows markup from a news item as text, and runs none of it', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const { problems } = watch(page);
+    await page.goto(`${server.url}/search/index.html?q=qwzyx`, { waitUntil: 'load' });
+    await page.locator('#search-status').filter({ hasText: /result/ }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#search-results a').first().textContent(), HOSTILE_TITLE);
+    assert.equal(await page.locator('#search-results .kicker').first().textContent(), 'News · <i>Src</i>');
+    assert.equal(await page.locator('#search-results img, #search-results b, #search-results i, #search-results script').count(), 0);
+    assert.equal(await page.evaluate(() => (window as unknown as { __injected?: number }).__injected), undefined);
+    assert.equal(await page.locator('#search-results a').first().getAttribute('href'), 'https://example.org/qwzyx');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  it('opened from disk, says that search needs a server, without an error', async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 900 } });
+    const page = await context.newPage();
+    const { problems } = watch(page);
+    const url = pathToFileURL(path.join(dist, 'search/index.html'));
+    url.search = '?q=fireworks';
+    await page.goto(url.href, { waitUntil: 'load' });
+    await page.locator('#search-status').filter({ hasText: /served over HTTP/ }).waitFor({ timeout: 5_000 });
+    assert.equal(await page.locator('#search-results li').count(), 0);
+    // The page itself still reads: styled, with its header form.
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(251, 250, 247)');
+    assert.equal(await page.locator('form[role="search"]').count(), 2);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'search-file-375.png'), fullPage: true });
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+});
