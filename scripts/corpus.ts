@@ -3,12 +3,18 @@
 // Deterministic for a given size and the same sharp.
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { sha256, versionCardFile } from '../src/content/versions.ts';
 import { cardText, drawCard } from '../src/site/social-card.ts';
 
 /** Bumped whenever what the corpus holds changes, so that a corpus written before is written again. */
-export const CORPUS_FORMAT = 2;
+const CORPUS_FORMAT = 2;
+
+/** Where `npm run bench` keeps the corpus of that size; the format is in the name, so an older corpus is not reused. */
+export function corpusDir(guides: number, news: number): string {
+  return path.join(os.tmpdir(), `almanac-bench-${guides}-${news}-f${CORPUS_FORMAT}`);
+}
 
 const TOPICS = Array.from({ length: 60 }, (_, i) => `Topic ${String.fromCharCode(65 + (i % 26))}${Math.floor(i / 26) || ''}`);
 const LEVELS = ['beginner', 'intermediate', 'advanced'] as const;
