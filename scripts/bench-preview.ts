@@ -2,14 +2,15 @@
 // to the open page in Chromium showing the change, median of BENCH_PREVIEW_EDITS saves.
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { corpusDir } from './corpus.ts';
 
 const PROJECT = fileURLToPath(new URL('../', import.meta.url));
 const EDITS = Number(process.env.BENCH_PREVIEW_EDITS ?? 15);
-const SITE = path.join(os.tmpdir(), 'almanac-bench-1000-10000', 'site');
+// The corpus the build benchmark (first part) wrote.
+const SITE = path.join(corpusDir(1000, 10000), 'site');
 
 async function main(): Promise<void> {
   const child = spawn(process.execPath, [path.join(PROJECT, 'bin/almanac.js'), 'preview', '--port', '0', '--root', SITE]);

@@ -14,10 +14,9 @@
 //   from scratch  no previous output and, for Almanac, no cache (the first build after a clone).
 import { spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeCorpus } from './corpus.ts';
+import { corpusDir, writeCorpus } from './corpus.ts';
 
 const PROJECT = fileURLToPath(new URL('../', import.meta.url));
 const GUIDES = Number(process.env.BENCH_GUIDES ?? 1000);
@@ -51,7 +50,7 @@ async function prepareWithLayout(eleventyIn: string): Promise<string> {
 }
 
 async function prepare(): Promise<{ site: string; eleventyIn: string }> {
-  const base = path.join(os.tmpdir(), `almanac-bench-${GUIDES}-${NEWS}`);
+  const base = corpusDir(GUIDES, NEWS);
   const site = path.join(base, 'site');
   const eleventyIn = path.join(base, 'eleventy-src');
   if (!(await exists(path.join(base, '.complete')))) {

@@ -1,8 +1,20 @@
-// A synthetic site for benchmarks: N published guides and M news items, written as an editor's tools
-// would leave them (guide.md, a frozen v1 and versions.json with its hash). Deterministic for a given size.
+// A synthetic site for benchmarks: N published guides and M news items, written as `guide publish`
+// would leave them (guide.md, a frozen v1 with its social card, and versions.json with their hashes).
+// Deterministic for a given size and the same sharp.
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { sha256 } from '../src/content/versions.ts';
+import { sha256, versionCardFile } from '../src/content/versions.ts';
+import { cardText, drawCard } from '../src/site/social-card.ts';
+
+/** Bumped whenever what the corpus holds changes, so that a corpus written before is written again. */
+const CORPUS_FORMAT = 2;
+
+/** Where `npm run bench` keeps the corpus of that size; the format is in the name, so an older corpus is not reused. */
+export function corpusDir(guides: number, news: number): string {
+  return path.join(os.tmpdir(), `almanac-bench-${guides}-${news}-f${CORPUS_FORMAT}`);
+}
 
 const TOPICS = Array.from({ length: 60 }, (_, i) => `Topic ${String.fromCharCode(65 + (i % 26))}${Math.floor(i / 26) || ''}`);
 const LEVELS = ['beginner', 'intermediate', 'advanced'] as const;
@@ -27,12 +39,14 @@ const PARAGRAPH =
   'data and run it on hardware it controls. Closed models still lead on the hardest benchmarks, but the gap is ' +
   'narrowing, and the choice is now a question of cost, privacy and control rather than of capability alone.';
 
-export function guideSource(i: number, rnd: () => number): string {
+export function guideSource(i: number, rnd: () => number): { source: string; title: string; level: (typeof LEVELS)[number] } {
   const topics = [TOPICS[i % TOPICS.length]!, TOPICS[Math.floor(rnd() * TOPICS.length)]!, TOPICS[Math.floor(rnd() * TOPICS.length)]!];
   const sections = Array.from({ length: 6 }, (_, s) => `## Section ${s + 1} of guide ${i}\n\n${PARAGRAPH}\n\n- A point about ${topics[0]}\n- Another point with **emphasis** and a [link](https://example.com/${i}/${s})\n\n${PARAGRAPH}\n`);
-  return `---
-title: "Guide ${i}: ${topics[0]} explained"
-level: ${LEVELS[i % 3]}
+  const title = `Guide ${i}: ${topics[0]} explained`;
+  const level = LEVELS[i % 3]!;
+  const source = `---
+title: "${title}"
+level: ${level}
 topics: [${[...new Set(topics)].map((t) => JSON.stringify(t)).join(', ')}]
 tldr: "A short summary of guide ${i}, what ${topics[0]} is and why it matters to a reader in a hurry."
 takeaways:
@@ -51,6 +65,7 @@ faq:
 ---
 
 ${sections.join('\n')}`;
+  return { source, title, level };
 }
 
 /** Five words picked at random, so that distinct stories do not read as one story told twice. */
@@ -61,17 +76,28 @@ function headline(rnd: () => number): string {
 export async function writeCorpus(root: string, guides: number, news: number): Promise<void> {
   const rnd = random(42);
   const published = new Date('2026-05-01T09:00:00Z');
+  const pending: Promise<void>[] = [];
   for (let i = 0; i < guides; i++) {
     const dir = path.join(root, 'content/guides', `guide-${i}`);
-    await mkdir(path.join(dir, 'versions'), { recursive: true });
-    const source = guideSource(i, rnd);
-    const entry = { version: 1, published: new Date(published.getTime() + i * 60_000).toISOString(), note: 'First edition', sha256: sha256(source) };
-    await Promise.all([
-      writeFile(path.join(dir, 'guide.md'), source),
-      writeFile(path.join(dir, 'versions/v1.md'), source),
-      writeFile(path.join(dir, 'versions.json'), `${JSON.stringify({ versions: [entry] }, null, 2)}\n`),
-    ]);
+    const { source, title, level } = guideSource(i, rnd);
+    const publishedAt = new Date(published.getTime() + i * 60_000).toISOString();
+    pending.push(
+      (async () => {
+        // Drawn once, here, by the function `guide publish` uses: a build only copies it.
+        const card = await drawCard(cardText({ title, level }));
+        const entry = { version: 1, published: publishedAt, note: 'First edition', sha256: sha256(source), card: createHash('sha256').update(card).digest('hex') };
+        await mkdir(path.join(dir, 'versions/v1'), { recursive: true });
+        await Promise.all([
+          writeFile(path.join(dir, 'guide.md'), source),
+          writeFile(path.join(dir, 'versions/v1.md'), source),
+          writeFile(path.join(dir, versionCardFile(1)), card),
+          writeFile(path.join(dir, 'versions.json'), `${JSON.stringify({ versions: [entry] }, null, 2)}\n`),
+        ]);
+      })(),
+    );
+    if (pending.length >= 16) await Promise.all(pending.splice(0));
   }
+  await Promise.all(pending);
   const start = Date.parse('2026-03-01T00:00:00Z');
   const files: Promise<void>[] = [];
   for (let i = 0; i < news; i++) {

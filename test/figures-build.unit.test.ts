@@ -3,7 +3,7 @@
 // versions that keep their own images, and the lead image in an email's guide card.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'node-html-parser';
@@ -116,6 +116,11 @@ describe('figures in the built site', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(figureLines(second.stderr), ['almanac:figures 0 of 2 images processed, 2 reused']);
     assert.deepEqual(await readdir(path.join(root, 'dist/figures')), figuresBefore);
+    // The third build writes into the first one's output (the spare): the figures there are kept, not written again.
+    const changed = (output: string) => Promise.all(figuresBefore.map(async (name) => (await stat(path.join(root, output, 'figures', name))).ctimeMs));
+    const firstOutput = await changed('.dist.spare');
+    assert.equal((await build(root)).code, 0);
+    assert.deepEqual(await changed('dist'), firstOutput);
   });
 
   it('a published version keeps its images when the working copy\'s image changes', async () => {

@@ -2,7 +2,7 @@
 // .almanac/cache/figures/, so that a rebuild with unchanged images processes none. Each entry is a
 // folder written whole under a temporary name and renamed into place: a folder that is there is
 // complete. Like the rest of the cache it only ever saves work; a damaged entry is made again.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CACHE_DIR } from './file-cache.ts';
 
@@ -28,6 +28,27 @@ export class FigureStore {
       if (facts.recipe !== this.recipe) return undefined;
       const files = new Map<string, Buffer>();
       for (const name of facts.files) files.set(name, readFileSync(path.join(entry, name)));
+      return { facts: facts.facts, files };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The facts kept for `key` and where its files are, without reading them (a build copies them into
+   * its output, see OutputWriter.copyFrozen); undefined when the entry is not there whole.
+   */
+  paths<F>(key: string): { facts: F; files: Map<string, string> } | undefined {
+    const entry = this.entryDir(key);
+    try {
+      const facts = JSON.parse(readFileSync(path.join(entry, FACTS), 'utf8')) as { recipe: string; facts: F; files: string[] };
+      if (facts.recipe !== this.recipe) return undefined;
+      const files = new Map<string, string>();
+      for (const name of facts.files) {
+        const file = path.join(entry, name);
+        if (!statSync(file, { throwIfNoEntry: false })?.isFile()) return undefined;
+        files.set(name, file);
+      }
       return { facts: facts.facts, files };
     } catch {
       return undefined;

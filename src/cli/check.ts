@@ -4,7 +4,7 @@ import { buildCatalog } from '../compose/catalog.ts';
 import { editionChoices, editionConfig, editionNames, isEdition, localDate, nextSlot } from '../compose/slots.ts';
 import { loadSite } from '../content/load.ts';
 import { ContentError, EmptyWindowError, ProblemError, formatProblem, type Problem } from '../content/problems.ts';
-import { differsFromLatest } from '../content/publish.ts';
+import { differsFromLatest, lacksCard } from '../content/publish.ts';
 import type { Finding } from '../mail/checks.ts';
 import { TemplateSet } from '../render/templates.ts';
 import { renderSite } from '../site/build.ts';
@@ -119,6 +119,16 @@ export function registerCheck(program: Command): void {
     }
     if (problems.size) throw new ContentError([...problems.values()]);
 
+    // Once for all of them: each such guide costs every build a drawing.
+    const cardless = site.guides.filter(lacksCard).map((guide) => guide.slug);
+    if (cardless.length > 0) {
+      warnings.push({
+        file: cardless.length === 1 ? `content/guides/${cardless[0]}/versions.json` : 'content/guides',
+        field: 'card',
+        expected: 'a social card frozen with each latest version that has no figure (run "almanac guide cards" to draw and freeze them; no new version is made)',
+        found: `${cardless.length} guide${cardless.length === 1 ? '' : 's'} without one, drawn at every cold build: ${cardless.slice(0, 20).join(', ')}${cardless.length > 20 ? ` and ${cardless.length - 20} more` : ''}`,
+      });
+    }
     // Said once, however many issues were checked (the next issue's notes are read twice).
     notes.splice(0, notes.length, ...new Set(notes));
     const seen = new Set<string>();

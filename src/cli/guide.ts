@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../content/config.ts';
 import { UsageError } from '../content/problems.ts';
-import { guideVersions, newGuide, publishGuides } from '../content/publish.ts';
+import type { GuideDoc } from '../content/model.ts';
+import { freezeMissingCards, guideVersions, newGuide, publishGuides } from '../content/publish.ts';
 import { undecodedFigures } from '../site/figures.ts';
 import { numericTime } from '../words/dates.ts';
 import { printJson, withJson } from './json.ts';
@@ -35,10 +36,19 @@ export function registerGuide(program: Command): void {
       if (opts.all && slugs.length > 0) throw new UsageError('give guide slugs or --all, not both');
       const g = globals(cmd);
       const selection = opts.all ? { all: true as const } : { slugs };
-      const { published, unchanged } = await publishGuides(g.root, selection, opts.note, resolveNow(g.now), (figures) => undecodedFigures(g.root, figures));
+      const { published, unchanged } = await publishGuides(g.root, selection, opts.note, resolveNow(g.now), drawVersionCard, (figures) => undecodedFigures(g.root, figures));
       for (const p of published) process.stdout.write(`Published ${p.slug} v${p.version} → ${p.file}\n`);
       if (unchanged.length) process.stdout.write(`Unchanged since their latest version: ${unchanged.join(', ')}\n`);
       if (published.length === 0) process.stdout.write('Nothing to publish.\n');
+    });
+
+  guide
+    .command('cards [slugs...]')
+    .description('draw and freeze the social card of each published version that has neither a figure nor a card (all guides when none is named); makes no new version')
+    .action(async (slugs: string[], _opts: unknown, cmd: Command) => {
+      const done = await freezeMissingCards(globals(cmd).root, slugs.length > 0 ? slugs : 'all', drawVersionCard);
+      for (const d of done) process.stdout.write(`Froze the card of ${d.slug} ${d.versions.map((v) => `v${v}`).join(', ')}\n`);
+      if (done.length === 0) process.stdout.write('Every published version has its card (or a figure).\n');
     });
 
   withJson(guide.command('versions <slug>').description('list the published versions of a guide'))
@@ -66,4 +76,10 @@ export function registerGuide(program: Command): void {
         process.stdout.write(`  guide.md has changes not yet published (almanac guide publish ${slug} --note "…")\n`);
       }
     });
+}
+
+/** A version's card as `guide publish` and `guide cards` freeze it; the drawing loads sharp, so only when asked. */
+async function drawVersionCard(doc: GuideDoc): Promise<Buffer> {
+  const { cardText, drawCard } = await import('../site/social-card.ts');
+  return drawCard(cardText(doc.front));
 }

@@ -1,6 +1,7 @@
 // One guide folder read and checked: the working copy, the manifest of published versions and each
 // frozen version (its hash compared with the manifest's). Parsing needs the YAML, schema and date
 // libraries; guides.ts loads this module only for guides that are not in the build cache.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseFrontMatter } from './frontmatter.ts';
@@ -9,11 +10,11 @@ import { validate } from './validate.ts';
 import { isSlug } from './slug.ts';
 import { decodeText, type Decoded } from './text.ts';
 import { GUIDES_DIR, MANIFEST, VERSIONS_DIR, WORKING_COPY } from './paths.ts';
-import { parseManifest, sha256, tamperProblem, versionFileName, versionFiguresDir, figureTamperProblem, type ManifestEntry } from './versions.ts';
+import { cardTamperProblem, parseManifest, sha256, tamperProblem, versionCardFile, versionFileName, versionFiguresDir, figureTamperProblem, type ManifestEntry } from './versions.ts';
 import { findImages, linesBefore, resolveFigures } from './figures.ts';
 import type { Guide, GuideDoc, GuideVersion } from './model.ts';
 import { ContentError, type Problem } from './problems.ts';
-import { readInsideRoot, walkTree } from '../files/walk.ts';
+import { MAX_ASSET_BYTES, readInsideRoot, walkTree } from '../files/walk.ts';
 
 /** What one guide folder gives (the guide, or the problems that keep it out) and every file and folder read for it. */
 export type GuideRead = { value: { guide?: Guide; problems: Problem[] }; inputs: string[] };
@@ -54,6 +55,12 @@ class GuideReader {
     this.read.push(path.join(this.root, file));
     const bytes = readInsideRoot(this.root, file);
     return bytes && decodeText(bytes, file);
+  }
+
+  /** The file's bytes; undefined when there is no such file. */
+  bytes(file: string): Buffer | undefined {
+    this.read.push(path.join(this.root, file));
+    return readInsideRoot(this.root, file, MAX_ASSET_BYTES);
   }
 
   /** The names in a folder, without hidden files, sorted; empty when there is no such folder. */
@@ -133,6 +140,20 @@ function figureTampering(doc: GuideDoc, entry: ManifestEntry): Problem[] {
   return (doc.figures ?? []).filter((f) => entry.figures?.[f.src] !== f.sha256).map((f) => figureTamperProblem(f.file, entry));
 }
 
+/** A version's frozen card, checked against the hash its manifest line records. */
+function frozenCard(reader: GuideReader, dir: string, entry: ManifestEntry): { file: string; sha256: string } | { problem: Problem } {
+  const file = `${dir}/${versionCardFile(entry.version)}`;
+  let bytes: Buffer | undefined;
+  try {
+    bytes = reader.bytes(file);
+  } catch (err) {
+    if (!(err instanceof ContentError)) throw err;
+  }
+  const hash = bytes && createHash('sha256').update(bytes).digest('hex');
+  if (hash === undefined || hash !== entry.card) return { problem: cardTamperProblem(file, entry) };
+  return { file, sha256: hash };
+}
+
 /**
  * Reads and checks every frozen version. `working` is the parsed working copy: usually identical to
  * the latest version, whose parse it then stands in for.
@@ -157,7 +178,7 @@ function loadVersions(
   }
   const { entries, problems } = parseManifest(source, manifestFile);
   const listed = new Set(entries.map((e) => versionFileName(e.version)));
-  for (const e of entries) if (e.figures) listed.add(versionFiguresDir(e.version));
+  for (const e of entries) if (e.figures || e.card) listed.add(versionFiguresDir(e.version));
   for (const name of onDisk) {
     if (!listed.has(`${VERSIONS_DIR}/${name}`)) {
       problems.push({ file: `${dir}/${VERSIONS_DIR}/${name}`, expected: `a version listed in ${manifestFile}`, found: 'a file that was never published' });
@@ -187,8 +208,12 @@ function loadVersions(
     if (same && working.doc.figures) parsed.doc = { ...working.doc, figures: undefined };
     const frozenFigures = attachFigures(reader, parsed.doc, frozen, { docFile: file, guideDir: dir, baseDir: `${dir}/${versionFiguresDir(entry.version)}`, frozen: true });
     problems.push(...frozenFigures, ...figureTampering(parsed.doc, entry));
+    const card = entry.card === undefined ? undefined : frozenCard(reader, dir, entry);
+    if (card && 'problem' in card) problems.push(card.problem);
     const published = DateTime.fromISO(entry.published, { setZone: true }).toMillis();
-    versions.push({ version: entry.version, published, note: entry.note, file, doc: parsed.doc, entry });
+    const version: GuideVersion = { version: entry.version, published, note: entry.note, file, doc: parsed.doc, entry };
+    if (card && !('problem' in card)) version.card = card;
+    versions.push(version);
   }
   return { versions, problems };
 }

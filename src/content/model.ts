@@ -58,6 +58,8 @@ export interface GuideVersion {
   doc: GuideDoc;
   /** The manifest line as stored, kept verbatim when the manifest is rewritten. */
   entry: ManifestEntry;
+  /** The social card frozen with the version (a version with a figure has none), its path relative to the site root. */
+  card?: { file: string; sha256: string };
 }
 
 export interface Guide {

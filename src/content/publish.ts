@@ -11,8 +11,14 @@ import { listGuideSlugs } from './guides.ts';
 import { GUIDES_DIR, MANIFEST, WORKING_COPY } from './paths.ts';
 import { ContentError, ProblemList, UsageError, type Problem } from './problems.ts';
 import { isSlug } from './slug.ts';
-import { serialiseManifest, sha256, versionFileName, versionFiguresDir, type ManifestEntry } from './versions.ts';
-import type { Guide } from './model.ts';
+import { serialiseManifest, sha256, versionCardFile, versionFileName, versionFiguresDir, type ManifestEntry } from './versions.ts';
+import type { Guide, GuideDoc } from './model.ts';
+
+/**
+ * Draws the social card of a version that has no figure of its own (see site/social-card.ts): passed
+ * in by the command, since drawing is the site's business, and freezing the result is this module's.
+ */
+export type CardDrawer = (doc: GuideDoc) => Promise<Buffer>;
 
 export async function newGuide(root: string, slug: string): Promise<string> {
   if (!isSlug(slug)) {
@@ -78,6 +84,7 @@ export async function publishGuides(
   selection: { slugs: string[] } | { all: true },
   note: string,
   now: number,
+  drawCard: CardDrawer,
   decodes?: (figures: Figure[]) => Promise<Problem[]>,
 ): Promise<{ published: Published[]; unchanged: string[] }> {
   if (!note.trim()) throw new UsageError('--note must say what changed, e.g. --note "Adds the Behemoth release"');
@@ -102,7 +109,7 @@ export async function publishGuides(
   if (decodes) problems.addAll(await decodes(ready.flatMap((g) => g.working.figures ?? [])));
   problems.throwIfAny();
   const published: Published[] = [];
-  for (const guide of ready) published.push(await freeze(root, guide, note.trim(), now));
+  for (const guide of ready) published.push(await freeze(root, guide, note.trim(), now, drawCard));
   return { published, unchanged };
 }
 
@@ -125,7 +132,7 @@ function sameFigures(a: Record<string, string>, b: Record<string, string>): bool
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
-async function freeze(root: string, guide: Guide, note: string, now: number): Promise<Published> {
+async function freeze(root: string, guide: Guide, note: string, now: number, drawCard: CardDrawer): Promise<Published> {
   const dir = path.join(root, GUIDES_DIR, guide.slug);
   // The text that was checked, read again: a save in between would freeze something unchecked.
   // Decoded as the loader decodes it (a byte order mark dropped), so that the hashes compare.
@@ -137,7 +144,9 @@ async function freeze(root: string, guide: Guide, note: string, now: number): Pr
   const rel = versionFileName(version);
   const entries: ManifestEntry[] = guide.versions.map((v) => v.entry);
   const figures = await freezeFigures(root, guide, dir, version);
-  entries.push({ version, published: new Date(now).toISOString(), note, sha256: guide.workingSha256, ...(figures && { figures }) });
+  // The card shows only the version's own text, so it is drawn once, here, and frozen with it.
+  const card = figures ? undefined : await freezeCard(dir, version, await drawCard(guide.working));
+  entries.push({ version, published: new Date(now).toISOString(), note, sha256: guide.workingSha256, ...(figures && { figures }), ...(card && { card }) });
   await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
   await writeViaRename(path.join(dir, rel), text);
   await writeViaRename(path.join(dir, MANIFEST), serialiseManifest(entries));
@@ -163,6 +172,49 @@ async function freezeFigures(root: string, guide: Guide, dir: string, version: n
     hashes[figure.src] = figure.sha256;
   }
   return hashes;
+}
+
+/** Writes a version's card beside it (`versions/vN/card.png`); returns its hash for the manifest. */
+async function freezeCard(dir: string, version: number, png: Buffer): Promise<string> {
+  const target = path.join(dir, versionCardFile(version));
+  await mkdir(path.dirname(target), { recursive: true });
+  await writeViaRename(target, png);
+  return createHash('sha256').update(png).digest('hex');
+}
+
+/** A published version that shows a drawn card but has none frozen: published before cards were, or written by hand. */
+export function lacksCard(guide: Guide): boolean {
+  const latest = guide.versions.at(-1);
+  return latest !== undefined && !latest.doc.figures?.length && latest.card === undefined;
+}
+
+/**
+ * Draws and freezes the card of every published version of the named guides (or of every guide)
+ * that has neither a figure nor a card, without making a new version: the manifest gains a `card`
+ * line per version, and nothing else in it changes. Returns each guide and the versions given one.
+ */
+export async function freezeMissingCards(root: string, slugs: string[] | 'all', drawCard: CardDrawer): Promise<{ slug: string; versions: number[] }[]> {
+  const names = slugs === 'all' ? await listGuideSlugs(root) : slugs;
+  const problems = new ProblemList();
+  const guides: Guide[] = [];
+  for (const slug of names) {
+    const { guide, problems: found } = loadGuide(root, slug);
+    problems.addAll(found);
+    if (guide) guides.push(guide);
+  }
+  problems.throwIfAny();
+  const done: { slug: string; versions: number[] }[] = [];
+  for (const guide of guides) {
+    const dir = path.join(root, GUIDES_DIR, guide.slug);
+    const missing = guide.versions.filter((v) => !v.doc.figures?.length && v.entry.card === undefined);
+    if (missing.length === 0) continue;
+    const cards = new Map<number, string>();
+    for (const v of missing) cards.set(v.version, await freezeCard(dir, v.version, await drawCard(v.doc)));
+    const entries = guide.versions.map((v) => (cards.has(v.version) ? { ...v.entry, card: cards.get(v.version)! } : v.entry));
+    await writeViaRename(path.join(dir, MANIFEST), serialiseManifest(entries));
+    done.push({ slug: guide.slug, versions: [...cards.keys()] });
+  }
+  return done;
 }
 
 async function writeViaRename(file: string, text: string | Buffer): Promise<void> {

@@ -14,6 +14,8 @@ const entrySchema = z.strictObject({
   sha256: z.string({ error: 'a SHA-256 hex digest' }).regex(/^[0-9a-f]{64}$/, { error: 'a SHA-256 hex digest' }),
   /** Each frozen image (its path as the version's Markdown writes it) and the SHA-256 of its bytes. */
   figures: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/, { error: 'a SHA-256 hex digest' }), { error: 'a mapping of image files to SHA-256 digests' }).optional(),
+  /** The SHA-256 of the version's social card (`versions/vN/card.png`), drawn when it was published without a figure. */
+  card: z.string({ error: 'a SHA-256 hex digest' }).regex(/^[0-9a-f]{64}$/, { error: 'a SHA-256 hex digest' }).optional(),
 });
 const manifestSchema = z.strictObject({ versions: z.array(entrySchema, { error: 'a list of versions' }) });
 
@@ -26,6 +28,11 @@ export function versionFileName(version: number): string {
 /** The folder of a version's frozen images, beside its Markdown: `versions/v2/`. */
 export function versionFiguresDir(version: number): string {
   return `${VERSIONS_DIR}/v${version}`;
+}
+
+/** A version's frozen social card, beside its images: `versions/v2/card.png`. */
+export function versionCardFile(version: number): string {
+  return `${versionFiguresDir(version)}/card.png`;
 }
 
 export function sha256(text: string): string {
@@ -61,6 +68,15 @@ export function figureTamperProblem(file: string, entry: ManifestEntry): Problem
   return {
     file,
     expected: `the image frozen with v${entry.version} on ${entry.published.slice(0, 10)} (published versions are never edited; change the image beside guide.md and publish a new version)`,
+    found: 'a changed or missing file',
+  };
+}
+
+/** The problem to report when a frozen card's bytes no longer match what was published. */
+export function cardTamperProblem(file: string, entry: ManifestEntry): Problem {
+  return {
+    file,
+    expected: `the social card frozen with v${entry.version} on ${entry.published.slice(0, 10)} (published versions are never edited; delete the "card" line of v${entry.version} in versions.json and run "almanac guide cards" to draw it again)`,
     found: 'a changed or missing file',
   };
 }

@@ -4,7 +4,7 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { lock } from '../files/lock.ts';
@@ -82,6 +82,12 @@ export class StagedOutput {
   write(paths: readonly string[], data: string | Buffer): void {
     this.touched = true;
     this.writer.write(paths, data);
+  }
+
+  /** Puts a copy of a file that is never written in place at `rel` (see OutputWriter.copyFrozen). */
+  copyFrozen(rel: string, source: string): void {
+    this.touched = true;
+    this.writer.copyFrozen(rel, source);
   }
 
   /**
@@ -288,6 +294,23 @@ export class OutputWriter {
         overwrite(other, data);
       }
     }
+  }
+
+  /**
+   * Puts a copy of the file at `source` (absolute; one that is never written in place, such as a
+   * frozen card) at `rel`, with the source's modification time, so that a rebuild whose spare holds
+   * that copy already writes nothing. A copy, not a hard link: a link changes the source's ctime,
+   * which the content cache reads as an edit of the guide it belongs to.
+   */
+  copyFrozen(rel: string, source: string): void {
+    const file = path.join(this.dir, rel);
+    this.makeParent(file);
+    const from = statSync(source);
+    const here = lstatSync(file, { throwIfNoEntry: false });
+    if (here?.isFile() && here.nlink === 1 && here.size === from.size && Math.abs(here.mtimeMs - from.mtimeMs) < 1) return;
+    if (here) rmSync(file, { recursive: true, force: true });
+    copyFileSync(source, file);
+    utimesSync(file, from.atime, from.mtimeMs / 1000);
   }
 
   private makeParent(file: string): void {

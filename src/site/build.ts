@@ -188,9 +188,10 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       // Drawn while the pages were rendered.
       const cards = await images.cardFiles;
       for (const [file, data] of cards) output.write([file], data);
+      for (const [file, source] of images.copies) output.copyFrozen(file, source);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...search.files.keys()]), inputs);
-      return summary(site, pages.length, pages.length + composed.files.size + cards.size + search.files.size, outDir, search);
+      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...images.copies.keys(), ...search.files.keys()]), inputs);
+      return summary(site, pages.length, pages.length + composed.files.size + cards.size + images.copies.size + search.files.size, outDir, search);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
       await renderer.close();

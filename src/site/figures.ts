@@ -29,8 +29,10 @@ export interface FigureSizes {
 export interface MadeFigures {
   /** By source hash. */
   sizes: Map<string, FigureSizes>;
-  /** Output files below dist/. */
+  /** Output files below dist/ made in memory (by check, or when the store cannot be written). */
   files: Map<string, Buffer>;
+  /** Output files below dist/ kept in the store: each with the absolute path of the stored file, copied only when it changed. */
+  copies: Map<string, string>;
   /** How many sources were processed with sharp in this run (0 when every one came from the store). */
   processed: number;
 }
@@ -43,11 +45,18 @@ export interface MadeFigures {
 export async function makeFigures(root: string, figures: Iterable<Figure>, log?: DebugLog, write = true): Promise<MadeFigures> {
   const distinct = new Map<string, Figure>();
   for (const f of figures) if (!distinct.has(f.sha256)) distinct.set(f.sha256, f);
-  const made: MadeFigures = { sizes: new Map(), files: new Map(), processed: 0 };
+  const made: MadeFigures = { sizes: new Map(), files: new Map(), copies: new Map(), processed: 0 };
   if (distinct.size === 0) return made;
   const { default: sharp } = await import('sharp');
   const store = new FigureStore(root, `${RECIPE}:${sharp.versions.sharp}:${sharp.versions.vips}`, write);
   for (const [hash, figure] of [...distinct].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    // A build copies what the store keeps without reading it; check (write false) writes nothing.
+    const kept = write ? store.paths<FigureSizes>(hash) : undefined;
+    if (kept) {
+      made.sizes.set(hash, kept.facts);
+      for (const [name, file] of kept.files) made.copies.set(`${FIGURES_DIR}/${name}`, file);
+      continue;
+    }
     let entry = store.get<FigureSizes>(hash);
     if (!entry) {
       const bytes = readInsideRoot(root, figure.file, MAX_ASSET_BYTES);
@@ -62,7 +71,9 @@ export async function makeFigures(root: string, figures: Iterable<Figure>, log?:
       store.put(hash, entry.facts, entry.files);
     }
     made.sizes.set(hash, entry.facts);
-    for (const [name, data] of entry.files) made.files.set(`${FIGURES_DIR}/${name}`, data);
+    const stored = write ? store.paths<FigureSizes>(hash) : undefined;
+    if (stored) for (const [name, file] of stored.files) made.copies.set(`${FIGURES_DIR}/${name}`, file);
+    else for (const [name, data] of entry.files) made.files.set(`${FIGURES_DIR}/${name}`, data);
   }
   log?.(`${made.processed} of ${distinct.size} images ${write ? 'processed' : 'measured'}, ${distinct.size - made.processed} reused`);
   return made;

@@ -1,19 +1,23 @@
 // The picture a link to a guide shows when it is shared, for a guide without a figure of its own:
-// 1200 × 630 px with the site's name, the guide's title and level, drawn as SVG and rasterised by
-// sharp at build time (no browser). The title is text from content: it is escaped for XML and wrapped
-// by words into at most four lines, the last cut with an ellipsis.
+// 1200 × 630 px with the guide's level and title, drawn as SVG and rasterised by sharp (no browser).
+// `guide publish` draws it once and freezes it with the version it shows, so a build only copies it;
+// a build draws (and caches) only the card of a version published without one. It shows nothing but
+// what the version freezes: the site's name belongs to the configuration, which a frozen file could
+// not follow. The title is text from content: it is escaped for XML and wrapped by words into at
+// most four lines, the last cut with an ellipsis.
 import { createHash } from 'node:crypto';
 import { FigureStore } from '../cache/figure-store.ts';
+import type { GuideFrontMatter } from '../content/guide-schema.ts';
 import type { DebugLog } from '../log/debug.ts';
+import { guideKicker } from '../words/labels.ts';
 
 export const CARD_WIDTH = 1200;
 export const CARD_HEIGHT = 630;
 export const CARDS_DIR = 'social';
 /** Bumped whenever the drawing changes, so that cards kept in the store are drawn again. */
-const RECIPE = 1;
+const RECIPE = 2;
 
 export interface CardText {
-  siteTitle: string;
   title: string;
   /** "Guide · Beginner". */
   kicker: string;
@@ -35,7 +39,6 @@ export function cardSvg(text: CardText): string {
     `<rect x="0" y="0" width="24" height="${CARD_HEIGHT}" fill="#b4452c"/>` +
     `<text x="80" y="130" font-family="sans-serif" font-size="34" font-weight="bold" fill="#b4452c">${escapeXml(text.kicker)}</text>` +
     `<text font-family="serif" font-size="${TITLE_SIZE}" font-weight="bold" fill="#1d1b18">${tspans}</text>` +
-    `<text x="80" y="${CARD_HEIGHT - 60}" font-family="sans-serif" font-size="30" fill="#5b5750">${escapeXml(cut(text.siteTitle, 60))}</text>` +
     `</svg>`
   );
 }
@@ -78,14 +81,37 @@ export function escapeXml(text: string): string {
 }
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
-/** The card's file below dist/: named after what it shows, so that a changed title is a new file. */
+/** What a version's card shows: its level and its title. */
+export function cardText(front: Pick<GuideFrontMatter, 'title' | 'level'>): CardText {
+  return { title: front.title, kicker: guideKicker(front.level) };
+}
+
+type Sharp = typeof import('sharp').default;
+let loaded: Promise<Sharp> | undefined;
+function loadSharp(): Promise<Sharp> {
+  return (loaded ??= import('sharp').then((m) => m.default));
+}
+
+/** The card as PNG bytes: what `guide publish` freezes, and what a build draws for a version without one. */
+export async function drawCard(text: CardText): Promise<Buffer> {
+  const sharp = await loadSharp();
+  // Zlib level 6: level 9 or a palette costs five to ten times the time for a smaller file.
+  return sharp(Buffer.from(cardSvg(text))).png({ compressionLevel: 6 }).toBuffer();
+}
+
+/** The card's file below dist/ for a card drawn at build: named after what it shows, so that a changed title is a new file. */
 export function cardFile(text: CardText): string {
   const hash = cardHash(text);
   return `${CARDS_DIR}/${hash.slice(0, 16)}.png`;
 }
 
+/** A frozen card's file below dist/: named after its bytes' SHA-256, as versions.json records it. */
+export function frozenCardFile(sha256: string): string {
+  return `${CARDS_DIR}/${sha256.slice(0, 16)}.png`;
+}
+
 function cardHash(text: CardText): string {
-  return createHash('sha256').update(JSON.stringify([RECIPE, text.siteTitle, text.title, text.kicker])).digest('hex');
+  return createHash('sha256').update(JSON.stringify([RECIPE, text.title, text.kicker])).digest('hex');
 }
 
 /** Draws (or finds in the store) every card; returns the files below dist/ and how many were drawn. */
@@ -93,8 +119,12 @@ export async function makeCards(root: string, cards: readonly CardText[], log?: 
   const files = new Map<string, Buffer>();
   let drawn = 0;
   // A command that writes nothing needs only the cards' names, which come from their text.
-  if (cards.length === 0 || !write) return { files, drawn };
-  const { default: sharp } = await import('sharp');
+  if (!write) return { files, drawn };
+  if (cards.length === 0) {
+    log?.('0 of 0 social cards drawn, 0 reused');
+    return { files, drawn };
+  }
+  const sharp = await loadSharp();
   const store = new FigureStore(root, `card:${RECIPE}:${sharp.versions.sharp}:${sharp.versions.vips}`);
   const todo: { file: string; key: string; text: CardText }[] = [];
   for (const text of cards) {
@@ -108,8 +138,7 @@ export async function makeCards(root: string, cards: readonly CardText[], log?: 
   // All handed to sharp at once: it draws them on libuv's threads, so they go on being drawn while
   // this thread is busy rendering pages (see site/build.ts).
   const drawOne = async ({ file, key, text }: (typeof todo)[number]) => {
-    // Zlib level 6: level 9 or a palette costs five to ten times the time for a smaller file.
-    const png = await sharp(Buffer.from(cardSvg(text))).png({ compressionLevel: 6 }).toBuffer();
+    const png = await drawCard(text);
     store.put(key, null, new Map([['card.png', png]]));
     return [file, png] as const;
   };
