@@ -4,9 +4,14 @@
 // YAML is read by js-yaml 4 with the core schema so that dates stay the strings the writer typed: a
 // bare date must mean midnight in the site's time zone, which js-yaml's timestamp type would turn
 // into UTC. gray-matter is always given options, which keeps it from caching every file's text.
-import matter from 'gray-matter';
+import { createRequire } from 'node:module';
+import type matter from 'gray-matter';
 import yaml from 'js-yaml';
 import type { Problem } from './problems.ts';
+
+// Loaded when a file is first parsed: a build or issue build whose files are all in the cache parses none.
+const loadPackage = createRequire(import.meta.url);
+let grayMatter: typeof matter | undefined;
 
 export type Parsed = { data: Record<string, unknown>; body: string } | { problems: Problem[] };
 
@@ -53,7 +58,7 @@ export function parseFrontMatter(source: string, file: string): Parsed {
   let data: unknown;
   let body: string;
   try {
-    ({ data, content: body } = matter(source, OPTIONS));
+    ({ data, content: body } = (grayMatter ??= loadPackage('gray-matter') as typeof matter)(source, OPTIONS));
   } catch (err) {
     return { problems: [yamlProblem(err, file)] };
   }

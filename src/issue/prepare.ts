@@ -15,7 +15,7 @@ import { markdownToText } from '../render/markdown.ts';
 import { TOKENS, sampleRecipient } from '../render/tokens.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import type { StoredIssue } from '../store/issues.ts';
-import { HTML_ERROR_BYTES, checkMessage, type Finding } from '../mail/checks.ts';
+import { HTML_ERROR_BYTES, checkMessage, loadMessageParser, type Finding } from '../mail/checks.ts';
 import { compileIssueMessage, unsubscribeMailto } from '../mail/message.ts';
 import { baseUrlProblem } from '../mail/readiness.ts';
 import { calendarDate, weekdayTime } from '../words/dates.ts';
@@ -93,6 +93,8 @@ export async function prepareIssue(args: {
     };
     return { meta, email: await renderEmail(args.templates, emailView(config, meta), edition) };
   };
+  // Loaded while MJML compiles on its own thread: the checks below read the message back with it.
+  void loadMessageParser();
   let rendered = await render(composed.issue);
   const full = storiesOf(composed.issue);
   let cut: IssueStory[] = [];

@@ -1,7 +1,6 @@
 // The email checks: one engine, run on the message as it is sent (a sample recipient's MIME), by
 // `issue build`, `almanac check` and the preview. Each check has an id, a severity and says what it
 // expected and what it found. The rules on the HTML document are in checks-html.ts.
-import { simpleParser } from 'mailparser';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { checkHtml } from './checks-html.ts';
 import type { TemplateSource } from './template-place.ts';
@@ -18,6 +17,16 @@ export interface Finding {
   found: string;
   /** The file (and line) to fix, when it is not the issue as a whole (the notes file). */
   file?: string;
+}
+
+let messageParser: Promise<typeof import('mailparser')> | undefined;
+
+/**
+ * mailparser, which the checks read the message back with, loaded on first use; a caller that is about
+ * to wait on something else (MJML on its own thread) can start it loading meanwhile.
+ */
+export function loadMessageParser(): Promise<typeof import('mailparser')> {
+  return (messageParser ??= import('mailparser'));
 }
 
 export const HTML_ERROR_BYTES = 102_000;
@@ -53,6 +62,7 @@ export async function checkMessage(input: CheckInput): Promise<Finding[]> {
     if (!seen.has(key)) findings.push({ check, severity, expected, found });
     seen.add(key);
   };
+  const { simpleParser } = await loadMessageParser();
   const mail = await simpleParser(input.mime);
   const raw = input.mime.toString('latin1');
   const html = typeof mail.html === 'string' ? mail.html : '';

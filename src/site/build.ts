@@ -22,7 +22,7 @@ import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
 import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
 import type { DebugLog } from '../log/debug.ts';
-import { buildSearchIndex, SearchCache, searchRecords, type SearchIndex, type SearchIndexer } from './search.ts';
+import type { SearchIndex, SearchIndexer } from './search.ts';
 
 export interface BuildOptions {
   root: string;
@@ -176,7 +176,9 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       rememberVersionDiffs(site, content);
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
-      // Indexed by another process while the pages render here.
+      // Indexed by another process while the pages render here. Loaded only now: an issue build that
+      // writes only its own files never needs it.
+      const { buildSearchIndex, SearchCache, searchRecords } = await import('./search.ts');
       const searchCache = SearchCache.open(root);
       const records = searchRecords(composed.pages, site.config.language, (html) => searchCache.text(html));
       const indexing = buildSearchIndex(searchCache, records, options.searchIndexer);

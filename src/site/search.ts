@@ -6,13 +6,19 @@
 // The text of each guide is kept there too, by the hash of its HTML, so only changed guides are
 // reduced to text again.
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
-import sanitizeHtml from 'sanitize-html';
+import type sanitize from 'sanitize-html';
 import { CACHE_DIR } from '../cache/file-cache.ts';
 import { IoError } from '../content/problems.ts';
 import type { NewsCard, Page, PageContext } from './page-context.ts';
+
+// sanitize-html is loaded when a page's text is first indexed, not with the pages that link to search.
+const loadPackage = createRequire(import.meta.url);
+let sanitizer: typeof sanitize | undefined;
+const sanitizeHtml = (): typeof sanitize => (sanitizer ??= loadPackage('sanitize-html') as typeof sanitize);
 
 /** The folder below the output that holds the index and Pagefind's script. */
 export const SEARCH_DIR = 'pagefind';
@@ -110,7 +116,7 @@ const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>
 export function textOf(html: string): string {
   if (!/[<&]/.test(html)) return html.trim();
   const spaced = html.replace(/<(br|hr|\/p|\/div|\/li|\/h[1-6]|\/td|\/tr|\/blockquote|\/pre)\b[^>]*>/gi, '$&\n');
-  const text = sanitizeHtml(spaced, { allowedTags: [], allowedAttributes: {}, nonTextTags: NOT_TEXT });
+  const text = sanitizeHtml()(spaced, { allowedTags: [], allowedAttributes: {}, nonTextTags: NOT_TEXT });
   return text
     .replace(/&(amp|lt|gt|quot);/g, (m) => ENTITIES[m]!)
     .replace(/[ \t]+/g, ' ')
