@@ -41,6 +41,8 @@ export interface RenderedBody {
   timeline: string[];
   /** Each FAQ entry's answer. */
   faq: string[];
+  /** The words of the body, takeaways and answers (see words/reading-time.ts), counted once with the HTML. */
+  words: number;
 }
 
 export interface Section {

@@ -7,6 +7,7 @@ import type anchor from 'markdown-it-anchor';
 import type Token from 'markdown-it/lib/token.mjs';
 import { slugify } from '../content/slug.ts';
 import { headingEnv } from './heading-ids.ts';
+import { countWords } from '../words/reading-time.ts';
 import type { GuideDoc, NewsItem, RenderedBody, Section } from '../content/model.ts';
 import { guideText, type GuideText, type MarkdownRenderer, type MarkdownWork, type RenderedMarkdown } from '../content/render-queue.ts';
 
@@ -104,13 +105,10 @@ function renderGuideText(text: GuideText): RenderedBody {
       sections.push({ id: String(token.attrGet('id') ?? ''), title: headingText(tokens[i + 1]) });
     }
   });
-  return {
-    html: guide.renderer.render(tokens, guide.options, env),
-    sections,
-    takeaways: text.takeaways.map(renderInline),
-    timeline: text.timeline.map(renderInline),
-    faq: text.faq.map(renderInline),
-  };
+  const html = guide.renderer.render(tokens, guide.options, env);
+  const takeaways = text.takeaways.map(renderInline);
+  const faq = text.faq.map(renderInline);
+  return { html, sections, takeaways, timeline: text.timeline.map(renderInline), faq, words: countWords([...takeaways, html, ...faq].join(' ')) };
 }
 
 /**

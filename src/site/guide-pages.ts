@@ -73,7 +73,7 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
       published: ctx.stamp(v.published),
       tldr: front.tldr,
       // What a reader reads: the TL;DR, the takeaways, the body and the FAQ.
-      readingTime: readingTime(countWords([front.tldr, ...body.takeaways, body.html, ...front.faq.flatMap((f, i) => [f.q, body.faq[i]!])].join(' '))),
+      readingTime: readingTime(body.words + countWords([front.tldr, ...front.faq.map((f) => f.q)].join(' '))),
       takeaways: body.takeaways,
       bodyHtml: placeFigures(body.html, v.doc.figures, ctx.images.figures, meta.root),
       toc: body.sections,

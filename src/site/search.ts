@@ -75,6 +75,9 @@ export function searchRecords(pages: readonly Page[], language: string, text: (h
 
 /** Pagefind's JSON reader refuses a lone surrogate (a half of an emoji, say): it becomes U+FFFD. */
 function wellFormed(r: SearchRecord): SearchRecord {
+  // Nearly every record is well formed already: it is then used as it is.
+  const texts = [r.url, r.content, ...Object.values(r.meta), ...Object.values(r.filters).flat()];
+  if (!texts.some((text) => HAS_LONE_SURROGATE.test(text))) return r;
   const fix = (text: string) => text.replace(LONE_SURROGATE, '\uFFFD');
   return {
     url: fix(r.url),
@@ -86,6 +89,7 @@ function wellFormed(r: SearchRecord): SearchRecord {
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
 function guideRecord(url: string, g: GuideView, language: string, text: (html: string) => string): SearchRecord {
   const parts = [g.title, g.tldr, ...g.takeaways.map(text), text(g.bodyHtml), ...g.faq.flatMap((f) => [f.q, text(f.a)])];
