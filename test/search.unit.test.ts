@@ -171,6 +171,23 @@ describe('the search index cache', () => {
     assert.equal(indexer.runs.length, 4);
   });
 
+  it('reuses the last index without its records when the site was made from the same inputs, and only then', async () => {
+    const root = await tempSite();
+    const indexer = recording();
+    const records = [record('guides/a/index.html', 'alpha'), record('guides/b/index.html', 'beta')];
+    const built = await buildSearchIndex(SearchCache.open(root), records, indexer, undefined, 'inputs-1');
+    const same = SearchCache.open(root).reuse(`recording\0inputs-1`);
+    assert.ok(same, 'the same inputs and indexer');
+    assert.deepEqual(same.files, built.files);
+    assert.equal(same.records, 2);
+    assert.equal(same.reused, true);
+    for (const other of ['recording\0inputs-2', 'pagefind\0inputs-1', undefined]) assert.equal(SearchCache.open(root).reuse(other), undefined, String(other));
+    // Indexed without knowing its inputs (a file changed moments ago): never reused by inputs.
+    await buildSearchIndex(SearchCache.open(root), [record('guides/a/index.html', 'alpha two')], indexer);
+    assert.equal(SearchCache.open(root).reuse('recording\0inputs-1'), undefined);
+    assert.equal(indexer.runs.length, 2);
+  });
+
   it('keeps the text of each piece of guide HTML by its hash, and reads changed HTML afresh', async () => {
     const root = await tempSite();
     const first = SearchCache.open(root);

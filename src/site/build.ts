@@ -178,10 +178,14 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       // Indexed by another process while the pages render here. Loaded only now: an issue build that
       // writes only its own files never needs it.
-      const { buildSearchIndex, SearchCache, searchRecords } = await import('./search.ts');
+      const { buildSearchIndex, pagefindIndexer, SearchCache, searchRecords } = await import('./search.ts');
       const searchCache = SearchCache.open(root);
-      const records = searchRecords(composed.pages, site.config.language, (html) => searchCache.text(html));
-      const indexing = buildSearchIndex(searchCache, records, options.searchIndexer);
+      const indexer = options.searchIndexer ?? pagefindIndexer;
+      // A site made from the same inputs as the one last indexed has the same records: they are not made again.
+      const reused = searchCache.reuse(inputs && `${indexer.name}\0${inputs}`);
+      const indexing = reused
+        ? Promise.resolve(reused)
+        : buildSearchIndex(searchCache, searchRecords(composed.pages, site.config.language, (html) => searchCache.text(html)), indexer, undefined, inputs);
       // Settled at once, so that a render failure does not leave its failure unhandled.
       indexing.catch(() => undefined);
       await renderer.finish(composed);

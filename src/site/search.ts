@@ -208,6 +208,9 @@ interface CachedSearch {
   files: [string, Buffer][];
   /** The text of guide HTML (bodies, takeaways, answers) by the SHA-256 of the HTML. */
   texts: [string, string][];
+  /** What the site was made from when it was indexed (the build's inputs digest and the indexer), and how many records. */
+  inputs?: string;
+  records?: number;
 }
 
 /**
@@ -256,15 +259,26 @@ export class SearchCache {
     return text;
   }
 
+  /**
+   * The last build's index, if the site it indexed was made from the same `inputs` (a digest of the
+   * content, templates and code): its records would be the same, so they need not be made again.
+   */
+  reuse(inputs: string | undefined): SearchIndex | undefined {
+    const { previous } = this;
+    if (!inputs || previous?.inputs !== inputs || previous.records === undefined) return undefined;
+    return { files: prefixed(new Map(previous.files)), records: previous.records, reused: true, ms: 0 };
+  }
+
   /** The last build's index, if it was made from records with this key. */
   index(key: string): Map<string, Buffer> | undefined {
     return this.previous?.key === key ? new Map(this.previous.files) : undefined;
   }
 
-  /** Keeps `files` as the index of `key`, with the texts read in this build (only those). */
-  save(key: string, files: Map<string, Buffer>): void {
-    if (!this.file || (this.previous?.key === key && !this.textsChanged && this.texts.size === this.previousTexts.size)) return;
-    const value: CachedSearch = { format: FORMAT, key, files: [...files], texts: [...this.texts] };
+  /** Keeps `files` as the index of `key` (and of `inputs`, see reuse), with the texts read in this build (only those). */
+  save(key: string, files: Map<string, Buffer>, inputs?: string, records?: number): void {
+    const same = this.previous?.key === key && this.previous.inputs === inputs && !this.textsChanged && this.texts.size === this.previousTexts.size;
+    if (!this.file || same) return;
+    const value: CachedSearch = { format: FORMAT, key, files: [...files], texts: [...this.texts], inputs, records };
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
       const temp = `${this.file}.${process.pid}.tmp`;
@@ -285,12 +299,13 @@ export async function buildSearchIndex(
   records: readonly SearchRecord[],
   indexer: SearchIndexer = pagefindIndexer,
   clock: () => number = performance.now.bind(performance),
+  inputs?: string,
 ): Promise<SearchIndex> {
   const started = clock();
   const key = recordsKey(records, indexer.name);
   const cached = cache.index(key);
   const files = cached ?? (await indexer.index(records));
-  cache.save(key, files);
+  cache.save(key, files, inputs && `${indexer.name}\0${inputs}`, records.length);
   return { files: prefixed(files), records: records.length, reused: cached !== undefined, ms: clock() - started };
 }
 
