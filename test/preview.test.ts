@@ -70,7 +70,11 @@ describe('almanac preview', () => {
       assert.match((await page.textContent('.diff'))!, /\+title: "Meta AI, Revised/);
 
       await writeFile(file, original.replace('level: beginner', 'level: expert'));
-      await page.waitForSelector('#almanac-overlay', { timeout: 10_000 });
+      // The watcher may see the file emptied for a moment by the write before it sees the new text: the
+      // overlay then says so first, and follows the file once the write is done.
+      await page
+        .waitForFunction(() => document.querySelector('#almanac-overlay')?.textContent?.includes('level:'), undefined, { timeout: 10_000 })
+        .catch(() => {});
       assert.match((await page.textContent('#almanac-overlay'))!, /content\/guides\/meta\/guide\.md: level: expected one of beginner, intermediate, advanced, found "expert"/);
       await writeFile(file, original);
       await page.waitForSelector('#almanac-overlay', { state: 'detached', timeout: 10_000 });
