@@ -167,10 +167,22 @@ describe('issue send: a sender that lost its lease sends nothing more', () => {
     try {
       const first = sendInBackground(root, sink.url);
       await until(() => sink.messages.length >= 4);
-      first.child.kill('SIGSTOP');
-      // While it is paused its lease lapses, as seen by a host whose clock runs ahead of it.
-      const db = new Database(path.join(root, '.almanac/almanac.db'));
-      db.prepare('UPDATE send_locks SET expires_at = 0 WHERE issue_id = ?').run(ISSUE);
+      // Paused outside a write: one paused inside its (short) transaction would hold the database's write
+      // lock, and nobody could take over until it went on. Until then it is let go on and paused again.
+      const db = new Database(path.join(root, '.almanac/almanac.db'), { timeout: 100 });
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        first.child.kill('SIGSTOP');
+        // While it is paused its lease lapses, as seen by a host whose clock runs ahead of it.
+        try {
+          db.prepare('UPDATE send_locks SET expires_at = 0 WHERE issue_id = ?').run(ISSUE);
+          break;
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+          first.child.kill('SIGCONT');
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
       db.close();
       const second = await sendNow(root, sink.url);
       assert.equal(second.code, 0, second.stdout + second.stderr);
