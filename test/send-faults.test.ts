@@ -164,8 +164,8 @@ describe('issue send: a sender that lost its lease sends nothing more', () => {
     const n = 40;
     const root = await sendSite(n, { sending: { concurrency: 2 } });
     const sink = await smtpSink({ delayMs: 30 });
+    const first = sendInBackground(root, sink.url);
     try {
-      const first = sendInBackground(root, sink.url);
       await until(() => sink.messages.length >= 4);
       // Paused outside a write: one paused inside its (short) transaction would hold the database's write
       // lock, and nobody could take over until it went on. Until then it is let go on and paused again.
@@ -202,6 +202,9 @@ describe('issue send: a sender that lost its lease sends nothing more', () => {
       assert.ok(doubled.length <= 2, `${doubled.length} doubled, more than one per connection`);
       assert.ok([...rows.values()].every((r) => r.status === 'sent'));
     } finally {
+      // A failure above must not leave the sender paused: the test run would wait for it for ever.
+      first.child.kill('SIGCONT');
+      first.child.kill('SIGKILL');
       await sink.close();
     }
   });
