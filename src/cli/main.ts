@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ContentError, ProblemError, UsageError, formatProblem } from '../content/problems.ts';
 import { requireSite } from './site-root.ts';
 import { describeSystemError, systemError, systemErrorWords } from './system-error.ts';
+import { warmMjml } from '../render/mjml-thread.ts';
 
 type Register = (program: Command) => void;
 
@@ -28,12 +29,25 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 const VALUED_GLOBALS = new Set(['--root', '--now']);
 
 function commandName(argv: readonly string[]): string | undefined {
+  return argv[commandIndex(argv)];
+}
+
+function commandIndex(argv: readonly string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (VALUED_GLOBALS.has(arg)) i++;
-    else if (!arg.startsWith('-')) return arg;
+    else if (!arg.startsWith('-')) return i;
   }
-  return undefined;
+  return argv.length;
+}
+
+/**
+ * Slow work a command is sure to need, started before the command's own module loads: `issue build`
+ * loads MJML on a second thread meanwhile instead of after it.
+ */
+function headStart(argv: readonly string[]): void {
+  const at = commandIndex(argv);
+  if (argv[at] === 'issue' && argv[at + 1] === 'build') warmMjml();
 }
 
 /** The program with the command named in `argv` (or every command, for help and unknown names). */
@@ -48,6 +62,7 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
     .configureOutput({ outputError: (text, write) => write(text) })
     .hook('preAction', (_program, action) => requireSite(action, action.optsWithGlobals<{ root: string }>().root));
   const name = commandName(argv);
+  headStart(argv);
   const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) && !argv.includes('help') ? [name] : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program);
   return program;
