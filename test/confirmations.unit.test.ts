@@ -230,6 +230,24 @@ describe('confirmation queue', () => {
     }
   });
 
+  it('the confirmation names the editions the reader asked for, not every edition of the site', async () => {
+    const { db } = await freshDb();
+    const subscribers = new SqliteSubscribers(db);
+    const monthly = configSchema.parse({ baseUrl: 'https://almanac.example.org', editions: { monthly: { cron: '0 9 1 * *' } } });
+    const compose = confirmationComposer({ config: monthly, secret: SECRET, subscribers });
+    const text = async (email: string, editions: string[]) => {
+      const { subscriber } = subscribers.signUp(email, editions, T0)!;
+      const message = await compose({ id: 1, subscriberId: subscriber.id, email, attempts: 0, requestedAt: T0 });
+      return (await simpleParser(message!.raw)).text ?? '';
+    };
+    try {
+      assert.match(await text('one@example.com', ['sunday']), /want Call Me Almanac \(Sunday\) by email/);
+      assert.match(await text('two@example.com', ['monthly', 'midweek']), /want Call Me Almanac \(Midweek & Monthly\) by email/);
+    } finally {
+      db.close();
+    }
+  });
+
   it('addresses are taken out of error text', () => {
     assert.equal(redactAddresses('550 5.1.1 <a.b+c@example.co.uk>: Recipient address rejected'), '550 5.1.1 <<address>>: Recipient address rejected');
     assert.equal(redactAddresses('Can\'t send mail - all recipients were rejected: 451 x@y.z try later'), 'Can\'t send mail - all recipients were rejected: 451 <address> try later');
