@@ -13,6 +13,7 @@ import { markdownHere } from '../src/render/markdown.ts';
 import { updateOutput } from '../src/output/staged.ts';
 import { buildSite } from '../src/site/build.ts';
 import { NOW, PROJECT, snapshot, tempSite } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
 
 const now = Date.parse(NOW);
 // Files copied a moment ago are not yet kept by the cache (they may change again within the tick):
@@ -38,6 +39,18 @@ async function issue(root: string, edition: string, date: string, at = now): Pro
 const inode = async (file: string) => (await lstat(file)).ino;
 
 describe('the site after an issue build', () => {
+  it('a site built with --out gets its issues there, with --out on the issue build, and no second output in dist/', async () => {
+    const root = await site();
+    const built = await almanac(['build', '--root', root, '--now', NOW, '--out', 'public']);
+    assert.equal(built.code, 0, built.stderr);
+    const run = await almanac(['issue', 'build', 'sunday', '--date', '2026-04-12', '--root', root, '--now', NOW, '--out', 'public', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout).dir, 'public/issues/2026-04-12-sunday/');
+    assert.ok(existsSync(path.join(root, 'public/issues/2026-04-12-sunday/email.html')));
+    assert.match((await readFile(path.join(root, 'public/issues/index.html'), 'utf8')), /2026-04-12-sunday/);
+    assert.equal(existsSync(path.join(root, 'dist')), false, 'no output in dist/');
+  });
+
   it('writes only the files that show issues, and they are what a whole build writes', async () => {
     const root = await site();
     await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });

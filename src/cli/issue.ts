@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { editionChoices, isCalendarDate, isEdition, localDate, nextSlot } from '../compose/slots.ts';
 import type { Config } from '../content/config-schema.ts';
@@ -60,9 +61,10 @@ export function registerIssue(program: Command): void {
   withJson(
     issue
       .command('build <edition>')
-      .description('compose and render one issue of an edition of the config (midweek or sunday unless it names others) into dist/issues/<id>/; prints its id')
-      .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)"),
-  ).action(async (edition: string, opts: { date?: string; json?: boolean }, cmd: Command) => {
+      .description('compose and render one issue of an edition of the config (midweek or sunday unless it names others) into dist/issues/<id>/ (or the --out folder); prints its id')
+      .option('--date <YYYY-MM-DD>', "the issue's date in the site's time zone (default: the edition's next date)")
+      .option('--out <dir>', "the site's output folder, relative to the root, as given to build", 'dist'),
+  ).action(async (edition: string, opts: { date?: string; out: string; json?: boolean }, cmd: Command) => {
     if (opts.date !== undefined && !isCalendarDate(opts.date)) {
       throw new UsageError(`--date expects a calendar date as YYYY-MM-DD, found "${opts.date}"`);
     }
@@ -79,7 +81,8 @@ export function registerIssue(program: Command): void {
     // Loaded here, not at start-up: MJML and the mail libraries are slow to load and only issues need them.
     const { buildIssue } = await import('../issue/build.ts');
     refuseIfSending(site.root, `${date}-${edition}`);
-    const prepared = await buildIssue(site, edition, date, now, { content }).finally(() => content.save());
+    const prepared = await buildIssue(site, edition, date, now, { content, outDir: opts.out }).finally(() => content.save());
+    const dir = `${path.relative(site.root, path.resolve(site.root, opts.out)) || '.'}/issues/${prepared.id}/`;
     const { id, issueSeconds, siteSeconds } = prepared;
     const { issue: built } = prepared;
     const stories = 1 + built.groups.reduce((n, gr) => n + gr.stories.length, 0);
@@ -95,7 +98,7 @@ export function registerIssue(program: Command): void {
         available: built.available,
         guides: built.guides.length,
         htmlBytes: Buffer.byteLength(prepared.email.html),
-        dir: `dist/issues/${id}/`,
+        dir,
         warnings: prepared.findings.map((w) => ({ file: w.file ?? `issue ${id}`, field: w.check, expected: w.expected, found: w.found })),
       } satisfies IssueBuildReport);
     }
@@ -104,7 +107,7 @@ export function registerIssue(program: Command): void {
       `${built.editionLabel} #${built.number} · ${date} · ${stories} of ${built.available} stories in the window · ` +
         `${built.guides.length} guide${built.guides.length === 1 ? '' : 's'} · ` +
         `${Buffer.byteLength(prepared.email.html).toLocaleString('en-US')} bytes of HTML · ` +
-        `issue ${issueSeconds.toFixed(2)} s, site ${siteSeconds.toFixed(2)} s\n  subject: ${built.subject}\n  → dist/issues/${id}/\n`,
+        `issue ${issueSeconds.toFixed(2)} s, site ${siteSeconds.toFixed(2)} s\n  subject: ${built.subject}\n  → ${dir}\n`,
     );
     process.stdout.write(`${id}\n`);
   });

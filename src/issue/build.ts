@@ -25,6 +25,8 @@ export interface BuildIssueOptions {
   earlier?: readonly EarlierIssue[];
   /** The content cache `site` was loaded through: the site rebuild then reuses `site` instead of reading it again. */
   content?: FileCache;
+  /** The site's output folder, relative to the root, as `build --out` names it; `dist` by default. */
+  outDir?: string;
 }
 
 /** Throws ContentError (an empty window, a failed check, bad content) before anything is stored. */
@@ -52,9 +54,10 @@ export async function buildIssue(site: Site, edition: Edition, date: string, now
     throw new ContentError(errors.map((f) => ({ file: f.file ?? `issue ${id}`, field: f.check, expected: f.expected, found: f.found })));
   }
   // Before the issue is stored: an output the site may not be written to leaves nothing behind.
-  await outputFolder(site.root, 'dist');
+  const outDir = options.outDir ?? 'dist';
+  await outputFolder(site.root, outDir);
   store.save({ issue: prepared.issue, html: prepared.email.html, text: prepared.email.text });
   const issueSeconds = (performance.now() - started) / 1000;
-  await buildSite({ root: site.root, outDir: 'dist', now, loaded: options.content && { site, content: options.content }, issuesOnly: true });
+  await buildSite({ root: site.root, outDir, now, loaded: options.content && { site, content: options.content }, issuesOnly: true });
   return { ...prepared, id, issueSeconds, siteSeconds: (performance.now() - started) / 1000 - issueSeconds };
 }
