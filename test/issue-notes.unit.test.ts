@@ -204,6 +204,26 @@ describe('almanac issue new', () => {
 });
 
 describe('almanac check and issue notes', () => {
+  it('the notes of an issue that went out are no fault once its edition is turned off; unsent notes of no edition are', async () => {
+    const root = await site(`---\nsubject: First words\n---\nThe intro as sent.\n`);
+    assert.equal((await build(root)).code, 0);
+    assert.equal((await almanac(['subscribers', 'add', 'ada@example.com', '--root', root])).code, 0);
+    const db = openDatabase(databasePath(root));
+    try {
+      assert.ok(new SqliteLedger(db).enqueue(ID, 'midweek', Date.parse(NOW)) > 0);
+    } finally {
+      db.close();
+    }
+    await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ baseUrl: 'https://letters.example.org', editions: { midweek: false } }));
+    const check = await almanac(['check', '--root', root, '--now', '2026-05-01T00:00:00Z']);
+    assert.doesNotMatch(check.stderr, /2026-04-15-midweek\.md/);
+    await writeFile(path.join(root, 'content/issues/2026-04-22-midweek.md'), `---\nsubject: Never sent\n---\n`);
+    const again = await almanac(['check', '--root', root, '--now', '2026-05-01T00:00:00Z']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /content\/issues\/2026-04-22-midweek\.md: expected a file named <YYYY-MM-DD>-<edition>\.md/);
+    assert.doesNotMatch(again.stderr, /2026-04-15-midweek\.md/);
+  });
+
   it('checks every notes file, whatever its date: its name, its fields and its pins', async () => {
     const root = await site();
     await writeFiles(root, {

@@ -90,6 +90,8 @@ export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): { e
   for (const rel of listFiles(dir, site.root)) {
     const file = `${ISSUE_NOTES_DIR}/${rel}`;
     const name = /^(\d{4}-\d{2}-\d{2})-([a-z][a-z0-9-]*)\.md$/.exec(rel);
+    // The notes of an issue that went out stay as a record, even once its edition is turned off.
+    if (name && sent.has(issueId(name[2]!, name[1]!))) continue;
     if (!name || !isCalendarDate(name[1]!) || !isEdition(site.config, name[2]!) || slotOn(site.config, name[2]!, name[1]!) === undefined) {
       problems.push({ file, expected: `a file named <YYYY-MM-DD>-<edition>.md for a date the edition goes out (${editionChoices(site.config)})`, found: `"${rel}"` });
       continue;
@@ -97,7 +99,7 @@ export function notesProblems(site: Site, earlier: readonly EarlierIssue[]): { e
     const [, date, edition] = name as unknown as [string, string, Edition];
     try {
       const notes = readIssueNotes(site.root, issueId(edition, date));
-      if (!notes || sent.has(issueId(edition, date))) continue;
+      if (!notes) continue;
       const composed = composeIssue(site, catalog, edition, date, Infinity, earlier, notes);
       if (!composed.ok && composed.reason === 'notes') problems.push(...composed.problems);
       const intro = introProblems(notes);
