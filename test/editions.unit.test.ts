@@ -2,7 +2,7 @@
 // listed and subscribed to like Midweek and Sunday; readers of an edition the config drops are kept;
 // and the window rule over any set of editions.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -241,6 +241,27 @@ describe('editions of any name', () => {
     const dropped = await almanac(['subscribers', 'list', '--edition', 'monthly', '--root', root]);
     assert.equal(dropped.code, 2);
     assert.match(dropped.stderr, /--edition expects midweek or sunday/);
+  });
+
+  it('a list exported before an edition was turned off imports into a new database with that edition kept', async () => {
+    const root = await threeEditionSite();
+    await writeFiles(root, { 'list.csv': 'email,editions\nann@example.com,monthly\nbob@example.com,"sunday monthly"\n' });
+    assert.equal((await almanac(['subscribers', 'import', path.join(root, 'list.csv'), '--root', root])).code, 0);
+    const exported = await almanac(['subscribers', 'export', '--root', root]);
+    assert.equal(exported.code, 0, exported.stderr);
+    // Monthly turned off, and the list moved to a new database.
+    await writeFiles(root, { 'almanac.config.json': JSON.stringify({ ...THREE, editions: { monthly: false } }), 'moved.csv': exported.stdout });
+    await rm(databasePath(root), { force: true });
+    const run = await almanac(['subscribers', 'import', path.join(root, 'moved.csv'), '--root', root]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Imported 2 new subscribers.*rejected 0 lines/);
+    const all = await almanac(['subscribers', 'list', '--root', root]);
+    assert.match(all.stdout, /^ann@example\.com\t\tmonthly\tactive/m);
+    assert.match(all.stdout, /^bob@example\.com\t\tmonthly sunday\tactive/m);
+    // A name the config never had is still a mistake.
+    await writeFiles(root, { 'typo.csv': 'email,editions\ncy@example.com,monthy\n' });
+    const typo = await almanac(['subscribers', 'import', path.join(root, 'typo.csv'), '--root', root]);
+    assert.match(typo.stdout, /rejected .*typo\.csv:2: editions: expected editions of this site/);
   });
 
   it('signs a return path for an issue of any edition name, within the 64 characters of a local part', () => {

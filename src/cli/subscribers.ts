@@ -189,7 +189,7 @@ export function registerSubscribers(program: Command): void {
     .description('import a CSV with a header row: email (required), name, editions')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const g = globals(cmd);
-      const editions = await configuredEditions(cmd);
+      const { config } = await siteConfig(g.root);
       let source: Buffer;
       try {
         source = readFileSync(path.resolve(file));
@@ -199,7 +199,7 @@ export function registerSubscribers(program: Command): void {
         throw new IoError([{ file, expected: 'a readable CSV file', found: io.code === 'ENOENT' ? 'no such file' : systemErrorWords(io) }], io.code, { cause: err });
       }
       withStore(cmd, (store) => {
-        const report = importCsv(store, source, file, resolveNow(g.now), editions);
+        const report = importCsv(store, source, file, resolveNow(g.now), editionNames(config), config.editionsOff ?? []);
         process.stdout.write(
           `Imported ${report.imported} new subscriber${report.imported === 1 ? '' : 's'}, merged ${report.merged} ` +
             `duplicate${report.merged === 1 ? '' : 's'}, left ${report.kept} who had unsubscribed or bounced as they were, ` +

@@ -2,7 +2,7 @@
 import { ContentError } from './problems.ts';
 import { readTextInsideRoot } from '../files/walk.ts';
 import { CONFIG_FILE } from './paths.ts';
-import { configSchema, type Config } from './config-schema.ts';
+import { configSchema, turnedOffEditions, type Config } from './config-schema.ts';
 import { validate } from './validate.ts';
 import type { Problem } from './problems.ts';
 
@@ -26,6 +26,6 @@ export async function readConfig(root: string): Promise<{ config: Config; proble
     };
   }
   const result = validate(configSchema, data, file);
-  if (result.value) return { config: result.value, problems: [] };
+  if (result.value) return { config: { ...result.value, editionsOff: turnedOffEditions(data) }, problems: [] };
   return { config: configSchema.parse({}), problems: result.problems };
 }

@@ -370,7 +370,20 @@ export const configSchema = z.strictObject({
     })
     .default({ testAddresses: [] }),
 });
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof configSchema> & {
+  /**
+   * The edition names the file turns off (`"sunday": false`), set when the file is read (see
+   * turnedOffEditions): nothing goes out for them, but a reader's choice of one is not lost.
+   */
+  readonly editionsOff?: readonly string[];
+};
+
+/** The edition names a config as written turns off with `false`. */
+export function turnedOffEditions(raw: unknown): string[] {
+  const editions = typeof raw === 'object' && raw !== null ? (raw as { editions?: unknown }).editions : undefined;
+  if (typeof editions !== 'object' || editions === null || Array.isArray(editions)) return [];
+  return Object.entries(editions).filter(([name, value]) => value === false && EDITION_NAME.test(name)).map(([name]) => name);
+}
 
 /**
  * Five fields (minute hour day month weekday) or a name such as @daily. The parser also reads six or

@@ -26,13 +26,15 @@ interface Row {
 
 /**
  * Parses `editions` against the site's edition names: "midweek", "sunday", "midweek sunday" (commas
- * too); empty means all of them. The result is in the order of `names`.
+ * too); empty means all of them. The result is in the order of `names`, then of `turnedOff`: editions
+ * the config turns off may be named too (a list exported before they were turned off), and are kept.
  */
-export function parseEditions(value: string, names: readonly Edition[]): Edition[] | undefined {
+export function parseEditions(value: string, names: readonly Edition[], turnedOff: readonly Edition[] = []): Edition[] | undefined {
   const words = value.toLowerCase().split(/[\s,;]+/).filter(Boolean);
   if (words.length === 0) return [...names];
-  if (!words.every((w) => names.includes(w))) return undefined;
-  return names.filter((e) => words.includes(e));
+  const known = [...names, ...turnedOff];
+  if (!words.every((w) => known.includes(w))) return undefined;
+  return known.filter((e) => words.includes(e));
 }
 
 /** "midweek, sunday, \"midweek sunday\", or empty for all": what an editions cell may hold. */
@@ -46,9 +48,13 @@ function union(a: readonly Edition[], b: readonly Edition[]): Edition[] {
   return [...new Set([...a, ...b])];
 }
 
-/** `editions`: the site's edition names; a row naming another is rejected. */
-export function importCsv(store: SubscriberStore, source: Buffer, file: string, now: number, editions: readonly Edition[]): ImportReport {
-  const rows = readRows(source, file, editions);
+/**
+ * `editions`: the site's edition names; `turnedOff`: those its config turns off, kept on a reader
+ * who has them (not sent until turned on again). A row naming any other is rejected.
+ */
+export function importCsv(store: SubscriberStore, source: Buffer, file: string, now: number, editions: readonly Edition[], turnedOff: readonly Edition[] = []): ImportReport {
+  const rows = readRows(source, file, editions, turnedOff);
+  const known = [...editions, ...turnedOff];
   const rejected: Problem[] = [];
   const unique = new Map<string, Row>();
   let merged = 0;
@@ -64,7 +70,7 @@ export function importCsv(store: SubscriberStore, source: Buffer, file: string, 
     if (seen) {
       merged++;
       seen.name = row.name || seen.name;
-      seen.editions = editions.filter((e) => seen.editions.includes(e) || row.editions.includes(e));
+      seen.editions = known.filter((e) => seen.editions.includes(e) || row.editions.includes(e));
     } else unique.set(key, row);
   }
   // Editions were validated while reading; a row with bad editions never reaches `unique`.
@@ -93,7 +99,7 @@ function lineOf(p: Problem): number {
 }
 
 /** Reads every data row, or throws when the file is not a CSV with an email column. */
-function readRows(source: Buffer, file: string, names: readonly Edition[]): Row[] & { rejected: Problem[] } {
+function readRows(source: Buffer, file: string, names: readonly Edition[], turnedOff: readonly Edition[]): Row[] & { rejected: Problem[] } {
   const notCsv = (found: string): ContentError =>
     new ContentError([{ file, expected: 'a CSV file with a header row that has an "email" column', found }]);
   if (source.includes(0)) throw notCsv('binary data');
@@ -113,7 +119,7 @@ function readRows(source: Buffer, file: string, names: readonly Edition[]): Row[
   rows.rejected = [];
   for (const { record, info } of data) {
     const cell = (name: string) => (col(name) === -1 ? '' : restoreCell(record[col(name)] ?? ''));
-    const editions = parseEditions(cell('editions'), names);
+    const editions = parseEditions(cell('editions'), names, turnedOff);
     if (!editions) {
       rows.rejected.push({
         file: `${file}:${info.lines}`,
