@@ -2,13 +2,14 @@
 // sample issue low; `check` shows the score, fails above the configured limit and says once that
 // SpamAssassin is missing. scripts/ensure-test-tools.mjs installs it for `npm test` (as root).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseReport, scoreMessage, spamFinding } from '../src/mail/spam-score.ts';
-import { PROJECT, tempSite, until, writeFiles } from './helpers/cli.ts';
+import { BIN, PROJECT, tempSite, until, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
 const LIMITS = { warn: 3, fail: 5, timeoutSeconds: 15 };
@@ -129,6 +130,14 @@ async function hangingSpamAssassin(): Promise<{ dir: string; runs: () => number[
   return { dir, runs };
 }
 
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}
+
 /** Whether a process still runs (a zombie waiting to be reaped has stopped). */
 function running(pid: number): boolean {
   try {
@@ -155,6 +164,25 @@ describe('a SpamAssassin that does not answer', () => {
     assert.equal(pids?.length, 2, JSON.stringify(fake.runs()));
     // The script's own child too, not only the process spawned.
     await until(() => !pids!.some(running), 5_000);
+  });
+
+  it('is stopped with `check` when Ctrl-C stops it, though it runs in a process group of its own', { timeout: 60_000 }, async () => {
+    const fake = await hangingSpamAssassin();
+    const root = await sampleSite({ checks: { spam: { timeoutSeconds: 120 } } });
+    const child = spawn(process.execPath, [BIN, 'check', '--root', root, '--now', '2026-06-08T09:00:00Z'], {
+      env: { ...process.env, SPAMASSASSIN_PATH: '', PATH: `${fake.dir}:${process.env.PATH}` },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    try {
+      await until(() => fake.runs().length === 1, 30_000);
+      child.kill('SIGINT');
+      assert.equal(await exited, 'SIGINT', 'check stops as Ctrl-C stops a command');
+      await until(() => !fake.runs().flat().some(running), 5_000);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of fake.runs().flat()) killQuietly(pid);
+    }
   });
 
   it('is a warning in `check`, said once, after the configured time rather than a minute per edition', { timeout: 60_000 }, async () => {

@@ -61,6 +61,11 @@ function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string):
     // A process group of its own, so that a deadline stops whatever SpamAssassin started too (a
     // wrapper script's children would otherwise keep running, and keep its output open).
     const child = spawn(command, ARGS, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const group = child.pid;
+    if (group !== undefined) {
+      running.add(group);
+      watchSignals();
+    }
     let settled = false;
     // Our own timer rather than spawn's `timeout`: that one stays armed when the command is not
     // found, and holds the whole run open until it fires.
@@ -76,6 +81,7 @@ function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string):
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (group !== undefined) running.delete(group);
       resolve(result);
     };
     const out: Buffer[] = [];
@@ -95,6 +101,30 @@ function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string):
     });
     child.stdin.end(mime);
   });
+}
+
+/**
+ * The process groups of the SpamAssassin runs under way. Being groups of their own, they do not get
+ * the Ctrl-C of the terminal: this process passes it on, and then stops as it would have.
+ */
+const running = new Set<number>();
+let watching = false;
+
+function watchSignals(): void {
+  if (watching) return;
+  watching = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const passOn = () => {
+      for (const pid of running) killGroup(pid);
+      running.clear();
+      // With no other listener the signal's own behaviour is wanted: ours is removed and it is raised again.
+      if (process.listenerCount(signal) === 1) {
+        process.off(signal, passOn);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, passOn);
+  }
 }
 
 function killGroup(pid: number | undefined): void {
