@@ -33,10 +33,12 @@ export function registerBuild(program: Command): void {
     );
     const { search } = summary;
     if (search) {
+      const shards = `${search.shards} ${search.shards === 1 ? 'shard' : 'shards'}`;
       process.stdout.write(
         search.reused
-          ? `Search index of ${search.records} guides and stories unchanged, reused → ${shown}/pagefind/\n`
-          : `Indexed ${search.records} guides and stories for search in ${search.seconds.toFixed(2)} s → ${shown}/pagefind/\n`,
+          ? `Search index of ${search.records} guides and stories unchanged (${shards}), reused → ${shown}/pagefind/\n`
+          : `Indexed ${search.indexed.length} of ${shards} of ${search.records} guides and stories for search in ${search.seconds.toFixed(2)} s ` +
+              `(${search.indexed.join(', ')}) → ${shown}/pagefind/\n`,
       );
     }
   });

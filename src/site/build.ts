@@ -22,7 +22,7 @@ import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
 import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
 import type { DebugLog } from '../log/debug.ts';
-import { buildSearchIndex, SearchCache, searchRecords, type SearchIndex, type SearchIndexer } from './search.ts';
+import { buildSearchIndex, SearchCache, searchShards, type SearchIndex, type SearchIndexer } from './search.ts';
 
 export interface BuildOptions {
   root: string;
@@ -57,7 +57,7 @@ export interface BuildSummary {
   news: number;
   outDir: string;
   /** The search index, when this build wrote it (an issue build writing only its own files does not). */
-  search?: { records: number; reused: boolean; seconds: number };
+  search?: { records: number; shards: number; indexed: string[]; reused: boolean; seconds: number };
 }
 
 /**
@@ -178,8 +178,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       // Indexed by another process while the pages render here.
       const searchCache = SearchCache.open(root);
-      const records = searchRecords(composed.pages, site.config.language, (html) => searchCache.text(html));
-      const indexing = buildSearchIndex(searchCache, records, options.searchIndexer);
+      const shards = searchShards(composed.pages, site.config.language, site.config.timezone, (html) => searchCache.text(html));
+      const indexing = buildSearchIndex(searchCache, shards, options.searchIndexer);
       // Settled at once, so that a render failure does not leave its failure unhandled.
       indexing.catch(() => undefined);
       await renderer.finish(composed);
@@ -284,7 +284,13 @@ function summary(site: Site, pages: number, files: number, outDir: string, searc
     versions,
     news: site.news.length,
     outDir,
-    search: search && { records: search.records, reused: search.reused, seconds: Number((search.ms / 1000).toFixed(2)) },
+    search: search && {
+      records: search.records,
+      shards: search.shards,
+      indexed: search.indexed,
+      reused: search.indexed.length === 0,
+      seconds: Number((search.ms / 1000).toFixed(2)),
+    },
   };
 }
 

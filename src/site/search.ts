@@ -1,21 +1,29 @@
 // The site's search index: one record per guide (its latest version) and per news story, built from
-// the composed pages (no HTML is parsed back), indexed by Pagefind into `pagefind/` in the output.
-// Pagefind cannot update an index in place, so the whole index is kept in the build cache under a
-// hash of every record: a rebuild whose records are all unchanged reuses it without starting
-// Pagefind, and any change (a guide edited, published or removed, a news item added) reindexes.
-// The text of each guide is kept there too, by the hash of its HTML, so only changed guides are
-// reduced to text again.
+// the composed pages (no HTML is parsed back), indexed by Pagefind below `pagefind/` in the output.
+// Pagefind cannot update an index in place, so the records are split into shards, each its own
+// Pagefind index: the guides, and the news by the month a story was published in the site's time
+// zone (whole years before the newest story's year, so that a site with years of news keeps a few
+// dozen shards). Each shard is kept in the build cache under a hash of its own records: a rebuild
+// indexes again only the shards whose records changed (a new story: its month; a guide edited: the
+// guides). The browser loads the guides' index and merges the others, listed in `shards.json`.
+// The text of each guide is kept in the cache too, by the hash of its HTML, so only changed guides
+// are reduced to text again.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import sanitizeHtml from 'sanitize-html';
 import { CACHE_DIR } from '../cache/file-cache.ts';
 import { IoError } from '../content/problems.ts';
+import { calendarMonth } from '../words/dates.ts';
 import type { NewsCard, Page, PageContext } from './page-context.ts';
 
-/** The folder below the output that holds the index and Pagefind's script. */
+/** The folder below the output that holds the shards and their manifest. */
 export const SEARCH_DIR = 'pagefind';
+/** The shard the browser loads first (with Pagefind's script), merging the others into it. */
+export const MAIN_SHARD = 'guides';
+/** The list of shards, in SEARCH_DIR: `{ "main": "guides/", "merge": ["news-2026-04/", …] }`. */
+export const MANIFEST = 'shards.json';
 
 /** One searchable document, in the shape Pagefind's `addCustomRecord` takes. */
 export interface SearchRecord {
@@ -50,21 +58,57 @@ interface GuideView {
   faq: { q: string; a: string }[];
 }
 
+/** The records of one Pagefind index, under a name that is also its folder in SEARCH_DIR. */
+export interface SearchShard {
+  name: string;
+  records: SearchRecord[];
+}
+
 /**
  * The records of every latest guide page (the guide's own URL, not its `vN.html` name) and of every
- * story on the news pages, in page order.
+ * story on the news pages, in page order, in their shards: the guides first (always, even with no
+ * guide, as the index the others merge into), then the news, newest shard first.
  */
-export function searchRecords(pages: readonly Page[], language: string, text: (html: string) => string = textOf): SearchRecord[] {
-  const records: SearchRecord[] = [];
+export function searchShards(pages: readonly Page[], language: string, timezone: string, text: (html: string) => string = textOf): SearchShard[] {
+  const guides: SearchRecord[] = [];
+  const stories: { record: SearchRecord; published: number }[] = [];
   for (const page of pages) {
     if (page.template === 'guide') {
       const guide = page.data.guide as GuideView;
-      if (guide.isLatest) records.push(guideRecord(page.file, guide, language, text));
+      if (guide.isLatest) guides.push(wellFormed(guideRecord(page.file, guide, language, text)));
     } else if (page.template === 'news') {
-      for (const card of page.data.stories as NewsCard[]) records.push(storyRecord(card, language));
+      for (const card of page.data.stories as NewsCard[]) {
+        stories.push({ record: wellFormed(storyRecord(card, language)), published: Date.parse(card.published.iso) });
+      }
     }
   }
-  return records.map(wellFormed);
+  const names = newsShardNames(stories.map((s) => s.published), timezone);
+  const news = new Map<string, SearchRecord[]>();
+  stories.forEach((s, i) => {
+    const name = names[i]!;
+    const list = news.get(name) ?? [];
+    if (list.length === 0) news.set(name, list);
+    list.push(s.record);
+  });
+  const newestFirst = [...news.keys()].sort().reverse();
+  return [{ name: MAIN_SHARD, records: guides }, ...newestFirst.map((name) => ({ name, records: news.get(name)! }))];
+}
+
+/** Every record of `searchShards`, in shard order. */
+export function searchRecords(pages: readonly Page[], language: string, timezone = 'UTC', text: (html: string) => string = textOf): SearchRecord[] {
+  return searchShards(pages, language, timezone, text).flatMap((s) => s.records);
+}
+
+/**
+ * The shard of each story published at these instants: `news-YYYY-MM` for the months of the newest
+ * story's year, `news-YYYY` for the years before it, both in the site's time zone. A year is folded
+ * into one shard once a newer year has begun, which reindexes that year once; until then a story
+ * changes only its month's shard. The names are plain ASCII and never change for the same month.
+ */
+export function newsShardNames(published: readonly number[], timezone: string): string[] {
+  const months = published.map((ms) => calendarMonth(ms, timezone));
+  const newestYear = months.reduce((max, m) => (m.slice(0, 4) > max ? m.slice(0, 4) : max), '');
+  return months.map((m) => (m.startsWith(newestYear) ? `news-${m}` : `news-${m.slice(0, 4)}`));
 }
 
 /** Pagefind's JSON reader refuses a lone surrogate (a half of an emoji, say): it becomes U+FFFD. */
@@ -180,57 +224,60 @@ function indexError(message: string): IoError {
 }
 
 export interface SearchIndex {
-  /** Output path (below the output folder) → contents. */
+  /** Output path (below the output folder) → contents: every shard's files and the manifest. */
   files: Map<string, Buffer>;
   records: number;
-  /** True when the index of the previous build was reused as it was. */
-  reused: boolean;
+  shards: number;
+  /** The shards indexed in this build (the others were reused from the last one as they were). */
+  indexed: string[];
   ms: number;
 }
 
 /** What the index depends on besides the records: the indexer and this format. */
-const FORMAT = `search-1;fragments=${MAX_FRAGMENTS}`;
+const FORMAT = `search-2;fragments=${MAX_FRAGMENTS}`;
 
-interface CachedSearch {
+interface CachedShard {
   format: string;
   /** recordsKey of the records `files` were made from. */
   key: string;
   files: [string, Buffer][];
+}
+
+interface CachedTexts {
+  format: string;
   /** The text of guide HTML (bodies, takeaways, answers) by the SHA-256 of the HTML. */
   texts: [string, string][];
 }
 
 /**
- * What the last build indexed, kept in `.almanac/cache/search.bin`: its index under the hash of its
- * records, and the text of each piece of guide HTML under the hash of that HTML, so that a rebuild
- * parses only the guides that changed. A cache that cannot be read or written only costs time.
+ * What the last build indexed, in `.almanac/cache/`: each shard's index under the hash of its records
+ * in `search/<shard>.bin` (so a rebuild rewrites only the shards it indexed), and the text of each
+ * piece of guide HTML under the hash of that HTML in `search.bin`, so that a rebuild parses only the
+ * guides that changed. A cache that cannot be read or written only costs time.
  */
 export class SearchCache {
   private readonly texts = new Map<string, string>();
   private textsChanged = false;
 
   private constructor(
-    private readonly file: string | undefined,
-    private readonly previous: CachedSearch | undefined,
+    private readonly dir: string | undefined,
     private readonly previousTexts: Map<string, string>,
   ) {}
 
   static open(root: string): SearchCache {
-    const file = path.join(root, CACHE_DIR, 'search.bin');
+    const dir = path.join(root, CACHE_DIR);
     try {
-      const cached = v8.deserialize(readFileSync(file)) as Partial<CachedSearch>;
-      if (cached.format === FORMAT && typeof cached.key === 'string' && Array.isArray(cached.files) && Array.isArray(cached.texts)) {
-        return new SearchCache(file, cached as CachedSearch, new Map(cached.texts));
-      }
+      const cached = v8.deserialize(readFileSync(path.join(dir, 'search.bin'))) as Partial<CachedTexts>;
+      if (cached.format === FORMAT && Array.isArray(cached.texts)) return new SearchCache(dir, new Map(cached.texts));
     } catch {
-      // None yet, or damaged: everything is computed.
+      // None yet, or damaged: every text is computed.
     }
-    return new SearchCache(file, undefined, new Map());
+    return new SearchCache(dir, new Map());
   }
 
   /** A cache that keeps nothing (for `check` and tests). */
   static none(): SearchCache {
-    return new SearchCache(undefined, undefined, new Map());
+    return new SearchCache(undefined, new Map());
   }
 
   /** textOf(html), from the last build when it read the same HTML. */
@@ -246,46 +293,108 @@ export class SearchCache {
     return text;
   }
 
-  /** The last build's index, if it was made from records with this key. */
-  index(key: string): Map<string, Buffer> | undefined {
-    return this.previous?.key === key ? new Map(this.previous.files) : undefined;
+  /** The last build's index of shard `name`, if it was made from records with this key. */
+  index(name: string, key: string): Map<string, Buffer> | undefined {
+    if (!this.dir) return undefined;
+    try {
+      const cached = v8.deserialize(readFileSync(this.shardFile(name))) as Partial<CachedShard>;
+      if (cached.format === FORMAT && cached.key === key && Array.isArray(cached.files)) return new Map(cached.files);
+    } catch {
+      // None yet, or damaged: this shard is indexed again.
+    }
+    return undefined;
   }
 
-  /** Keeps `files` as the index of `key`, with the texts read in this build (only those). */
-  save(key: string, files: Map<string, Buffer>): void {
-    if (!this.file || (this.previous?.key === key && !this.textsChanged && this.texts.size === this.previousTexts.size)) return;
-    const value: CachedSearch = { format: FORMAT, key, files: [...files], texts: [...this.texts] };
-    try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      const temp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(temp, v8.serialize(value));
-      renameSync(temp, this.file);
-    } catch {
-      // Only a later rebuild is slower for it.
+  /** Keeps `files` as the index of shard `name` made from records with `key`. */
+  save(name: string, key: string, files: Map<string, Buffer>): void {
+    if (!this.dir) return;
+    const value: CachedShard = { format: FORMAT, key, files: [...files] };
+    writeAtomically(this.shardFile(name), v8.serialize(value));
+  }
+
+  /** Keeps the texts read in this build (only those), and forgets shards that are no longer built. */
+  finish(shards: readonly string[]): void {
+    if (!this.dir) return;
+    if (this.textsChanged || this.texts.size !== this.previousTexts.size) {
+      const value: CachedTexts = { format: FORMAT, texts: [...this.texts] };
+      writeAtomically(path.join(this.dir, 'search.bin'), v8.serialize(value));
     }
+    const kept = new Set(shards.map((name) => `${name}.bin`));
+    try {
+      for (const file of readdirSync(path.join(this.dir, 'search'))) {
+        if (!kept.has(file)) rmSync(path.join(this.dir, 'search', file), { force: true });
+      }
+    } catch {
+      // Nothing cached yet.
+    }
+  }
+
+  private shardFile(name: string): string {
+    return path.join(this.dir!, 'search', `${name}.bin`);
+  }
+}
+
+function writeAtomically(file: string, data: Buffer): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, data);
+    renameSync(temp, file);
+  } catch {
+    // Only a later rebuild is slower for it.
   }
 }
 
 /**
- * The index of `records`: the cached one when they are the same as last time, else a new one from
- * `indexer`, which is then cached.
+ * The index of every shard: the cached one of a shard whose records are the same as last time, else
+ * a new one from `indexer` (the changed shards at once, in Pagefind's one process), which is then
+ * cached; and the manifest that lists them for the browser.
  */
 export async function buildSearchIndex(
   cache: SearchCache,
-  records: readonly SearchRecord[],
+  shards: readonly SearchShard[],
   indexer: SearchIndexer = pagefindIndexer,
   clock: () => number = performance.now.bind(performance),
 ): Promise<SearchIndex> {
   const started = clock();
-  const key = recordsKey(records, indexer.name);
-  const cached = cache.index(key);
-  const files = cached ?? (await indexer.index(records));
-  cache.save(key, files);
-  return { files: prefixed(files), records: records.length, reused: cached !== undefined, ms: clock() - started };
+  const indexed: string[] = [];
+  const built = await Promise.all(
+    shards.map(async (shard) => {
+      const key = recordsKey(shard.records, indexer.name);
+      const cached = cache.index(shard.name, key);
+      if (cached) return cached;
+      indexed.push(shard.name);
+      const files = await indexer.index(shard.records);
+      cache.save(shard.name, key, files);
+      return files;
+    }),
+  );
+  cache.finish(shards.map((s) => s.name));
+  const files = new Map<string, Buffer>();
+  shards.forEach((shard, i) => {
+    for (const [rel, data] of built[i]!) {
+      // Only the main shard's scripts run; the merged ones need their index and WebAssembly only.
+      if (shard.name !== MAIN_SHARD && PAGEFIND_SCRIPTS.test(rel)) continue;
+      files.set(`${SEARCH_DIR}/${shard.name}/${rel}`, data);
+    }
+  });
+  files.set(`${SEARCH_DIR}/${MANIFEST}`, Buffer.from(manifest(shards)));
+  const order = new Map(shards.map((s, i) => [s.name, i]));
+  return {
+    files,
+    records: shards.reduce((n, s) => n + s.records.length, 0),
+    shards: shards.length,
+    indexed: indexed.sort((a, b) => order.get(a)! - order.get(b)!),
+    ms: clock() - started,
+  };
 }
 
-function prefixed(files: Map<string, Buffer>): Map<string, Buffer> {
-  return new Map([...files].map(([rel, data]) => [`${SEARCH_DIR}/${rel}`, data]));
+/** Pagefind's scripts and styles, at the top of its output (its UI's and its own). */
+const PAGEFIND_SCRIPTS = /^[^/]+\.(js|css)$/;
+
+function manifest(shards: readonly SearchShard[]): string {
+  const merge = shards.filter((s) => s.name !== MAIN_SHARD).map((s) => `${s.name}/`);
+  return `${JSON.stringify({ main: `${MAIN_SHARD}/`, merge })}\n`;
 }
 
 export function recordsKey(records: readonly SearchRecord[], indexer: string): string {

@@ -1,5 +1,6 @@
 // Site search on the search page (search/): results from the Pagefind index in pagefind/ as the
-// reader types. Every page's header form leads there, with or without this script. Text from the
+// reader types. The index is in shards, listed in pagefind/shards.json: the main one's script is
+// loaded and every other shard merged into it, so that results from all of them are ranked together. Every page's header form leads there, with or without this script. Text from the
 // index is only ever set as text; the excerpt's <mark> highlights are rebuilt element by element.
 (function () {
   'use strict';
@@ -27,9 +28,20 @@
 
   function pagefind() {
     if (!loading) {
-      loading = import(new URL('pagefind/pagefind.js', root).href).then(function (pf) {
-        return pf.options({ excerptLength: 24 }).then(function () {
-          return pf;
+      var base = new URL('pagefind/', root);
+      var shards = fetch(new URL('shards.json', base).href).then(function (response) {
+        if (!response.ok) throw new Error('shards.json: ' + response.status);
+        return response.json();
+      });
+      loading = shards.then(function (list) {
+        return import(new URL(list.main + 'pagefind.js', base).href).then(function (pf) {
+          return pf.options({ excerptLength: 24 }).then(function () {
+            return Promise.all(list.merge.map(function (shard) {
+              return pf.mergeIndex(new URL(shard, base).href, { excerptLength: 24 });
+            }));
+          }).then(function () {
+            return pf;
+          });
         });
       });
     }
