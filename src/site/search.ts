@@ -191,8 +191,8 @@ export const pagefindIndexer: SearchIndexer = {
     // One Pagefind process serves the whole of this process: the last build indexing stops it.
     pagefindUsers++;
     try {
-      // A large site's fragments (one per record) are bundled into shared files, so that a
-      // rebuild writes about a thousand files instead of one per guide and story.
+      // A large shard's fragments (one per record) are bundled into shared files, so that a
+      // build writes a few hundred files per shard instead of one per guide and story.
       const created = await pagefind.createIndex({ maxFragments: MAX_FRAGMENTS });
       const index = created.index;
       if (!index) throw indexError(created.errors.join('; ') || 'no index was created');
@@ -212,7 +212,8 @@ export const pagefindIndexer: SearchIndexer = {
   },
 };
 
-const MAX_FRAGMENTS = 1000;
+/** Per shard: a handful of shards write about as many fragment files as one index of the whole site would. */
+const MAX_FRAGMENTS = 200;
 
 /** Builds of this process indexing at this moment (tests and `preview` can run several). */
 let pagefindUsers = 0;
