@@ -1,6 +1,7 @@
 // Site search on the search page (search/): results from the Pagefind index in pagefind/ as the
 // reader types. The index is in shards, listed in pagefind/shards.json: the main one's script is
-// loaded and every other shard merged into it, so that results from all of them are ranked together. Every page's header form leads there, with or without this script. Text from the
+// loaded and every other shard merged into it, so that results from all of them are ranked
+// together. Every page's header form leads there, with or without this script. Text from the
 // index is only ever set as text; the excerpt's <mark> highlights are rebuilt element by element.
 (function () {
   'use strict';
