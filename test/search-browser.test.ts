@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { NOW, PROJECT, tempSite } from './helpers/cli.ts';
+import { NOW, PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 import { launchBrowser, serveStatic } from './helpers/browser.ts';
 
@@ -168,6 +168,30 @@ describe('search in Chromium', () => {
     assert.equal(await page.locator('#search-results a').first().getAttribute('href'), 'https://example.org/qwzyx');
     assert.deepEqual(problems, []);
     await context.close();
+  });
+
+  it('a site with news and no guide: its stories are found', async () => {
+    const root = await tempSite();
+    await writeFiles(root, {
+      'content/news/numbat.md': '---\ntitle: "A story about numbats"\nurl: https://example.org/numbat\nsource: Example\npublished: 2026-05-20\nscore: 4\n---\nNumbats.\n',
+      'content/news/quoll.md': '---\ntitle: "An older story about quolls"\nurl: https://example.org/quoll\nsource: Example\npublished: 2026-03-02\nscore: 4\n---\nQuolls.\n',
+    });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const local = await serveStatic(path.join(root, 'dist'));
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await context.newPage();
+      const { problems } = watch(page);
+      for (const [word, title] of [['numbats', 'A story about numbats'], ['quolls', 'An older story about quolls']]) {
+        await page.goto(`${local.url}/search/index.html?q=${word}`, { waitUntil: 'load' });
+        await page.locator('#search-status').filter({ hasText: /result/ }).waitFor({ timeout: 15_000 });
+        assert.equal(await page.locator('#search-results a').first().textContent(), title);
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+      await local.close();
+    }
   });
 
   it('opened from disk, says that search needs a server, without an error', async () => {

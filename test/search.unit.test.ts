@@ -281,10 +281,29 @@ describe('the search index cache', () => {
     assert.deepEqual(three.result.indexed, ['news-2026-05']);
     assert.deepEqual(JSON.parse(three.result.files.get('pagefind/shards.json')!.toString()).merge, ['news-2026-05/', 'news-2026-04/', 'news-2026-03/']);
 
-    // A story removed from a month is a change of that month; a shard no longer built leaves the cache.
-    const four = await runsOf(site(edited, arrived, []));
+    // A story removed from a month is a change of that month.
+    const four = await runsOf(site(edited, arrived, [...march, story('https://example.org/6', 'six')]));
     assert.deepEqual(four.result.indexed, ['news-2026-03']);
-    assert.deepEqual((await readdir(path.join(root, '.almanac/cache/search'))).sort(), ['guides.bin', 'news-2026-03.bin', 'news-2026-04.bin']);
+    // A month left without stories is left out, and leaves the cache.
+    const five = await runsOf(site(edited, arrived, []));
+    assert.deepEqual(five.result.indexed, []);
+    assert.deepEqual(JSON.parse(five.result.files.get('pagefind/shards.json')!.toString()).merge, ['news-2026-04/']);
+    assert.deepEqual((await readdir(path.join(root, '.almanac/cache/search'))).sort(), ['guides.bin', 'news-2026-04.bin']);
+  });
+
+  it('a site without guides: the newest news shard is the main one, with the scripts; no empty index', async () => {
+    const root = await tempSite();
+    const indexer = recording();
+    const built = await buildSearchIndex(SearchCache.open(root), site([]), indexer);
+    assert.deepEqual(built.indexed, ['news-2026-04', 'news-2026-03']);
+    assert.equal(built.shards, 2);
+    assert.deepEqual(JSON.parse(built.files.get('pagefind/shards.json')!.toString()), { main: 'news-2026-04/', merge: ['news-2026-03/'] });
+    assert.ok(built.files.has('pagefind/news-2026-04/pagefind.js'));
+    assert.ok(![...built.files.keys()].some((f) => f.startsWith('pagefind/guides/') || f === 'pagefind/news-2026-03/pagefind.js'));
+    // The first guide: the guides are main again, and no story is indexed again for it.
+    const again = await buildSearchIndex(SearchCache.open(root), site(), indexer);
+    assert.deepEqual(again.indexed, ['guides']);
+    assert.ok(!again.files.has('pagefind/news-2026-04/pagefind.js'));
   });
 
   it('keeps the text of each piece of guide HTML by its hash, and reads changed HTML afresh', async () => {

@@ -20,7 +20,10 @@ import type { NewsCard, Page, PageContext } from './page-context.ts';
 
 /** The folder below the output that holds the shards and their manifest. */
 export const SEARCH_DIR = 'pagefind';
-/** The shard the browser loads first (with Pagefind's script), merging the others into it. */
+/**
+ * The shard the browser loads first (with Pagefind's script), merging the others into it; on a site
+ * without guides, the newest news shard is the main one.
+ */
 export const MAIN_SHARD = 'guides';
 /** The list of shards, in SEARCH_DIR: `{ "main": "guides/", "merge": ["news-2026-04/", …] }`. */
 export const MANIFEST = 'shards.json';
@@ -66,8 +69,8 @@ export interface SearchShard {
 
 /**
  * The records of every latest guide page (the guide's own URL, not its `vN.html` name) and of every
- * story on the news pages, in page order, in their shards: the guides first (always, even with no
- * guide, as the index the others merge into), then the news, newest shard first.
+ * story on the news pages, in page order, in their shards: the guides first (the index the others
+ * merge into; empty on a site without guides, and then left out), then the news, newest shard first.
  */
 export function searchShards(pages: readonly Page[], language: string, timezone: string, text: (html: string) => string = textOf): SearchShard[] {
   const guides: SearchRecord[] = [];
@@ -353,11 +356,15 @@ function writeAtomically(file: string, data: Buffer): void {
  */
 export async function buildSearchIndex(
   cache: SearchCache,
-  shards: readonly SearchShard[],
+  all: readonly SearchShard[],
   indexer: SearchIndexer = pagefindIndexer,
   clock: () => number = performance.now.bind(performance),
 ): Promise<SearchIndex> {
   const started = clock();
+  // The first shard with records is the main one: a site without guides merges into its newest news.
+  const kept = all.filter((s) => s.records.length > 0);
+  const shards = kept.length > 0 ? kept : all.slice(0, 1);
+  const main = shards[0]?.name;
   const indexed: string[] = [];
   const built = await Promise.all(
     shards.map(async (shard) => {
@@ -375,11 +382,11 @@ export async function buildSearchIndex(
   shards.forEach((shard, i) => {
     for (const [rel, data] of built[i]!) {
       // Only the main shard's scripts run; the merged ones need their index and WebAssembly only.
-      if (shard.name !== MAIN_SHARD && PAGEFIND_SCRIPTS.test(rel)) continue;
+      if (shard.name !== main && PAGEFIND_SCRIPTS.test(rel)) continue;
       files.set(`${SEARCH_DIR}/${shard.name}/${rel}`, data);
     }
   });
-  files.set(`${SEARCH_DIR}/${MANIFEST}`, Buffer.from(manifest(shards)));
+  if (main) files.set(`${SEARCH_DIR}/${MANIFEST}`, Buffer.from(manifest(main, shards)));
   const order = new Map(shards.map((s, i) => [s.name, i]));
   return {
     files,
@@ -393,9 +400,9 @@ export async function buildSearchIndex(
 /** Pagefind's scripts and styles, at the top of its output (its UI's and its own). */
 const PAGEFIND_SCRIPTS = /^[^/]+\.(js|css)$/;
 
-function manifest(shards: readonly SearchShard[]): string {
-  const merge = shards.filter((s) => s.name !== MAIN_SHARD).map((s) => `${s.name}/`);
-  return `${JSON.stringify({ main: `${MAIN_SHARD}/`, merge })}\n`;
+function manifest(main: string, shards: readonly SearchShard[]): string {
+  const merge = shards.filter((s) => s.name !== main).map((s) => `${s.name}/`);
+  return `${JSON.stringify({ main: `${main}/`, merge })}\n`;
 }
 
 export function recordsKey(records: readonly SearchRecord[], indexer: string): string {
