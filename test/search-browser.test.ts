@@ -1,13 +1,15 @@
 // Site search in real Chromium, by keyboard only, at 375 and 1280 px in both colour schemes: a word
-// found only in the body of one guide's latest version leads to that guide; text from content stays
-// text in the results; dist/ opened from disk says that search needs a server.
+// found only in the body of one guide's latest version leads to that guide; a word of an old story,
+// in another shard of the index than the guides, is found too, and results from several shards come
+// in one list; text from content stays text in the results; dist/ opened from disk says that search
+// needs a server.
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { NOW, PROJECT, tempSite } from './helpers/cli.ts';
+import { NOW, PROJECT, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 import { launchBrowser, serveStatic } from './helpers/browser.ts';
 
@@ -78,12 +80,13 @@ describe('search in Chromium', () => {
 
         const status = page.locator('#search-status');
         await status.filter({ hasText: /result/ }).waitFor({ timeout: 15_000 });
-        assert.equal(await status.textContent(), `1 result for “${WORD}”.`);
         const links = page.locator('#search-results a');
-        assert.equal(await links.count(), 1);
+        assert.equal(await status.textContent(), `${await links.count()} ${(await links.count()) === 1 ? 'result' : 'results'} for “${WORD}”.`);
+        // The only record with the word comes first; a shard without it may add a partial match below.
         assert.equal(await links.first().textContent(), 'Llama 4: Scout, Maverick and the Still-Training Behemoth');
         assert.match((await links.first().getAttribute('href'))!, /\/guides\/llama-4\/index\.html$/);
-        assert.equal(await page.locator('#search-results .kicker').textContent(), 'Guide · Intermediate');
+        assert.equal(await page.locator('#search-results .kicker').first().textContent(), 'Guide · Intermediate');
+        assert.equal((await page.locator('#search-results .kicker').allTextContents()).filter((k) => k.startsWith('Guide')).length, 1);
         assert.match((await page.locator('#search-results mark').first().textContent())!, /fireworks/i);
 
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -112,6 +115,46 @@ describe('search in Chromium', () => {
     }
   }
 
+  it('finds a guide\'s word and an old story\'s word (another shard), and ranks results of both shards in one list', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const { problems } = watch(page);
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+    await page.goto(`${server.url}/search/index.html?q=${WORD}`, { waitUntil: 'load' });
+    const status = page.locator('#search-status');
+    await status.filter({ hasText: /result/ }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#search-results a').first().textContent(), 'Llama 4: Scout, Maverick and the Still-Training Behemoth');
+    assert.equal(await page.locator('#search-results .kicker').first().textContent(), 'Guide · Intermediate');
+
+    // In March's shard only: the guides' index knows nothing of it.
+    const input = page.locator('#search-page-q');
+    await input.fill('moltbook');
+    await status.filter({ hasText: /moltbook/ }).waitFor({ timeout: 15_000 });
+    assert.match((await status.textContent())!, /^\d+ results? for “moltbook”\.$/);
+    assert.equal(await page.locator('#search-results a').first().textContent(), 'Meta Acquires Moltbook, the Social Network Where AI Agents Talk to Each Other');
+    assert.equal(await page.locator('#search-results .kicker').first().textContent(), 'News · Meta Newsroom');
+
+    // In two guides and in a March story: one list with both kinds.
+    await input.fill('mtia');
+    await status.filter({ hasText: /mtia/ }).waitFor({ timeout: 15_000 });
+    const kickers = await page.locator('#search-results .kicker').allTextContents();
+    const titles = await page.locator('#search-results a').allTextContents();
+    assert.ok(kickers.some((k) => k.startsWith('Guide · ')), kickers.join(' | '));
+    assert.ok(titles.includes('Meta Announces Four MTIA AI Chip Generations in Two Years: MTIA 300–500 Roadmap'), titles.join(' | '));
+    assert.equal(await status.textContent(), `${titles.length} results for “mtia”.`);
+
+    // The manifest was read, and every shard's index loaded with the main one's script only.
+    assert.ok(requested.includes('/pagefind/shards.json'));
+    assert.ok(requested.includes('/pagefind/guides/pagefind.js'));
+    for (const shard of ['news-2026-06', 'news-2026-05', 'news-2026-04', 'news-2026-03']) {
+      assert.ok(requested.includes(`/pagefind/${shard}/pagefind-entry.json`), shard);
+      assert.ok(!requested.includes(`/pagefind/${shard}/pagefind.js`), shard);
+    }
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
   it('shows markup from a news item as text, and runs none of it', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
@@ -125,6 +168,30 @@ describe('search in Chromium', () => {
     assert.equal(await page.locator('#search-results a').first().getAttribute('href'), 'https://example.org/qwzyx');
     assert.deepEqual(problems, []);
     await context.close();
+  });
+
+  it('a site with news and no guide: its stories are found', async () => {
+    const root = await tempSite();
+    await writeFiles(root, {
+      'content/news/numbat.md': '---\ntitle: "A story about numbats"\nurl: https://example.org/numbat\nsource: Example\npublished: 2026-05-20\nscore: 4\n---\nNumbats.\n',
+      'content/news/quoll.md': '---\ntitle: "An older story about quolls"\nurl: https://example.org/quoll\nsource: Example\npublished: 2026-03-02\nscore: 4\n---\nQuolls.\n',
+    });
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const local = await serveStatic(path.join(root, 'dist'));
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const page = await context.newPage();
+      const { problems } = watch(page);
+      for (const [word, title] of [['numbats', 'A story about numbats'], ['quolls', 'An older story about quolls']]) {
+        await page.goto(`${local.url}/search/index.html?q=${word}`, { waitUntil: 'load' });
+        await page.locator('#search-status').filter({ hasText: /result/ }).waitFor({ timeout: 15_000 });
+        assert.equal(await page.locator('#search-results a').first().textContent(), title);
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+      await local.close();
+    }
   });
 
   it('opened from disk, says that search needs a server, without an error', async () => {
