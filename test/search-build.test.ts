@@ -1,5 +1,6 @@
 // `almanac build` writes a Pagefind index in shards that stays right as the site changes: a guide
-// published anew, a guide removed, a news item added; a new story changes its month's shard only.
+// published anew, a guide removed, a news item added; a new story changes its month's shard only
+// (and the words index, whose record of that shard gains the story's words).
 // The index is read back from its fragments (gzip, a signature, then JSON), so these tests run the
 // real Pagefind but need no browser.
 import assert from 'node:assert/strict';
@@ -19,8 +20,8 @@ interface Fragment {
 const SIGNATURE = 'pagefind_dcd';
 
 interface Manifest {
-  main: string;
-  merge: string[];
+  words: string;
+  shards: string[];
 }
 
 async function manifest(root: string): Promise<Manifest> {
@@ -28,10 +29,10 @@ async function manifest(root: string): Promise<Manifest> {
 }
 
 /** Every record in the built index, in every shard the manifest lists, by URL. */
-async function indexed(root: string): Promise<Map<string, Fragment & { shard: string }>> {
-  const { main, merge } = await manifest(root);
+async function indexed(root: string, dirs?: string[]): Promise<Map<string, Fragment & { shard: string }>> {
+  const shards = dirs ?? (await manifest(root)).shards;
   const out = new Map<string, Fragment & { shard: string }>();
-  for (const shard of [main, ...merge]) {
+  for (const shard of shards) {
     const dir = path.join(root, 'dist/pagefind', shard, 'fragment');
     const names = await readdir(dir).catch(() => []);
     for (const name of names) {
@@ -69,10 +70,10 @@ describe('the search index of a build', () => {
     root = await tempSite({ sample: true });
   });
 
-  it('holds the latest version of each guide and every story, in shards by month, with the script in the main one', async () => {
+  it('holds the latest version of each guide and every story, in shards by month, with the script in the words index', async () => {
     const out = await build(root);
-    assert.match(out, /^Indexed 5 of 5 shards of 23 guides and stories for search in [\d.]+ s \(guides, news-2026-06, news-2026-05, news-2026-04, news-2026-03\) → .*\/pagefind\/$/m);
-    assert.deepEqual(await manifest(root), { main: 'guides/', merge: ['news-2026-06/', 'news-2026-05/', 'news-2026-04/', 'news-2026-03/'] });
+    assert.match(out, /^Indexed 23 records in 5 of 5 shards \(guides, news-2026-06, news-2026-05, news-2026-04, news-2026-03\) in [\d.]+ s → .*\/pagefind\/$/m);
+    assert.deepEqual(await manifest(root), { words: 'words/', shards: ['guides/', 'news-2026-06/', 'news-2026-05/', 'news-2026-04/', 'news-2026-03/'] });
     const index = await indexed(root);
     assert.equal(index.size, 23);
     const llama = index.get('guides/llama-4/index.html')!;
@@ -83,12 +84,20 @@ describe('the search index of a build', () => {
     assert.ok(![...index.keys()].some((url) => url.endsWith('v1.html')));
     assert.match(index.get('guides/muse-spark/index.html')!.content, /healthbench/i);
     assert.equal(index.get('https://about.fb.com/news/2026/03/meta-acquires-moltbook/')?.shard, 'news-2026-03/');
-    const guides = await readdir(path.join(root, 'dist/pagefind/guides'));
-    for (const file of ['pagefind.js', 'pagefind-worker.js', 'pagefind-entry.json', 'wasm.en.pagefind']) assert.ok(guides.includes(file), file);
-    // A merged shard needs its index and WebAssembly, not Pagefind's scripts again.
-    const march = await readdir(path.join(root, 'dist/pagefind/news-2026-03'));
-    for (const file of ['pagefind-entry.json', 'wasm.en.pagefind']) assert.ok(march.includes(file), file);
-    assert.deepEqual(march.filter((f) => /\.(js|css)$/.test(f)), []);
+    const words = await readdir(path.join(root, 'dist/pagefind/words'));
+    for (const file of ['pagefind.js', 'pagefind-worker.js', 'pagefind-entry.json', 'wasm.en.pagefind']) assert.ok(words.includes(file), file);
+    // A shard needs its index and WebAssembly, not Pagefind's scripts again.
+    for (const shard of ['guides', 'news-2026-03']) {
+      const files = await readdir(path.join(root, 'dist/pagefind', shard));
+      for (const file of ['pagefind-entry.json', 'wasm.en.pagefind']) assert.ok(files.includes(file), `${shard}: ${file}`);
+      assert.deepEqual(files.filter((f) => /\.(js|css)$/.test(f)), []);
+    }
+    // The words index has one record per shard, of the words of that shard's records.
+    const lexicon = await indexed(root, ['words/']);
+    assert.deepEqual([...lexicon.keys()].sort(), ['guides', 'news-2026-03', 'news-2026-04', 'news-2026-05', 'news-2026-06']);
+    assert.match(lexicon.get('guides')!.content, /\bFireworks\b/);
+    assert.doesNotMatch(lexicon.get('news-2026-03')!.content, /\bFireworks\b/);
+    assert.match(lexicon.get('news-2026-03')!.content, /\bMoltbook\b/);
   });
 
   it('a rebuild with nothing changed reuses every shard, byte for byte', async () => {
@@ -105,12 +114,15 @@ describe('the search index of a build', () => {
       '---\ntitle: "A late May story about numbats"\nurl: https://example.org/numbat\nsource: Example\npublished: 2026-05-20T10:00:00Z\nscore: 4\n---\nNumbats.\n',
     );
     const out = await build(root);
-    assert.match(out, /^Indexed 1 of 5 shards of 24 guides and stories for search in [\d.]+ s \(news-2026-05\)/m);
+    assert.match(out, /^Indexed \d+ records in 1 of 5 shards \(news-2026-05\) in [\d.]+ s/m);
     const after = await searchFiles(root);
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((file) => !before.get(file)?.equals(after.get(file) ?? Buffer.alloc(0)));
     assert.ok(changed.length > 0);
-    assert.deepEqual(changed.filter((file) => !file.startsWith('news-2026-05/')), [], 'no file of another shard changed, nor the manifest');
+    assert.ok(changed.some((file) => file.startsWith('news-2026-05/')));
+    const others = changed.filter((file) => !file.startsWith('news-2026-05/') && !file.startsWith('words/'));
+    assert.deepEqual(others, [], 'no file of another shard changed, nor the manifest');
     assert.equal((await indexed(root)).get('https://example.org/numbat')?.shard, 'news-2026-05/');
+    assert.match((await indexed(root, ['words/'])).get('news-2026-05')!.content, /\bnumbats\b/);
   });
 
   it('a guide published anew is found by its new words, a removed guide and its old words are gone, a new story is found', async () => {
@@ -124,7 +136,7 @@ describe('the search index of a build', () => {
       '---\ntitle: "Arrived today: the wombatcase story"\nurl: https://example.org/wombat\nsource: Example\npublished: 2026-06-19\nscore: 5\n---\nIt arrived.\n',
     );
     const out = await build(root);
-    assert.match(out, /^Indexed 2 of 5 shards of 24 guides and stories for search in [\d.]+ s \(guides, news-2026-06\)/m);
+    assert.match(out, /^Indexed \d+ records in 2 of 5 shards \(guides, news-2026-06\) in [\d.]+ s/m);
     const index = await indexed(root);
     assert.equal(index.size, 24, 'one guide fewer, one story more; no stale fragment left');
     assert.match(index.get('guides/meta/index.html')!.content, /quokkaphrase/);

@@ -3,7 +3,7 @@
 // rebuild from reindexing the shards whose records did not change. Pagefind itself runs in
 // search-build.test.ts; here the indexer is a recording stand-in.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -17,6 +17,7 @@ import {
   searchRecords,
   searchShards,
   textOf,
+  wordRecords,
   type SearchIndexer,
   type SearchRecord,
   type SearchShard,
@@ -199,14 +200,20 @@ describe('search shards', () => {
 });
 
 describe('the search index cache', () => {
-  /** An indexer that writes one file per record and counts its runs. */
-  function recording(): SearchIndexer & { runs: SearchRecord[][] } {
+  /**
+   * An indexer that writes one file per record and records its runs: those of shards in `runs`, in
+   * the order they were started, and those of the words index (whose records are named after shards,
+   * without a slash) in `wordRuns`.
+   */
+  function recording(): SearchIndexer & { runs: SearchRecord[][]; wordRuns: SearchRecord[][] } {
     const runs: SearchRecord[][] = [];
+    const wordRuns: SearchRecord[][] = [];
     return {
       name: 'recording',
       runs,
+      wordRuns,
       async index(records) {
-        runs.push([...records]);
+        (records.every((r) => !r.url.includes('/')) && records.length > 0 ? wordRuns : runs).push([...records]);
         const files = new Map(records.map((r, i) => [`fragment/${i}`, Buffer.from(r.content)]));
         files.set('pagefind.js', Buffer.from('script'));
         return files;
@@ -229,30 +236,56 @@ describe('the search index cache', () => {
     { name: 'news-2026-04', records: a },
     { name: 'news-2026-03', records: m },
   ];
+  const manifestOf = (built: { files: Map<string, Buffer> }) => JSON.parse(built.files.get('pagefind/shards.json')!.toString()) as { words: string; shards: string[] };
 
   it('indexes every shard once, reuses each while its records are the same, and lists them in the manifest', async () => {
     const root = await tempSite();
     const indexer = recording();
     const built = await buildSearchIndex(SearchCache.open(root), site(), indexer);
     assert.deepEqual(built.indexed, ['guides', 'news-2026-04', 'news-2026-03']);
+    assert.equal(built.indexedRecords, 5);
     assert.equal(indexer.runs.length, 3);
+    assert.equal(indexer.wordRuns.length, 1);
     assert.equal(built.records, 5);
     assert.equal(built.shards, 3);
     assert.deepEqual([...built.files.keys()].sort(), [
       'pagefind/guides/fragment/0',
       'pagefind/guides/fragment/1',
-      'pagefind/guides/pagefind.js',
       'pagefind/news-2026-03/fragment/0',
       'pagefind/news-2026-04/fragment/0',
       'pagefind/news-2026-04/fragment/1',
       'pagefind/shards.json',
+      'pagefind/words/fragment/0',
+      'pagefind/words/fragment/1',
+      'pagefind/words/fragment/2',
+      'pagefind/words/pagefind.js',
     ]);
-    assert.deepEqual(JSON.parse(built.files.get('pagefind/shards.json')!.toString()), { main: 'guides/', merge: ['news-2026-04/', 'news-2026-03/'] });
+    assert.deepEqual(manifestOf(built), { words: 'words/', shards: ['guides/', 'news-2026-04/', 'news-2026-03/'] });
 
     const again = await buildSearchIndex(SearchCache.open(root), structuredClone(site()), indexer);
     assert.deepEqual(again.indexed, []);
-    assert.equal(indexer.runs.length, 3);
+    assert.equal(indexer.runs.length + indexer.wordRuns.length, 4);
     assert.deepEqual(again.files, built.files);
+  });
+
+  it("the words index has one record per shard: each word of its records' text and meta once, and no other", () => {
+    const words = wordRecords(
+      [
+        { name: 'guides', records: [record('guides/a/index.html', 'Gas-fired  plant.\nPlant\tcafé'), record('guides/b/index.html', 'plant')] },
+        { name: 'news-2026-04', records: [story('https://example.org/1', 'Fireworks\u00a0tonight')] },
+        { name: 'news-2026-03', records: [] },
+      ],
+      'en',
+    );
+    assert.deepEqual(
+      words.map((r) => [r.url, r.content]),
+      [
+        ['guides', 'Gas-fired plant. Plant café guides/a/index.html Guide Beginner plant guides/b/index.html'],
+        // Only ASCII white space parts words, as in Pagefind: the no-break space stays inside its word.
+        ['news-2026-04', 'Fireworks\u00a0tonight https://example.org/1 News'],
+      ],
+    );
+    assert.deepEqual(words[0]!.meta, {}, "no title, whose words would count as the shard's");
   });
 
   it('a new story reindexes its month only; a guide edit, the guides only; a new month, that month only', async () => {
@@ -267,9 +300,17 @@ describe('the search index cache', () => {
     };
 
     const arrived = [...april, story('https://example.org/4', 'four')];
+    const before = await buildSearchIndex(SearchCache.open(root), site(), indexer);
     const one = await runsOf(site(guides, arrived));
     assert.deepEqual(one.result.indexed, ['news-2026-04']);
+    assert.equal(one.result.indexedRecords, 3);
     assert.deepEqual(one.runs, [arrived]);
+    // Every file of every other shard is the same, byte for byte; the words index has the new words.
+    for (const [file, data] of before.files) {
+      if (file.startsWith('pagefind/news-2026-04/') || file.startsWith('pagefind/words/')) continue;
+      assert.ok(one.result.files.get(file)?.equals(data), file);
+    }
+    assert.match(indexer.wordRuns.at(-1)!.find((r) => r.url === 'news-2026-04')!.content, /\bfour\b/);
 
     const edited = [record('guides/a/index.html', 'alpha two'), guides[1]!];
     const two = await runsOf(site(edited, arrived));
@@ -279,7 +320,7 @@ describe('the search index cache', () => {
     const may = [story('https://example.org/5', 'five')];
     const three = await runsOf([{ name: 'guides', records: edited }, { name: 'news-2026-05', records: may }, ...site(edited, arrived).slice(1)]);
     assert.deepEqual(three.result.indexed, ['news-2026-05']);
-    assert.deepEqual(JSON.parse(three.result.files.get('pagefind/shards.json')!.toString()).merge, ['news-2026-05/', 'news-2026-04/', 'news-2026-03/']);
+    assert.deepEqual(manifestOf(three.result).shards, ['guides/', 'news-2026-05/', 'news-2026-04/', 'news-2026-03/']);
 
     // A story removed from a month is a change of that month.
     const four = await runsOf(site(edited, arrived, [...march, story('https://example.org/6', 'six')]));
@@ -287,40 +328,63 @@ describe('the search index cache', () => {
     // A month left without stories is left out, and leaves the cache.
     const five = await runsOf(site(edited, arrived, []));
     assert.deepEqual(five.result.indexed, []);
-    assert.deepEqual(JSON.parse(five.result.files.get('pagefind/shards.json')!.toString()).merge, ['news-2026-04/']);
-    assert.deepEqual((await readdir(path.join(root, '.almanac/cache/search'))).sort(), ['guides.bin', 'news-2026-04.bin']);
+    assert.deepEqual(manifestOf(five.result).shards, ['guides/', 'news-2026-04/']);
+    assert.deepEqual((await readdir(path.join(root, '.almanac/cache/search'))).sort(), ['guides.bin', 'news-2026-04.bin', 'words.bin']);
   });
 
-  it('a site without guides: the newest news shard is the main one, with the scripts; no empty index', async () => {
+  it('gives the indexer the largest shards first, the words index among them by its size', async () => {
+    const root = await tempSite();
+    const indexer = recording();
+    const long = 'word '.repeat(50);
+    await buildSearchIndex(
+      SearchCache.open(root),
+      [
+        { name: 'guides', records: [record('guides/a/index.html', 'alpha')] },
+        { name: 'news-2026-04', records: [story('https://example.org/1', long), story('https://example.org/2', long)] },
+        { name: 'news-2026-03', records: [story('https://example.org/3', `${long} and more`)] },
+      ],
+      indexer,
+    );
+    assert.deepEqual(
+      indexer.runs.map((run) => run.length),
+      [2, 1, 1],
+    );
+    assert.equal(indexer.runs[1]![0]!.url, 'https://example.org/3');
+    assert.equal(indexer.runs[2]![0]!.url, 'guides/a/index.html');
+  });
+
+  it('a site without guides: its news shards, no empty index; the scripts are in the words index', async () => {
     const root = await tempSite();
     const indexer = recording();
     const built = await buildSearchIndex(SearchCache.open(root), site([]), indexer);
     assert.deepEqual(built.indexed, ['news-2026-04', 'news-2026-03']);
     assert.equal(built.shards, 2);
-    assert.deepEqual(JSON.parse(built.files.get('pagefind/shards.json')!.toString()), { main: 'news-2026-04/', merge: ['news-2026-03/'] });
-    assert.ok(built.files.has('pagefind/news-2026-04/pagefind.js'));
-    assert.ok(![...built.files.keys()].some((f) => f.startsWith('pagefind/guides/') || f === 'pagefind/news-2026-03/pagefind.js'));
-    // The first guide: the guides are main again, and no story is indexed again for it.
+    assert.deepEqual(manifestOf(built), { words: 'words/', shards: ['news-2026-04/', 'news-2026-03/'] });
+    assert.ok(built.files.has('pagefind/words/pagefind.js'));
+    assert.ok(![...built.files.keys()].some((f) => f.startsWith('pagefind/guides/') || f.startsWith('pagefind/news-') && f.endsWith('.js')));
+    // The first guide: no story is indexed again for it.
     const again = await buildSearchIndex(SearchCache.open(root), site(), indexer);
     assert.deepEqual(again.indexed, ['guides']);
-    assert.ok(!again.files.has('pagefind/news-2026-04/pagefind.js'));
   });
 
   it('reuses the last index without its records when the site was made from the same inputs, and only then', async () => {
     const root = await tempSite();
     const indexer = recording();
-    const records = [record('guides/a/index.html', 'alpha'), record('guides/b/index.html', 'beta')];
-    const built = await buildSearchIndex(SearchCache.open(root), records, indexer, undefined, 'inputs-1');
+    const built = await buildSearchIndex(SearchCache.open(root), site(), indexer, undefined, 'inputs-1');
     const same = SearchCache.open(root).reuse(`recording\0inputs-1`);
     assert.ok(same, 'the same inputs and indexer');
     assert.deepEqual(same.files, built.files);
-    assert.equal(same.records, 2);
-    assert.equal(same.reused, true);
+    assert.equal(same.records, 5);
+    assert.equal(same.shards, 3);
+    assert.deepEqual(same.indexed, []);
     for (const other of ['recording\0inputs-2', 'pagefind\0inputs-1', undefined]) assert.equal(SearchCache.open(root).reuse(other), undefined, String(other));
-    // Indexed without knowing its inputs (a file changed moments ago): never reused by inputs.
-    await buildSearchIndex(SearchCache.open(root), [record('guides/a/index.html', 'alpha two')], indexer);
+    // A shard's cache file lost: not reused whole, that shard is indexed again.
+    await rm(path.join(root, '.almanac/cache/search/news-2026-03.bin'));
     assert.equal(SearchCache.open(root).reuse('recording\0inputs-1'), undefined);
-    assert.equal(indexer.runs.length, 2);
+    // Indexed without knowing its inputs (a file changed moments ago): never reused by inputs.
+    await buildSearchIndex(SearchCache.open(root), site([record('guides/a/index.html', 'alpha two')]), indexer);
+    assert.equal(SearchCache.open(root).reuse('recording\0inputs-1'), undefined);
+    assert.equal(indexer.runs.length, 5);
   });
 
   it('keeps the text of each piece of guide HTML by its hash, and reads changed HTML afresh', async () => {
