@@ -51,6 +51,8 @@
             }
             return instances[dir];
           }
+          // First, so that Pagefind's worker (one for all of them) starts from its script there.
+          index(list.words);
           return { list: list, index: index };
         });
       });
