@@ -16,6 +16,7 @@ import {
   SearchCache,
   searchRecords,
   searchShards,
+  shardWords,
   textOf,
   wordRecords,
   type SearchIndexer,
@@ -269,12 +270,13 @@ describe('the search index cache', () => {
   });
 
   it("the words index has one record per shard: each word of its records' text and meta once, and no other", () => {
+    const shards: SearchShard[] = [
+      { name: 'guides', records: [record('guides/a/index.html', 'Gas-fired  plant.\nPlant\tcafé'), record('guides/b/index.html', 'plant')] },
+      { name: 'news-2026-04', records: [story('https://example.org/1', 'Fireworks\u00a0tonight')] },
+      { name: 'news-2026-03', records: [] },
+    ];
     const words = wordRecords(
-      [
-        { name: 'guides', records: [record('guides/a/index.html', 'Gas-fired  plant.\nPlant\tcafé'), record('guides/b/index.html', 'plant')] },
-        { name: 'news-2026-04', records: [story('https://example.org/1', 'Fireworks\u00a0tonight')] },
-        { name: 'news-2026-03', records: [] },
-      ],
+      shards.map((s) => ({ name: s.name, words: shardWords(s.records) })),
       'en',
     );
     assert.deepEqual(
@@ -351,6 +353,20 @@ describe('the search index cache', () => {
     );
     assert.equal(indexer.runs[1]![0]!.url, 'https://example.org/3');
     assert.equal(indexer.runs[2]![0]!.url, 'guides/a/index.html');
+  });
+
+  it("a shard the indexer fails on fails the index with the indexer's error, whatever else is indexing", async () => {
+    const root = await tempSite();
+    const failing: SearchIndexer = {
+      name: 'recording',
+      async index(records) {
+        if (records.some((r) => r.url === 'https://example.org/3')) throw new Error('march failed');
+        return new Map([['pagefind.js', Buffer.from('script')]]);
+      },
+    };
+    await assert.rejects(buildSearchIndex(SearchCache.open(root), site(), failing), /march failed/);
+    // The shards that were indexed are kept; the next build indexes March only.
+    assert.deepEqual((await buildSearchIndex(SearchCache.open(root), site(), recording())).indexed, ['news-2026-03']);
   });
 
   it('a site without guides: its news shards, no empty index; the scripts are in the words index', async () => {

@@ -198,22 +198,26 @@ export function renderedText(html: string): string {
 }
 
 /**
- * The record of each shard in the words index: every word of its records' text and meta (what
- * Pagefind indexes), once. Words are split at ASCII white space only, which Pagefind splits at too,
- * so that Pagefind reads each word here as it read it in the shard.
+ * Every word of a shard's records' text and meta (what Pagefind indexes), once, in the order first
+ * met. Words are split at ASCII white space only, which Pagefind splits at too, so that Pagefind
+ * reads each word in the words index as it read it in the shard.
  */
-export function wordRecords(shards: readonly SearchShard[], language: string): SearchRecord[] {
-  return shards.flatMap((shard) => {
-    const words = new Set<string>();
-    for (const r of shard.records) {
-      for (const text of [r.content, ...Object.values(r.meta)]) {
-        for (const word of text.split(/[ \t\n\r\f]+/)) if (word) words.add(word);
-      }
+export function shardWords(records: readonly SearchRecord[]): string {
+  const words = new Set<string>();
+  for (const r of records) {
+    for (const text of [r.content, ...Object.values(r.meta)]) {
+      for (const word of text.split(/[ \t\n\r\f]+/)) if (word) words.add(word);
     }
-    if (words.size === 0) return [];
-    // No meta: a title would add its own words to the shard's.
-    return { url: shard.name, content: [...words].join(' '), language, meta: {} as SearchRecord['meta'], filters: {} as SearchRecord['filters'] };
-  });
+  }
+  return [...words].join(' ');
+}
+
+/** The records of the words index: one per shard that has words, named after the shard. */
+export function wordRecords(shards: readonly { name: string; words: string }[], language: string): SearchRecord[] {
+  // No meta: a title would add its own words to the shard's.
+  return shards
+    .filter((s) => s.words.length > 0)
+    .map((s) => ({ url: s.name, content: s.words, language, meta: {} as SearchRecord['meta'], filters: {} as SearchRecord['filters'] }));
 }
 
 /** Turns records into the index's files (paths relative to SEARCH_DIR): the seam in front of Pagefind. */
@@ -280,6 +284,14 @@ interface CachedShard {
   /** recordsKey of the records `files` were made from. */
   key: string;
   files: [string, Buffer][];
+  /** shardWords of those records (empty for the words index itself). */
+  words: string;
+}
+
+/** A shard's index as the last build made it. */
+export interface ShardIndex {
+  files: Map<string, Buffer>;
+  words: string;
 }
 
 interface CachedSearch {
@@ -347,29 +359,31 @@ export class SearchCache {
     if (!inputs || this.previous?.inputs !== inputs || !built) return undefined;
     const indexes: [string, Map<string, Buffer>][] = [];
     for (const [name, key] of built.indexes) {
-      const files = this.index(name, key);
-      if (!files) return undefined;
-      indexes.push([name, files]);
+      const cached = this.index(name, key);
+      if (!cached) return undefined;
+      indexes.push([name, cached.files]);
     }
     return { files: outputFiles(indexes), records: built.records, shards: indexes.length - 1, indexed: [], indexedRecords: 0, ms: 0 };
   }
 
   /** The last build's index of shard `name`, if it was made from records with this key. */
-  index(name: string, key: string): Map<string, Buffer> | undefined {
+  index(name: string, key: string): ShardIndex | undefined {
     if (!this.dir) return undefined;
     try {
       const cached = v8.deserialize(readFileSync(this.shardFile(name))) as Partial<CachedShard>;
-      if (cached.format === FORMAT && cached.key === key && Array.isArray(cached.files)) return new Map(cached.files);
+      if (cached.format === FORMAT && cached.key === key && Array.isArray(cached.files) && typeof cached.words === 'string') {
+        return { files: new Map(cached.files), words: cached.words };
+      }
     } catch {
       // None yet, or damaged: this shard is indexed again.
     }
     return undefined;
   }
 
-  /** Keeps `files` as the index of shard `name` made from records with `key`. */
-  save(name: string, key: string, files: Map<string, Buffer>): void {
+  /** Keeps `made` as the index of shard `name` made from records with `key`. */
+  save(name: string, key: string, made: ShardIndex): void {
     if (!this.dir) return;
-    const value: CachedShard = { format: FORMAT, key, files: [...files] };
+    const value: CachedShard = { format: FORMAT, key, files: [...made.files], words: made.words };
     writeAtomically(this.shardFile(name), v8.serialize(value));
   }
 
@@ -414,8 +428,9 @@ function writeAtomically(file: string, data: Buffer): void {
 /**
  * The index of every shard: the cached one of a shard whose records are the same as last time, else
  * a new one from `indexer` (the largest first, so that the last to finish is a small one), which is
- * then cached; the words index of all of them, made the same way; and the manifest that lists them
- * for the browser. `inputs` (the build's inputs digest) lets the next build reuse the whole index.
+ * then cached; the words index of all of them, made the same way once the shards are under way; and
+ * the manifest that lists them for the browser. `inputs` (the build's inputs digest) lets the next
+ * build reuse the whole index.
  */
 export async function buildSearchIndex(
   cache: SearchCache,
@@ -428,30 +443,43 @@ export async function buildSearchIndex(
   const kept = all.filter((s) => s.records.length > 0);
   // A site with nothing to search still gets an (empty) index, so that the search page says so.
   const shards = kept.length > 0 ? kept : all.slice(0, 1);
-  const language = shards[0]?.records[0]?.language ?? 'en';
-  const jobs = [{ name: WORDS_INDEX, records: wordRecords(shards, language) }, ...shards].map((shard) => {
+  const jobs = shards.map((shard) => {
     const key = recordsKey(shard.records, indexer.name);
-    return { shard, key, cached: cache.index(shard.name, key), size: shard.records.reduce((n, r) => n + r.content.length, 0) };
+    return { shard, key, cached: cache.index(shard.name, key) };
   });
-  const files = new Map<string, Map<string, Buffer>>();
-  for (const job of jobs) if (job.cached) files.set(job.shard.name, job.cached);
-  const toIndex = jobs.filter((job) => !job.cached).sort((a, b) => b.size - a.size);
-  await Promise.all(
-    toIndex.map(async ({ shard, key }) => {
-      const made = await indexer.index(shard.records);
-      cache.save(shard.name, key, made);
-      files.set(shard.name, made);
-    }),
+  const size = (records: readonly SearchRecord[]) => records.reduce((n, r) => n + r.content.length, 0);
+  const made = (shard: SearchShard, key: string, words: string) => async () => {
+    const files = await indexer.index(shard.records);
+    cache.save(shard.name, key, { files, words });
+    return files;
+  };
+  const indexing = new Map<string, Promise<Map<string, Buffer>>>();
+  const changed = jobs.filter((job) => !job.cached).sort((a, b) => size(b.shard.records) - size(a.shard.records));
+  // Given to the indexer before the words index is made, so that Pagefind starts on them at once.
+  for (const job of changed) {
+    const files = made(job.shard, job.key, shardWords(job.shard.records))();
+    // Awaited below, after the words index: a failure meanwhile is not left unhandled.
+    files.catch(() => undefined);
+    indexing.set(job.shard.name, files);
+  }
+  for (const job of jobs) if (job.cached) indexing.set(job.shard.name, Promise.resolve(job.cached.files));
+  const words = wordRecords(
+    jobs.map((job) => ({ name: job.shard.name, words: job.cached?.words ?? shardWords(job.shard.records) })),
+    shards[0]?.records[0]?.language ?? 'en',
   );
+  const wordsKey = recordsKey(words, indexer.name);
+  const wordsCached = cache.index(WORDS_INDEX, wordsKey);
+  const wordsIndex = wordsCached ? wordsCached.files : await made({ name: WORDS_INDEX, records: words }, wordsKey, '')();
+  const built = await Promise.all(jobs.map(async (job) => [job.shard.name, await indexing.get(job.shard.name)!] as [string, Map<string, Buffer>]));
   const records = shards.reduce((n, s) => n + s.records.length, 0);
   cache.finish(
-    jobs.map((job) => [job.shard.name, job.key]),
+    [[WORDS_INDEX, wordsKey], ...jobs.map((job): [string, string] => [job.shard.name, job.key])],
     records,
     inputs && `${indexer.name}\0${inputs}`,
   );
-  const indexed = shards.filter((s) => !jobs.find((job) => job.shard === s)!.cached);
+  const indexed = jobs.filter((job) => !job.cached).map((job) => job.shard);
   return {
-    files: outputFiles(jobs.map((job) => [job.shard.name, files.get(job.shard.name)!])),
+    files: outputFiles([[WORDS_INDEX, wordsIndex], ...built]),
     records,
     shards: shards.length,
     indexed: indexed.map((s) => s.name),
