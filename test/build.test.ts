@@ -259,8 +259,8 @@ describe('build', () => {
     const fresh = await tempSite({ sample: true });
     for (let i = 0; i < 2; i++) assert.equal((await buildIn(root)).code, 0);
     const cache = path.join(root, '.almanac/cache');
-    // figures/: the sample guide's figure in its sizes and the social cards (see figures-build.unit.test.ts).
-    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'figures', 'search.bin', 'templates.bin']);
+    // figures/: the sample guide's figure in its sizes and the social cards (see figures-build.unit.test.ts); search/: one file per search shard.
+    assert.deepEqual((await readdir(cache)).sort(), ['content.bin', 'figures', 'search', 'search.bin', 'templates.bin']);
     assert.equal((await buildIn(fresh)).code, 0);
     assert.deepEqual(await snapshot(path.join(root, 'dist')), await snapshot(path.join(fresh, 'dist')), 'a cached build equals a fresh one');
 

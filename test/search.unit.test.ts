@@ -1,15 +1,29 @@
-// The search records a build indexes (latest guide versions and the news, as plain text) and the
-// cache that spares a rebuild from reindexing when no record changed. Pagefind itself runs in
+// The search records a build indexes (latest guide versions and the news, as plain text), the shards
+// they fall in (the guides; the news by month in the site's time zone), and the cache that spares a
+// rebuild from reindexing the shards whose records did not change. Pagefind itself runs in
 // search-build.test.ts; here the indexer is a recording stand-in.
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { loadSite } from '../src/content/load.ts';
 import { htmlText } from '../src/render/html-text.ts';
 import { sitePages } from '../src/site/pages.ts';
-import { buildSearchIndex, SearchCache, searchRecords, textOf, type SearchIndexer, type SearchRecord } from '../src/site/search.ts';
+import {
+  buildSearchIndex,
+  newsShardNames,
+  SearchCache,
+  searchRecords,
+  searchShards,
+  shardWords,
+  textOf,
+  wordRecords,
+  type SearchIndexer,
+  type SearchRecord,
+  type SearchShard,
+} from '../src/site/search.ts';
+import { calendarMonth } from '../src/words/dates.ts';
 import { NOW, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
@@ -124,16 +138,86 @@ describe('hostile guide text', () => {
   });
 });
 
+describe('search shards', () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  it('a story falls in the month it was published in the site\'s time zone', () => {
+    const instants = [at('2026-03-31T23:30:00Z'), at('2026-04-01T02:00:00Z'), at('2026-04-30T22:30:00Z')];
+    assert.deepEqual(newsShardNames(instants, 'UTC'), ['news-2026-03', 'news-2026-04', 'news-2026-04']);
+    // 01:30 and 04:00 on 1 April in Berlin (summer time); 00:30 on 1 May.
+    assert.deepEqual(newsShardNames(instants, 'Europe/Berlin'), ['news-2026-04', 'news-2026-04', 'news-2026-05']);
+    // 19:30 and 22:00 on 31 March in New York; 18:30 on 30 April.
+    assert.deepEqual(newsShardNames(instants, 'America/New_York'), ['news-2026-03', 'news-2026-03', 'news-2026-04']);
+  });
+
+  it('years before the newest story\'s year are one shard each; the newest year, one per month', () => {
+    const instants = [at('2024-06-01T12:00:00Z'), at('2025-12-31T23:30:00Z'), at('2025-01-15T12:00:00Z'), at('2026-02-02T12:00:00Z')];
+    assert.deepEqual(newsShardNames(instants, 'UTC'), ['news-2024', 'news-2025', 'news-2025', 'news-2026-02']);
+    // In Tokyo the second story is on 1 January 2026: in the newest year, in its month.
+    assert.deepEqual(newsShardNames(instants, 'Asia/Tokyo'), ['news-2024', 'news-2026-01', 'news-2025', 'news-2026-02']);
+    assert.deepEqual(newsShardNames([], 'UTC'), []);
+  });
+
+  it('any instants in any zone: safe names, a month shard only in the newest year, each story in its own month or year', () => {
+    const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Pacific/Kiritimati', 'Pacific/Pago_Pago'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: at('2000-01-01T00:00:00Z'), max: at('2099-12-31T00:00:00Z') }), { maxLength: 40 }),
+        fc.constantFrom(...zones),
+        (instants, zone) => {
+          const names = newsShardNames(instants, zone);
+          const months = instants.map((ms) => calendarMonth(ms, zone));
+          const newestYear = months.map((m) => m.slice(0, 4)).sort().at(-1);
+          names.forEach((name, i) => {
+            assert.match(name, /^news-\d{4}(-(0[1-9]|1[0-2]))?$/);
+            assert.equal(name, months[i]!.startsWith(newestYear!) ? `news-${months[i]}` : `news-${months[i]!.slice(0, 4)}`);
+          });
+        },
+      ),
+      { numRuns: Number(process.env.PROPS_RUNS ?? 200) },
+    );
+  });
+
+  it('the sample site: the guides first, then the news by month, newest first, every record once', async () => {
+    const root = await tempSite({ sample: true });
+    const site = await loadSite(root);
+    const shards = searchShards(sitePages(site, now).pages, site.config.language, 'UTC');
+    assert.deepEqual(
+      shards.map((s) => [s.name, s.records.length]),
+      [
+        ['guides', 5],
+        ['news-2026-06', 4],
+        ['news-2026-05', 2],
+        ['news-2026-04', 8],
+        ['news-2026-03', 4],
+      ],
+    );
+    assert.ok(shards[0]!.records.every((r) => r.meta.kind === 'Guide'));
+    assert.equal(shards.slice(1).flatMap((s) => s.records).filter((r) => r.meta.kind === 'News').length, 18);
+    const urls = shards.flatMap((s) => s.records.map((r) => r.url));
+    assert.equal(new Set(urls).size, urls.length);
+    assert.ok(shards.find((s) => s.name === 'news-2026-03')!.records.some((r) => r.url === 'https://about.fb.com/news/2026/03/meta-acquires-moltbook/'));
+  });
+});
+
 describe('the search index cache', () => {
-  /** An indexer that writes one file per record and counts its runs. */
-  function recording(): SearchIndexer & { runs: SearchRecord[][] } {
+  /**
+   * An indexer that writes one file per record and records its runs: those of shards in `runs`, in
+   * the order they were started, and those of the words index (whose records are named after shards,
+   * without a slash) in `wordRuns`.
+   */
+  function recording(): SearchIndexer & { runs: SearchRecord[][]; wordRuns: SearchRecord[][] } {
     const runs: SearchRecord[][] = [];
+    const wordRuns: SearchRecord[][] = [];
     return {
       name: 'recording',
       runs,
+      wordRuns,
       async index(records) {
-        runs.push([...records]);
-        return new Map(records.map((r, i) => [`fragment/${i}`, Buffer.from(r.content)]));
+        (records.every((r) => !r.url.includes('/')) && records.length > 0 ? wordRuns : runs).push([...records]);
+        const files = new Map(records.map((r, i) => [`fragment/${i}`, Buffer.from(r.content)]));
+        files.set('pagefind.js', Buffer.from('script'));
+        return files;
       },
     };
   }
@@ -144,48 +228,179 @@ describe('the search index cache', () => {
     meta: { title: url, kind: 'Guide', level: 'Beginner' },
     filters: { kind: ['Guide'], level: ['Beginner'] },
   });
+  const story = (url: string, content: string): SearchRecord => ({ ...record(url, content), meta: { title: url, kind: 'News' }, filters: { kind: ['News'] } });
+  const guides = [record('guides/a/index.html', 'alpha'), record('guides/b/index.html', 'beta')];
+  const april = [story('https://example.org/1', 'one'), story('https://example.org/2', 'two')];
+  const march = [story('https://example.org/3', 'three')];
+  const site = (g = guides, a = april, m = march): SearchShard[] => [
+    { name: 'guides', records: g },
+    { name: 'news-2026-04', records: a },
+    { name: 'news-2026-03', records: m },
+  ];
+  const manifestOf = (built: { files: Map<string, Buffer> }) => JSON.parse(built.files.get('pagefind/shards.json')!.toString()) as { words: string; shards: string[] };
 
-  it('reuses the last index while the records are the same, and reindexes on any change', async () => {
+  it('indexes every shard once, reuses each while its records are the same, and lists them in the manifest', async () => {
     const root = await tempSite();
     const indexer = recording();
-    const first = [record('guides/a/index.html', 'alpha'), record('guides/b/index.html', 'beta')];
-    const built = await buildSearchIndex(SearchCache.open(root), first, indexer);
-    assert.equal(built.reused, false);
-    assert.deepEqual([...built.files.keys()], ['pagefind/fragment/0', 'pagefind/fragment/1']);
+    const built = await buildSearchIndex(SearchCache.open(root), site(), indexer);
+    assert.deepEqual(built.indexed, ['guides', 'news-2026-04', 'news-2026-03']);
+    assert.equal(built.indexedRecords, 5);
+    assert.equal(indexer.runs.length, 3);
+    assert.equal(indexer.wordRuns.length, 1);
+    assert.equal(built.records, 5);
+    assert.equal(built.shards, 3);
+    assert.deepEqual([...built.files.keys()].sort(), [
+      'pagefind/guides/fragment/0',
+      'pagefind/guides/fragment/1',
+      'pagefind/news-2026-03/fragment/0',
+      'pagefind/news-2026-04/fragment/0',
+      'pagefind/news-2026-04/fragment/1',
+      'pagefind/shards.json',
+      'pagefind/words/fragment/0',
+      'pagefind/words/fragment/1',
+      'pagefind/words/fragment/2',
+      'pagefind/words/pagefind.js',
+    ]);
+    assert.deepEqual(manifestOf(built), { words: 'words/', shards: ['guides/', 'news-2026-04/', 'news-2026-03/'] });
 
-    const again = await buildSearchIndex(SearchCache.open(root), first.map((r) => ({ ...r })), indexer);
-    assert.equal(again.reused, true);
-    assert.equal(indexer.runs.length, 1);
+    const again = await buildSearchIndex(SearchCache.open(root), structuredClone(site()), indexer);
+    assert.deepEqual(again.indexed, []);
+    assert.equal(indexer.runs.length + indexer.wordRuns.length, 4);
     assert.deepEqual(again.files, built.files);
+  });
 
-    // A guide edited, a guide removed, a story added: each is a new index.
-    const edited = [record('guides/a/index.html', 'alpha two'), first[1]!];
-    const removed = [first[0]!];
-    const added = [...first, { ...record('https://example.org/story', 'news'), meta: { title: 'Story', kind: 'News' as const }, filters: { kind: ['News'] } }];
-    for (const records of [edited, removed, added]) {
-      const result = await buildSearchIndex(SearchCache.open(root), records, indexer);
-      assert.equal(result.reused, false);
-      assert.deepEqual(indexer.runs.at(-1), records);
-      assert.equal(result.files.size, records.length);
+  it("the words index has one record per shard: each word of its records' text and meta once, and no other", () => {
+    const shards: SearchShard[] = [
+      { name: 'guides', records: [record('guides/a/index.html', 'Gas-fired  plant.\nPlant\tcafé'), record('guides/b/index.html', 'plant')] },
+      { name: 'news-2026-04', records: [story('https://example.org/1', 'Fireworks\u00a0tonight')] },
+      { name: 'news-2026-03', records: [] },
+    ];
+    const words = wordRecords(
+      shards.map((s) => ({ name: s.name, words: shardWords(s.records) })),
+      'en',
+    );
+    assert.deepEqual(
+      words.map((r) => [r.url, r.content]),
+      [
+        ['guides', 'Gas-fired plant. Plant café guides/a/index.html Guide Beginner plant guides/b/index.html'],
+        // Only ASCII white space parts words, as in Pagefind: the no-break space stays inside its word.
+        ['news-2026-04', 'Fireworks\u00a0tonight https://example.org/1 News'],
+      ],
+    );
+    assert.deepEqual(words[0]!.meta, {}, "no title, whose words would count as the shard's");
+  });
+
+  it('a new story reindexes its month only; a guide edit, the guides only; a new month, that month only', async () => {
+    const root = await tempSite();
+    const indexer = recording();
+    await buildSearchIndex(SearchCache.open(root), site(), indexer);
+    const runsOf = async (shards: SearchShard[]) => {
+      const before = indexer.runs.length;
+      const result = await buildSearchIndex(SearchCache.open(root), shards, indexer);
+      assert.equal(indexer.runs.length - before, result.indexed.length, 'one indexer call per shard indexed');
+      return { result, runs: indexer.runs.slice(before) };
+    };
+
+    const arrived = [...april, story('https://example.org/4', 'four')];
+    const before = await buildSearchIndex(SearchCache.open(root), site(), indexer);
+    const one = await runsOf(site(guides, arrived));
+    assert.deepEqual(one.result.indexed, ['news-2026-04']);
+    assert.equal(one.result.indexedRecords, 3);
+    assert.deepEqual(one.runs, [arrived]);
+    // Every file of every other shard is the same, byte for byte; the words index has the new words.
+    for (const [file, data] of before.files) {
+      if (file.startsWith('pagefind/news-2026-04/') || file.startsWith('pagefind/words/')) continue;
+      assert.ok(one.result.files.get(file)?.equals(data), file);
     }
-    assert.equal(indexer.runs.length, 4);
+    assert.match(indexer.wordRuns.at(-1)!.find((r) => r.url === 'news-2026-04')!.content, /\bfour\b/);
+
+    const edited = [record('guides/a/index.html', 'alpha two'), guides[1]!];
+    const two = await runsOf(site(edited, arrived));
+    assert.deepEqual(two.result.indexed, ['guides']);
+    assert.deepEqual(two.runs, [edited]);
+
+    const may = [story('https://example.org/5', 'five')];
+    const three = await runsOf([{ name: 'guides', records: edited }, { name: 'news-2026-05', records: may }, ...site(edited, arrived).slice(1)]);
+    assert.deepEqual(three.result.indexed, ['news-2026-05']);
+    assert.deepEqual(manifestOf(three.result).shards, ['guides/', 'news-2026-05/', 'news-2026-04/', 'news-2026-03/']);
+
+    // A story removed from a month is a change of that month.
+    const four = await runsOf(site(edited, arrived, [...march, story('https://example.org/6', 'six')]));
+    assert.deepEqual(four.result.indexed, ['news-2026-03']);
+    // A month left without stories is left out, and leaves the cache.
+    const five = await runsOf(site(edited, arrived, []));
+    assert.deepEqual(five.result.indexed, []);
+    assert.deepEqual(manifestOf(five.result).shards, ['guides/', 'news-2026-04/']);
+    assert.deepEqual((await readdir(path.join(root, '.almanac/cache/search'))).sort(), ['guides.bin', 'news-2026-04.bin', 'words.bin']);
+  });
+
+  it('gives the indexer the largest shards first, the words index among them by its size', async () => {
+    const root = await tempSite();
+    const indexer = recording();
+    const long = 'word '.repeat(50);
+    await buildSearchIndex(
+      SearchCache.open(root),
+      [
+        { name: 'guides', records: [record('guides/a/index.html', 'alpha')] },
+        { name: 'news-2026-04', records: [story('https://example.org/1', long), story('https://example.org/2', long)] },
+        { name: 'news-2026-03', records: [story('https://example.org/3', `${long} and more`)] },
+      ],
+      indexer,
+    );
+    assert.deepEqual(
+      indexer.runs.map((run) => run.length),
+      [2, 1, 1],
+    );
+    assert.equal(indexer.runs[1]![0]!.url, 'https://example.org/3');
+    assert.equal(indexer.runs[2]![0]!.url, 'guides/a/index.html');
+  });
+
+  it("a shard the indexer fails on fails the index with the indexer's error, whatever else is indexing", async () => {
+    const root = await tempSite();
+    const failing: SearchIndexer = {
+      name: 'recording',
+      async index(records) {
+        if (records.some((r) => r.url === 'https://example.org/3')) throw new Error('march failed');
+        return new Map([['pagefind.js', Buffer.from('script')]]);
+      },
+    };
+    await assert.rejects(buildSearchIndex(SearchCache.open(root), site(), failing), /march failed/);
+    // The shards that were indexed are kept; the next build indexes March only.
+    assert.deepEqual((await buildSearchIndex(SearchCache.open(root), site(), recording())).indexed, ['news-2026-03']);
+  });
+
+  it('a site without guides: its news shards, no empty index; the scripts are in the words index', async () => {
+    const root = await tempSite();
+    const indexer = recording();
+    const built = await buildSearchIndex(SearchCache.open(root), site([]), indexer);
+    assert.deepEqual(built.indexed, ['news-2026-04', 'news-2026-03']);
+    assert.equal(built.shards, 2);
+    assert.deepEqual(manifestOf(built), { words: 'words/', shards: ['news-2026-04/', 'news-2026-03/'] });
+    assert.ok(built.files.has('pagefind/words/pagefind.js'));
+    assert.ok(![...built.files.keys()].some((f) => f.startsWith('pagefind/guides/') || f.startsWith('pagefind/news-') && f.endsWith('.js')));
+    // The first guide: no story is indexed again for it.
+    const again = await buildSearchIndex(SearchCache.open(root), site(), indexer);
+    assert.deepEqual(again.indexed, ['guides']);
   });
 
   it('reuses the last index without its records when the site was made from the same inputs, and only then', async () => {
     const root = await tempSite();
     const indexer = recording();
-    const records = [record('guides/a/index.html', 'alpha'), record('guides/b/index.html', 'beta')];
-    const built = await buildSearchIndex(SearchCache.open(root), records, indexer, undefined, 'inputs-1');
+    const built = await buildSearchIndex(SearchCache.open(root), site(), indexer, undefined, 'inputs-1');
     const same = SearchCache.open(root).reuse(`recording\0inputs-1`);
     assert.ok(same, 'the same inputs and indexer');
     assert.deepEqual(same.files, built.files);
-    assert.equal(same.records, 2);
-    assert.equal(same.reused, true);
+    assert.equal(same.records, 5);
+    assert.equal(same.shards, 3);
+    assert.deepEqual(same.indexed, []);
     for (const other of ['recording\0inputs-2', 'pagefind\0inputs-1', undefined]) assert.equal(SearchCache.open(root).reuse(other), undefined, String(other));
-    // Indexed without knowing its inputs (a file changed moments ago): never reused by inputs.
-    await buildSearchIndex(SearchCache.open(root), [record('guides/a/index.html', 'alpha two')], indexer);
+    // A shard's cache file lost: not reused whole, that shard is indexed again.
+    await rm(path.join(root, '.almanac/cache/search/news-2026-03.bin'));
     assert.equal(SearchCache.open(root).reuse('recording\0inputs-1'), undefined);
-    assert.equal(indexer.runs.length, 2);
+    // Indexed without knowing its inputs (a file changed moments ago): never reused by inputs.
+    await buildSearchIndex(SearchCache.open(root), site([record('guides/a/index.html', 'alpha two')]), indexer);
+    assert.equal(SearchCache.open(root).reuse('recording\0inputs-1'), undefined);
+    assert.equal(indexer.runs.length, 5);
   });
 
   it('keeps the text of each piece of guide HTML by its hash, and reads changed HTML afresh', async () => {
@@ -193,20 +408,21 @@ describe('the search index cache', () => {
     const first = SearchCache.open(root);
     const body = '<h2 id="a">A</h2>\n<p>One &amp; two</p>\n';
     assert.equal(first.text(body), 'A\nOne & two');
-    await buildSearchIndex(first, [record('guides/a/index.html', 'alpha')], recording());
+    await buildSearchIndex(first, site(), recording());
     const second = SearchCache.open(root);
     assert.equal(second.text(body), 'A\nOne & two');
     assert.equal(second.text(body.replace('two', 'three')), 'A\nOne & three');
   });
 
-  it('a damaged cache file only means indexing again', async () => {
+  it('a damaged cache file only means indexing that shard again', async () => {
     const root = await tempSite();
     const indexer = recording();
+    await buildSearchIndex(SearchCache.open(root), site(), indexer);
     await mkdir(path.join(root, '.almanac/cache'), { recursive: true });
     await writeFile(path.join(root, '.almanac/cache/search.bin'), 'not a cache');
-    const result = await buildSearchIndex(SearchCache.open(root), [record('guides/a/index.html', 'alpha')], indexer);
-    assert.equal(result.reused, false);
-    assert.equal(indexer.runs.length, 1);
-    assert.equal((await buildSearchIndex(SearchCache.open(root), [record('guides/a/index.html', 'alpha')], indexer)).reused, true);
+    await writeFile(path.join(root, '.almanac/cache/search/news-2026-04.bin'), 'not a cache');
+    const result = await buildSearchIndex(SearchCache.open(root), site(), indexer);
+    assert.deepEqual(result.indexed, ['news-2026-04']);
+    assert.deepEqual((await buildSearchIndex(SearchCache.open(root), site(), indexer)).indexed, []);
   });
 });

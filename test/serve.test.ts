@@ -98,12 +98,18 @@ describe('almanac serve', () => {
     for (const name of ['connect-src', 'worker-src', 'script-src-elem', 'child-src']) assert.equal(csp[name], undefined, name);
     assert.deepEqual(csp['object-src'], ["'none'"]);
     assert.deepEqual(csp['base-uri'], ["'none'"]);
-    for (const file of ['/assets/search.js', '/pagefind/pagefind.js', '/pagefind/pagefind-worker.js']) {
+    for (const file of ['/assets/search.js', '/pagefind/words/pagefind.js', '/pagefind/words/pagefind-worker.js']) {
       const res = await fetch(`${base}${file}`);
       assert.equal(res.status, 200, file);
       assert.equal(res.headers.get('content-type'), 'text/javascript; charset=utf-8', file);
       await res.arrayBuffer();
     }
+    // The list of the index's shards, which the search page reads before searching them.
+    const shards = await fetch(`${base}/pagefind/shards.json`);
+    assert.equal(shards.status, 200);
+    const manifest = (await shards.json()) as { words: string; shards: string[] };
+    assert.equal(manifest.words, 'words/');
+    assert.equal(manifest.shards[0], 'guides/');
   });
 
   it('runs search in Chromium under that policy: results, and no violation reported', async () => {

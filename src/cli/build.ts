@@ -33,10 +33,13 @@ export function registerBuild(program: Command): void {
     );
     const { search } = summary;
     if (search) {
+      const shards = `${search.shards} ${search.shards === 1 ? 'shard' : 'shards'}`;
+      const count = (n: number) => n.toLocaleString('en-US');
       process.stdout.write(
         search.reused
-          ? `Search index of ${search.records} guides and stories unchanged, reused → ${shown}/pagefind/\n`
-          : `Indexed ${search.records} guides and stories for search in ${search.seconds.toFixed(2)} s → ${shown}/pagefind/\n`,
+          ? `Search index of ${count(search.records)} guides and stories unchanged (${shards}), reused → ${shown}/pagefind/\n`
+          : `Indexed ${count(search.indexedRecords)} records in ${search.indexed.length} of ${shards} (${search.indexed.join(', ')}) ` +
+              `in ${search.seconds.toFixed(1)} s → ${shown}/pagefind/\n`,
       );
     }
   });

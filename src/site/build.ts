@@ -57,7 +57,7 @@ export interface BuildSummary {
   news: number;
   outDir: string;
   /** The search index, when this build wrote it (an issue build writing only its own files does not). */
-  search?: { records: number; reused: boolean; seconds: number };
+  search?: { records: number; shards: number; indexed: string[]; indexedRecords: number; reused: boolean; seconds: number };
 }
 
 /**
@@ -178,14 +178,14 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       // Indexed by another process while the pages render here. Loaded only now: an issue build that
       // writes only its own files never needs it.
-      const { buildSearchIndex, pagefindIndexer, SearchCache, searchRecords } = await import('./search.ts');
+      const { buildSearchIndex, pagefindIndexer, SearchCache, searchShards } = await import('./search.ts');
       const searchCache = SearchCache.open(root);
       const indexer = options.searchIndexer ?? pagefindIndexer;
       // A site made from the same inputs as the one last indexed has the same records: they are not made again.
       const reused = searchCache.reuse(inputs && `${indexer.name}\0${inputs}`);
       const indexing = reused
         ? Promise.resolve(reused)
-        : buildSearchIndex(searchCache, searchRecords(composed.pages, site.config.language, (html) => searchCache.text(html)), indexer, undefined, inputs);
+        : buildSearchIndex(searchCache, searchShards(composed.pages, site.config.language, site.config.timezone, (html) => searchCache.text(html)), indexer, undefined, inputs);
       // Settled at once, so that a render failure does not leave its failure unhandled.
       indexing.catch(() => undefined);
       await renderer.finish(composed);
@@ -291,7 +291,14 @@ function summary(site: Site, pages: number, files: number, outDir: string, searc
     versions,
     news: site.news.length,
     outDir,
-    search: search && { records: search.records, reused: search.reused, seconds: Number((search.ms / 1000).toFixed(2)) },
+    search: search && {
+      records: search.records,
+      shards: search.shards,
+      indexed: search.indexed,
+      indexedRecords: search.indexedRecords,
+      reused: search.indexed.length === 0,
+      seconds: Number((search.ms / 1000).toFixed(2)),
+    },
   };
 }
 

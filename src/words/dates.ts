@@ -61,6 +61,12 @@ export function numericTime(ms: number, zone: string): string {
   return `${t.year}-${pad(t.month + 1)}-${pad(t.day)} ${pad(t.hour)}:${pad(t.minute)} ${t.zoneName}`;
 }
 
+/** "2026-04": the calendar month an instant falls in, in the site's time zone. */
+export function calendarMonth(ms: number, zone: string): string {
+  const t = localTime(ms, zone);
+  return `${t.year}-${pad(t.month + 1)}`;
+}
+
 interface LocalTime {
   year: number;
   /** 0 for January. */

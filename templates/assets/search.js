@@ -1,6 +1,12 @@
 // Site search on the search page (search/): results from the Pagefind index in pagefind/ as the
-// reader types. Every page's header form leads there, with or without this script. Text from the
-// index is only ever set as text; the excerpt's <mark> highlights are rebuilt element by element.
+// reader types. The index is in shards, listed in pagefind/shards.json, each a Pagefind index of its
+// own. A shard without a word of the query would answer with its nearest words (Pagefind matches a
+// word it lacks by the longest of its words that begins it: "fireworks" finds "gas-fired"), so the
+// words index (one record per shard, of that shard's words) is searched first: it names the shards
+// where the query's words match as they would in one index of the whole site, and only those are
+// searched, their results ranked together by score. Every page's header form leads here, with or
+// without this script. Text from the index is only ever set as text; the excerpt's <mark>
+// highlights are rebuilt element by element.
 (function () {
   'use strict';
   var results = document.getElementById('search-results');
@@ -27,13 +33,71 @@
 
   function pagefind() {
     if (!loading) {
-      loading = import(new URL('pagefind/pagefind.js', root).href).then(function (pf) {
-        return pf.options({ excerptLength: 24 }).then(function () {
-          return pf;
+      var base = new URL('pagefind/', root);
+      var shards = fetch(new URL('shards.json', base).href).then(function (response) {
+        if (!response.ok) throw new Error('shards.json: ' + response.status);
+        return response.json();
+      });
+      loading = shards.then(function (list) {
+        return import(new URL(list.words + 'pagefind.js', base).href).then(function (pf) {
+          var instances = {};
+          // Each index is loaded when a search first needs it.
+          function index(dir) {
+            if (!instances[dir]) {
+              var instance = pf.createInstance({ basePath: new URL(dir, base).pathname });
+              instances[dir] = instance.options({ excerptLength: 24 }).then(function () {
+                return instance;
+              });
+            }
+            return instances[dir];
+          }
+          // First, so that Pagefind's worker (one for all of them) starts from its script there.
+          index(list.words);
+          return { list: list, index: index };
         });
       });
     }
     return loading;
+  }
+
+  /** The shards to search for `term`: those the words index names, in the manifest's order. */
+  function shardsFor(pf, term) {
+    // A quoted phrase is matched word for word, never by a near word: every shard can answer it.
+    if (/^\s*".+"\s*$/.test(term)) return Promise.resolve(pf.list.shards);
+    return pf.index(pf.list.words).then(function (words) {
+      return words.search(term);
+    }).then(function (found) {
+      return Promise.all(found.results.map(function (r) {
+        return r.data();
+      }));
+    }).then(function (datas) {
+      var named = datas.map(function (d) {
+        return d.url.replace(/^\/+/, '') + '/';
+      });
+      return pf.list.shards.filter(function (dir) {
+        return named.indexOf(dir) >= 0;
+      });
+    });
+  }
+
+  /** Every result of the shards that match `term`, best score first (as Pagefind ranks merged indexes). */
+  function searchAll(pf, term) {
+    return shardsFor(pf, term).then(function (dirs) {
+      return Promise.all(dirs.map(function (dir) {
+        return pf.index(dir).then(function (shard) {
+          return shard.search(term);
+        });
+      }));
+    }).then(function (searches) {
+      var all = [];
+      searches.forEach(function (found) {
+        all.push.apply(all, found.results);
+      });
+      all.sort(function (a, b) {
+        return b.score - a.score;
+      });
+      return { results: all };
+    });
   }
 
   /** The excerpt as nodes: text stays text, and only Pagefind's <mark> becomes an element. */
@@ -87,7 +151,7 @@
       setTimeout(reject, 15000);
     });
     Promise.race([pagefind().then(function (pf) {
-      return pf.search(term);
+      return searchAll(pf, term);
     }), giveUp])
       .then(function (found) {
         if (mine !== latest) return null;

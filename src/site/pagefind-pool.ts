@@ -1,0 +1,73 @@
+// Pagefind's Node API runs its indexer in one child process per loaded copy of its module, and
+// indexes one site at a time there. The same module file loaded under another URL is another copy,
+// so another process: a pool of such copies indexes several shards at once, one job per process.
+import type * as Pagefind from 'pagefind';
+
+/** The part of Pagefind's Node API a job uses. */
+export type PagefindApi = Pick<typeof Pagefind, 'createIndex' | 'close'>;
+
+/** Loads the copy of Pagefind's module that runs the process of pool slot `slot`. */
+export type StartPagefind = (slot: number) => Promise<PagefindApi>;
+
+/** Slot 0 is the module as every other import sees it; each other slot is a copy of its own. */
+export const loadPagefind: StartPagefind = (slot) =>
+  slot === 0 ? import('pagefind') : (import(`${import.meta.resolve('pagefind')}?process=${slot}`) as Promise<PagefindApi>);
+
+/**
+ * Up to `size` Pagefind processes, each started on its first job. Jobs wait their turn in the order
+ * they were given, so a caller that gives the largest first keeps both processes busy to the end. The
+ * processes stop when the last job of the moment ends (tests and `preview` may run several builds).
+ */
+export class PagefindPool {
+  private started: (Promise<PagefindApi> | undefined)[];
+  private readonly idle: number[];
+  private readonly waiting: ((slot: number) => void)[] = [];
+  private users = 0;
+
+  constructor(
+    readonly size: number,
+    private readonly start: StartPagefind = loadPagefind,
+  ) {
+    this.started = new Array<Promise<PagefindApi> | undefined>(size).fill(undefined);
+    this.idle = Array.from({ length: size }, (_, slot) => slot);
+  }
+
+  async run<T>(job: (pagefind: PagefindApi) => Promise<T>): Promise<T> {
+    this.users++;
+    try {
+      const slot = await this.acquire();
+      try {
+        const pagefind = await (this.started[slot] ??= this.start(slot));
+        return await job(pagefind);
+      } finally {
+        this.release(slot);
+      }
+    } finally {
+      if (--this.users === 0) await this.closeAll();
+    }
+  }
+
+  private acquire(): Promise<number> {
+    // The lowest free slot: a build with one shard to index starts one process only.
+    this.idle.sort((a, b) => a - b);
+    const slot = this.idle.shift();
+    return slot === undefined ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve(slot);
+  }
+
+  private release(slot: number): void {
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else this.idle.push(slot);
+  }
+
+  private async closeAll(): Promise<void> {
+    const started = this.started;
+    this.started = new Array<Promise<PagefindApi> | undefined>(this.size).fill(undefined);
+    await Promise.all(
+      started.map(async (loading) => {
+        const pagefind = await loading?.catch(() => undefined);
+        await pagefind?.close();
+      }),
+    );
+  }
+}
