@@ -43,6 +43,12 @@ export interface RenderedBody {
   faq: string[];
   /** The words of the body, takeaways and answers (see words/reading-time.ts), counted once with the HTML. */
   words: number;
+  /**
+   * Whether the guide's own HTML (raw tags in its Markdown) is in `html`, `takeaways` or `faq`:
+   * without it every tag was written by the renderer, and the text can be read off the HTML without
+   * parsing it (search).
+   */
+  rawHtml: boolean;
 }
 
 export interface Section {
