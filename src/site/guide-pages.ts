@@ -76,6 +76,7 @@ function guidePage(ctx: PageContext, g: LiveGuide, v: GuideVersion): Page {
       readingTime: readingTime(body.words + countWords([front.tldr, ...front.faq.map((f) => f.q)].join(' '))),
       takeaways: body.takeaways,
       bodyHtml: placeFigures(body.html, v.doc.figures, ctx.images.figures, meta.root),
+      rawHtml: body.rawHtml,
       toc: body.sections,
       timeline: front.timeline.map((e, i) => ({ datetime: e.date, label: timelineLabel(e.date), event: body.timeline[i]! })),
       related: front.related.map((t) => ctx.topicLink(t)),

@@ -72,6 +72,8 @@ interface GuideView {
   takeaways: string[];
   bodyHtml: string;
   faq: { q: string; a: string }[];
+  /** Whether the guide's Markdown holds HTML of its own (see RenderedBody.rawHtml). */
+  rawHtml: boolean;
 }
 
 /** The records of one Pagefind index, under a name that is also its folder in SEARCH_DIR. */
@@ -146,7 +148,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
 function guideRecord(url: string, g: GuideView, language: string, text: (html: string) => string): SearchRecord {
-  const parts = [g.title, g.tldr, ...g.takeaways.map(text), text(g.bodyHtml), ...g.faq.flatMap((f) => [f.q, text(f.a)])];
+  // Only a guide's own HTML needs parsing; what the renderer wrote alone is read off directly.
+  const read = g.rawHtml ? text : renderedText;
+  const parts = [g.title, g.tldr, ...g.takeaways.map(read), read(g.bodyHtml), ...g.faq.flatMap((f) => [f.q, read(f.a)])];
   return {
     url,
     content: parts.join('\n'),
@@ -168,30 +172,34 @@ function storyRecord(card: NewsCard, language: string): SearchRecord {
 
 /** Elements whose content a reader never sees as text (a guide may hold raw HTML). */
 const NOT_TEXT = ['script', 'style', 'template', 'noscript', 'iframe', 'object', 'embed', 'svg', 'math', 'textarea', 'select', 'button', 'head', 'title'];
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"' };
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+const ENTITY = /&(amp|lt|gt|quot|#39);/g;
+/** The tags after which the text reads on a new line. */
+const BLOCK_END = /<(br|hr|\/p|\/div|\/li|\/h[1-6]|\/td|\/th|\/tr|\/blockquote|\/pre|\/figcaption)\b[^>]*>/gi;
 
 /** Rendered HTML as the text a reader sees: tags gone, block ends as line breaks, entities decoded. */
 export function textOf(html: string): string {
   if (!/[<&]/.test(html)) return html.trim();
-  const spaced = html.replace(/<(br|hr|\/p|\/div|\/li|\/h[1-6]|\/td|\/tr|\/blockquote|\/pre)\b[^>]*>/gi, '$&\n');
+  const spaced = html.replace(BLOCK_END, '$&\n');
   const text = sanitizeHtml()(spaced, { allowedTags: [], allowedAttributes: {}, nonTextTags: NOT_TEXT });
   return text
-    .replace(/&(amp|lt|gt|quot);/g, (m) => ENTITIES[m]!)
+    .replace(ENTITY, (m) => ENTITIES[m]!)
     .replace(/[ \t]+/g, ' ')
     .replace(/\s*\n\s*/g, '\n')
     .trim();
 }
 
 /**
- * The text of HTML that markdown-it wrote with raw HTML turned off (news summaries): there every
+ * The text of HTML that markdown-it wrote with raw HTML turned off (news summaries), or of a guide
+ * with no HTML of its own (RenderedBody.rawHtml false; its figures are written escaped): there every
  * `<` that is text is written `&lt;` and no attribute holds a `>`, so each tag is exactly a `<…>`
  * run and removing them leaves the text. Far cheaper than parsing, for thousands of summaries.
  */
 export function renderedText(html: string): string {
   return html
-    .replace(/<\/(p|li|h[1-6]|blockquote|pre)>|<br\s*\/?>/g, '$&\n')
+    .replace(BLOCK_END, '$&\n')
     .replace(/<[^>]*>/g, '')
-    .replace(/&(amp|lt|gt|quot);/g, (m) => ENTITIES[m]!)
+    .replace(ENTITY, (m) => ENTITIES[m]!)
     .replace(/[ \t]+/g, ' ')
     .replace(/\s*\n\s*/g, '\n')
     .trim();
