@@ -109,15 +109,10 @@ function renderGuideText(text: GuideText): RenderedBody {
   const takeaways = text.takeaways.map(renderInline);
   const faq = text.faq.map(renderInline);
   const words = countWords([...takeaways, html, ...faq].join(' '));
-  // A takeaway or an answer without a "<" holds no tag of its own.
-  const rawHtml = tokens.some(holdsRawHtml) || [...text.takeaways, ...text.faq].some((t) => t.includes('<'));
+  // Markdown without a "<" holds no tag of its own (the tokens cannot tell: the heading anchors and
+  // the figure mark are HTML tokens too). A "<" in code or a comparison only costs the slower reading.
+  const rawHtml = [text.body, ...text.takeaways, ...text.faq].some((t) => t.includes('<'));
   return { html, sections, takeaways, timeline: text.timeline.map(renderInline), faq, words, rawHtml };
-}
-
-/** A token of the guide's own HTML (the figure mark is the renderer's). */
-function holdsRawHtml(token: Token): boolean {
-  if ((token.type === 'html_block' || token.type === 'html_inline') && token.content.trim() !== FIGURE_MARK) return true;
-  return token.children?.some(holdsRawHtml) ?? false;
 }
 
 /**
