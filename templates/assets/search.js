@@ -62,10 +62,12 @@
 
   /** The shards to search for `term`: those the words index names, in the manifest's order. */
   function shardsFor(pf, term) {
-    // A quoted phrase is matched word for word, never by a near word: every shard can answer it.
-    if (/^\s*".+"\s*$/.test(term)) return Promise.resolve(pf.list.shards);
+    // A phrase's words are far apart in the words index (each shard's words are there once): there
+    // they are looked up as words, which names every shard that holds the phrase. Searching the words
+    // index first, even then, also loads Pagefind's WebAssembly once before the shards load theirs in
+    // the same worker: several at once from cold fail now and then ("memory access out of bounds").
     return pf.index(pf.list.words).then(function (words) {
-      return words.search(term);
+      return words.search(term.replace(/"/g, ' '));
     }).then(function (found) {
       return Promise.all(found.results.map(function (r) {
         return r.data();
