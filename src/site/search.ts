@@ -240,7 +240,10 @@ const pagefindPool = new PagefindPool(2);
 /** Pagefind's Node API, which runs its indexer as a child process (so on another core than the build). */
 export const pagefindIndexer: SearchIndexer = {
   name: 'pagefind',
-  index: (records) => pagefindPool.run((pagefind) => indexWith(pagefind, records)),
+  index: (records) =>
+    pagefindPool.run((pagefind) => indexWith(pagefind, records)).catch((err: unknown) => {
+      throw err instanceof IoError ? err : indexError(err instanceof Error ? err.message : String(err));
+    }),
 };
 
 async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]): Promise<Map<string, Buffer>> {
