@@ -189,6 +189,13 @@ describe('search shards', () => {
     assert.deepEqual(newsShardNames([], 'UTC'), []);
   });
 
+  it('odd years: year 1 and 999 are whole-year shards with four digits, year 10000 is newer than 9999', () => {
+    const instants = ['0001-03-01T00:00:00Z', '0001-05-01T00:00:00Z', '0999-05-01T00:00:00Z', '1969-12-31T23:30:00Z', '9999-12-31T00:00:00Z', '+010000-01-01T04:30:00Z'].map(at);
+    assert.deepEqual(newsShardNames(instants, 'UTC'), ['news-0001', 'news-0001', 'news-0999', 'news-1969', 'news-9999', 'news-10000-01']);
+    assert.deepEqual(newsShardNames(instants.slice(0, 3), 'UTC'), ['news-0001', 'news-0001', 'news-0999-05']);
+    assert.deepEqual(newsShardNames([at('0001-01-01T00:00:00Z') - 86_400_000 * 800, at('2026-01-01T00:00:00Z')], 'UTC'), ['news-bc0002', 'news-2026-01']);
+  });
+
   it('any instants in any zone: safe names, a month shard only in the newest year, each story in its own month or year', () => {
     const zones = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Pacific/Kiritimati', 'Pacific/Pago_Pago'];
     fc.assert(

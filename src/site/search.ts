@@ -124,9 +124,19 @@ export function searchRecords(pages: readonly Page[], language: string, timezone
  * changes only its month's shard. The names are plain ASCII and never change for the same month.
  */
 export function newsShardNames(published: readonly number[], timezone: string): string[] {
-  const months = published.map((ms) => calendarMonth(ms, timezone));
-  const newestYear = months.reduce((max, m) => (m.slice(0, 4) > max ? m.slice(0, 4) : max), '');
-  return months.map((m) => (m.startsWith(newestYear) ? `news-${m}` : `news-${m.slice(0, 4)}`));
+  // Years compared as numbers: year 10000 is newer than 9999, and year 1 is "1", not four digits.
+  const months = published.map((ms) => {
+    const m = calendarMonth(ms, timezone);
+    const cut = m.lastIndexOf('-');
+    return { year: Number(m.slice(0, cut)), month: m.slice(cut + 1) };
+  });
+  const newestYear = Math.max(...months.map((m) => m.year));
+  return months.map((m) => (m.year === newestYear ? `news-${yearName(m.year)}-${m.month}` : `news-${yearName(m.year)}`));
+}
+
+/** A year as four digits or more ("0999"), a year before year 1 with "bc" for its minus sign. */
+function yearName(year: number): string {
+  return year < 0 ? `bc${String(-year).padStart(4, '0')}` : String(year).padStart(4, '0');
 }
 
 /** Pagefind's JSON reader refuses a lone surrogate (a half of an emoji, say): it becomes U+FFFD. */
