@@ -1,6 +1,7 @@
 // The search page against one Pagefind index of the same records, query by query, each typed on a
 // fresh page (so that it is the first search of the page): words with hyphens, apostrophes, accents,
-// CJK and numbers, stemming, several words, and quoted phrases alone or beside other words.
+// CJK and numbers, stemming, several words, and quoted phrases alone or beside other words; and the
+// words index is searched without downloading its records.
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,6 +22,7 @@ describe('the search page gives what one index of the site gives', () => {
   let server: { url: string; close: () => Promise<void> };
   let page: Page;
   const problems: string[] = [];
+  const requested: string[] = [];
 
   before(async () => {
     const root = await tempSite();
@@ -47,6 +49,7 @@ describe('the search page gives what one index of the site gives', () => {
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     page.on('console', (m) => problems.push(`console ${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   });
   after(async () => {
     await browser?.close();
@@ -83,9 +86,13 @@ describe('the search page gives what one index of the site gives', () => {
     it(`${q} (${n})`, async () => {
       const expected = await one(q);
       problems.length = 0;
+      requested.length = 0;
       const got = await shown(q);
       assert.deepEqual(got.titles, expected, got.status);
       assert.deepEqual(problems, []);
+      // The words index's records (each all the words of a shard: large for a guide of many distinct
+      // words) are never downloaded: the shards come from the counts of its filter.
+      assert.deepEqual(requested.filter((p) => p.startsWith('/pagefind/words/fragment/')), []);
     });
   }
 });

@@ -326,6 +326,8 @@ describe('the search index cache', () => {
       ],
     );
     assert.deepEqual(words[0]!.meta, {}, "no title, whose words would count as the shard's");
+    // The browser reads the matching shards from this filter's counts, never from the records.
+    assert.deepEqual(words.map((r) => r.filters), [{ shard: ['guides'] }, { shard: ['news-2026-04'] }]);
   });
 
   it('a new story reindexes its month only; a guide edit, the guides only; a new month, that month only', async () => {

@@ -230,12 +230,17 @@ export function shardWords(records: readonly SearchRecord[]): string {
   return [...words].join(' ');
 }
 
-/** The records of the words index: one per shard that has words, named after the shard. */
+/**
+ * The records of the words index: one per shard that has words, named after the shard, in its URL
+ * and in its `shard` filter. The browser reads the shards a query matches from the filter's counts
+ * in the search's answer, so it never downloads a record (all of a shard's words, which a guide of
+ * many distinct words makes large).
+ */
 export function wordRecords(shards: readonly { name: string; words: string }[], language: string): SearchRecord[] {
   // No meta: a title would add its own words to the shard's.
   return shards
     .filter((s) => s.words.length > 0)
-    .map((s) => ({ url: s.name, content: s.words, language, meta: {} as SearchRecord['meta'], filters: {} as SearchRecord['filters'] }));
+    .map((s) => ({ url: s.name, content: s.words, language, meta: {} as SearchRecord['meta'], filters: { shard: [s.name] } as unknown as SearchRecord['filters'] }));
 }
 
 /** Turns records into the index's files (paths relative to SEARCH_DIR): the seam in front of Pagefind. */
@@ -298,7 +303,7 @@ export interface SearchIndex {
 }
 
 /** What the index depends on besides the records: the indexer and this format. */
-const FORMAT = `search-3;fragments=${MAX_FRAGMENTS}`;
+const FORMAT = `search-4;fragments=${MAX_FRAGMENTS}`;
 
 interface CachedShard {
   format: string;

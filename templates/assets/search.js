@@ -67,17 +67,15 @@
     // index first, even then, also loads Pagefind's WebAssembly once before the shards load theirs in
     // the same worker: several at once from cold fail now and then ("memory access out of bounds").
     return pf.index(pf.list.words).then(function (words) {
-      return words.search(term.replace(/"/g, ' '));
-    }).then(function (found) {
-      return Promise.all(found.results.map(function (r) {
-        return r.data();
-      }));
-    }).then(function (datas) {
-      var named = datas.map(function (d) {
-        return d.url.replace(/^\/+/, '') + '/';
+      // A search counts the records by filter only once the filters are loaded (the first time only).
+      return words.filters().then(function () {
+        return words.search(term.replace(/"/g, ' '));
       });
+    }).then(function (found) {
+      // The count of matching records of each shard's filter: no record (a shard's words) is loaded.
+      var counts = (found.filters && found.filters.shard) || {};
       return pf.list.shards.filter(function (dir) {
-        return named.indexOf(dir) >= 0;
+        return counts[dir.replace(/\/$/, '')] > 0;
       });
     });
   }
