@@ -77,7 +77,7 @@ describe('the search page gives what one index of the site gives', () => {
 
   const queries = [
     'fireworks', 'state-of-the-art', "don't", 'café', 'cafe', '東京', '3.5', 'gpt-4o', 'running', 'quiet fireworks', 'fire depot',
-    'fireworkz quiet', 'wombat', 'wombatpress',
+    'fireworkz quiet', 'wombat', 'wombatpress', 'news', 'example', 'examples', 'harbou', 'zzqq fireworks',
     '"quiet night"', '"fire at"', '"quiet night" fireworks', 'depot "quiet night"', '"quiet night" owls',
     // The first search of a page being a phrase: several times, as it failed only now and then.
     ...Array.from({ length: 5 }, () => '"quiet night"'),
