@@ -95,4 +95,20 @@ describe('the search page gives what one index of the site gives', () => {
       assert.deepEqual(requested.filter((p) => p.startsWith('/pagefind/words/fragment/')), []);
     });
   }
+
+  it('a site with nothing to search says there is no result, without an error', async () => {
+    const root = await tempSite();
+    assert.equal((await almanac(['build', '--root', root, '--now', NOW])).code, 0);
+    const empty = await serveStatic(path.join(root, 'dist'));
+    try {
+      problems.length = 0;
+      await page.goto(`${empty.url}/search/index.html?q=anything`, { waitUntil: 'load' });
+      const status = page.locator('#search-status');
+      await status.filter({ hasText: /results? for|not available/ }).waitFor({ timeout: 20_000 });
+      assert.equal(await status.textContent(), 'No results for “anything”.');
+      assert.deepEqual(problems, []);
+    } finally {
+      await empty.close();
+    }
+  });
 });

@@ -409,6 +409,14 @@ describe('the search index cache', () => {
     assert.deepEqual((await buildSearchIndex(SearchCache.open(root), site(), recording())).indexed, ['news-2026-03']);
   });
 
+  it('a site with nothing to search: the manifest lists no shard, also when the index is reused', async () => {
+    const root = await tempSite();
+    const empty = [{ name: 'guides', records: [] }];
+    const built = await buildSearchIndex(SearchCache.open(root), empty, recording(), undefined, 'inputs');
+    assert.deepEqual(manifestOf(built), { words: 'words/', shards: [] });
+    assert.deepEqual(manifestOf(SearchCache.open(root).reuse('recording\0inputs')!), { words: 'words/', shards: [] });
+  });
+
   it('a site without guides: its news shards, no empty index; the scripts are in the words index', async () => {
     const root = await tempSite();
     const indexer = recording();

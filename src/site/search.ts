@@ -389,7 +389,7 @@ export class SearchCache {
       if (!cached) return undefined;
       indexes.push([name, cached.files]);
     }
-    return { files: outputFiles(indexes), records: built.records, shards: indexes.length - 1, indexed: [], indexedRecords: 0, ms: 0 };
+    return { files: outputFiles(indexes, built.records), records: built.records, shards: indexes.length - 1, indexed: [], indexedRecords: 0, ms: 0 };
   }
 
   /** The last build's index of shard `name`, if it was made from records with this key. */
@@ -505,7 +505,7 @@ export async function buildSearchIndex(
   );
   const indexed = jobs.filter((job) => !job.cached).map((job) => job.shard);
   return {
-    files: outputFiles([[WORDS_INDEX, wordsIndex], ...built]),
+    files: outputFiles([[WORDS_INDEX, wordsIndex], ...built], records),
     records,
     shards: shards.length,
     indexed: indexed.map((s) => s.name),
@@ -514,8 +514,12 @@ export async function buildSearchIndex(
   };
 }
 
-/** The output files of the words index and the shards (in this order), and the manifest. */
-function outputFiles(indexes: readonly [string, Map<string, Buffer>][]): Map<string, Buffer> {
+/**
+ * The output files of the words index and the shards (in this order), and the manifest. With no
+ * record at all, the manifest lists no shard: Pagefind cannot load an index of nothing (it has no
+ * language), and the search page then answers "no results" without loading it.
+ */
+function outputFiles(indexes: readonly [string, Map<string, Buffer>][], records: number): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   for (const [name, built] of indexes) {
     for (const [rel, data] of built) {
@@ -524,7 +528,7 @@ function outputFiles(indexes: readonly [string, Map<string, Buffer>][]): Map<str
       files.set(`${SEARCH_DIR}/${name}/${rel}`, data);
     }
   }
-  const shards = indexes.filter(([name]) => name !== WORDS_INDEX).map(([name]) => `${name}/`);
+  const shards = records === 0 ? [] : indexes.filter(([name]) => name !== WORDS_INDEX).map(([name]) => `${name}/`);
   files.set(`${SEARCH_DIR}/${MANIFEST}`, Buffer.from(`${JSON.stringify({ words: `${WORDS_INDEX}/`, shards })}\n`));
   return files;
 }

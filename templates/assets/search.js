@@ -39,6 +39,8 @@
         return response.json();
       });
       loading = shards.then(function (list) {
+        // A site with nothing to search lists no shard: there is no index to load.
+        if (list.shards.length === 0) return { list: list, index: null };
         return import(new URL(list.words + 'pagefind.js', base).href).then(function (pf) {
           var instances = {};
           // Each index is loaded when a search first needs it.
@@ -62,6 +64,7 @@
 
   /** The shards to search for `term`: those the words index names, in the manifest's order. */
   function shardsFor(pf, term) {
+    if (pf.list.shards.length === 0) return Promise.resolve([]);
     // A phrase's words are far apart in the words index (each shard's words are there once): there
     // they are looked up as words, which names every shard that holds the phrase. Searching the words
     // index first, even then, also loads Pagefind's WebAssembly once before the shards load theirs in
