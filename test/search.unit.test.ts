@@ -145,6 +145,9 @@ describe('the text of a guide without HTML of its own', () => {
 
   it('says whether a guide holds HTML of its own: a tag in its body, takeaways or answers, not one in code', () => {
     assert.equal(guide('Plain *text* with `<b>code</b>` and a [link](https://example.com "a > b").').rawHtml, false);
+    // Headings: the renderer's own wrapper and link around each are not the guide's HTML.
+    assert.equal(guide('## A heading\n\nText.\n\n### Another, `a > b`\n\nMore.').rawHtml, false);
+    assert.equal(guide('## A heading <i>with a tag</i>\n\nText.').rawHtml, true);
     assert.equal(guide('A <b>bold</b> claim.').rawHtml, true);
     assert.equal(guide('<div>\nBoxed\n</div>\n').rawHtml, true);
     assert.equal(guide('Plain.', ['A <i>takeaway</i>']).rawHtml, true);
@@ -157,6 +160,7 @@ describe('the text of a guide without HTML of its own', () => {
       '[link](https://example.com/?a=1&b=2 "t > \'q\'")', '<https://auto.example.com>', 'https://bare.example.com',
       '\n\n', '\n', '\n\n- item\n- item\n\n', '\n\n1. one\n2. two\n\n', '\n\n## Heading\n\n', '\n\n> quote\n\n',
       '\n\n| a | b |\n|---|---|\n| c & d | e |\n\n', '\n\n```\n<code> & "x"\n```\n\n', '\n\n---\n\n', '  \n', '![alt](img.png)',
+      '\n\n## It\'s 5 > 4 "q" & `<x>`\n\n', '\n\n### [A link](https://example.com "t > u") #\n\n', '\n\n<div class="heading">\n\n', '\n\n</div>\n\n',
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 30 }).map((parts) => parts.join(' ')), (body) => {

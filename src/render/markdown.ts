@@ -32,7 +32,7 @@ function markdownIt(): { guide: MarkdownIt; untrusted: MarkdownIt } {
       assistiveText: (title: string) => `Link to section: ${title}`,
       symbol: '#',
       class: 'heading-anchor',
-      wrapper: ['<div class="heading">', '</div>'],
+      wrapper: HEADING_WRAPPER,
     }),
   });
   guide.core.ruler.push('figures', markFigures);
@@ -114,9 +114,20 @@ function renderGuideText(text: GuideText): RenderedBody {
   return { html, sections, takeaways, timeline: text.timeline.map(renderInline), faq, words, rawHtml };
 }
 
-/** A token of the guide's own HTML (the figure mark is the renderer's). */
+/** What wraps each heading and its link (markdown-it-anchor writes them as HTML tokens). */
+const HEADING_WRAPPER: [string, string] = ['<div class="heading">', '</div>'];
+/** HTML tokens of the renderer's own: the figure mark, and the heading links' wrapper and symbol. */
+const RENDERERS_HTML = new Set([FIGURE_MARK, ...HEADING_WRAPPER]);
+
+/**
+ * A token of the guide's own HTML. The renderer's own (each section heading has some) are not: a
+ * guide with headings would never count as plain. The same tags written by hand are only tags too.
+ */
 function holdsRawHtml(token: Token): boolean {
-  if ((token.type === 'html_block' || token.type === 'html_inline') && token.content.trim() !== FIGURE_MARK) return true;
+  if (token.type === 'html_block' || token.type === 'html_inline') {
+    const mine = RENDERERS_HTML.has(token.content.trim()) || (token.meta as { isPermalinkSymbol?: boolean } | null)?.isPermalinkSymbol === true;
+    if (!mine) return true;
+  }
   return token.children?.some(holdsRawHtml) ?? false;
 }
 
