@@ -413,6 +413,18 @@ describe('the search index cache', () => {
     assert.deepEqual((await buildSearchIndex(SearchCache.open(root), site(), recording())).indexed, ['news-2026-03']);
   });
 
+  it('a shard gone (its last story deleted) indexes no shard but makes the words index again, and says so', async () => {
+    const root = await tempSite();
+    const indexer = recording();
+    await buildSearchIndex(SearchCache.open(root), site(), indexer);
+    const fewer = site().filter((shard) => shard.name !== 'news-2026-03');
+    const after = await buildSearchIndex(SearchCache.open(root), fewer, indexer);
+    assert.deepEqual(after.indexed, []);
+    assert.equal(after.wordsIndexed, true, 'not an unchanged index');
+    assert.deepEqual(manifestOf(after), { words: 'words/', shards: ['guides/', 'news-2026-04/'] });
+    assert.equal((await buildSearchIndex(SearchCache.open(root), fewer, indexer)).wordsIndexed, false);
+  });
+
   it('a site with nothing to search: the manifest lists no shard, also when the index is reused', async () => {
     const root = await tempSite();
     const empty = [{ name: 'guides', records: [] }];

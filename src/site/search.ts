@@ -299,6 +299,8 @@ export interface SearchIndex {
   indexed: string[];
   /** The records of the shards indexed in this build. */
   indexedRecords: number;
+  /** Whether the words index was made in this build (a shard gone changes it, though none is indexed). */
+  wordsIndexed: boolean;
   ms: number;
 }
 
@@ -389,7 +391,7 @@ export class SearchCache {
       if (!cached) return undefined;
       indexes.push([name, cached.files]);
     }
-    return { files: outputFiles(indexes, built.records), records: built.records, shards: indexes.length - 1, indexed: [], indexedRecords: 0, ms: 0 };
+    return { files: outputFiles(indexes, built.records), records: built.records, shards: indexes.length - 1, indexed: [], indexedRecords: 0, wordsIndexed: false, ms: 0 };
   }
 
   /** The last build's index of shard `name`, if it was made from records with this key. */
@@ -510,6 +512,7 @@ export async function buildSearchIndex(
     shards: shards.length,
     indexed: indexed.map((s) => s.name),
     indexedRecords: indexed.reduce((n, s) => n + s.records.length, 0),
+    wordsIndexed: !wordsCached,
     ms: clock() - started,
   };
 }
