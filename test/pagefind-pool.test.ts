@@ -1,9 +1,11 @@
 // The pool of Pagefind processes with real Pagefind: the second slot loads a copy of Pagefind's module
 // of its own, and so runs a process of its own, seen in /proc while two jobs index at once.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadPagefind, PagefindPool } from '../src/site/pagefind-pool.ts';
+import { loadPagefind, PagefindPool, type PagefindApi } from '../src/site/pagefind-pool.ts';
 import { until } from './helpers/cli.ts';
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -13,6 +15,42 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe('the Pagefind pool with real Pagefind', () => {
+  it('fails a job whose Pagefind process dies before it answers, instead of waiting for ever', async () => {
+    // Pagefind's module runs the binary named by this variable: one that reads a request and dies.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'almanac-pagefind-'));
+    const dying = path.join(dir, 'pagefind');
+    writeFileSync(dying, '#!/bin/sh\nhead -c 1 >/dev/null\nexit 3\n');
+    chmodSync(dying, 0o755);
+    const before = process.env.PAGEFIND_EXTENDED_BINARY_PATH;
+    process.env.PAGEFIND_EXTENDED_BINARY_PATH = dying;
+    const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?dying`) as Promise<PagefindApi>);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting after 10 s'), 10_000)));
+      const outcome = await Promise.race([
+        pool.run((pagefind) => pagefind.createIndex({})).then(
+          () => 'indexed',
+          (err: Error) => err.message,
+        ),
+        deadline,
+      ]);
+      clearTimeout(timer);
+      assert.equal(outcome, 'the Pagefind process ended with exit code 3');
+    } finally {
+      if (before === undefined) delete process.env.PAGEFIND_EXTENDED_BINARY_PATH;
+      else process.env.PAGEFIND_EXTENDED_BINARY_PATH = before;
+    }
+    // The next build (serve and preview build again in the same process) starts a new process.
+    const again = await pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/a', content: 'again', language: 'en' });
+      const files = await index!.getFiles();
+      await index!.deleteIndex();
+      return files.files.length;
+    });
+    assert.ok(again > 0);
+  });
+
   it('loads a copy of Pagefind of its own for the second process', async () => {
     const [first, second, again] = await Promise.all([loadPagefind(0), loadPagefind(1), loadPagefind(0)]);
     assert.equal(typeof second.createIndex, 'function');

@@ -145,6 +145,9 @@ describe('the text of a guide without HTML of its own', () => {
 
   it('says whether a guide may hold HTML of its own: a "<" in its body, takeaways or answers', () => {
     assert.equal(guide('## A heading\n\nPlain *text* with `code` and a [link](https://example.com "a > b").').rawHtml, false);
+    // Headings: the renderer's own wrapper and link around each are not the guide's HTML.
+    assert.equal(guide('## A heading\n\nText.\n\n### Another, `a > b`\n\nMore.').rawHtml, false);
+    assert.equal(guide('## A heading <i>with a tag</i>\n\nText.').rawHtml, true);
     assert.equal(guide('A <b>bold</b> claim.').rawHtml, true);
     assert.equal(guide('<div>\nBoxed\n</div>\n').rawHtml, true);
     assert.equal(guide('Plain.', ['A <i>takeaway</i>']).rawHtml, true);
@@ -157,6 +160,7 @@ describe('the text of a guide without HTML of its own', () => {
       '[link](https://example.com/?a=1&b=2 "t > \'q\'")', 'https://bare.example.com', '\n\n### Sub & section\n\n',
       '\n\n', '\n', '\n\n- item\n- item\n\n', '\n\n1. one\n2. two\n\n', '\n\n## Heading\n\n', '\n\n> quote\n\n',
       '\n\n| a | b |\n|---|---|\n| c & d | e |\n\n', '\n\n```\ncode & "x" > y\n```\n\n', '\n\n---\n\n', '  \n', '![alt "q"](img.png)',
+      '\n\n## It\'s 5 > 4 "q" & `x`\n\n', '\n\n### [A link](https://example.com "t > u") #\n\n',
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 30 }).map((parts) => parts.join(' ')), (body) => {
@@ -187,6 +191,13 @@ describe('search shards', () => {
     // In Tokyo the second story is on 1 January 2026: in the newest year, in its month.
     assert.deepEqual(newsShardNames(instants, 'Asia/Tokyo'), ['news-2024', 'news-2026-01', 'news-2025', 'news-2026-02']);
     assert.deepEqual(newsShardNames([], 'UTC'), []);
+  });
+
+  it('odd years: year 1 and 999 are whole-year shards with four digits, year 10000 is newer than 9999', () => {
+    const instants = ['0001-03-01T00:00:00Z', '0001-05-01T00:00:00Z', '0999-05-01T00:00:00Z', '1969-12-31T23:30:00Z', '9999-12-31T00:00:00Z', '+010000-01-01T04:30:00Z'].map(at);
+    assert.deepEqual(newsShardNames(instants, 'UTC'), ['news-0001', 'news-0001', 'news-0999', 'news-1969', 'news-9999', 'news-10000-01']);
+    assert.deepEqual(newsShardNames(instants.slice(0, 3), 'UTC'), ['news-0001', 'news-0001', 'news-0999-05']);
+    assert.deepEqual(newsShardNames([at('0001-01-01T00:00:00Z') - 86_400_000 * 800, at('2026-01-01T00:00:00Z')], 'UTC'), ['news-bc0002', 'news-2026-01']);
   });
 
   it('any instants in any zone: safe names, a month shard only in the newest year, each story in its own month or year', () => {
@@ -319,6 +330,8 @@ describe('the search index cache', () => {
       ],
     );
     assert.deepEqual(words[0]!.meta, {}, "no title, whose words would count as the shard's");
+    // The browser reads the matching shards from this filter's counts, never from the records.
+    assert.deepEqual(words.map((r) => r.filters), [{ shard: ['guides'] }, { shard: ['news-2026-04'] }]);
   });
 
   it('a new story reindexes its month only; a guide edit, the guides only; a new month, that month only', async () => {
@@ -398,6 +411,26 @@ describe('the search index cache', () => {
     await assert.rejects(buildSearchIndex(SearchCache.open(root), site(), failing), /march failed/);
     // The shards that were indexed are kept; the next build indexes March only.
     assert.deepEqual((await buildSearchIndex(SearchCache.open(root), site(), recording())).indexed, ['news-2026-03']);
+  });
+
+  it('a shard gone (its last story deleted) indexes no shard but makes the words index again, and says so', async () => {
+    const root = await tempSite();
+    const indexer = recording();
+    await buildSearchIndex(SearchCache.open(root), site(), indexer);
+    const fewer = site().filter((shard) => shard.name !== 'news-2026-03');
+    const after = await buildSearchIndex(SearchCache.open(root), fewer, indexer);
+    assert.deepEqual(after.indexed, []);
+    assert.equal(after.wordsIndexed, true, 'not an unchanged index');
+    assert.deepEqual(manifestOf(after), { words: 'words/', shards: ['guides/', 'news-2026-04/'] });
+    assert.equal((await buildSearchIndex(SearchCache.open(root), fewer, indexer)).wordsIndexed, false);
+  });
+
+  it('a site with nothing to search: the manifest lists no shard, also when the index is reused', async () => {
+    const root = await tempSite();
+    const empty = [{ name: 'guides', records: [] }];
+    const built = await buildSearchIndex(SearchCache.open(root), empty, recording(), undefined, 'inputs');
+    assert.deepEqual(manifestOf(built), { words: 'words/', shards: [] });
+    assert.deepEqual(manifestOf(SearchCache.open(root).reuse('recording\0inputs')!), { words: 'words/', shards: [] });
   });
 
   it('a site without guides: its news shards, no empty index; the scripts are in the words index', async () => {

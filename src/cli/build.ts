@@ -38,7 +38,10 @@ export function registerBuild(program: Command): void {
       process.stdout.write(
         search.reused
           ? `Search index of ${count(search.records)} guides and stories unchanged (${shards}), reused → ${shown}/pagefind/\n`
-          : `Indexed ${count(search.indexedRecords)} records in ${search.indexed.length} of ${shards} (${search.indexed.join(', ')}) ` +
+          : search.indexed.length === 0
+            ? `Search index of ${count(search.records)} guides and stories: no shard changed, the words index of ${shards} made again ` +
+              `in ${search.seconds.toFixed(1)} s → ${shown}/pagefind/\n`
+            : `Indexed ${count(search.indexedRecords)} records in ${search.indexed.length} of ${shards} (${search.indexed.join(', ')}) ` +
               `in ${search.seconds.toFixed(1)} s → ${shown}/pagefind/\n`,
       );
     }

@@ -296,7 +296,7 @@ function summary(site: Site, pages: number, files: number, outDir: string, searc
       shards: search.shards,
       indexed: search.indexed,
       indexedRecords: search.indexedRecords,
-      reused: search.indexed.length === 0,
+      reused: search.indexed.length === 0 && !search.wordsIndexed,
       seconds: Number((search.ms / 1000).toFixed(2)),
     },
   };

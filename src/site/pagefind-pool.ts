@@ -1,6 +1,7 @@
 // Pagefind's Node API runs its indexer in one child process per loaded copy of its module, and
 // indexes one site at a time there. The same module file loaded under another URL is another copy,
 // so another process: a pool of such copies indexes several shards at once, one job per process.
+import childProcess, { type ChildProcess } from 'node:child_process';
 import type * as Pagefind from 'pagefind';
 
 /** The part of Pagefind's Node API a job uses. */
@@ -20,7 +21,11 @@ export const loadPagefind: StartPagefind = (slot) =>
  */
 export class PagefindPool {
   private started: (Promise<PagefindApi> | undefined)[];
+  /** Per slot, once its process runs: settles when that process ends. */
+  private ended: (Promise<string> | undefined)[];
   private readonly idle: number[];
+  /** The copies of Pagefind whose process has ended, and how. */
+  private readonly dead = new Map<PagefindApi, string>();
   private readonly waiting: ((slot: number) => void)[] = [];
   private users = 0;
 
@@ -29,6 +34,7 @@ export class PagefindPool {
     private readonly start: StartPagefind = loadPagefind,
   ) {
     this.started = new Array<Promise<PagefindApi> | undefined>(size).fill(undefined);
+    this.ended = new Array<Promise<string> | undefined>(size).fill(undefined);
     this.idle = Array.from({ length: size }, (_, slot) => slot);
   }
 
@@ -38,7 +44,23 @@ export class PagefindPool {
       const slot = await this.acquire();
       try {
         const pagefind = await (this.started[slot] ??= this.start(slot));
-        return await job(pagefind);
+        const dead = this.dead.get(pagefind);
+        if (dead) throw new Error(`the Pagefind process ${dead}`);
+        // Pagefind's module never hears of its process ending: a request then waits for ever. So the
+        // process (started by the first request of a slot) is watched, and its end fails the job.
+        const { value, children } = spawnedBy(() => job(pagefind));
+        for (const child of children) {
+          const ended = endOf(child);
+          this.ended[slot] ??= ended;
+          // A later job on this slot would write to the dead process, and Pagefind prints a stack trace for that.
+          // (Unless the pool stopped it: the same copy starts a new process on its next job.)
+          void ended.then((how) => this.ended[slot] === ended && this.dead.set(pagefind, how));
+        }
+        const ended = this.ended[slot];
+        if (!ended) return await value;
+        const died = ended.then((how) => Promise.reject(new Error(`the Pagefind process ${how}`)));
+        died.catch(() => undefined);
+        return await Promise.race([value, died]);
       } finally {
         this.release(slot);
       }
@@ -63,6 +85,8 @@ export class PagefindPool {
   private async closeAll(): Promise<void> {
     const started = this.started;
     this.started = new Array<Promise<PagefindApi> | undefined>(this.size).fill(undefined);
+    this.ended = new Array<Promise<string> | undefined>(this.size).fill(undefined);
+    this.dead.clear();
     await Promise.all(
       started.map(async (loading) => {
         const pagefind = await loading?.catch(() => undefined);
@@ -70,4 +94,28 @@ export class PagefindPool {
       }),
     );
   }
+}
+
+/** What `start` returns, and the child processes it spawned before it returned. */
+function spawnedBy<T>(start: () => T): { value: T; children: ChildProcess[] } {
+  const spawn = childProcess.spawn;
+  const children: ChildProcess[] = [];
+  childProcess.spawn = ((...args: Parameters<typeof spawn>) => {
+    const child = (spawn as (...a: Parameters<typeof spawn>) => ChildProcess)(...args);
+    children.push(child);
+    return child;
+  }) as typeof spawn;
+  try {
+    return { value: start(), children };
+  } finally {
+    childProcess.spawn = spawn;
+  }
+}
+
+/** Settles with how `child` ended, once it has. */
+function endOf(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve(signal ? `was stopped by ${signal}` : `ended with exit code ${code}`));
+    child.once('error', (err) => resolve(`could not run: ${err.message}`));
+  });
 }

@@ -124,9 +124,19 @@ export function searchRecords(pages: readonly Page[], language: string, timezone
  * changes only its month's shard. The names are plain ASCII and never change for the same month.
  */
 export function newsShardNames(published: readonly number[], timezone: string): string[] {
-  const months = published.map((ms) => calendarMonth(ms, timezone));
-  const newestYear = months.reduce((max, m) => (m.slice(0, 4) > max ? m.slice(0, 4) : max), '');
-  return months.map((m) => (m.startsWith(newestYear) ? `news-${m}` : `news-${m.slice(0, 4)}`));
+  // Years compared as numbers: year 10000 is newer than 9999, and year 1 is "1", not four digits.
+  const months = published.map((ms) => {
+    const m = calendarMonth(ms, timezone);
+    const cut = m.lastIndexOf('-');
+    return { year: Number(m.slice(0, cut)), month: m.slice(cut + 1) };
+  });
+  const newestYear = Math.max(...months.map((m) => m.year));
+  return months.map((m) => (m.year === newestYear ? `news-${yearName(m.year)}-${m.month}` : `news-${yearName(m.year)}`));
+}
+
+/** A year as four digits or more ("0999"), a year before year 1 with "bc" for its minus sign. */
+function yearName(year: number): string {
+  return year < 0 ? `bc${String(-year).padStart(4, '0')}` : String(year).padStart(4, '0');
 }
 
 /** Pagefind's JSON reader refuses a lone surrogate (a half of an emoji, say): it becomes U+FFFD. */
@@ -220,12 +230,17 @@ export function shardWords(records: readonly SearchRecord[]): string {
   return [...words].join(' ');
 }
 
-/** The records of the words index: one per shard that has words, named after the shard. */
+/**
+ * The records of the words index: one per shard that has words, named after the shard, in its URL
+ * and in its `shard` filter. The browser reads the shards a query matches from the filter's counts
+ * in the search's answer, so it never downloads a record (all of a shard's words, which a guide of
+ * many distinct words makes large).
+ */
 export function wordRecords(shards: readonly { name: string; words: string }[], language: string): SearchRecord[] {
   // No meta: a title would add its own words to the shard's.
   return shards
     .filter((s) => s.words.length > 0)
-    .map((s) => ({ url: s.name, content: s.words, language, meta: {} as SearchRecord['meta'], filters: {} as SearchRecord['filters'] }));
+    .map((s) => ({ url: s.name, content: s.words, language, meta: {} as SearchRecord['meta'], filters: { shard: [s.name] } as unknown as SearchRecord['filters'] }));
 }
 
 /** Turns records into the index's files (paths relative to SEARCH_DIR): the seam in front of Pagefind. */
@@ -240,7 +255,10 @@ const pagefindPool = new PagefindPool(2);
 /** Pagefind's Node API, which runs its indexer as a child process (so on another core than the build). */
 export const pagefindIndexer: SearchIndexer = {
   name: 'pagefind',
-  index: (records) => pagefindPool.run((pagefind) => indexWith(pagefind, records)),
+  index: (records) =>
+    pagefindPool.run((pagefind) => indexWith(pagefind, records)).catch((err: unknown) => {
+      throw err instanceof IoError ? err : indexError(err instanceof Error ? err.message : String(err));
+    }),
 };
 
 async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]): Promise<Map<string, Buffer>> {
@@ -281,11 +299,13 @@ export interface SearchIndex {
   indexed: string[];
   /** The records of the shards indexed in this build. */
   indexedRecords: number;
+  /** Whether the words index was made in this build (a shard gone changes it, though none is indexed). */
+  wordsIndexed: boolean;
   ms: number;
 }
 
 /** What the index depends on besides the records: the indexer and this format. */
-const FORMAT = `search-3;fragments=${MAX_FRAGMENTS}`;
+const FORMAT = `search-4;fragments=${MAX_FRAGMENTS}`;
 
 interface CachedShard {
   format: string;
@@ -371,7 +391,7 @@ export class SearchCache {
       if (!cached) return undefined;
       indexes.push([name, cached.files]);
     }
-    return { files: outputFiles(indexes), records: built.records, shards: indexes.length - 1, indexed: [], indexedRecords: 0, ms: 0 };
+    return { files: outputFiles(indexes, built.records), records: built.records, shards: indexes.length - 1, indexed: [], indexedRecords: 0, wordsIndexed: false, ms: 0 };
   }
 
   /** The last build's index of shard `name`, if it was made from records with this key. */
@@ -487,17 +507,22 @@ export async function buildSearchIndex(
   );
   const indexed = jobs.filter((job) => !job.cached).map((job) => job.shard);
   return {
-    files: outputFiles([[WORDS_INDEX, wordsIndex], ...built]),
+    files: outputFiles([[WORDS_INDEX, wordsIndex], ...built], records),
     records,
     shards: shards.length,
     indexed: indexed.map((s) => s.name),
     indexedRecords: indexed.reduce((n, s) => n + s.records.length, 0),
+    wordsIndexed: !wordsCached,
     ms: clock() - started,
   };
 }
 
-/** The output files of the words index and the shards (in this order), and the manifest. */
-function outputFiles(indexes: readonly [string, Map<string, Buffer>][]): Map<string, Buffer> {
+/**
+ * The output files of the words index and the shards (in this order), and the manifest. With no
+ * record at all, the manifest lists no shard: Pagefind cannot load an index of nothing (it has no
+ * language), and the search page then answers "no results" without loading it.
+ */
+function outputFiles(indexes: readonly [string, Map<string, Buffer>][], records: number): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   for (const [name, built] of indexes) {
     for (const [rel, data] of built) {
@@ -506,7 +531,7 @@ function outputFiles(indexes: readonly [string, Map<string, Buffer>][]): Map<str
       files.set(`${SEARCH_DIR}/${name}/${rel}`, data);
     }
   }
-  const shards = indexes.filter(([name]) => name !== WORDS_INDEX).map(([name]) => `${name}/`);
+  const shards = records === 0 ? [] : indexes.filter(([name]) => name !== WORDS_INDEX).map(([name]) => `${name}/`);
   files.set(`${SEARCH_DIR}/${MANIFEST}`, Buffer.from(`${JSON.stringify({ words: `${WORDS_INDEX}/`, shards })}\n`));
   return files;
 }

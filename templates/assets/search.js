@@ -39,6 +39,8 @@
         return response.json();
       });
       loading = shards.then(function (list) {
+        // A site with nothing to search lists no shard: there is no index to load.
+        if (list.shards.length === 0) return { list: list, index: null };
         return import(new URL(list.words + 'pagefind.js', base).href).then(function (pf) {
           var instances = {};
           // Each index is loaded when a search first needs it.
@@ -62,20 +64,21 @@
 
   /** The shards to search for `term`: those the words index names, in the manifest's order. */
   function shardsFor(pf, term) {
-    // A quoted phrase is matched word for word, never by a near word: every shard can answer it.
-    if (/^\s*".+"\s*$/.test(term)) return Promise.resolve(pf.list.shards);
+    if (pf.list.shards.length === 0) return Promise.resolve([]);
+    // A phrase's words are far apart in the words index (each shard's words are there once): there
+    // they are looked up as words, which names every shard that holds the phrase. Searching the words
+    // index first, even then, also loads Pagefind's WebAssembly once before the shards load theirs in
+    // the same worker: several at once from cold fail now and then ("memory access out of bounds").
     return pf.index(pf.list.words).then(function (words) {
-      return words.search(term);
-    }).then(function (found) {
-      return Promise.all(found.results.map(function (r) {
-        return r.data();
-      }));
-    }).then(function (datas) {
-      var named = datas.map(function (d) {
-        return d.url.replace(/^\/+/, '') + '/';
+      // A search counts the records by filter only once the filters are loaded (the first time only).
+      return words.filters().then(function () {
+        return words.search(term.replace(/"/g, ' '));
       });
+    }).then(function (found) {
+      // The count of matching records of each shard's filter: no record (a shard's words) is loaded.
+      var counts = (found.filters && found.filters.shard) || {};
       return pf.list.shards.filter(function (dir) {
-        return named.indexOf(dir) >= 0;
+        return counts[dir.replace(/\/$/, '')] > 0;
       });
     });
   }
