@@ -39,6 +39,20 @@ async function build(root: string) {
   return run;
 }
 
+/** A site whose issue of DATE, built with an intro, has started going out to one reader. */
+async function sentIssueSite(): Promise<string> {
+  const root = await site(`---\nsubject: First words\n---\nThe intro as sent.\n`);
+  assert.equal((await build(root)).code, 0);
+  assert.equal((await almanac(['subscribers', 'add', 'ada@example.com', '--root', root])).code, 0);
+  const db = openDatabase(databasePath(root));
+  try {
+    assert.ok(new SqliteLedger(db).enqueue(ID, 'midweek', Date.parse(NOW)) > 0);
+  } finally {
+    db.close();
+  }
+  return root;
+}
+
 const dist = (root: string, file: string) => readFile(path.join(root, 'dist/issues', ID, file), 'utf8');
 
 const order = (html: string) => ['Alpha', 'Bravo', 'Charlie', 'Delta'].map((w) => ({ w, at: html.indexOf(`${w} `) })).filter((x) => x.at >= 0).sort((a, b) => a.at - b.at).map((x) => x.w);
@@ -104,15 +118,7 @@ describe('issue notes', () => {
   });
 
   it('a sent issue is not rebuilt after its notes change, and its web version keeps the intro it went out with', async () => {
-    const root = await site(`---\nsubject: First words\n---\nThe intro as sent.\n`);
-    assert.equal((await build(root)).code, 0);
-    assert.equal((await almanac(['subscribers', 'add', 'ada@example.com', '--root', root])).code, 0);
-    const db = openDatabase(databasePath(root));
-    try {
-      assert.ok(new SqliteLedger(db).enqueue(ID, 'midweek', Date.parse(NOW)) > 0);
-    } finally {
-      db.close();
-    }
+    const root = await sentIssueSite();
     await writeFile(path.join(root, NOTES), `---\nsubject: Second thoughts\n---\nA changed intro.\n`);
     const again = await build(root);
     assert.equal(again.code, 1);
@@ -205,15 +211,7 @@ describe('almanac issue new', () => {
 
 describe('almanac check and issue notes', () => {
   it('the notes of an issue that went out are no fault once its edition is turned off; unsent notes of no edition are', async () => {
-    const root = await site(`---\nsubject: First words\n---\nThe intro as sent.\n`);
-    assert.equal((await build(root)).code, 0);
-    assert.equal((await almanac(['subscribers', 'add', 'ada@example.com', '--root', root])).code, 0);
-    const db = openDatabase(databasePath(root));
-    try {
-      assert.ok(new SqliteLedger(db).enqueue(ID, 'midweek', Date.parse(NOW)) > 0);
-    } finally {
-      db.close();
-    }
+    const root = await sentIssueSite();
     await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ baseUrl: 'https://letters.example.org', editions: { midweek: false } }));
     const check = await almanac(['check', '--root', root, '--now', '2026-05-01T00:00:00Z']);
     assert.doesNotMatch(check.stderr, /2026-04-15-midweek\.md/);

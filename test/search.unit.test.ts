@@ -11,20 +11,9 @@ import { loadSite } from '../src/content/load.ts';
 import { htmlText } from '../src/render/html-text.ts';
 import { renderMarkdown } from '../src/render/markdown.ts';
 import { sitePages } from '../src/site/pages.ts';
-import {
-  buildSearchIndex,
-  newsShardNames,
-  SearchCache,
-  searchRecords,
-  searchShards,
-  shardWords,
-  renderedText,
-  textOf,
-  wordRecords,
-  type SearchIndexer,
-  type SearchRecord,
-  type SearchShard,
-} from '../src/site/search.ts';
+import { buildSearchIndex, SearchCache, type SearchIndexer } from '../src/site/search-index.ts';
+import { newsShardNames, searchRecords, searchShards, shardWords, wordRecords, type SearchRecord, type SearchShard } from '../src/site/search-records.ts';
+import { renderedText, textOf } from '../src/site/search-text.ts';
 import { calendarMonth } from '../src/words/dates.ts';
 import { NOW, tempSite, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';

@@ -60,12 +60,12 @@ function runSpamAssassin(mime: Buffer, timeoutSeconds: number, command: string):
   return new Promise((resolve) => {
     // A process group of its own, so that a deadline stops whatever SpamAssassin started too (a
     // wrapper script's children would otherwise keep running, and keep its output open).
+    // Watched before the child starts: a Ctrl-C meanwhile is then handled (in a later turn of the
+    // event loop, by when the group is known) instead of stopping this process alone.
+    watchSignals();
     const child = spawn(command, ARGS, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const group = child.pid;
-    if (group !== undefined) {
-      running.add(group);
-      watchSignals();
-    }
+    if (group !== undefined) running.add(group);
     let settled = false;
     // Our own timer rather than spawn's `timeout`: that one stays armed when the command is not
     // found, and holds the whole run open until it fires.

@@ -22,7 +22,7 @@ import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
 import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
 import type { DebugLog } from '../log/debug.ts';
-import type { SearchIndex, SearchIndexer } from './search.ts';
+import type { SearchIndex, SearchIndexer } from './search-index.ts';
 
 export interface BuildOptions {
   root: string;
@@ -178,7 +178,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       // Indexed by another process while the pages render here. Loaded only now: an issue build that
       // writes only its own files never needs it.
-      const { buildSearchIndex, pagefindIndexer, SearchCache, searchShards } = await import('./search.ts');
+      const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await Promise.all([import('./search-index.ts'), import('./search-records.ts')]);
       const searchCache = SearchCache.open(root);
       const indexer = options.searchIndexer ?? pagefindIndexer;
       // A site made from the same inputs as the one last indexed has the same records: they are not made again.
