@@ -31,7 +31,10 @@ function watch(page: Page): { problems: string[]; hosts: Set<string> } {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  // A request the page itself cancels by going on to the next page (its icon, say) is no fault.
+  page.on('requestfailed', (r) => {
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on('request', (r) => hosts.add(new URL(r.url()).host));
   return { problems, hosts };
 }
