@@ -213,6 +213,34 @@ describe('a SpamAssassin that does not answer', () => {
     }
   });
 
+  it('is stopped with the preview when Ctrl-C stops it, and the preview still closes as it did', { timeout: 60_000 }, async () => {
+    const fake = await hangingSpamAssassin();
+    const root = await sampleSite({ checks: { spam: { timeoutSeconds: 120 } } });
+    const child = spawn(process.execPath, [BIN, 'preview', '--port', '0', '--root', root, '--now', '2026-06-08T09:00:00Z'], {
+      env: { ...process.env, SPAMASSASSIN_PATH: '', PATH: `${fake.dir}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await until(() => /Preview at http:\/\/[\d.:]+\//.test(out), 30_000);
+      const base = /Preview at (http:\/\/[\d.:]+)\//.exec(out)![1]!;
+      const index = await (await fetch(`${base}/`)).text();
+      const issue = /href="(\/issues\/[^"/]+)\/?"/.exec(index)?.[1];
+      assert.ok(issue, index);
+      assert.equal((await fetch(`${base}${issue}`)).status, 200);
+      await until(() => fake.runs().length === 1, 30_000);
+      child.kill('SIGINT');
+      assert.deepEqual(await exited, { code: 0, signal: null }, out);
+      await until(() => !fake.runs().flat().some(running), 5_000);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of fake.runs().flat()) killQuietly(pid);
+    }
+  });
+
   it('is a warning in `check`, said once, after the configured time rather than a minute per edition', { timeout: 60_000 }, async () => {
     const fake = await hangingSpamAssassin();
     const root = await sampleSite({ checks: { spam: { timeoutSeconds: 1 } } });
