@@ -152,6 +152,34 @@ function running(pid: number): boolean {
   }
 }
 
+describe('Ctrl-C once a score has been asked for', () => {
+  // The preview server (and any command with its own Ctrl-C handling, set with `once`) stops as it did
+  // before: the signal is passed to SpamAssassin, not made to kill the process outright.
+  it('still reaches a command\'s own handler, which stops as it chooses', { timeout: 30_000 }, async () => {
+    const script = [
+      `import { scoreMessage } from ${JSON.stringify(path.join(PROJECT, 'src/mail/spam-score.ts'))};`,
+      "const stopped = new Promise((resolve) => process.once('SIGINT', resolve));",
+      "await scoreMessage(Buffer.from('Subject: x\\r\\n\\r\\nx\\r\\n'), 5, '/nonexistent/spamassassin');",
+      "process.stdout.write('ready\\n');",
+      'await stopped;',
+      "await new Promise((resolve) => setTimeout(resolve, 50));",
+      "process.stdout.write('closed\\n');",
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: PROJECT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await until(() => out.includes('ready\n'), 20_000);
+      child.kill('SIGINT');
+      assert.deepEqual(await exited, { code: 0, signal: null });
+      assert.equal(out, 'ready\nclosed\n');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('a SpamAssassin that does not answer', () => {
   it('is stopped at the deadline, with everything it started', { timeout: 20_000 }, async () => {
     const fake = await hangingSpamAssassin();
@@ -178,6 +206,34 @@ describe('a SpamAssassin that does not answer', () => {
       await until(() => fake.runs().length === 1, 30_000);
       child.kill('SIGINT');
       assert.equal(await exited, 'SIGINT', 'check stops as Ctrl-C stops a command');
+      await until(() => !fake.runs().flat().some(running), 5_000);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of fake.runs().flat()) killQuietly(pid);
+    }
+  });
+
+  it('is stopped with the preview when Ctrl-C stops it, and the preview still closes as it did', { timeout: 60_000 }, async () => {
+    const fake = await hangingSpamAssassin();
+    const root = await sampleSite({ checks: { spam: { timeoutSeconds: 120 } } });
+    const child = spawn(process.execPath, [BIN, 'preview', '--port', '0', '--root', root, '--now', '2026-06-08T09:00:00Z'], {
+      env: { ...process.env, SPAMASSASSIN_PATH: '', PATH: `${fake.dir}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      await until(() => /Preview at http:\/\/[\d.:]+\//.test(out), 30_000);
+      const base = /Preview at (http:\/\/[\d.:]+)\//.exec(out)![1]!;
+      const index = await (await fetch(`${base}/`)).text();
+      const issue = /href="(\/issues\/[^"/]+)\/?"/.exec(index)?.[1];
+      assert.ok(issue, index);
+      assert.equal((await fetch(`${base}${issue}`)).status, 200);
+      await until(() => fake.runs().length === 1, 30_000);
+      child.kill('SIGINT');
+      assert.deepEqual(await exited, { code: 0, signal: null }, out);
       await until(() => !fake.runs().flat().some(running), 5_000);
     } finally {
       child.kill('SIGKILL');

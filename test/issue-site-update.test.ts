@@ -109,6 +109,19 @@ describe('the site after an issue build', () => {
     assert.deepEqual([...(await snapshot(path.join(root, 'dist'))).keys()].sort(), [...(await snapshot(path.join(root, 'whole'))).keys()].sort());
   });
 
+  it('refuses an --out that build refuses, before storing the issue', async () => {
+    const root = await site();
+    await symlink(path.join(root, 'content'), path.join(root, 'linked'));
+    for (const out of ['.', '..', '/', 'content', 'content/news', '.almanac', 'templates', 'linked', root]) {
+      const built = await almanac(['build', '--root', root, '--now', NOW, '--out', out]);
+      const run = await almanac(['issue', 'build', 'sunday', '--date', '2026-04-12', '--root', root, '--now', NOW, '--out', out]);
+      assert.equal(built.code, 1, `build --out ${out}: ${built.stdout}${built.stderr}`);
+      assert.equal(run.code, 1, `issue build --out ${out}: ${run.stdout}${run.stderr}`);
+      assert.equal(run.stderr, built.stderr, `the same refusal for --out ${out}`);
+      assert.equal(existsSync(path.join(root, '.almanac/issues/2026-04-12-sunday')), false, `no issue stored with --out ${out}`);
+    }
+  });
+
   it('stores no issue when the output is a folder a build may not write', async () => {
     const root = await site();
     await writeFile(path.join(root, 'dist'), 'not a folder');

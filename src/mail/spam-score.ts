@@ -123,7 +123,9 @@ function watchSignals(): void {
         process.kill(process.pid, signal);
       }
     };
-    process.on(signal, passOn);
+    // First in line: a command's own handler set with `once` (the preview, schedule) is removed just
+    // before it runs, so counted after it, it would look absent and the signal would kill the process.
+    process.prependListener(signal, passOn);
   }
 }
 
