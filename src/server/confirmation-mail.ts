@@ -35,7 +35,7 @@ export function confirmationComposer(o: { config: Config; secret: string; subscr
         to: subscriber.email,
         subject: `Confirm your subscription to ${config.title}`,
         text: `Please confirm that you want ${what} by email:\n\n${link}\n\nIf you did not ask for this, ignore this message: nothing happens unless you click.\n`,
-        html: `<p>Please confirm that you want <strong>${htmlText(config.title)}</strong> by email:</p><p><a href="${htmlText(link)}">Yes, subscribe me</a></p><p>If you did not ask for this, ignore this message: nothing happens unless you click.</p>`,
+        html: `<p>Please confirm that you want <strong>${htmlText(config.title)}</strong>${editions ? ` (${htmlText(editions)})` : ''} by email:</p><p><a href="${htmlText(link)}">Yes, subscribe me</a></p><p>If you did not ask for this, ignore this message: nothing happens unless you click.</p>`,
       }).compile().build((err, message) => (err ? reject(err) : resolve(message))),
     );
     return { raw, from: addressOf(config.from) };
