@@ -159,9 +159,12 @@ describe('Ctrl-C once a score has been asked for', () => {
     const script = [
       `import { scoreMessage } from ${JSON.stringify(path.join(PROJECT, 'src/mail/spam-score.ts'))};`,
       "const stopped = new Promise((resolve) => process.once('SIGINT', resolve));",
+      // A server would keep the process running until its handler closes it; a timer stands in for it.
+      'const alive = setInterval(() => {}, 60_000);',
       "await scoreMessage(Buffer.from('Subject: x\\r\\n\\r\\nx\\r\\n'), 5, '/nonexistent/spamassassin');",
       "process.stdout.write('ready\\n');",
       'await stopped;',
+      'clearInterval(alive);',
       "await new Promise((resolve) => setTimeout(resolve, 50));",
       "process.stdout.write('closed\\n');",
     ].join('\n');
