@@ -241,7 +241,9 @@ export async function buildSearchIndex(
   const shards = kept.length > 0 ? kept : all.slice(0, 1);
   const jobs = shards.map((shard) => {
     const key = recordsKey(shard.records, indexer.name);
-    return { shard, key, cached: cache.index(shard.name, key) };
+    const cached = cache.index(shard.name, key);
+    // A changed shard's words are taken once, when it is given to the indexer (below).
+    return { shard, key, cached, words: cached?.words };
   });
   const size = (records: readonly SearchRecord[]) => records.reduce((n, r) => n + r.content.length, 0);
   const made = (shard: SearchShard, key: string, words: string) => async () => {
@@ -253,14 +255,15 @@ export async function buildSearchIndex(
   const changed = jobs.filter((job) => !job.cached).sort((a, b) => size(b.shard.records) - size(a.shard.records));
   // Given to the indexer before the words index is made, so that Pagefind starts on them at once.
   for (const job of changed) {
-    const files = made(job.shard, job.key, shardWords(job.shard.records))();
+    job.words = shardWords(job.shard.records);
+    const files = made(job.shard, job.key, job.words)();
     // Awaited below, after the words index: a failure meanwhile is not left unhandled.
     files.catch(() => undefined);
     indexing.set(job.shard.name, files);
   }
   for (const job of jobs) if (job.cached) indexing.set(job.shard.name, Promise.resolve(job.cached.files));
   const words = wordRecords(
-    jobs.map((job) => ({ name: job.shard.name, words: job.cached?.words ?? shardWords(job.shard.records) })),
+    jobs.map((job) => ({ name: job.shard.name, words: job.words! })),
     shards[0]?.records[0]?.language ?? 'en',
   );
   const wordsKey = recordsKey(words, indexer.name);
