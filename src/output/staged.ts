@@ -4,9 +4,10 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomically } from '../files/atomic.ts';
 import { lock } from '../files/lock.ts';
 import { processRunning } from '../files/pid.ts';
 import { walkTree } from '../files/walk.ts';
@@ -139,8 +140,7 @@ function recordInputs(target: string, inputs: string | undefined): void {
   const file = madeFromFile(target);
   const marker = markerStamp(target);
   if (!inputs || !marker) return void rmSync(file, { force: true });
-  writeFileSync(`${file}.tmp-${process.pid}`, `${marker}\n${inputs}\n`);
-  renameSync(`${file}.tmp-${process.pid}`, file);
+  writeFileAtomically(file, `${marker}\n${inputs}\n`);
 }
 
 /**
@@ -174,9 +174,7 @@ export async function updateOutput(outDir: string, make: () => Promise<{ inputs:
       const parent = path.dirname(file);
       if (!folders.has(parent)) makeFolder(parent);
       folders.add(parent);
-      const temporary = `${file}${TEMPORARY}${process.pid}`;
-      writeFileSync(temporary, data);
-      renameSync(temporary, file);
+      writeFileAtomically(file, data);
     }
     removeTemporaries(target, files);
     return files.size;
@@ -185,7 +183,7 @@ export async function updateOutput(outDir: string, make: () => Promise<{ inputs:
   }
 }
 
-/** Between a file's name and the pid of the update writing it (see updateOutput). */
+/** Between a file's name and the pid of the update writing it (as writeFileAtomically names it). */
 const TEMPORARY = '.tmp-';
 
 /**

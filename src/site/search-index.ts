@@ -1,11 +1,12 @@
 // The search index: each shard indexed by Pagefind (two processes at once) and cached under the hash
 // of its records, the words index, and the files they make in the output (see search.ts).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { CACHE_DIR } from '../cache/file-cache.ts';
 import { IoError } from '../content/problems.ts';
+import { writeFileAtomically } from '../files/atomic.ts';
 import { PagefindPool, type PagefindApi } from './pagefind-pool.ts';
 import { MANIFEST, SEARCH_DIR, WORDS_INDEX } from './search.ts';
 import { shardWords, wordRecords, type SearchRecord, type SearchShard } from './search-records.ts';
@@ -180,7 +181,7 @@ export class SearchCache {
   save(name: string, key: string, made: ShardIndex): void {
     if (!this.dir) return;
     const value: CachedShard = { format: FORMAT, key, files: [...made.files], words: made.words };
-    writeAtomically(this.shardFile(name), v8.serialize(value));
+    writeCached(this.shardFile(name), v8.serialize(value));
   }
 
   /**
@@ -193,7 +194,7 @@ export class SearchCache {
     const sameBuild = this.previous?.inputs === inputs && JSON.stringify(this.previous?.built) === JSON.stringify(built);
     if (this.textsChanged || this.texts.size !== this.previousTexts.size || !sameBuild) {
       const value: CachedSearch = { format: FORMAT, texts: [...this.texts], inputs, built };
-      writeAtomically(path.join(this.dir, 'search.bin'), v8.serialize(value));
+      writeCached(path.join(this.dir, 'search.bin'), v8.serialize(value));
     }
     const kept = new Set(indexes.map(([name]) => `${name}.bin`));
     try {
@@ -210,12 +211,10 @@ export class SearchCache {
   }
 }
 
-function writeAtomically(file: string, data: Buffer): void {
+function writeCached(file: string, data: Buffer): void {
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, data);
-    renameSync(temp, file);
+    writeFileAtomically(file, data);
   } catch {
     // Only a later rebuild is slower for it.
   }

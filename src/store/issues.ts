@@ -1,8 +1,9 @@
 // The record of built issues: each issue's number, assigned once at its first build and never
 // changed, and its composed content, kept so the site can render its web version on every build.
 // Files under .almanac/issues/; every write goes through a temporary file and a rename.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomically } from '../files/atomic.ts';
 import type { ComposedIssue } from '../compose/issue.ts';
 import { ISSUES_STORE } from '../content/paths.ts';
 import { SLOT_NONCE, TOKENS, adoptSlots } from '../render/tokens.ts';
@@ -42,15 +43,15 @@ export class IssueStore {
     const { issue } = files;
     const dir = path.join(this.dir, issue.id);
     mkdirSync(dir, { recursive: true });
-    writeAtomically(path.join(dir, 'email.html'), files.html);
-    writeAtomically(path.join(dir, 'email.txt'), files.text);
+    writeFileAtomically(path.join(dir, 'email.html'), files.html);
+    writeFileAtomically(path.join(dir, 'email.txt'), files.text);
     // The nonce of the slot markers in the two files above, so a later process can find them.
-    writeAtomically(path.join(dir, SLOTS_FILE), `${SLOT_NONCE}\n`);
-    writeAtomically(path.join(dir, 'issue.json'), `${JSON.stringify(issue, null, 2)}\n`);
+    writeFileAtomically(path.join(dir, SLOTS_FILE), `${SLOT_NONCE}\n`);
+    writeFileAtomically(path.join(dir, 'issue.json'), `${JSON.stringify(issue, null, 2)}\n`);
     const registry = this.registry();
     if (!registry.issues.some((i) => i.id === issue.id)) {
       registry.issues.push({ id: issue.id, number: issue.number });
-      writeAtomically(path.join(this.dir, 'registry.json'), `${JSON.stringify(registry, null, 2)}\n`);
+      writeFileAtomically(path.join(this.dir, 'registry.json'), `${JSON.stringify(registry, null, 2)}\n`);
     }
   }
 
@@ -116,14 +117,4 @@ function storedSlots(text: string, nonce: string | undefined, part: 'html' | 'te
     .replace(/^(Choose your editions: )\{\{preferences_url\}\}$/m, `$1${markers.preferences}`);
 }
 
-function writeAtomically(file: string, text: string): void {
-  const temp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(temp, text);
-    renameSync(temp, file);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
-}
 

@@ -1,0 +1,15 @@
+// A file written whole or not at all: into a temporary file beside it, named after this process (see
+// pid.ts), then renamed over it. A reader sees the old file or the new one, never half of one.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+
+/** Writes `data` to `file` through a temporary file; on failure the temporary file is removed and the error thrown. */
+export function writeFileAtomically(file: string, data: string | Uint8Array): void {
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(temp, data);
+    renameSync(temp, file);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
