@@ -28,10 +28,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 /** Global options that take a value, to find the command name after them. */
 const VALUED_GLOBALS = new Set(['--root', '--now']);
 
-function commandName(argv: readonly string[]): string | undefined {
-  return argv[commandIndex(argv)];
-}
-
+/** Where the command's name is in `argv` (its length when there is none). */
 function commandIndex(argv: readonly string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -45,8 +42,7 @@ function commandIndex(argv: readonly string[]): number {
  * Slow work a command is sure to need, started before the command's own module loads: `issue build`
  * loads MJML on a second thread meanwhile instead of after it.
  */
-function headStart(argv: readonly string[]): void {
-  const at = commandIndex(argv);
+function headStart(argv: readonly string[], at: number): void {
   if (argv[at] === 'issue' && argv[at + 1] === 'build') warmMjml();
 }
 
@@ -61,8 +57,9 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) })
     .hook('preAction', (_program, action) => requireSite(action, action.optsWithGlobals<{ root: string }>().root));
-  const name = commandName(argv);
-  headStart(argv);
+  const at = commandIndex(argv);
+  const name = argv[at];
+  headStart(argv, at);
   const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) && !argv.includes('help') ? [name] : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program);
   return program;

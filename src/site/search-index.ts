@@ -113,7 +113,7 @@ export class SearchCache {
   private textsChanged = false;
 
   private constructor(
-    private readonly dir: string | undefined,
+    private readonly dir: string,
     private readonly previous: CachedSearch | undefined,
     private readonly previousTexts: Map<string, string>,
   ) {}
@@ -127,11 +127,6 @@ export class SearchCache {
       // None yet, or damaged: every text is computed.
     }
     return new SearchCache(dir, undefined, new Map());
-  }
-
-  /** A cache that keeps nothing (for `check` and tests). */
-  static none(): SearchCache {
-    return new SearchCache(undefined, undefined, new Map());
   }
 
   /** textOf(html), from the last build when it read the same HTML. */
@@ -165,7 +160,6 @@ export class SearchCache {
 
   /** The last build's index of shard `name`, if it was made from records with this key. */
   index(name: string, key: string): ShardIndex | undefined {
-    if (!this.dir) return undefined;
     try {
       const cached = v8.deserialize(readFileSync(this.shardFile(name))) as Partial<CachedShard>;
       if (cached.format === FORMAT && cached.key === key && Array.isArray(cached.files) && typeof cached.words === 'string') {
@@ -179,7 +173,6 @@ export class SearchCache {
 
   /** Keeps `made` as the index of shard `name` made from records with `key`. */
   save(name: string, key: string, made: ShardIndex): void {
-    if (!this.dir) return;
     const value: CachedShard = { format: FORMAT, key, files: [...made.files], words: made.words };
     writeCached(this.shardFile(name), v8.serialize(value));
   }
@@ -189,7 +182,6 @@ export class SearchCache {
    * forgets shards that are no longer built.
    */
   finish(indexes: readonly [string, string][], records: number, inputs: string | undefined): void {
-    if (!this.dir) return;
     const built = { indexes: [...indexes], records };
     const sameBuild = this.previous?.inputs === inputs && JSON.stringify(this.previous?.built) === JSON.stringify(built);
     if (this.textsChanged || this.texts.size !== this.previousTexts.size || !sameBuild) {
@@ -207,7 +199,7 @@ export class SearchCache {
   }
 
   private shardFile(name: string): string {
-    return path.join(this.dir!, 'search', `${name}.bin`);
+    return path.join(this.dir, 'search', `${name}.bin`);
   }
 }
 
