@@ -96,6 +96,16 @@ describe('social cards frozen with versions', () => {
     assert.deepEqual(await readFile(path.join(root, CARD)), frozen, 'the frozen card is untouched');
   });
 
+  it('on two threads the second one copies the frozen card, whole and with its time', async () => {
+    const root = await publishedSite();
+    const run = await almanac(['build', '--root', root, '--now', NOW, '--threads', '2']);
+    assert.equal(run.code, 0, run.stderr);
+    const frozen = await readFile(path.join(root, CARD));
+    const file = path.join(root, 'dist', `social/${sha(frozen).slice(0, 16)}.png`);
+    assert.deepEqual(await readFile(file), frozen);
+    assert.ok(Math.abs((await stat(file)).mtimeMs - (await stat(path.join(root, CARD))).mtimeMs) < 1);
+  });
+
   it('a hand-edited or missing frozen card fails the build, naming the file', async () => {
     const root = await publishedSite();
     await writeFile(path.join(root, CARD), await png(1200, 630, '#000000'));

@@ -82,6 +82,18 @@ describe('the Pagefind pool', () => {
     assert.deepEqual(processes.started, [0, 0]);
   });
 
+  it('warm loads every slot before any job, and the jobs then use what it loaded', async () => {
+    const processes = stand();
+    const pool = new PagefindPool(2, processes.start);
+    pool.warm();
+    assert.deepEqual(processes.started, [0, 1]);
+    pool.warm();
+    const both = await Promise.all([pool.run(async (api) => slotOf(api)), pool.run(async (api) => slotOf(api))]);
+    assert.deepEqual(both.sort(), [0, 1]);
+    assert.deepEqual(processes.started, [0, 1], 'loaded once each');
+    assert.deepEqual(processes.closed.sort(), [0, 1]);
+  });
+
   it('a failed job frees its process for the next one, and its failure reaches its caller only', async () => {
     const processes = stand();
     const pool = new PagefindPool(1, processes.start);

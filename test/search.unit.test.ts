@@ -15,7 +15,7 @@ import { buildSearchIndex, SearchCache, type SearchIndexer } from '../src/site/s
 import { newsShardNames, searchRecords, searchShards, shardWords, wordRecords, type SearchRecord, type SearchShard } from '../src/site/search-records.ts';
 import { renderedText, textOf } from '../src/site/search-text.ts';
 import { calendarMonth } from '../src/words/dates.ts';
-import { NOW, tempSite, writeFiles } from './helpers/cli.ts';
+import { NOW, tempSite, until, writeFiles } from './helpers/cli.ts';
 import { almanac } from './helpers/in-process.ts';
 
 const now = Date.parse(NOW);
@@ -365,6 +365,45 @@ describe('the search index cache', () => {
     assert.deepEqual(five.result.indexed, []);
     assert.deepEqual(manifestOf(five.result).shards, ['guides/', 'news-2026-04/']);
     assert.deepEqual((await readdir(path.join(root, '.almanac/cache/search'))).sort(), ['guides.bin', 'news-2026-04.bin', 'words.bin']);
+  });
+
+  it('hands over each index made as soon as it is made, while a slower one is still being made; a reused shard is not handed over', async () => {
+    const root = await tempSite();
+    await buildSearchIndex(SearchCache.open(root), site(), recording());
+    // April changes and is slow; March changes and is quick; the guides are as before.
+    const slow = (() => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      return { gate, release };
+    })();
+    const inner = recording();
+    const indexer: SearchIndexer = {
+      name: 'recording',
+      async index(records) {
+        if (records.some((r) => r.url === 'https://example.org/1')) await slow.gate;
+        return inner.index(records);
+      },
+    };
+    const given: string[][] = [];
+    const building = buildSearchIndex(
+      SearchCache.open(root),
+      site(guides, [story('https://example.org/1', 'one again'), april[1]!], [story('https://example.org/3', 'three again')]),
+      indexer,
+      undefined,
+      undefined,
+      (files) => given.push([...files.keys()].sort()),
+    );
+    await until(() => given.length === 2, 5_000);
+    assert.deepEqual(given.sort((a, b) => a[0]!.localeCompare(b[0]!)), [
+      ['pagefind/news-2026-03/fragment/0'],
+      ['pagefind/words/fragment/0', 'pagefind/words/fragment/1', 'pagefind/words/fragment/2', 'pagefind/words/pagefind.js'],
+    ]);
+    slow.release();
+    const built = await building;
+    assert.equal(given.length, 3, 'the guides, reused, are not handed over');
+    assert.deepEqual(given[2], ['pagefind/news-2026-04/fragment/0', 'pagefind/news-2026-04/fragment/1']);
+    // What was handed over is the index as returned, but for the reused shard and the manifest.
+    assert.deepEqual(given.flat().sort(), [...built.files.keys()].filter((f) => !f.startsWith('pagefind/guides/') && f !== 'pagefind/shards.json').sort());
   });
 
   it('gives the indexer the largest shards first, the words index among them by its size', async () => {

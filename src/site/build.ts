@@ -99,7 +99,7 @@ async function composeSite(
     files.set(asset.rel, readTemplateFile(asset));
   }
   inlineStyles(listings, files.get('assets/style.css'));
-  return { pages, listings, files };
+  return { pages, listings, files, copies: images.copies };
 }
 
 /** The files that show issues, besides their pages: the issue feeds, and each issue's email and data. */
@@ -166,9 +166,14 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     log?.(`output: ${outDir} was not made from this content and these templates (or cannot be told): building the whole site`);
   }
   const renderer = await openRenderer(root, options.threads);
+  // Loaded while the content loads, and the indexer made ready: see PagefindPool.warm.
+  const searching = Promise.all([import('./search-index.ts'), import('./search-records.ts')]);
+  void searching.then(([{ pagefindIndexer }]) => (options.searchIndexer ?? pagefindIndexer).warm?.(), () => undefined);
   const content = options.loaded?.content ?? openContentCache(root, { ...options.cache, stamps: renderer.stamps });
   try {
     const output = await StagedOutput.begin(outDir);
+    // Set once the build has failed: an index made after that is not written into the output being removed.
+    let stopped = false;
     try {
       renderer.start(output);
       const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
@@ -178,28 +183,35 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
       // Indexed by another process while the pages render here. Loaded only now: an issue build that
       // writes only its own files never needs it.
-      const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await Promise.all([import('./search-index.ts'), import('./search-records.ts')]);
+      const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await searching;
       const searchCache = SearchCache.open(root);
       const indexer = options.searchIndexer ?? pagefindIndexer;
       // A site made from the same inputs as the one last indexed has the same records: they are not made again.
       const reused = searchCache.reuse(inputs && `${indexer.name}\0${inputs}`);
+      // Each index's files are written as soon as it is made, while the others are still being made.
+      const written = new Set<string>();
+      const writeIndex = (files: Map<string, Buffer>) => {
+        if (stopped) return;
+        for (const [file, data] of files) output.write([file], data);
+        for (const file of files.keys()) written.add(file);
+      };
       const indexing = reused
         ? Promise.resolve(reused)
-        : buildSearchIndex(searchCache, searchShards(composed.pages, site.config.language, site.config.timezone, (html) => searchCache.text(html)), indexer, undefined, inputs);
+        : buildSearchIndex(searchCache, searchShards(composed.pages, site.config.language, site.config.timezone, (html) => searchCache.text(html)), indexer, undefined, inputs, writeIndex);
       // Settled at once, so that a render failure does not leave its failure unhandled.
       indexing.catch(() => undefined);
       await renderer.finish(composed);
       const search = await indexing;
-      for (const [file, data] of search.files) output.write([file], data);
+      for (const [file, data] of search.files) if (!written.has(file)) output.write([file], data);
       // Drawn while the pages were rendered.
       const cards = await images.cardFiles;
       for (const [file, data] of cards) output.write([file], data);
-      for (const [file, source] of images.copies) output.copyFrozen(file, source);
       const pages = composed.pages.flatMap(pathsOf);
       await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...images.copies.keys(), ...search.files.keys()]), inputs);
       return summary(site, pages.length, pages.length + composed.files.size + cards.size + images.copies.size + search.files.size, outDir, search);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
+      stopped = true;
       await renderer.close();
       await output.abort();
       throw err;

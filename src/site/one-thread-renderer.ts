@@ -24,6 +24,7 @@ export class OneThreadRenderer implements SiteRenderer {
     output.useListing();
     writeFiles(output, site.files);
     templates.renderAll(site.pages, (paths, html) => output.write(paths, html));
+    for (const [file, source] of site.copies) output.copyFrozen(file, source);
     save();
   }
 

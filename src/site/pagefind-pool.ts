@@ -69,6 +69,15 @@ export class PagefindPool {
     }
   }
 
+  /**
+   * Loads every slot's copy of Pagefind's module now, before any job: loading a module takes many
+   * turns of the event loop, which a build busy rendering pages turns seldom, so a pool loaded on its
+   * first jobs would start indexing only once the pages were written.
+   */
+  warm(): void {
+    for (let slot = 0; slot < this.size; slot++) (this.started[slot] ??= this.start(slot)).catch(() => undefined);
+  }
+
   private acquire(): Promise<number> {
     // The lowest free slot: a build with one shard to index starts one process only.
     this.idle.sort((a, b) => a - b);

@@ -26,6 +26,7 @@ type Request =
   | { type: 'output'; dir: string }
   | { type: 'markdown'; work: MarkdownWork }
   | { type: 'batch'; index: number; pages: readonly Page[] }
+  | { type: 'copies'; copies: ReadonlyMap<string, string> }
   | { type: 'done' };
 type Reply =
   | { type: 'listing'; listing: Listing }
@@ -122,16 +123,26 @@ export class TwoThreadRenderer implements SiteRenderer {
   async finish(site: ComposedSite): Promise<void> {
     this.offer();
     const output = this.output!;
+    // Made by the helper once it has no batch left to claim: the copies take it about as long as
+    // the batches the main thread renders meanwhile, and they leave this thread's event loop free.
+    if (site.copies.size > 0) {
+      output.lend();
+      this.worker.postMessage({ type: 'copies', copies: site.copies } satisfies Request);
+    }
     // Loaded only now, so that the helper has pages to render as early as possible.
     const { templates, save } = await siteTemplates(this.root);
     // What the output held (listed by the helper meanwhile): what is gone is pruned at the end.
     output.useListing(await this.listed);
     writeFiles(output, site.files);
     const write = (paths: readonly string[], html: string) => output.write(paths, html);
-    templates.renderAll(site.listings, write);
+    for (let at = 0; at < site.listings.length; at += PAGES_PER_BATCH) {
+      templates.renderAll(site.listings.slice(at, at + PAGES_PER_BATCH), write);
+      await letOthersRun();
+    }
     // Then guide pages from the last batch back, meeting the helper, which works from the first one on.
     for (let i = this.batches.length - 1; i >= 0; i--) {
       if (i >= SHARED_BATCHES || claim(this.claims, i, MAIN)) templates.renderAll(this.batches[i]!, write);
+      await letOthersRun();
     }
     this.worker.postMessage({ type: 'done' } satisfies Request);
     await this.finished;
@@ -152,6 +163,14 @@ export class TwoThreadRenderer implements SiteRenderer {
     if (index === 0) this.output!.lend();
     if (index < SHARED_BATCHES) this.worker.postMessage({ type: 'batch', index, pages: this.batches[index]! } satisfies Request);
   }
+}
+
+/**
+ * Between batches the event loop turns: a search indexer fed through a pipe (Pagefind's process) is
+ * given its records while the pages render, rather than after.
+ */
+function letOthersRun(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
@@ -186,6 +205,14 @@ async function serve({ root, claims }: Setup): Promise<void> {
       }
       case 'markdown':
         port.postMessage({ type: 'markdown', rendered: renderMarkdown(request.work) } satisfies Reply);
+        return;
+      case 'copies':
+        if (failed || !output) return;
+        try {
+          for (const [file, source] of request.copies) output.copyFrozen(file, source);
+        } catch (err) {
+          failed = sendableError(err);
+        }
         return;
       case 'done':
         port.postMessage({ type: 'done', ...(failed ? { ok: false as const, error: failed } : { ok: true as const }) } satisfies Reply);

@@ -8,11 +8,15 @@ import type { TemplateSet } from '../render/templates.ts';
 import type { OutputFiles, StagedOutput } from '../output/staged.ts';
 import type { Page } from './page-context.ts';
 
-/** Every page of the site, the listings among them (the pages that are not a guide's own), and every other file. */
+/**
+ * Every page of the site, the listings among them (the pages that are not a guide's own), every other
+ * file, and the files that are copies of others (output path → absolute path of the original).
+ */
 export interface ComposedSite {
   pages: Page[];
   listings: Page[];
   files: OutputFiles;
+  copies: ReadonlyMap<string, string>;
 }
 
 export interface SiteRenderer {
@@ -24,7 +28,7 @@ export interface SiteRenderer {
   start(output: StagedOutput): void;
   /** A guide's page as soon as it is composed, while the rest of the site is being composed. */
   page(page: Page): void;
-  /** Writes the site's files and renders every page not rendered yet; resolves once all is written. */
+  /** Writes the site's files and copies, and renders every page not rendered yet; resolves once all is written. */
   finish(site: ComposedSite): Promise<void>;
   /** Stops whatever is still going on; once this resolves, nothing more is written. */
   close(): Promise<void>;

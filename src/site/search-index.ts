@@ -16,6 +16,8 @@ import { textOf } from './search-text.ts';
 export interface SearchIndexer {
   readonly name: string;
   index(records: readonly SearchRecord[]): Promise<Map<string, Buffer>>;
+  /** Gets ready to index, before the records are made (loads what it needs). */
+  warm?(): void;
 }
 
 /** Two Pagefind processes, so that two shards are indexed at once while the build renders pages. */
@@ -24,6 +26,7 @@ const pagefindPool = new PagefindPool(2);
 /** Pagefind's Node API, which runs its indexer as a child process (so on another core than the build). */
 export const pagefindIndexer: SearchIndexer = {
   name: 'pagefind',
+  warm: () => pagefindPool.warm(),
   index: (records) =>
     pagefindPool.run((pagefind) => indexWith(pagefind, records)).catch((err: unknown) => {
       throw err instanceof IoError ? err : indexError(err instanceof Error ? err.message : String(err));
@@ -217,7 +220,8 @@ function writeCached(file: string, data: Buffer): void {
  * a new one from `indexer` (the largest first, so that the last to finish is a small one), which is
  * then cached; the words index of all of them, made the same way once the shards are under way; and
  * the manifest that lists them for the browser. `inputs` (the build's inputs digest) lets the next
- * build reuse the whole index.
+ * build reuse the whole index. `onFiles` is given the output files of each index made afresh as soon
+ * as it is made, so that they can be written while the others are still being made.
  */
 export async function buildSearchIndex(
   cache: SearchCache,
@@ -225,6 +229,7 @@ export async function buildSearchIndex(
   indexer: SearchIndexer = pagefindIndexer,
   clock: () => number = performance.now.bind(performance),
   inputs?: string,
+  onFiles?: (files: Map<string, Buffer>) => void,
 ): Promise<SearchIndex> {
   const started = clock();
   const kept = all.filter((s) => s.records.length > 0);
@@ -240,6 +245,7 @@ export async function buildSearchIndex(
   const made = (shard: SearchShard, key: string, words: string) => async () => {
     const files = await indexer.index(shard.records);
     cache.save(shard.name, key, { files, words });
+    onFiles?.(indexFiles(shard.name, files));
     return files;
   };
   const indexing = new Map<string, Promise<Map<string, Buffer>>>();
@@ -286,15 +292,20 @@ export async function buildSearchIndex(
  */
 function outputFiles(indexes: readonly [string, Map<string, Buffer>][], records: number): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  for (const [name, built] of indexes) {
-    for (const [rel, data] of built) {
-      // Only the words index's scripts run; the shards need their index and WebAssembly only.
-      if (name !== WORDS_INDEX && PAGEFIND_SCRIPTS.test(rel)) continue;
-      files.set(`${SEARCH_DIR}/${name}/${rel}`, data);
-    }
-  }
+  for (const [name, built] of indexes) for (const [file, data] of indexFiles(name, built)) files.set(file, data);
   const shards = records === 0 ? [] : indexes.filter(([name]) => name !== WORDS_INDEX).map(([name]) => `${name}/`);
   files.set(`${SEARCH_DIR}/${MANIFEST}`, Buffer.from(`${JSON.stringify({ words: `${WORDS_INDEX}/`, shards })}\n`));
+  return files;
+}
+
+/** The output files of index `name` made as `built`. */
+function indexFiles(name: string, built: Map<string, Buffer>): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const [rel, data] of built) {
+    // Only the words index's scripts run; the shards need their index and WebAssembly only.
+    if (name !== WORDS_INDEX && PAGEFIND_SCRIPTS.test(rel)) continue;
+    files.set(`${SEARCH_DIR}/${name}/${rel}`, data);
+  }
   return files;
 }
 
