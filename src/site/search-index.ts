@@ -36,7 +36,7 @@ export const pagefindIndexer: SearchIndexer = {
 async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]): Promise<Map<string, Buffer>> {
   try {
     // A large shard's fragments (one per record) are bundled into shared files, so that a
-    // build writes a few hundred files per shard instead of one per guide and story.
+    // build writes a few dozen files per shard instead of one per guide and story.
     const created = await pagefind.createIndex({ maxFragments: MAX_FRAGMENTS });
     const index = created.index;
     if (!index) throw indexError(created.errors.join('; ') || 'no index was created');
@@ -53,8 +53,11 @@ async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]
   }
 }
 
-/** Per shard: a handful of shards write about as many fragment files as one index of the whole site would. */
-const MAX_FRAGMENTS = 200;
+/**
+ * Per shard. Making a file costs a build far more than writing its bytes, while a page of results
+ * fetches only the few bundles its results are in, a few kilobytes each (compressed).
+ */
+const MAX_FRAGMENTS = 50;
 
 function indexError(message: string): IoError {
   // Pagefind's errors quote the whole message they failed on, a guide's text included.
