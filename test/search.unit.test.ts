@@ -247,7 +247,7 @@ describe('the search index cache', () => {
       async index(records) {
         (records.every((r) => !r.url.includes('/')) && records.length > 0 ? wordRuns : runs).push([...records]);
         const files = new Map(records.map((r, i) => [`fragment/${i}`, Buffer.from(r.content)]));
-        files.set('pagefind.js', Buffer.from('script'));
+        for (const script of ['pagefind.js', 'pagefind-worker.js', 'pagefind-ui.js', 'pagefind-ui.css', 'pagefind-highlight.js']) files.set(script, Buffer.from('script'));
         return files;
       },
     };
@@ -290,6 +290,8 @@ describe('the search index cache', () => {
       'pagefind/words/fragment/0',
       'pagefind/words/fragment/1',
       'pagefind/words/fragment/2',
+      // The scripts the search page runs; Pagefind's UIs are left out, and the shards have no scripts.
+      'pagefind/words/pagefind-worker.js',
       'pagefind/words/pagefind.js',
     ]);
     assert.deepEqual(manifestOf(built), { words: 'words/', shards: ['guides/', 'news-2026-04/', 'news-2026-03/'] });
@@ -396,7 +398,7 @@ describe('the search index cache', () => {
     await until(() => given.length === 2, 5_000);
     assert.deepEqual(given.sort((a, b) => a[0]!.localeCompare(b[0]!)), [
       ['pagefind/news-2026-03/fragment/0'],
-      ['pagefind/words/fragment/0', 'pagefind/words/fragment/1', 'pagefind/words/fragment/2', 'pagefind/words/pagefind.js'],
+      ['pagefind/words/fragment/0', 'pagefind/words/fragment/1', 'pagefind/words/fragment/2', 'pagefind/words/pagefind-worker.js', 'pagefind/words/pagefind.js'],
     ]);
     slow.release();
     const built = await building;

@@ -305,8 +305,8 @@ function outputFiles(indexes: readonly [string, Map<string, Buffer>][], records:
 function indexFiles(name: string, built: Map<string, Buffer>): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   for (const [rel, data] of built) {
-    // Only the words index's scripts run; the shards need their index and WebAssembly only.
-    if (name !== WORDS_INDEX && PAGEFIND_SCRIPTS.test(rel)) continue;
+    // Only the words index's search scripts run; the shards need their index and WebAssembly only.
+    if (PAGEFIND_SCRIPTS.test(rel) && !(name === WORDS_INDEX && SCRIPTS_RUN.has(rel))) continue;
     files.set(`${SEARCH_DIR}/${name}/${rel}`, data);
   }
   return files;
@@ -314,6 +314,9 @@ function indexFiles(name: string, built: Map<string, Buffer>): Map<string, Buffe
 
 /** Pagefind's scripts and styles, at the top of its output (its UI's and its own). */
 const PAGEFIND_SCRIPTS = /^[^/]+\.(js|css)$/;
+
+/** Of those, what the search page runs: search.js loads pagefind.js, which starts its worker. Pagefind's UIs are not used. */
+const SCRIPTS_RUN = new Set(['pagefind.js', 'pagefind-worker.js']);
 
 export function recordsKey(records: readonly SearchRecord[], indexer: string): string {
   const hash = createHash('sha256').update(`${FORMAT}\0${indexer}\0`);
