@@ -226,6 +226,9 @@ describe('search in Chromium', () => {
       // Begun by no word of the site: one index finds nothing, and the page says so.
       assert.deepEqual(await answers('/one/', 'qqzzyx'), []);
       assert.deepEqual(await shown('qqzzyx'), { titles: [], status: 'No results for “qqzzyx”.' });
+      // A pasted page of text is repeated shortened, whole characters only.
+      const long = `${'🔥'.repeat(79)}qqzzyx ${'word '.repeat(2000)}`;
+      assert.deepEqual(await shown(long), { titles: [], status: `No results for “${'🔥'.repeat(79)}q…”.` });
       // A word in two shards: the hits of both, as one index gives them.
       const fire = await shown('fire');
       assert.deepEqual([...fire.titles].sort(), (await answers('/one/', 'fire')).sort());

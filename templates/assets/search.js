@@ -16,6 +16,8 @@
   var script = document.currentScript;
   var root = new URL('../', script ? script.src : location.href);
   var MAX = 20;
+  /** The most characters of the query the status line repeats. */
+  var SAID = 80;
 
   function say(text) {
     status.textContent = text;
@@ -165,7 +167,10 @@
           results.replaceChildren.apply(results, datas.map(resultItem));
           var n = found.results.length;
           var shown = n > MAX ? ' (the first ' + MAX + ' shown)' : '';
-          say(n === 0 ? 'No results for “' + term + '”.' : n + (n === 1 ? ' result' : ' results') + ' for “' + term + '”' + shown + '.');
+          // The query is read out with the count: a pasted page of text is shortened, not read whole.
+          var chars = Array.from(term);
+          var said = chars.length > SAID ? chars.slice(0, SAID).join('') + '…' : term;
+          say(n === 0 ? 'No results for “' + said + '”.' : n + (n === 1 ? ' result' : ' results') + ' for “' + said + '”' + shown + '.');
         });
       })
       .catch(function () {
