@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { loadPagefind, PagefindPool, type PagefindApi } from '../src/site/pagefind-pool.ts';
 import { until } from './helpers/cli.ts';
 
@@ -49,6 +49,43 @@ describe('the Pagefind pool with real Pagefind', () => {
       return files.files.length;
     });
     assert.ok(again > 0);
+  });
+
+  it('reports a process that died while records were being sent once, without a stack trace per request', async () => {
+    // Pagefind's module prints a stack trace for each request its dead process's pipe refuses: a
+    // build sending thousands of records printed thousands of them.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'almanac-pagefind-'));
+    const dying = path.join(dir, 'pagefind');
+    writeFileSync(dying, '#!/bin/sh\nexit 3\n');
+    chmodSync(dying, 0o755);
+    const before = process.env.PAGEFIND_EXTENDED_BINARY_PATH;
+    process.env.PAGEFIND_EXTENDED_BINARY_PATH = dying;
+    const printed = mock.method(console, 'error', () => undefined);
+    const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?dies-while-sent`) as Promise<PagefindApi>);
+    try {
+      let sent!: () => void;
+      const allSent = new Promise<void>((resolve) => (sent = resolve));
+      const outcome = pool.run(async (pagefind) => {
+        const first = pagefind.createIndex({});
+        first.catch(() => undefined);
+        await until(() => pagefindChildren().length === 0, 10_000);
+        // Requests sent after the process is gone, as the records of a shard are.
+        const late = Array.from({ length: 20 }, () => pagefind.createIndex({}));
+        for (const request of late) request.catch(() => undefined);
+        // A refused write is told on the next tick.
+        await new Promise((resolve) => setImmediate(resolve));
+        sent();
+        await Promise.all([first, ...late]);
+      });
+      assert.equal(await outcome.then(() => 'indexed', (err: Error) => err.message), 'the Pagefind process ended with exit code 3');
+      await allSent;
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(printed.mock.calls.map((c) => String(c.arguments[0])), []);
+    } finally {
+      printed.mock.restore();
+      if (before === undefined) delete process.env.PAGEFIND_EXTENDED_BINARY_PATH;
+      else process.env.PAGEFIND_EXTENDED_BINARY_PATH = before;
+    }
   });
 
   it('loads a copy of Pagefind of its own for the second process', async () => {

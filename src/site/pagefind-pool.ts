@@ -50,6 +50,7 @@ export class PagefindPool {
         // process (started by the first request of a slot) is watched, and its end fails the job.
         const { value, children } = spawnedBy(() => job(pagefind));
         for (const child of children) {
+          quieten(child);
           const ended = endOf(child);
           this.ended[slot] ??= ended;
           // A later job on this slot would write to the dead process, and Pagefind prints a stack trace for that.
@@ -111,6 +112,7 @@ function spawnedBy<T>(start: () => T): { value: T; children: ChildProcess[] } {
   const children: ChildProcess[] = [];
   childProcess.spawn = ((...args: Parameters<typeof spawn>) => {
     const child = (spawn as (...a: Parameters<typeof spawn>) => ChildProcess)(...args);
+    stopOnRefusedWrite(child);
     children.push(child);
     return child;
   }) as typeof spawn;
@@ -119,6 +121,36 @@ function spawnedBy<T>(start: () => T): { value: T; children: ChildProcess[] } {
   } finally {
     childProcess.spawn = spawn;
   }
+}
+
+/**
+ * Pagefind's module prints a stack trace for each request whose write its process's pipe refuses,
+ * and for the process's own failure: a process that dies while a shard's records are being sent
+ * filled the terminal with thousands of them. The pool reports that end once, from the process's
+ * exit (see endOf). So a refused write is dropped, and stops the process if it still runs: made
+ * before Pagefind's first write, when the process is spawned.
+ */
+function stopOnRefusedWrite(child: ChildProcess): void {
+  const stdin = child.stdin;
+  if (!stdin) return;
+  const write = stdin.write.bind(stdin) as (chunk: unknown, encoding: BufferEncoding, done: (err?: Error | null) => void) => boolean;
+  stdin.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const encoding = rest.find((arg): arg is BufferEncoding => typeof arg === 'string') ?? 'utf8';
+    const done = rest.find((arg): arg is (err?: Error | null) => void => typeof arg === 'function');
+    return write(chunk, encoding, (err) => (err ? stopChild(child) : done?.(err)));
+  }) as typeof stdin.write;
+}
+
+/** Then Pagefind's own handlers of the process's and the pipe's errors (which print them) are replaced. */
+function quieten(child: ChildProcess): void {
+  child.removeAllListeners('error');
+  child.on('error', () => undefined);
+  child.stdin?.removeAllListeners('error');
+  child.stdin?.on('error', () => stopChild(child));
+}
+
+function stopChild(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill();
 }
 
 /** Settles with how `child` ended, once it has. */
