@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it, mock } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import { loadPagefind, PagefindPool, type PagefindApi } from '../src/site/pagefind-pool.ts';
 import { until } from './helpers/cli.ts';
 
@@ -86,6 +86,42 @@ describe('the Pagefind pool with real Pagefind', () => {
       if (before === undefined) delete process.env.PAGEFIND_EXTENDED_BINARY_PATH;
       else process.env.PAGEFIND_EXTENDED_BINARY_PATH = before;
     }
+  });
+
+  it('stops the process of a job given up, at once, and starts a new one for the next job', async () => {
+    const pool = new PagefindPool(1);
+    const build = new AbortController();
+    // Pagefind's process keeps the event loop turning only while a request is out: this test has none
+    // out while the first job hangs.
+    const alive = setInterval(() => undefined, 1_000);
+    after(() => clearInterval(alive));
+    let indexing!: () => void;
+    const started = new Promise<void>((resolve) => (indexing = resolve));
+    // A job that would go on for ever: its process is stopped, and the job fails.
+    const givenUp = pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/a', content: 'given up', language: 'en' });
+      indexing();
+      await new Promise(() => undefined);
+    }, build.signal);
+    // Queued behind it, from another build: it runs on a new process.
+    const next = pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/b', content: 'next', language: 'en' });
+      const files = await index!.getFiles();
+      await index!.deleteIndex();
+      return files.files.length;
+    });
+    await started;
+    build.abort(new Error('the build failed'));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running after 10 s'), 10_000)));
+    const outcome = await Promise.race([givenUp.then(() => 'indexed', (err: Error) => err.message), deadline]);
+    clearTimeout(timer);
+    assert.equal(outcome, 'the Pagefind process was stopped by SIGTERM');
+    assert.ok((await next) > 0);
+    await until(() => pagefindChildren().length === 0, 5_000);
+    clearInterval(alive);
   });
 
   it('loads a copy of Pagefind of its own for the second process', async () => {

@@ -27,6 +27,8 @@ export class PagefindPool {
   /** The copies of Pagefind whose process has ended, and how. */
   private readonly dead = new Map<PagefindApi, string>();
   private readonly waiting: ((slot: number) => void)[] = [];
+  /** Per slot, once its process runs: that process. */
+  private processes: (ChildProcess | undefined)[];
   private users = 0;
 
   constructor(
@@ -35,17 +37,24 @@ export class PagefindPool {
   ) {
     this.started = new Array<Promise<PagefindApi> | undefined>(size).fill(undefined);
     this.ended = new Array<Promise<string> | undefined>(size).fill(undefined);
+    this.processes = new Array<ChildProcess | undefined>(size).fill(undefined);
     this.idle = Array.from({ length: size }, (_, slot) => slot);
   }
 
-  async run<T>(job: (pagefind: PagefindApi) => Promise<T>): Promise<T> {
+  /**
+   * Runs `job` on a process of its own. Once `signal` aborts (the build it is part of has failed), a
+   * job still waiting never starts, and a job running has its process stopped: what they would make
+   * is no longer wanted, and a command that failed would otherwise wait for them before it exits.
+   */
+  async run<T>(job: (pagefind: PagefindApi) => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.users++;
     try {
-      const slot = await this.acquire();
+      const slot = await this.acquire(signal);
       try {
+        signal?.throwIfAborted();
         const pagefind = await (this.started[slot] ??= this.start(slot));
-        const dead = this.dead.get(pagefind);
-        if (dead) throw new Error(`the Pagefind process ${dead}`);
+        if (this.dead.has(pagefind)) await this.restart(slot, pagefind);
+        signal?.throwIfAborted();
         // Pagefind's module never hears of its process ending: a request then waits for ever. So the
         // process (started by the first request of a slot) is watched, and its end fails the job.
         const { value, children } = spawnedBy(() => job(pagefind));
@@ -53,21 +62,36 @@ export class PagefindPool {
           quieten(child);
           const ended = endOf(child);
           this.ended[slot] ??= ended;
-          // A later job on this slot would write to the dead process, and Pagefind prints a stack trace for that.
-          // (Unless the pool stopped it: the same copy starts a new process on its next job.)
+          this.processes[slot] ??= child;
+          // A later job on this slot starts a new process rather than write to the dead one (see restart).
+          // (One the pool stopped is forgotten already: the same copy starts a new process on its next job.)
           void ended.then((how) => this.ended[slot] === ended && this.dead.set(pagefind, how));
         }
         const ended = this.ended[slot];
         if (!ended) return await value;
         const died = ended.then((how) => Promise.reject(new Error(`the Pagefind process ${how}`)));
         died.catch(() => undefined);
-        return await Promise.race([value, died]);
+        const stop = () => this.processes[slot]?.kill();
+        signal?.addEventListener('abort', stop, { once: true });
+        try {
+          return await Promise.race([value, died]);
+        } finally {
+          signal?.removeEventListener('abort', stop);
+        }
       } finally {
         this.release(slot);
       }
     } finally {
       if (--this.users === 0) await this.closeAll();
     }
+  }
+
+  /** Forgets the ended process of `slot`: the copy of Pagefind closed, its next request starts a new one. */
+  private async restart(slot: number, pagefind: PagefindApi): Promise<void> {
+    this.dead.delete(pagefind);
+    this.ended[slot] = undefined;
+    this.processes[slot] = undefined;
+    await pagefind.close();
   }
 
   /**
@@ -79,11 +103,25 @@ export class PagefindPool {
     for (let slot = 0; slot < this.size; slot++) (this.started[slot] ??= this.start(slot)).catch(() => undefined);
   }
 
-  private acquire(): Promise<number> {
+  private acquire(signal?: AbortSignal): Promise<number> {
+    signal?.throwIfAborted();
     // The lowest free slot: a build with one shard to index starts one process only.
     this.idle.sort((a, b) => a - b);
     const slot = this.idle.shift();
-    return slot === undefined ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve(slot);
+    if (slot !== undefined) return Promise.resolve(slot);
+    return new Promise((resolve, reject) => {
+      const take = (free: number) => {
+        signal?.removeEventListener('abort', leave);
+        resolve(free);
+      };
+      // A job given up while it waits leaves the queue: the jobs behind it move up.
+      const leave = () => {
+        this.waiting.splice(this.waiting.indexOf(take), 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      this.waiting.push(take);
+    });
   }
 
   private release(slot: number): void {
@@ -96,6 +134,7 @@ export class PagefindPool {
     const started = this.started;
     this.started = new Array<Promise<PagefindApi> | undefined>(this.size).fill(undefined);
     this.ended = new Array<Promise<string> | undefined>(this.size).fill(undefined);
+    this.processes = new Array<ChildProcess | undefined>(this.size).fill(undefined);
     this.dead.clear();
     await Promise.all(
       started.map(async (loading) => {
