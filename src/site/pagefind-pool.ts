@@ -116,7 +116,8 @@ export class PagefindPool {
       };
       // A job given up while it waits leaves the queue: the jobs behind it move up.
       const leave = () => {
-        this.waiting.splice(this.waiting.indexOf(take), 1);
+        const at = this.waiting.indexOf(take);
+        if (at >= 0) this.waiting.splice(at, 1);
         reject(signal!.reason);
       };
       signal?.addEventListener('abort', leave, { once: true });
