@@ -24,8 +24,8 @@ export class PagefindPool {
   /** Per slot, once its process runs: settles when that process ends. */
   private ended: (Promise<string> | undefined)[];
   private readonly idle: number[];
-  /** The copies of Pagefind whose process has ended, and how. */
-  private readonly dead = new Map<PagefindApi, string>();
+  /** The copies of Pagefind whose process has ended. */
+  private readonly dead = new Set<PagefindApi>();
   private readonly waiting: ((slot: number) => void)[] = [];
   /** Per slot, once its process runs: that process. */
   private processes: (ChildProcess | undefined)[];
@@ -65,7 +65,7 @@ export class PagefindPool {
           this.processes[slot] ??= child;
           // A later job on this slot starts a new process rather than write to the dead one (see restart).
           // (One the pool stopped is forgotten already: the same copy starts a new process on its next job.)
-          void ended.then((how) => this.ended[slot] === ended && this.dead.set(pagefind, how));
+          void ended.then(() => this.ended[slot] === ended && this.dead.add(pagefind));
         }
         const ended = this.ended[slot];
         if (!ended) return await value;
