@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import { loadPagefind, PagefindPool, type PagefindApi } from '../src/site/pagefind-pool.ts';
 import { until } from './helpers/cli.ts';
 
@@ -49,6 +49,79 @@ describe('the Pagefind pool with real Pagefind', () => {
       return files.files.length;
     });
     assert.ok(again > 0);
+  });
+
+  it('reports a process that died while records were being sent once, without a stack trace per request', async () => {
+    // Pagefind's module prints a stack trace for each request its dead process's pipe refuses: a
+    // build sending thousands of records printed thousands of them.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'almanac-pagefind-'));
+    const dying = path.join(dir, 'pagefind');
+    writeFileSync(dying, '#!/bin/sh\nexit 3\n');
+    chmodSync(dying, 0o755);
+    const before = process.env.PAGEFIND_EXTENDED_BINARY_PATH;
+    process.env.PAGEFIND_EXTENDED_BINARY_PATH = dying;
+    const printed = mock.method(console, 'error', () => undefined);
+    const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?dies-while-sent`) as Promise<PagefindApi>);
+    try {
+      let sent!: () => void;
+      const allSent = new Promise<void>((resolve) => (sent = resolve));
+      const outcome = pool.run(async (pagefind) => {
+        const first = pagefind.createIndex({});
+        first.catch(() => undefined);
+        await until(() => pagefindChildren().length === 0, 10_000);
+        // Requests sent after the process is gone, as the records of a shard are.
+        const late = Array.from({ length: 20 }, () => pagefind.createIndex({}));
+        for (const request of late) request.catch(() => undefined);
+        // A refused write is told on the next tick.
+        await new Promise((resolve) => setImmediate(resolve));
+        sent();
+        await Promise.all([first, ...late]);
+      });
+      assert.equal(await outcome.then(() => 'indexed', (err: Error) => err.message), 'the Pagefind process ended with exit code 3');
+      await allSent;
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(printed.mock.calls.map((c) => String(c.arguments[0])), []);
+    } finally {
+      printed.mock.restore();
+      if (before === undefined) delete process.env.PAGEFIND_EXTENDED_BINARY_PATH;
+      else process.env.PAGEFIND_EXTENDED_BINARY_PATH = before;
+    }
+  });
+
+  it('stops the process of a job given up, at once, and starts a new one for the next job', async () => {
+    const pool = new PagefindPool(1);
+    const build = new AbortController();
+    // Pagefind's process keeps the event loop turning only while a request is out: this test has none
+    // out while the first job hangs.
+    const alive = setInterval(() => undefined, 1_000);
+    after(() => clearInterval(alive));
+    let indexing!: () => void;
+    const started = new Promise<void>((resolve) => (indexing = resolve));
+    // A job that would go on for ever: its process is stopped, and the job fails.
+    const givenUp = pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/a', content: 'given up', language: 'en' });
+      indexing();
+      await new Promise(() => undefined);
+    }, build.signal);
+    // Queued behind it, from another build: it runs on a new process.
+    const next = pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/b', content: 'next', language: 'en' });
+      const files = await index!.getFiles();
+      await index!.deleteIndex();
+      return files.files.length;
+    });
+    await started;
+    build.abort(new Error('the build failed'));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running after 10 s'), 10_000)));
+    const outcome = await Promise.race([givenUp.then(() => 'indexed', (err: Error) => err.message), deadline]);
+    clearTimeout(timer);
+    assert.equal(outcome, 'the Pagefind process was stopped by SIGTERM');
+    assert.ok((await next) > 0);
+    await until(() => pagefindChildren().length === 0, 5_000);
+    clearInterval(alive);
   });
 
   it('loads a copy of Pagefind of its own for the second process', async () => {

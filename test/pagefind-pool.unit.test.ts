@@ -105,4 +105,26 @@ describe('the Pagefind pool', () => {
     assert.equal(await next, 0);
     assert.deepEqual(processes.closed, [0]);
   });
+
+  it('a job given up while it waits never starts, and the one behind it takes its place', async () => {
+    const processes = stand();
+    const pool = new PagefindPool(1, processes.start);
+    const gate = deferred();
+    const ran: string[] = [];
+    const first = pool.run(async () => {
+      ran.push('first');
+      await gate.promise;
+    });
+    const build = new AbortController();
+    const givenUp = pool.run(async () => void ran.push('given up'), build.signal);
+    const last = pool.run(async () => void ran.push('last'));
+    build.abort(new Error('the build failed'));
+    await assert.rejects(givenUp, /the build failed/);
+    gate.resolve();
+    await Promise.all([first, last]);
+    assert.deepEqual(ran, ['first', 'last']);
+    // One given up before it was given never starts either.
+    await assert.rejects(pool.run(async () => void ran.push('too late'), build.signal), /the build failed/);
+    assert.deepEqual(ran, ['first', 'last']);
+  });
 });

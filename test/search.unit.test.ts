@@ -3,7 +3,7 @@
 // rebuild from reindexing the shards whose records did not change. Pagefind itself runs in
 // search-build.test.ts; here the indexer is a recording stand-in.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -11,6 +11,7 @@ import { loadSite } from '../src/content/load.ts';
 import { htmlText } from '../src/render/html-text.ts';
 import { renderMarkdown } from '../src/render/markdown.ts';
 import { sitePages } from '../src/site/pages.ts';
+import { buildSite } from '../src/site/build.ts';
 import { buildSearchIndex, SearchCache, type SearchIndexer } from '../src/site/search-index.ts';
 import { newsShardNames, searchRecords, searchShards, shardWords, wordRecords, type SearchRecord, type SearchShard } from '../src/site/search-records.ts';
 import { renderedText, textOf } from '../src/site/search-text.ts';
@@ -406,6 +407,35 @@ describe('the search index cache', () => {
     assert.deepEqual(given[2], ['pagefind/news-2026-04/fragment/0', 'pagefind/news-2026-04/fragment/1']);
     // What was handed over is the index as returned, but for the reused shard and the manifest.
     assert.deepEqual(given.flat().sort(), [...built.files.keys()].filter((f) => !f.startsWith('pagefind/guides/') && f !== 'pagefind/shards.json').sort());
+  });
+
+  it('a build that fails gives up the indexes still being made, and writes none of them once it has failed', async () => {
+    const root = await tempSite({ sample: true });
+    await writeFiles(root, { 'templates/site/pages/news.hbs': '{{> no-such-partial}}' });
+    const seen: string[] = [];
+    let release!: () => void;
+    const late = new Promise<void>((resolve) => (release = resolve));
+    // Each index is held until the build gives it up, and is then made all the same.
+    const indexer: SearchIndexer = {
+      name: 'held',
+      async index(records, signal) {
+        await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+        seen.push('given up');
+        await late;
+        seen.push('made');
+        return new Map(records.map((r, i) => [`fragment/${i}`, Buffer.from(r.content)]));
+      },
+    };
+    const building = buildSite({ root, outDir: 'dist', now, threads: 1, searchIndexer: indexer });
+    await assert.rejects(building, /no-such-partial/);
+    assert.ok(seen.length > 0 && seen.every((s) => s === 'given up'), seen.join(', '));
+    const asked = seen.length;
+    release();
+    await until(() => seen.length === 2 * asked, 5_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The staged output of the failed build was removed, and nothing made it again.
+    assert.equal(await stat(path.join(root, '.dist.spare')).catch(() => 'none'), 'none');
+    assert.equal(await stat(path.join(root, 'dist')).catch(() => 'none'), 'none');
   });
 
   it('gives the indexer the largest shards first, the words index among them by its size', async () => {

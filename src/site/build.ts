@@ -172,8 +172,9 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   const content = options.loaded?.content ?? openContentCache(root, { ...options.cache, stamps: renderer.stamps });
   try {
     const output = await StagedOutput.begin(outDir);
-    // Set once the build has failed: an index made after that is not written into the output being removed.
-    let stopped = false;
+    // Aborted once the build has failed: the indexes still being made are no longer wanted, and one
+    // made after that is not written into the output being removed.
+    const failed = new AbortController();
     try {
       renderer.start(output);
       const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
@@ -191,13 +192,13 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       // Each index's files are written as soon as it is made, while the others are still being made.
       const written = new Set<string>();
       const writeIndex = (files: Map<string, Buffer>) => {
-        if (stopped) return;
+        if (failed.signal.aborted) return;
         for (const [file, data] of files) output.write([file], data);
         for (const file of files.keys()) written.add(file);
       };
       const indexing = reused
         ? Promise.resolve(reused)
-        : buildSearchIndex(searchCache, searchShards(composed.pages, site.config.language, site.config.timezone, (html) => searchCache.text(html)), indexer, undefined, inputs, writeIndex);
+        : buildSearchIndex(searchCache, searchShards(composed.pages, site.config.language, site.config.timezone, (html) => searchCache.text(html)), indexer, undefined, inputs, writeIndex, failed.signal);
       // Settled at once, so that a render failure does not leave its failure unhandled.
       indexing.catch(() => undefined);
       await renderer.finish(composed);
@@ -211,7 +212,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       return summary(site, pages.length, pages.length + composed.files.size + cards.size + images.copies.size + search.files.size, outDir, search);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
-      stopped = true;
+      failed.abort();
       await renderer.close();
       await output.abort();
       throw err;

@@ -24,9 +24,11 @@ export class PagefindPool {
   /** Per slot, once its process runs: settles when that process ends. */
   private ended: (Promise<string> | undefined)[];
   private readonly idle: number[];
-  /** The copies of Pagefind whose process has ended, and how. */
-  private readonly dead = new Map<PagefindApi, string>();
+  /** The copies of Pagefind whose process has ended. */
+  private readonly dead = new Set<PagefindApi>();
   private readonly waiting: ((slot: number) => void)[] = [];
+  /** Per slot, once its process runs: that process. */
+  private processes: (ChildProcess | undefined)[];
   private users = 0;
 
   constructor(
@@ -35,38 +37,61 @@ export class PagefindPool {
   ) {
     this.started = new Array<Promise<PagefindApi> | undefined>(size).fill(undefined);
     this.ended = new Array<Promise<string> | undefined>(size).fill(undefined);
+    this.processes = new Array<ChildProcess | undefined>(size).fill(undefined);
     this.idle = Array.from({ length: size }, (_, slot) => slot);
   }
 
-  async run<T>(job: (pagefind: PagefindApi) => Promise<T>): Promise<T> {
+  /**
+   * Runs `job` on a process of its own. Once `signal` aborts (the build it is part of has failed), a
+   * job still waiting never starts, and a job running has its process stopped: what they would make
+   * is no longer wanted, and a command that failed would otherwise wait for them before it exits.
+   */
+  async run<T>(job: (pagefind: PagefindApi) => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.users++;
     try {
-      const slot = await this.acquire();
+      const slot = await this.acquire(signal);
       try {
+        signal?.throwIfAborted();
         const pagefind = await (this.started[slot] ??= this.start(slot));
-        const dead = this.dead.get(pagefind);
-        if (dead) throw new Error(`the Pagefind process ${dead}`);
+        if (this.dead.has(pagefind)) await this.restart(slot, pagefind);
+        signal?.throwIfAborted();
         // Pagefind's module never hears of its process ending: a request then waits for ever. So the
         // process (started by the first request of a slot) is watched, and its end fails the job.
         const { value, children } = spawnedBy(() => job(pagefind));
         for (const child of children) {
+          quieten(child);
           const ended = endOf(child);
           this.ended[slot] ??= ended;
-          // A later job on this slot would write to the dead process, and Pagefind prints a stack trace for that.
-          // (Unless the pool stopped it: the same copy starts a new process on its next job.)
-          void ended.then((how) => this.ended[slot] === ended && this.dead.set(pagefind, how));
+          this.processes[slot] ??= child;
+          // A later job on this slot starts a new process rather than write to the dead one (see restart).
+          // (One the pool stopped is forgotten already: the same copy starts a new process on its next job.)
+          void ended.then(() => this.ended[slot] === ended && this.dead.add(pagefind));
         }
         const ended = this.ended[slot];
         if (!ended) return await value;
         const died = ended.then((how) => Promise.reject(new Error(`the Pagefind process ${how}`)));
         died.catch(() => undefined);
-        return await Promise.race([value, died]);
+        const stop = () => this.processes[slot]?.kill();
+        signal?.addEventListener('abort', stop, { once: true });
+        try {
+          return await Promise.race([value, died]);
+        } finally {
+          signal?.removeEventListener('abort', stop);
+        }
       } finally {
         this.release(slot);
       }
     } finally {
       if (--this.users === 0) await this.closeAll();
     }
+  }
+
+  /** Forgets the ended process of `slot`: the copy of Pagefind closed, its next request starts a new one. */
+  private async restart(slot: number, pagefind: PagefindApi): Promise<void> {
+    this.dead.delete(pagefind);
+    this.ended[slot] = undefined;
+    this.processes[slot] = undefined;
+    await pagefind.close();
   }
 
   /**
@@ -78,11 +103,26 @@ export class PagefindPool {
     for (let slot = 0; slot < this.size; slot++) (this.started[slot] ??= this.start(slot)).catch(() => undefined);
   }
 
-  private acquire(): Promise<number> {
+  private acquire(signal?: AbortSignal): Promise<number> {
+    signal?.throwIfAborted();
     // The lowest free slot: a build with one shard to index starts one process only.
     this.idle.sort((a, b) => a - b);
     const slot = this.idle.shift();
-    return slot === undefined ? new Promise((resolve) => this.waiting.push(resolve)) : Promise.resolve(slot);
+    if (slot !== undefined) return Promise.resolve(slot);
+    return new Promise((resolve, reject) => {
+      const take = (free: number) => {
+        signal?.removeEventListener('abort', leave);
+        resolve(free);
+      };
+      // A job given up while it waits leaves the queue: the jobs behind it move up.
+      const leave = () => {
+        const at = this.waiting.indexOf(take);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      this.waiting.push(take);
+    });
   }
 
   private release(slot: number): void {
@@ -95,6 +135,7 @@ export class PagefindPool {
     const started = this.started;
     this.started = new Array<Promise<PagefindApi> | undefined>(this.size).fill(undefined);
     this.ended = new Array<Promise<string> | undefined>(this.size).fill(undefined);
+    this.processes = new Array<ChildProcess | undefined>(this.size).fill(undefined);
     this.dead.clear();
     await Promise.all(
       started.map(async (loading) => {
@@ -111,6 +152,7 @@ function spawnedBy<T>(start: () => T): { value: T; children: ChildProcess[] } {
   const children: ChildProcess[] = [];
   childProcess.spawn = ((...args: Parameters<typeof spawn>) => {
     const child = (spawn as (...a: Parameters<typeof spawn>) => ChildProcess)(...args);
+    stopOnRefusedWrite(child);
     children.push(child);
     return child;
   }) as typeof spawn;
@@ -119,6 +161,36 @@ function spawnedBy<T>(start: () => T): { value: T; children: ChildProcess[] } {
   } finally {
     childProcess.spawn = spawn;
   }
+}
+
+/**
+ * Pagefind's module prints a stack trace for each request whose write its process's pipe refuses,
+ * and for the process's own failure: a process that dies while a shard's records are being sent
+ * filled the terminal with thousands of them. The pool reports that end once, from the process's
+ * exit (see endOf). So a refused write is dropped, and stops the process if it still runs: made
+ * before Pagefind's first write, when the process is spawned.
+ */
+function stopOnRefusedWrite(child: ChildProcess): void {
+  const stdin = child.stdin;
+  if (!stdin) return;
+  const write = stdin.write.bind(stdin) as (chunk: unknown, encoding: BufferEncoding, done: (err?: Error | null) => void) => boolean;
+  stdin.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const encoding = rest.find((arg): arg is BufferEncoding => typeof arg === 'string') ?? 'utf8';
+    const done = rest.find((arg): arg is (err?: Error | null) => void => typeof arg === 'function');
+    return write(chunk, encoding, (err) => (err ? stopChild(child) : done?.(err)));
+  }) as typeof stdin.write;
+}
+
+/** Then Pagefind's own handlers of the process's and the pipe's errors (which print them) are replaced. */
+function quieten(child: ChildProcess): void {
+  child.removeAllListeners('error');
+  child.on('error', () => undefined);
+  child.stdin?.removeAllListeners('error');
+  child.stdin?.on('error', () => stopChild(child));
+}
+
+function stopChild(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill();
 }
 
 /** Settles with how `child` ended, once it has. */

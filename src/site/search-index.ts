@@ -15,7 +15,8 @@ import { textOf } from './search-text.ts';
 /** Turns records into the index's files (paths relative to SEARCH_DIR): the seam in front of Pagefind. */
 export interface SearchIndexer {
   readonly name: string;
-  index(records: readonly SearchRecord[]): Promise<Map<string, Buffer>>;
+  /** Once `signal` aborts, the index is no longer wanted: it may stop making it. */
+  index(records: readonly SearchRecord[], signal?: AbortSignal): Promise<Map<string, Buffer>>;
   /** Gets ready to index, before the records are made (loads what it needs). */
   warm?(): void;
 }
@@ -27,8 +28,8 @@ const pagefindPool = new PagefindPool(2);
 export const pagefindIndexer: SearchIndexer = {
   name: 'pagefind',
   warm: () => pagefindPool.warm(),
-  index: (records) =>
-    pagefindPool.run((pagefind) => indexWith(pagefind, records)).catch((err: unknown) => {
+  index: (records, signal) =>
+    pagefindPool.run((pagefind) => indexWith(pagefind, records), signal).catch((err: unknown) => {
       throw err instanceof IoError ? err : indexError(err instanceof Error ? err.message : String(err));
     }),
 };
@@ -224,7 +225,8 @@ function writeCached(file: string, data: Buffer): void {
  * then cached; the words index of all of them, made the same way once the shards are under way; and
  * the manifest that lists them for the browser. `inputs` (the build's inputs digest) lets the next
  * build reuse the whole index. `onFiles` is given the output files of each index made afresh as soon
- * as it is made, so that they can be written while the others are still being made.
+ * as it is made, so that they can be written while the others are still being made. Once `signal`
+ * aborts, no index is asked for and none is handed over.
  */
 export async function buildSearchIndex(
   cache: SearchCache,
@@ -233,6 +235,7 @@ export async function buildSearchIndex(
   clock: () => number = performance.now.bind(performance),
   inputs?: string,
   onFiles?: (files: Map<string, Buffer>) => void,
+  signal?: AbortSignal,
 ): Promise<SearchIndex> {
   const started = clock();
   const kept = all.filter((s) => s.records.length > 0);
@@ -246,8 +249,10 @@ export async function buildSearchIndex(
   });
   const size = (records: readonly SearchRecord[]) => records.reduce((n, r) => n + r.content.length, 0);
   const made = (shard: SearchShard, key: string, words: string) => async () => {
-    const files = await indexer.index(shard.records);
+    signal?.throwIfAborted();
+    const files = await indexer.index(shard.records, signal);
     cache.save(shard.name, key, { files, words });
+    signal?.throwIfAborted();
     onFiles?.(indexFiles(shard.name, files));
     return files;
   };
