@@ -12,7 +12,7 @@ import { htmlText } from '../src/render/html-text.ts';
 import { renderMarkdown } from '../src/render/markdown.ts';
 import { sitePages } from '../src/site/pages.ts';
 import { buildSite } from '../src/site/build.ts';
-import { buildSearchIndex, SearchCache, type SearchIndexer } from '../src/site/search-index.ts';
+import { buildSearchIndex, fragmentFiles, SearchCache, type SearchIndexer } from '../src/site/search-index.ts';
 import { newsShardNames, searchRecords, searchShards, shardWords, wordRecords, type SearchRecord, type SearchShard } from '../src/site/search-records.ts';
 import { renderedText, textOf } from '../src/site/search-text.ts';
 import { calendarMonth } from '../src/words/dates.ts';
@@ -368,6 +368,21 @@ describe('the search index cache', () => {
     assert.deepEqual(five.result.indexed, []);
     assert.deepEqual(manifestOf(five.result).shards, ['guides/', 'news-2026-04/']);
     assert.deepEqual((await readdir(path.join(root, '.almanac/cache/search'))).sort(), ['guides.bin', 'news-2026-04.bin', 'words.bin']);
+  });
+
+  it('bundles the fragments of small records into shared files, and gives a long record (a guide) a file of its own', () => {
+    const many = (n: number, chars: number) => Array.from({ length: n }, (_, i) => story(`https://example.org/${i}`, 'x'.repeat(chars)));
+    assert.equal(fragmentFiles(many(3000, 160)), 30, 'stories: a file per 16,000 characters');
+    assert.equal(fragmentFiles(many(200, 20_000)), 200, 'long guides: one each');
+    assert.equal(fragmentFiles(many(5, 10)), 1);
+    assert.equal(fragmentFiles([]), 1);
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 40_000 }), { maxLength: 300 }), (lengths) => {
+        const files = fragmentFiles(lengths.map((n, i) => story(`https://example.org/${i}`, 'x'.repeat(n))));
+        const chars = lengths.reduce((a, b) => a + b, 0);
+        return files >= 1 && files <= Math.max(1, lengths.length) && (files === lengths.length || files >= chars / 16_000);
+      }),
+    );
   });
 
   it('hands over each index made as soon as it is made, while a slower one is still being made; a reused shard is not handed over', async () => {

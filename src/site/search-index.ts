@@ -36,9 +36,9 @@ export const pagefindIndexer: SearchIndexer = {
 
 async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]): Promise<Map<string, Buffer>> {
   try {
-    // A large shard's fragments (one per record) are bundled into shared files, so that a
-    // build writes a few dozen files per shard instead of one per guide and story.
-    const created = await pagefind.createIndex({ maxFragments: MAX_FRAGMENTS });
+    // A shard of many small records (stories) has its fragments (one per record) bundled into
+    // shared files, so that a build writes a few dozen files for it instead of one per story.
+    const created = await pagefind.createIndex({ maxFragments: fragmentFiles(records) });
     const index = created.index;
     if (!index) throw indexError(created.errors.join('; ') || 'no index was created');
     const added = await Promise.all(records.map((r) => index.addCustomRecord({ ...r, meta: { ...r.meta }, filters: { ...r.filters } })));
@@ -55,10 +55,16 @@ async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]
 }
 
 /**
- * Per shard. Making a file costs a build far more than writing its bytes, while a page of results
- * fetches only the few bundles its results are in, a few kilobytes each (compressed).
+ * How many fragment files a shard of `records` gets: one per BUNDLE_CHARS of their text, at most one
+ * per record. Making a file costs a build far more than writing its bytes; a page of results fetches
+ * the file of each result it shows, so a file must stay small: a guide's text fills one on its own.
  */
-const MAX_FRAGMENTS = 50;
+export function fragmentFiles(records: readonly SearchRecord[]): number {
+  const chars = records.reduce((n, r) => n + r.content.length, 0);
+  return Math.max(1, Math.min(records.length, Math.ceil(chars / BUNDLE_CHARS)));
+}
+
+const BUNDLE_CHARS = 16_000;
 
 function indexError(message: string): IoError {
   // Pagefind's errors quote the whole message they failed on, a guide's text included.
@@ -81,7 +87,7 @@ export interface SearchIndex {
 }
 
 /** What the index depends on besides the records: the indexer and this format. */
-const FORMAT = `search-4;fragments=${MAX_FRAGMENTS}`;
+const FORMAT = `search-5;bundle=${BUNDLE_CHARS}`;
 
 interface CachedShard {
   format: string;
