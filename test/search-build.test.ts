@@ -38,9 +38,13 @@ async function indexed(root: string, dirs?: string[]): Promise<Map<string, Fragm
     for (const name of names) {
       const bytes = gunzipSync(await readFile(path.join(dir, name)));
       assert.equal(bytes.subarray(0, SIGNATURE.length).toString(), SIGNATURE);
-      const fragment = JSON.parse(bytes.subarray(SIGNATURE.length).toString('utf8')) as Fragment;
-      assert.ok(!out.has(fragment.url), `one fragment per URL: ${fragment.url}`);
-      out.set(fragment.url, { ...fragment, shard });
+      const json = JSON.parse(bytes.subarray(SIGNATURE.length).toString('utf8')) as Fragment | Record<string, Fragment>;
+      // A file of small records' fragments bundled together holds them by their own names.
+      const fragments = name.includes('_group_') ? Object.values(json as Record<string, Fragment>) : [json as Fragment];
+      for (const fragment of fragments) {
+        assert.ok(!out.has(fragment.url), `one fragment per URL: ${fragment.url}`);
+        out.set(fragment.url, { ...fragment, shard });
+      }
     }
   }
   return out;
