@@ -229,6 +229,10 @@ describe('search in Chromium', () => {
       // A pasted page of text is repeated shortened, whole characters only.
       const long = `${'🔥'.repeat(79)}qqzzyx ${'word '.repeat(2000)}`;
       assert.deepEqual(await shown(long), { titles: [], status: `No results for “${'🔥'.repeat(79)}q…”.` });
+      // A character of several code points (a family emoji, a flag, a letter and its accent) is kept whole.
+      const family = '👩\u200d👩\u200d👧';
+      const mixed = `${family.repeat(40)}${'🇫🇷'.repeat(39)}e\u0301e\u0301 qqzzyx`;
+      assert.deepEqual(await shown(mixed), { titles: [], status: `No results for “${family.repeat(40)}${'🇫🇷'.repeat(39)}e\u0301…”.` });
       // A word in two shards: the hits of both, as one index gives them.
       const fire = await shown('fire');
       assert.deepEqual([...fire.titles].sort(), (await answers('/one/', 'fire')).sort());

@@ -121,6 +121,22 @@
     return out;
   }
 
+  /**
+   * `text` cut to its first SAID characters as a reader sees them: an emoji of several code points,
+   * a flag or a letter and its accent is cut whole, never into a stray half.
+   */
+  function shortened(text) {
+    var chars = [];
+    if (typeof Intl === 'object' && typeof Intl.Segmenter === 'function') {
+      // Only as far as needed: the text may be a pasted page.
+      var segments = new Intl.Segmenter().segment(text)[Symbol.iterator]();
+      for (var step = segments.next(); !step.done && chars.length <= SAID; step = segments.next()) chars.push(step.value.segment);
+    } else {
+      chars = Array.from(text);
+    }
+    return chars.length > SAID ? chars.slice(0, SAID).join('') + '…' : text;
+  }
+
   function resultItem(data) {
     var meta = data.meta || {};
     var li = document.createElement('li');
@@ -168,8 +184,7 @@
           var n = found.results.length;
           var shown = n > MAX ? ' (the first ' + MAX + ' shown)' : '';
           // The query is read out with the count: a pasted page of text is shortened, not read whole.
-          var chars = Array.from(term);
-          var said = chars.length > SAID ? chars.slice(0, SAID).join('') + '…' : term;
+          var said = shortened(term);
           say(n === 0 ? 'No results for “' + said + '”.' : n + (n === 1 ? ' result' : ' results') + ' for “' + said + '”' + shown + '.');
         });
       })
