@@ -3,8 +3,9 @@
 // rebuild from reindexing the shards whose records did not change. Pagefind itself runs in
 // search-build.test.ts; here the indexer is a recording stand-in.
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { loadSite } from '../src/content/load.ts';
@@ -12,7 +13,7 @@ import { htmlText } from '../src/render/html-text.ts';
 import { renderMarkdown } from '../src/render/markdown.ts';
 import { sitePages } from '../src/site/pages.ts';
 import { buildSite } from '../src/site/build.ts';
-import { buildSearchIndex, fragmentFiles, SearchCache, type SearchIndexer } from '../src/site/search-index.ts';
+import { buildSearchIndex, fragmentFiles, pagefindIndexer, SearchCache, type SearchIndexer } from '../src/site/search-index.ts';
 import { newsShardNames, searchRecords, searchShards, shardWords, wordRecords, type SearchRecord, type SearchShard } from '../src/site/search-records.ts';
 import { renderedText, textOf } from '../src/site/search-text.ts';
 import { calendarMonth } from '../src/words/dates.ts';
@@ -551,6 +552,18 @@ describe('the search index cache', () => {
     const second = SearchCache.open(root);
     assert.equal(second.text(body), 'A\nOne & two');
     assert.equal(second.text(body.replace('two', 'three')), 'A\nOne & three');
+  });
+
+  it("keeps Pagefind's indexes under the version of Pagefind that made them, so that an upgrade indexes every shard again", async () => {
+    const installed = JSON.parse(await readFile(fileURLToPath(new URL('../package.json', import.meta.resolve('pagefind'))), 'utf8')) as { version: string };
+    assert.equal(pagefindIndexer.name, `pagefind@${installed.version}`);
+    const root = await tempSite();
+    const before = { ...recording(), name: 'pagefind@1.0.0' };
+    await buildSearchIndex(SearchCache.open(root), site(), before);
+    const after = { ...recording(), name: 'pagefind@1.0.1' };
+    const result = await buildSearchIndex(SearchCache.open(root), site(), after);
+    assert.deepEqual(result.indexed.length, site().length);
+    assert.ok(result.wordsIndexed);
   });
 
   it('a damaged cache file only means indexing that shard again', async () => {

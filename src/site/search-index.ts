@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { CACHE_DIR } from '../cache/file-cache.ts';
 import { IoError } from '../content/problems.ts';
@@ -24,15 +25,28 @@ export interface SearchIndexer {
 /** Two Pagefind processes, so that two shards are indexed at once while the build renders pages. */
 const pagefindPool = new PagefindPool(2);
 
-/** Pagefind's Node API, which runs its indexer as a child process (so on another core than the build). */
+/**
+ * Pagefind's Node API, which runs its indexer as a child process (so on another core than the build).
+ * Named with Pagefind's version, which keys the cached indexes: after an upgrade a shard kept from the
+ * old version would be served beside the new version's script and WebAssembly.
+ */
 export const pagefindIndexer: SearchIndexer = {
-  name: 'pagefind',
+  name: `pagefind@${pagefindVersion()}`,
   warm: () => pagefindPool.warm(),
   index: (records, signal) =>
     pagefindPool.run((pagefind) => indexWith(pagefind, records), signal).catch((err: unknown) => {
       throw err instanceof IoError ? err : indexError(err instanceof Error ? err.message : String(err));
     }),
 };
+
+function pagefindVersion(): string {
+  try {
+    const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.resolve('pagefind'))), 'utf8')) as { version?: unknown };
+    return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]): Promise<Map<string, Buffer>> {
   try {
