@@ -71,7 +71,8 @@ async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]
 /**
  * How many fragment files a shard of `records` gets: one per BUNDLE_CHARS of their text, at most one
  * per record. Making a file costs a build far more than writing its bytes; a page of results fetches
- * the file of each result it shows, so a file must stay small: a guide's text fills one on its own.
+ * the file of each result it shows, so a file must stay small: on average a guide's text fills one.
+ * Pagefind groups records by count, not size, so a very long guide may still share its file.
  */
 export function fragmentFiles(records: readonly SearchRecord[]): number {
   const chars = records.reduce((n, r) => n + r.content.length, 0);
