@@ -102,7 +102,7 @@ export interface SearchIndex {
 }
 
 /** What the index depends on besides the records: the indexer and this format. */
-const FORMAT = `search-5;bundle=${BUNDLE_CHARS}`;
+const FORMAT = `search-6;bundle=${BUNDLE_CHARS}`;
 
 interface CachedShard {
   format: string;
@@ -330,13 +330,35 @@ function outputFiles(indexes: readonly [string, Map<string, Buffer>][], records:
 /** The output files of index `name` made as `built`. */
 function indexFiles(name: string, built: Map<string, Buffer>): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
+  const wasm = wasmLoaded(built);
   for (const [rel, data] of built) {
     // Only the words index's search scripts run; the shards need their index and WebAssembly only.
     if (PAGEFIND_SCRIPTS.test(rel) && !(name === WORDS_INDEX && SCRIPTS_RUN.has(rel))) continue;
+    if (wasm && PAGEFIND_WASM.test(rel) && !wasm.has(rel)) continue;
     files.set(`${SEARCH_DIR}/${name}/${rel}`, data);
   }
   return files;
 }
+
+/**
+ * The WebAssembly files the browser loads for an index: those of the languages its entry file names.
+ * Pagefind also writes the one for text in no known language, which an index of one language never
+ * loads. Undefined (keep them all) when the entry cannot be read.
+ */
+function wasmLoaded(built: Map<string, Buffer>): Set<string> | undefined {
+  const entry = built.get('pagefind-entry.json');
+  if (!entry) return undefined;
+  try {
+    const languages = (JSON.parse(entry.toString('utf8')) as { languages?: Record<string, { wasm?: unknown }> }).languages;
+    const names = Object.values(languages ?? {}).map((l) => l.wasm);
+    if (names.length === 0 || !names.every((n): n is string => typeof n === 'string')) return undefined;
+    return new Set(names.map((n) => `wasm.${n}.pagefind`));
+  } catch {
+    return undefined;
+  }
+}
+
+const PAGEFIND_WASM = /^wasm\.[^/]+\.pagefind$/;
 
 /** Pagefind's scripts and styles, at the top of its output (its UI's and its own). */
 const PAGEFIND_SCRIPTS = /^[^/]+\.(js|css)$/;
