@@ -1,7 +1,7 @@
 // The pool of Pagefind processes with real Pagefind: the second slot loads a copy of Pagefind's module
 // of its own, and so runs a process of its own, seen in /proc while two jobs index at once.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it, mock } from 'node:test';
@@ -56,7 +56,11 @@ describe('the Pagefind pool with real Pagefind', () => {
     // build sending thousands of records printed thousands of them.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'almanac-pagefind-'));
     const dying = path.join(dir, 'pagefind');
-    writeFileSync(dying, '#!/bin/sh\nexit 3\n');
+    // Reads the first request, then stops reading while it still runs: every later write is refused,
+    // and the pool hears of no end until it stops the process itself. (A process that simply exited
+    // could be seen gone by the pool before the requests below were sent, and the pool would then have
+    // closed Pagefind's module, which starts a process of its own for a request after that.)
+    writeFileSync(dying, '#!/bin/sh\nhead -c 1 >/dev/null\nexec 0<&-\nwhile :; do sleep 1; done\n');
     chmodSync(dying, 0o755);
     const before = process.env.PAGEFIND_EXTENDED_BINARY_PATH;
     process.env.PAGEFIND_EXTENDED_BINARY_PATH = dying;
@@ -68,8 +72,11 @@ describe('the Pagefind pool with real Pagefind', () => {
       const outcome = pool.run(async (pagefind) => {
         const first = pagefind.createIndex({});
         first.catch(() => undefined);
-        await until(() => pagefindChildren().length === 0, 10_000);
-        // Requests sent after the process is gone, as the records of a shard are.
+        await until(() => {
+          const [pid] = pagefindChildren();
+          return pid !== undefined && !existsSync(`/proc/${pid}/fd/0`);
+        }, 10_000);
+        // Requests sent once the process reads no more, as the records of a shard are.
         const late = Array.from({ length: 20 }, () => pagefind.createIndex({}));
         for (const request of late) request.catch(() => undefined);
         // A refused write is told on the next tick.
@@ -77,7 +84,7 @@ describe('the Pagefind pool with real Pagefind', () => {
         sent();
         await Promise.all([first, ...late]);
       });
-      assert.equal(await outcome.then(() => 'indexed', (err: Error) => err.message), 'the Pagefind process ended with exit code 3');
+      assert.equal(await outcome.then(() => 'indexed', (err: Error) => err.message), 'the Pagefind process was stopped by SIGTERM');
       await allSent;
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(printed.mock.calls.map((c) => String(c.arguments[0])), []);
