@@ -21,14 +21,12 @@ export const loadPagefind: StartPagefind = (slot) =>
  */
 export class PagefindPool {
   private started: (Promise<PagefindApi> | undefined)[];
-  /** Per slot, once its process runs: settles when that process ends. */
-  private ended: (Promise<string> | undefined)[];
+  /** Per slot, once its process runs: that process, and how it ended once it has. */
+  private running: (Running | undefined)[];
   private readonly idle: number[];
   /** The copies of Pagefind whose process has ended. */
   private readonly dead = new Set<PagefindApi>();
   private readonly waiting: ((slot: number) => void)[] = [];
-  /** Per slot, once its process runs: that process. */
-  private processes: (ChildProcess | undefined)[];
   private users = 0;
 
   constructor(
@@ -36,8 +34,7 @@ export class PagefindPool {
     private readonly start: StartPagefind = loadPagefind,
   ) {
     this.started = new Array<Promise<PagefindApi> | undefined>(size).fill(undefined);
-    this.ended = new Array<Promise<string> | undefined>(size).fill(undefined);
-    this.processes = new Array<ChildProcess | undefined>(size).fill(undefined);
+    this.running = new Array<Running | undefined>(size).fill(undefined);
     this.idle = Array.from({ length: size }, (_, slot) => slot);
   }
 
@@ -60,18 +57,17 @@ export class PagefindPool {
         const { value, children } = spawnedBy(() => job(pagefind));
         for (const child of children) {
           quieten(child);
-          const ended = endOf(child);
-          this.ended[slot] ??= ended;
-          this.processes[slot] ??= child;
+          const started: Running = { child, ended: endOf(child) };
+          this.running[slot] ??= started;
           // A later job on this slot starts a new process rather than write to the dead one (see restart).
           // (One the pool stopped is forgotten already: the same copy starts a new process on its next job.)
-          void ended.then(() => this.ended[slot] === ended && this.dead.add(pagefind));
+          void started.ended.then(() => this.running[slot] === started && this.dead.add(pagefind));
         }
-        const ended = this.ended[slot];
-        if (!ended) return await value;
-        const died = ended.then((how) => Promise.reject(new Error(`the Pagefind process ${how}`)));
+        const running = this.running[slot];
+        if (!running) return await value;
+        const died = running.ended.then((how) => Promise.reject(new Error(`the Pagefind process ${how}`)));
         died.catch(() => undefined);
-        const stop = () => this.processes[slot]?.kill();
+        const stop = () => running.child.kill();
         signal?.addEventListener('abort', stop, { once: true });
         try {
           return await Promise.race([value, died]);
@@ -89,8 +85,7 @@ export class PagefindPool {
   /** Forgets the ended process of `slot`: the copy of Pagefind closed, its next request starts a new one. */
   private async restart(slot: number, pagefind: PagefindApi): Promise<void> {
     this.dead.delete(pagefind);
-    this.ended[slot] = undefined;
-    this.processes[slot] = undefined;
+    this.running[slot] = undefined;
     await pagefind.close();
   }
 
@@ -134,8 +129,7 @@ export class PagefindPool {
   private async closeAll(): Promise<void> {
     const started = this.started;
     this.started = new Array<Promise<PagefindApi> | undefined>(this.size).fill(undefined);
-    this.ended = new Array<Promise<string> | undefined>(this.size).fill(undefined);
-    this.processes = new Array<ChildProcess | undefined>(this.size).fill(undefined);
+    this.running = new Array<Running | undefined>(this.size).fill(undefined);
     this.dead.clear();
     await Promise.all(
       started.map(async (loading) => {
@@ -144,6 +138,12 @@ export class PagefindPool {
       }),
     );
   }
+}
+
+/** A slot's process; `ended` settles with how it ended (see endOf). */
+interface Running {
+  child: ChildProcess;
+  ended: Promise<string>;
 }
 
 /** What `start` returns, and the child processes it spawned before it returned. */
