@@ -75,8 +75,12 @@ async function indexWith(pagefind: PagefindApi, records: readonly SearchRecord[]
  * Pagefind groups records by count, not size, so a very long guide may still share its file.
  */
 export function fragmentFiles(records: readonly SearchRecord[]): number {
-  const chars = records.reduce((n, r) => n + r.content.length, 0);
-  return Math.max(1, Math.min(records.length, Math.ceil(chars / BUNDLE_CHARS)));
+  return Math.max(1, Math.min(records.length, Math.ceil(textLength(records) / BUNDLE_CHARS)));
+}
+
+/** The characters of the records' text: what indexing them costs, and what their fragments weigh. */
+function textLength(records: readonly SearchRecord[]): number {
+  return records.reduce((n, r) => n + r.content.length, 0);
 }
 
 const BUNDLE_CHARS = 16_000;
@@ -268,7 +272,6 @@ export async function buildSearchIndex(
     // A changed shard's words are taken once, when it is given to the indexer (below).
     return { shard, key, cached, words: cached?.words };
   });
-  const size = (records: readonly SearchRecord[]) => records.reduce((n, r) => n + r.content.length, 0);
   const made = (shard: SearchShard, key: string, words: string) => async () => {
     signal?.throwIfAborted();
     const files = await indexer.index(shard.records, signal);
@@ -278,7 +281,7 @@ export async function buildSearchIndex(
     return files;
   };
   const indexing = new Map<string, Promise<Map<string, Buffer>>>();
-  const changed = jobs.filter((job) => !job.cached).sort((a, b) => size(b.shard.records) - size(a.shard.records));
+  const changed = jobs.filter((job) => !job.cached).sort((a, b) => textLength(b.shard.records) - textLength(a.shard.records));
   // Given to the indexer before the words index is made, so that Pagefind starts on them at once.
   for (const job of changed) {
     job.words = shardWords(job.shard.records);

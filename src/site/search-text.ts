@@ -19,12 +19,7 @@ const BLOCK_END = /<(br|hr|\/p|\/div|\/li|\/h[1-6]|\/td|\/th|\/tr|\/blockquote|\
 export function textOf(html: string): string {
   if (!/[<&]/.test(html)) return html.trim();
   const spaced = html.replace(BLOCK_END, '$&\n');
-  const text = sanitizeHtml()(spaced, { allowedTags: [], allowedAttributes: {}, nonTextTags: NOT_TEXT });
-  return text
-    .replace(ENTITY, (m) => ENTITIES[m]!)
-    .replace(/[ \t]+/g, ' ')
-    .replace(/\s*\n\s*/g, '\n')
-    .trim();
+  return tidy(sanitizeHtml()(spaced, { allowedTags: [], allowedAttributes: {}, nonTextTags: NOT_TEXT }));
 }
 
 /**
@@ -34,9 +29,12 @@ export function textOf(html: string): string {
  * run and removing them leaves the text. Far cheaper than parsing, for thousands of summaries.
  */
 export function renderedText(html: string): string {
-  return html
-    .replace(BLOCK_END, '$&\n')
-    .replace(/<[^>]*>/g, '')
+  return tidy(html.replace(BLOCK_END, '$&\n').replace(/<[^>]*>/g, ''));
+}
+
+/** Text with its tags gone as a reader sees it: entities decoded, runs of spaces and blank lines as one. */
+function tidy(text: string): string {
+  return text
     .replace(ENTITY, (m) => ENTITIES[m]!)
     .replace(/[ \t]+/g, ' ')
     .replace(/\s*\n\s*/g, '\n')
