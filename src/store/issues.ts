@@ -116,5 +116,3 @@ function storedSlots(text: string, nonce: string | undefined, part: 'html' | 'te
     .replace(/^(Unsubscribe: )\{\{unsubscribe_url\}\}$/m, `$1${markers.unsubscribe}`)
     .replace(/^(Choose your editions: )\{\{preferences_url\}\}$/m, `$1${markers.preferences}`);
 }
-
-
