@@ -13,10 +13,11 @@
 //
 // Why an entry or a whole cache file was discarded goes to the debug log (ALMANAC_DEBUG=cache).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
+import { writeFileAtomically } from '../files/atomic.ts';
 import { processRunning } from '../files/pid.ts';
 import { walkTree } from '../files/walk.ts';
 import { debugLog, type DebugLog } from '../log/debug.ts';
@@ -263,16 +264,13 @@ export class FileCache {
   save(): void {
     if (!this.file) return;
     if (!this.changed && this.reusedCount === this.previous.size && count(this.usedResults) === count(this.previousResults)) return;
-    const temporary = `${this.file}.tmp-${process.pid}`;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true });
       removeLeftovers(this.file);
       const { index, values } = storedForm(this.fingerprint, this.entriesUsed(), this.usedResults);
-      writeFileSync(temporary, encode(index, values));
-      renameSync(temporary, this.file);
+      writeFileAtomically(this.file, encode(index, values));
     } catch {
       // A cache that cannot be written (read-only checkout, full disk) costs speed, not correctness.
-      rmSync(temporary, { force: true });
     }
   }
 }

@@ -2,7 +2,8 @@
 // manifest, each through a temporary file and a rename, so an interrupted publish leaves either the
 // old state or the new one (at worst an unlisted version file, which the build reports).
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFileAtomically } from '../files/atomic.ts';
 import { MAX_ASSET_BYTES, readInsideRoot, readTextInsideRoot } from '../files/walk.ts';
 import { figureHashes, type Figure } from './figures.ts';
 import path from 'node:path';
@@ -148,8 +149,8 @@ async function freeze(root: string, guide: Guide, note: string, now: number, dra
   const card = figures ? undefined : await freezeCard(dir, version, await drawCard(guide.working));
   entries.push({ version, published: new Date(now).toISOString(), note, sha256: guide.workingSha256, ...(figures && { figures }), ...(card && { card }) });
   await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-  await writeViaRename(path.join(dir, rel), text);
-  await writeViaRename(path.join(dir, MANIFEST), serialiseManifest(entries));
+  writeFileAtomically(path.join(dir, rel), text);
+  writeFileAtomically(path.join(dir, MANIFEST), serialiseManifest(entries));
   return { slug: guide.slug, version, file: `${GUIDES_DIR}/${guide.slug}/${rel}` };
 }
 
@@ -168,7 +169,7 @@ async function freezeFigures(root: string, guide: Guide, dir: string, version: n
     }
     const target = path.join(dir, versionFiguresDir(version), figure.src);
     await mkdir(path.dirname(target), { recursive: true });
-    await writeViaRename(target, bytes);
+    writeFileAtomically(target, bytes);
     hashes[figure.src] = figure.sha256;
   }
   return hashes;
@@ -178,7 +179,7 @@ async function freezeFigures(root: string, guide: Guide, dir: string, version: n
 async function freezeCard(dir: string, version: number, png: Buffer): Promise<string> {
   const target = path.join(dir, versionCardFile(version));
   await mkdir(path.dirname(target), { recursive: true });
-  await writeViaRename(target, png);
+  writeFileAtomically(target, png);
   return createHash('sha256').update(png).digest('hex');
 }
 
@@ -211,16 +212,10 @@ export async function freezeMissingCards(root: string, slugs: string[] | 'all', 
     const cards = new Map<number, string>();
     for (const v of missing) cards.set(v.version, await freezeCard(dir, v.version, await drawCard(v.doc)));
     const entries = guide.versions.map((v) => (cards.has(v.version) ? { ...v.entry, card: cards.get(v.version)! } : v.entry));
-    await writeViaRename(path.join(dir, MANIFEST), serialiseManifest(entries));
+    writeFileAtomically(path.join(dir, MANIFEST), serialiseManifest(entries));
     done.push({ slug: guide.slug, versions: [...cards.keys()] });
   }
   return done;
-}
-
-async function writeViaRename(file: string, text: string | Buffer): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, file);
 }
 
 export interface VersionListing {
