@@ -16,13 +16,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 describe('the Pagefind pool with real Pagefind', () => {
   it('fails a job whose Pagefind process dies before it answers, instead of waiting for ever', async () => {
-    // Pagefind's module runs the binary named by this variable: one that reads a request and dies.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'almanac-pagefind-'));
-    const dying = path.join(dir, 'pagefind');
-    writeFileSync(dying, '#!/bin/sh\nhead -c 1 >/dev/null\nexit 3\n');
-    chmodSync(dying, 0o755);
-    const before = process.env.PAGEFIND_EXTENDED_BINARY_PATH;
-    process.env.PAGEFIND_EXTENDED_BINARY_PATH = dying;
+    // One that reads a request and dies.
+    const restore = fakePagefind('head -c 1 >/dev/null\nexit 3');
     const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?dying`) as Promise<PagefindApi>);
     try {
       let timer: NodeJS.Timeout | undefined;
@@ -37,8 +32,7 @@ describe('the Pagefind pool with real Pagefind', () => {
       clearTimeout(timer);
       assert.equal(outcome, 'the Pagefind process ended with exit code 3');
     } finally {
-      if (before === undefined) delete process.env.PAGEFIND_EXTENDED_BINARY_PATH;
-      else process.env.PAGEFIND_EXTENDED_BINARY_PATH = before;
+      restore();
     }
     // The next build (serve and preview build again in the same process) starts a new process.
     const again = await pool.run(async (pagefind) => {
@@ -54,16 +48,11 @@ describe('the Pagefind pool with real Pagefind', () => {
   it('reports a process that died while records were being sent once, without a stack trace per request', async () => {
     // Pagefind's module prints a stack trace for each request its dead process's pipe refuses: a
     // build sending thousands of records printed thousands of them.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'almanac-pagefind-'));
-    const dying = path.join(dir, 'pagefind');
     // Reads the first request, then stops reading while it still runs: every later write is refused,
     // and the pool hears of no end until it stops the process itself. (A process that simply exited
     // could be seen gone by the pool before the requests below were sent, and the pool would then have
     // closed Pagefind's module, which starts a process of its own for a request after that.)
-    writeFileSync(dying, '#!/bin/sh\nhead -c 1 >/dev/null\nexec 0<&-\nwhile :; do sleep 1; done\n');
-    chmodSync(dying, 0o755);
-    const before = process.env.PAGEFIND_EXTENDED_BINARY_PATH;
-    process.env.PAGEFIND_EXTENDED_BINARY_PATH = dying;
+    const restore = fakePagefind('head -c 1 >/dev/null\nexec 0<&-\nwhile :; do sleep 1; done');
     const printed = mock.method(console, 'error', () => undefined);
     const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?dies-while-sent`) as Promise<PagefindApi>);
     try {
@@ -90,8 +79,7 @@ describe('the Pagefind pool with real Pagefind', () => {
       assert.deepEqual(printed.mock.calls.map((c) => String(c.arguments[0])), []);
     } finally {
       printed.mock.restore();
-      if (before === undefined) delete process.env.PAGEFIND_EXTENDED_BINARY_PATH;
-      else process.env.PAGEFIND_EXTENDED_BINARY_PATH = before;
+      restore();
     }
   });
 
@@ -162,6 +150,23 @@ describe('the Pagefind pool with real Pagefind', () => {
 });
 
 /** The child processes of this one that run Pagefind's binary. */
+/**
+ * Makes Pagefind's module run a shell script of `lines` as its binary (it runs the one this variable
+ * names) until the function returned is called.
+ */
+function fakePagefind(lines: string): () => void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'almanac-pagefind-'));
+  const binary = path.join(dir, 'pagefind');
+  writeFileSync(binary, `#!/bin/sh\n${lines}\n`);
+  chmodSync(binary, 0o755);
+  const before = process.env.PAGEFIND_EXTENDED_BINARY_PATH;
+  process.env.PAGEFIND_EXTENDED_BINARY_PATH = binary;
+  return () => {
+    if (before === undefined) delete process.env.PAGEFIND_EXTENDED_BINARY_PATH;
+    else process.env.PAGEFIND_EXTENDED_BINARY_PATH = before;
+  };
+}
+
 function pagefindChildren(): number[] {
   const children = readdirSync(`/proc/${process.pid}/task`).flatMap((task) =>
     readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
