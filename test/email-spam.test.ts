@@ -2,7 +2,7 @@
 // sample issue low; `check` shows the score, fails above the configured limit and says once that
 // SpamAssassin is missing. scripts/ensure-test-tools.mjs installs it for `npm test` (as root).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -130,6 +130,25 @@ async function hangingSpamAssassin(): Promise<{ dir: string; runs: () => number[
   return { dir, runs };
 }
 
+type HangingSpamAssassin = Awaited<ReturnType<typeof hangingSpamAssassin>>;
+
+/** `almanac <command> --root <sample site>` as a child process, with a SpamAssassin that never answers and two minutes to wait for it. */
+async function startWithHangingSpam(command: string[], stdio: StdioOptions): Promise<{ fake: HangingSpamAssassin; child: ChildProcess }> {
+  const fake = await hangingSpamAssassin();
+  const root = await sampleSite({ checks: { spam: { timeoutSeconds: 120 } } });
+  const child = spawn(process.execPath, [BIN, ...command, '--root', root, '--now', '2026-06-08T09:00:00Z'], {
+    env: { ...process.env, SPAMASSASSIN_PATH: '', PATH: `${fake.dir}:${process.env.PATH}` },
+    stdio,
+  });
+  return { fake, child };
+}
+
+/** Stops the command and every process the fake SpamAssassin started, whatever the test left running. */
+function stopAll(child: ChildProcess, fake: HangingSpamAssassin): void {
+  child.kill('SIGKILL');
+  for (const pid of fake.runs().flat()) killQuietly(pid);
+}
+
 function killQuietly(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
@@ -198,12 +217,7 @@ describe('a SpamAssassin that does not answer', () => {
   });
 
   it('is stopped with `check` when Ctrl-C stops it, though it runs in a process group of its own', { timeout: 60_000 }, async () => {
-    const fake = await hangingSpamAssassin();
-    const root = await sampleSite({ checks: { spam: { timeoutSeconds: 120 } } });
-    const child = spawn(process.execPath, [BIN, 'check', '--root', root, '--now', '2026-06-08T09:00:00Z'], {
-      env: { ...process.env, SPAMASSASSIN_PATH: '', PATH: `${fake.dir}:${process.env.PATH}` },
-      stdio: 'ignore',
-    });
+    const { fake, child } = await startWithHangingSpam(['check'], 'ignore');
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     try {
       await until(() => fake.runs().length === 1, 30_000);
@@ -211,21 +225,15 @@ describe('a SpamAssassin that does not answer', () => {
       assert.equal(await exited, 'SIGINT', 'check stops as Ctrl-C stops a command');
       await until(() => !fake.runs().flat().some(running), 5_000);
     } finally {
-      child.kill('SIGKILL');
-      for (const pid of fake.runs().flat()) killQuietly(pid);
+      stopAll(child, fake);
     }
   });
 
   it('is stopped with the preview when Ctrl-C stops it, and the preview still closes as it did', { timeout: 60_000 }, async () => {
-    const fake = await hangingSpamAssassin();
-    const root = await sampleSite({ checks: { spam: { timeoutSeconds: 120 } } });
-    const child = spawn(process.execPath, [BIN, 'preview', '--port', '0', '--root', root, '--now', '2026-06-08T09:00:00Z'], {
-      env: { ...process.env, SPAMASSASSIN_PATH: '', PATH: `${fake.dir}:${process.env.PATH}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { fake, child } = await startWithHangingSpam(['preview', '--port', '0'], ['ignore', 'pipe', 'pipe']);
     let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
     try {
       await until(() => /Preview at http:\/\/[\d.:]+\//.test(out), 30_000);
@@ -239,8 +247,7 @@ describe('a SpamAssassin that does not answer', () => {
       assert.deepEqual(await exited, { code: 0, signal: null }, out);
       await until(() => !fake.runs().flat().some(running), 5_000);
     } finally {
-      child.kill('SIGKILL');
-      for (const pid of fake.runs().flat()) killQuietly(pid);
+      stopAll(child, fake);
     }
   });
 
