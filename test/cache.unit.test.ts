@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, it, before } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import v8 from 'node:v8';
+import fc from 'fast-check';
 import { CACHE_DIR, FileCache } from '../src/cache/file-cache.ts';
 import { checkFromFirst, type StampChecker } from '../src/cache/stored-index.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
@@ -104,6 +105,40 @@ describe('build cache', () => {
 
     // The same, the other side being a real worker thread.
     assert.deepEqual(reuseAll(root, FileCache.open(root, 'test', { stamps: checkOnWorker })), expected);
+  });
+
+  it('gives the same digest of its inputs for the same files, whether it reused every entry or kept them afresh in any order', async () => {
+    const root = await tempSite();
+    await writeFiles(root, Object.fromEntries(Array.from({ length: FILES }, (_, i) => [name(i), `text ${i}\n`])));
+    const keys = Array.from({ length: FILES }, (_, i) => path.join(root, name(i)));
+    let runs = 0;
+    let digest: string | undefined;
+    fc.assert(
+      fc.property(fc.shuffledSubarray(keys, { minLength: FILES, maxLength: FILES }), (order) => {
+        const cacheName = `digest-${runs++}`;
+        const fresh = FileCache.open(root, cacheName, { clock: LATER });
+        for (const key of order) fresh.keep(key, { text: key });
+        const kept = fresh.inputsDigest();
+        fresh.save();
+        const again = FileCache.open(root, cacheName, { clock: LATER });
+        assert.ok(keys.every((key) => again.reuse(key) !== undefined), 'every entry reused');
+        assert.equal(again.inputsDigest(), kept, 'reused, as kept');
+        digest ??= kept;
+        assert.equal(kept, digest, 'the same whatever the order the entries were kept in');
+      }),
+      { numRuns: Number(process.env.PROPS_RUNS ?? 20) },
+    );
+    // Any input changed or gone, the digest is another.
+    await writeFile(keys[5]!, 'text 5, edited\n');
+    const edited = FileCache.open(root, 'digest-0', { clock: LATER });
+    for (const key of keys) if (edited.reuse(key) === undefined) edited.keep(key, { text: 'edited' });
+    const afterEdit = edited.inputsDigest();
+    assert.ok(afterEdit !== undefined && afterEdit !== digest, 'an edited file changes the digest');
+    edited.save();
+    const fewer = FileCache.open(root, 'digest-0', { clock: LATER });
+    for (const key of keys.slice(1)) fewer.reuse(key);
+    const withoutOne = fewer.inputsDigest();
+    assert.ok(withoutOne !== undefined && withoutOne !== afterEdit && withoutOne !== digest, 'a file no longer read changes the digest');
   });
 
   it('ignores a damaged file or one in an older format, and an index the other thread cannot read', async () => {

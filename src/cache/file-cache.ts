@@ -12,7 +12,6 @@
 // (stamps.ts) from the index while this one deserialises the values (see StampChecker).
 //
 // Why an entry or a whole cache file was discarded goes to the debug log (ALMANAC_DEBUG=cache).
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +21,7 @@ import { processRunning } from '../files/pid.ts';
 import { walkTree } from '../files/walk.ts';
 import { debugLog, type DebugLog } from '../log/debug.ts';
 import { changedInput, stampOf, type Stamp } from './stamps.ts';
-import { PreviousIndex, encode, split, storedForm, type Remembered, type StampChecker, type StoredIndex, type StoredValues } from './stored-index.ts';
+import { PreviousIndex, encode, indexDigest, split, storedForm, type Remembered, type StampChecker, type StoredIndex, type StoredValues } from './stored-index.ts';
 
 export const CACHE_DIR = '.almanac/cache';
 
@@ -254,10 +253,9 @@ export class FileCache {
   inputsDigest(): string | undefined {
     if (!this.file) return undefined;
     for (const key of this.missed) if (!this.kept.has(key)) return undefined;
-    const hash = createHash('sha256').update(this.fingerprint);
-    const entries = this.entriesUsed().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const e of entries) hash.update(`\n${e.key}\0${Array.from(e.stamp).join(',')}\0${(e.inputs ?? []).join('\0')}`);
-    return hash.digest('hex');
+    // A run that reused every entry and read none afresh has the previous index's entries.
+    const previous = this.kept.size === 0 && this.reusedCount === this.previous.size ? this.previous.digestInKeyOrder() : undefined;
+    return previous ?? indexDigest(storedForm(this.fingerprint, this.entriesUsed(), new Map()).index);
   }
 
   /** Writes the entries used by this run (files that are gone drop out), if anything changed. */

@@ -1,6 +1,7 @@
 // A cache file as stored: an index (the code's fingerprint, every entry's key, inputs and stamps)
 // ahead of the values, so that another thread can check the stamps from the index while the cache's
 // own thread deserialises the values; each checks from one end until they meet.
+import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import { changedInput, type Stamp } from './stamps.ts';
 
@@ -56,6 +57,13 @@ export class PreviousIndex {
 
   key(i: number): string {
     return this.stored.keys[i]!;
+  }
+
+  /** The index's digest (see indexDigest) when its entries are in key order, as `storedForm` puts them; otherwise undefined. */
+  digestInKeyOrder(): string | undefined {
+    const { keys } = this.stored;
+    for (let i = 1; i < keys.length; i++) if (!(keys[i - 1]! < keys[i]!)) return undefined;
+    return indexDigest(this.stored);
   }
 
   static empty(): PreviousIndex {
@@ -121,7 +129,10 @@ export interface StoredEntry {
   inputs?: readonly string[];
 }
 
-/** The index and values of a cache, as a cache file holds them. */
+/**
+ * The index and values of a cache, as a cache file holds them: the entries in key order, so that the
+ * same entries always make the same index (see indexDigest).
+ */
 export function storedForm(fingerprint: string, entries: readonly StoredEntry[], remembered: Remembered): { index: StoredIndex; values: StoredValues } {
   const index: StoredIndex = { fingerprint, keys: [], inputs: [], stamps: new Float64Array(0) };
   const values: StoredValues = { values: [], remembered };
@@ -129,7 +140,7 @@ export function storedForm(fingerprint: string, entries: readonly StoredEntry[],
   for (const entry of entries) numbers += entry.stamp.length;
   index.stamps = new Float64Array(numbers);
   let at = 0;
-  for (const { key, stamp, value, inputs } of entries) {
+  for (const { key, stamp, value, inputs } of [...entries].sort(byKey)) {
     index.keys.push(key);
     values.values.push(value);
     index.inputs.push(inputs === undefined ? null : inputs.length === 1 ? inputs[0]! : [...inputs]);
@@ -137,6 +148,23 @@ export function storedForm(fingerprint: string, entries: readonly StoredEntry[],
     at += stamp.length;
   }
   return { index, values };
+}
+
+function byKey(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * A digest of what an index identifies its entries by (the code's fingerprint, and each entry's key,
+ * inputs and their stamps): equal digests, the same entries read from the same inputs.
+ */
+export function indexDigest(index: StoredIndex): string {
+  const { stamps } = index;
+  return createHash('sha256')
+    .update(`${index.fingerprint}\0${index.keys.length}\0${index.keys.join('\0')}\0`)
+    .update(JSON.stringify(index.inputs))
+    .update(new Uint8Array(stamps.buffer, stamps.byteOffset, stamps.byteLength))
+    .digest('hex');
 }
 
 /** A cache file: the index's length (4 bytes, little-endian), the index, the values. */
