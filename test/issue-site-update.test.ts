@@ -70,6 +70,12 @@ describe('the site after an issue build', () => {
     const whole = await snapshot(path.join(root, 'dist'));
     assert.deepEqual([...updated.keys()].sort(), [...whole.keys()].sort());
     for (const [file, bytes] of whole) assert.ok(bytes.equals(updated.get(file)!), `${file} differs from a whole build`);
+
+    // Built again, with the issues' summaries as the content cache kept them: the same files.
+    await buildSite({ root, outDir: 'dist', now, cache: { clock: later } });
+    const again = await snapshot(path.join(root, 'dist'));
+    assert.deepEqual([...again.keys()].sort(), [...whole.keys()].sort());
+    for (const [file, bytes] of whole) assert.ok(bytes.equals(again.get(file)!), `${file} differs when built again`);
   });
 
   it('is what a whole build with the same clock writes, when the output was built at another time', async () => {

@@ -15,12 +15,12 @@ import { StagedOutput, updateOutput, type OutputFiles } from '../output/staged.t
 import { personalise, personaliseHtml, webRecipient } from '../render/tokens.ts';
 import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 import { OneThreadRenderer } from './one-thread-renderer.ts';
-import { pathsOf, type Page, type SiteMeta } from './page-context.ts';
+import { pathsOf, type ComposeInputs, type Page, type SiteMeta } from './page-context.ts';
 import { issueSitePages, sitePages } from './pages.ts';
 import { siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
 import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
-import { NO_IMAGES, makeSiteImages, type SiteImages } from './images.ts';
+import { NO_IMAGES, makeSiteImages } from './images.ts';
 import type { DebugLog } from '../log/debug.ts';
 import type { SearchIndex, SearchIndexer } from './search-index.ts';
 
@@ -64,15 +64,10 @@ export interface BuildSummary {
  * Every page of the site, the listings among them, and every other file (feeds, sitemap, assets,
  * stored issues), not yet rendered. `onGuidePage` sees each guide's page as soon as it is composed.
  */
-async function composeSite(
-  site: Site,
-  now: number,
-  onGuidePage?: (page: Page) => void,
-  news?: NewsIndex,
-  images: SiteImages = NO_IMAGES,
-): Promise<ComposedSite> {
+async function composeSite(site: Site, now: number, inputs: ComposeInputs, onGuidePage?: (page: Page) => void): Promise<ComposedSite> {
   const issues = new IssueStore(site.root).list();
-  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, news, images);
+  const images = inputs.images ?? NO_IMAGES;
+  const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, inputs);
   // Loaded only now (Handlebars is a large part of the build command's code), so
   // that the guides' pages reach the render thread sooner.
   const [feedsModule, { listTemplateFiles, readTemplateFile }] = await Promise.all([import('./feeds.ts'), import('../render/templates.ts')]);
@@ -138,7 +133,7 @@ export async function renderSite(site: Site, now: number): Promise<{ files: Outp
   const { TemplateSet } = await import('../render/templates.ts');
   const templates = await TemplateSet.load(site.root, 'site');
   const images = await makeSiteImages(site, debugLog('figures'), false);
-  const { pages, files } = await composeSite(site, now, undefined, undefined, images);
+  const { pages, files } = await composeSite(site, now, { images });
   const out: OutputFiles = new Map();
   templates.renderAll(pages, (paths, html) => paths.forEach((file) => out.set(file, html)));
   for (const [file, data] of files) out.set(file, data);
@@ -181,7 +176,7 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const inputs = await siteInputs(root, content);
       rememberVersionDiffs(site, content);
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
-      const composed = await composeSite(site, options.now, (page) => renderer.page(page), newsIndex(site, content), images);
+      const composed = await composeSite(site, options.now, { news: newsIndex(site, content), images, results: content }, (page) => renderer.page(page));
       // Indexed by another process while the pages render here. Loaded only now: an issue build that
       // writes only its own files never needs it.
       const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await searching;
@@ -243,7 +238,7 @@ async function updateIssueFiles(
     const sitemapFile = path.join(outDir, 'sitemap.xml');
     if (!statSync(sitemapFile, { throwIfNoEntry: false })?.isFile()) return undefined;
     const stored = new IssueStore(root).list();
-    const { pages, siteMeta } = issueSitePages(loaded.site, now, stored.map((i) => i.issue), newsIndex(loaded.site, loaded.content));
+    const { pages, siteMeta } = issueSitePages(loaded.site, now, stored.map((i) => i.issue), { news: newsIndex(loaded.site, loaded.content) });
     // The rest of the sitemap is as the build that made this output wrote it, from the same inputs.
     const sitemap = replaceSitemapEntries(readFileSync(sitemapFile, 'utf8'), `${loaded.site.config.baseUrl}/issues/`, pages);
     if (sitemap === undefined) return undefined;

@@ -166,7 +166,7 @@ export function workingCopyPage(site: Site, now: number, slug: string, news?: Ne
     entry: { version: (latest?.version ?? 0) + 1, published: new Date(now).toISOString(), note: 'Working copy', sha256: '' },
   };
   const previewSite: Site = { ...site, guides: site.guides.map((g) => (g === guide ? { ...g, versions: [...g.versions, next] } : g)) };
-  const ctx = new PageContext(previewSite, now, news);
+  const ctx = new PageContext(previewSite, now, { news });
   const live = ctx.catalog.guides.find((g) => g.guide.slug === slug)!;
   return guidePage(ctx, live, live.latest);
 }

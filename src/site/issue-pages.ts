@@ -1,7 +1,6 @@
 // The issues on the website: an archive of past issues and each issue's web version, the page
 // "view in browser" opens. They show what was sent, from the stored issue, not from today's content.
 import type { IssueGuide } from '../compose/issue.ts';
-import { renderSummaryText } from '../render/markdown.ts';
 import type { StoredIssue } from '../store/issues.ts';
 import { longDate } from '../words/dates.ts';
 import { cardOf, type Page, type PageContext } from './page-context.ts';
@@ -54,13 +53,13 @@ export function issuePages(ctx: PageContext, issues: readonly StoredIssue[]): Pa
         dateLabel: dateLabel(i),
         date: ctx.stamp(i.scheduledAt),
         subject: i.subject,
-        introHtml: i.notes?.intro ? renderSummaryText(i.notes.intro) : '',
+        introHtml: i.notes?.intro ? ctx.summaryHtml(i.notes.intro) : '',
         stories: storyCount(i),
-        top: cardOf(i.top, renderSummaryText(i.top.summary), i.top.also, ctx),
+        top: cardOf(i.top, ctx.summaryHtml(i.top.summary), i.top.also, ctx),
         groups: i.groups.map((g) => ({
           topic: g.topic,
           href: ctx.topicLink(g.topic).href,
-          cards: g.stories.map((s) => cardOf(s, renderSummaryText(s.summary), s.also, ctx)),
+          cards: g.stories.map((s) => cardOf(s, ctx.summaryHtml(s.summary), s.also, ctx)),
         })),
         guides: i.guides.map(guideLink),
         weekGuides: i.weekGuides.map(guideLink),

@@ -5,7 +5,7 @@ import { addressOf } from '../content/address.ts';
 import { slugify } from '../content/slug.ts';
 import { buildCatalog, type Catalog, type LiveGuide, type NewsIndex, type Topic } from '../compose/catalog.ts';
 import { alsoCovered, type Story } from '../compose/stories.ts';
-import { renderSummary } from '../render/markdown.ts';
+import { renderSummary, renderSummaryText } from '../render/markdown.ts';
 import { stamp, type Stamp } from '../words/dates.ts';
 import { editionNames } from '../compose/slots.ts';
 import { TAGLINE, allEditions, editionLabel, guideKicker, levelLabel } from '../words/labels.ts';
@@ -78,10 +78,30 @@ export interface PageData {
   [key: string]: unknown;
 }
 
+/** What composing takes from the build besides the site and the clock; each is made afresh when not given. */
+export interface ComposeInputs {
+  /** The site's news index, when the caller has it already. */
+  news?: NewsIndex;
+  /** The figures' sizes and the social cards made for this build. */
+  images?: SiteImages;
+  /** Keeps pure results between builds (the content cache does). */
+  results?: PureResults;
+}
+
+export interface PureResults {
+  /** The value `compute` gives for `input`, of which it is a pure function of kind `kind`; kept when known. */
+  remember<T extends NonNullable<unknown>>(kind: string, input: string, compute: () => T): T;
+}
+
+const SUMMARY = 'summary';
+
 /** The context every page builder shares: catalog, clock, and memoised cards. */
 export class PageContext {
   readonly catalog: Catalog;
   readonly siteMeta: SiteMeta;
+  /** The figures' sizes and the social cards made for this build. */
+  readonly images: SiteImages;
+  private readonly results: PureResults | undefined;
   private readonly cards = new Map<Story, NewsCard>();
   private readonly guideCards = new Map<LiveGuide, GuideCard>();
   // The same instants (a guide's publication, a story's) appear on many pages.
@@ -90,11 +110,11 @@ export class PageContext {
   constructor(
     readonly site: Site,
     readonly now: number,
-    news?: NewsIndex,
-    /** The figures' sizes and the social cards made for this build. */
-    readonly images: SiteImages = NO_IMAGES,
+    { news, images = NO_IMAGES, results }: ComposeInputs = {},
   ) {
     this.catalog = buildCatalog(site, news);
+    this.images = images;
+    this.results = results;
     const { config } = site;
     this.siteMeta = {
       title: config.title,
@@ -121,6 +141,15 @@ export class PageContext {
 
   page(path: string, template: string, meta: PageMeta, data: Record<string, unknown>): Page {
     return { file: `${path}index.html`, template, data: { site: this.siteMeta, page: meta, ...data } };
+  }
+
+  /**
+   * An untrusted summary that belongs to no news item (a stored issue's), as HTML. Kept between builds:
+   * the issues' summaries are the only Markdown a rebuild would otherwise render, and loading the
+   * parser costs more than rendering them.
+   */
+  summaryHtml(text: string): string {
+    return this.results ? this.results.remember(SUMMARY, text, () => renderSummaryText(text)) : renderSummaryText(text);
   }
 
   newsCard(story: Story): NewsCard {
