@@ -64,7 +64,6 @@ export interface SiteMeta {
   /** Every edition in the config's order, for the subscribe form's choices. */
   editionList: { id: string; label: string }[];
   tagline: string;
-  generated: string;
   /**
    * Where the "Stay current" form posts: `url` when the site names one; otherwise the page says how
    * to subscribe by mail to `address`, and `serve` puts its own form there (see server/served-page.ts).
@@ -124,7 +123,6 @@ export class PageContext {
       editionLabels: Object.fromEntries(editionNames(config).map((e) => [e, editionLabel(config, e)])),
       editionList: editionNames(config).map((id) => ({ id, label: editionLabel(config, id) })),
       tagline: TAGLINE,
-      generated: new Date(now).toISOString(),
       subscribe: { url: config.subscribeUrl, address: addressOf(config.from) },
     };
   }
