@@ -1,7 +1,7 @@
 // The build cache as a property: after any few edits (news items edited, removed, renamed, a
 // template, the configuration, a guide's working copy), a rebuild from the cache writes the same
 // dist/ as a cold build of the same files, whether the edits are settled or still within the
-// cache's settle window when it rebuilds.
+// cache's settle window when it rebuilds, and built once more with nothing changed.
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -87,6 +87,8 @@ describe('build cache, as a property', () => {
           // Recent: every file modified in the last minute is within the window, so the edit is read but not kept.
           await build(root, e.recent ? { clock: Date.now, settleMs: 60_000 } : { clock: () => Date.now() + 60_000, settleMs: 2_000 });
         }
+        // And once more unchanged: the pages the output holds already are not written again.
+        await build(root, { clock: () => Date.now() + 60_000, settleMs: 2_000 });
         const cold = await mkdtemp(path.join(os.tmpdir(), 'almanac-cold-'));
         for (const part of ['content', 'templates', 'almanac.config.json']) {
           await cp(path.join(root, part), path.join(cold, part), { recursive: true }).catch(() => undefined);

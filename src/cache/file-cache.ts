@@ -296,7 +296,7 @@ let fingerprint: string | undefined;
  * Changes whenever the code that derives the values may have: Almanac's own files (the bundle in lib/
  * or the sources in src/, whichever is running) and the installed dependencies.
  */
-function codeFingerprint(): string {
+export function codeFingerprint(): string {
   if (fingerprint !== undefined) return fingerprint;
   const codeDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
   let newest = 0;

@@ -11,7 +11,9 @@ import { writeFileAtomically } from '../files/atomic.ts';
 import { lock } from '../files/lock.ts';
 import { processRunning } from '../files/pid.ts';
 import { walkTree } from '../files/walk.ts';
+import type { DebugLog } from '../log/debug.ts';
 import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT } from './guard.ts';
+import { WrittenPages } from './written-pages.ts';
 
 export type OutputFiles = Map<string, string | Buffer>;
 
@@ -39,16 +41,22 @@ export class StagedOutput {
   private writer: OutputWriter;
   private listing: Listing | undefined;
 
+  /** Which pages the spare holds already as this build writes them. */
+  private readonly pages: WrittenPages;
+
   private constructor(
     private readonly target: string,
     /** The spare (see spareDir), where the new output is written. */
     readonly dir: string,
     private readonly release: () => void,
+    log: DebugLog | undefined,
   ) {
     this.writer = new OutputWriter(dir);
+    this.pages = WrittenPages.read(target, dir, log);
   }
 
-  static async begin(outDir: string): Promise<StagedOutput> {
+  /** Takes the output's lock and recovers what a killed build left; `log` is told how many pages were written again. */
+  static async begin(outDir: string, log?: DebugLog): Promise<StagedOutput> {
     const target = path.resolve(outDir);
     const spare = spareDir(target);
     // The lock sits beside the output, in a folder that may not exist yet (`--out public/site`).
@@ -62,7 +70,12 @@ export class StagedOutput {
       release();
       throw err;
     }
-    return new StagedOutput(target, spare, release);
+    try {
+      return new StagedOutput(target, spare, release, log);
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   /**
@@ -85,6 +98,14 @@ export class StagedOutput {
     this.writer.write(paths, data);
   }
 
+  /**
+   * Whether the spare holds the page `key` names (what it is rendered from) at all its `paths`, as
+   * an earlier build wrote it: then it is neither rendered nor written. Ask before writing the page.
+   */
+  inPlace(paths: readonly string[], key: string): boolean {
+    return this.pages.inPlace(paths, key);
+  }
+
   /** Puts a copy of a file that is never written in place at `rel` (see OutputWriter.copyFrozen). */
   copyFrozen(rel: string, source: string): void {
     this.touched = true;
@@ -102,6 +123,7 @@ export class StagedOutput {
       mkdirSync(this.dir, { recursive: true });
       this.write([OUTPUT_MARKER], OUTPUT_MARKER_TEXT);
       prune(this.dir, new Set([...files, OUTPUT_MARKER]), this.listing ?? listOutput(this.dir));
+      this.pages.save();
       const hadOld = existsSync(this.target);
       if (hadOld) await rename(this.target, swap);
       await rename(this.dir, this.target);

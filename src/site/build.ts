@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { CacheOptions, FileCache } from '../cache/file-cache.ts';
+import { codeFingerprint, type CacheOptions, type FileCache } from '../cache/file-cache.ts';
 import { cachedNewsIndex } from '../cache/news-index.ts';
 import { indexNews, type NewsIndex } from '../compose/catalog.ts';
 import { listGuideSlugs } from '../content/guides.ts';
@@ -16,6 +16,7 @@ import { personalise, personaliseHtml, webRecipient } from '../render/tokens.ts'
 import { IssueStore, type StoredIssueFiles } from '../store/issues.ts';
 import { OneThreadRenderer } from './one-thread-renderer.ts';
 import { pathsOf, type ComposeInputs, type Page, type SiteMeta } from './page-context.ts';
+import { pagesInPlace } from './page-key.ts';
 import { issueSitePages, sitePages } from './pages.ts';
 import { siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
 import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
@@ -166,17 +167,22 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
   void searching.then(([{ pagefindIndexer }]) => (options.searchIndexer ?? pagefindIndexer).warm?.(), () => undefined);
   const content = options.loaded?.content ?? openContentCache(root, { ...options.cache, stamps: renderer.stamps });
   try {
-    const output = await StagedOutput.begin(outDir);
+    const output = await StagedOutput.begin(outDir, options.cache?.log ?? debugLog('cache'));
     // Aborted once the build has failed: the indexes still being made are no longer wanted, and one
     // made after that is not written into the output being removed.
     const failed = new AbortController();
     try {
       renderer.start(output);
       const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
-      const inputs = await siteInputs(root, content);
+      const templates = await templatesDigest(root);
+      const inputs = siteInputs(content, templates);
       rememberVersionDiffs(site, content);
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
-      const composed = await composeSite(site, options.now, { news: newsIndex(site, content), images, results: content }, (page) => renderer.page(page));
+      // Only the pages the output does not hold already are rendered.
+      const inPlace = pagesInPlace(output, templates);
+      const composed = await composeSite(site, options.now, { news: newsIndex(site, content), images, results: content }, (page) => {
+        if (!inPlace(page)) renderer.page(page);
+      });
       // Indexed by another process while the pages render here. Loaded only now: an issue build that
       // writes only its own files never needs it.
       const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await searching;
@@ -196,7 +202,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
         : buildSearchIndex(searchCache, searchShards(composed.pages, site.config.language, site.config.timezone, (html) => searchCache.text(html)), indexer, undefined, inputs, writeIndex, failed.signal);
       // Settled at once, so that a render failure does not leave its failure unhandled.
       indexing.catch(() => undefined);
-      await renderer.finish(composed);
+      const unwritten = (pages: readonly Page[]) => pages.filter((page) => !inPlace(page));
+      await renderer.finish({ ...composed, pages: unwritten(composed.pages), listings: unwritten(composed.listings) });
       const search = await indexing;
       for (const [file, data] of search.files) if (!written.has(file)) output.write([file], data);
       // Drawn while the pages were rendered.
@@ -229,7 +236,7 @@ async function updateIssueFiles(
   loaded: { site: Site; content: FileCache },
   now: number,
 ): Promise<{ pages: number; files: number } | undefined> {
-  const inputs = await siteInputs(root, loaded.content);
+  const inputs = siteInputs(loaded.content, await templatesDigest(root));
   if (!inputs) return undefined;
   rememberVersionDiffs(loaded.site, loaded.content);
   let pageCount = 0;
@@ -256,18 +263,31 @@ async function updateIssueFiles(
 
 /**
  * A digest of what the site's pages are made from, the stored issues aside: the content as the cache
- * stamped it, Almanac's code, and the templates and assets. Undefined when it cannot be told (see
+ * stamped it, and the `templates` (see templatesDigest). Undefined when it cannot be told (see
  * FileCache.inputsDigest).
  */
-async function siteInputs(root: string, content: FileCache): Promise<string | undefined> {
+function siteInputs(content: FileCache, templates: string): string | undefined {
   const digest = content.inputsDigest();
-  if (!digest) return undefined;
+  return digest && createHash('sha256').update(`${digest}\0${templates}`).digest('hex');
+}
+
+/**
+ * A digest of Almanac's code and of the site's templates and assets. Of their text, not their stamps:
+ * they are few and small, and two edits within one tick of the file system's clock can leave the
+ * same stamp (a test that writes a template and builds, twice).
+ */
+async function templatesDigest(root: string): Promise<string> {
   const { listTemplateFiles } = await import('../render/templates.ts');
-  const hash = createHash('sha256').update(digest);
+  const hash = createHash('sha256').update(codeFingerprint());
   for (const area of ['site', 'assets']) {
     for (const file of await listTemplateFiles(root, area)) {
-      const stats = statSync(file.absolute, { throwIfNoEntry: false });
-      hash.update(`\n${file.absolute}\0${stats ? [stats.size, stats.mtimeMs, stats.ctimeMs, stats.ino].join(',') : 'missing'}`);
+      let text: Buffer | string;
+      try {
+        text = readFileSync(file.absolute);
+      } catch {
+        text = '(unreadable)';
+      }
+      hash.update(`\0${file.rel}\0${text.length}\0`).update(text);
     }
   }
   return hash.digest('hex');
