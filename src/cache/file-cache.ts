@@ -12,18 +12,22 @@
 // (stamps.ts) from the index while this one deserialises the values (see StampChecker).
 //
 // Why an entry or a whole cache file was discarded goes to the debug log (ALMANAC_DEBUG=cache).
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { writeFileAtomically } from '../files/atomic.ts';
 import { processRunning } from '../files/pid.ts';
+import { readRegularFile } from '../files/regular-file.ts';
 import { walkTree } from '../files/walk.ts';
 import { debugLog, type DebugLog } from '../log/debug.ts';
 import { changedInput, stampOf, type Stamp } from './stamps.ts';
 import { PreviousIndex, encode, indexDigest, split, storedForm, type Remembered, type StampChecker, type StoredIndex, type StoredValues } from './stored-index.ts';
 
 export const CACHE_DIR = '.almanac/cache';
+
+/** A cache file larger than this is not read (see readRegularFile). */
+const CACHE_LIMIT = 1024 ** 3;
 
 /** A file modified this recently may change again within the same clock tick: it is not kept. */
 const SETTLE_MS = 2_000;
@@ -83,11 +87,9 @@ export class FileCache {
     const log = options.log ?? debugLog('cache');
     const afresh = (previous = PreviousIndex.empty(), values: unknown[] = [], remembered: Remembered = new Map()) =>
       new FileCache(file, fingerprint, previous, values, remembered, (options.clock ?? Date.now)(), options.settleMs ?? SETTLE_MS, log);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch (err) {
-      log?.(`${name}: no cache to reuse (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    const bytes = readRegularFile(file, CACHE_LIMIT);
+    if (!bytes) {
+      log?.(`${name}: no cache to reuse (${existsSync(file) ? 'not a regular file of at most 1 GB' : 'ENOENT'})`);
       return afresh();
     }
     try {

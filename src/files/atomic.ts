@@ -6,7 +6,10 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 export function writeFileAtomically(file: string, data: string | Uint8Array): void {
   const temp = `${file}.tmp-${process.pid}`;
   try {
-    writeFileSync(temp, data);
+    // Created afresh, never opened through whatever stands at its name (a link planted there would
+    // take the data wherever it points): what a killed run of this pid left is removed first.
+    rmSync(temp, { force: true });
+    writeFileSync(temp, data, { flag: 'wx' });
     renameSync(temp, file);
   } catch (err) {
     rmSync(temp, { force: true });

@@ -4,12 +4,13 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomically } from '../files/atomic.ts';
 import { lock } from '../files/lock.ts';
 import { processRunning } from '../files/pid.ts';
+import { readRegularFile } from '../files/regular-file.ts';
 import { walkTree } from '../files/walk.ts';
 import type { DebugLog } from '../log/debug.ts';
 import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT } from './guard.ts';
@@ -179,12 +180,8 @@ export async function updateOutput(outDir: string, make: () => Promise<{ inputs:
   if (!existsSync(target)) return undefined;
   const release = await lock(`${spareDir(target)}.lock`, target);
   try {
-    let recorded: string;
-    try {
-      recorded = readFileSync(madeFromFile(target), 'utf8');
-    } catch {
-      return undefined;
-    }
+    const recorded = readRegularFile(madeFromFile(target), 64 * 1024)?.toString('utf8');
+    if (recorded === undefined) return undefined;
     const made = await make();
     if (!made || recorded !== `${markerStamp(target)}\n${made.inputs}\n`) return undefined;
     const { files } = made;
