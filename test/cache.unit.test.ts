@@ -1,14 +1,16 @@
 // The build cache on its own: what it keeps, what it notices, and its stamp checks shared with a
 // second thread (a real worker, as the build's render helper is).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it, before } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import v8 from 'node:v8';
 import fc from 'fast-check';
-import { CACHE_DIR, FileCache } from '../src/cache/file-cache.ts';
+import { CACHE_DIR, FileCache, fingerprintOf } from '../src/cache/file-cache.ts';
 import { checkFromFirst, type StampChecker } from '../src/cache/stored-index.ts';
 import { tempSite, writeFiles } from './helpers/cli.ts';
 
@@ -105,6 +107,22 @@ describe('build cache', () => {
 
     // The same, the other side being a real worker thread.
     assert.deepEqual(reuseAll(root, FileCache.open(root, 'test', { stamps: checkOnWorker })), expected);
+  });
+
+  it("takes the code to have changed when a file of it is replaced with its modification time kept", async () => {
+    const code = await mkdtemp(path.join(os.tmpdir(), 'almanac-code-'));
+    await mkdir(path.join(code, 'cli'));
+    const file = path.join(code, 'cli/main.js');
+    await writeFile(file, 'export const a = 1;\n');
+    const before = fingerprintOf(code);
+    assert.equal(fingerprintOf(code), before, 'the same code, the same fingerprint');
+    // As `cp -p`, `rsync -t` or an unpacked archive leave it: new text, the old modification time.
+    const times = path.join(os.tmpdir(), `almanac-times-${process.pid}`);
+    execFileSync('touch', ['-r', file, times]);
+    await writeFile(file, 'export const a = 2;\n');
+    execFileSync('touch', ['-r', times, file]);
+    assert.equal(statSync(file).mtimeMs, statSync(times).mtimeMs);
+    assert.notEqual(fingerprintOf(code), before);
   });
 
   it('gives the same digest of its inputs for the same files, whether it reused every entry or kept them afresh in any order', async () => {

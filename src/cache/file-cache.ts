@@ -12,7 +12,7 @@
 // (stamps.ts) from the index while this one deserialises the values (see StampChecker).
 //
 // Why an entry or a whole cache file was discarded goes to the debug log (ALMANAC_DEBUG=cache).
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -296,20 +296,29 @@ let fingerprint: string | undefined;
 
 /**
  * Changes whenever the code that derives the values may have: Almanac's own files (the bundle in lib/
- * or the sources in src/, whichever is running) and the installed dependencies.
+ * or the sources in src/, whichever is running), the installed dependencies and Node itself.
  */
 export function codeFingerprint(): string {
-  if (fingerprint !== undefined) return fingerprint;
-  const codeDir = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-  let newest = 0;
+  fingerprint ??= fingerprintOf(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
+  return fingerprint;
+}
+
+/**
+ * The fingerprint of the code in `codeDir`: by the newest change of any of its files and of the
+ * installed dependencies. Change times, not only modification times: a copy that keeps the times
+ * (`cp -p`, `rsync -t`, an unpacked archive, npm's own fixed dates) still changes those.
+ */
+export function fingerprintOf(codeDir: string): string {
+  const newest = (stats: Stats) => Math.max(stats.mtimeMs, stats.ctimeMs);
+  let code = 0;
   for (const entry of walkTree(codeDir)) {
-    if (!entry.isDirectory) newest = Math.max(newest, statSync(path.join(codeDir, entry.rel)).mtimeMs);
+    if (!entry.isDirectory) code = Math.max(code, newest(statSync(path.join(codeDir, entry.rel))));
   }
   let installed = 0;
   try {
-    installed = statSync(path.join(codeDir, '../node_modules/.package-lock.json')).mtimeMs;
+    installed = newest(statSync(path.join(codeDir, '../node_modules/.package-lock.json')));
   } catch {
     // Not an npm install (a bundle copied elsewhere): the code's own times decide.
   }
-  return (fingerprint = `${codeDir}:${newest}:${installed}`);
+  return `${codeDir}:${code}:${installed}:${process.version}`;
 }
