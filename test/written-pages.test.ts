@@ -4,11 +4,14 @@
 // link to a secret, a deleted alias, a damaged record), the output is what a cold build writes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { link, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import fc from 'fast-check';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import v8 from 'node:v8';
+import { lstatSync, type Stats } from 'node:fs';
+import { WrittenPages, racy } from '../src/output/written-pages.ts';
 import { buildSite } from '../src/site/build.ts';
 import { NOW, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
 
@@ -152,6 +155,30 @@ describe('pages already in the output', () => {
     await rm(record, { recursive: true });
   });
 
+  it('writes the pages below a folder of the spare that was replaced by a link to its moved contents', async () => {
+    const { root, cold } = await builtSite();
+    // The files keep their stamps when their folder is moved: only the link in its place tells.
+    const elsewhere = path.join(root, 'elsewhere');
+    await rename(path.join(root, '.dist.spare/guides'), elsewhere);
+    await symlink(elsewhere, path.join(root, '.dist.spare/guides'));
+    const run = await build(root);
+    assert.ok(run.inPlace < run.pages, run.line);
+    await bothHold(root, cold);
+    assert.ok((await lstat(path.join(root, '.dist.spare/guides'))).isDirectory() || !(await lstat(path.join(root, 'dist/guides'))).isSymbolicLink());
+    assert.ok((await lstat(path.join(root, 'dist/guides'))).isDirectory(), 'the output holds its own folder');
+  });
+
+  it('is not stalled by a named pipe in place of the record', async () => {
+    const { root, cold } = await builtSite();
+    const record = path.join(root, '.dist.pages');
+    await rm(record);
+    await execFileAsync('mkfifo', [record]);
+    const run = await build(root);
+    assert.equal(run.inPlace, 0, run.line);
+    await build(root);
+    await bothHold(root, cold);
+  });
+
   it('writes the pages below a folder that was replaced by a file', async () => {
     const { root, cold } = await builtSite();
     for (const dir of ['dist', '.dist.spare']) {
@@ -176,5 +203,44 @@ describe('pages already in the output', () => {
     const before = await readFile(outside);
     await build(root);
     assert.ok((await readFile(outside)).equals(before), 'the file outside the output is untouched');
+  });
+
+  it('trusts no stamp that a change within the same tick of the file system clock could have left as it was', () => {
+    // A file system clock that counts in `tick` ms: a file stamped at `written`, the record saved at
+    // `saved`, the file changed again at `edited`. When the change leaves the same stamp, the stamp
+    // must not be trusted.
+    fc.assert(
+      fc.property(fc.constantFrom(1000, 2000, 1, 4, 10), fc.nat({ max: 10_000 }), fc.nat({ max: 5_000 }), fc.nat({ max: 5_000 }), (tick, written, toSave, toEdit) => {
+        const clock = (t: number) => Math.floor((1_765_000_000_000 + t) / tick) * tick;
+        const saved = clock(written + toSave);
+        const edited = written + toSave + toEdit;
+        if (clock(edited) === clock(written)) assert.ok(racy(clock(written), saved), `tick ${tick}: written ${written}, saved ${written + toSave}, edited ${edited}`);
+      }),
+      { numRuns: Number(process.env.PROPS_RUNS ?? 500) },
+    );
+    // Long enough ago, a stamp is trusted.
+    assert.equal(racy(1_765_000_000_000, 1_765_000_010_000), false);
+    assert.equal(racy(1_765_000_000_123.5, 1_765_000_000_500.25), false);
+  });
+
+  it('compares the bytes of a page its stamps cannot vouch for, on a file system whose clock counts in seconds', async () => {
+    const root = await tempSite();
+    const [target, spare] = [path.join(root, 'dist'), path.join(root, '.dist.spare')];
+    await mkdir(spare, { recursive: true });
+    await writeFile(path.join(spare, 'a.html'), '<p>as rendered</p>');
+    // Every file's times the same whole second, whatever is done to it: an edit within that second.
+    const second = 1_765_000_000_000;
+    const frozen = (file: string): Stats | undefined => {
+      const real = lstatSync(file, { throwIfNoEntry: false });
+      if (!real) return undefined;
+      return Object.assign(Object.create(Object.getPrototypeOf(real) as object) as Stats, real, { mtimeMs: second, ctimeMs: second });
+    };
+    const written = WrittenPages.read(target, spare, undefined, frozen);
+    assert.equal(written.inPlace(['a.html'], 'key'), false, 'no record yet');
+    written.save();
+    assert.equal(WrittenPages.read(target, spare, undefined, frozen).inPlace(['a.html'], 'key'), true, 'its bytes are as written');
+    // The same size, the same times: only the bytes tell.
+    await writeFile(path.join(spare, 'a.html'), '<p>AS RENDERED</p>');
+    assert.equal(WrittenPages.read(target, spare, undefined, frozen).inPlace(['a.html'], 'key'), false, 'its bytes changed');
   });
 });

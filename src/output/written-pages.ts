@@ -7,31 +7,67 @@
 // output and its spare, which swap places on every build: each part names its folder by device and
 // inode, which a rename keeps. A stamp holds the file's inode, size, modification and change times:
 // the change time cannot be set by hand, so a file edited, replaced or linked since it was written is
-// written again. The record only ever saves work: missing, damaged or of another folder, it is ignored.
-import { lstatSync, readFileSync, type Stats } from 'node:fs';
+// written again. A file whose stamp was taken within one tick of the file system's clock before the
+// record was saved could have been changed again within that tick, unseen (git's "racily clean"
+// entries): the record also keeps a digest of its bytes, and its bytes are read and compared. The
+// record only ever saves work: missing, damaged or of another folder, it is ignored.
+import { createHash } from 'node:crypto';
+import { lstatSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { writeFileAtomically } from '../files/atomic.ts';
+import { readRegularFile } from '../files/regular-file.ts';
 import type { DebugLog } from '../log/debug.ts';
 
 interface Written {
   key: string;
   /** Four numbers for each of the page's paths, in order: inode, size, modification and change times. */
   stamps: number[];
+  /** The digest of the page's bytes, for a page written within a tick of the record's saving (see racy). */
+  bytes?: string;
 }
 
-/** The pages of one folder, by their first path. */
-type Part = Map<string, Written>;
+interface Part {
+  /** By the page's first path. */
+  pages: Map<string, Written>;
+  /**
+   * When the record holding this part was saved, by the file system's clock (the record's change
+   * time); learnt by the next build, as the build that saves a record cannot stamp it first.
+   */
+  savedAt?: number;
+}
 
 /** Parts by the folder they describe (`device:inode`). */
 type Stored = Map<string, Part>;
+
+/** Far more than the record of any site (a few hundred bytes a page). */
+const RECORD_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * One tick of a file system's clock, as the record's own stamp shows it: whole seconds for the
+ * file systems that keep no finer times (ext3, small ext4, FAT's two seconds, many network
+ * mounts); otherwise the kernel's clock tick, a few milliseconds, with a margin.
+ */
+function tickOf(savedAt: number): number {
+  return savedAt % 1000 === 0 ? 2_000 : 20;
+}
+
+/**
+ * Whether a file last changed at `changed` when its stamp was taken, for a record saved at
+ * `savedAt`, may have been changed again since without its stamp showing it: within the same tick.
+ */
+export function racy(changed: number, savedAt: number): boolean {
+  return changed > savedAt - tickOf(savedAt);
+}
 
 function recordFile(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.pages`);
 }
 
 /** What `file` is, or undefined when it cannot be told (missing, below a file rather than a folder, unreadable). */
-function examine(file: string): Stats | undefined {
+export type Examine = (file: string) => Stats | undefined;
+
+function lstatOf(file: string): Stats | undefined {
   try {
     return lstatSync(file, { throwIfNoEntry: false });
   } catch {
@@ -39,48 +75,39 @@ function examine(file: string): Stats | undefined {
   }
 }
 
-function folderId(dir: string): string | undefined {
+function folderId(dir: string, examine: Examine): string | undefined {
   const stats = examine(dir);
   return stats?.isDirectory() ? `${stats.dev}:${stats.ino}` : undefined;
 }
 
-/** The stamps of `paths` below `dir`; undefined when one is not a plain file. */
-function stampsOf(dir: string, paths: readonly string[]): number[] | undefined {
-  const stamps: number[] = [];
-  for (const rel of paths) {
-    const stats = examine(path.join(dir, rel));
-    if (!stats?.isFile()) return undefined;
-    stamps.push(stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs);
-  }
-  return stamps;
-}
-
-/** Whether a part of a record read back has the shape this code writes (a damaged or foreign one is not trusted). */
+/** Whether a part read back has the shape this code writes (a damaged or foreign one is not trusted). */
 function validPart(part: unknown): part is Part {
-  if (!(part instanceof Map)) return false;
-  for (const [first, written] of part as Map<unknown, Partial<Written> | null>) {
+  const { pages, savedAt } = (part ?? {}) as Partial<Part>;
+  if (!(pages instanceof Map) || (savedAt !== undefined && typeof savedAt !== 'number')) return false;
+  for (const [first, written] of pages as Map<unknown, Partial<Written> | null>) {
     if (typeof first !== 'string' || typeof written?.key !== 'string' || !Array.isArray(written.stamps)) return false;
-    if (!written.stamps.every((n) => typeof n === 'number')) return false;
+    if (!written.stamps.every((n) => typeof n === 'number') || (written.bytes !== undefined && typeof written.bytes !== 'string')) return false;
   }
   return true;
 }
 
-function sameStamps(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((n, i) => n === b[i]);
-}
-
-function read(file: string): Stored {
+function read(file: string, examine: Examine): { stored: Stored; savedAt: number | undefined } {
+  const bytes = readRegularFile(file, RECORD_LIMIT);
+  const savedAt = examine(file)?.ctimeMs;
+  if (!bytes) return { stored: new Map(), savedAt };
   try {
-    const stored = v8.deserialize(readFileSync(file)) as unknown;
-    return stored instanceof Map ? (stored as Stored) : new Map();
+    const stored = v8.deserialize(bytes) as unknown;
+    return { stored: stored instanceof Map ? (stored as Stored) : new Map(), savedAt };
   } catch {
-    return new Map();
+    return { stored: new Map(), savedAt };
   }
 }
 
 export class WrittenPages {
   /** The pages asked about in this build, with their keys, by first path. */
   private readonly asked = new Map<string, { paths: readonly string[]; key: string; inPlace: boolean }>();
+  /** Folders below the spare found to be folders, not links or files. */
+  private readonly folders = new Set<string>(['.']);
   private reused = 0;
   /** Pages recorded with the same key whose files were changed since they were written. */
   private changedOnDisk = 0;
@@ -90,17 +117,23 @@ export class WrittenPages {
     /** The spare, where this build writes. */
     private readonly dir: string,
     private readonly stored: Stored,
+    /** When the record as read was saved (its change time). */
+    private readonly savedAt: number | undefined,
     /** The spare's part of the record, when it describes the spare as it is. */
     private readonly spare: Part | undefined,
     private readonly log: DebugLog | undefined,
+    private readonly examine: Examine,
   ) {}
 
-  /** The record of the output `target`, for a build writing into its spare `dir`. */
-  static read(target: string, dir: string, log: DebugLog | undefined): WrittenPages {
-    const stored = read(recordFile(target));
-    const id = folderId(dir);
+  /**
+   * The record of the output `target`, for a build writing into its spare `dir`. `examine` tells
+   * what a file is (lstat; a test may give a file system whose clock counts in seconds).
+   */
+  static read(target: string, dir: string, log: DebugLog | undefined, examine: Examine = lstatOf): WrittenPages {
+    const { stored, savedAt } = read(recordFile(target), examine);
+    const id = folderId(dir, examine);
     const spare = id === undefined ? undefined : stored.get(id);
-    return new WrittenPages(target, dir, stored, validPart(spare) ? spare : undefined, log);
+    return new WrittenPages(target, dir, stored, savedAt, validPart(spare) ? spare : undefined, log, examine);
   }
 
   /**
@@ -109,9 +142,9 @@ export class WrittenPages {
    * way the page is recorded as written by this build, with this key.
    */
   inPlace(paths: readonly string[], key: string): boolean {
-    const written = this.spare?.get(paths[0]!);
-    const stamps = written?.key === key ? stampsOf(this.dir, paths) : undefined;
-    const inPlace = stamps !== undefined && sameStamps(stamps, written!.stamps);
+    const written = this.spare?.pages.get(paths[0]!);
+    const stamps = written?.key === key ? this.stampsOf(paths) : undefined;
+    const inPlace = stamps !== undefined && sameStamps(stamps, written!.stamps) && this.unchanged(paths[0]!, written!);
     if (inPlace) this.reused++;
     else if (written?.key === key) this.changedOnDisk++;
     this.asked.set(paths[0]!, { paths, key, inPlace });
@@ -123,20 +156,33 @@ export class WrittenPages {
    * were written (the spare's part), beside the part of the output it replaces (the next spare's).
    */
   save(): void {
-    const id = folderId(this.dir);
+    const id = folderId(this.dir, this.examine);
     if (id === undefined) return;
-    const part: Part = new Map();
+    const pages = new Map<string, Written>();
+    let newest = 0;
     for (const [first, { paths, key, inPlace }] of this.asked) {
-      const stamps = inPlace ? this.spare!.get(first)!.stamps : stampsOf(this.dir, paths);
-      if (stamps) part.set(first, { key, stamps });
+      // A page in place is as it was recorded, its digest too.
+      const written = inPlace ? this.spare!.pages.get(first)! : { key, stamps: this.stampsOf(paths) };
+      if (!written.stamps) continue;
+      pages.set(first, written as Written);
+      for (let at = 3; at < written.stamps.length; at += 4) newest = Math.max(newest, written.stamps[at]!);
+    }
+    // The record is saved at the newest of these times or later: a page that may be racy then is
+    // read back, so that the build that trusts it can compare its bytes.
+    for (const [first, written] of pages) {
+      if (written.bytes !== undefined || !changedWithin(written.stamps, newest)) continue;
+      const bytes = digestOf(path.join(this.dir, first));
+      if (bytes) written.bytes = bytes;
+      else pages.delete(first);
     }
     const rendered = this.asked.size - this.reused;
     const changed = this.changedOnDisk > 0 ? ` (${this.changedOnDisk} of them because their files were changed since they were written)` : '';
     this.log?.(`pages: ${this.reused} of ${this.asked.size} in place already, ${rendered} rendered${changed}`);
-    const next: Stored = new Map([[id, part]]);
-    const outputId = folderId(this.target);
+    const next: Stored = new Map([[id, { pages }]]);
+    const outputId = folderId(this.target, this.examine);
     const output = outputId === undefined ? undefined : this.stored.get(outputId);
-    if (validPart(output) && outputId !== id) next.set(outputId!, output);
+    // Saved by the last build, which wrote it: when, the record's own stamp tells now.
+    if (outputId !== id && validPart(output)) next.set(outputId!, { pages: output.pages, savedAt: output.savedAt ?? this.savedAt });
     try {
       writeFileAtomically(recordFile(this.target), v8.serialize(next));
     } catch {
@@ -144,4 +190,53 @@ export class WrittenPages {
       // and every page this build wrote has new ones.
     }
   }
+
+  /**
+   * Whether a page of the spare's part, its stamps as recorded, is as it was written: told by its
+   * stamps, or, when they may not tell (see racy), by its bytes.
+   */
+  private unchanged(first: string, written: Written): boolean {
+    // Without a time it was saved at, the record as read was saved later still: judged by that.
+    const savedAt = this.spare?.savedAt ?? this.savedAt;
+    if (savedAt !== undefined && !changedWithin(written.stamps, savedAt)) return true;
+    return written.bytes !== undefined && digestOf(path.join(this.dir, first)) === written.bytes;
+  }
+
+  /**
+   * The stamps of `paths` in the spare; undefined when one is not a plain file, or lies below
+   * anything but folders (a link to a folder elsewhere is removed before pages are written).
+   */
+  private stampsOf(paths: readonly string[]): number[] | undefined {
+    const stamps: number[] = [];
+    for (const rel of paths) {
+      if (!this.inFolders(path.posix.dirname(rel))) return undefined;
+      const stats = this.examine(path.join(this.dir, rel));
+      if (!stats?.isFile()) return undefined;
+      stamps.push(stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs);
+    }
+    return stamps;
+  }
+
+  /** Whether `folder` (relative) and every folder above it in the spare are folders. */
+  private inFolders(folder: string): boolean {
+    if (this.folders.has(folder)) return true;
+    if (!this.inFolders(path.posix.dirname(folder)) || !this.examine(path.join(this.dir, folder))?.isDirectory()) return false;
+    this.folders.add(folder);
+    return true;
+  }
+}
+
+/** Whether any of the files `stamps` describe changed within a tick of `savedAt` (see racy). */
+function changedWithin(stamps: readonly number[], savedAt: number): boolean {
+  for (let at = 3; at < stamps.length; at += 4) if (racy(stamps[at]!, savedAt)) return true;
+  return false;
+}
+
+function digestOf(file: string): string | undefined {
+  const bytes = readRegularFile(file, RECORD_LIMIT);
+  return bytes && createHash('sha256').update(bytes).digest('hex');
+}
+
+function sameStamps(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
 }
