@@ -66,9 +66,13 @@ async function siteWith(subscribers: number, sending: object = {}): Promise<stri
   await run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'build', 'sunday', '--date', '2026-04-12', '--now', '2026-04-12T07:00:00Z'], {}, root);
   await run([path.join(PROJECT, 'bin/almanac.js'), 'subscribers', 'list'], {}, root); // creates the database
   const db = new Database(path.join(root, '.almanac/almanac.db'));
-  const insert = db.prepare("INSERT INTO subscribers (email, name, midweek, sunday, status, created_at, updated_at) VALUES (?, ?, 1, 1, 'active', 0, 0)");
+  const insert = db.prepare("INSERT INTO subscribers (email, name, status, created_at, updated_at) VALUES (?, ?, 'active', 0, 0)");
+  const edition = db.prepare('INSERT INTO subscriber_editions (subscriber_id, edition) VALUES (?, ?)');
   db.transaction(() => {
-    for (let i = 0; i < subscribers; i++) insert.run(`reader${i}@example.com`, `Reader ${i}`);
+    for (let i = 0; i < subscribers; i++) {
+      const id = insert.run(`reader${i}@example.com`, `Reader ${i}`).lastInsertRowid;
+      for (const name of ['midweek', 'sunday']) edition.run(id, name);
+    }
   })();
   db.close();
   return root;
