@@ -4,7 +4,7 @@
 // link to a secret, a deleted alias, a damaged record), the output is what a cold build writes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { link, lstat, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import fc from 'fast-check';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -242,5 +242,16 @@ describe('pages already in the output', () => {
     // The same size, the same times: only the bytes tell.
     await writeFile(path.join(spare, 'a.html'), '<p>AS RENDERED</p>');
     assert.equal(WrittenPages.read(target, spare, undefined, frozen).inPlace(['a.html'], 'key'), false, 'its bytes changed');
+
+    // A page at two paths that are copies (a file system without hard links): each copy's bytes count.
+    await writeFile(path.join(spare, 'b.html'), '<p>as rendered</p>');
+    await writeFile(path.join(spare, 'b-alias.html'), '<p>as rendered</p>');
+    const both = WrittenPages.read(target, spare, undefined, frozen);
+    both.inPlace(['b.html', 'b-alias.html'], 'key');
+    both.save();
+    assert.equal(WrittenPages.read(target, spare, undefined, frozen).inPlace(['b.html', 'b-alias.html'], 'key'), true);
+    await writeFile(path.join(spare, 'b-alias.html'), '<p>AS RENDERED</p>');
+    assert.equal(WrittenPages.read(target, spare, undefined, frozen).inPlace(['b.html', 'b-alias.html'], 'key'), false, 'the copy changed');
+    assert.deepEqual((await readdir(root)).filter((name) => name.includes('.tmp-')), [], 'no probe left');
   });
 });

@@ -12,7 +12,7 @@
 // entries): the record also keeps a digest of its bytes, and its bytes are read and compared. The
 // record only ever saves work: missing, damaged or of another folder, it is ignored.
 import { createHash } from 'node:crypto';
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { writeFileAtomically } from '../files/atomic.ts';
@@ -23,7 +23,7 @@ interface Written {
   key: string;
   /** Four numbers for each of the page's paths, in order: inode, size, modification and change times. */
   stamps: number[];
-  /** The digest of the page's bytes, for a page written within a tick of the record's saving (see racy). */
+  /** The digest of the bytes at the page's paths, for a page written within a tick of the record's saving (see racy). */
   bytes?: string;
 }
 
@@ -31,8 +31,8 @@ interface Part {
   /** By the page's first path. */
   pages: Map<string, Written>;
   /**
-   * When the record holding this part was saved, by the file system's clock (the record's change
-   * time); learnt by the next build, as the build that saves a record cannot stamp it first.
+   * When the part was saved, by the file system's clock: the change time of a file made beside the
+   * record once every stamp was taken. Absent when it could not be told: then no stamp vouches.
    */
   savedAt?: number;
 }
@@ -91,15 +91,32 @@ function validPart(part: unknown): part is Part {
   return true;
 }
 
-function read(file: string, examine: Examine): { stored: Stored; savedAt: number | undefined } {
+function read(file: string): Stored {
   const bytes = readRegularFile(file, RECORD_LIMIT);
-  const savedAt = examine(file)?.ctimeMs;
-  if (!bytes) return { stored: new Map(), savedAt };
+  if (!bytes) return new Map();
   try {
     const stored = v8.deserialize(bytes) as unknown;
-    return { stored: stored instanceof Map ? (stored as Stored) : new Map(), savedAt };
+    return stored instanceof Map ? (stored as Stored) : new Map();
   } catch {
-    return { stored: new Map(), savedAt };
+    return new Map();
+  }
+}
+
+/** The file system's clock now, as the change time of a file made and removed beside `file`; undefined when it cannot be told. */
+function clockBeside(file: string, examine: Examine): number | undefined {
+  const probe = `${file}.tmp-clock-${process.pid}`;
+  try {
+    rmSync(probe, { force: true });
+    writeFileSync(probe, '', { flag: 'wx' });
+    return examine(probe)?.ctimeMs;
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      rmSync(probe, { force: true });
+    } catch {
+      // Left for the next build to remove.
+    }
   }
 }
 
@@ -117,8 +134,6 @@ export class WrittenPages {
     /** The spare, where this build writes. */
     private readonly dir: string,
     private readonly stored: Stored,
-    /** When the record as read was saved (its change time). */
-    private readonly savedAt: number | undefined,
     /** The spare's part of the record, when it describes the spare as it is. */
     private readonly spare: Part | undefined,
     private readonly log: DebugLog | undefined,
@@ -130,10 +145,10 @@ export class WrittenPages {
    * what a file is (lstat; a test may give a file system whose clock counts in seconds).
    */
   static read(target: string, dir: string, log: DebugLog | undefined, examine: Examine = lstatOf): WrittenPages {
-    const { stored, savedAt } = read(recordFile(target), examine);
+    const stored = read(recordFile(target));
     const id = folderId(dir, examine);
     const spare = id === undefined ? undefined : stored.get(id);
-    return new WrittenPages(target, dir, stored, savedAt, validPart(spare) ? spare : undefined, log, examine);
+    return new WrittenPages(target, dir, stored, validPart(spare) ? spare : undefined, log, examine);
   }
 
   /**
@@ -144,7 +159,7 @@ export class WrittenPages {
   inPlace(paths: readonly string[], key: string): boolean {
     const written = this.spare?.pages.get(paths[0]!);
     const stamps = written?.key === key ? this.stampsOf(paths) : undefined;
-    const inPlace = stamps !== undefined && sameStamps(stamps, written!.stamps) && this.unchanged(paths[0]!, written!);
+    const inPlace = stamps !== undefined && sameStamps(stamps, written!.stamps) && this.unchanged(paths, written!);
     if (inPlace) this.reused++;
     else if (written?.key === key) this.changedOnDisk++;
     this.asked.set(paths[0]!, { paths, key, inPlace });
@@ -159,30 +174,30 @@ export class WrittenPages {
     const id = folderId(this.dir, this.examine);
     if (id === undefined) return;
     const pages = new Map<string, Written>();
-    let newest = 0;
+    const pathsOf = new Map<string, readonly string[]>();
     for (const [first, { paths, key, inPlace }] of this.asked) {
       // A page in place is as it was recorded, its digest too.
       const written = inPlace ? this.spare!.pages.get(first)! : { key, stamps: this.stampsOf(paths) };
       if (!written.stamps) continue;
       pages.set(first, written as Written);
-      for (let at = 3; at < written.stamps.length; at += 4) newest = Math.max(newest, written.stamps[at]!);
+      pathsOf.set(first, paths);
     }
-    // The record is saved at the newest of these times or later: a page that may be racy then is
-    // read back, so that the build that trusts it can compare its bytes.
+    // Taken once every stamp was: no earlier than any of them.
+    const savedAt = clockBeside(recordFile(this.target), this.examine);
+    // A page that may be racy then is read back, so that the build that trusts it can compare its bytes.
     for (const [first, written] of pages) {
-      if (written.bytes !== undefined || !changedWithin(written.stamps, newest)) continue;
-      const bytes = digestOf(path.join(this.dir, first));
+      if (written.bytes !== undefined || (savedAt !== undefined && !changedWithin(written.stamps, savedAt))) continue;
+      const bytes = digestOf(this.dir, pathsOf.get(first)!);
       if (bytes) written.bytes = bytes;
       else pages.delete(first);
     }
     const rendered = this.asked.size - this.reused;
     const changed = this.changedOnDisk > 0 ? ` (${this.changedOnDisk} of them because their files were changed since they were written)` : '';
     this.log?.(`pages: ${this.reused} of ${this.asked.size} in place already, ${rendered} rendered${changed}`);
-    const next: Stored = new Map([[id, { pages }]]);
+    const next: Stored = new Map([[id, savedAt === undefined ? { pages } : { pages, savedAt }]]);
     const outputId = folderId(this.target, this.examine);
     const output = outputId === undefined ? undefined : this.stored.get(outputId);
-    // Saved by the last build, which wrote it: when, the record's own stamp tells now.
-    if (outputId !== id && validPart(output)) next.set(outputId!, { pages: output.pages, savedAt: output.savedAt ?? this.savedAt });
+    if (outputId !== id && validPart(output)) next.set(outputId!, output);
     try {
       writeFileAtomically(recordFile(this.target), v8.serialize(next));
     } catch {
@@ -195,11 +210,10 @@ export class WrittenPages {
    * Whether a page of the spare's part, its stamps as recorded, is as it was written: told by its
    * stamps, or, when they may not tell (see racy), by its bytes.
    */
-  private unchanged(first: string, written: Written): boolean {
-    // Without a time it was saved at, the record as read was saved later still: judged by that.
-    const savedAt = this.spare?.savedAt ?? this.savedAt;
+  private unchanged(paths: readonly string[], written: Written): boolean {
+    const savedAt = this.spare?.savedAt;
     if (savedAt !== undefined && !changedWithin(written.stamps, savedAt)) return true;
-    return written.bytes !== undefined && digestOf(path.join(this.dir, first)) === written.bytes;
+    return written.bytes !== undefined && digestOf(this.dir, paths) === written.bytes;
   }
 
   /**
@@ -232,9 +246,15 @@ function changedWithin(stamps: readonly number[], savedAt: number): boolean {
   return false;
 }
 
-function digestOf(file: string): string | undefined {
-  const bytes = readRegularFile(file, RECORD_LIMIT);
-  return bytes && createHash('sha256').update(bytes).digest('hex');
+/** The digest of the bytes at every one of `paths` below `dir` (copies where links cannot be made, or links). */
+function digestOf(dir: string, paths: readonly string[]): string | undefined {
+  const hash = createHash('sha256');
+  for (const rel of paths) {
+    const bytes = readRegularFile(path.join(dir, rel), RECORD_LIMIT);
+    if (!bytes) return undefined;
+    hash.update(`${bytes.length}\0`).update(bytes);
+  }
+  return hash.digest('hex');
 }
 
 function sameStamps(a: readonly number[], b: readonly number[]): boolean {
