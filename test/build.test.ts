@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, lstat, readFile, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, readFile, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -243,6 +243,20 @@ describe('build', () => {
         for (const v of versions.slice(0, -1)) assert.equal(v.nlink, 1);
       }
     }
+  });
+
+  it('succeeds with the new output in place when the record of what it was made from cannot be written', async () => {
+    const root = await tempSite({ sample: true });
+    const later = () => Date.now() + 60_000;
+    await buildSite({ root, outDir: 'dist', now: Date.parse(NOW), cache: { clock: later } });
+    // A folder where the record's temporary file goes: writing the record fails, after the swap.
+    const blocker = path.join(root, `.dist.made-from.tmp-${process.pid}`);
+    await mkdir(path.join(blocker, 'inside'), { recursive: true });
+    await writeFiles(root, { 'templates/site/pages/not-found.hbs': '<h1>Not here</h1>\n' });
+    await buildSite({ root, outDir: 'dist', now: Date.parse(NOW), cache: { clock: later } });
+    assert.match(await readFile(path.join(root, 'dist/404.html'), 'utf8'), /Not here/);
+    assert.ok((await stat(path.join(root, '.dist.spare'))).isDirectory(), 'the spare is kept');
+    await rm(blocker, { recursive: true });
   });
 
   it('two builds at once both succeed, one after the other, and leave a complete dist/', async () => {

@@ -89,7 +89,7 @@ export class FileCache {
       new FileCache(file, fingerprint, previous, values, remembered, (options.clock ?? Date.now)(), options.settleMs ?? SETTLE_MS, log);
     const bytes = readRegularFile(file, CACHE_LIMIT);
     if (!bytes) {
-      log?.(`${name}: no cache to reuse (${existsSync(file) ? 'not a regular file of at most 1 GB' : 'ENOENT'})`);
+      log?.(`${name}: no cache to reuse (${existsSync(file) ? 'unreadable, or not a regular file of at most 1 GB' : 'ENOENT'})`);
       return afresh();
     }
     try {

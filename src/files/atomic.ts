@@ -12,7 +12,11 @@ export function writeFileAtomically(file: string, data: string | Uint8Array): vo
     writeFileSync(temp, data, { flag: 'wx' });
     renameSync(temp, file);
   } catch (err) {
-    rmSync(temp, { force: true });
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // The first failure is the one to tell.
+    }
     throw err;
   }
 }

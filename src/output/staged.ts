@@ -159,11 +159,20 @@ function markerStamp(target: string): string | undefined {
   return stats?.isFile() ? `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}` : undefined;
 }
 
+/**
+ * Called once the new output is in place: a record that cannot be written costs an issue build its
+ * shortcut, not the build its success. One left from before names the old output's marker, which
+ * the new output's does not match.
+ */
 function recordInputs(target: string, inputs: string | undefined): void {
   const file = madeFromFile(target);
   const marker = markerStamp(target);
-  if (!inputs || !marker) return void rmSync(file, { force: true });
-  writeFileAtomically(file, `${marker}\n${inputs}\n`);
+  try {
+    if (!inputs || !marker) rmSync(file, { force: true });
+    else writeFileAtomically(file, `${marker}\n${inputs}\n`);
+  } catch {
+    // See above.
+  }
 }
 
 /**
@@ -386,8 +395,9 @@ function open(file: string): number {
   try {
     return openSync(file, OPEN_OR_CREATE, 0o666);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
-    rmSync(file, { recursive: true, force: true }); // a folder in an older output
+    // A folder in an older output, or a file of it this process may not write: made anew.
+    if (!['EISDIR', 'EACCES', 'EPERM'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    rmSync(file, { recursive: true, force: true });
     return openSync(file, OPEN_OR_CREATE, 0o666);
   }
 }
