@@ -44,7 +44,7 @@ type Stored = Map<string, Part>;
 const RECORD_LIMIT = 256 * 1024 * 1024;
 
 /**
- * One tick of a file system's clock, as the record's own stamp shows it: whole seconds for the
+ * One tick of a file system's clock, as a time it gave (a part's save time) shows it: whole seconds for the
  * file systems that keep no finer times (ext3, small ext4, FAT's two seconds, many network
  * mounts); otherwise the kernel's clock tick, a few milliseconds, with a margin.
  */
@@ -125,7 +125,6 @@ export class WrittenPages {
   private readonly asked = new Map<string, { paths: readonly string[]; key: string; inPlace: boolean }>();
   /** Folders below the spare found to be folders, not links or files. */
   private readonly folders = new Set<string>(['.']);
-  private reused = 0;
   /** Pages recorded with the same key whose files were changed since they were written. */
   private changedOnDisk = 0;
 
@@ -160,8 +159,7 @@ export class WrittenPages {
     const written = this.spare?.pages.get(paths[0]!);
     const stamps = written?.key === key ? this.stampsOf(paths) : undefined;
     const inPlace = stamps !== undefined && sameStamps(stamps, written!.stamps) && this.unchanged(paths, written!);
-    if (inPlace) this.reused++;
-    else if (written?.key === key) this.changedOnDisk++;
+    if (!inPlace && written?.key === key) this.changedOnDisk++;
     this.asked.set(paths[0]!, { paths, key, inPlace });
     return inPlace;
   }
@@ -174,26 +172,24 @@ export class WrittenPages {
     const id = folderId(this.dir, this.examine);
     if (id === undefined) return;
     const pages = new Map<string, Written>();
-    const pathsOf = new Map<string, readonly string[]>();
+    let reused = 0;
     for (const [first, { paths, key, inPlace }] of this.asked) {
+      if (inPlace) reused++;
       // A page in place is as it was recorded, its digest too.
       const written = inPlace ? this.spare!.pages.get(first)! : { key, stamps: this.stampsOf(paths) };
-      if (!written.stamps) continue;
-      pages.set(first, written as Written);
-      pathsOf.set(first, paths);
+      if (written.stamps) pages.set(first, written as Written);
     }
     // Taken once every stamp was: no earlier than any of them.
     const savedAt = clockBeside(recordFile(this.target), this.examine);
     // A page that may be racy then is read back, so that the build that trusts it can compare its bytes.
     for (const [first, written] of pages) {
       if (written.bytes !== undefined || (savedAt !== undefined && !changedWithin(written.stamps, savedAt))) continue;
-      const bytes = digestOf(this.dir, pathsOf.get(first)!);
+      const bytes = digestOf(this.dir, this.asked.get(first)!.paths);
       if (bytes) written.bytes = bytes;
       else pages.delete(first);
     }
-    const rendered = this.asked.size - this.reused;
     const changed = this.changedOnDisk > 0 ? ` (${this.changedOnDisk} of them because their files were changed since they were written)` : '';
-    this.log?.(`pages: ${this.reused} of ${this.asked.size} in place already, ${rendered} rendered${changed}`);
+    this.log?.(`pages: ${reused} of ${this.asked.size} in place already, ${this.asked.size - reused} rendered${changed}`);
     const next: Stored = new Map([[id, savedAt === undefined ? { pages } : { pages, savedAt }]]);
     const outputId = folderId(this.target, this.examine);
     const output = outputId === undefined ? undefined : this.stored.get(outputId);
