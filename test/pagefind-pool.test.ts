@@ -119,6 +119,51 @@ describe('the Pagefind pool with real Pagefind', () => {
     clearInterval(alive);
   });
 
+  it('stops a Pagefind process that answers nothing (paused, say) and fails its job, instead of waiting for ever', async () => {
+    const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?paused`) as Promise<PagefindApi>, 300);
+    let paused: number | undefined;
+    const job = pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/a', content: 'first', language: 'en' });
+      paused = pagefindChildren().at(-1)!;
+      process.kill(paused, 'SIGSTOP');
+      await index!.addCustomRecord({ url: '/b', content: 'never answered', language: 'en' });
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting after 10 s'), 10_000)));
+    const outcome = await Promise.race([job.then(() => 'indexed', (err: Error) => err.message), deadline]);
+    clearTimeout(timer);
+    if (outcome !== 'indexed' && paused !== undefined) process.kill(paused, 'SIGCONT');
+    assert.equal(outcome, 'the Pagefind process answered nothing for 300 ms, and was stopped');
+    await until(() => !pagefindChildren().includes(paused!), 5_000);
+    // The next job starts a new process.
+    const again = await pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/c', content: 'again', language: 'en' });
+      const files = await index!.getFiles();
+      await index!.deleteIndex();
+      return files.files.length;
+    });
+    assert.ok(again > 0);
+  });
+
+  it('keeps a process whose answer came while the build was busy for longer than the limit', async () => {
+    // The build's thread renders pages between its turns of the event loop: the limit's timer and the
+    // answer are then both due when it turns, and the timer is run first.
+    const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?busy`) as Promise<PagefindApi>, 300);
+    const files = await pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      const added = index!.addCustomRecord({ url: '/a', content: 'answered while busy', language: 'en' });
+      const busyUntil = performance.now() + 1_500;
+      while (performance.now() < busyUntil);
+      await added;
+      const written = await index!.getFiles();
+      await index!.deleteIndex();
+      return written.files.length;
+    });
+    assert.ok(files > 0);
+  });
+
   it('loads a copy of Pagefind of its own for the second process', async () => {
     const [first, second, again] = await Promise.all([loadPagefind(0), loadPagefind(1), loadPagefind(0)]);
     assert.equal(typeof second.createIndex, 'function');

@@ -32,6 +32,8 @@ export class PagefindPool {
   constructor(
     readonly size: number,
     private readonly start: StartPagefind = loadPagefind,
+    /** How long a job waits on a process that writes nothing before it stops it (see silenceOf). */
+    private readonly quietMs = QUIET_MS,
   ) {
     this.started = new Array<Promise<PagefindApi> | undefined>(size).fill(undefined);
     this.running = new Array<Running | undefined>(size).fill(undefined);
@@ -67,11 +69,13 @@ export class PagefindPool {
         if (!running) return await value;
         const died = running.ended.then((how) => Promise.reject(new Error(`the Pagefind process ${how}`)));
         died.catch(() => undefined);
+        const silent = silenceOf(running.child, this.quietMs);
         const stop = () => running.child.kill();
         signal?.addEventListener('abort', stop, { once: true });
         try {
-          return await Promise.race([value, died]);
+          return await Promise.race([value, died, silent.heard]);
         } finally {
+          silent.stop();
           signal?.removeEventListener('abort', stop);
         }
       } finally {
@@ -138,6 +142,48 @@ export class PagefindPool {
       }),
     );
   }
+}
+
+/**
+ * Pagefind answers each record as it indexes it; a shard's files take it a few seconds at most. A
+ * process that writes nothing for this long is hung (or paused): without a limit the build would wait
+ * for it for ever.
+ */
+const QUIET_MS = 120_000;
+
+/**
+ * Fails (`heard` rejects) once `child` has written nothing for `ms`, and kills it: with SIGKILL, which
+ * a paused process cannot put off as it does SIGTERM. `stop` ends the watch.
+ */
+function silenceOf(child: ChildProcess, ms: number): { heard: Promise<never>; stop: () => void } {
+  let last = performance.now();
+  const heardFrom = () => (last = performance.now());
+  child.stdout?.on('data', heardFrom);
+  let timer: NodeJS.Timeout | undefined;
+  let check: NodeJS.Immediate | undefined;
+  const heard = new Promise<never>((_, reject) => {
+    const wait = (delay: number) =>
+      (timer = setTimeout(() => {
+        // Timers run before the event loop reads its pipes: after a long turn of other work the
+        // process's answer may be waiting unread, so it is read (a turn of the loop) before judging.
+        check = setImmediate(() => {
+          const quiet = performance.now() - last;
+          if (quiet < ms) return wait(ms - quiet);
+          child.kill('SIGKILL');
+          reject(new Error(`the Pagefind process answered nothing for ${ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`}, and was stopped`));
+        });
+      }, delay));
+    wait(ms);
+  });
+  heard.catch(() => undefined);
+  return {
+    heard,
+    stop: () => {
+      clearTimeout(timer);
+      if (check) clearImmediate(check);
+      child.stdout?.off('data', heardFrom);
+    },
+  };
 }
 
 /** A slot's process; `ended` settles with how it ended (see endOf). */
