@@ -5,8 +5,11 @@
 // The unit files share processes because loading the sources and libraries once per file cost more
 // than the tests themselves; the other files start servers, browsers and child processes and keep a
 // process each, two at a time.
+// Every temporary folder the tests make (sites, databases, browser profiles) is made below one folder
+// of this run, given to them as TMPDIR and removed when the run ends: a run otherwise left hundreds of
+// sites behind, and repeated runs filled the disk.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,11 +26,21 @@ const files = readdirSync(testDir).filter((n) => n.endsWith('.test.ts')).sort().
 const unit = files.filter((f) => f.endsWith('.unit.test.ts'));
 const rest = files.filter((f) => !f.endsWith('.unit.test.ts'));
 const workers = Math.max(1, Math.min(2, os.availableParallelism()));
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'almanac-tests-'));
+const env = { ...process.env, TMPDIR: scratch };
+const removeScratch = () => rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
+// Ctrl-C reaches the test processes too; the folder goes with them.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    removeScratch();
+    process.exit(1);
+  });
+}
 
 /** Runs node with `args` from the project folder; its output is printed whole once it ends, so shards do not interleave. */
 function run(args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, args, { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env });
     const out = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => out.push(d));
@@ -52,6 +65,7 @@ const STARTS_PROCESS = /node:child_process|\blaunchBrowser\b|\bBIN\b|import \{[^
 const misplaced = unit.filter((f) => STARTS_PROCESS.test(readFileSync(path.join(project, f), 'utf8')));
 if (misplaced.length > 0) {
   for (const f of misplaced) console.error(`${f}: starts a process or a browser; name it *.test.ts (not *.unit.test.ts), or run the command in-process`);
+  removeScratch();
   process.exit(1);
 }
 
@@ -65,8 +79,9 @@ for (const r of results) {
 console.log(`unit tests: ${unit.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s${failed ? ', with failures' : ''}`);
 
 if (which === 'all') {
-  const other = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${workers}`, ...rest], { cwd: project, stdio: 'inherit' });
+  const other = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${workers}`, ...rest], { cwd: project, stdio: 'inherit', env });
   const code = await new Promise((resolve) => other.on('close', (c) => resolve(c ?? 1)));
   if (code !== 0) failed = true;
 }
+removeScratch();
 process.exit(failed ? 1 : 0);
