@@ -12,8 +12,10 @@
 //   rebuild       both over their previous output, as in daily use (Eleventy overwrites its files;
 //                 Almanac reuses its spare tree and its cache of parsed content and rendered Markdown);
 //   from scratch  no previous output and, for Almanac, no cache (the first build after a clone).
+//                 The previous outputs are set aside, not deleted: a file system may make files more
+//                 slowly just after many were deleted (see setAside), which a fresh clone never sees.
 import { spawn, spawnSync } from 'node:child_process';
-import { cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corpusDir, writeCorpus } from './corpus.ts';
@@ -84,10 +86,33 @@ function timed(args: string[], cwd: string): Promise<Sample> {
   });
 }
 
+// On ext4 without a journal, making a file passes over every inode freed in the last minutes (the
+// kernel prefers not to reuse them), one lookup each: a build that makes thousands of files just after
+// thousands were deleted spends a second or more in the kernel doing so. Outputs are therefore moved
+// into set-aside/ and deleted by a later run, once they are older than that window.
+const SET_ASIDE_MINUTES = 10;
+
+async function setAside(base: string, ...paths: string[]): Promise<void> {
+  const dir = path.join(base, 'set-aside', String(Date.now()));
+  await mkdir(dir, { recursive: true });
+  for (const [i, p] of paths.entries()) await rename(p, path.join(dir, `${i}-${path.basename(p)}`)).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err; });
+}
+
+async function removeOldSetAside(base: string): Promise<void> {
+  const dir = path.join(base, 'set-aside');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const old = names.filter((name) => Date.now() - Number(name) > SET_ASIDE_MINUTES * 60_000);
+  for (const name of old) await rm(path.join(dir, name), { recursive: true, force: true });
+  const kept = names.length - old.length;
+  if (kept) process.stdout.write(`  (${kept} earlier outputs kept in ${dir} until they are ${SET_ASIDE_MINUTES} minutes old)\n`);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const { site, eleventyIn } = await prepare();
+  const base = path.dirname(site);
+  await removeOldSetAside(base);
   const eleventyOut = path.join(path.dirname(eleventyIn), 'eleventy-out');
   const almanacArgs = [path.join(PROJECT, 'bin/almanac.js'), 'build', '--root', site, '--now', NOW];
   const eleventyArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${eleventyIn}`, `--output=${eleventyOut}`, '--quiet'];
@@ -121,14 +146,12 @@ async function main(): Promise<void> {
   // From scratch: no previous output at all (the first build after a clone).
   const scratch = { almanac: [] as Sample[], eleventy: [] as Sample[], layout: [] as Sample[], pagefind: [] as Sample[] };
   for (let i = 0; i < Math.max(1, Math.ceil(RUNS / 2)); i++) {
-    await rm(eleventyOut, { recursive: true, force: true });
+    await setAside(base, eleventyOut);
     scratch.eleventy.push(await timed(eleventyArgs, PROJECT));
-    await rm(layoutOut, { recursive: true, force: true });
+    await setAside(base, layoutOut);
     scratch.layout.push(await timed(layoutArgs, PROJECT));
     scratch.pagefind.push(await timed(pagefindArgs, PROJECT));
-    await rm(path.join(site, 'dist'), { recursive: true, force: true });
-    await rm(path.join(site, '.dist.spare'), { recursive: true, force: true });
-    await rm(path.join(site, '.almanac/cache'), { recursive: true, force: true });
+    await setAside(base, ...['dist', '.dist.spare', '.dist.pages', '.dist.made-from', '.almanac/cache'].map((name) => path.join(site, name)));
     scratch.almanac.push(await timed(almanacArgs, site));
     process.stdout.write(`  from scratch ${i + 1}: almanac ${scratch.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${scratch.eleventy.at(-1)!.ms.toFixed(0)} ms; with a layout ${scratch.layout.at(-1)!.ms.toFixed(0)} ms + pagefind ${scratch.pagefind.at(-1)!.ms.toFixed(0)} ms\n`);
   }
