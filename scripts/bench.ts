@@ -6,6 +6,8 @@
 //   Eleventy 3 + Pagefind: the same guide files in a minimal page layout (Pagefind indexes only
 //            documents with a <body>), then the Pagefind CLI over Eleventy's pages (the way a site
 //            without a built-in index gets search), for the second figure: search on both sides.
+//   Eleventy 3 + Pagefind with the news: the guides and the M news items each a page in that layout,
+//            all indexed, for the third figure: the same records searchable on both sides.
 //
 // Each tool runs RUNS times, interleaved, after a `sync` so that one's pending disk writes do not land
 // on the other's clock; the median wall time and the peak RSS are reported. Two situations:
@@ -35,12 +37,16 @@ async function exists(p: string): Promise<boolean> {
   return stat(p).then(() => true, () => false);
 }
 
-/** The guides again, in a page layout that gives each a whole document, as a site Pagefind indexes has. */
-async function prepareWithLayout(eleventyIn: string): Promise<string> {
-  const dir = path.join(path.dirname(eleventyIn), 'eleventy-layout-src');
+/**
+ * The guides again, in a page layout that gives each a whole document, as a site Pagefind indexes has;
+ * with `news`, the news items too, each a page of its own (so Pagefind indexes what Almanac does).
+ */
+async function prepareWithLayout(eleventyIn: string, news?: string): Promise<string> {
+  const dir = path.join(path.dirname(eleventyIn), news ? 'eleventy-news-src' : 'eleventy-layout-src');
   if (await exists(path.join(dir, '.complete'))) return dir;
   await rm(dir, { recursive: true, force: true });
   await cp(eleventyIn, dir, { recursive: true });
+  if (news) await cp(news, path.join(dir, 'news'), { recursive: true });
   await mkdir(path.join(dir, '_includes'), { recursive: true });
   await writeFile(
     path.join(dir, '_includes/page.liquid'),
@@ -120,18 +126,29 @@ async function main(): Promise<void> {
   const layoutOut = path.join(path.dirname(eleventyIn), 'eleventy-layout-out');
   const layoutArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${layoutIn}`, `--output=${layoutOut}`, '--quiet'];
   const pagefindArgs = [path.join(PROJECT, 'node_modules/pagefind/lib/runner/bin.cjs'), '--site', layoutOut, '--silent'];
+  // The same work as Almanac's search: every guide and every news item a page, all of them indexed.
+  const newsIn = await prepareWithLayout(eleventyIn, path.join(site, 'content/news'));
+  const newsOut = path.join(path.dirname(eleventyIn), 'eleventy-news-out');
+  const newsArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${newsIn}`, `--output=${newsOut}`, '--quiet'];
+  const newsPagefindArgs = [path.join(PROJECT, 'node_modules/pagefind/lib/runner/bin.cjs'), '--site', newsOut, '--silent'];
   // One warm-up each (disk cache, output folders), not counted.
   await timed(almanacArgs, site);
   await timed(eleventyArgs, PROJECT);
   await timed(layoutArgs, PROJECT);
   await timed(pagefindArgs, PROJECT);
-  const rebuild = { almanac: [] as Sample[], eleventy: [] as Sample[], layout: [] as Sample[], pagefind: [] as Sample[] };
+  await timed(newsArgs, PROJECT);
+  await timed(newsPagefindArgs, PROJECT);
+  const rebuild = { almanac: [] as Sample[], eleventy: [] as Sample[], layout: [] as Sample[], pagefind: [] as Sample[], news: [] as Sample[], newsPagefind: [] as Sample[] };
   for (let i = 0; i < RUNS; i++) {
     rebuild.eleventy.push(await timed(eleventyArgs, PROJECT));
     rebuild.layout.push(await timed(layoutArgs, PROJECT));
     rebuild.pagefind.push(await timed(pagefindArgs, PROJECT));
+    rebuild.news.push(await timed(newsArgs, PROJECT));
+    rebuild.newsPagefind.push(await timed(newsPagefindArgs, PROJECT));
     rebuild.almanac.push(await timed(almanacArgs, site));
-    process.stdout.write(`  rebuild ${i + 1}/${RUNS}: almanac ${rebuild.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${rebuild.eleventy.at(-1)!.ms.toFixed(0)} ms; with a layout ${rebuild.layout.at(-1)!.ms.toFixed(0)} ms + pagefind ${rebuild.pagefind.at(-1)!.ms.toFixed(0)} ms\n`);
+    process.stdout.write(
+      `  rebuild ${i + 1}/${RUNS}: almanac ${rebuild.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${rebuild.eleventy.at(-1)!.ms.toFixed(0)} ms; with a layout ${rebuild.layout.at(-1)!.ms.toFixed(0)} ms + pagefind ${rebuild.pagefind.at(-1)!.ms.toFixed(0)} ms; with the news ${rebuild.news.at(-1)!.ms.toFixed(0)} ms + pagefind ${rebuild.newsPagefind.at(-1)!.ms.toFixed(0)} ms\n`,
+    );
   }
   // A rebuild after one news item arrived, the most common change: its listings change, and the
   // search index is made again (Pagefind cannot add a record to an index).
@@ -144,16 +161,21 @@ async function main(): Promise<void> {
   }
   for (const file of arrivals) await rm(file, { force: true });
   // From scratch: no previous output at all (the first build after a clone).
-  const scratch = { almanac: [] as Sample[], eleventy: [] as Sample[], layout: [] as Sample[], pagefind: [] as Sample[] };
+  const scratch = { almanac: [] as Sample[], eleventy: [] as Sample[], layout: [] as Sample[], pagefind: [] as Sample[], news: [] as Sample[], newsPagefind: [] as Sample[] };
   for (let i = 0; i < Math.max(1, Math.ceil(RUNS / 2)); i++) {
     await setAside(base, eleventyOut);
     scratch.eleventy.push(await timed(eleventyArgs, PROJECT));
     await setAside(base, layoutOut);
     scratch.layout.push(await timed(layoutArgs, PROJECT));
     scratch.pagefind.push(await timed(pagefindArgs, PROJECT));
+    await setAside(base, newsOut);
+    scratch.news.push(await timed(newsArgs, PROJECT));
+    scratch.newsPagefind.push(await timed(newsPagefindArgs, PROJECT));
     await setAside(base, ...['dist', '.dist.spare', '.dist.pages', '.dist.made-from', '.almanac/cache'].map((name) => path.join(site, name)));
     scratch.almanac.push(await timed(almanacArgs, site));
-    process.stdout.write(`  from scratch ${i + 1}: almanac ${scratch.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${scratch.eleventy.at(-1)!.ms.toFixed(0)} ms; with a layout ${scratch.layout.at(-1)!.ms.toFixed(0)} ms + pagefind ${scratch.pagefind.at(-1)!.ms.toFixed(0)} ms\n`);
+    process.stdout.write(
+      `  from scratch ${i + 1}: almanac ${scratch.almanac.at(-1)!.ms.toFixed(0)} ms, eleventy ${scratch.eleventy.at(-1)!.ms.toFixed(0)} ms; with a layout ${scratch.layout.at(-1)!.ms.toFixed(0)} ms + pagefind ${scratch.pagefind.at(-1)!.ms.toFixed(0)} ms; with the news ${scratch.news.at(-1)!.ms.toFixed(0)} ms + pagefind ${scratch.newsPagefind.at(-1)!.ms.toFixed(0)} ms\n`,
+    );
   }
 
   // One Sunday issue of 20 stories (the edition's cap) from the same corpus.
@@ -174,9 +196,11 @@ async function main(): Promise<void> {
   // Eleventy then Pagefind, run by run: the time a site waits for both.
   const withPagefind = (m: { layout: Sample[]; pagefind: Sample[] }): Sample[] =>
     m.layout.map((e, i) => ({ ms: e.ms + m.pagefind[i]!.ms, rssMb: Math.max(e.rssMb, m.pagefind[i]!.rssMb) }));
+  const withNews = (m: { news: Sample[]; newsPagefind: Sample[] }) => withPagefind({ layout: m.news, pagefind: m.newsPagefind });
   const searchRebuild = { almanac: rebuild.almanac, eleventy: withPagefind(rebuild) };
   const searchScratch = { almanac: scratch.almanac, eleventy: withPagefind(scratch) };
   const pagefindPages = (await readdir(layoutOut, { recursive: true })).filter((f) => String(f).endsWith('.html')).length;
+  const newsPages = (await readdir(newsOut, { recursive: true })).filter((f) => String(f).endsWith('.html')).length;
   process.stdout.write(
     [
       '',
@@ -198,6 +222,16 @@ async function main(): Promise<void> {
       line('almanac build, no output, no cache', searchScratch.almanac),
       line('the same, from scratch', searchScratch.eleventy),
       `  ratio ${ratio(searchScratch)} (target ≤ 0.70)`,
+      '',
+      `the same records searchable on both sides: eleventy makes a page of each guide and each news item (${newsPages} pages in`,
+      `the minimal layout; almanac lists the news on its listing pages instead) and the Pagefind CLI indexes them all,`,
+      `as almanac indexes its ${GUIDES + NEWS} records; medians`,
+      line('almanac build, over output + cache', rebuild.almanac),
+      line('eleventy + pagefind, over output', withNews(rebuild)),
+      `  ratio ${ratio({ almanac: rebuild.almanac, eleventy: withNews(rebuild) })}`,
+      line('almanac build, no output, no cache', scratch.almanac),
+      line('eleventy + pagefind, from scratch', withNews(scratch)),
+      `  ratio ${ratio({ almanac: scratch.almanac, eleventy: withNews(scratch) })}`,
       '',
       `issue build sunday (20 stories, MJML once, checks on the sample MIME; median of 3):`,
       `  compose + render + checks + store  ${median(issueRuns.map((r) => r.issue)).toFixed(0).padStart(6)} ms (after the site is loaded; MJML included)`,
