@@ -134,7 +134,7 @@ describe('the Pagefind pool with real Pagefind', () => {
     const outcome = await Promise.race([job.then(() => 'indexed', (err: Error) => err.message), deadline]);
     clearTimeout(timer);
     if (outcome !== 'indexed' && paused !== undefined) process.kill(paused, 'SIGCONT');
-    assert.equal(outcome, 'the Pagefind process answered nothing for 300 ms, and was stopped');
+    assert.equal(outcome, 'the Pagefind process made no progress for 300 ms (no answer, no work), and was stopped');
     await until(() => !pagefindChildren().includes(paused!), 5_000);
     // The next job starts a new process.
     const again = await pool.run(async (pagefind) => {
@@ -145,6 +145,56 @@ describe('the Pagefind pool with real Pagefind', () => {
       return files.files.length;
     });
     assert.ok(again > 0);
+  });
+
+  it('a job waiting for the process stopped as hung gets a new process, not the one being killed', async () => {
+    const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?hung-then-next`) as Promise<PagefindApi>, 300);
+    let paused: number | undefined;
+    const first = pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/a', content: 'first', language: 'en' });
+      paused = pagefindChildren().at(-1)!;
+      process.kill(paused, 'SIGSTOP');
+      await index!.addCustomRecord({ url: '/b', content: 'never answered', language: 'en' });
+    });
+    const next = pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await index!.addCustomRecord({ url: '/c', content: 'next', language: 'en' });
+      const files = await index!.getFiles();
+      await index!.deleteIndex();
+      return files.files.length;
+    });
+    const outcomes = await Promise.all([first.then(() => 'indexed', (err: Error) => err.message), next.then((n) => (n > 0 ? 'indexed' : 'empty'), (err: Error) => err.message)]);
+    assert.deepEqual(outcomes, ['the Pagefind process made no progress for 300 ms (no answer, no work), and was stopped', 'indexed']);
+  });
+
+  it('keeps a process that works without a word for longer than the limit, or that was paused with the build and resumed', async () => {
+    // Writing a large shard's files takes Pagefind many seconds without an answer; Ctrl-Z pauses the
+    // build and its Pagefind alike, for as long as the user likes.
+    const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?working`) as Promise<PagefindApi>, 200);
+    const words = Array.from({ length: 4000 }, (_, i) => `w${i.toString(36)}x${(i * 7919).toString(36)}`);
+    const silentFor = await pool.run(async (pagefind) => {
+      const { index } = await pagefind.createIndex({});
+      await Promise.all(
+        Array.from({ length: 1500 }, (_, i) =>
+          index!.addCustomRecord({ url: `/g${i}`, content: Array.from({ length: 300 }, (_, j) => words[(i * 31 + j * 17) % words.length]).join(' '), language: 'en' }),
+        ),
+      );
+      const pid = pagefindChildren().at(-1)!;
+      const asked = performance.now();
+      const writing = index!.getFiles();
+      // Paused with the build: this thread does nothing for far longer than the limit meanwhile.
+      process.kill(pid, 'SIGSTOP');
+      const busyUntil = performance.now() + 1_000;
+      while (performance.now() < busyUntil);
+      process.kill(pid, 'SIGCONT');
+      const files = await writing;
+      await index!.deleteIndex();
+      assert.ok(files.files.length > 0);
+      return performance.now() - asked;
+    });
+    // Not a test of anything unless Pagefind was silent for several times the limit.
+    assert.ok(silentFor > 1_000 + 2 * 200, `getFiles answered after ${silentFor.toFixed(0)} ms`);
   });
 
   it('keeps a process whose answer came while the build was busy for longer than the limit', async () => {

@@ -489,6 +489,29 @@ describe('the search index cache', () => {
     assert.deepEqual((await buildSearchIndex(SearchCache.open(root), site(), recording())).indexed, ['news-2026-03']);
   });
 
+  it('the first index that fails gives up the others at once, and its failure is the one told', async () => {
+    // A Pagefind process stopped as hung fails its shard; the shards still being made would each wait
+    // out the limit in turn, and fail with "stopped" when the build gives them up.
+    const root = await tempSite();
+    const givenUp: string[] = [];
+    const indexer: SearchIndexer = {
+      name: 'one fails, the others hang',
+      async index(records, signal) {
+        if (records.some((r) => r.url === 'https://example.org/3')) throw new Error('march: no progress, stopped');
+        await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+        givenUp.push(records[0]!.url);
+        throw new Error('stopped because the build gave up');
+      },
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting after 5 s'), 5_000)));
+    const outcome = await Promise.race([buildSearchIndex(SearchCache.open(root), site(), indexer).then(() => 'indexed', (err: Error) => err.message), deadline]);
+    clearTimeout(timer);
+    assert.equal(outcome, 'march: no progress, stopped');
+    // The guides' and April's shards, and the words index (whose records are named after the shards).
+    assert.deepEqual(givenUp.sort(), ['guides', 'guides/a/index.html', 'https://example.org/1']);
+  });
+
   it('a shard gone (its last story deleted) indexes no shard but makes the words index again, and says so', async () => {
     const root = await tempSite();
     const indexer = recording();

@@ -2,6 +2,7 @@
 // indexes one site at a time there. The same module file loaded under another URL is another copy,
 // so another process: a pool of such copies indexes several shards at once, one job per process.
 import childProcess, { type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type * as Pagefind from 'pagefind';
 
 /** The part of Pagefind's Node API a job uses. */
@@ -32,7 +33,7 @@ export class PagefindPool {
   constructor(
     readonly size: number,
     private readonly start: StartPagefind = loadPagefind,
-    /** How long a job waits on a process that writes nothing before it stops it (see silenceOf). */
+    /** How long a job waits on a process that makes no progress before it stops it (see silenceOf). */
     private readonly quietMs = QUIET_MS,
   ) {
     this.started = new Array<Promise<PagefindApi> | undefined>(size).fill(undefined);
@@ -69,7 +70,8 @@ export class PagefindPool {
         if (!running) return await value;
         const died = running.ended.then((how) => Promise.reject(new Error(`the Pagefind process ${how}`)));
         died.catch(() => undefined);
-        const silent = silenceOf(running.child, this.quietMs);
+        // Forgotten at once, before the slot is free: a job waiting for it starts a new process.
+        const silent = silenceOf(running.child, this.quietMs, () => this.dead.add(pagefind));
         const stop = () => running.child.kill();
         signal?.addEventListener('abort', stop, { once: true });
         try {
@@ -145,35 +147,47 @@ export class PagefindPool {
 }
 
 /**
- * Pagefind answers each record as it indexes it; a shard's files take it a few seconds at most. A
- * process that writes nothing for this long is hung (or paused): without a limit the build would wait
- * for it for ever.
+ * Pagefind answers each record as it indexes it, and works (uses processor time) while it writes a
+ * shard's files, which takes a large shard many seconds without a word. A process that does neither
+ * for this long is paused or hung: without a limit the build would wait for it for ever.
  */
 const QUIET_MS = 120_000;
 
+/** The checks of progress within QUIET_MS; the process is stopped after this many in a row find none. */
+const CHECKS = 4;
+
 /**
- * Fails (`heard` rejects) once `child` has written nothing for `ms`, and kills it: with SIGKILL, which
- * a paused process cannot put off as it does SIGTERM. `stop` ends the watch.
+ * Fails (`heard` rejects) once `child` has made no progress, neither written anything nor (where
+ * /proc tells) used processor time, at CHECKS checks in a row `ms / CHECKS` apart, and kills it: with
+ * SIGKILL, which a paused process cannot put off as it does SIGTERM. `stopping` is called first.
+ * Checks are counted rather than time since the last progress: a build suspended with its Pagefind
+ * (Ctrl-Z) and resumed has made one check meanwhile, not many. `stop` ends the watch.
  */
-function silenceOf(child: ChildProcess, ms: number): { heard: Promise<never>; stop: () => void } {
-  let last = performance.now();
-  const heardFrom = () => (last = performance.now());
-  child.stdout?.on('data', heardFrom);
+function silenceOf(child: ChildProcess, ms: number, stopping: () => void): { heard: Promise<never>; stop: () => void } {
+  let heardFrom = false;
+  const onData = () => (heardFrom = true);
+  child.stdout?.on('data', onData);
+  let worked = cpuTime(child.pid);
+  let quiet = 0;
   let timer: NodeJS.Timeout | undefined;
   let check: NodeJS.Immediate | undefined;
   const heard = new Promise<never>((_, reject) => {
-    const wait = (delay: number) =>
+    const wait = () =>
       (timer = setTimeout(() => {
         // Timers run before the event loop reads its pipes: after a long turn of other work the
         // process's answer may be waiting unread, so it is read (a turn of the loop) before judging.
         check = setImmediate(() => {
-          const quiet = performance.now() - last;
-          if (quiet < ms) return wait(ms - quiet);
+          const now = cpuTime(child.pid);
+          quiet = heardFrom || (now !== undefined && now !== worked) ? 0 : quiet + 1;
+          heardFrom = false;
+          worked = now;
+          if (quiet < CHECKS) return wait();
+          stopping();
           child.kill('SIGKILL');
-          reject(new Error(`the Pagefind process answered nothing for ${ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`}, and was stopped`));
+          reject(new Error(`the Pagefind process made no progress for ${duration(ms)} (no answer, no work), and was stopped`));
         });
-      }, delay));
-    wait(ms);
+      }, ms / CHECKS));
+    wait();
   });
   heard.catch(() => undefined);
   return {
@@ -181,10 +195,26 @@ function silenceOf(child: ChildProcess, ms: number): { heard: Promise<never>; st
     stop: () => {
       clearTimeout(timer);
       if (check) clearImmediate(check);
-      child.stdout?.off('data', heardFrom);
+      child.stdout?.off('data', onData);
     },
   };
 }
+
+/** The processor time `pid` has used so far (its threads' user and system clock ticks), where Linux's /proc tells. */
+function cpuTime(pid: number | undefined): string | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // The fields after the command name, which is in parentheses and may hold spaces: state is the
+    // first of them, utime and stime the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${fields[11]} ${fields[12]}`;
+  } catch {
+    return undefined;
+  }
+}
+
+const duration = (ms: number) => (ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`);
 
 /** A slot's process; `ended` settles with how it ended (see endOf). */
 interface Running {

@@ -272,13 +272,26 @@ export async function buildSearchIndex(
     // A changed shard's words are taken once, when it is given to the indexer (below).
     return { shard, key, cached, words: cached?.words };
   });
+  // The first index that fails fails the build: the others are given up at once (their processes
+  // stopped), not made one after another to be thrown away, and that first failure is the one told.
+  const giveUp = new AbortController();
+  const followSignal = () => giveUp.abort(signal!.reason);
+  if (signal?.aborted) followSignal();
+  else signal?.addEventListener('abort', followSignal, { once: true });
+  let failure: { error: unknown } | undefined;
   const made = (shard: SearchShard, key: string, words: string) => async () => {
-    signal?.throwIfAborted();
-    const files = await indexer.index(shard.records, signal);
-    cache.save(shard.name, key, { files, words });
-    signal?.throwIfAborted();
-    onFiles?.(indexFiles(shard.name, files));
-    return files;
+    try {
+      giveUp.signal.throwIfAborted();
+      const files = await indexer.index(shard.records, giveUp.signal);
+      cache.save(shard.name, key, { files, words });
+      giveUp.signal.throwIfAborted();
+      onFiles?.(indexFiles(shard.name, files));
+      return files;
+    } catch (err) {
+      failure ??= { error: err };
+      giveUp.abort(err);
+      throw err;
+    }
   };
   const indexing = new Map<string, Promise<Map<string, Buffer>>>();
   const changed = jobs.filter((job) => !job.cached).sort((a, b) => textLength(b.shard.records) - textLength(a.shard.records));
@@ -297,8 +310,16 @@ export async function buildSearchIndex(
   );
   const wordsKey = recordsKey(words, indexer.name);
   const wordsCached = cache.index(WORDS_INDEX, wordsKey);
-  const wordsIndex = wordsCached ? wordsCached.files : await made({ name: WORDS_INDEX, records: words }, wordsKey, '')();
-  const built = await Promise.all(jobs.map(async (job) => [job.shard.name, await indexing.get(job.shard.name)!] as [string, Map<string, Buffer>]));
+  let wordsIndex: Map<string, Buffer>;
+  let built: [string, Map<string, Buffer>][];
+  try {
+    wordsIndex = wordsCached ? wordsCached.files : await made({ name: WORDS_INDEX, records: words }, wordsKey, '')();
+    built = await Promise.all(jobs.map(async (job) => [job.shard.name, await indexing.get(job.shard.name)!] as [string, Map<string, Buffer>]));
+  } catch (err) {
+    throw failure ? failure.error : err;
+  } finally {
+    signal?.removeEventListener('abort', followSignal);
+  }
   const records = shards.reduce((n, s) => n + s.records.length, 0);
   cache.finish(
     [[WORDS_INDEX, wordsKey], ...jobs.map((job): [string, string] => [job.shard.name, job.key])],
