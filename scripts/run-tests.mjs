@@ -7,7 +7,8 @@
 // process each, two at a time.
 // Every temporary folder the tests make (sites, databases, browser profiles) is made below one folder
 // of this run, given to them as TMPDIR and removed when the run ends: a run otherwise left hundreds of
-// sites behind, and repeated runs filled the disk.
+// sites behind, and repeated runs filled the disk. (tsx keeps its cache of compiled files there too,
+// so each run compiles afresh: a fraction of a second per process, against a cache that only grew.)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -29,18 +30,35 @@ const workers = Math.max(1, Math.min(2, os.availableParallelism()));
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'almanac-tests-'));
 const env = { ...process.env, TMPDIR: scratch };
 const removeScratch = () => rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
-// Ctrl-C reaches the test processes too; the folder goes with them.
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    removeScratch();
-    process.exit(1);
-  });
+/** The test processes running, each with a promise of its end. */
+const running = new Map();
+function tracked(child) {
+  running.set(child, new Promise((resolve) => child.once('close', resolve)).then(() => running.delete(child)));
+  return child;
+}
+// Stopped (Ctrl-C, or a CI's time limit): the test processes are stopped too, and the folder removed
+// only once they have ended, so that none goes on writing into it; one that does not end within a
+// few seconds is killed.
+let stopping;
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]]) {
+  process.once(signal, () => (stopping ??= stop(signal, number)));
+}
+async function stop(signal, number) {
+  for (const child of running.keys()) child.kill(signal);
+  const ended = Promise.all(running.values());
+  const late = setTimeout(() => {
+    for (const child of running.keys()) child.kill('SIGKILL');
+  }, 10_000);
+  await ended;
+  clearTimeout(late);
+  removeScratch();
+  process.exit(128 + number);
 }
 
 /** Runs node with `args` from the project folder; its output is printed whole once it ends, so shards do not interleave. */
 function run(args) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = tracked(spawn(process.execPath, args, { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env }));
     const out = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => out.push(d));
@@ -78,10 +96,13 @@ for (const r of results) {
 }
 console.log(`unit tests: ${unit.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s${failed ? ', with failures' : ''}`);
 
+if (stopping) await stopping;
 if (which === 'all') {
-  const other = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${workers}`, ...rest], { cwd: project, stdio: 'inherit', env });
+  const other = tracked(spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${workers}`, ...rest], { cwd: project, stdio: 'inherit', env }));
   const code = await new Promise((resolve) => other.on('close', (c) => resolve(c ?? 1)));
   if (code !== 0) failed = true;
 }
+// A run being stopped ends there, with the signal's exit code.
+if (stopping) await stopping;
 removeScratch();
 process.exit(failed ? 1 : 0);
