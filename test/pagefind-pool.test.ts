@@ -35,13 +35,7 @@ describe('the Pagefind pool with real Pagefind', () => {
       restore();
     }
     // The next build (serve and preview build again in the same process) starts a new process.
-    const again = await pool.run(async (pagefind) => {
-      const { index } = await pagefind.createIndex({});
-      await index!.addCustomRecord({ url: '/a', content: 'again', language: 'en' });
-      const files = await index!.getFiles();
-      await index!.deleteIndex();
-      return files.files.length;
-    });
+    const again = await pool.run((pagefind) => indexOne(pagefind, '/a', 'again'));
     assert.ok(again > 0);
   });
 
@@ -100,13 +94,7 @@ describe('the Pagefind pool with real Pagefind', () => {
       await new Promise(() => undefined);
     }, build.signal);
     // Queued behind it, from another build: it runs on a new process.
-    const next = pool.run(async (pagefind) => {
-      const { index } = await pagefind.createIndex({});
-      await index!.addCustomRecord({ url: '/b', content: 'next', language: 'en' });
-      const files = await index!.getFiles();
-      await index!.deleteIndex();
-      return files.files.length;
-    });
+    const next = pool.run((pagefind) => indexOne(pagefind, '/b', 'next'));
     await started;
     build.abort(new Error('the build failed'));
     let timer: NodeJS.Timeout | undefined;
@@ -121,49 +109,24 @@ describe('the Pagefind pool with real Pagefind', () => {
 
   it('stops a Pagefind process that answers nothing (paused, say) and fails its job, instead of waiting for ever', async () => {
     const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?paused`) as Promise<PagefindApi>, 300);
-    let paused: number | undefined;
-    const job = pool.run(async (pagefind) => {
-      const { index } = await pagefind.createIndex({});
-      await index!.addCustomRecord({ url: '/a', content: 'first', language: 'en' });
-      paused = pagefindChildren().at(-1)!;
-      process.kill(paused, 'SIGSTOP');
-      await index!.addCustomRecord({ url: '/b', content: 'never answered', language: 'en' });
-    });
+    const { job, pid } = pausingJob(pool);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting after 10 s'), 10_000)));
     const outcome = await Promise.race([job.then(() => 'indexed', (err: Error) => err.message), deadline]);
     clearTimeout(timer);
+    const paused = pid();
     if (outcome !== 'indexed' && paused !== undefined) process.kill(paused, 'SIGCONT');
     assert.equal(outcome, 'the Pagefind process made no progress for 300 ms (no answer, no work), and was stopped');
     await until(() => !pagefindChildren().includes(paused!), 5_000);
     // The next job starts a new process.
-    const again = await pool.run(async (pagefind) => {
-      const { index } = await pagefind.createIndex({});
-      await index!.addCustomRecord({ url: '/c', content: 'again', language: 'en' });
-      const files = await index!.getFiles();
-      await index!.deleteIndex();
-      return files.files.length;
-    });
+    const again = await pool.run((pagefind) => indexOne(pagefind, '/c', 'again'));
     assert.ok(again > 0);
   });
 
   it('a job waiting for the process stopped as hung gets a new process, not the one being killed', async () => {
     const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?hung-then-next`) as Promise<PagefindApi>, 300);
-    let paused: number | undefined;
-    const first = pool.run(async (pagefind) => {
-      const { index } = await pagefind.createIndex({});
-      await index!.addCustomRecord({ url: '/a', content: 'first', language: 'en' });
-      paused = pagefindChildren().at(-1)!;
-      process.kill(paused, 'SIGSTOP');
-      await index!.addCustomRecord({ url: '/b', content: 'never answered', language: 'en' });
-    });
-    const next = pool.run(async (pagefind) => {
-      const { index } = await pagefind.createIndex({});
-      await index!.addCustomRecord({ url: '/c', content: 'next', language: 'en' });
-      const files = await index!.getFiles();
-      await index!.deleteIndex();
-      return files.files.length;
-    });
+    const { job: first } = pausingJob(pool);
+    const next = pool.run((pagefind) => indexOne(pagefind, '/c', 'next'));
     const outcomes = await Promise.all([first.then(() => 'indexed', (err: Error) => err.message), next.then((n) => (n > 0 ? 'indexed' : 'empty'), (err: Error) => err.message)]);
     assert.deepEqual(outcomes, ['the Pagefind process made no progress for 300 ms (no answer, no work), and was stopped', 'indexed']);
   });
@@ -249,6 +212,28 @@ describe('the Pagefind pool with real Pagefind', () => {
  * Makes Pagefind's module run a shell script of `lines` as its binary (it runs the one this variable
  * names) until the function returned is called.
  */
+/** A job that pauses its Pagefind process (SIGSTOP) once it has had one answer, then asks for another. */
+function pausingJob(pool: PagefindPool): { job: Promise<void>; pid: () => number | undefined } {
+  let paused: number | undefined;
+  const job = pool.run(async (pagefind) => {
+    const { index } = await pagefind.createIndex({});
+    await index!.addCustomRecord({ url: '/a', content: 'first', language: 'en' });
+    paused = pagefindChildren().at(-1)!;
+    process.kill(paused, 'SIGSTOP');
+    await index!.addCustomRecord({ url: '/b', content: 'never answered', language: 'en' });
+  });
+  return { job, pid: () => paused };
+}
+
+/** Indexes one record on `pagefind` and gives the number of files made. */
+async function indexOne(pagefind: PagefindApi, url: string, content: string): Promise<number> {
+  const { index } = await pagefind.createIndex({});
+  await index!.addCustomRecord({ url, content, language: 'en' });
+  const files = await index!.getFiles();
+  await index!.deleteIndex();
+  return files.files.length;
+}
+
 function fakePagefind(lines: string): () => void {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'almanac-pagefind-'));
   const binary = path.join(dir, 'pagefind');
