@@ -101,7 +101,7 @@ describe('the Pagefind pool with real Pagefind', () => {
     const deadline = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running after 10 s'), 10_000)));
     const outcome = await Promise.race([givenUp.then(() => 'indexed', (err: Error) => err.message), deadline]);
     clearTimeout(timer);
-    assert.equal(outcome, 'the Pagefind process was stopped by SIGTERM');
+    assert.equal(outcome, 'the Pagefind process was stopped by SIGKILL');
     assert.ok((await next) > 0);
     await until(() => pagefindChildren().length === 0, 5_000);
     clearInterval(alive);
@@ -121,6 +121,22 @@ describe('the Pagefind pool with real Pagefind', () => {
     // The next job starts a new process.
     const again = await pool.run((pagefind) => indexOne(pagefind, '/c', 'again'));
     assert.ok(again > 0);
+  });
+
+  it('stops a Pagefind process that is busy for ever without a word (a loop that never ends)', async () => {
+    const restore = fakePagefind('exec sh -c "while :; do :; done"');
+    const pool = new PagefindPool(1, () => import(`${import.meta.resolve('pagefind')}?spinning`) as Promise<PagefindApi>, 100);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting after 10 s'), 10_000)));
+      const outcome = await Promise.race([pool.run((pagefind) => pagefind.createIndex({})).then(() => 'indexed', (err: Error) => err.message), deadline]);
+      clearTimeout(timer);
+      assert.equal(outcome, 'the Pagefind process answered nothing for 1 s, and was stopped');
+    } finally {
+      restore();
+      // Left spinning when the pool fails to stop it, which would keep this file's process alive.
+      for (const pid of pagefindChildren('while :')) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('a job waiting for the process stopped as hung gets a new process, not the one being killed', async () => {
@@ -247,13 +263,13 @@ function fakePagefind(lines: string): () => void {
   };
 }
 
-function pagefindChildren(): number[] {
+function pagefindChildren(named = 'pagefind'): number[] {
   const children = readdirSync(`/proc/${process.pid}/task`).flatMap((task) =>
     readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
   );
   return children.filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('pagefind');
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(named);
     } catch {
       return false;
     }

@@ -512,6 +512,32 @@ describe('the search index cache', () => {
     assert.deepEqual(givenUp.sort(), ['guides', 'guides/a/index.html', 'https://example.org/1']);
   });
 
+  it('indexes a site of many shards without a warning of leaked listeners', async () => {
+    const root = await tempSite();
+    const warnings: string[] = [];
+    const warned = (w: Error) => warnings.push(w.message);
+    process.on('warning', warned);
+    try {
+      const inner = recording();
+      // Each job waits for the build's signal as a job waiting for a Pagefind process does.
+      const listening: SearchIndexer = {
+        name: 'recording',
+        async index(records, signal) {
+          signal?.addEventListener('abort', () => undefined, { once: true });
+          signal?.addEventListener('abort', () => undefined, { once: true });
+          await new Promise((resolve) => setImmediate(resolve));
+          return inner.index(records);
+        },
+      };
+      const months = Array.from({ length: 14 }, (_, i): SearchShard => ({ name: `news-2025-${String(i).padStart(2, '0')}`, records: [story(`https://example.org/${i}`, `story ${i}`)] }));
+      await buildSearchIndex(SearchCache.open(root), months, listening);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', warned);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it('a shard gone (its last story deleted) indexes no shard but makes the words index again, and says so', async () => {
     const root = await tempSite();
     const indexer = recording();

@@ -72,7 +72,8 @@ export class PagefindPool {
         died.catch(() => undefined);
         // Forgotten at once, before the slot is free: a job waiting for it starts a new process.
         const silent = silenceOf(running.child, this.quietMs, () => this.dead.add(pagefind));
-        const stop = () => running.child.kill();
+        // SIGKILL: a paused process would hold SIGTERM until it is resumed.
+        const stop = () => running.child.kill('SIGKILL');
         signal?.addEventListener('abort', stop, { once: true });
         try {
           return await Promise.race([value, died, silent.heard]);
@@ -156,10 +157,14 @@ const QUIET_MS = 120_000;
 /** The checks of progress within QUIET_MS; the process is stopped after this many in a row find none. */
 const CHECKS = 4;
 
+/** However busy it is, a process that answers nothing for this many limits in a row is stopped (spinning). */
+const MOST_SILENT_LIMITS = 10;
+
 /**
  * Fails (`heard` rejects) once `child` has made no progress, neither written anything nor (where
- * /proc tells) used processor time, at CHECKS checks in a row `ms / CHECKS` apart, and kills it: with
- * SIGKILL, which a paused process cannot put off as it does SIGTERM. `stopping` is called first.
+ * /proc tells) used processor time, at CHECKS checks in a row `ms / CHECKS` apart, or has written
+ * nothing for MOST_SILENT_LIMITS times as long however busy (a loop that never ends), and kills it:
+ * with SIGKILL, which a paused process cannot put off as it does SIGTERM. `stopping` is called first.
  * Checks are counted rather than time since the last progress: a build suspended with its Pagefind
  * (Ctrl-Z) and resumed has made one check meanwhile, not many. `stop` ends the watch.
  */
@@ -168,7 +173,9 @@ function silenceOf(child: ChildProcess, ms: number, stopping: () => void): { hea
   const onData = () => (heardFrom = true);
   child.stdout?.on('data', onData);
   let worked = cpuTime(child.pid);
+  const measured = worked !== undefined;
   let quiet = 0;
+  let silent = 0;
   let timer: NodeJS.Timeout | undefined;
   let check: NodeJS.Immediate | undefined;
   const heard = new Promise<never>((_, reject) => {
@@ -179,12 +186,19 @@ function silenceOf(child: ChildProcess, ms: number, stopping: () => void): { hea
         check = setImmediate(() => {
           const now = cpuTime(child.pid);
           quiet = heardFrom || (now !== undefined && now !== worked) ? 0 : quiet + 1;
+          silent = heardFrom ? 0 : silent + 1;
           heardFrom = false;
           worked = now;
-          if (quiet < CHECKS) return wait();
+          if (quiet < CHECKS && silent < CHECKS * MOST_SILENT_LIMITS) return wait();
           stopping();
           child.kill('SIGKILL');
-          reject(new Error(`the Pagefind process made no progress for ${duration(ms)} (no answer, no work), and was stopped`));
+          reject(
+            new Error(
+              quiet >= CHECKS && measured
+                ? `the Pagefind process made no progress for ${duration(ms)} (no answer, no work), and was stopped`
+                : `the Pagefind process answered nothing for ${duration(quiet >= CHECKS ? ms : ms * MOST_SILENT_LIMITS)}, and was stopped`,
+            ),
+          );
         });
       }, ms / CHECKS));
     wait();

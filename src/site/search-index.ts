@@ -1,6 +1,7 @@
 // The search index: each shard indexed by Pagefind (two processes at once) and cached under the hash
 // of its records, the words index, and the files they make in the output (see search.ts).
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -275,6 +276,9 @@ export async function buildSearchIndex(
   // The first index that fails fails the build: the others are given up at once (their processes
   // stopped), not made one after another to be thrown away, and that first failure is the one told.
   const giveUp = new AbortController();
+  // Two listeners per job (waiting for a process, then running on one): a site of many shards has more than the
+  // ten after which Node warns of a leak.
+  setMaxListeners(2 * (jobs.length + 1), giveUp.signal);
   const followSignal = () => giveUp.abort(signal!.reason);
   if (signal?.aborted) followSignal();
   else signal?.addEventListener('abort', followSignal, { once: true });
