@@ -29,36 +29,59 @@ const rest = files.filter((f) => !f.endsWith('.unit.test.ts'));
 const workers = Math.max(1, Math.min(2, os.availableParallelism()));
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'almanac-tests-'));
 const env = { ...process.env, TMPDIR: scratch };
-const removeScratch = () => rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
-/** The test processes running, each with a promise of its end. */
+function removeScratch() {
+  try {
+    rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
+  } catch (err) {
+    console.error(`could not remove the tests' temporary folder ${scratch}: ${err.message}`);
+  }
+}
+/** The test processes running, each the leader of a process group of its own, with a promise of its end. */
 const running = new Map();
-function tracked(child) {
+/** Starts node with `args`; its own processes (servers, builds, browsers) share its process group. */
+function start(args, stdio) {
+  const child = spawn(process.execPath, args, { cwd: project, stdio, env, detached: true });
   running.set(child, new Promise((resolve) => child.once('close', resolve)).then(() => running.delete(child)));
   return child;
 }
-// Stopped (Ctrl-C, or a CI's time limit): the test processes are stopped too, and the folder removed
-// only once they have ended, so that none goes on writing into it; one that does not end within a
-// few seconds is killed.
-let stopping;
-for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]]) {
-  process.once(signal, () => (stopping ??= stop(signal, number)));
+/** Signals every test process and whatever it started. */
+function signalAll(signal, children = [...running.keys()]) {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // The group has ended.
+    }
+  }
 }
-async function stop(signal, number) {
-  for (const child of running.keys()) child.kill(signal);
-  const ended = Promise.all(running.values());
-  const late = setTimeout(() => {
-    for (const child of running.keys()) child.kill('SIGKILL');
-  }, 10_000);
-  await ended;
+// Stopped (Ctrl-C, or a CI's time limit): the test processes and what they started are stopped too,
+// and the folder removed only once they have ended, so that none goes on writing into it; what does
+// not end within a few seconds, or once the run is stopped again, is killed. The run then ends by
+// the same signal, so that a shell loop around it stops too.
+let stopping;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (stopping) return signalAll('SIGKILL');
+    stopping = stop(signal);
+  });
+}
+async function stop(signal) {
+  const children = [...running.keys()];
+  signalAll(signal, children);
+  const late = setTimeout(() => signalAll('SIGKILL'), 10_000);
+  await Promise.all(running.values());
   clearTimeout(late);
+  // A test process gone may have left what it started: nothing of its group outlives the run.
+  signalAll('SIGKILL', children);
   removeScratch();
-  process.exit(128 + number);
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
 }
 
 /** Runs node with `args` from the project folder; its output is printed whole once it ends, so shards do not interleave. */
 function run(args) {
   return new Promise((resolve) => {
-    const child = tracked(spawn(process.execPath, args, { cwd: project, stdio: ['ignore', 'pipe', 'pipe'], env }));
+    const child = start(args, ['ignore', 'pipe', 'pipe']);
     const out = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => out.push(d));
@@ -90,19 +113,19 @@ if (misplaced.length > 0) {
 let failed = false;
 const started = Date.now();
 const results = await Promise.all(shards().map((share) => run(['--import', 'tsx', '--test-reporter=spec', 'test/helpers/unit-shard.ts', ...share])));
+// A run being stopped ends there (see stop), without the report of the tests it stopped.
+if (stopping) await stopping;
 for (const r of results) {
   process.stdout.write(r.output);
   if (r.code !== 0) failed = true;
 }
 console.log(`unit tests: ${unit.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s${failed ? ', with failures' : ''}`);
 
-if (stopping) await stopping;
 if (which === 'all') {
-  const other = tracked(spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${workers}`, ...rest], { cwd: project, stdio: 'inherit', env }));
+  const other = start(['--import', 'tsx', '--test', `--test-concurrency=${workers}`, ...rest], 'inherit');
   const code = await new Promise((resolve) => other.on('close', (c) => resolve(c ?? 1)));
   if (code !== 0) failed = true;
 }
-// A run being stopped ends there, with the signal's exit code.
 if (stopping) await stopping;
 removeScratch();
 process.exit(failed ? 1 : 0);
