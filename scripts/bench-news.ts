@@ -2,12 +2,12 @@
 // by the command in this process (node --import tsx scripts/bench-news.ts); then a second run, in
 // which every feed answers 304 Not Modified; then one in which no feed keeps validators, so every
 // entry is read again and found already there.
-import { mkdtemp, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { main } from '../src/cli/main.ts';
+import { scratchDir } from './scratch.ts';
 
 const SOURCES = Number(process.env.BENCH_NEWS_SOURCES ?? 50);
 const ENTRIES = Number(process.env.BENCH_NEWS_ENTRIES ?? 50);
@@ -41,7 +41,7 @@ const server = http.createServer((req, res) => {
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as AddressInfo).port;
 
-const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-bench-news-'));
+const root = await scratchDir('almanac-bench-news-');
 await mkdir(path.join(root, 'content'));
 await writeFile(
   path.join(root, 'almanac.config.json'),

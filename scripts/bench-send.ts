@@ -7,13 +7,14 @@
 // Then the peak memory of `issue send` to BENCH_SEND_RSS subscribers (default 100,000).
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
+import { scratchDir } from './scratch.ts';
 
 const PROJECT = fileURLToPath(new URL('../', import.meta.url));
 const MESSAGES = Number(process.env.BENCH_SEND_MESSAGES ?? 5000);
@@ -60,7 +61,7 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ ms:
 }
 
 async function siteWith(subscribers: number, sending: object = {}): Promise<string> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-bench-send-'));
+  const root = await scratchDir('almanac-bench-send-');
   await cp(path.join(PROJECT, 'content'), path.join(root, 'content'), { recursive: true });
   await writeFile(path.join(root, 'almanac.config.json'), JSON.stringify({ baseUrl: 'https://bench.example.org', sending: { concurrency: CONNECTIONS, ...sending } }));
   await run([path.join(PROJECT, 'bin/almanac.js'), 'issue', 'build', 'sunday', '--date', '2026-04-12', '--now', '2026-04-12T07:00:00Z'], {}, root);

@@ -1,21 +1,21 @@
 // npm run bench (third part) — `almanac serve` under load from autocannon, on loopback:
 // GET of a guide page, and the RFC 8058 one-click POST /unsubscribe.
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
+import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { signToken } from '../src/mail/signing.ts';
 import { databasePath, openDatabase } from '../src/store/database.ts';
 import { SqliteSubscribers } from '../src/store/subscribers.ts';
+import { scratchDir } from './scratch.ts';
 
 const PROJECT = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SERVE_SECONDS ?? 10);
 const SECRET = 'bench-secret-0123456789abcdef-6f1c9a2e';
 
 async function main(): Promise<void> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-bench-serve-'));
+  const root = await scratchDir('almanac-bench-serve-');
   await cp(path.join(PROJECT, 'content'), path.join(root, 'content'), { recursive: true });
   const bin = path.join(PROJECT, 'bin/almanac.js');
   await new Promise((resolve) => spawn(process.execPath, [bin, 'build', '--root', root], { stdio: 'ignore' }).on('close', resolve));
