@@ -10,7 +10,7 @@
 // sites behind, and repeated runs filled the disk. (tsx keeps its cache of compiled files there too,
 // so each run compiles afresh: a fraction of a second per process, against a cache that only grew.)
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,46 +36,96 @@ function removeScratch() {
     console.error(`could not remove the tests' temporary folder ${scratch}: ${err.message}`);
   }
 }
-/** The test processes running, each the leader of a process group of its own, with a promise of its end. */
+/** The test processes running, with a promise of each one's end. */
 const running = new Map();
-/** Starts node with `args`; its own processes (servers, builds, browsers) share its process group. */
+/** Starts node with `args` in the run's own process group, so that Ctrl-C and Ctrl-Z reach it directly. */
 function start(args, stdio) {
-  const child = spawn(process.execPath, args, { cwd: project, stdio, env, detached: true });
+  const child = spawn(process.execPath, args, { cwd: project, stdio, env });
   running.set(child, new Promise((resolve) => child.once('close', resolve)).then(() => running.delete(child)));
   return child;
 }
-/** Signals every test process and whatever it started. */
-function signalAll(signal, children = [...running.keys()]) {
-  for (const child of children) {
+/**
+ * Every process below this one: the test processes and what they started (servers, builds, browsers,
+ * some in process groups of their own), read from /proc; the test processes alone where there is none.
+ */
+function descendants() {
+  const found = [];
+  const queue = [process.pid];
+  while (queue.length > 0) {
+    const pid = queue.shift();
+    let tasks;
     try {
-      process.kill(-child.pid, signal);
+      tasks = readdirSync(`/proc/${pid}/task`);
     } catch {
-      // The group has ended.
+      if (pid === process.pid) return [...running.keys()].map((child) => child.pid);
+      continue;
+    }
+    for (const task of tasks) {
+      let children = [];
+      try {
+        children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        // That thread has ended.
+      }
+      for (const child of children) {
+        if (found.includes(child)) continue;
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+/** Whether `pid` still runs (a process that has ended but is not yet reaped does not). */
+function runs(pid) {
+  if (existsSync('/proc/self')) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function signal(pids, name) {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // It has ended.
     }
   }
 }
-// Stopped (Ctrl-C, or a CI's time limit): the test processes and what they started are stopped too,
-// and the folder removed only once they have ended, so that none goes on writing into it; what does
-// not end within a few seconds, or once the run is stopped again, is killed. The run then ends by
-// the same signal, so that a shell loop around it stops too.
+// Stopped (Ctrl-C, a CI's time limit, a closed terminal): the test processes and what they started
+// are stopped too, and the folder removed only once they have all ended, so that none goes on writing
+// into it; what does not end within ten seconds, or once the run is stopped again, is killed. The run
+// then ends by the same signal, so that a shell loop around it stops too.
 let stopping;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    if (stopping) return signalAll('SIGKILL');
-    stopping = stop(signal);
+let killNow = () => {};
+for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(name, () => {
+    if (stopping) return killNow();
+    stopping = stop(name);
   });
 }
-async function stop(signal) {
-  const children = [...running.keys()];
-  signalAll(signal, children);
-  const late = setTimeout(() => signalAll('SIGKILL'), 10_000);
+async function stop(name) {
+  const pids = descendants();
+  signal(pids, name);
+  const deadline = Date.now() + 10_000;
+  let again = false;
+  killNow = () => (again = true);
+  while (!again && Date.now() < deadline && pids.some(runs)) await new Promise((resolve) => setTimeout(resolve, 50));
+  signal([...pids, ...descendants()], 'SIGKILL');
   await Promise.all(running.values());
-  clearTimeout(late);
-  // A test process gone may have left what it started: nothing of its group outlives the run.
-  signalAll('SIGKILL', children);
   removeScratch();
-  process.removeAllListeners(signal);
-  process.kill(process.pid, signal);
+  process.removeAllListeners(name);
+  process.kill(process.pid, name);
 }
 
 /** Runs node with `args` from the project folder; its output is printed whole once it ends, so shards do not interleave. */

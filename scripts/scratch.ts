@@ -6,9 +6,17 @@ import os from 'node:os';
 import path from 'node:path';
 
 const made: string[] = [];
-process.on('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const removeAll = () => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', removeAll);
+// A signal ends the process without 'exit': the folders are removed, then the signal is taken again.
+for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(name, () => {
+    removeAll();
+    process.kill(process.pid, name);
+  });
+}
 
 export async function scratchDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
