@@ -21,6 +21,14 @@ describe('the almanac binary', () => {
     assert.match(unknown.stderr, /unknown command 'bulid'/);
   });
 
+  it('--version prints the version of the package, outside a site too, and exits 0', async () => {
+    const { version } = JSON.parse(await readFile(path.join(PROJECT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await almanac([flag], { cwd: path.parse(PROJECT).root });
+      assert.deepEqual([run.code, run.stdout, run.stderr], [0, `${version}\n`, '']);
+    }
+  });
+
   it('build: exit 0 and a site; bad content: exit 1, one line per problem, and nothing written', async () => {
     const root = await tempSite();
     await writeFiles(root, { 'content/guides/good/guide.md': GOOD_GUIDE, 'content/news/good.md': GOOD_NEWS });

@@ -60,7 +60,9 @@ export async function createProgram(argv: readonly string[] = []): Promise<Comma
   const at = commandIndex(argv);
   const name = argv[at];
   headStart(argv, at);
-  const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) && !argv.includes('help') ? [name] : Object.keys(COMMANDS);
+  // The version alone needs no command; help and an unknown name list them all.
+  const versionOnly = name === undefined && (argv.includes('--version') || argv.includes('-V'));
+  const wanted = versionOnly ? [] : name !== undefined && Object.hasOwn(COMMANDS, name) && !argv.includes('help') ? [name] : Object.keys(COMMANDS);
   for (const register of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) register(program);
   return program;
 }
