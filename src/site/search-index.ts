@@ -276,23 +276,20 @@ export async function buildSearchIndex(
   // The first index that fails fails the build: the others are given up at once (their processes
   // stopped), not made one after another to be thrown away, and that first failure is the one told.
   const giveUp = new AbortController();
-  // Two listeners per job (waiting for a process, then running on one): a site of many shards has more than the
-  // ten after which Node warns of a leak.
-  setMaxListeners(2 * (jobs.length + 1), giveUp.signal);
-  const followSignal = () => giveUp.abort(signal!.reason);
-  if (signal?.aborted) followSignal();
-  else signal?.addEventListener('abort', followSignal, { once: true });
-  let failure: { error: unknown } | undefined;
+  const stopped = signal ? AbortSignal.any([signal, giveUp.signal]) : giveUp.signal;
+  // Two listeners per job (waiting for a process, then running on one): a site of many shards has more
+  // than the ten after which Node warns of a leak.
+  setMaxListeners(2 * (jobs.length + 1), stopped);
   const made = (shard: SearchShard, key: string, words: string) => async () => {
     try {
-      giveUp.signal.throwIfAborted();
-      const files = await indexer.index(shard.records, giveUp.signal);
+      stopped.throwIfAborted();
+      const files = await indexer.index(shard.records, stopped);
       cache.save(shard.name, key, { files, words });
-      giveUp.signal.throwIfAborted();
+      stopped.throwIfAborted();
       onFiles?.(indexFiles(shard.name, files));
       return files;
     } catch (err) {
-      failure ??= { error: err };
+      // The first failure is the reason the others are given up for (a later abort changes nothing).
       giveUp.abort(err);
       throw err;
     }
@@ -320,9 +317,7 @@ export async function buildSearchIndex(
     wordsIndex = wordsCached ? wordsCached.files : await made({ name: WORDS_INDEX, records: words }, wordsKey, '')();
     built = await Promise.all(jobs.map(async (job) => [job.shard.name, await indexing.get(job.shard.name)!] as [string, Map<string, Buffer>]));
   } catch (err) {
-    throw failure ? failure.error : err;
-  } finally {
-    signal?.removeEventListener('abort', followSignal);
+    throw giveUp.signal.aborted ? giveUp.signal.reason : err;
   }
   const records = shards.reduce((n, s) => n + s.records.length, 0);
   cache.finish(
