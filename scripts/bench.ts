@@ -131,18 +131,20 @@ async function main(): Promise<void> {
   const { site, eleventyIn } = await prepare();
   const base = path.dirname(site);
   await warnOfRecentDeletion(base);
+  const eleventy = (input: string, output: string) => [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${input}`, `--output=${output}`, '--quiet'];
+  const pagefind = (dir: string) => [path.join(PROJECT, 'node_modules/pagefind/lib/runner/bin.cjs'), '--site', dir, '--silent'];
   const eleventyOut = path.join(path.dirname(eleventyIn), 'eleventy-out');
   const almanacArgs = [path.join(PROJECT, 'bin/almanac.js'), 'build', '--root', site, '--now', NOW];
-  const eleventyArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${eleventyIn}`, `--output=${eleventyOut}`, '--quiet'];
+  const eleventyArgs = eleventy(eleventyIn, eleventyOut);
   const layoutIn = await prepareWithLayout(eleventyIn);
   const layoutOut = path.join(path.dirname(eleventyIn), 'eleventy-layout-out');
-  const layoutArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${layoutIn}`, `--output=${layoutOut}`, '--quiet'];
-  const pagefindArgs = [path.join(PROJECT, 'node_modules/pagefind/lib/runner/bin.cjs'), '--site', layoutOut, '--silent'];
+  const layoutArgs = eleventy(layoutIn, layoutOut);
+  const pagefindArgs = pagefind(layoutOut);
   // The same work as Almanac's search: every guide and every news item a page, all of them indexed.
   const newsIn = await prepareWithLayout(eleventyIn, path.join(site, 'content/news'));
   const newsOut = path.join(path.dirname(eleventyIn), 'eleventy-news-out');
-  const newsArgs = [path.join(PROJECT, 'node_modules/@11ty/eleventy/cmd.cjs'), `--input=${newsIn}`, `--output=${newsOut}`, '--quiet'];
-  const newsPagefindArgs = [path.join(PROJECT, 'node_modules/pagefind/lib/runner/bin.cjs'), '--site', newsOut, '--silent'];
+  const newsArgs = eleventy(newsIn, newsOut);
+  const newsPagefindArgs = pagefind(newsOut);
   // One warm-up each (disk cache, output folders), not counted.
   await timed(almanacArgs, site);
   await timed(eleventyArgs, PROJECT);
