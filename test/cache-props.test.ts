@@ -1,14 +1,14 @@
 // The build cache as a property: after any few edits (news items edited, removed, renamed, a
 // template, the configuration, a guide's working copy), a rebuild from the cache writes the same
 // dist/ as a cold build of the same files, whether the edits are settled or still within the
-// cache's settle window when it rebuilds, and built once more with nothing changed.
+// cache's settle window when it rebuilds, and built once more with nothing changed (then up to date).
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { buildSite } from '../src/site/build.ts';
+import { buildSite, type BuildSummary } from '../src/site/build.ts';
 import { NOW, snapshot, tempSite } from './helpers/cli.ts';
 
 type Kind = 'score' | 'topics' | 'title' | 'remove' | 'rename' | 'template' | 'config' | 'guide';
@@ -63,8 +63,8 @@ async function apply(root: string, e: Edit): Promise<void> {
   }
 }
 
-async function build(root: string, cache?: { clock: () => number; settleMs: number }): Promise<void> {
-  await buildSite({ root, outDir: 'dist', now: Date.parse(NOW), threads: 1, cache });
+async function build(root: string, cache?: { clock: () => number; settleMs: number }): Promise<BuildSummary> {
+  return buildSite({ root, outDir: 'dist', now: Date.parse(NOW), threads: 1, cache });
 }
 
 /** Every file that differs between two outputs. */
@@ -87,8 +87,10 @@ describe('build cache, as a property', () => {
           // Recent: every file modified in the last minute is within the window, so the edit is read but not kept.
           await build(root, e.recent ? { clock: Date.now, settleMs: 60_000 } : { clock: () => Date.now() + 60_000, settleMs: 2_000 });
         }
-        // And once more unchanged: the pages the output holds already are not written again.
+        // And once more unchanged: the pages the output holds already are not written again; and once
+        // more: the output, made from the same inputs and as that build left it, is up to date.
         await build(root, { clock: () => Date.now() + 60_000, settleMs: 2_000 });
+        assert.equal((await build(root, { clock: () => Date.now() + 60_000, settleMs: 2_000 })).upToDate, true, `up to date after ${JSON.stringify(edits)}`);
         const cold = await mkdtemp(path.join(os.tmpdir(), 'almanac-cold-'));
         for (const part of ['content', 'templates', 'almanac.config.json']) {
           await cp(path.join(root, part), path.join(cold, part), { recursive: true }).catch(() => undefined);

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import v8 from 'node:v8';
-import { lstatSync, type Stats } from 'node:fs';
 import { WrittenPages, racy } from '../src/output/written-pages.ts';
 import { buildSite } from '../src/site/build.ts';
+import { frozenClock } from './helpers/frozen-clock.ts';
 import { NOW, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
 
 const execFileAsync = promisify(execFile);
@@ -20,10 +20,13 @@ const now = Date.parse(NOW);
 // Files copied a moment ago are not yet kept by the content cache: it is told it is a minute later.
 const later = () => Date.now() + 60_000;
 
-/** Builds `root` and returns what the build logged of its pages: [in place, asked]. */
+/**
+ * Builds `root` and returns what the build logged of its pages: [in place, asked]. Forced: these
+ * builds are into the spare even when nothing changed (see up-to-date.test.ts for those that are not).
+ */
 async function build(root: string, threads = 1): Promise<{ inPlace: number; pages: number; line: string }> {
   const lines: string[] = [];
-  await buildSite({ root, outDir: 'dist', now, threads, cache: { clock: later, log: (line) => lines.push(line) } });
+  await buildSite({ root, outDir: 'dist', now, threads, cache: { clock: later, log: (line) => lines.push(line) }, force: true });
   const line = lines.find((l) => l.startsWith('pages: '));
   assert.ok(line, `the build logs its pages (${lines.join('; ')})`);
   const [, inPlace, pages] = /^pages: (\d+) of (\d+) in place/.exec(line)!;
@@ -229,12 +232,7 @@ describe('pages already in the output', () => {
     await mkdir(spare, { recursive: true });
     await writeFile(path.join(spare, 'a.html'), '<p>as rendered</p>');
     // Every file's times the same whole second, whatever is done to it: an edit within that second.
-    const second = 1_765_000_000_000;
-    const frozen = (file: string): Stats | undefined => {
-      const real = lstatSync(file, { throwIfNoEntry: false });
-      if (!real) return undefined;
-      return Object.assign(Object.create(Object.getPrototypeOf(real) as object) as Stats, real, { mtimeMs: second, ctimeMs: second });
-    };
+    const frozen = frozenClock();
     const written = WrittenPages.read(target, spare, undefined, frozen);
     assert.equal(written.inPlace(['a.html'], 'key'), false, 'no record yet');
     written.save();

@@ -14,7 +14,7 @@ import { readRegularFile } from '../files/regular-file.ts';
 import { walkTree } from '../files/walk.ts';
 import type { DebugLog } from '../log/debug.ts';
 import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT } from './guard.ts';
-import { WrittenPages } from './written-pages.ts';
+import { WrittenPages, type OutputMade } from './written-pages.ts';
 
 export type OutputFiles = Map<string, string | Buffer>;
 
@@ -114,17 +114,32 @@ export class StagedOutput {
   }
 
   /**
+   * What the output was made from, when that is `inputs` and it is exactly as the build that made it
+   * left it (see WrittenPages.upToDate): then there is nothing to write, and `leave` ends this build.
+   */
+  upToDate(inputs: string): OutputMade | undefined {
+    return this.pages.upToDate(inputs);
+  }
+
+  /** Ends a build that wrote nothing, leaving the output and its spare as they are. */
+  leave(): void {
+    this.release();
+  }
+
+  /**
    * Swaps the new output in, once everything in `files` is written, marked as an output folder (see
    * guard.ts) so that a later build may replace it, and with the digest of the `inputs` it was made
-   * from, if they are known (see updateOutput).
+   * from, if they are known (see updateOutput). `made` says what the whole output was made from
+   * (see upToDate), when that is known.
    */
-  async commit(files: ReadonlySet<string>, inputs?: string): Promise<void> {
+  async commit(files: ReadonlySet<string>, inputs?: string, made?: OutputMade): Promise<void> {
     const swap = `${this.target}${SWAP}${process.pid}`;
     try {
       mkdirSync(this.dir, { recursive: true });
       this.write([OUTPUT_MARKER], OUTPUT_MARKER_TEXT);
-      prune(this.dir, new Set([...files, OUTPUT_MARKER]), this.listing ?? listOutput(this.dir));
-      this.pages.save();
+      const all = new Set([...files, OUTPUT_MARKER]);
+      prune(this.dir, all, this.listing ?? listOutput(this.dir));
+      this.pages.save(all, made);
       const hadOld = existsSync(this.target);
       if (hadOld) await rename(this.target, swap);
       await rename(this.dir, this.target);

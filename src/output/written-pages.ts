@@ -11,8 +11,12 @@
 // record was saved could have been changed again within that tick, unseen (git's "racily clean"
 // entries): the record also keeps a digest of its bytes, and its bytes are read and compared. The
 // record only ever saves work: missing, damaged or of another folder, it is ignored.
+//
+// The part of a folder also lists the files that are not pages (feeds, assets, the search index),
+// with what the whole output was made from: a build from the same inputs, finding the output with
+// exactly those files as written and nothing else, has nothing to write (see `upToDate`).
 import { createHash } from 'node:crypto';
-import { lstatSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { writeFileAtomically } from '../files/atomic.ts';
@@ -20,21 +24,38 @@ import { readRegularFile } from '../files/regular-file.ts';
 import type { DebugLog } from '../log/debug.ts';
 
 interface Written {
+  /** What the page was rendered from; FILE for a file that is not a page. */
   key: string;
+  /** The page's paths after its first, when it has more. */
+  also?: string[];
   /** Four numbers for each of the page's paths, in order: inode, size, modification and change times. */
   stamps: number[];
   /** The digest of the bytes at the page's paths, for a page written within a tick of the record's saving (see racy). */
   bytes?: string;
 }
 
+/** The key of a file that is not a page: no page key (a SHA-256 in hex) is ever this. */
+const FILE = 'file';
+
+/** What a whole output was made from, and what it holds (for the build's summary). */
+export interface OutputMade {
+  /** A digest of every input of the build (see build.ts). */
+  inputs: string;
+  pages: number;
+  files: number;
+  search?: { records: number; shards: number };
+}
+
 interface Part {
-  /** By the page's first path. */
+  /** By the page's first path; since `made` was recorded, every other file of the folder too. */
   pages: Map<string, Written>;
   /**
    * When the part was saved, by the file system's clock: the change time of a file made beside the
    * record once every stamp was taken. Absent when it could not be told: then no stamp vouches.
    */
   savedAt?: number;
+  /** Present when `pages` lists every file the folder was given. */
+  made?: OutputMade;
 }
 
 /** Parts by the folder they describe (`device:inode`). */
@@ -82,13 +103,23 @@ function folderId(dir: string, examine: Examine): string | undefined {
 
 /** Whether a part read back has the shape this code writes (a damaged or foreign one is not trusted). */
 function validPart(part: unknown): part is Part {
-  const { pages, savedAt } = (part ?? {}) as Partial<Part>;
-  if (!(pages instanceof Map) || (savedAt !== undefined && typeof savedAt !== 'number')) return false;
+  const { pages, savedAt, made } = (part ?? {}) as Partial<Part>;
+  if (!(pages instanceof Map) || (savedAt !== undefined && typeof savedAt !== 'number') || !(made === undefined || validMade(made))) return false;
   for (const [first, written] of pages as Map<unknown, Partial<Written> | null>) {
     if (typeof first !== 'string' || typeof written?.key !== 'string' || !Array.isArray(written.stamps)) return false;
     if (!written.stamps.every((n) => typeof n === 'number') || (written.bytes !== undefined && typeof written.bytes !== 'string')) return false;
+    const { also } = written;
+    if (also !== undefined && !(Array.isArray(also) && also.every((p) => typeof p === 'string'))) return false;
+    // Four numbers for each path, the first and the others.
+    if (written.stamps.length !== 4 * (1 + (also?.length ?? 0))) return false;
   }
   return true;
+}
+
+function validMade(made: unknown): made is OutputMade {
+  const { inputs, pages, files, search } = (made ?? {}) as Partial<OutputMade>;
+  if (typeof inputs !== 'string' || typeof pages !== 'number' || typeof files !== 'number') return false;
+  return search === undefined || (typeof search?.records === 'number' && typeof search.shards === 'number');
 }
 
 function read(file: string): Stored {
@@ -167,30 +198,51 @@ export class WrittenPages {
   /**
    * Once the spare holds the whole new output, before it is swapped in: records the pages as they
    * were written (the spare's part), beside the part of the output it replaces (the next spare's).
+   * Given every file of the new output and what it was `made` from, records the other files too,
+   * so that a build from the same inputs can tell the output is as this one left it (see upToDate).
    */
-  save(): void {
+  save(files?: ReadonlySet<string>, made?: OutputMade): void {
     const id = folderId(this.dir, this.examine);
     if (id === undefined) return;
     const pages = new Map<string, Written>();
+    const paths = new Map<string, readonly string[]>();
     let reused = 0;
-    for (const [first, { paths, key, inPlace }] of this.asked) {
+    let complete = true;
+    for (const [first, { paths: all, key, inPlace }] of this.asked) {
       if (inPlace) reused++;
+      const also = all.length > 1 ? { also: all.slice(1) } : {};
       // A page in place is as it was recorded, its digest too.
-      const written = inPlace ? this.spare!.pages.get(first)! : { key, stamps: this.stampsOf(paths) };
+      const written = inPlace ? { ...this.spare!.pages.get(first)!, ...also } : { key, ...also, stamps: this.stampsOf(all) };
+      paths.set(first, all);
       if (written.stamps) pages.set(first, written as Written);
+      else complete = false;
+    }
+    if (files && made) {
+      const covered = new Set([...paths.values()].flat());
+      for (const rel of files) {
+        if (covered.has(rel)) continue;
+        const stamps = this.stampsOf([rel]);
+        paths.set(rel, [rel]);
+        if (stamps) pages.set(rel, { key: FILE, stamps });
+        else complete = false;
+      }
     }
     // Taken once every stamp was: no earlier than any of them.
     const savedAt = clockBeside(recordFile(this.target), this.examine);
     // A page that may be racy then is read back, so that the build that trusts it can compare its bytes.
     for (const [first, written] of pages) {
       if (written.bytes !== undefined || (savedAt !== undefined && !changedWithin(written.stamps, savedAt))) continue;
-      const bytes = digestOf(this.dir, this.asked.get(first)!.paths);
+      const bytes = digestOf(this.dir, paths.get(first)!);
       if (bytes) written.bytes = bytes;
-      else pages.delete(first);
+      else {
+        pages.delete(first);
+        complete = false;
+      }
     }
     const changed = this.changedOnDisk > 0 ? ` (${this.changedOnDisk} of them because their files were changed since they were written)` : '';
     this.log?.(`pages: ${reused} of ${this.asked.size} in place already, ${this.asked.size - reused} rendered${changed}`);
-    const next: Stored = new Map([[id, savedAt === undefined ? { pages } : { pages, savedAt }]]);
+    const part: Part = { pages, ...(savedAt === undefined ? {} : { savedAt }), ...(files && made && complete ? { made } : {}) };
+    const next: Stored = new Map([[id, part]]);
     const outputId = folderId(this.target, this.examine);
     const output = outputId === undefined ? undefined : this.stored.get(outputId);
     if (outputId !== id && validPart(output)) next.set(outputId!, output);
@@ -203,13 +255,31 @@ export class WrittenPages {
   }
 
   /**
-   * Whether a page of the spare's part, its stamps as recorded, is as it was written: told by its
-   * stamps, or, when they may not tell (see racy), by its bytes.
+   * What the output itself was made from, when that is `inputs` and the output holds exactly the
+   * files that build gave it, each as it was written (told as for a page in place), and no folder
+   * besides theirs: a build from the same inputs would write those same files, so it need write
+   * nothing. Undefined otherwise.
    */
-  private unchanged(paths: readonly string[], written: Written): boolean {
-    const savedAt = this.spare?.savedAt;
-    if (savedAt !== undefined && !changedWithin(written.stamps, savedAt)) return true;
-    return written.bytes !== undefined && digestOf(this.dir, paths) === written.bytes;
+  upToDate(inputs: string): OutputMade | undefined {
+    const id = folderId(this.target, this.examine);
+    const part = id === undefined ? undefined : this.stored.get(id);
+    if (!validPart(part) || part.made?.inputs !== inputs) return undefined;
+    const found = entriesBelow(this.target);
+    if (!found) return undefined;
+    const files = new Set<string>();
+    const folders = new Set<string>();
+    for (const [first, written] of part.pages) {
+      const paths = [first, ...(written.also ?? [])];
+      for (const rel of paths) files.add(rel);
+      if (!paths.every((rel) => found.files.has(rel))) return undefined;
+      // Listed through folders only: no folder on their way is a link.
+      const stamps = stampsIn(this.target, paths, this.examine);
+      if (!stamps || !sameStamps(stamps, written.stamps) || !unchanged(this.target, part, paths, written)) return undefined;
+      for (const rel of paths) for (let d = path.posix.dirname(rel); d !== '.' && !folders.has(d); d = path.posix.dirname(d)) folders.add(d);
+    }
+    // Every file and folder recorded was found: the same number of each means nothing else is there.
+    if (files.size !== found.files.size || folders.size !== found.folders.size) return undefined;
+    return part.made;
   }
 
   /**
@@ -217,14 +287,13 @@ export class WrittenPages {
    * anything but folders (a link to a folder elsewhere is removed before pages are written).
    */
   private stampsOf(paths: readonly string[]): number[] | undefined {
-    const stamps: number[] = [];
-    for (const rel of paths) {
-      if (!this.inFolders(path.posix.dirname(rel))) return undefined;
-      const stats = this.examine(path.join(this.dir, rel));
-      if (!stats?.isFile()) return undefined;
-      stamps.push(stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs);
-    }
-    return stamps;
+    if (!paths.every((rel) => this.inFolders(path.posix.dirname(rel)))) return undefined;
+    return stampsIn(this.dir, paths, this.examine);
+  }
+
+  /** Whether a page of the spare's part, its stamps as recorded, is as it was written (see unchanged). */
+  private unchanged(paths: readonly string[], written: Written): boolean {
+    return this.spare !== undefined && unchanged(this.dir, this.spare, paths, written);
   }
 
   /** Whether `folder` (relative) and every folder above it in the spare are folders. */
@@ -234,6 +303,56 @@ export class WrittenPages {
     this.folders.add(folder);
     return true;
   }
+}
+
+/** The stamps of `paths` below `dir`; undefined when one is not a plain file. */
+function stampsIn(dir: string, paths: readonly string[], examine: Examine): number[] | undefined {
+  const stamps: number[] = [];
+  for (const rel of paths) {
+    const stats = examine(path.join(dir, rel));
+    if (!stats?.isFile()) return undefined;
+    stamps.push(stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs);
+  }
+  return stamps;
+}
+
+/**
+ * Whether the files at `paths` below `dir`, recorded in `part` as `written` and found with the same
+ * stamps, are as they were written: told by their stamps, or, when those may not tell (see racy),
+ * by their bytes.
+ */
+function unchanged(dir: string, part: Part, paths: readonly string[], written: Written): boolean {
+  const { savedAt } = part;
+  if (savedAt !== undefined && !changedWithin(written.stamps, savedAt)) return true;
+  return written.bytes !== undefined && digestOf(dir, paths) === written.bytes;
+}
+
+/**
+ * Every file and folder below `dir` (relative paths), found through folders only; undefined when
+ * anything else is there (a link, a pipe), or the folder cannot be read: a build would replace it.
+ */
+function entriesBelow(dir: string): { files: Set<string>; folders: Set<string> } | undefined {
+  const files = new Set<string>();
+  const folders = new Set<string>();
+  const visit = (rel: string): boolean => {
+    let entries;
+    try {
+      entries = readdirSync(rel ? path.join(dir, rel) : dir, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    for (const entry of entries) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isFile()) files.add(child);
+      else if (!entry.isDirectory()) return false;
+      else {
+        folders.add(child);
+        if (!visit(child)) return false;
+      }
+    }
+    return true;
+  };
+  return visit('') ? { files, folders } : undefined;
 }
 
 /** Whether any of the files `stamps` describe changed within a tick of `savedAt` (see racy). */

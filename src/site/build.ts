@@ -1,6 +1,6 @@
 // The site build as a pipeline: load → compose pages → render → write, each step a function of the last.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { codeFingerprint, type CacheOptions, type FileCache } from '../cache/file-cache.ts';
 import { cachedNewsIndex } from '../cache/news-index.ts';
@@ -48,11 +48,15 @@ export interface BuildOptions {
   issuesOnly?: boolean;
   /** What turns the search records into the index; Pagefind by default. */
   searchIndexer?: SearchIndexer;
+  /** Builds even when the output was made from the same inputs and is as that build left it. */
+  force?: boolean;
 }
 
 export interface BuildSummary {
   pages: number;
   files: number;
+  /** The output was made from the same inputs and is as that build left it: nothing was written. */
+  upToDate: boolean;
   guides: number;
   versions: number;
   news: number;
@@ -65,8 +69,13 @@ export interface BuildSummary {
  * Every page of the site, the listings among them, and every other file (feeds, sitemap, assets,
  * stored issues), not yet rendered. `onGuidePage` sees each guide's page as soon as it is composed.
  */
-async function composeSite(site: Site, now: number, inputs: ComposeInputs, onGuidePage?: (page: Page) => void): Promise<ComposedSite> {
-  const issues = new IssueStore(site.root).list();
+async function composeSite(
+  site: Site,
+  now: number,
+  inputs: ComposeInputs,
+  onGuidePage?: (page: Page) => void,
+  issues: readonly StoredIssueFiles[] = new IssueStore(site.root).list(),
+): Promise<ComposedSite> {
   const images = inputs.images ?? NO_IMAGES;
   const { pages, listings, catalog, siteMeta } = sitePages(site, now, issues.map((i) => i.issue), onGuidePage, inputs);
   // Loaded only now (Handlebars is a large part of the build command's code), so
@@ -178,16 +187,26 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const inputs = siteInputs(content, templates);
       rememberVersionDiffs(site, content);
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
+      const issues = new IssueStore(root).list();
+      // Loaded only now: an issue build that writes only its own files never needs it.
+      const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await searching;
+      const indexer = options.searchIndexer ?? pagefindIndexer;
+      const made = inputs === undefined ? undefined : outputInputs(site, inputs, issues, images.copies, indexer.name);
+      // An output made from these same inputs, and as that build left it, is what this build would write.
+      const current = made === undefined || options.force ? undefined : output.upToDate(made);
+      if (current) {
+        output.leave();
+        (options.cache?.log ?? debugLog('cache'))?.(`output: ${outDir} was made from these same inputs and is as that build left it: nothing to write`);
+        const search = current.search && { ...current.search, files: new Map(), indexed: [], indexedRecords: 0, wordsIndexed: false, ms: 0 };
+        return { ...summary(site, current.pages, current.files, outDir, search), upToDate: true };
+      }
       // Only the pages the output does not hold already are rendered.
       const inPlace = pagesInPlace(output, templates);
       const composed = await composeSite(site, options.now, { news: newsIndex(site, content), images, results: content }, (page) => {
         if (!inPlace(page)) renderer.page(page);
-      });
-      // Indexed by another process while the pages render here. Loaded only now: an issue build that
-      // writes only its own files never needs it.
-      const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await searching;
+      }, issues);
+      // Indexed by another process while the pages render here.
       const searchCache = SearchCache.open(root);
-      const indexer = options.searchIndexer ?? pagefindIndexer;
       // A site made from the same inputs as the one last indexed has the same records: they are not made again.
       const reused = searchCache.reuse(inputs && `${indexer.name}\0${inputs}`);
       // Each index's files are written as soon as it is made, while the others are still being made.
@@ -210,8 +229,13 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const cards = await images.cardFiles;
       for (const [file, data] of cards) output.write([file], data);
       const pages = composed.pages.flatMap(pathsOf);
-      await output.commit(new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...images.copies.keys(), ...search.files.keys()]), inputs);
-      return summary(site, pages.length, pages.length + composed.files.size + cards.size + images.copies.size + search.files.size, outDir, search);
+      const files = pages.length + composed.files.size + cards.size + images.copies.size + search.files.size;
+      await output.commit(
+        new Set([...pages, ...composed.files.keys(), ...cards.keys(), ...images.copies.keys(), ...search.files.keys()]),
+        inputs,
+        made === undefined ? undefined : { inputs: made, pages: pages.length, files, search: { records: search.records, shards: search.shards } },
+      );
+      return summary(site, pages.length, files, outDir, search);
     } catch (err) {
       // A second thread may still be writing into the staged output: stop it before that is removed.
       failed.abort();
@@ -272,6 +296,28 @@ function siteInputs(content: FileCache, templates: string): string | undefined {
 }
 
 /**
+ * A digest of everything the whole output is made from: the site's `inputs` (see siteInputs), the
+ * stored issues as the output shows them, the files copied into it (frozen cards, figures) as they
+ * are now, and the search indexer. Pages show no date relative to the build's clock, so the clock is
+ * not one of them. Undefined when a file to copy cannot be examined: the build then says what is
+ * wrong with it.
+ */
+function outputInputs(site: Site, inputs: string, issues: readonly StoredIssueFiles[], copies: ReadonlyMap<string, string>, indexer: string): string | undefined {
+  const hash = createHash('sha256').update(`${inputs}\0${indexer}\0`);
+  // As written into the output: the emails in memory hold this process's own slot markers.
+  const web = webRecipient(site.config.baseUrl);
+  for (const { issue, html, text } of issues) {
+    hash.update(`\0${JSON.stringify(issue)}\0`).update(personaliseHtml(html, web)).update('\0').update(personalise(text, web));
+  }
+  for (const [rel, source] of [...copies].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const stats = lstatSync(source, { throwIfNoEntry: false });
+    if (!stats?.isFile()) return undefined;
+    hash.update(`\0${rel}\0${source}\0${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`);
+  }
+  return hash.digest('hex');
+}
+
+/**
  * A digest of Almanac's code and of the site's templates and assets. Of their text, not their stamps:
  * they are few and small, and two edits within one tick of the file system's clock can leave the
  * same stamp (a test that writes a template and builds, twice).
@@ -315,6 +361,7 @@ function summary(site: Site, pages: number, files: number, outDir: string, searc
   return {
     pages,
     files,
+    upToDate: false,
     guides: site.guides.filter((g) => g.versions.length > 0).length,
     versions,
     news: site.news.length,

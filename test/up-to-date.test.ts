@@ -1,0 +1,272 @@
+// A build from the same inputs as the one that made the output, which finds the output exactly as
+// that build left it, writes nothing. Whatever was done to the output in between (a hand edit that
+// kept size and times, a file removed or added, a link or a pipe in place of a file or folder, an empty
+// folder, a damaged record), and whatever input changed (content, a template, an asset, a stored
+// issue, a copied file, the indexer), the build is a real one and the output is what a cold build writes.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { appendFile, chmod, copyFile, cp, link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import { WrittenPages } from '../src/output/written-pages.ts';
+import { buildSite, type BuildSummary } from '../src/site/build.ts';
+import type { SearchIndexer } from '../src/site/search-index.ts';
+import { frozenClock } from './helpers/frozen-clock.ts';
+import { NOW, PROJECT, snapshot, tempSite, writeFiles } from './helpers/cli.ts';
+import { almanac } from './helpers/in-process.ts';
+
+const execFileAsync = promisify(execFile);
+const now = Date.parse(NOW);
+// Files copied a moment ago are not yet kept by the content cache: it is told it is a minute later.
+const later = () => Date.now() + 60_000;
+
+/** An indexer that makes a small index of its own, so that these builds need no Pagefind. */
+function indexer(name = 'test-indexer'): SearchIndexer {
+  return { name, index: async (records) => new Map([['index.json', Buffer.from(JSON.stringify(records.map((r) => r.url)))]]) };
+}
+
+function build(root: string, options: { threads?: number; now?: number; searchIndexer?: SearchIndexer; force?: boolean } = {}): Promise<BuildSummary> {
+  const { threads = 1, now: at = now, searchIndexer = indexer(), force } = options;
+  return buildSite({ root, outDir: 'dist', now: at, threads, cache: { clock: later }, searchIndexer, force });
+}
+
+/** What a cold build of the same site writes: its inputs copied to a new folder, built once there. */
+async function coldOutput(root: string, options: { now?: number; searchIndexer?: SearchIndexer } = {}): Promise<Map<string, Buffer>> {
+  const cold = await mkdtemp(path.join(os.tmpdir(), 'almanac-cold-'));
+  for (const part of ['content', 'templates', 'almanac.config.json', '.almanac/issues']) {
+    await cp(path.join(root, part), path.join(cold, part), { recursive: true }).catch(() => undefined);
+  }
+  await build(cold, options);
+  const out = await snapshot(path.join(cold, 'dist'));
+  await rm(cold, { recursive: true, force: true });
+  return out;
+}
+
+/** Every entry below `dir` with its inode and change time: what a build that writes nothing leaves as it was. */
+async function stamps(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>([['.', stampOf(await stat(dir, { bigint: true }))]]);
+  for (const d of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const full = path.join(d.parentPath, d.name);
+    out.set(path.relative(dir, full), stampOf(await stat(full, { bigint: true })));
+  }
+  return out;
+}
+
+function stampOf(s: { ino: bigint; ctimeNs: bigint; mtimeNs: bigint }): string {
+  return `${s.ino}:${s.ctimeNs}:${s.mtimeNs}`;
+}
+
+function assertSameFiles(found: Map<string, Buffer>, wanted: Map<string, Buffer>, label: string): void {
+  assert.deepEqual([...found.keys()].sort(), [...wanted.keys()].sort(), `${label}: the same files`);
+  for (const [file, bytes] of wanted) assert.ok(bytes.equals(found.get(file)!), `${label}: ${file} is as a cold build writes it`);
+}
+
+/** A sample site built twice (the second time forced), so that it has an output and a spare. */
+async function builtSite(threads = 1): Promise<string> {
+  const root = await tempSite({ sample: true });
+  await build(root, { threads });
+  await build(root, { threads, force: true });
+  return root;
+}
+
+describe('a build with nothing to do', () => {
+  it('writes nothing when nothing changed since the build that made the output, and says so, on one thread and on two', async () => {
+    for (const threads of [1, 2]) {
+      const root = await builtSite(threads);
+      const before = { dist: await stamps(path.join(root, 'dist')), spare: await stamps(path.join(root, '.dist.spare')) };
+      const record = await stat(path.join(root, '.dist.pages'), { bigint: true });
+      const summary = await build(root, { threads });
+      assert.equal(summary.upToDate, true, 'the output is up to date');
+      assert.ok(summary.pages > 20 && summary.files > summary.pages, `its counts are those of the output (${summary.pages} pages, ${summary.files} files)`);
+      assert.equal(summary.search?.reused, true);
+      assert.deepEqual(await stamps(path.join(root, 'dist')), before.dist, 'no file or folder of the output was written, moved or replaced');
+      assert.deepEqual(await stamps(path.join(root, '.dist.spare')), before.spare, 'nor of its spare');
+      assert.equal(stampOf(await stat(path.join(root, '.dist.pages'), { bigint: true })), stampOf(record), 'nor the record');
+      assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root), `${threads} thread(s)`);
+      // Forced, it builds all the same (into the spare) and writes the same output.
+      const forced = await build(root, { threads, force: true });
+      assert.equal(forced.upToDate, false);
+      assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root), `${threads} thread(s), forced`);
+    }
+  });
+
+  it('does not depend on the clock: a build at another time is up to date, and writes what a cold build at that time writes', async () => {
+    const root = await builtSite();
+    const other = Date.parse('2031-01-15T23:30:00Z');
+    assert.equal((await build(root, { now: other })).upToDate, true);
+    assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root, { now: other }), 'another clock');
+  });
+
+  it('builds again, to what a cold build writes, whatever was done to the output', async () => {
+    type Tamper = 'edit' | 'remove' | 'stray' | 'folder' | 'link-file' | 'link-folder' | 'pipe' | 'chmod' | 'hard-link' | 'record' | 'rename';
+    const tampers: Tamper[] = ['edit', 'remove', 'stray', 'folder', 'link-file', 'link-folder', 'pipe', 'chmod', 'hard-link', 'record', 'rename'];
+    const base = await builtSite();
+    const cold = await coldOutput(base);
+    const files = [...cold.keys()].sort();
+    const folders = [...new Set(files.map((f) => path.dirname(f)).filter((d) => d !== '.'))].sort();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...tampers), fc.nat(), async (tamper, pick) => {
+        const root = await mkdtemp(path.join(os.tmpdir(), 'almanac-tampered-'));
+        await cp(path.join(base, 'content'), path.join(root, 'content'), { recursive: true });
+        // A copy's inodes are its own: built twice, its output is one its record vouches for.
+        await build(root);
+        await build(root);
+        assert.equal((await build(root)).upToDate, true, 'up to date before anything was done to it');
+        const dist = path.join(root, 'dist');
+        const file = path.join(dist, files[pick % files.length]!);
+        const folder = path.join(dist, folders[pick % folders.length]!);
+        const secret = path.join(root, 'secret.txt');
+        await writeFile(secret, 'not for publishing');
+        switch (tamper) {
+          case 'edit': {
+            // The same size and the same times, to the nanosecond: only the change time tells.
+            const text = await readFile(file);
+            const times = path.join(root, 'times');
+            await writeFile(times, '');
+            await execFileAsync('touch', ['-r', file, times]);
+            const edited = Buffer.from(text);
+            edited[0] = edited[0] === 0x41 ? 0x42 : 0x41;
+            await writeFile(file, edited);
+            await execFileAsync('touch', ['-r', times, file]);
+            break;
+          }
+          case 'remove':
+            await rm(file);
+            break;
+          case 'stray':
+            await writeFile(path.join(folder, 'stray.html'), '<p>not the build’s</p>');
+            break;
+          case 'folder':
+            await mkdir(path.join(folder, 'empty'));
+            break;
+          case 'link-file':
+            await rm(file);
+            await symlink(secret, file);
+            break;
+          case 'link-folder': {
+            const moved = path.join(root, 'moved');
+            await rename(folder, moved);
+            await symlink(moved, folder);
+            break;
+          }
+          case 'pipe':
+            await execFileAsync('mkfifo', [path.join(folder, 'pipe')]);
+            break;
+          case 'chmod':
+            await chmod(file, 0o600);
+            break;
+          case 'hard-link':
+            // A link made from outside, and the file written through it.
+            await link(file, path.join(root, 'outside'));
+            await appendFile(path.join(root, 'outside'), 'appended');
+            break;
+          case 'record':
+            await writeFile(path.join(root, '.dist.pages'), 'damaged');
+            break;
+          case 'rename':
+            await rename(file, `${file}.old`);
+            break;
+        }
+        const again = await build(root);
+        assert.equal(again.upToDate, false, `${tamper}: built again`);
+        assertSameFiles(await snapshot(dist), cold, tamper);
+        assert.equal(lstatSync(dist).isDirectory(), true);
+        assert.equal(await readFile(secret, 'utf8'), 'not for publishing', `${tamper}: nothing outside the output was written`);
+        // Built again twice (the spare holds the tampered output until then), the output is up to date.
+        await build(root);
+        assert.equal((await build(root)).upToDate, true, `${tamper}: up to date once rebuilt`);
+        await rm(root, { recursive: true, force: true });
+      }),
+      { numRuns: Number(process.env.PROPS_RUNS ?? 22), seed: 20261207, endOnFailure: true, examples: tampers.map((t) => [t, 7] as [Tamper, number]) },
+    );
+  });
+
+  it('builds again, to what a cold build writes, when any input changed', async () => {
+    const root = await builtSite();
+    const expectBuilt = async (what: string, options: { searchIndexer?: SearchIndexer } = {}) => {
+      const summary = await build(root, options);
+      assert.equal(summary.upToDate, false, `${what}: built again`);
+      assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root, options), what);
+      assert.equal((await build(root, options)).upToDate, true, `${what}: then up to date`);
+    };
+    await writeFiles(root, { 'content/news/2026-04/a-new-story.md': '---\ntitle: "A new story about Llama"\nurl: https://example.com/new-story\nsource: Example\npublished: 2026-04-20T08:00:00Z\nscore: 9\ntopics: [Meta]\n---\nA summary.\n' });
+    await expectBuilt('a news item added');
+    await writeFiles(root, { 'templates/site/partials/news-card.hbs': '<p class="card">{{title}}</p>\n' });
+    await expectBuilt('a template');
+    await writeFiles(root, { 'templates/assets/style.css': 'body { color: #123; }\n' });
+    await expectBuilt('an asset');
+    await expectBuilt('another indexer', { searchIndexer: indexer('another-indexer') });
+    await writeFiles(root, { 'almanac.config.json': JSON.stringify({ title: 'Renamed' }) });
+    await expectBuilt('the configuration');
+  });
+
+  it('builds again when a stored issue was changed by hand', async () => {
+    const root = await tempSite({ sample: true });
+    await copyFile(path.join(PROJECT, 'almanac.config.json'), path.join(root, 'almanac.config.json'));
+    const run = await almanac(['issue', 'build', 'sunday', '--date', '2026-05-03', '--root', root, '--now', NOW]);
+    assert.equal(run.code, 0, run.stderr);
+    await build(root);
+    await build(root);
+    assert.equal((await build(root)).upToDate, true);
+    const [id] = (await readdir(path.join(root, '.almanac/issues'))).filter((name) => name !== 'registry.json');
+    const json = path.join(root, '.almanac/issues', id!, 'issue.json');
+    const issue = JSON.parse(await readFile(json, 'utf8')) as { subject: string };
+    await writeFile(json, JSON.stringify({ ...issue, subject: 'A subject edited by hand' }, null, 2));
+    assert.equal((await build(root)).upToDate, false);
+    const shown = await readFile(path.join(root, 'dist/issues', id!, 'issue.json'), 'utf8');
+    assert.match(shown, /A subject edited by hand/);
+    assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root), 'an issue edited');
+  });
+
+  it('says so on the command line, and --force builds', async () => {
+    // Built with a content cache told it is a minute later, which keeps the files just copied; then
+    // once by the command, with Pagefind.
+    const root = await builtSite();
+    assert.match((await almanac(['build', '--root', root, '--now', NOW])).stdout, /^Built \d+ pages/);
+    const up = await almanac(['build', '--root', root, '--now', NOW]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /^Up to date: nothing changed since the last build, \S*dist\/ holds its \d+ pages \(\d+ files\) from 5 guides \(6 versions\) and 19 news items as written/);
+    const json = await almanac(['build', '--root', root, '--now', NOW, '--json']);
+    assert.equal((JSON.parse(json.stdout) as { upToDate: boolean }).upToDate, true);
+    const forced = await almanac(['build', '--root', root, '--now', NOW, '--force']);
+    assert.match(forced.stdout, /^Built \d+ pages/);
+  });
+});
+
+describe('the record of a whole output', () => {
+  it('compares the bytes of a file its stamps cannot vouch for, on a file system whose clock counts in seconds', async () => {
+    const root = await tempSite();
+    const [target, spare] = [path.join(root, 'dist'), path.join(root, '.dist.spare')];
+    await mkdir(path.join(spare, 'feeds'), { recursive: true });
+    await writeFile(path.join(spare, 'a.html'), '<p>as rendered</p>');
+    await writeFile(path.join(spare, 'feeds/news.xml'), '<feed/>');
+    // Every file's times the same whole second, whatever is done to it: an edit within that second.
+    const frozen = frozenClock();
+    const written = WrittenPages.read(target, spare, undefined, frozen);
+    written.inPlace(['a.html'], 'key');
+    written.save(new Set(['a.html', 'feeds/news.xml']), { inputs: 'inputs', pages: 1, files: 2 });
+    await rename(spare, target);
+    assert.deepEqual(WrittenPages.read(target, spare, undefined, frozen).upToDate('inputs'), { inputs: 'inputs', pages: 1, files: 2 });
+    assert.equal(WrittenPages.read(target, spare, undefined, frozen).upToDate('other inputs'), undefined, 'made from other inputs');
+    // The same size, the same times: only the bytes tell.
+    await writeFile(path.join(target, 'feeds/news.xml'), '<FEED/>');
+    assert.equal(WrittenPages.read(target, spare, undefined, frozen).upToDate('inputs'), undefined, 'a file that is not a page changed');
+  });
+
+  it('vouches for nothing it was not given every file of', async () => {
+    const root = await tempSite();
+    const [target, spare] = [path.join(root, 'dist'), path.join(root, '.dist.spare')];
+    await mkdir(spare, { recursive: true });
+    await writeFile(path.join(spare, 'a.html'), '<p>as rendered</p>');
+    const written = WrittenPages.read(target, spare, undefined);
+    written.inPlace(['a.html'], 'key');
+    // No list of the output's files (an issue build's update, an older record): no claim about the whole output.
+    written.save();
+    await rename(spare, target);
+    assert.equal(WrittenPages.read(target, spare, undefined).upToDate('inputs'), undefined);
+  });
+});
