@@ -5,14 +5,17 @@
 // issue, a copied file, the indexer), the build is a real one and the output is what a cold build writes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { lstatSync } from 'node:fs';
+import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { appendFile, chmod, copyFile, cp, link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
+import { StagedOutput } from '../src/output/staged.ts';
 import { WrittenPages } from '../src/output/written-pages.ts';
+import { TemplateSet } from '../src/render/templates.ts';
+import { TwoThreadRenderer } from '../src/site/render-helper.ts';
 import { buildSite, type BuildSummary } from '../src/site/build.ts';
 import type { SearchIndexer } from '../src/site/search-index.ts';
 import { frozenClock } from './helpers/frozen-clock.ts';
@@ -60,6 +63,16 @@ function stampOf(s: { ino: bigint; ctimeNs: bigint; mtimeNs: bigint }): string {
   return `${s.ino}:${s.ctimeNs}:${s.mtimeNs}`;
 }
 
+/** The permission bits of every file and folder below `dir`, and of `dir` itself ('.'). */
+async function modes(dir: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>([['.', (await stat(dir)).mode & 0o7777]]);
+  for (const d of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const full = path.join(d.parentPath, d.name);
+    out.set(path.relative(dir, full), (await stat(full)).mode & 0o7777);
+  }
+  return out;
+}
+
 function assertSameFiles(found: Map<string, Buffer>, wanted: Map<string, Buffer>, label: string): void {
   assert.deepEqual([...found.keys()].sort(), [...wanted.keys()].sort(), `${label}: the same files`);
   for (const [file, bytes] of wanted) assert.ok(bytes.equals(found.get(file)!), `${label}: ${file} is as a cold build writes it`);
@@ -102,10 +115,11 @@ describe('a build with nothing to do', () => {
   });
 
   it('builds again, to what a cold build writes, whatever was done to the output', async () => {
-    type Tamper = 'edit' | 'remove' | 'stray' | 'folder' | 'link-file' | 'link-folder' | 'pipe' | 'chmod' | 'hard-link' | 'record' | 'rename';
-    const tampers: Tamper[] = ['edit', 'remove', 'stray', 'folder', 'link-file', 'link-folder', 'pipe', 'chmod', 'hard-link', 'record', 'rename'];
+    type Tamper = 'edit' | 'remove' | 'stray' | 'folder' | 'link-file' | 'link-folder' | 'pipe' | 'chmod' | 'setuid' | 'chmod-folder' | 'chmod-output' | 'hard-link' | 'record' | 'rename' | 'copy';
+    const tampers: Tamper[] = ['edit', 'remove', 'stray', 'folder', 'link-file', 'link-folder', 'pipe', 'chmod', 'setuid', 'chmod-folder', 'chmod-output', 'hard-link', 'record', 'rename', 'copy'];
     const base = await builtSite();
     const cold = await coldOutput(base);
+    const coldModes = await modes(path.join(base, 'dist'));
     const files = [...cold.keys()].sort();
     const folders = [...new Set(files.map((f) => path.dirname(f)).filter((d) => d !== '.'))].sort();
     await fc.assert(
@@ -159,6 +173,28 @@ describe('a build with nothing to do', () => {
           case 'chmod':
             await chmod(file, 0o600);
             break;
+          case 'setuid':
+            await chmod(file, 0o4777);
+            break;
+          case 'chmod-folder':
+            await chmod(folder, 0o700);
+            break;
+          case 'chmod-output':
+            await chmod(dist, 0o711);
+            break;
+          case 'copy': {
+            // A frozen card or a figure copied into the output, its bytes changed but not its size or times.
+            const copies = files.filter((f) => f.startsWith('social/') || f.startsWith('figures/'));
+            const copy = path.join(dist, copies[pick % copies.length]!);
+            const times = path.join(root, 'times');
+            await writeFile(times, '');
+            await execFileAsync('touch', ['-r', copy, times]);
+            const bytes = await readFile(copy);
+            bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+            await writeFile(copy, bytes);
+            await execFileAsync('touch', ['-r', times, copy]);
+            break;
+          }
           case 'hard-link':
             // A link made from outside, and the file written through it.
             await link(file, path.join(root, 'outside'));
@@ -174,10 +210,13 @@ describe('a build with nothing to do', () => {
         const again = await build(root);
         assert.equal(again.upToDate, false, `${tamper}: built again`);
         assertSameFiles(await snapshot(dist), cold, tamper);
+        assert.deepEqual(await modes(dist), coldModes, `${tamper}: every file and folder has the permissions a cold build gives`);
+        // And again after the next build (into the spare, which held the tampered output).
+        await build(root, { force: true });
+        assertSameFiles(await snapshot(dist), cold, `${tamper}, then the spare`);
+        assert.deepEqual(await modes(dist), coldModes, `${tamper}, then the spare: the same permissions`);
         assert.equal(lstatSync(dist).isDirectory(), true);
         assert.equal(await readFile(secret, 'utf8'), 'not for publishing', `${tamper}: nothing outside the output was written`);
-        // Built again twice (the spare holds the tampered output until then), the output is up to date.
-        await build(root);
         assert.equal((await build(root)).upToDate, true, `${tamper}: up to date once rebuilt`);
         await rm(root, { recursive: true, force: true });
       }),
@@ -202,6 +241,45 @@ describe('a build with nothing to do', () => {
     await expectBuilt('another indexer', { searchIndexer: indexer('another-indexer') });
     await writeFiles(root, { 'almanac.config.json': JSON.stringify({ title: 'Renamed' }) });
     await expectBuilt('the configuration');
+    // A processed figure in the store, its bytes the same, its stamp not: copied again.
+    const store = path.join(root, '.almanac/cache/figures');
+    const [entry] = await readdir(store);
+    const [image] = (await readdir(path.join(store, entry!))).filter((name) => name.endsWith('.png') || name.endsWith('.webp') || name.endsWith('.avif'));
+    await execFileAsync('touch', [path.join(store, entry!, image!)]);
+    await expectBuilt('a file to copy');
+    // The content cache deleted, to start clean: every page composed again from the files themselves.
+    await rm(path.join(root, '.almanac/cache/content.bin'));
+    await expectBuilt('the content cache deleted');
+  });
+
+  it('fails, writing nothing, when a template or an asset is saved while the site is built', async () => {
+    for (const [file, text] of [
+      ['templates/site/partials/news-card.hbs', '<p class="card-saved-meanwhile">{{title}}</p>\n'],
+      ['templates/assets/style.css', 'body { color: #321; }\n'],
+    ] as const) {
+      for (const threads of [1, 2]) {
+        const root = await builtSite(threads);
+        const before = await snapshot(path.join(root, 'dist'));
+        // Told of the figures after the templates' digest is taken, before anything is rendered.
+        let saved = false;
+        const figureLog = () => {
+          if (saved) return;
+          saved = true;
+          mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+          writeFileSync(path.join(root, file), text);
+        };
+        await writeFiles(root, { 'content/news/2026-04/a-change.md': '---\ntitle: "A change"\nurl: https://example.com/change\nsource: Example\npublished: 2026-04-20T08:00:00Z\nscore: 5\n---\nChanged.\n' });
+        await assert.rejects(
+          buildSite({ root, outDir: 'dist', now, threads, cache: { clock: later }, searchIndexer: indexer(), figureLog }),
+          (err: Error) => /changed during the build \(build again\)/.test(err.message),
+          `${file}, ${threads} thread(s)`,
+        );
+        assertSameFiles(await snapshot(path.join(root, 'dist')), before, `${file}: the output as it was`);
+        // Built again, the output is what a cold build of the files as they are now writes.
+        await build(root, { threads });
+        assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root), `${file}: built again`);
+      }
+    }
   });
 
   it('builds again when a stored issue was changed by hand', async () => {
@@ -220,6 +298,12 @@ describe('a build with nothing to do', () => {
     const shown = await readFile(path.join(root, 'dist/issues', id!, 'issue.json'), 'utf8');
     assert.match(shown, /A subject edited by hand/);
     assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root), 'an issue edited');
+    assert.equal((await build(root)).upToDate, true);
+    // Its email as stored, edited by hand too: the web version shows it.
+    const emailText = path.join(root, '.almanac/issues', id!, 'email.txt');
+    await writeFile(emailText, (await readFile(emailText, 'utf8')).replace(/\n/, '\nA line added by hand.\n'));
+    assert.equal((await build(root)).upToDate, false);
+    assert.match(await readFile(path.join(root, 'dist/issues', id!, 'email.txt'), 'utf8'), /A line added by hand/);
   });
 
   it('says so on the command line, and --force builds', async () => {
@@ -234,6 +318,30 @@ describe('a build with nothing to do', () => {
     assert.equal((JSON.parse(json.stdout) as { upToDate: boolean }).upToDate, true);
     const forced = await almanac(['build', '--root', root, '--now', NOW, '--force']);
     assert.match(forced.stdout, /^Built \d+ pages/);
+  });
+});
+
+describe('the render thread', () => {
+  it('fails the build when it compiled other templates than those the pages were keyed with', async () => {
+    const root = await tempSite({ sample: true });
+    await writeFiles(root, { 'templates/site/partials/news-card.hbs': '<p class="card-old">{{title}}</p>\n' });
+    const renderer = new TwoThreadRenderer(root);
+    try {
+      // Answered once the thread has compiled its templates.
+      await renderer.markdown.render({ guides: [], summaries: ['A summary.'] });
+      // Saved afterwards, before the build reads the templates for its keys.
+      await writeFiles(root, { 'templates/site/partials/news-card.hbs': '<p class="card-new">{{title}}</p>\n' });
+      const expected = (await TemplateSet.load(root, 'site')).textDigest;
+      const output = await StagedOutput.begin(path.join(root, 'dist'));
+      renderer.start(output);
+      await assert.rejects(
+        renderer.finish({ pages: [], listings: [], files: new Map(), copies: new Map() }, expected),
+        (err: Error) => /a template changed during the build \(build again\)/.test(err.message),
+      );
+      await output.abort();
+    } finally {
+      await renderer.close();
+    }
   });
 });
 

@@ -219,6 +219,14 @@ export class FileCache {
   }
 
   /**
+   * Whether this run found a cache file and reused an entry of it for every key it asked for: none was
+   * read afresh. A cache deleted (to start clean, say) or damaged has every file read again.
+   */
+  readNothingAfresh(): boolean {
+    return this.file !== undefined && this.previous.size > 0 && this.missed.size === 0 && this.kept.size === 0;
+  }
+
+  /**
    * Whether any entry whose key starts with `prefix` was read afresh (not reused) in this run, kept or
    * not: a file edited within the settle window is read afresh but not kept, and what was derived from
    * the old entry no longer fits it either.

@@ -4,10 +4,11 @@
 // The spare folder is the output of the build before last, kept rather than deleted: on most disks
 // creating a file costs many times more than overwriting one, so a rebuild overwrites the files that
 // are still there, creates only the new ones and deletes only those that are gone.
-import { closeSync, constants, copyFileSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, existsSync, fstatSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomically } from '../files/atomic.ts';
+import { madeMode, otherMode } from '../files/modes.ts';
 import { lock } from '../files/lock.ts';
 import { processRunning } from '../files/pid.ts';
 import { readRegularFile } from '../files/regular-file.ts';
@@ -105,6 +106,11 @@ export class StagedOutput {
    */
   inPlace(paths: readonly string[], key: string): boolean {
     return this.pages.inPlace(paths, key);
+  }
+
+  /** Whether the spare holds the copy of a file (see copyFrozen) that `key` names, as an earlier build made it. */
+  copyInPlace(rel: string, key: string): boolean {
+    return this.pages.inPlace([rel], key, true);
   }
 
   /** Puts a copy of a file that is never written in place at `rel` (see OutputWriter.copyFrozen). */
@@ -339,17 +345,15 @@ export class OutputWriter {
 
   /**
    * Puts a copy of the file at `source` (absolute; one that is never written in place, such as a
-   * frozen card) at `rel`, with the source's modification time, so that a rebuild whose spare holds
-   * that copy already writes nothing. A copy, not a hard link: a link changes the source's ctime,
-   * which the content cache reads as an edit of the guide it belongs to.
+   * frozen card) at `rel`, with the source's modification time. A copy, not a hard link: a link
+   * changes the source's ctime, which the content cache reads as an edit of the guide it belongs to.
+   * Whether the spare holds the copy already is for the page record to tell (see build.ts).
    */
   copyFrozen(rel: string, source: string): void {
     const file = path.join(this.dir, rel);
     this.makeParent(file);
     const from = statSync(source);
-    const here = lstatSync(file, { throwIfNoEntry: false });
-    if (here?.isFile() && here.nlink === 1 && here.size === from.size && Math.abs(here.mtimeMs - from.mtimeMs) < 1) return;
-    if (here) rmSync(file, { recursive: true, force: true });
+    if (lstatSync(file, { throwIfNoEntry: false })) rmSync(file, { recursive: true, force: true });
     copyFileSync(source, file);
     utimesSync(file, from.atime, from.mtimeMs / 1000);
   }
@@ -397,6 +401,8 @@ function overwrite(file: string, data: string | Buffer, links: readonly string[]
     stats = fstatSync(fd);
   }
   try {
+    // A file given other permissions since (chmod by hand) gets those of a new one back.
+    if (otherMode(stats.mode, false)) fchmodSync(fd, madeMode(false));
     const bytes = typeof data === 'string' ? writeSync(fd, data, 0, 'utf8') : writeAll(fd, data);
     // Only a file that was longer keeps a tail to cut off (a call per file saved on most rebuilds).
     if (stats.size > bytes) ftruncateSync(fd, bytes);
@@ -442,6 +448,11 @@ export function listOutput(dir: string): Listing {
     if (e.isSymbolicLink) rmSync(path.join(dir, e.rel), { force: true });
     return !e.isSymbolicLink;
   });
+  // A folder given other permissions since (chmod by hand) gets those of a new one back.
+  for (const folder of ['', ...entries.filter((e) => e.isDirectory).map((e) => e.rel)]) {
+    const stats = lstatSync(path.join(dir, folder), { throwIfNoEntry: false });
+    if (stats?.isDirectory() && otherMode(stats.mode, true)) chmodSync(path.join(dir, folder), madeMode(true));
+  }
   return {
     paths: entries.map((e) => e.rel).sort((a, b) => b.length - a.length),
     folders: entries.filter((e) => e.isDirectory).map((e) => e.rel),

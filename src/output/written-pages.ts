@@ -20,6 +20,7 @@ import { lstatSync, readdirSync, rmSync, writeFileSync, type Stats } from 'node:
 import path from 'node:path';
 import v8 from 'node:v8';
 import { writeFileAtomically } from '../files/atomic.ts';
+import { otherMode } from '../files/modes.ts';
 import { readRegularFile } from '../files/regular-file.ts';
 import type { DebugLog } from '../log/debug.ts';
 
@@ -152,8 +153,8 @@ function clockBeside(file: string, examine: Examine): number | undefined {
 }
 
 export class WrittenPages {
-  /** The pages asked about in this build, with their keys, by first path. */
-  private readonly asked = new Map<string, { paths: readonly string[]; key: string; inPlace: boolean }>();
+  /** The pages (and copies) asked about in this build, with their keys, by first path. */
+  private readonly asked = new Map<string, { paths: readonly string[]; key: string; inPlace: boolean; copy?: boolean }>();
   /** Folders below the spare found to be folders, not links or files. */
   private readonly folders = new Set<string>(['.']);
   /** Pages recorded with the same key whose files were changed since they were written. */
@@ -184,14 +185,15 @@ export class WrittenPages {
   /**
    * Whether the spare holds, at every one of `paths` (relative, the page's own first), the page
    * rendered from `key`, untouched since it was written: then it need not be written again. Either
-   * way the page is recorded as written by this build, with this key.
+   * way the page is recorded as written by this build, with this key. A `copy` (see copyFrozen) is
+   * not counted among the pages in the log.
    */
-  inPlace(paths: readonly string[], key: string): boolean {
+  inPlace(paths: readonly string[], key: string, copy = false): boolean {
     const written = this.spare?.pages.get(paths[0]!);
     const stamps = written?.key === key ? this.stampsOf(paths) : undefined;
     const inPlace = stamps !== undefined && sameStamps(stamps, written!.stamps) && this.unchanged(paths, written!);
-    if (!inPlace && written?.key === key) this.changedOnDisk++;
-    this.asked.set(paths[0]!, { paths, key, inPlace });
+    if (!inPlace && written?.key === key && !copy) this.changedOnDisk++;
+    this.asked.set(paths[0]!, { paths, key, inPlace, ...(copy ? { copy } : {}) });
     return inPlace;
   }
 
@@ -207,9 +209,11 @@ export class WrittenPages {
     const pages = new Map<string, Written>();
     const paths = new Map<string, readonly string[]>();
     let reused = 0;
+    let asked = 0;
     let complete = true;
-    for (const [first, { paths: all, key, inPlace }] of this.asked) {
-      if (inPlace) reused++;
+    for (const [first, { paths: all, key, inPlace, copy }] of this.asked) {
+      if (!copy) asked++;
+      if (inPlace && !copy) reused++;
       const also = all.length > 1 ? { also: all.slice(1) } : {};
       // A page in place is as it was recorded, its digest too.
       const written = inPlace ? { ...this.spare!.pages.get(first)!, ...also } : { key, ...also, stamps: this.stampsOf(all) };
@@ -240,7 +244,7 @@ export class WrittenPages {
       }
     }
     const changed = this.changedOnDisk > 0 ? ` (${this.changedOnDisk} of them because their files were changed since they were written)` : '';
-    this.log?.(`pages: ${reused} of ${this.asked.size} in place already, ${this.asked.size - reused} rendered${changed}`);
+    this.log?.(`pages: ${reused} of ${asked} in place already, ${asked - reused} rendered${changed}`);
     const part: Part = { pages, ...(savedAt === undefined ? {} : { savedAt }), ...(files && made && complete ? { made } : {}) };
     const next: Stored = new Map([[id, part]]);
     const outputId = folderId(this.target, this.examine);
@@ -258,27 +262,48 @@ export class WrittenPages {
    * What the output itself was made from, when that is `inputs` and the output holds exactly the
    * files that build gave it, each as it was written (told as for a page in place), and no folder
    * besides theirs: a build from the same inputs would write those same files, so it need write
-   * nothing. Undefined otherwise.
+   * nothing. Undefined otherwise, and the log is told why.
    */
   upToDate(inputs: string): OutputMade | undefined {
+    const found = this.madeFrom(inputs);
+    if (typeof found === 'string') {
+      this.log?.(`output: not up to date: ${found}`);
+      return undefined;
+    }
+    return found;
+  }
+
+  /** What the output was made from (see upToDate), or why it cannot be told to be as that build left it. */
+  private madeFrom(inputs: string): OutputMade | string {
     const id = folderId(this.target, this.examine);
     const part = id === undefined ? undefined : this.stored.get(id);
-    if (!validPart(part) || part.made?.inputs !== inputs) return undefined;
+    if (!validPart(part)) return 'the record says nothing of the output';
+    if (!part.made) return 'the record does not list every file of the output';
+    if (part.made.inputs !== inputs) return 'the output was made from other inputs';
     const found = entriesBelow(this.target);
-    if (!found) return undefined;
+    if (!found) return 'the output holds something other than files and folders';
+    // A folder's permissions are not in any stamp: changed by hand, a build gives them back (see listOutput).
+    for (const folder of ['', ...found.folders]) {
+      const stats = this.examine(path.join(this.target, folder));
+      if (!stats?.isDirectory() || otherMode(stats.mode, true)) return `the permissions of ${folder || 'the output folder'} changed`;
+    }
     const files = new Set<string>();
     const folders = new Set<string>();
     for (const [first, written] of part.pages) {
       const paths = [first, ...(written.also ?? [])];
       for (const rel of paths) files.add(rel);
-      if (!paths.every((rel) => found.files.has(rel))) return undefined;
+      const missing = paths.find((rel) => !found.files.has(rel));
+      if (missing !== undefined) return `${missing} is no longer in the output`;
       // Listed through folders only: no folder on their way is a link.
       const stamps = stampsIn(this.target, paths, this.examine);
-      if (!stamps || !sameStamps(stamps, written.stamps) || !unchanged(this.target, part, paths, written)) return undefined;
+      if (!stamps || !sameStamps(stamps, written.stamps) || !unchanged(this.target, part, paths, written)) return `${first} changed since it was written`;
       for (const rel of paths) for (let d = path.posix.dirname(rel); d !== '.' && !folders.has(d); d = path.posix.dirname(d)) folders.add(d);
     }
     // Every file and folder recorded was found: the same number of each means nothing else is there.
-    if (files.size !== found.files.size || folders.size !== found.folders.size) return undefined;
+    if (files.size !== found.files.size || folders.size !== found.folders.size) {
+      const other = [...found.files].find((rel) => !files.has(rel)) ?? [...found.folders].find((rel) => !folders.has(rel));
+      return `the output holds ${other ?? 'a file'}, which the build did not write`;
+    }
     return part.made;
   }
 

@@ -2,6 +2,7 @@
 // one file at a time: a site can replace a single partial and keep everything else.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import type Handlebars from 'handlebars';
 import { FileCache } from '../cache/file-cache.ts';
 import { TEMPLATES_DIR } from '../content/paths.ts';
@@ -103,6 +104,11 @@ export class TemplateSet {
     return set;
   }
 
+  /** The digest of the templates' text as compiled (see textDigest). */
+  get textDigest(): string {
+    return textDigest(this.files.map(({ file, source }) => ({ rel: file.rel, source })));
+  }
+
   has(page: string): boolean {
     return this.pages.has(page);
   }
@@ -130,6 +136,13 @@ export class TemplateSet {
 }
 
 const COMPILED = 'template';
+
+/** A digest of templates' text by their names: equal digests, the same templates. */
+export function textDigest(templates: Iterable<{ rel: string; source: string }>): string {
+  const hash = createHash('sha256');
+  for (const { rel, source } of [...templates].sort((a, b) => (a.rel < b.rel ? -1 : 1))) hash.update(`${rel}\0${source.length}\0${source}\0`);
+  return hash.digest('hex');
+}
 
 /** A template checked and compiled to Handlebars' precompiled form (JavaScript source), or its problem. */
 function precompile(hb: typeof Handlebars, source: string, file: TemplateFile): { spec: string } | { problem: Problem } {

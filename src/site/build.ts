@@ -8,6 +8,7 @@ import { indexNews, type NewsIndex } from '../compose/catalog.ts';
 import { listGuideSlugs } from '../content/guides.ts';
 import { loadSite, openContentCache } from '../content/load.ts';
 import type { Site } from '../content/model.ts';
+import { ContentError } from '../content/problems.ts';
 import { newsCachePrefix } from '../content/news.ts';
 import { debugLog } from '../log/debug.ts';
 import { safeOutputFolder } from '../output/guard.ts';
@@ -183,7 +184,8 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
     try {
       renderer.start(output);
       const site = options.loaded?.site ?? (await loadSite(root, { cache: content, markdown: renderer.markdown }));
-      const templates = await templatesDigest(root);
+      const texts = await templatesDigest(root);
+      const templates = texts.digest;
       const inputs = siteInputs(content, templates);
       rememberVersionDiffs(site, content);
       const images = await makeSiteImages(site, options.figureLog ?? debugLog('figures'));
@@ -192,11 +194,21 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await searching;
       const indexer = options.searchIndexer ?? pagefindIndexer;
       const made = inputs === undefined ? undefined : outputInputs(site, inputs, issues, images.copies, indexer.name);
-      // An output made from these same inputs, and as that build left it, is what this build would write.
-      const current = made === undefined || options.force ? undefined : output.upToDate(made);
+      // An output made from these same inputs, and as that build left it, is what this build would
+      // write. Not trusted after a content cache was deleted or damaged: then every page is composed.
+      const log = options.cache?.log ?? debugLog('cache');
+      const unknown = options.force
+        ? 'the build was forced'
+        : made === undefined
+          ? 'what it was made from cannot be told (a file changed moments ago, or one to copy is missing)'
+          : !content.readNothingAfresh()
+            ? 'content was read afresh (changed, or the cache was deleted or damaged)'
+            : undefined;
+      if (unknown) log?.(`output: not up to date: ${unknown}`);
+      const current = unknown === undefined ? output.upToDate(made!) : undefined;
       if (current) {
         output.leave();
-        (options.cache?.log ?? debugLog('cache'))?.(`output: ${outDir} was made from these same inputs and is as that build left it: nothing to write`);
+        log?.(`output: ${outDir} was made from these same inputs and is as that build left it: nothing to write`);
         const search = current.search && { ...current.search, files: new Map(), indexed: [], indexedRecords: 0, wordsIndexed: false, ms: 0 };
         return { ...summary(site, current.pages, current.files, outDir, search), upToDate: true };
       }
@@ -205,6 +217,10 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       const composed = await composeSite(site, options.now, { news: newsIndex(site, content), images, results: content }, (page) => {
         if (!inPlace(page)) renderer.page(page);
       }, issues);
+      // The assets as written are those the pages' keys were made with (one saved meanwhile is not).
+      if (assetsDigest([...composed.files].filter(([rel]) => rel.startsWith('assets/'))) !== texts.assets) {
+        throw new ContentError([{ file: 'templates/assets/', expected: 'the assets to stay as they were while the site was built', found: 'an asset changed during the build (build again)' }]);
+      }
       // Indexed by another process while the pages render here.
       const searchCache = SearchCache.open(root);
       // A site made from the same inputs as the one last indexed has the same records: they are not made again.
@@ -222,7 +238,9 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       // Settled at once, so that a render failure does not leave its failure unhandled.
       indexing.catch(() => undefined);
       const unwritten = (pages: readonly Page[]) => pages.filter((page) => !inPlace(page));
-      await renderer.finish({ ...composed, pages: unwritten(composed.pages), listings: unwritten(composed.listings) });
+      // A copy is made again unless the spare holds it as copied from the same file as it is now.
+      const copies = new Map([...composed.copies].filter(([rel, source]) => !output.copyInPlace(rel, copyKey(source))));
+      await renderer.finish({ ...composed, pages: unwritten(composed.pages), listings: unwritten(composed.listings), copies }, texts.templates);
       const search = await indexing;
       for (const [file, data] of search.files) if (!written.has(file)) output.write([file], data);
       // Drawn while the pages were rendered.
@@ -260,7 +278,7 @@ async function updateIssueFiles(
   loaded: { site: Site; content: FileCache },
   now: number,
 ): Promise<{ pages: number; files: number } | undefined> {
-  const inputs = siteInputs(loaded.content, await templatesDigest(root));
+  const inputs = siteInputs(loaded.content, (await templatesDigest(root)).digest);
   if (!inputs) return undefined;
   rememberVersionDiffs(loaded.site, loaded.content);
   let pageCount = 0;
@@ -295,6 +313,12 @@ function siteInputs(content: FileCache, templates: string): string | undefined {
   return digest && createHash('sha256').update(`${digest}\0${templates}`).digest('hex');
 }
 
+/** What a copy of `source` is made from, as a page key: the file and its stamp now. */
+function copyKey(source: string): string {
+  const stats = lstatSync(source, { throwIfNoEntry: false });
+  return `copy\0${source}\0${stats ? `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}` : 'missing'}`;
+}
+
 /**
  * A digest of everything the whole output is made from: the site's `inputs` (see siteInputs), the
  * stored issues as the output shows them, the files copied into it (frozen cards, figures) as they
@@ -307,7 +331,8 @@ function outputInputs(site: Site, inputs: string, issues: readonly StoredIssueFi
   // As written into the output: the emails in memory hold this process's own slot markers.
   const web = webRecipient(site.config.baseUrl);
   for (const { issue, html, text } of issues) {
-    hash.update(`\0${JSON.stringify(issue)}\0`).update(personaliseHtml(html, web)).update('\0').update(personalise(text, web));
+    // Each part with its length: no part's text can pass for the end of another's.
+    for (const part of [JSON.stringify(issue), personaliseHtml(html, web), personalise(text, web)]) hash.update(`\0${part.length}\0`).update(part);
   }
   for (const [rel, source] of [...copies].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const stats = lstatSync(source, { throwIfNoEntry: false });
@@ -317,25 +342,46 @@ function outputInputs(site: Site, inputs: string, issues: readonly StoredIssueFi
   return hash.digest('hex');
 }
 
+/** What the templates and assets were when a build read them for its pages' keys. */
+interface TemplateTexts {
+  /** Of Almanac's code and of the site's templates and assets: part of every page's key. */
+  digest: string;
+  /** The textDigest of the site's templates (see TemplateSet.textDigest). */
+  templates: string;
+  /** Of the assets' bytes (see assetsDigest). */
+  assets: string;
+}
+
 /**
  * A digest of Almanac's code and of the site's templates and assets. Of their text, not their stamps:
  * they are few and small, and two edits within one tick of the file system's clock can leave the
- * same stamp (a test that writes a template and builds, twice).
+ * same stamp (a test that writes a template and builds, twice). With it, the digests the build
+ * checks what it rendered with against: a file saved during the build must not go unnoticed.
  */
-async function templatesDigest(root: string): Promise<string> {
-  const { listTemplateFiles } = await import('../render/templates.ts');
-  const hash = createHash('sha256').update(codeFingerprint());
-  for (const area of ['site', 'assets']) {
-    for (const file of await listTemplateFiles(root, area)) {
-      let text: Buffer | string;
+async function templatesDigest(root: string): Promise<TemplateTexts> {
+  const { listTemplateFiles, textDigest } = await import('../render/templates.ts');
+  const read = async (area: string) =>
+    (await listTemplateFiles(root, area)).map((file) => {
       try {
-        text = readFileSync(file.absolute);
+        return { rel: file.rel, bytes: readFileSync(file.absolute) as Buffer | string };
       } catch {
-        text = '(unreadable)';
+        return { rel: file.rel, bytes: '(unreadable)' };
       }
-      hash.update(`\0${file.rel}\0${text.length}\0`).update(text);
-    }
-  }
+    });
+  const [site, assets] = [await read('site'), await read('assets')];
+  const hash = createHash('sha256').update(codeFingerprint());
+  for (const { rel, bytes } of [...site, ...assets]) hash.update(`\0${rel}\0${bytes.length}\0`).update(bytes);
+  return {
+    digest: hash.digest('hex'),
+    templates: textDigest(site.filter((f) => f.rel.endsWith('.hbs')).map((f) => ({ rel: f.rel, source: f.bytes.toString() }))),
+    assets: assetsDigest(assets.map((f) => [f.rel, f.bytes])),
+  };
+}
+
+/** A digest of the assets' bytes by their names (`assets/…`). */
+function assetsDigest(assets: Iterable<readonly [string, string | Buffer]>): string {
+  const hash = createHash('sha256');
+  for (const [rel, bytes] of [...assets].sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(`${rel}\0${bytes.length}\0`).update(bytes).update('\0');
   return hash.digest('hex');
 }
 

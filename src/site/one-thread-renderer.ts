@@ -1,7 +1,7 @@
 // The renderer of a small site: every page rendered on the build's own thread once the site is composed.
 import { markdownHere } from '../render/markdown.ts';
 import type { StagedOutput } from '../output/staged.ts';
-import { siteTemplates, writeFiles, type ComposedSite, type SiteRenderer } from './renderer.ts';
+import { sameTemplates, siteTemplates, writeFiles, type ComposedSite, type SiteRenderer } from './renderer.ts';
 
 /** Renders every page on this thread once the site is composed. */
 export class OneThreadRenderer implements SiteRenderer {
@@ -18,9 +18,10 @@ export class OneThreadRenderer implements SiteRenderer {
     // Rendered with the rest in finish.
   }
 
-  async finish(site: ComposedSite): Promise<void> {
+  async finish(site: ComposedSite, expected: string): Promise<void> {
     const output = this.output!;
     const { templates, save } = await siteTemplates(this.root);
+    sameTemplates(templates.textDigest, expected);
     output.useListing();
     writeFiles(output, site.files);
     templates.renderAll(site.pages, (paths, html) => output.write(paths, html));

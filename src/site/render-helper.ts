@@ -18,7 +18,7 @@ import { renderMarkdown } from '../render/markdown.ts';
 import type { TemplateSet } from '../render/templates.ts';
 import { OutputWriter, listOutput, type Listing, type StagedOutput } from '../output/staged.ts';
 import type { Page } from './page-context.ts';
-import { siteTemplates, writeFiles, type ComposedSite, type SiteRenderer } from './renderer.ts';
+import { sameTemplates, siteTemplates, writeFiles, type ComposedSite, type SiteRenderer } from './renderer.ts';
 import { receivedError, sendableError, type SentError } from './thread-error.ts';
 
 type Request =
@@ -31,7 +31,7 @@ type Request =
 type Reply =
   | { type: 'listing'; listing: Listing }
   | { type: 'markdown'; rendered: RenderedMarkdown }
-  | ({ type: 'done' } & ({ ok: true } | { ok: false; error: SentError }));
+  | ({ type: 'done' } & ({ ok: true; templates: string } | { ok: false; error: SentError }));
 
 /** Batches beyond this many are not shared; the main thread renders them. */
 const SHARED_BATCHES = 1 << 16;
@@ -55,7 +55,8 @@ export class TwoThreadRenderer implements SiteRenderer {
   private readonly root: string;
   private readonly worker: Worker;
   private readonly claims = new Int32Array(new SharedArrayBuffer(SHARED_BATCHES * Int32Array.BYTES_PER_ELEMENT));
-  private readonly finished: Promise<void>;
+  /** Resolves with the textDigest of the templates the helper compiled. */
+  private readonly finished: Promise<string>;
   private readonly listed: Promise<Listing | undefined>;
   private gotListing: (listing: Listing) => void = () => undefined;
   /** Markdown asked for and not yet back, oldest first (the helper answers in order). */
@@ -97,7 +98,7 @@ export class TwoThreadRenderer implements SiteRenderer {
       this.worker.on('message', (reply: Reply) => {
         if (reply.type === 'listing') this.gotListing(reply.listing);
         else if (reply.type === 'markdown') this.rendering.shift()?.(reply.rendered);
-        else if (reply.ok) resolve();
+        else if (reply.ok) resolve(reply.templates);
         else reject(receivedError(reply.error));
       });
       this.worker.once('error', reject);
@@ -120,7 +121,7 @@ export class TwoThreadRenderer implements SiteRenderer {
     this.batch.push(page);
   }
 
-  async finish(site: ComposedSite): Promise<void> {
+  async finish(site: ComposedSite, expected: string): Promise<void> {
     this.offer();
     const output = this.output!;
     // Made by the helper once it has no batch left to claim: the copies take it about as long as
@@ -131,6 +132,7 @@ export class TwoThreadRenderer implements SiteRenderer {
     }
     // Loaded only now, so that the helper has pages to render as early as possible.
     const { templates, save } = await siteTemplates(this.root);
+    sameTemplates(templates.textDigest, expected);
     // What the output held (listed by the helper meanwhile): what is gone is pruned at the end.
     output.useListing(await this.listed);
     writeFiles(output, site.files);
@@ -145,7 +147,7 @@ export class TwoThreadRenderer implements SiteRenderer {
       await letOthersRun();
     }
     this.worker.postMessage({ type: 'done' } satisfies Request);
-    await this.finished;
+    sameTemplates(await this.finished, expected);
     save();
   }
 
@@ -215,7 +217,7 @@ async function serve({ root, claims }: Setup): Promise<void> {
         }
         return;
       case 'done':
-        port.postMessage({ type: 'done', ...(failed ? { ok: false as const, error: failed } : { ok: true as const }) } satisfies Reply);
+        port.postMessage({ type: 'done', ...(failed || !templates ? { ok: false as const, error: failed! } : { ok: true as const, templates: templates.textDigest }) } satisfies Reply);
         return;
       case 'batch': {
         const { index, pages } = request;

@@ -2,6 +2,7 @@
 // thread (one-thread-renderer.ts) or on two (render-helper.ts), chosen once per build (see build.ts).
 // Only the two-thread renderer knows there is a second thread.
 import { FileCache } from '../cache/file-cache.ts';
+import { ContentError } from '../content/problems.ts';
 import type { StampChecker } from '../cache/stored-index.ts';
 import type { MarkdownRenderer } from '../content/render-queue.ts';
 import type { TemplateSet } from '../render/templates.ts';
@@ -28,8 +29,12 @@ export interface SiteRenderer {
   start(output: StagedOutput): void;
   /** A guide's page as soon as it is composed, while the rest of the site is being composed. */
   page(page: Page): void;
-  /** Writes the site's files and copies, and renders every page not rendered yet; resolves once all is written. */
-  finish(site: ComposedSite): Promise<void>;
+  /**
+   * Writes the site's files and copies, and renders every page not rendered yet; resolves once all is
+   * written. `templates` is the textDigest of the templates the pages' keys were made with: rendering
+   * with any other (a template saved during the build) fails the build.
+   */
+  finish(site: ComposedSite, templates: string): Promise<void>;
   /** Stops whatever is still going on; once this resolves, nothing more is written. */
   close(): Promise<void>;
 }
@@ -44,6 +49,17 @@ export async function siteTemplates(root: string): Promise<{ templates: Template
   const { TemplateSet } = await import('../render/templates.ts');
   const templates = await TemplateSet.load(root, 'site', compiled);
   return { templates, save: () => compiled.save() };
+}
+
+/**
+ * Throws unless the templates a thread compiled (their textDigest) are those the pages' keys were made
+ * with: a page rendered from others would be recorded under a key that does not describe it.
+ */
+export function sameTemplates(compiled: string, expected: string): void {
+  if (compiled === expected) return;
+  throw new ContentError([
+    { file: 'templates/site/', expected: 'the templates to stay as they were while the site was built', found: 'a template changed during the build (build again)' },
+  ]);
 }
 
 /** Writes the files that are not pages (feeds, sitemap, assets, stored issues). */
