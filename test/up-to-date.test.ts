@@ -252,6 +252,48 @@ describe('a build with nothing to do', () => {
     await expectBuilt('the content cache deleted');
   });
 
+  it('gives every file and folder the permissions of a cold build under the umask of the build, and keeps a folder\'s inherited set-group-ID', async () => {
+    const root = await builtSite();
+    // The same build as `build` here, in a process of its own under `umask` (a process's umask is its own).
+    const script = `
+      const { buildSite } = await import(${JSON.stringify(new URL('../src/site/build.ts', import.meta.url).href)});
+      const searchIndexer = { name: 'test-indexer', index: async (records) => new Map([['index.json', Buffer.from(JSON.stringify(records.map((r) => r.url)))]]) };
+      const summary = await buildSite({ root: process.argv[1], outDir: 'dist', now: ${now}, threads: 1, cache: { clock: () => Date.now() + 60000 }, searchIndexer, force: process.argv[2] === 'force' });
+      process.stdout.write(summary.upToDate ? 'up to date' : 'built');`;
+    const built = async (umask: string, force = '') =>
+      (await execFileAsync('sh', ['-c', `umask ${umask}; exec "$0" "$@"`, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script, root, force])).stdout;
+    const perms = async (dir: string) => new Set((await modes(dir)).values());
+    assert.equal(await built('077'), 'built', 'under another umask, not up to date');
+    assert.equal(await built('077'), 'up to date');
+    assert.deepEqual(await perms(path.join(root, 'dist')), new Set([0o600, 0o700]), 'built under umask 077');
+    assert.equal(await built('022'), 'built');
+    assert.deepEqual(await perms(path.join(root, 'dist')), new Set([0o644, 0o755]), 'every file and folder as a cold build under umask 022 makes it, those in place included');
+    assert.equal(await built('022'), 'up to date');
+    // A site folder whose new folders inherit its group (set-group-ID): the output's do too, and stay so.
+    await chmod(root, 0o2755);
+    await rm(path.join(root, 'dist'), { recursive: true });
+    await rm(path.join(root, '.dist.spare'), { recursive: true });
+    await built('022');
+    assert.equal((await stat(path.join(root, 'dist/guides'))).mode & 0o7777, 0o2755, 'a new folder inherits set-group-ID');
+    await built('022', 'force');
+    assert.equal(await built('022'), 'up to date', 'inherited set-group-ID is no change');
+    assert.equal((await stat(path.join(root, 'dist/guides'))).mode & 0o7777, 0o2755);
+  });
+
+  it('builds again, to what a cold build writes, when the content cache was damaged on disk', async () => {
+    const root = await builtSite();
+    assert.equal((await build(root)).upToDate, true);
+    const file = path.join(root, '.almanac/cache/content.bin');
+    const bytes = await readFile(file);
+    // A flipped bit in the middle of the values (a stored page body, say) deserialises without complaint.
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 1;
+    await writeFile(file, bytes);
+    assert.equal((await build(root)).upToDate, false);
+    assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root), 'the cache damaged');
+    await build(root, { force: true });
+    assertSameFiles(await snapshot(path.join(root, 'dist')), await coldOutput(root), 'the cache damaged, then the spare');
+  });
+
   it('fails, writing nothing, when a template or an asset is saved while the site is built', async () => {
     for (const [file, text] of [
       ['templates/site/partials/news-card.hbs', '<p class="card-saved-meanwhile">{{title}}</p>\n'],

@@ -3,6 +3,7 @@
 // own thread deserialises the values; each checks from one end until they meet.
 import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
+import { crc32 } from 'node:zlib';
 import { changedInput, type Stamp } from './stamps.ts';
 
 /**
@@ -167,20 +168,26 @@ export function indexDigest(index: StoredIndex): string {
     .digest('hex');
 }
 
-/** A cache file: the index's length (4 bytes, little-endian), the index, the values. */
+/**
+ * A cache file: the index's length and the CRC-32 of everything after them (4 bytes each,
+ * little-endian), the index, the values. The checksum tells a file damaged on disk (a flipped bit in
+ * a stored page body deserialises without complaint) from one as written.
+ */
 export function encode(index: StoredIndex, values: StoredValues): Buffer {
   const head = v8.serialize(index);
-  const length = Buffer.alloc(4);
-  length.writeUInt32LE(head.length);
-  return Buffer.concat([length, head, v8.serialize(values)]);
+  const body = v8.serialize(values);
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(head.length, 0);
+  header.writeUInt32LE(crc32(body, crc32(head)), 4);
+  return Buffer.concat([header, head, body]);
 }
 
-/** The two parts of a cache file; undefined when it has not that shape. */
+/** The two parts of a cache file; undefined when it has not that shape, or is not as written. */
 export function split(file: Buffer): { index: Uint8Array; values: Uint8Array } | undefined {
-  if (file.length < 4) return undefined;
-  const end = 4 + file.readUInt32LE(0);
-  if (end > file.length) return undefined;
-  return { index: file.subarray(4, end), values: file.subarray(end) };
+  if (file.length < 8) return undefined;
+  const end = 8 + file.readUInt32LE(0);
+  if (end > file.length || crc32(file.subarray(8)) !== file.readUInt32LE(4)) return undefined;
+  return { index: file.subarray(8, end), values: file.subarray(end) };
 }
 
 /**

@@ -8,7 +8,7 @@ import { chmodSync, closeSync, constants, copyFileSync, fchmodSync, existsSync, 
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomically } from '../files/atomic.ts';
-import { madeMode, otherMode } from '../files/modes.ts';
+import { fixedMode, otherMode } from '../files/modes.ts';
 import { lock } from '../files/lock.ts';
 import { processRunning } from '../files/pid.ts';
 import { readRegularFile } from '../files/regular-file.ts';
@@ -355,6 +355,8 @@ export class OutputWriter {
     const from = statSync(source);
     if (lstatSync(file, { throwIfNoEntry: false })) rmSync(file, { recursive: true, force: true });
     copyFileSync(source, file);
+    // With the permissions of a file this build makes, not the original's.
+    if (otherMode(statSync(file).mode, false)) chmodSync(file, fixedMode(0, false));
     utimesSync(file, from.atime, from.mtimeMs / 1000);
   }
 
@@ -402,7 +404,7 @@ function overwrite(file: string, data: string | Buffer, links: readonly string[]
   }
   try {
     // A file given other permissions since (chmod by hand) gets those of a new one back.
-    if (otherMode(stats.mode, false)) fchmodSync(fd, madeMode(false));
+    if (otherMode(stats.mode, false)) fchmodSync(fd, fixedMode(stats.mode, false));
     const bytes = typeof data === 'string' ? writeSync(fd, data, 0, 'utf8') : writeAll(fd, data);
     // Only a file that was longer keeps a tail to cut off (a call per file saved on most rebuilds).
     if (stats.size > bytes) ftruncateSync(fd, bytes);
@@ -451,7 +453,7 @@ export function listOutput(dir: string): Listing {
   // A folder given other permissions since (chmod by hand) gets those of a new one back.
   for (const folder of ['', ...entries.filter((e) => e.isDirectory).map((e) => e.rel)]) {
     const stats = lstatSync(path.join(dir, folder), { throwIfNoEntry: false });
-    if (stats?.isDirectory() && otherMode(stats.mode, true)) chmodSync(path.join(dir, folder), madeMode(true));
+    if (stats?.isDirectory() && otherMode(stats.mode, true)) chmodSync(path.join(dir, folder), fixedMode(stats.mode, true));
   }
   return {
     paths: entries.map((e) => e.rel).sort((a, b) => b.length - a.length),

@@ -296,7 +296,7 @@ export class WrittenPages {
       if (missing !== undefined) return `${missing} is no longer in the output`;
       // Listed through folders only: no folder on their way is a link.
       const stamps = stampsIn(this.target, paths, this.examine);
-      if (!stamps || !sameStamps(stamps, written.stamps) || !unchanged(this.target, part, paths, written)) return `${first} changed since it was written`;
+      if (!stamps || !sameStamps(stamps, written.stamps) || !unchanged(this.target, part, paths, written)) return `${first} changed since it was written, or has other permissions`;
       for (const rel of paths) for (let d = path.posix.dirname(rel); d !== '.' && !folders.has(d); d = path.posix.dirname(d)) folders.add(d);
     }
     // Every file and folder recorded was found: the same number of each means nothing else is there.
@@ -330,12 +330,15 @@ export class WrittenPages {
   }
 }
 
-/** The stamps of `paths` below `dir`; undefined when one is not a plain file. */
+/**
+ * The stamps of `paths` below `dir`; undefined when one is not a plain file, or not with the
+ * permissions a build gives (a build that wrote it under another umask): it is written again.
+ */
 function stampsIn(dir: string, paths: readonly string[], examine: Examine): number[] | undefined {
   const stamps: number[] = [];
   for (const rel of paths) {
     const stats = examine(path.join(dir, rel));
-    if (!stats?.isFile()) return undefined;
+    if (!stats?.isFile() || otherMode(stats.mode, false)) return undefined;
     stamps.push(stats.ino, stats.size, stats.mtimeMs, stats.ctimeMs);
   }
   return stamps;

@@ -19,7 +19,7 @@ import { OneThreadRenderer } from './one-thread-renderer.ts';
 import { pathsOf, type ComposeInputs, type Page, type SiteMeta } from './page-context.ts';
 import { pagesInPlace } from './page-key.ts';
 import { issueSitePages, sitePages } from './pages.ts';
-import { siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
+import { sameTemplates, siteTemplates, type ComposedSite, type SiteRenderer } from './renderer.ts';
 import { renderSitemap, replaceSitemapEntries } from './sitemap.ts';
 import { rememberVersionDiffs } from './version-diff.ts';
 import { NO_IMAGES, makeSiteImages } from './images.ts';
@@ -278,7 +278,8 @@ async function updateIssueFiles(
   loaded: { site: Site; content: FileCache },
   now: number,
 ): Promise<{ pages: number; files: number } | undefined> {
-  const inputs = siteInputs(loaded.content, (await templatesDigest(root)).digest);
+  const texts = await templatesDigest(root);
+  const inputs = siteInputs(loaded.content, texts.digest);
   if (!inputs) return undefined;
   rememberVersionDiffs(loaded.site, loaded.content);
   let pageCount = 0;
@@ -292,6 +293,8 @@ async function updateIssueFiles(
     const sitemap = replaceSitemapEntries(readFileSync(sitemapFile, 'utf8'), `${loaded.site.config.baseUrl}/issues/`, pages);
     if (sitemap === undefined) return undefined;
     const [{ templates, save }, feeds] = await Promise.all([siteTemplates(root), import('./feeds.ts')]);
+    // Rendered from the templates the output's inputs name, or not at all.
+    sameTemplates(templates.textDigest, texts.templates);
     save();
     const files: OutputFiles = new Map();
     templates.renderAll(pages, (paths, html) => paths.forEach((file) => files.set(file, html)));
