@@ -45,6 +45,7 @@ describe('--json', () => {
     assert.equal(b.news, 19);
     assert.equal(b.outDir, path.join(root, 'dist'));
     assert.ok(b.pages > 0 && b.files >= b.pages && typeof b.seconds === 'number');
+    assert.equal(b.upToDate, false, 'a first build writes its output');
     assert.ok(b.search, "build reports its search index");
     assert.equal(b.search!.records, 23, 'five guides and eighteen stories');
     assert.equal(typeof b.search!.reused, 'boolean');
