@@ -15,7 +15,7 @@ import { readRegularFile } from '../files/regular-file.ts';
 import { walkTree } from '../files/walk.ts';
 import type { DebugLog } from '../log/debug.ts';
 import { OUTPUT_MARKER, OUTPUT_MARKER_TEXT } from './guard.ts';
-import { WrittenPages, type OutputMade } from './written-pages.ts';
+import { WrittenPages, foldersAbove, type OutputMade } from './written-pages.ts';
 
 export type OutputFiles = Map<string, string | Buffer>;
 
@@ -292,10 +292,7 @@ function recoverSwap(target: string, spare: string): void {
  * what was there before writing began: anything written since is among `files`.
  */
 function prune(dir: string, files: ReadonlySet<string>, before: Listing): void {
-  const wantedDirs = new Set<string>();
-  for (const file of files) {
-    for (let d = path.posix.dirname(file); d !== '.'; d = path.posix.dirname(d)) wantedDirs.add(d);
-  }
+  const wantedDirs = foldersAbove(files);
   // A path that was a file and is now a folder (or the reverse) was replaced when written: keep it.
   for (const rel of before.paths) {
     if (files.has(rel) || wantedDirs.has(rel)) continue;
@@ -450,13 +447,11 @@ export function listOutput(dir: string): Listing {
     if (e.isSymbolicLink) rmSync(path.join(dir, e.rel), { force: true });
     return !e.isSymbolicLink;
   });
+  const folders = entries.filter((e) => e.isDirectory).map((e) => e.rel);
   // A folder given other permissions since (chmod by hand) gets those of a new one back.
-  for (const folder of ['', ...entries.filter((e) => e.isDirectory).map((e) => e.rel)]) {
+  for (const folder of ['', ...folders]) {
     const stats = lstatSync(path.join(dir, folder), { throwIfNoEntry: false });
     if (stats?.isDirectory() && otherMode(stats.mode, true)) chmodSync(path.join(dir, folder), fixedMode(stats.mode, true));
   }
-  return {
-    paths: entries.map((e) => e.rel).sort((a, b) => b.length - a.length),
-    folders: entries.filter((e) => e.isDirectory).map((e) => e.rel),
-  };
+  return { paths: entries.map((e) => e.rel).sort((a, b) => b.length - a.length), folders };
 }

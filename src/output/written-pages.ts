@@ -288,7 +288,6 @@ export class WrittenPages {
       if (!stats?.isDirectory() || otherMode(stats.mode, true)) return `the permissions of ${folder || 'the output folder'} changed`;
     }
     const files = new Set<string>();
-    const folders = new Set<string>();
     for (const [first, written] of part.pages) {
       const paths = [first, ...(written.also ?? [])];
       for (const rel of paths) files.add(rel);
@@ -297,8 +296,8 @@ export class WrittenPages {
       // Listed through folders only: no folder on their way is a link.
       const stamps = stampsIn(this.target, paths, this.examine);
       if (!stamps || !sameStamps(stamps, written.stamps) || !unchanged(this.target, part, paths, written)) return `${first} changed since it was written, or has other permissions`;
-      for (const rel of paths) for (let d = path.posix.dirname(rel); d !== '.' && !folders.has(d); d = path.posix.dirname(d)) folders.add(d);
     }
+    const folders = foldersAbove(files);
     // Every file and folder recorded was found: the same number of each means nothing else is there.
     if (files.size !== found.files.size || folders.size !== found.folders.size) {
       const other = [...found.files].find((rel) => !files.has(rel)) ?? [...found.folders].find((rel) => !folders.has(rel));
@@ -353,6 +352,15 @@ function unchanged(dir: string, part: Part, paths: readonly string[], written: W
   const { savedAt } = part;
   if (savedAt !== undefined && !changedWithin(written.stamps, savedAt)) return true;
   return written.bytes !== undefined && digestOf(dir, paths) === written.bytes;
+}
+
+/** Every folder that holds one of `files` (relative paths), however deep: the folders an output of them has. */
+export function foldersAbove(files: Iterable<string>): Set<string> {
+  const folders = new Set<string>();
+  for (const file of files) {
+    for (let d = path.posix.dirname(file); d !== '.' && !folders.has(d); d = path.posix.dirname(d)) folders.add(d);
+  }
+  return folders;
 }
 
 /**

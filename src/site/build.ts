@@ -193,7 +193,9 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       // Loaded only now: an issue build that writes only its own files never needs it.
       const [{ buildSearchIndex, pagefindIndexer, SearchCache }, { searchShards }] = await searching;
       const indexer = options.searchIndexer ?? pagefindIndexer;
-      const made = inputs === undefined ? undefined : outputInputs(site, inputs, issues, images.copies, indexer.name);
+      // The files copied into the output, examined once: what the output is made from, and what each copy is.
+      const sources = copyKeys(images.copies);
+      const made = inputs === undefined ? undefined : outputInputs(site, inputs, issues, sources, indexer.name);
       // An output made from these same inputs, and as that build left it, is what this build would
       // write. Not trusted after a content cache was deleted or damaged: then every page is composed.
       const log = options.cache?.log ?? debugLog('cache');
@@ -239,7 +241,10 @@ export async function buildSite(options: BuildOptions): Promise<BuildSummary> {
       indexing.catch(() => undefined);
       const unwritten = (pages: readonly Page[]) => pages.filter((page) => !inPlace(page));
       // A copy is made again unless the spare holds it as copied from the same file as it is now.
-      const copies = new Map([...composed.copies].filter(([rel, source]) => !output.copyInPlace(rel, copyKey(source))));
+      const copies = new Map([...composed.copies].filter(([rel]) => {
+        const key = sources.get(rel);
+        return key === undefined || !output.copyInPlace(rel, key);
+      }));
       await renderer.finish({ ...composed, pages: unwritten(composed.pages), listings: unwritten(composed.listings), copies }, texts.templates);
       const search = await indexing;
       for (const [file, data] of search.files) if (!written.has(file)) output.write([file], data);
@@ -316,20 +321,27 @@ function siteInputs(content: FileCache, templates: string): string | undefined {
   return digest && createHash('sha256').update(`${digest}\0${templates}`).digest('hex');
 }
 
-/** What a copy of `source` is made from, as a page key: the file and its stamp now. */
-function copyKey(source: string): string {
-  const stats = lstatSync(source, { throwIfNoEntry: false });
-  return `copy\0${source}\0${stats ? `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}` : 'missing'}`;
+/**
+ * What each copy (output path → its original) is made from, as a page key: the original and its stamp
+ * now; undefined for an original that is not a file (copying it fails the build).
+ */
+function copyKeys(copies: ReadonlyMap<string, string>): Map<string, string | undefined> {
+  const keys = new Map<string, string | undefined>();
+  for (const [rel, source] of copies) {
+    const stats = lstatSync(source, { throwIfNoEntry: false });
+    keys.set(rel, stats?.isFile() ? `copy\0${source}\0${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}` : undefined);
+  }
+  return keys;
 }
 
 /**
  * A digest of everything the whole output is made from: the site's `inputs` (see siteInputs), the
  * stored issues as the output shows them, the files copied into it (frozen cards, figures) as they
- * are now, and the search indexer. Pages show no date relative to the build's clock, so the clock is
- * not one of them. Undefined when a file to copy cannot be examined: the build then says what is
- * wrong with it.
+ * are now (their `copyKeys`), and the search indexer. Pages show no date relative to the build's
+ * clock, so the clock is not one of them. Undefined when a file to copy cannot be examined: the
+ * build then says what is wrong with it.
  */
-function outputInputs(site: Site, inputs: string, issues: readonly StoredIssueFiles[], copies: ReadonlyMap<string, string>, indexer: string): string | undefined {
+function outputInputs(site: Site, inputs: string, issues: readonly StoredIssueFiles[], copies: ReadonlyMap<string, string | undefined>, indexer: string): string | undefined {
   const hash = createHash('sha256').update(`${inputs}\0${indexer}\0`);
   // As written into the output: the emails in memory hold this process's own slot markers.
   const web = webRecipient(site.config.baseUrl);
@@ -337,10 +349,9 @@ function outputInputs(site: Site, inputs: string, issues: readonly StoredIssueFi
     // Each part with its length: no part's text can pass for the end of another's.
     for (const part of [JSON.stringify(issue), personaliseHtml(html, web), personalise(text, web)]) hash.update(`\0${part.length}\0`).update(part);
   }
-  for (const [rel, source] of [...copies].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const stats = lstatSync(source, { throwIfNoEntry: false });
-    if (!stats?.isFile()) return undefined;
-    hash.update(`\0${rel}\0${source}\0${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`);
+  for (const [rel, key] of [...copies].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (key === undefined) return undefined;
+    hash.update(`\0${rel}\0${key}`);
   }
   return hash.digest('hex');
 }
